@@ -1,0 +1,27 @@
+-- extend-leases: reset the idle time of the deliveries a worker still runs, so recover-stalled leaves them.
+-- KEYS: wait...
+-- ARGV: group consumer | per level: n ids...
+--   n = how many entry ids of that level follow (0 for a level the worker holds nothing on)
+-- Returns: the entry ids this consumer no longer holds (reclaimed as stalled): their results will be refused
+-- Events: none
+-- Loops: one XCLAIM per level that has entries; a worker holds at most `concurrency` entries
+local group, consumer = ARGV[1], ARGV[2]
+local lost = {}
+local o = 3
+for level = 1, #KEYS do
+  local n = tonumber(ARGV[o])
+  if n > 0 then
+    local ids = {}
+    for i = 1, n do ids[i] = ARGV[o + i] end
+    -- JUSTID: reset idle time without bumping the delivery counter or returning the entries' fields.
+    local held = {}
+    for _, id in ipairs(redis.call('XCLAIM', KEYS[level], group, consumer, 0, unpack(ids), 'JUSTID')) do
+      held[id] = true
+    end
+    for _, id in ipairs(ids) do
+      if not held[id] then lost[#lost + 1] = id end
+    end
+  end
+  o = o + n + 1
+end
+return lost

@@ -1,0 +1,65 @@
+-- settle: what every script that ends a delivery shares. Entries are acknowledged and deleted in one
+-- XACK and one XDEL per level per call, not per job: a batch of 100 costs 2 commands, not 200.
+--@include status
+--@include keys
+
+-- Collects entry ids per level; flush() acknowledges and deletes them all.
+local function newAcks(group, waits)
+  local byLevel = {}
+  local acks = {}
+  function acks.add(level, entry)
+    local list = byLevel[level]
+    if not list then list = {}; byLevel[level] = list end
+    list[#list + 1] = entry
+  end
+  function acks.flush()
+    for level, list in pairs(byLevel) do
+      local key = waits[level + 1]
+      redis.call('XACK', key, group, unpack(list))
+      redis.call('XDEL', key, unpack(list))
+    end
+  end
+  return acks
+end
+
+-- Reads the fields fencing needs. Returns the job's fields when `entry` is still its live delivery,
+-- or nil and a status when it is not (the job is gone, or it was reclaimed and handed to someone else).
+local function ownedJob(base, id, entry)
+  local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'atm', 'prio', 'stalls')
+  if not job[1] then return nil, STATUS.JOB_MISSING end
+  if job[1] ~= 'active' or job[2] ~= entry then return nil, STATUS.LEASE_LOST end
+  return job, STATUS.OK
+end
+
+-- Retention for a finished set (completed or failed), scored by finish time. count 0 never gets here
+-- (such jobs are deleted at once); -1 means no limit. Each call deletes at most 1,000 jobs per rule, so a
+-- lowered limit is caught up over a few calls instead of blocking Redis once.
+local function trimFinished(setKey, base, count, age, now)
+  if count > 0 then
+    local excess = redis.call('ZCARD', setKey) - count
+    if excess > 0 then
+      if excess > 1000 then excess = 1000 end
+      local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
+      for _, id in ipairs(ids) do redis.call('DEL', jobKey(base, id), logsKey(base, id)) end
+      redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
+    end
+  end
+  if age >= 0 then
+    local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - age * 1000, 'LIMIT', 0, 1000)
+    if #ids > 0 then
+      for _, id in ipairs(ids) do redis.call('DEL', jobKey(base, id), logsKey(base, id)) end
+      redis.call('ZREM', setKey, unpack(ids))
+    end
+  end
+end
+
+-- Applies each distinct retention rule of a batch once, after the batch's jobs were added to the set.
+local function newRetention()
+  local rules = {}
+  local r = {}
+  function r.add(count, age) rules[count .. ':' .. age] = { count, age } end
+  function r.apply(setKey, base, now)
+    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now) end
+  end
+  return r
+end

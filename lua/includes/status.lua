@@ -1,0 +1,14 @@
+-- status: return codes shared by every script. src/redis/status.ts mirrors this table and
+-- test/unit/scripts.test.ts checks the two agree.
+local STATUS = {
+  OK = 1,
+  DUPLICATE = 2,
+  PAUSED = 3,
+  EMPTY = 4,
+  NEEDS_INIT = -1,
+  JOB_MISSING = -2,
+  LEASE_LOST = -3,
+  JOB_ACTIVE = -4,
+  WRONG_STATE = -5,
+  LEVELS_MISMATCH = -6,
+}

@@ -1,0 +1,141 @@
+/**
+ * Every error sluice throws is a SluiceError with a stable `code`. There is one subclass per failure a
+ * caller handles differently; messages say what was wrong and what to do about it.
+ */
+
+export type SluiceErrorCode =
+  | 'ERR_SLUICE_VALIDATION'
+  | 'ERR_SLUICE_PAYLOAD_TOO_LARGE'
+  | 'ERR_SLUICE_ENCODE'
+  | 'ERR_SLUICE_JOB_NOT_FOUND'
+  | 'ERR_SLUICE_JOB_ACTIVE'
+  | 'ERR_SLUICE_LEASE_LOST'
+  | 'ERR_SLUICE_CLOSED'
+  | 'ERR_SLUICE_TIMEOUT'
+  | 'ERR_SLUICE_JOB_FAILED'
+  | 'ERR_SLUICE_CONFIG_MISMATCH'
+  | 'ERR_SLUICE_SCRIPT'
+  | 'ERR_SLUICE_UNRECOVERABLE';
+
+export class SluiceError extends Error {
+  readonly code: SluiceErrorCode;
+
+  constructor(code: SluiceErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option, a queue name, a job id or an argument was not acceptable. Nothing was written. */
+export class ValidationError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_VALIDATION', message);
+  }
+}
+
+/** The encoded job data (or return value) is larger than the queue's `maxPayloadBytes`. Nothing was written. */
+export class PayloadTooLargeError extends SluiceError {
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(what: string, size: number, limit: number) {
+    super(
+      'ERR_SLUICE_PAYLOAD_TOO_LARGE',
+      `${what} encodes to ${size} bytes, over the limit of ${limit} bytes; store large blobs elsewhere ` +
+        `(object storage, a database) and put a reference in the job, or raise the queue option maxPayloadBytes`,
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** The value cannot be encoded with msgpack without losing parts of it. Nothing was written. */
+export class EncodeError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_ENCODE', message, options);
+  }
+}
+
+export class JobNotFoundError extends SluiceError {
+  readonly jobId: string;
+
+  constructor(queue: string, jobId: string) {
+    super(
+      'ERR_SLUICE_JOB_NOT_FOUND',
+      `job '${jobId}' does not exist in queue '${queue}' (it may have been removed by retention or by remove())`,
+    );
+    this.jobId = jobId;
+  }
+}
+
+/** The operation would disturb a job that a worker is running right now. */
+export class JobActiveError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_JOB_ACTIVE', message);
+  }
+}
+
+/**
+ * A worker tried to settle a job it no longer owns: its lease ran out (the job was reclaimed as stalled and
+ * handed to another worker) or the job was removed. The settle was rejected and not counted.
+ */
+export class LeaseLostError extends SluiceError {
+  readonly jobId: string;
+
+  constructor(jobId: string, reason: string) {
+    super('ERR_SLUICE_LEASE_LOST', `job '${jobId}': ${reason}; this worker's result was discarded`);
+    this.jobId = jobId;
+  }
+}
+
+/** The Queue, Worker or QueueEvents was closed; create a new one. */
+export class ClosedError extends SluiceError {
+  constructor(what: string) {
+    super('ERR_SLUICE_CLOSED', `${what} is closed; create a new instance to keep working`);
+  }
+}
+
+/** A job ran past its `timeout`, or waitUntilFinished ran past its timeout. */
+export class TimeoutError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_TIMEOUT', message);
+  }
+}
+
+/** waitUntilFinished: the job ended in `failed`. */
+export class JobFailedError extends SluiceError {
+  readonly jobId: string;
+  readonly failedReason: string;
+
+  constructor(jobId: string, failedReason: string) {
+    super('ERR_SLUICE_JOB_FAILED', `job '${jobId}' failed: ${failedReason}`);
+    this.jobId = jobId;
+    this.failedReason = failedReason;
+  }
+}
+
+/** The queue in Redis was created with settings this instance contradicts (for example priorityLevels). */
+export class ConfigMismatchError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_CONFIG_MISMATCH', message);
+  }
+}
+
+/** A Lua script returned something sluice does not understand: a bug, please report it. */
+export class ScriptError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_SCRIPT', message, options);
+  }
+}
+
+/** Thrown by a handler: fail the job now, without using its remaining attempts. */
+export class UnrecoverableError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_UNRECOVERABLE', message);
+  }
+}
+
+export function isSluiceError(value: unknown): value is SluiceError {
+  return value instanceof SluiceError;
+}

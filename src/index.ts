@@ -1,0 +1,27 @@
+// The public surface of sluice: everything a user imports, nothing else.
+export { Queue, type QueueOptions, type BulkJob } from './queue.js';
+export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
+export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
+export { Job } from './job.js';
+export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
+export type { BackoffStrategy } from './backoff.js';
+export type { Counts, JobState } from './redis/store.js';
+export type { ConnectionOptions } from './redis/connection.js';
+export { openHandles } from './open-handles.js';
+export {
+  SluiceError,
+  ValidationError,
+  PayloadTooLargeError,
+  EncodeError,
+  JobNotFoundError,
+  JobActiveError,
+  LeaseLostError,
+  ClosedError,
+  TimeoutError,
+  JobFailedError,
+  ConfigMismatchError,
+  ScriptError,
+  UnrecoverableError,
+  isSluiceError,
+  type SluiceErrorCode,
+} from './errors.js';

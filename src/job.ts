@@ -1,0 +1,230 @@
+import { JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
+import type { StoredJobOptions } from './options.js';
+import type { QueueEvents } from './queue-events.js';
+import { Status } from './redis/status.js';
+import type { ClaimedJob, JobState, QueueStore, RawJob } from './redis/store.js';
+import { decode, encode } from './serializer.js';
+
+/** What a Job needs from the Queue or Worker that made it. */
+export interface JobOwner {
+  readonly queueName: string;
+  readonly store: QueueStore;
+  readonly maxPayloadBytes: number;
+  /** Newest log lines kept per job; 0 keeps all. */
+  readonly keepLogs: number;
+}
+
+/**
+ * One job as last read from Redis. Fields are a snapshot: call `queue.getJob(id)` for a fresh one.
+ * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run) and
+ * `attemptsStarted` counts this one too; a job recovered from a crashed worker has attemptsStarted ahead
+ * of attemptsMade + 1, which is how a handler knows it may be a duplicate delivery.
+ */
+export class Job<Data = unknown, Result = unknown> {
+  readonly id: string;
+  readonly name: string;
+  readonly data: Data;
+  readonly opts: StoredJobOptions;
+  /** Priority level: 0 runs first. */
+  readonly priority: number;
+  attemptsMade: number;
+  attemptsStarted: number;
+  progress: unknown;
+  returnvalue: Result | undefined;
+  failedReason: string | undefined;
+  /** The stack of the latest failed attempt. */
+  stacktrace: string | undefined;
+  /** When the job was added (ms since epoch, Redis' clock). */
+  readonly timestamp: number;
+  processedOn: number | undefined;
+  finishedOn: number | undefined;
+  /** When a delayed job is due (ms since epoch), while it is delayed. */
+  readonly dueAt: number | undefined;
+  /** The state when this snapshot was read. */
+  readonly state: JobState;
+
+  /** @internal the stream entry of the live delivery (the fencing token), when active. */
+  readonly entry: string | undefined;
+  readonly #owner: JobOwner;
+
+  /** @internal Jobs are made by Queue and Worker, not by users. */
+  constructor(owner: JobOwner, fields: {
+    id: string;
+    name: string;
+    data: Data;
+    opts: StoredJobOptions;
+    priority: number;
+    attemptsMade: number;
+    attemptsStarted: number;
+    timestamp: number;
+    state: JobState;
+    progress?: unknown;
+    returnvalue?: Result;
+    failedReason?: string;
+    stacktrace?: string;
+    processedOn?: number;
+    finishedOn?: number;
+    dueAt?: number;
+    entry?: string;
+  }) {
+    this.#owner = owner;
+    this.id = fields.id;
+    this.name = fields.name;
+    this.data = fields.data;
+    this.opts = fields.opts;
+    this.priority = fields.priority;
+    this.attemptsMade = fields.attemptsMade;
+    this.attemptsStarted = fields.attemptsStarted;
+    this.timestamp = fields.timestamp;
+    this.state = fields.state;
+    this.progress = fields.progress;
+    this.returnvalue = fields.returnvalue;
+    this.failedReason = fields.failedReason;
+    this.stacktrace = fields.stacktrace;
+    this.processedOn = fields.processedOn;
+    this.finishedOn = fields.finishedOn;
+    this.dueAt = fields.dueAt;
+    this.entry = fields.entry;
+  }
+
+  /** @internal */
+  static fromClaim<D, R>(owner: JobOwner, claimed: ClaimedJob): Job<D, R> {
+    return new Job<D, R>(owner, {
+      id: claimed.id,
+      name: claimed.name,
+      data: decode<D>(claimed.data) as D,
+      opts: decode<StoredJobOptions>(claimed.opts) as StoredJobOptions,
+      priority: claimed.level,
+      attemptsMade: claimed.attemptsMade,
+      attemptsStarted: claimed.attemptsStarted,
+      timestamp: claimed.timestamp,
+      processedOn: claimed.processedOn,
+      state: 'active',
+      entry: claimed.entry,
+    });
+  }
+
+  /** @internal */
+  static fromRaw<D, R>(owner: JobOwner, id: string, raw: RawJob): Job<D, R> {
+    const text = (field: string): string | undefined => raw.get(field)?.toString();
+    const number = (field: string): number | undefined => {
+      const value = text(field);
+      return value === undefined ? undefined : Number(value);
+    };
+    const state = (text('state') ?? 'waiting') as JobState;
+    return new Job<D, R>(owner, {
+      id,
+      name: text('name') ?? '',
+      data: decode<D>(raw.get('data')) as D,
+      opts: decode<StoredJobOptions>(raw.get('opts')) as StoredJobOptions,
+      priority: number('prio') ?? 0,
+      attemptsMade: number('atm') ?? 0,
+      attemptsStarted: number('ats') ?? 0,
+      timestamp: number('ts') ?? 0,
+      state,
+      progress: decode(raw.get('progress')),
+      ...(raw.has('rv') ? { returnvalue: decode<R>(raw.get('rv')) as R } : {}),
+      ...(raw.has('err') ? { failedReason: text('err') as string } : {}),
+      ...(raw.has('stack') ? { stacktrace: text('stack') as string } : {}),
+      ...(raw.has('pon') ? { processedOn: number('pon') as number } : {}),
+      ...(raw.has('fon') ? { finishedOn: number('fon') as number } : {}),
+      ...(state === 'delayed' && raw.has('due') ? { dueAt: number('due') as number } : {}),
+      ...(state === 'active' && raw.has('entry') ? { entry: text('entry') as string } : {}),
+    });
+  }
+
+  get queueName(): string {
+    return this.#owner.queueName;
+  }
+
+  /** Records progress (any msgpack-encodable value) and emits a 'progress' event. */
+  async updateProgress(progress: unknown): Promise<void> {
+    const encoded = encode(progress, 'progress', this.#owner.maxPayloadBytes);
+    const status = await this.#owner.store.updateProgress(this.id, encoded);
+    if (status === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
+    this.progress = progress;
+  }
+
+  /** Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). */
+  async log(line: string): Promise<number> {
+    if (typeof line !== 'string') throw new ValidationError(`job.log takes a string, got ${typeof line}`);
+    const kept = await this.#owner.store.addLog(this.id, line, this.#owner.keepLogs);
+    if (kept === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
+    return kept;
+  }
+
+  async getLogs(start = 0, end = -1): Promise<string[]> {
+    return this.#owner.store.getLogs(this.id, start, end);
+  }
+
+  /** The job's current state in Redis, or undefined when it no longer exists. */
+  async getState(): Promise<JobState | undefined> {
+    const raw = await this.#owner.store.getJob(this.id);
+    return raw === null ? undefined : ((raw.get('state')?.toString() ?? 'waiting') as JobState);
+  }
+
+  /** Sends a failed (or completed) job back to waiting with its attempts reset. */
+  async retry(): Promise<void> {
+    const status = await this.#owner.store.retryJob(this.id);
+    if (status === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
+    if (status === Status.WRONG_STATE) {
+      throw new ValidationError(`job '${this.id}' is not failed or completed; only finished jobs can be retried`);
+    }
+  }
+
+  /** Deletes the job and its logs. A running job is refused with JobActiveError. */
+  async remove(): Promise<void> {
+    const status = await this.#owner.store.removeJob(this.id);
+    if (status === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
+    if (status === Status.JOB_ACTIVE) {
+      throw new JobActiveError(`job '${this.id}' is running; wait for it to finish (or fail) before removing it`);
+    }
+  }
+
+  /**
+   * Resolves with the return value once the job completes; rejects with JobFailedError when it fails for
+   * good, TimeoutError after `timeoutMs`, JobNotFoundError when it disappears (removed, or deleted at once
+   * by removeOnComplete: true before the event could be seen).
+   */
+  async waitUntilFinished(events: QueueEvents, timeoutMs?: number): Promise<Result> {
+    await events.waitUntilReady();
+    return new Promise<Result>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const stop = events.onFinished(this.id, (outcome) => {
+        if (timer !== undefined) clearTimeout(timer);
+        if (outcome.failedReason === undefined) resolve(outcome.returnvalue as Result);
+        else reject(new JobFailedError(this.id, outcome.failedReason));
+      });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          stop();
+          reject(new TimeoutError(`job '${this.id}' did not finish within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      // The job may have finished before the listener was attached: check once, after attaching.
+      this.#owner.store.getJob(this.id).then(
+        (raw) => {
+          const state = raw?.get('state')?.toString();
+          if (raw === null) {
+            stop();
+            if (timer !== undefined) clearTimeout(timer);
+            reject(new JobNotFoundError(this.queueName, this.id));
+          } else if (state === 'completed') {
+            stop();
+            if (timer !== undefined) clearTimeout(timer);
+            resolve(decode<Result>(raw.get('rv')) as Result);
+          } else if (state === 'failed') {
+            stop();
+            if (timer !== undefined) clearTimeout(timer);
+            reject(new JobFailedError(this.id, raw.get('err')?.toString() ?? 'unknown'));
+          }
+        },
+        (error: unknown) => {
+          stop();
+          if (timer !== undefined) clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import { ValidationError } from './errors.js';
+
+/**
+ * The only module that builds Redis key names. Every key of a queue shares the hash tag `{name}`, so all of
+ * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
+ *
+ * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
+ * `base .. 'job:' .. id` in lua/includes/keys.lua; that file mirrors JOB and LOGS below, and
+ * test/unit/keys.test.ts checks the two agree.
+ */
+
+/** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
+export const MAX_QUEUE_NAME_BYTES = 100;
+export const DEFAULT_PREFIX = 'sluice';
+
+const JOB = 'job:';
+const LOGS = 'logs:';
+
+export interface QueueKeys {
+  /** `prefix:{name}:`, the shared start of every key of the queue. */
+  readonly base: string;
+  /** Hash: levels, paused, active (the exact count of jobs being run). */
+  readonly meta: string;
+  /** String: INCR counter for generated job ids. */
+  readonly id: string;
+  /** Sorted set: delayed and backing-off jobs, scored by due time (ms). */
+  readonly delayed: string;
+  /** Sorted set: retained completed jobs, scored by finish time (ms). */
+  readonly completed: string;
+  /** Sorted set: failed jobs, scored by finish time (ms). */
+  readonly failed: string;
+  /** Stream, capped: lifecycle events read by QueueEvents. */
+  readonly events: string;
+  /** Stream, capped at a few entries: pause/resume signals that wake blocked workers. */
+  readonly ctl: string;
+  /** One stream per priority level, index = level (0 runs first). */
+  readonly wait: readonly string[];
+  job(id: string): string;
+  logs(id: string): string;
+}
+
+export function validateQueueName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new ValidationError(`queue name must be a non-empty string, got ${describe(name)}`);
+  }
+  if (name.includes('{') || name.includes('}')) {
+    throw new ValidationError(
+      `queue name '${name}' contains a brace; queue names may not contain '{' or '}' because the name ` +
+        `forms the Redis Cluster hash tag of every key of the queue`,
+    );
+  }
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_QUEUE_NAME_BYTES) {
+    throw new ValidationError(
+      `queue name is ${bytes} bytes long; the limit is ${MAX_QUEUE_NAME_BYTES} bytes (it is part of every key)`,
+    );
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f]/.test(name)) {
+    throw new ValidationError(`queue name '${name}' contains white space or a control character; use letters, digits, '-', '_', '.' or ':'`);
+  }
+  return name;
+}
+
+export function validatePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}\s]/.test(prefix)) {
+    throw new ValidationError(
+      `prefix must be a non-empty string without braces or white space, got ${describe(prefix)}`,
+    );
+  }
+  return prefix;
+}
+
+export function queueKeys(name: string, prefix: string, levels: number): QueueKeys {
+  const base = `${validatePrefix(prefix)}:{${validateQueueName(name)}}:`;
+  const wait: string[] = [];
+  for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
+  return {
+    base,
+    meta: `${base}meta`,
+    id: `${base}id`,
+    delayed: `${base}delayed`,
+    completed: `${base}completed`,
+    failed: `${base}failed`,
+    events: `${base}events`,
+    ctl: `${base}ctl`,
+    wait,
+    job: (id) => base + JOB + id,
+    logs: (id) => base + LOGS + id,
+  };
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : typeof value;
+}

@@ -1,0 +1,221 @@
+import { ValidationError } from './errors.js';
+
+/**
+ * Job options: what a producer may say about one job, their defaults and their validation. Every default
+ * can be set per queue (`defaultJobOptions`) and overridden per job. Validation runs before anything is
+ * written, and every message names the option, the value and what is allowed.
+ */
+
+export interface KeepJobs {
+  /** Keep at most this many jobs in the state; older ones are deleted. */
+  count?: number;
+  /** Keep jobs for at most this many seconds after they finished. */
+  age?: number;
+}
+
+/** true: delete at once; false: keep forever; a number: keep that many; an object: by count and/or age. */
+export type RemoveOption = boolean | number | KeepJobs;
+
+export type BackoffOptions =
+  /** delay * 2^(retry-1) ms, minus up to `jitter` of it at random (default jitter 0.5), capped at maxDelay. */
+  | { type: 'exponential'; delay?: number; jitter?: number; maxDelay?: number }
+  | { type: 'fixed'; delay: number; jitter?: number }
+  /** A strategy registered on the Worker under `backoffStrategies[type]`. */
+  | { type: string; delay?: number };
+
+export interface JobOptions {
+  /** Idempotency key: adding an id that exists returns the existing job. Not all digits (those are generated ids). */
+  jobId?: string;
+  /** Run no earlier than this many ms from now. */
+  delay?: number;
+  /** Run no earlier than this instant. Exclusive with `delay`. */
+  runAt?: Date;
+  /** Level from 0 (runs first) to priorityLevels - 1. Default: the queue's middle level. */
+  priority?: number;
+  /** Total tries, the first included. Default 11: the first run and 10 retries. */
+  attempts?: number;
+  backoff?: BackoffOptions;
+  /** Default { count: 1000, age: 86400 }: completed jobs are kept for a day, at most 1000 of them. */
+  removeOnComplete?: RemoveOption;
+  /** Default false: failed jobs stay until a person retries or removes them. */
+  removeOnFail?: RemoveOption;
+  /** ms a single attempt may run; past it the attempt fails with TimeoutError and ctx.signal aborts. */
+  timeout?: number;
+}
+
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt'>;
+
+/** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
+export interface Keep {
+  count: number;
+  age: number;
+}
+
+/** What is stored with the job (msgpack) so that any worker can settle it without the producer's options. */
+export interface StoredJobOptions {
+  attempts: number;
+  backoff: BackoffOptions;
+  keepCompleted: Keep;
+  keepFailed: Keep;
+  timeout?: number;
+  /** ms from add to the first run, when delayed. */
+  delay?: number;
+}
+
+export const DEFAULT_ATTEMPTS = 11;
+export const DEFAULT_BACKOFF: BackoffOptions = { type: 'exponential', delay: 1000, jitter: 0.5 };
+export const DEFAULT_KEEP_COMPLETED: Keep = { count: 1000, age: 86_400 };
+export const KEEP_ALL: Keep = { count: -1, age: -1 };
+/** Three levels (0 urgent, 1 normal, 2 bulk): enough for most queues, and each level is one stream to read. */
+export const DEFAULT_PRIORITY_LEVELS = 3;
+/** Redis keeps at most a few dozen streams cheaply per claim; 32 levels is already more than any queue needs. */
+export const MAX_PRIORITY_LEVELS = 32;
+
+export function defaultPriority(levels: number): number {
+  return Math.floor((levels - 1) / 2);
+}
+
+const JOB_OPTION_NAMES = new Set([
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout',
+]);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function assertInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new ValidationError(`${name} must be ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function assertNumber(name: string, value: unknown, min: number, max = Number.MAX_VALUE): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ValidationError(`${name} must be a finite number from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function normalizeKeep(name: string, value: RemoveOption | undefined, fallback: Keep): Keep {
+  if (value === undefined) return fallback;
+  if (value === true) return { count: 0, age: -1 };
+  if (value === false) return KEEP_ALL;
+  if (typeof value === 'number') return { count: assertInteger(name, value, 0), age: -1 };
+  if (!isPlainObject(value)) {
+    throw new ValidationError(`${name} must be true, false, a count, or { count, age }, got ${typeof value}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== 'count' && key !== 'age') {
+      throw new ValidationError(`${name} has an unknown field '${key}'; use { count, age } (age in seconds)`);
+    }
+  }
+  return {
+    count: value.count === undefined ? -1 : assertInteger(`${name}.count`, value.count, 0),
+    age: value.age === undefined ? -1 : assertInteger(`${name}.age`, value.age, 0),
+  };
+}
+
+function normalizeBackoff(value: unknown): BackoffOptions {
+  if (!isPlainObject(value) || typeof value.type !== 'string' || value.type.length === 0) {
+    throw new ValidationError(
+      `backoff must be { type: 'exponential' | 'fixed' | <a strategy name registered on the Worker>, delay }, got ${JSON.stringify(value)}`,
+    );
+  }
+  const delay = value.delay === undefined ? undefined : assertNumber('backoff.delay', value.delay, 0);
+  if (value.jitter !== undefined) assertNumber('backoff.jitter', value.jitter, 0, 1);
+  if (value.type === 'fixed') {
+    if (delay === undefined) throw new ValidationError(`backoff { type: 'fixed' } needs a delay in ms`);
+    return { type: 'fixed', delay, ...(value.jitter === undefined ? {} : { jitter: value.jitter as number }) };
+  }
+  if (value.type === 'exponential') {
+    const maxDelay = value.maxDelay === undefined ? undefined : assertNumber('backoff.maxDelay', value.maxDelay, 0);
+    return {
+      type: 'exponential',
+      delay: delay ?? 1000,
+      jitter: (value.jitter as number | undefined) ?? 0.5,
+      ...(maxDelay === undefined ? {} : { maxDelay }),
+    };
+  }
+  return { type: value.type, ...(delay === undefined ? {} : { delay }) };
+}
+
+function checkKnownOptions(options: Record<string, unknown>, allowed: Set<string>, what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) {
+      throw new ValidationError(`unknown ${what} '${key}'; known ones are: ${[...allowed].join(', ')}`);
+    }
+  }
+}
+
+export interface NormalizedJob {
+  jobId?: string;
+  priority: number;
+  /** ms after Redis' clock to wait (delay), or -1. */
+  delay: number;
+  /** absolute ms (runAt), or -1. */
+  runAt: number;
+  stored: StoredJobOptions;
+}
+
+/**
+ * Merges queue defaults with the job's options and validates the result. `levels` bounds `priority`.
+ */
+export function normalizeJobOptions(
+  options: JobOptions | undefined,
+  defaults: DefaultJobOptions,
+  levels: number,
+): NormalizedJob {
+  if (options !== undefined && !isPlainObject(options)) {
+    throw new ValidationError(`job options must be an object, got ${typeof options}`);
+  }
+  const opts: JobOptions = { ...defaults, ...options };
+  checkKnownOptions(opts as Record<string, unknown>, JOB_OPTION_NAMES, 'job option');
+
+  let jobId: string | undefined;
+  if (opts.jobId !== undefined) {
+    if (typeof opts.jobId !== 'string' || opts.jobId.length === 0 || opts.jobId.length > 256) {
+      throw new ValidationError(`jobId must be a string of 1 to 256 characters, got ${JSON.stringify(opts.jobId)}`);
+    }
+    if (/^\d+$/.test(opts.jobId)) {
+      throw new ValidationError(
+        `jobId '${opts.jobId}' is all digits; such ids are reserved for generated ids. Prefix it, e.g. 'order-${opts.jobId}'`,
+      );
+    }
+    jobId = opts.jobId;
+  }
+  if (opts.delay !== undefined && opts.runAt !== undefined) {
+    throw new ValidationError('give either delay or runAt, not both');
+  }
+  const delay = opts.delay === undefined ? -1 : assertInteger('delay', opts.delay, 0);
+  let runAt = -1;
+  if (opts.runAt !== undefined) {
+    if (!(opts.runAt instanceof Date) || Number.isNaN(opts.runAt.getTime())) {
+      throw new ValidationError(`runAt must be a valid Date, got ${String(opts.runAt)}`);
+    }
+    runAt = opts.runAt.getTime();
+  }
+  const priority =
+    opts.priority === undefined ? defaultPriority(levels) : assertInteger('priority', opts.priority, 0, levels - 1);
+  const stored: StoredJobOptions = {
+    attempts: opts.attempts === undefined ? DEFAULT_ATTEMPTS : assertInteger('attempts', opts.attempts, 1, 1_000_000),
+    backoff: opts.backoff === undefined ? DEFAULT_BACKOFF : normalizeBackoff(opts.backoff),
+    keepCompleted: normalizeKeep('removeOnComplete', opts.removeOnComplete, DEFAULT_KEEP_COMPLETED),
+    keepFailed: normalizeKeep('removeOnFail', opts.removeOnFail, KEEP_ALL),
+  };
+  if (opts.timeout !== undefined) stored.timeout = assertInteger('timeout', opts.timeout, 1);
+  if (delay > 0) stored.delay = delay;
+  return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
+}
+
+/** Validates queue-level defaults once, at construction, so a bad default fails early. */
+export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
+  if (defaults === undefined) return {};
+  if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
+  for (const key of ['jobId', 'delay', 'runAt']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
+  }
+  normalizeJobOptions(undefined, defaults as DefaultJobOptions, levels);
+  return defaults as DefaultJobOptions;
+}

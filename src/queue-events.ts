@@ -1,0 +1,171 @@
+import { EventEmitter } from 'node:events';
+import { ClosedError } from './errors.js';
+import { DEFAULT_PREFIX, queueKeys } from './keys.js';
+import { trackOpen, untrackOpen } from './open-handles.js';
+import { connectBlocking, type ConnectionOptions, type Redis } from './redis/connection.js';
+import { QueueStore, type StreamEvent } from './redis/store.js';
+import { decode } from './serializer.js';
+
+export interface QueueEventsOptions {
+  connection: ConnectionOptions;
+  prefix?: string;
+  /** ms one blocking read may wait before it is repeated; bounds how long close() can take. Default 5000. */
+  blockMs?: number;
+}
+
+export interface QueueEventMap {
+  added: [event: { jobId: string; name: string }];
+  active: [event: { jobId: string; attempt: number }];
+  progress: [event: { jobId: string; data: unknown }];
+  completed: [event: { jobId: string; returnvalue: unknown }];
+  failed: [event: { jobId: string; failedReason: string }];
+  retrying: [event: { jobId: string; delay: number; failedReason: string }];
+  stalled: [event: { jobId: string }];
+  /** A person sent a finished job back to waiting (job.retry, queue.retryJobs). */
+  waiting: [event: { jobId: string }];
+  removed: [event: { jobId: string }];
+  paused: [];
+  resumed: [];
+  error: [error: Error];
+}
+
+export interface FinishedOutcome {
+  returnvalue?: unknown;
+  failedReason?: string;
+}
+
+/**
+ * Reads a queue's lifecycle events from its capped events stream, as they happen, from the moment it is
+ * ready (not the history). Uses one connection of its own, blocked in XREAD between events.
+ */
+export class QueueEvents extends EventEmitter<QueueEventMap> {
+  readonly name: string;
+  readonly #store: QueueStore;
+  readonly #client: Redis;
+  readonly #blockMs: number;
+  readonly #ready: Promise<void>;
+  readonly #waiters = new Map<string, Set<(outcome: FinishedOutcome) => void>>();
+  #closed = false;
+  #loop: Promise<void> | undefined;
+
+  constructor(name: string, options: QueueEventsOptions) {
+    super();
+    const keys = queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 0);
+    this.name = name;
+    // Always a connection of its own (a duplicate when given an instance): it spends its life blocked.
+    this.#client = connectBlocking(options.connection);
+    this.#store = new QueueStore(this.#client, keys, 0);
+    this.#blockMs = options.blockMs ?? 5000;
+    trackOpen(this, `QueueEvents '${name}'`);
+    this.#ready = this.#store.lastEventId().then((id) => {
+      this.#loop = this.#run(id);
+    });
+    // A failed start is reported through waitUntilReady(); keep it from being an unhandled rejection here.
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Resolves once events that happen from now on will be seen. */
+  async waitUntilReady(): Promise<void> {
+    if (this.#closed) throw new ClosedError(`QueueEvents '${this.name}'`);
+    await this.#ready;
+  }
+
+  /** @internal Calls `listener` once when the job completes or fails for good; returns an unsubscribe. */
+  onFinished(jobId: string, listener: (outcome: FinishedOutcome) => void): () => void {
+    let set = this.#waiters.get(jobId);
+    if (set === undefined) {
+      set = new Set();
+      this.#waiters.set(jobId, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.#waiters.get(jobId);
+      current?.delete(listener);
+      if (current?.size === 0) this.#waiters.delete(jobId);
+    };
+  }
+
+  async #run(from: string): Promise<void> {
+    let last = from;
+    while (!this.#closed) {
+      let events: StreamEvent[];
+      try {
+        events = await this.#store.readEvents(this.#client, last, this.#blockMs, 500);
+      } catch (error) {
+        if (this.#closed) return;
+        this.emit('error', error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      for (const event of events) {
+        last = event.id;
+        this.#dispatch(event);
+      }
+    }
+  }
+
+  #dispatch(event: StreamEvent): void {
+    const get = (field: string): string => event.fields.get(field)?.toString() ?? '';
+    const jobId = get('id');
+    switch (get('ev')) {
+      case 'added':
+        this.emit('added', { jobId, name: get('name') });
+        break;
+      case 'active':
+        this.emit('active', { jobId, attempt: Number(get('attempt')) });
+        break;
+      case 'progress':
+        this.emit('progress', { jobId, data: decode(event.fields.get('progress')) });
+        break;
+      case 'completed': {
+        const returnvalue = decode(event.fields.get('result'));
+        this.#finish(jobId, { returnvalue });
+        this.emit('completed', { jobId, returnvalue });
+        break;
+      }
+      case 'failed': {
+        const failedReason = get('reason');
+        this.#finish(jobId, { failedReason });
+        this.emit('failed', { jobId, failedReason });
+        break;
+      }
+      case 'retrying':
+        this.emit('retrying', { jobId, delay: Number(get('delay')), failedReason: get('reason') });
+        break;
+      case 'stalled':
+        this.emit('stalled', { jobId });
+        break;
+      case 'waiting':
+        this.emit('waiting', { jobId });
+        break;
+      case 'removed':
+        this.emit('removed', { jobId });
+        break;
+      case 'paused':
+        this.emit('paused');
+        break;
+      case 'resumed':
+        this.emit('resumed');
+        break;
+      default:
+        break;
+    }
+  }
+
+  #finish(jobId: string, outcome: FinishedOutcome): void {
+    const listeners = this.#waiters.get(jobId);
+    if (listeners === undefined) return;
+    this.#waiters.delete(jobId);
+    for (const listener of listeners) listener(outcome);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A blocked XREAD cannot be cancelled: dropping the connection ends it at once.
+    this.#client.disconnect();
+    await this.#ready.catch(() => undefined);
+    await this.#loop;
+    untrackOpen(this);
+  }
+}

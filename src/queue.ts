@@ -1,0 +1,258 @@
+import { ClosedError, JobActiveError, ValidationError } from './errors.js';
+import { Job, type JobOwner } from './job.js';
+import { DEFAULT_PREFIX, queueKeys } from './keys.js';
+import { trackOpen, untrackOpen } from './open-handles.js';
+import {
+  assertInteger,
+  DEFAULT_PRIORITY_LEVELS,
+  MAX_PRIORITY_LEVELS,
+  normalizeJobOptions,
+  validateDefaultJobOptions,
+  type DefaultJobOptions,
+  type JobOptions,
+  type StoredJobOptions,
+} from './options.js';
+import { closeConnection, connect, type Connection, type ConnectionOptions } from './redis/connection.js';
+import { Status } from './redis/status.js';
+import { QueueStore, type AddInput, type Counts, type JobState } from './redis/store.js';
+import { encode } from './serializer.js';
+
+export interface QueueOptions {
+  connection: ConnectionOptions;
+  /** First part of every key. Default 'sluice'. */
+  prefix?: string;
+  /** Number of priority levels (one stream each); the same everywhere the queue is used. Default 3. */
+  priorityLevels?: number;
+  /** Defaults for every job added through this Queue; each job may override them. */
+  defaultJobOptions?: DefaultJobOptions;
+  /** Largest encoded job data, progress or return value accepted. Default 512 KiB. */
+  maxPayloadBytes?: number;
+  /** Length the events stream is capped at (approximately); 0 turns events off. Default 10,000. */
+  eventsMaxLen?: number;
+  /** Newest log lines kept per job (job.log); 0 keeps all. Default 1,000. */
+  keepLogs?: number;
+}
+
+export interface BulkJob<Data> {
+  name: string;
+  data: Data;
+  opts?: JobOptions;
+}
+
+/**
+ * 512 KiB: ordinary payloads are under 1 KiB; this bound keeps a claim of 100 jobs under 50 MiB and stops
+ * the classic mistake (a whole file in the job) with a clear error instead of a slow Redis.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
+export const DEFAULT_EVENTS_MAX_LEN = 10_000;
+export const DEFAULT_KEEP_LOGS = 1000;
+/** Jobs per add script call: ~1,000 keeps one call around a millisecond of Redis time, so it never stalls others. */
+const ADD_CHUNK = 1000;
+/** Jobs per obliterate / retryJobs step, for the same reason. */
+const STEP = 1000;
+
+/** Settings shared by Queue and Worker: validated once here. */
+export interface QueueSettings {
+  prefix: string;
+  levels: number;
+  maxPayloadBytes: number;
+  eventsMaxLen: number;
+  keepLogs: number;
+}
+
+export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions'>): QueueSettings {
+  return {
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    levels: assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS),
+    maxPayloadBytes: assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
+    keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
+  };
+}
+
+/** The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes. */
+export class Queue<Data = unknown, Result = unknown> implements JobOwner {
+  readonly name: string;
+  readonly store: QueueStore;
+  readonly maxPayloadBytes: number;
+  readonly keepLogs: number;
+  readonly #settings: QueueSettings;
+  readonly #defaults: DefaultJobOptions;
+  readonly #connection: Connection;
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(name: string, options: QueueOptions) {
+    if (typeof options !== 'object' || options === null || options.connection === undefined) {
+      throw new ValidationError(`new Queue('${String(name)}', options) needs options.connection ({ url } or ioredis options or an instance)`);
+    }
+    this.#settings = queueSettings(options);
+    const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels);
+    this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
+    this.name = name;
+    this.maxPayloadBytes = this.#settings.maxPayloadBytes;
+    this.keepLogs = this.#settings.keepLogs;
+    this.#connection = connect(options.connection);
+    this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
+    trackOpen(this, `Queue '${name}'`);
+  }
+
+  get queueName(): string {
+    return this.name;
+  }
+
+  /** Checks priorityLevels against Redis once; later calls reuse the answer. */
+  #init(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
+    if (this.#ready === undefined) {
+      this.#ready = this.store.init(this.#settings.levels);
+      this.#ready.catch(() => {
+        this.#ready = undefined;
+      });
+    }
+    return this.#ready;
+  }
+
+  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined): { input: AddInput; stored: StoredJobOptions } {
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+      throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
+    }
+    const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+    const input = {
+      jobId: job.jobId ?? '',
+      name,
+      data: encode(data, 'job data', this.maxPayloadBytes),
+      opts: encode(job.stored, 'job options', this.maxPayloadBytes),
+      prio: job.priority,
+      delay: job.delay,
+      runAt: job.runAt,
+    };
+    return { input, stored: job.stored };
+  }
+
+  async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    const [job] = await this.addBulk([{ name, data, ...(opts === undefined ? {} : { opts }) }]);
+    return job as Job<Data, Result>;
+  }
+
+  /**
+   * Adds many jobs: all are validated and encoded before anything is written, then sent 1,000 per script
+   * call, pipelined. Each job is atomic; a jobId that exists returns the existing job.
+   */
+  async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
+    if (!Array.isArray(jobs)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
+    const prepared = jobs.map((job, i) => {
+      if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
+      return this.#prepare(job.name, job.data, job.opts);
+    });
+    await this.#init();
+    const inputs = prepared.map((p) => p.input);
+    const chunks: Promise<{ id: string; duplicate: boolean }[]>[] = [];
+    for (let i = 0; i < inputs.length; i += ADD_CHUNK) chunks.push(this.store.add(inputs.slice(i, i + ADD_CHUNK)));
+    const results = (await Promise.all(chunks)).flat();
+    const out: Job<Data, Result>[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i] as { id: string; duplicate: boolean };
+      if (result.duplicate) {
+        const existing = await this.getJob(result.id);
+        if (existing !== undefined) {
+          out.push(existing);
+          continue;
+        }
+      }
+      const { input, stored } = prepared[i] as { input: AddInput; stored: StoredJobOptions };
+      out.push(this.#fresh(result.id, (jobs[i] as BulkJob<Data>).data, input, stored));
+    }
+    return out;
+  }
+
+  #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions): Job<Data, Result> {
+    const delayed = input.delay > 0 || input.runAt > Date.now();
+    return new Job<Data, Result>(this, {
+      id,
+      name: input.name,
+      data,
+      opts: stored,
+      priority: input.prio,
+      attemptsMade: 0,
+      attemptsStarted: 0,
+      timestamp: Date.now(),
+      state: delayed ? 'delayed' : 'waiting',
+    });
+  }
+
+  async getJob(id: string): Promise<Job<Data, Result> | undefined> {
+    if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
+    await this.#init();
+    const raw = await this.store.getJob(id);
+    return raw === null ? undefined : Job.fromRaw<Data, Result>(this, id, raw);
+  }
+
+  /**
+   * One page of jobs in a state: waiting and active in the order they run, delayed soonest first,
+   * completed and failed newest first. `start` and `end` are inclusive, as in ZRANGE.
+   */
+  async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
+    const states: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+    if (!states.includes(state)) throw new ValidationError(`getJobs: state must be one of ${states.join(', ')}, got '${String(state)}'`);
+    assertInteger('getJobs start', start, 0);
+    assertInteger('getJobs end', end, start);
+    await this.#init();
+    const jobs = await this.store.getJobs(state, start, end);
+    return jobs.map(({ id, raw }) => Job.fromRaw<Data, Result>(this, id, raw));
+  }
+
+  /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
+  async getCounts(): Promise<Counts> {
+    await this.#init();
+    return this.store.getCounts();
+  }
+
+  /** Workers stop taking jobs (running ones finish); adds keep working. */
+  async pause(): Promise<void> {
+    await this.#init();
+    await this.store.setPaused(true);
+  }
+
+  async resume(): Promise<void> {
+    await this.#init();
+    await this.store.setPaused(false);
+  }
+
+  /** Sends every failed (or completed) job back to waiting, 1,000 per script call; returns how many. */
+  async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
+    if (state !== 'failed' && state !== 'completed') {
+      throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
+    }
+    await this.#init();
+    let total = 0;
+    for (;;) {
+      const moved = await this.store.retryJobs(state, STEP);
+      total += moved;
+      if (moved < STEP) return total;
+    }
+  }
+
+  /**
+   * Deletes the queue and all its jobs, 1,000 per script call. Refused with JobActiveError while jobs are
+   * running, unless `force` (their workers' results are then discarded as lease-lost).
+   */
+  async obliterate(options: { force?: boolean } = {}): Promise<void> {
+    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    for (;;) {
+      const step = await this.store.obliterate(options.force === true, STEP);
+      if (step === Status.JOB_ACTIVE) {
+        throw new JobActiveError(`queue '${this.name}' has running jobs; wait for them, or pass { force: true }`);
+      }
+      if (step === 0) break;
+    }
+    this.#ready = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await closeConnection(this.#connection);
+    untrackOpen(this);
+  }
+}

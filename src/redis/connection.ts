@@ -1,0 +1,63 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * How a Queue, Worker or QueueEvents reaches Redis: a URL, ioredis options, or an ioredis instance the
+ * caller owns (sluice then never closes it, and duplicates it for the blocking connection it needs).
+ */
+export type ConnectionOptions = { url: string } | RedisOptions | Redis;
+export type { Redis, RedisOptions };
+
+export interface Connection {
+  readonly client: Redis;
+  /** false when the caller passed the instance: close() then leaves it open. */
+  readonly owned: boolean;
+}
+
+function isUrl(options: ConnectionOptions): options is { url: string } {
+  return typeof (options as { url?: unknown }).url === 'string';
+}
+
+/**
+ * Opens a connection for commands. Producers get ioredis' defaults (bounded retries per request), so an
+ * unreachable Redis turns into an error instead of an add() that never settles.
+ */
+export function connect(options: ConnectionOptions): Connection {
+  if (options instanceof Redis) return { client: options, owned: false };
+  if (isUrl(options)) {
+    const { url, ...rest } = options as { url: string } & RedisOptions;
+    return { client: new Redis(url, rest), owned: true };
+  }
+  return { client: new Redis(options), owned: true };
+}
+
+/**
+ * A second connection for blocking reads (XREAD BLOCK): a blocked connection cannot serve other commands,
+ * and it must wait through reconnects rather than fail after a few retries, hence maxRetriesPerRequest null.
+ */
+export function connectBlocking(options: ConnectionOptions): Redis {
+  if (options instanceof Redis) return options.duplicate({ maxRetriesPerRequest: null });
+  if (isUrl(options)) {
+    const { url, ...rest } = options as { url: string } & RedisOptions;
+    return new Redis(url, { ...rest, maxRetriesPerRequest: null });
+  }
+  return new Redis({ ...options, maxRetriesPerRequest: null });
+}
+
+export async function closeConnection(connection: Connection): Promise<void> {
+  if (!connection.owned) return;
+  await quit(connection.client);
+}
+
+/** QUIT when connected (lets queued replies arrive), plain disconnect otherwise; never throws. */
+export async function quit(client: Redis): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // fall through to disconnect
+    }
+  }
+  client.disconnect();
+}

@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+import { loadLua, sha1 } from './lua.js';
+
+/**
+ * The contract of every Lua script, by name: its KEYS and ARGV in order, and for batched scripts the ARGV
+ * group repeated per job. Callers pass named values and `runScript` lays them out, so no key or argument
+ * is ever placed by position by hand. test/unit/scripts.test.ts checks that each script's header lists
+ * exactly these names.
+ *
+ * A key named `wait...` stands for the queue's level streams, passed last, level 0 first.
+ */
+export interface ScriptSpec {
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+  readonly perJob?: readonly string[];
+  /** What one repeated ARGV group stands for; 'job' unless said. */
+  readonly per?: 'job' | 'level';
+  /** Replies carry msgpack payloads: ask ioredis for Buffers instead of strings. */
+  readonly binary?: boolean;
+}
+
+export const SCRIPTS = {
+  init: { keys: ['meta', 'wait...'], args: ['group', 'levels'] },
+  add: {
+    keys: ['id', 'delayed', 'events', 'ctl', 'wait...'],
+    args: ['base', 'eventsMaxLen'],
+    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt'],
+  },
+  claim: {
+    keys: ['meta', 'delayed', 'events', 'ctl', 'wait...'],
+    args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
+    binary: true,
+  },
+  complete: {
+    keys: ['meta', 'completed', 'events', 'wait...'],
+    args: ['base', 'group', 'eventsMaxLen'],
+    perJob: ['id', 'entry', 'level', 'result', 'keepCount', 'keepAge'],
+  },
+  fail: {
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'wait...'],
+    args: ['base', 'group', 'eventsMaxLen'],
+    perJob: ['id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge'],
+  },
+  'recover-stalled': {
+    keys: ['meta', 'failed', 'events', 'wait...'],
+    args: ['base', 'group', 'reaper', 'idleMs', 'maxStalled', 'limit', 'eventsMaxLen'],
+  },
+  'extend-leases': { keys: ['wait...'], args: ['group', 'consumer'], perJob: ['n', 'ids...'], per: 'level' },
+  pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'] },
+  'remove-job': { keys: ['delayed', 'completed', 'failed', 'events', 'wait...'], args: ['base', 'id', 'eventsMaxLen'] },
+  'retry-job': { keys: ['failed', 'completed', 'events', 'wait...'], args: ['base', 'id', 'eventsMaxLen'] },
+  'retry-jobs': { keys: ['set', 'events', 'wait...'], args: ['base', 'limit', 'eventsMaxLen'] },
+  obliterate: {
+    keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'wait...'],
+    args: ['base', 'force', 'limit'],
+  },
+  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'wait...'], args: [] },
+  'get-jobs': {
+    keys: ['delayed', 'completed', 'failed', 'wait...'],
+    args: ['base', 'group', 'state', 'start', 'stop'],
+    binary: true,
+  },
+  progress: { keys: ['job', 'events'], args: ['id', 'progress', 'eventsMaxLen'] },
+  log: { keys: ['job', 'logs'], args: ['line', 'keep'] },
+} as const satisfies Record<string, ScriptSpec>;
+
+export type ScriptName = keyof typeof SCRIPTS;
+export type ArgValue = string | number | Buffer;
+
+type Spec<N extends ScriptName> = (typeof SCRIPTS)[N];
+type KeyName<K extends string> = K extends `${infer Base}...` ? Base : K;
+type KeyValue<K extends string> = K extends `${string}...` ? readonly string[] : string;
+export type ScriptKeys<N extends ScriptName> = { [K in Spec<N>['keys'][number] as KeyName<K>]: KeyValue<K> };
+export type ScriptArgs<N extends ScriptName> = { [K in Spec<N>['args'][number]]: ArgValue };
+export type JobArgs<N extends ScriptName> = Spec<N> extends { perJob: readonly (infer P extends string)[] }
+  ? { [K in P as KeyName<K>]: K extends `${string}...` ? readonly ArgValue[] : ArgValue }
+  : never;
+
+interface LoadedScript {
+  readonly command: string;
+  readonly source: string;
+}
+
+const loaded = new Map<ScriptName, LoadedScript>();
+
+function script(name: ScriptName): LoadedScript {
+  let found = loaded.get(name);
+  if (found === undefined) {
+    const source = loadLua(name);
+    // The SHA in the command name: two sluice versions sharing one ioredis client never run each other's scripts.
+    found = { command: `sluice_${name.replace(/-/g, '_')}_${sha1(source).slice(0, 12)}`, source };
+    loaded.set(name, found);
+  }
+  return found;
+}
+
+type ScriptMethod = (numberOfKeys: number, ...args: ArgValue[]) => Promise<unknown>;
+const defined = new WeakMap<Redis, Set<string>>();
+
+/**
+ * ioredis' defineCommand runs a script by EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or
+ * flushed Redis), inside pipelines too: that is the loader, not one of our own.
+ */
+function method(client: Redis, name: ScriptName): ScriptMethod {
+  const { command, source } = script(name);
+  let commands = defined.get(client);
+  if (commands === undefined) {
+    commands = new Set();
+    defined.set(client, commands);
+  }
+  if (!commands.has(command)) {
+    client.defineCommand(command, { lua: source });
+    commands.add(command);
+  }
+  const key = SCRIPTS[name] as ScriptSpec;
+  const methods = client as unknown as Record<string, ScriptMethod>;
+  const fn = methods[key.binary === true ? `${command}Buffer` : command];
+  if (fn === undefined) throw new Error(`ioredis did not define the command for script ${name}`);
+  return fn.bind(client);
+}
+
+function flatten(names: readonly string[], values: Record<string, unknown>, into: ArgValue[], what: string): void {
+  for (const raw of names) {
+    const name = raw.endsWith('...') ? raw.slice(0, -3) : raw;
+    const value = values[name];
+    if (value === undefined) throw new Error(`script ${what}: missing '${name}'`);
+    if (raw.endsWith('...')) into.push(...(value as readonly ArgValue[]));
+    else into.push(value as ArgValue);
+  }
+}
+
+/** Runs one script with named keys and arguments; per-job argument groups follow the shared ones. */
+export function runScript<N extends ScriptName>(
+  client: Redis,
+  name: N,
+  keys: ScriptKeys<N>,
+  args: ScriptArgs<N>,
+  jobs?: readonly JobArgs<N>[],
+): Promise<unknown> {
+  const spec = SCRIPTS[name] as ScriptSpec;
+  const keyList: ArgValue[] = [];
+  flatten(spec.keys, keys as Record<string, unknown>, keyList, name);
+  const argList: ArgValue[] = [];
+  flatten(spec.args, args as Record<string, unknown>, argList, name);
+  if (jobs !== undefined && spec.perJob !== undefined) {
+    for (const job of jobs) flatten(spec.perJob, job as Record<string, unknown>, argList, name);
+  }
+  return method(client, name)(keyList.length, ...keyList, ...argList);
+}

@@ -1,0 +1,18 @@
+/**
+ * Return codes of the Lua scripts. Mirrors lua/includes/status.lua; test/unit/scripts.test.ts reads that
+ * file and checks the two tables agree, so a code can never mean one thing in Lua and another here.
+ */
+export const Status = {
+  OK: 1,
+  DUPLICATE: 2,
+  PAUSED: 3,
+  EMPTY: 4,
+  NEEDS_INIT: -1,
+  JOB_MISSING: -2,
+  LEASE_LOST: -3,
+  JOB_ACTIVE: -4,
+  WRONG_STATE: -5,
+  LEVELS_MISMATCH: -6,
+} as const;
+
+export type StatusCode = (typeof Status)[keyof typeof Status];

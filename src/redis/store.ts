@@ -1,0 +1,381 @@
+import type { Redis } from 'ioredis';
+import { ConfigMismatchError, ScriptError } from '../errors.js';
+import type { QueueKeys } from '../keys.js';
+import type { Keep } from '../options.js';
+import { runScript } from './scripts.js';
+import { Status, type StatusCode } from './status.js';
+
+/**
+ * The store: every verb sluice needs from Redis, one typed function each, mirroring the Lua scripts one to
+ * one (plus a few plain reads). Queue, Worker, Job and QueueEvents call these; none of them speaks Redis.
+ */
+
+/** The one consumer group of every level stream. */
+export const GROUP = 'sluice';
+
+export interface AddInput {
+  /** '' to let Redis generate a numeric id. */
+  jobId: string;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  delay: number;
+  runAt: number;
+}
+
+export interface ClaimedJob {
+  id: string;
+  entry: string;
+  level: number;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  attemptsStarted: number;
+  attemptsMade: number;
+  timestamp: number;
+  processedOn: number;
+}
+
+export type ClaimResult =
+  | { kind: 'jobs'; jobs: ClaimedJob[] }
+  | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
+  | { kind: 'needs-init' };
+
+export interface CompleteInput {
+  id: string;
+  entry: string;
+  level: number;
+  result: Buffer;
+  keep: Keep;
+}
+
+export interface FailInput {
+  id: string;
+  entry: string;
+  level: number;
+  /** -1 fail for good, 0 requeue now, > 0 retry after that many ms. */
+  retryDelay: number;
+  reason: string;
+  stack: string;
+  keep: Keep;
+}
+
+export interface Counts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+  /** Jobs waiting while the queue is paused (then `waiting` is 0). */
+  paused: number;
+}
+
+export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
+export type RawJob = ReadonlyMap<string, Buffer>;
+
+export interface StreamEvent {
+  id: string;
+  fields: ReadonlyMap<string, Buffer>;
+}
+
+type Reply = Buffer | number | null | Reply[];
+
+function str(value: Reply | undefined): string {
+  if (Buffer.isBuffer(value)) return value.toString();
+  if (typeof value === 'number') return String(value);
+  throw new ScriptError(`expected a string in a script reply, got ${JSON.stringify(value)}`);
+}
+
+function num(value: Reply | undefined): number {
+  if (typeof value === 'number') return value;
+  if (Buffer.isBuffer(value)) return Number(value.toString());
+  throw new ScriptError(`expected a number in a script reply, got ${JSON.stringify(value)}`);
+}
+
+function buf(value: Reply | undefined): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'number') return Buffer.from(String(value));
+  return Buffer.alloc(0);
+}
+
+function pairs(list: Reply | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  if (!Array.isArray(list)) return out;
+  for (let i = 0; i + 1 < list.length; i += 2) out.set(str(list[i]), buf(list[i + 1]));
+  return out;
+}
+
+function statuses(reply: unknown): StatusCode[] {
+  return (reply as number[]).map((code) => code as StatusCode);
+}
+
+export class QueueStore {
+  constructor(
+    readonly client: Redis,
+    readonly keys: QueueKeys,
+    private readonly eventsMaxLen: number,
+  ) {}
+
+  private get base(): string {
+    return this.keys.base;
+  }
+
+  async init(levels: number): Promise<void> {
+    const reply = (await runScript(this.client, 'init', { meta: this.keys.meta, wait: this.keys.wait }, { group: GROUP, levels })) as number[];
+    if (reply[0] === Status.LEVELS_MISMATCH) {
+      throw new ConfigMismatchError(
+        `queue '${this.keys.base}' was created with priorityLevels ${reply[1]} but this instance says ${levels}; ` +
+          `use the same priorityLevels everywhere, or obliterate the queue to change it`,
+      );
+    }
+  }
+
+  async add(jobs: readonly AddInput[]): Promise<{ id: string; duplicate: boolean }[]> {
+    const reply = (await runScript(
+      this.client,
+      'add',
+      { id: this.keys.id, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+      { base: this.base, eventsMaxLen: this.eventsMaxLen },
+      jobs,
+    )) as (string | number)[];
+    const out: { id: string; duplicate: boolean }[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      out.push({ id: String(reply[i]), duplicate: reply[i + 1] === Status.DUPLICATE });
+    }
+    return out;
+  }
+
+  async claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
+    const reply = (await runScript(
+      this.client,
+      'claim',
+      { meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+      { base: this.base, group: GROUP, consumer, count, eventsMaxLen: this.eventsMaxLen, promoteLimit },
+    )) as Reply[];
+    const status = reply[0];
+    if (status === Status.NEEDS_INIT) return { kind: 'needs-init' };
+    if (status === Status.OK) {
+      const n = num(reply[1]);
+      const jobs: ClaimedJob[] = [];
+      for (let i = 0, o = 2; i < n; i++, o += 10) {
+        jobs.push({
+          id: str(reply[o]),
+          entry: str(reply[o + 1]),
+          level: num(reply[o + 2]),
+          name: str(reply[o + 3]),
+          data: buf(reply[o + 4]),
+          opts: buf(reply[o + 5]),
+          attemptsStarted: num(reply[o + 6]),
+          attemptsMade: num(reply[o + 7]),
+          timestamp: num(reply[o + 8]),
+          processedOn: num(reply[o + 9]),
+        });
+      }
+      return { kind: 'jobs', jobs };
+    }
+    if (status !== Status.EMPTY && status !== Status.PAUSED) {
+      throw new ScriptError(`claim returned status ${JSON.stringify(status)}`);
+    }
+    return {
+      kind: status === Status.PAUSED ? 'paused' : 'empty',
+      nextDueMs: num(reply[1]),
+      ctlId: str(reply[2]),
+      waitIds: reply.slice(3).map(str),
+    };
+  }
+
+  async complete(jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
+    return statuses(
+      await runScript(
+        this.client,
+        'complete',
+        { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.level, result: j.result, keepCount: j.keep.count, keepAge: j.keep.age })),
+      ),
+    );
+  }
+
+  async fail(jobs: readonly FailInput[]): Promise<StatusCode[]> {
+    return statuses(
+      await runScript(
+        this.client,
+        'fail',
+        { meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+        jobs.map((j) => ({
+          id: j.id,
+          entry: j.entry,
+          level: j.level,
+          retryDelay: j.retryDelay,
+          reason: j.reason,
+          stack: j.stack,
+          keepCount: j.keep.count,
+          keepAge: j.keep.age,
+        })),
+      ),
+    );
+  }
+
+  async recoverStalled(reaper: string, idleMs: number, maxStalled: number, limit: number): Promise<{ requeued: number; failed: number }> {
+    const reply = (await runScript(
+      this.client,
+      'recover-stalled',
+      { meta: this.keys.meta, failed: this.keys.failed, events: this.keys.events, wait: this.keys.wait },
+      { base: this.base, group: GROUP, reaper, idleMs, maxStalled, limit, eventsMaxLen: this.eventsMaxLen },
+    )) as number[];
+    return { requeued: reply[0] ?? 0, failed: reply[1] ?? 0 };
+  }
+
+  /** `entriesByLevel[level]` lists the entries held on that level; returns those no longer held. */
+  async extendLeases(consumer: string, entriesByLevel: readonly (readonly string[])[]): Promise<string[]> {
+    const perLevel = this.keys.wait.map((_, level) => {
+      const ids = entriesByLevel[level] ?? [];
+      return { n: ids.length, ids };
+    });
+    return (await runScript(
+      this.client,
+      'extend-leases',
+      { wait: this.keys.wait },
+      { group: GROUP, consumer },
+      perLevel,
+    )) as string[];
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    await runScript(
+      this.client,
+      'pause',
+      { meta: this.keys.meta, ctl: this.keys.ctl, events: this.keys.events },
+      { paused: paused ? 1 : 0, eventsMaxLen: this.eventsMaxLen },
+    );
+  }
+
+  async removeJob(id: string): Promise<StatusCode> {
+    return (await runScript(
+      this.client,
+      'remove-job',
+      { delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, wait: this.keys.wait },
+      { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
+    )) as StatusCode;
+  }
+
+  async retryJob(id: string): Promise<StatusCode> {
+    return (await runScript(
+      this.client,
+      'retry-job',
+      { failed: this.keys.failed, completed: this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+      { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
+    )) as StatusCode;
+  }
+
+  async retryJobs(state: 'failed' | 'completed', limit: number): Promise<number> {
+    return (await runScript(
+      this.client,
+      'retry-jobs',
+      { set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+      { base: this.base, limit, eventsMaxLen: this.eventsMaxLen },
+    )) as number;
+  }
+
+  /** Returns JOB_ACTIVE, or the number of jobs this step deleted (0: the queue is gone). */
+  async obliterate(force: boolean, limit: number): Promise<number> {
+    return (await runScript(
+      this.client,
+      'obliterate',
+      {
+        meta: this.keys.meta,
+        id: this.keys.id,
+        delayed: this.keys.delayed,
+        completed: this.keys.completed,
+        failed: this.keys.failed,
+        events: this.keys.events,
+        ctl: this.keys.ctl,
+        wait: this.keys.wait,
+      },
+      { base: this.base, force: force ? 1 : 0, limit },
+    )) as number;
+  }
+
+  async getCounts(): Promise<Counts> {
+    const [waiting = 0, active = 0, delayed = 0, completed = 0, failed = 0, paused = 0] = (await runScript(
+      this.client,
+      'get-counts',
+      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, wait: this.keys.wait },
+      {},
+    )) as number[];
+    return paused === 1
+      ? { waiting: 0, active, delayed, completed, failed, paused: waiting }
+      : { waiting, active, delayed, completed, failed, paused: 0 };
+  }
+
+  async getJobs(state: JobState, start: number, stop: number): Promise<{ id: string; raw: RawJob }[]> {
+    const reply = (await runScript(
+      this.client,
+      'get-jobs',
+      { delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, wait: this.keys.wait },
+      { base: this.base, group: GROUP, state, start, stop },
+    )) as Reply[];
+    const out: { id: string; raw: RawJob }[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const raw = pairs(reply[i + 1]);
+      if (raw.size > 0) out.push({ id: str(reply[i]), raw });
+    }
+    return out;
+  }
+
+  async getJob(id: string): Promise<RawJob | null> {
+    const raw = await this.client.hgetallBuffer(this.keys.job(id));
+    const out = new Map<string, Buffer>();
+    for (const [field, value] of Object.entries(raw)) out.set(field, value);
+    return out.size === 0 ? null : out;
+  }
+
+  async updateProgress(id: string, progress: Buffer): Promise<StatusCode> {
+    return (await runScript(
+      this.client,
+      'progress',
+      { job: this.keys.job(id), events: this.keys.events },
+      { id, progress, eventsMaxLen: this.eventsMaxLen },
+    )) as StatusCode;
+  }
+
+  /** Returns the number of lines kept, or JOB_MISSING. */
+  async addLog(id: string, line: string, keep: number): Promise<number> {
+    return (await runScript(this.client, 'log', { job: this.keys.job(id), logs: this.keys.logs(id) }, { line, keep })) as number;
+  }
+
+  async getLogs(id: string, start: number, stop: number): Promise<string[]> {
+    return this.client.lrange(this.keys.logs(id), start, stop);
+  }
+
+  /**
+   * Blocks on `blocking` until any of the streams gets an entry after the given id, or `timeoutMs` passes.
+   * Scripts cannot block (Redis refuses XREADGROUP BLOCK inside Lua), so claim returns the last ids it saw
+   * and the worker blocks here, outside Lua; an add between the two is seen because its id is newer.
+   */
+  async waitForWork(blocking: Redis, streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
+    await blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids);
+  }
+
+  /** The id of the newest event, or '0-0': where a QueueEvents reader starts. */
+  async lastEventId(): Promise<string> {
+    const last = await this.client.xrevrange(this.keys.events, '+', '-', 'COUNT', 1);
+    return last[0]?.[0] ?? '0-0';
+  }
+
+  async readEvents(blocking: Redis, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
+    const reply = await blocking.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.events, after);
+    if (reply === null) return [];
+    const out: StreamEvent[] = [];
+    for (const [, entries] of reply) {
+      for (const [id, fields] of entries) {
+        const map = new Map<string, Buffer>();
+        for (let i = 0; i + 1 < fields.length; i += 2) map.set(String(fields[i]), fields[i + 1] as Buffer);
+        out.push({ id: id.toString(), fields: map });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,355 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
+import { LeaseLostError, TimeoutError, UnrecoverableError, ValidationError } from './errors.js';
+import { Job, type JobOwner } from './job.js';
+import { queueKeys } from './keys.js';
+import { trackOpen, untrackOpen } from './open-handles.js';
+import { assertInteger } from './options.js';
+import { queueSettings, type QueueOptions } from './queue.js';
+import { closeConnection, connect, connectBlocking, type Connection, type Redis } from './redis/connection.js';
+import { Status, type StatusCode } from './redis/status.js';
+import { QueueStore, type ClaimResult } from './redis/store.js';
+import { encode } from './serializer.js';
+import { Leases } from './worker/leases.js';
+import { Reaper } from './worker/reaper.js';
+import { Settler } from './worker/settler.js';
+
+export interface ProcessorContext {
+  /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
+  signal: AbortSignal;
+}
+
+export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
+
+export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions'> {
+  /** Jobs run at once by this worker. Default 1. */
+  concurrency?: number;
+  /** Most jobs taken per claim round trip. Default min(concurrency, 100). */
+  prefetch?: number;
+  /** A job whose worker stopped extending its lease for this long is taken back. Default 30,000 ms. */
+  stalledTimeout?: number;
+  /** Times a job may be taken back before it fails with reason 'stalled'. Default 1. */
+  maxStalled?: number;
+  /** How often this worker sweeps for stalled jobs. Default stalledTimeout / 2. */
+  stalledInterval?: number;
+  /** How often leases are extended. Default stalledTimeout / 3. */
+  heartbeatInterval?: number;
+  /** Longest single blocking wait for new jobs (ms); bounds how long a missed wake-up could last. Default 5,000. */
+  blockTimeout?: number;
+  /** Custom backoff strategies, by the name jobs give in `backoff.type`. */
+  backoffStrategies?: Record<string, BackoffStrategy>;
+  /** Start processing at once. Default true; otherwise call run(). */
+  autorun?: boolean;
+  /** Start of this worker's consumer name in Redis (default: host name). */
+  name?: string;
+}
+
+export interface WorkerEventMap<Data, Result> {
+  active: [job: Job<Data, Result>];
+  completed: [job: Job<Data, Result>, result: Result];
+  /** The job failed for good: no attempts left, or UnrecoverableError. */
+  failed: [job: Job<Data, Result>, error: Error];
+  /** An attempt failed and the job will run again after `delay` ms. */
+  retrying: [job: Job<Data, Result>, error: Error, delay: number];
+  error: [error: Error];
+  closed: [];
+}
+
+/** Delayed jobs promoted per claim call at most; the rest follow on the next claims. */
+const PROMOTE_LIMIT = 1000;
+/** Failure texts are capped so one huge error message cannot bloat a job hash. */
+const MAX_REASON = 16 * 1024;
+const MAX_IDLE_BACKOFF = 5000;
+
+interface Running {
+  readonly level: number;
+  readonly controller: AbortController;
+}
+
+/**
+ * Runs a queue's jobs.
+ *
+ * States: created -> running (claim loop) -> closing (no new claims; running jobs finish and settle)
+ * -> closed. The claim loop: claim up to the free slots (one script call, many jobs) -> start each job
+ * -> when nothing is ready, block on Redis (XREAD on the level streams and ctl) until an add, a resume,
+ * the next delayed job's due time, or blockTimeout. A job: run the handler -> settle through the Settler
+ * (completions and failures of one event-loop turn share one script call) -> emit.
+ */
+export class Worker<Data = unknown, Result = unknown> extends EventEmitter<WorkerEventMap<Data, Result>> implements JobOwner {
+  readonly name: string;
+  readonly store: QueueStore;
+  readonly maxPayloadBytes: number;
+  readonly keepLogs: number;
+  /** This worker's consumer name in Redis. */
+  readonly consumer: string;
+  readonly concurrency: number;
+  readonly #processor: Processor<Data, Result>;
+  readonly #prefetch: number;
+  readonly #levels: number;
+  readonly #blockTimeout: number;
+  readonly #strategies: Record<string, BackoffStrategy>;
+  readonly #connection: Connection;
+  readonly #blocking: Redis;
+  readonly #settler: Settler;
+  readonly #leases: Leases;
+  readonly #reaper: Reaper;
+  readonly #running = new Map<string, Running>();
+  readonly #tasks = new Set<Promise<void>>();
+  #slotFreed: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions) {
+    super();
+    if (typeof processor !== 'function') {
+      throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
+    }
+    if (typeof options !== 'object' || options === null || options.connection === undefined) {
+      throw new ValidationError(`new Worker('${String(name)}', processor, options) needs options.connection`);
+    }
+    const settings = queueSettings(options);
+    const keys = queueKeys(name, settings.prefix, settings.levels);
+    this.concurrency = assertInteger('concurrency', options.concurrency ?? 1, 1, 100_000);
+    this.#prefetch = assertInteger('prefetch', options.prefetch ?? Math.min(this.concurrency, 100), 1, 1000);
+    const stalledTimeout = assertInteger('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
+    const maxStalled = assertInteger('maxStalled', options.maxStalled ?? 1, 0);
+    const stalledInterval = assertInteger('stalledInterval', options.stalledInterval ?? Math.floor(stalledTimeout / 2), 10);
+    const heartbeat = assertInteger('heartbeatInterval', options.heartbeatInterval ?? Math.floor(stalledTimeout / 3), 10);
+    if (heartbeat >= stalledTimeout) {
+      throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
+    }
+    this.#blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
+    this.#strategies = { ...options.backoffStrategies };
+    this.#processor = processor;
+    this.#levels = settings.levels;
+    this.name = name;
+    this.maxPayloadBytes = settings.maxPayloadBytes;
+    this.keepLogs = settings.keepLogs;
+    this.consumer = `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+    this.#connection = connect(options.connection);
+    this.#blocking = connectBlocking(options.connection);
+    this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
+    this.#settler = new Settler(this.store);
+    const onError = (error: Error): void => this.#report(error);
+    this.#leases = new Leases(this.store, this.consumer, this.#levels, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
+    trackOpen(this, `Worker '${name}' (${this.consumer})`);
+    if (options.autorun !== false) void this.run();
+  }
+
+  get queueName(): string {
+    return this.name;
+  }
+
+  /** Jobs whose handler is running right now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Starts the claim loop (done by the constructor unless autorun is false); resolves when it ends. */
+  run(): Promise<void> {
+    this.#loop ??= this.#claimLoop();
+    return this.#loop;
+  }
+
+  async #claimLoop(): Promise<void> {
+    let failures = 0;
+    let started = false;
+    while (this.#closing === undefined) {
+      try {
+        if (!started) {
+          await this.store.init(this.#levels);
+          this.#leases.start();
+          this.#reaper.start();
+          started = true;
+        }
+        const free = this.concurrency - this.#running.size;
+        if (free <= 0) {
+          await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+          continue;
+        }
+        const claimed = await this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
+        failures = 0;
+        if (claimed.kind === 'jobs') {
+          for (const entry of claimed.jobs) this.#start(Job.fromClaim<Data, Result>(this, entry));
+        } else if (claimed.kind === 'needs-init') {
+          await this.store.init(this.#levels);
+        } else {
+          await this.#waitForWork(claimed);
+        }
+      } catch (error) {
+        if (this.#closing !== undefined) break;
+        this.#report(error as Error);
+        // A config mismatch will not fix itself by retrying fast; Redis being away might, soon.
+        failures++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_IDLE_BACKOFF, 100 * 2 ** failures)));
+      }
+    }
+  }
+
+  async #waitForWork(claimed: Exclude<ClaimResult, { kind: 'jobs' | 'needs-init' }>): Promise<void> {
+    const keys = this.store.keys;
+    if (claimed.kind === 'paused') {
+      await this.store.waitForWork(this.#blocking, [keys.ctl], [claimed.ctlId], this.#blockTimeout);
+      return;
+    }
+    const timeout = claimed.nextDueMs >= 0 ? Math.min(this.#blockTimeout, claimed.nextDueMs) : this.#blockTimeout;
+    if (timeout <= 0) return;
+    await this.store.waitForWork(this.#blocking, [keys.ctl, ...keys.wait], [claimed.ctlId, ...claimed.waitIds], timeout);
+  }
+
+  #start(job: Job<Data, Result>): void {
+    const entry = job.entry as string;
+    const running: Running = { level: job.priority, controller: new AbortController() };
+    this.#running.set(entry, running);
+    this.#leases.hold(job.priority, entry);
+    const task = this.#execute(job, entry, running).finally(() => {
+      this.#leases.release(job.priority, entry);
+      this.#tasks.delete(task);
+    });
+    this.#tasks.add(task);
+  }
+
+  /** One attempt, top to bottom: run the handler, then settle exactly one way. */
+  async #execute(job: Job<Data, Result>, entry: string, running: Running): Promise<void> {
+    this.emit('active', job);
+    let result: Result;
+    let encoded: Buffer;
+    try {
+      result = await this.#invoke(job, running.controller);
+      encoded = encode(result, 'return value', this.maxPayloadBytes);
+    } catch (thrown) {
+      this.#freeSlot(entry);
+      await this.#settleFailure(job, entry, asError(thrown));
+      return;
+    }
+    this.#freeSlot(entry);
+    const keep = job.opts.keepCompleted;
+    const status = await this.#settle(job, () => this.#settler.complete({ id: job.id, entry, level: job.priority, result: encoded, keep }));
+    if (status === Status.OK) {
+      job.returnvalue = result;
+      job.attemptsMade += 1;
+      this.emit('completed', job, result);
+    }
+  }
+
+  #invoke(job: Job<Data, Result>, controller: AbortController): Promise<Result> {
+    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal }));
+    const timeout = job.opts.timeout;
+    if (timeout === undefined) return run;
+    return new Promise<Result>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
+        controller.abort(error);
+        reject(error);
+      }, timeout);
+      run.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
+  async #settleFailure(job: Job<Data, Result>, entry: string, error: Error): Promise<void> {
+    const attempt = job.attemptsMade + 1;
+    let retryDelay = -1;
+    let reason = error.message;
+    if (!(error instanceof UnrecoverableError) && attempt < job.opts.attempts) {
+      try {
+        retryDelay = Math.max(-1, Math.round(backoffDelay(job.opts.backoff, attempt, error, this.#strategies)));
+      } catch (strategyError) {
+        // A missing or throwing strategy must not lose the job: it fails for good, saying why.
+        const why = strategyError instanceof UnknownBackoffError ? strategyError.message : `backoff strategy threw: ${asError(strategyError).message}`;
+        reason = `${reason} (not retried: ${why})`;
+      }
+    }
+    const status = await this.#settle(job, () =>
+      this.#settler.fail({
+        id: job.id,
+        entry,
+        level: job.priority,
+        retryDelay,
+        reason: reason.slice(0, MAX_REASON),
+        stack: (error.stack ?? '').slice(0, MAX_REASON),
+        keep: job.opts.keepFailed,
+      }),
+    );
+    if (status !== Status.OK) return;
+    job.attemptsMade = attempt;
+    job.failedReason = reason;
+    if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
+    else this.emit('failed', job, error);
+  }
+
+  /** Sends a settle; a refused one (lease lost, job gone) or a failed call is reported, never thrown. */
+  async #settle(job: Job<Data, Result>, send: () => Promise<StatusCode>): Promise<StatusCode | undefined> {
+    try {
+      const status = await send();
+      if (status === Status.LEASE_LOST) {
+        this.#report(new LeaseLostError(job.id, 'the lease ran out and the job was handed to another worker'));
+      } else if (status === Status.JOB_MISSING) {
+        this.#report(new LeaseLostError(job.id, 'the job was removed while it ran'));
+      }
+      return status;
+    } catch (error) {
+      // The job stays active in Redis; once its lease runs out another worker runs it again.
+      this.#report(error as Error);
+      return undefined;
+    }
+  }
+
+  #freeSlot(entry: string): void {
+    this.#running.delete(entry);
+    const wake = this.#slotFreed;
+    this.#slotFreed = undefined;
+    wake?.();
+  }
+
+  #onLost(entries: string[]): void {
+    for (const entry of entries) {
+      this.#running.get(entry)?.controller.abort(new LeaseLostError(entry, 'the lease ran out'));
+    }
+  }
+
+  #report(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(`sluice worker '${this.name}': ${error.message}`, { code: (error as { code?: string }).code ?? 'SLUICE_WORKER' });
+  }
+
+  /**
+   * Graceful: stops claiming, lets running jobs finish and settle, then closes its connections. Resolves
+   * when nothing of this worker is left running. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
+    this.#blocking.disconnect();
+    const wake = this.#slotFreed;
+    this.#slotFreed = undefined;
+    wake?.();
+    await this.#loop;
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await this.#settler.drain();
+    await Promise.all([this.#leases.stop(), this.#reaper.stop()]);
+    await closeConnection(this.#connection);
+    untrackOpen(this);
+    this.emit('closed');
+  }
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}

@@ -1,0 +1,57 @@
+import type { QueueStore } from '../redis/store.js';
+
+/**
+ * Keeps this worker's deliveries alive: every `intervalMs` one extend-leases call resets the idle time of
+ * every entry it runs (one XCLAIM per level, not per job), so recover-stalled only takes the jobs of workers
+ * that stopped. Entries the call reports as no longer held were reclaimed while this worker was frozen or
+ * cut off: `onLost` lets the worker abort them.
+ */
+export class Leases {
+  readonly #held: Set<string>[];
+  #timer: NodeJS.Timeout | undefined;
+  #beating: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly consumer: string,
+    levels: number,
+    private readonly intervalMs: number,
+    private readonly onLost: (entries: string[]) => void,
+    private readonly onError: (error: Error) => void,
+  ) {
+    this.#held = Array.from({ length: levels }, () => new Set<string>());
+  }
+
+  hold(level: number, entry: string): void {
+    this.#held[level]?.add(entry);
+  }
+
+  release(level: number, entry: string): void {
+    this.#held[level]?.delete(entry);
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      if (this.#beating === undefined) this.#beating = this.#beat().finally(() => (this.#beating = undefined));
+    }, this.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#beating;
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#held.every((set) => set.size === 0)) return;
+    try {
+      const lost = await this.store.extendLeases(this.consumer, this.#held.map((set) => [...set]));
+      // An entry settled while the call was in flight also comes back as "not held": only report live ones.
+      const live = lost.filter((entry) => this.#held.some((set) => set.has(entry)));
+      if (live.length > 0) this.onLost(live);
+    } catch (error) {
+      this.onError(error as Error);
+    }
+  }
+}
