@@ -7,7 +7,7 @@ export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJ
 export type { BackoffStrategy } from './backoff.js';
 export type { Counts, JobState } from './redis/store.js';
 export type { ConnectionOptions } from './redis/connection.js';
-export { openHandles } from './open-handles.js';
+export { openHandles, closeOpenHandles } from './open-handles.js';
 export {
   SluiceError,
   ValidationError,
