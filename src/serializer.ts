@@ -5,8 +5,9 @@ import { EncodeError, PayloadTooLargeError } from './errors.js';
  * The only module that imports msgpackr. One Packr is reused for every job (msgpackr reuses its buffer
  * between calls). `useRecords: false` keeps payloads plain msgpack, readable by any msgpack decoder
  * (a dashboard in another language, redis-cli with a decoder), at the cost of msgpackr's record compression.
+ * `useBigIntExtension`: BigInts past 64 bits (amounts in minor units, ledger ids) round-trip instead of throwing.
  */
-const packr = new Packr({ useRecords: false });
+const packr = new Packr({ useRecords: false, useBigIntExtension: true });
 
 /** Nesting deeper than this is almost surely a cycle; msgpackr itself would overflow the stack. */
 const MAX_DEPTH = 64;

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from 'sluice';
+import { MAX_QUEUE_NAME_BYTES, queueKeys, validateQueueName } from '../../src/keys.js';
+import { LUA_DIR } from '../../src/redis/lua.js';
+
+/** The Redis Cluster hash tag of a key: what stands between the first '{' and the next '}'. */
+function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open === -1 || close === -1 || close === open + 1 ? undefined : key.slice(open + 1, close);
+}
+
+describe('queue keys', () => {
+  it('puts every key of a queue under one hash tag, the queue name', () => {
+    const keys = queueKeys('emails', 'sluice', 3);
+    const all = [keys.meta, keys.id, keys.delayed, keys.completed, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y')];
+    expect(all).toHaveLength(12);
+    for (const key of all) expect(hashTag(key)).toBe('emails');
+    expect(keys.wait).toEqual(['sluice:{emails}:wait:0', 'sluice:{emails}:wait:1', 'sluice:{emails}:wait:2']);
+  });
+
+  it('builds job keys the way lua/includes/keys.lua does', () => {
+    const lua = readFileSync(join(LUA_DIR, 'includes', 'keys.lua'), 'utf8');
+    const keys = queueKeys('q', 'p', 1);
+    const job = /jobKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    const logs = /logsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    expect(keys.job('7')).toBe(`${keys.base}${job}7`);
+    expect(keys.logs('7')).toBe(`${keys.base}${logs}7`);
+  });
+
+  it.each([
+    ['', 'non-empty'],
+    ['a{b}', "contains a brace; queue names may not contain '{' or '}'"],
+    ['a}', 'contains a brace'],
+    ['x'.repeat(MAX_QUEUE_NAME_BYTES + 1), `the limit is ${MAX_QUEUE_NAME_BYTES} bytes`],
+    ['with space', 'white space'],
+  ])('refuses queue name %j with a message saying why', (name, message) => {
+    expect(() => validateQueueName(name)).toThrow(ValidationError);
+    expect(() => validateQueueName(name)).toThrow(message);
+  });
+
+  it('accepts ordinary names, including colons and dots', () => {
+    expect(validateQueueName('tenant-42.invoices:monthly')).toBe('tenant-42.invoices:monthly');
+  });
+
+  it('refuses a prefix with braces', () => {
+    expect(() => queueKeys('q', 'a{b', 1)).toThrow('prefix must be a non-empty string without braces');
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError, type JobOptions } from 'sluice';
+import { DEFAULT_ATTEMPTS, defaultPriority, normalizeJobOptions, validateDefaultJobOptions } from '../../src/options.js';
+
+describe('job options', () => {
+  it('fills JobRunr-style defaults: 11 attempts, exponential backoff, failed jobs kept', () => {
+    const job = normalizeJobOptions(undefined, {}, 3);
+    expect(DEFAULT_ATTEMPTS).toBe(11);
+    expect(job.stored).toEqual({
+      attempts: 11,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      keepCompleted: { count: 1000, age: 86_400 },
+      keepFailed: { count: -1, age: -1 },
+    });
+    expect(job.priority).toBe(1);
+    expect(job.delay).toBe(-1);
+    expect(job.runAt).toBe(-1);
+  });
+
+  it('puts jobs without a priority on the middle level', () => {
+    expect([1, 2, 3, 4, 10].map(defaultPriority)).toEqual([0, 0, 1, 1, 4]);
+  });
+
+  it('lets the job override queue defaults', () => {
+    const job = normalizeJobOptions({ attempts: 2, priority: 0 }, { attempts: 5, priority: 2, removeOnComplete: true }, 3);
+    expect(job.stored.attempts).toBe(2);
+    expect(job.priority).toBe(0);
+    expect(job.stored.keepCompleted).toEqual({ count: 0, age: -1 });
+  });
+
+  it('normalizes retention forms', () => {
+    const keep = (removeOnComplete: JobOptions['removeOnComplete']) => normalizeJobOptions({ removeOnComplete }, {}, 1).stored.keepCompleted;
+    expect(keep(true)).toEqual({ count: 0, age: -1 });
+    expect(keep(false)).toEqual({ count: -1, age: -1 });
+    expect(keep(5)).toEqual({ count: 5, age: -1 });
+    expect(keep({ age: 60 })).toEqual({ count: -1, age: 60 });
+  });
+
+  it('keeps runAt and delay as given', () => {
+    const at = new Date('2030-01-01T00:00:00Z');
+    expect(normalizeJobOptions({ runAt: at }, {}, 1).runAt).toBe(at.getTime());
+    const delayed = normalizeJobOptions({ delay: 1500 }, {}, 1);
+    expect(delayed.delay).toBe(1500);
+    expect(delayed.stored.delay).toBe(1500);
+  });
+
+  it.each<[string, JobOptions | Record<string, unknown>, string]>([
+    ['priority above the levels', { priority: 3 }, 'priority must be an integer from 0 to 2, got 3'],
+    ['negative priority', { priority: -1 }, 'priority must be an integer from 0 to 2'],
+    ['fractional attempts', { attempts: 1.5 }, 'attempts must be an integer from 1'],
+    ['zero attempts', { attempts: 0 }, 'attempts must be an integer from 1'],
+    ['negative delay', { delay: -5 }, 'delay must be an integer >= 0, got -5'],
+    ['delay and runAt', { delay: 5, runAt: new Date() }, 'give either delay or runAt, not both'],
+    ['invalid runAt', { runAt: new Date('nope') }, 'runAt must be a valid Date'],
+    ['numeric jobId', { jobId: '123' }, "jobId '123' is all digits"],
+    ['empty jobId', { jobId: '' }, 'jobId must be a string of 1 to 256 characters'],
+    ['unknown option', { attempt: 3 }, "unknown job option 'attempt'"],
+    ['fixed backoff without delay', { backoff: { type: 'fixed' } }, "backoff { type: 'fixed' } needs a delay in ms"],
+    ['jitter above 1', { backoff: { type: 'exponential', jitter: 2 } }, 'backoff.jitter must be a finite number from 0 to 1'],
+    ['bad retention', { removeOnFail: { keep: 1 } }, "removeOnFail has an unknown field 'keep'"],
+    ['zero timeout', { timeout: 0 }, 'timeout must be an integer >= 1'],
+  ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
+    expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
+    expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(message);
+  });
+
+  it('refuses per-job fields in queue defaults', () => {
+    expect(() => validateDefaultJobOptions({ jobId: 'x' }, 3)).toThrow("defaultJobOptions may not set 'jobId'");
+    expect(() => validateDefaultJobOptions({ attempts: -1 }, 3)).toThrow('attempts must be an integer');
+  });
+});

@@ -1,0 +1,92 @@
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LUA_DIR, loadLua } from '../../src/redis/lua.js';
+import { SCRIPTS, type ScriptSpec } from '../../src/redis/scripts.js';
+import { Status } from '../../src/redis/status.js';
+
+const scriptFiles = readdirSync(LUA_DIR)
+  .filter((file) => file.endsWith('.lua'))
+  .map((file) => file.slice(0, -4))
+  .sort();
+
+function header(name: string, label: 'KEYS' | 'ARGV'): string {
+  const source = readFileSync(join(LUA_DIR, `${name}.lua`), 'utf8');
+  const line = source.split('\n').find((l) => l.startsWith(`-- ${label}:`));
+  if (line === undefined) throw new Error(`${name}.lua has no '-- ${label}:' header line`);
+  return line.slice(`-- ${label}:`.length).trim();
+}
+
+function renderArgv(spec: ScriptSpec): string {
+  const shared = spec.args.length === 0 ? 'none' : spec.args.join(' ');
+  if (spec.perJob === undefined) return shared;
+  return `${spec.args.join(' ')} | per ${spec.per ?? 'job'}: ${spec.perJob.join(' ')}`;
+}
+
+describe('Lua scripts and their TypeScript contracts', () => {
+  it('has one spec per lua/*.lua file and one file per spec', () => {
+    expect(scriptFiles).toEqual(Object.keys(SCRIPTS).sort());
+  });
+
+  for (const [name, spec] of Object.entries(SCRIPTS) as [string, ScriptSpec][]) {
+    it(`${name}.lua names the same KEYS and ARGV as its spec`, () => {
+      expect(header(name, 'KEYS')).toBe(spec.keys.join(' '));
+      // A header may explain the arguments on lines after the ARGV line; the ARGV line lists their names.
+      expect(header(name, 'ARGV').split('   ')[0]?.trim()).toBe(renderArgv(spec));
+    });
+
+    it(`${name}.lua opens with its purpose, returns and loop bound`, () => {
+      const source = readFileSync(join(LUA_DIR, `${name}.lua`), 'utf8');
+      expect(source.startsWith(`-- ${name}: `)).toBe(true);
+      expect(source).toMatch(/^-- Returns: /m);
+      expect(source).toMatch(/^-- Loops: /m);
+    });
+  }
+
+  it('status codes in Lua and TypeScript are the same table', () => {
+    const source = readFileSync(join(LUA_DIR, 'includes', 'status.lua'), 'utf8');
+    const lua: Record<string, number> = {};
+    for (const match of source.matchAll(/^\s+([A-Z_]+) = (-?\d+),/gm)) lua[match[1]!] = Number(match[2]);
+    expect(lua).toEqual(Status);
+  });
+
+  it('builds user data into no script: ARGV carries it, and every script loads from files only', () => {
+    for (const name of scriptFiles) {
+      const source = loadLua(name);
+      expect(source).not.toMatch(/loadstring|\bload\(|dofile/);
+      expect(source).not.toMatch(/--@include/);
+    }
+  });
+});
+
+describe('the Lua include mechanism', () => {
+  function fixture(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-lua-'));
+    mkdirSync(join(dir, 'includes'));
+    for (const [path, body] of Object.entries(files)) writeFileSync(join(dir, path), body);
+    return dir;
+  }
+
+  it('inlines each include once, even when two includes need it', () => {
+    const dir = fixture({
+      'main.lua': '--@include a\n--@include b\nreturn 1',
+      'includes/a.lua': '--@include shared\nlocal A = 1',
+      'includes/b.lua': '--@include shared\nlocal B = 2',
+      'includes/shared.lua': 'local SHARED = 0',
+    });
+    const source = loadLua('main', dir);
+    expect(source.match(/local SHARED = 0/g)).toHaveLength(1);
+    expect(source.indexOf('local SHARED')).toBeLessThan(source.indexOf('local A'));
+    expect(source).toContain('local B = 2');
+  });
+
+  it('refuses a cycle, naming it', () => {
+    const dir = fixture({
+      'main.lua': '--@include a\nreturn 1',
+      'includes/a.lua': '--@include b',
+      'includes/b.lua': '--@include a',
+    });
+    expect(() => loadLua('main', dir)).toThrow('lua include cycle: main -> a -> b -> a');
+  });
+});
