@@ -1,0 +1,81 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigMismatchError, EncodeError, PayloadTooLargeError, Queue, ValidationError, Worker, type JobOptions } from 'sluice';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+
+const redis = useRedis();
+let client: Redis;
+beforeAll(() => {
+  client = new Redis(redis.url);
+});
+afterAll(async () => {
+  await client.quit();
+});
+
+/** Every key of the queue: what "nothing written" is checked against. */
+async function keysOf(name: string): Promise<string[]> {
+  return (await client.keys(`sluice:\\{${name}\\}:*`)).sort();
+}
+
+describe('bad input: a typed error, a message that says what to do, and nothing written', () => {
+  it.each<[string, () => unknown, new (...args: never[]) => Error, string]>([
+    ['options', () => ({ attempts: 0 }), ValidationError, 'attempts must be an integer from 1'],
+    ['a priority out of range', () => ({ priority: 9 }), ValidationError, 'priority must be an integer from 0 to 2, got 9'],
+    ['an unknown option', () => ({ delays: 5 }), ValidationError, "unknown job option 'delays'"],
+  ])('refuses %s', async (_label, options, type, message) => {
+    const name = uniqueQueue('bad');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.getCounts();
+    const before = await keysOf(name);
+    const attempt = queue.add('x', {}, options() as JobOptions);
+    await expect(attempt).rejects.toBeInstanceOf(type);
+    await expect(queue.add('x', {}, options() as JobOptions)).rejects.toThrow(message);
+    expect(await keysOf(name)).toEqual(before);
+    await queue.close();
+  });
+
+  it('refuses an oversized payload and data msgpack would change, writing nothing', async () => {
+    const name = uniqueQueue('bad');
+    const queue = new Queue(name, { connection: redis.connection, maxPayloadBytes: 1024 });
+    await queue.getCounts();
+    const before = await keysOf(name);
+    await expect(queue.add('big', { blob: 'x'.repeat(5000) })).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await expect(queue.add('fn', { callback: () => 1 })).rejects.toBeInstanceOf(EncodeError);
+    await expect(queue.add('map', { m: new Map([[1, 2]]) })).rejects.toThrow('job data.m is a Map');
+    await expect(queue.add('', {})).rejects.toThrow('job name must be a string of 1 to 256 characters');
+    expect(await keysOf(name)).toEqual(before);
+    expect(await queue.getCounts()).toMatchObject({ waiting: 0, delayed: 0 });
+    await queue.close();
+  });
+
+  it('writes none of a bulk when one item is bad', async () => {
+    const name = uniqueQueue('bad');
+    const queue = new Queue(name, { connection: redis.connection });
+    const bulk = [...Array.from({ length: 50 }, () => ({ name: 'ok', data: {} })), { name: 'bad', data: { f: Symbol('s') } }];
+    await expect(queue.addBulk(bulk)).rejects.toThrow('job data.f is a symbol');
+    expect(await keysOf(name)).toEqual([]);
+    await queue.close();
+  });
+
+  it('refuses bad queue names and options at construction, before connecting', () => {
+    expect(() => new Queue('a{b}', { connection: redis.connection })).toThrow(ValidationError);
+    expect(() => new Queue('ok', { connection: redis.connection, priorityLevels: 0 })).toThrow('priorityLevels must be an integer from 1 to 32');
+    expect(() => new Queue('ok', { connection: redis.connection, defaultJobOptions: { attempts: -2 } })).toThrow('attempts must be an integer');
+    expect(() => new Worker('ok', async () => undefined, { connection: redis.connection, concurrency: 0 })).toThrow('concurrency must be an integer from 1');
+    expect(() => new Worker('ok', async () => undefined, { connection: redis.connection, stalledTimeout: 1000, heartbeatInterval: 2000 })).toThrow(
+      'heartbeatInterval (2000 ms) must be shorter than stalledTimeout (1000 ms)',
+    );
+  });
+
+  it('refuses to use a queue with a different number of priority levels than Redis recorded', async () => {
+    const name = uniqueQueue('levels');
+    const three = new Queue(name, { connection: redis.connection });
+    await three.add('x', {});
+    const five = new Queue(name, { connection: redis.connection, priorityLevels: 5 });
+    await expect(five.add('x', {})).rejects.toBeInstanceOf(ConfigMismatchError);
+    await expect(five.add('x', {})).rejects.toThrow('was created with priorityLevels 3 but this instance says 5');
+    expect(await three.getCounts()).toMatchObject({ waiting: 1 });
+    await five.close();
+    await three.close();
+  });
+});

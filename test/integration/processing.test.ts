@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'sluice';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { waitFor } from '../harness/wait.js';
+
+const redis = useRedis();
+
+describe('processing', () => {
+  it('adds 10,000 jobs in bulk and runs each exactly once, counts exact', async () => {
+    const name = uniqueQueue('bulk');
+    const queue = new Queue<{ i: number }, number>(name, { connection: redis.connection });
+    const jobs = await queue.addBulk(Array.from({ length: 10_000 }, (_, i) => ({ name: 'n', data: { i } })));
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(10_000);
+    expect(await queue.getCounts()).toEqual({ waiting: 10_000, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0 });
+
+    const runs = new Map<number, number>();
+    const worker = new Worker<{ i: number }, number>(
+      name,
+      async (job) => {
+        runs.set(job.data.i, (runs.get(job.data.i) ?? 0) + 1);
+        return job.data.i;
+      },
+      { connection: redis.connection, concurrency: 64 },
+    );
+    let completed = 0;
+    worker.on('completed', () => completed++);
+    await waitFor('10,000 completions', () => completed === 10_000, 60_000);
+    expect(runs.size).toBe(10_000);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    // Default retention keeps the newest 1,000 completed jobs.
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1000, failed: 0, paused: 0 });
+    await worker.close();
+    await queue.close();
+  }, 90_000);
+
+  it('runs strictly by priority level, FIFO within a level', async () => {
+    const name = uniqueQueue('prio');
+    const queue = new Queue<{ tag: string }>(name, { connection: redis.connection, priorityLevels: 4 });
+    await queue.pause();
+    const plan: [string, number | undefined][] = [['bulk-1', 3], ['normal-1', undefined], ['urgent-1', 0], ['bulk-2', 3], ['high-1', 1], ['urgent-2', 0], ['normal-2', undefined]];
+    for (const [tag, priority] of plan) await queue.add(tag, { tag }, priority === undefined ? {} : { priority });
+    const order: string[] = [];
+    const worker = new Worker<{ tag: string }>(name, async (job) => void order.push(job.data.tag), { connection: redis.connection, priorityLevels: 4 });
+    await queue.resume();
+    await waitFor('all jobs', () => order.length === plan.length);
+    // Default level with 4 levels is floor(3 / 2) = 1, the same as high-1.
+    expect(order).toEqual(['urgent-1', 'urgent-2', 'normal-1', 'high-1', 'normal-2', 'bulk-1', 'bulk-2']);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('never runs a delayed job before its due time (Redis clock), and wakes an idle worker for it', async () => {
+    const name = uniqueQueue('delay');
+    const queue = new Queue<{ delay: number }>(name, { connection: redis.connection });
+    const started = new Map<string, number>();
+    const worker = new Worker<{ delay: number }>(name, async (job) => void started.set(job.id, job.processedOn ?? 0), {
+      connection: redis.connection,
+      concurrency: 10,
+      // Longer than the test: only the wake-up through ctl can get these jobs run in time.
+      blockTimeout: 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const delays = [400, 50, 250, 0, 150, 600];
+    const jobs = await Promise.all(delays.map((delay) => queue.add('d', { delay }, { delay })));
+    const at = await queue.add('runAt', { delay: 300 }, { runAt: new Date(Date.now() + 300) });
+    await waitFor('all delayed jobs', () => started.size === delays.length + 1, 15_000);
+    for (const job of jobs) {
+      const stored = await queue.getJob(job.id);
+      expect(stored?.processedOn).toBeGreaterThanOrEqual((stored?.timestamp ?? 0) + job.data.delay);
+    }
+    expect(started.get(at.id)).toBeGreaterThanOrEqual(at.timestamp);
+    await worker.close();
+    await queue.close();
+  });
+});
