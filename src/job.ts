@@ -123,13 +123,13 @@ export class Job<Data = unknown, Result = unknown> {
       timestamp: number('ts') ?? 0,
       state,
       progress: decode(raw.get('progress')),
-      ...(raw.has('rv') ? { returnvalue: decode<R>(raw.get('rv')) as R } : {}),
-      ...(raw.has('err') ? { failedReason: text('err') as string } : {}),
-      ...(raw.has('stack') ? { stacktrace: text('stack') as string } : {}),
-      ...(raw.has('pon') ? { processedOn: number('pon') as number } : {}),
-      ...(raw.has('fon') ? { finishedOn: number('fon') as number } : {}),
-      ...(state === 'delayed' && raw.has('due') ? { dueAt: number('due') as number } : {}),
-      ...(state === 'active' && raw.has('entry') ? { entry: text('entry') as string } : {}),
+      ...(raw.has('rv') ? { returnvalue: decode<R>(raw.get('rv')) } : {}),
+      ...(raw.has('err') ? { failedReason: text('err') } : {}),
+      ...(raw.has('stack') ? { stacktrace: text('stack') } : {}),
+      ...(raw.has('pon') ? { processedOn: number('pon') } : {}),
+      ...(raw.has('fon') ? { finishedOn: number('fon') } : {}),
+      ...(state === 'delayed' && raw.has('due') ? { dueAt: number('due') } : {}),
+      ...(state === 'active' && raw.has('entry') ? { entry: text('entry') } : {}),
     });
   }
 
@@ -219,10 +219,10 @@ export class Job<Data = unknown, Result = unknown> {
             reject(new JobFailedError(this.id, raw.get('err')?.toString() ?? 'unknown'));
           }
         },
-        (error: unknown) => {
+        (error: Error) => {
           stop();
           if (timer !== undefined) clearTimeout(timer);
-          reject(error as Error);
+          reject(error);
         },
       );
     });

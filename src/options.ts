@@ -216,6 +216,6 @@ export function validateDefaultJobOptions(defaults: unknown, levels: number): De
   for (const key of ['jobId', 'delay', 'runAt']) {
     if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
   }
-  normalizeJobOptions(undefined, defaults as DefaultJobOptions, levels);
-  return defaults as DefaultJobOptions;
+  normalizeJobOptions(undefined, defaults, levels);
+  return defaults;
 }

@@ -140,7 +140,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * call, pipelined. Each job is atomic; a jobId that exists returns the existing job.
    */
   async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
-    if (!Array.isArray(jobs)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
+    // Checked through `unknown`: Array.isArray would narrow a readonly array to any[].
+    const given: unknown = jobs;
+    if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
     const prepared = jobs.map((job, i) => {
       if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
       return this.#prepare(job.name, job.data, job.opts);

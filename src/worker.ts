@@ -251,9 +251,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           clearTimeout(timer);
           resolve(value);
         },
-        (error: unknown) => {
+        (error: Error) => {
           clearTimeout(timer);
-          reject(error as Error);
+          reject(error);
         },
       );
     });

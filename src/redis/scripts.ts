@@ -139,11 +139,11 @@ export function runScript<N extends ScriptName>(
 ): Promise<unknown> {
   const spec = SCRIPTS[name] as ScriptSpec;
   const keyList: ArgValue[] = [];
-  flatten(spec.keys, keys as Record<string, unknown>, keyList, name);
+  flatten(spec.keys, keys, keyList, name);
   const argList: ArgValue[] = [];
-  flatten(spec.args, args as Record<string, unknown>, argList, name);
+  flatten(spec.args, args, argList, name);
   if (jobs !== undefined && spec.perJob !== undefined) {
-    for (const job of jobs) flatten(spec.perJob, job as Record<string, unknown>, argList, name);
+    for (const job of jobs) flatten(spec.perJob, job, argList, name);
   }
   return method(client, name)(keyList.length, ...keyList, ...argList);
 }

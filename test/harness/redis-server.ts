@@ -55,7 +55,7 @@ async function waitForPing(url: string, timeoutMs: number): Promise<void> {
       return;
     } catch (error) {
       client.disconnect();
-      if (Date.now() > deadline) throw new Error(`redis at ${url} did not answer within ${timeoutMs} ms: ${(error as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`redis at ${url} did not answer within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }

@@ -168,7 +168,7 @@ describe('retention', () => {
     await store.complete([done(b, { count: 2, age: -1 })]);
     await store.complete([done(c, { count: 2, age: -1 })]);
     await store.complete([done(d, { count: 2, age: -1 })]);
-    expect(await client.zrange(store.keys.completed, 0, -1)).toEqual([c.id, d.id]);
+    expect(await client.zrange(store.keys.completed, '0', '-1')).toEqual([c.id, d.id]);
     expect(await store.getJob(b.id)).toBeNull();
     expect(await store.getCounts()).toMatchObject({ completed: 2, active: 0 });
   });
@@ -181,6 +181,6 @@ describe('retention', () => {
     await store.complete([done(a)]);
     await sleep(1100);
     await store.complete([done(b, { count: -1, age: 1 })]);
-    expect(await client.zrange(store.keys.completed, 0, -1)).toEqual([b.id]);
+    expect(await client.zrange(store.keys.completed, '0', '-1')).toEqual([b.id]);
   });
 });
