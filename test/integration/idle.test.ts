@@ -1,0 +1,37 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { Queue, Worker } from 'sluice';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { sleep, waitFor } from '../harness/wait.js';
+
+const redis = useRedis();
+
+/** Total commands Redis has run so far (INFO commandstats; Lua-internal calls included on Redis 7). */
+async function commandsSoFar(client: Redis): Promise<number> {
+  const info = await client.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
+  return total;
+}
+
+describe('an idle worker', () => {
+  it('blocks on Redis instead of polling: a handful of commands over 1.5 s, and still wakes for an add', async () => {
+    const name = uniqueQueue('idle');
+    const client = new Redis(redis.url);
+    const queue = new Queue(name, { connection: redis.connection });
+    const ran: string[] = [];
+    const worker = new Worker(name, async (job) => void ran.push(job.id), { connection: redis.connection, concurrency: 8 });
+    await sleep(300);
+    const before = await commandsSoFar(client);
+    await sleep(1500);
+    // The INFO call itself and this worker's first reaper sweep may fall in the window; polling every
+    // few ms would be hundreds of calls.
+    const idleCommands = (await commandsSoFar(client)) - before;
+    expect(idleCommands).toBeLessThan(10);
+    await queue.add('wake', {});
+    await waitFor('the job', () => ran.length === 1);
+    await worker.close();
+    await queue.close();
+    await client.quit();
+  });
+});
