@@ -6,8 +6,8 @@
 --           last entry id of each level}: the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job)
--- Loops: at most promoteLimit promotions; one XREADGROUP per level until `count` jobs are claimed;
---        the caller's count is at most 1,000
+-- Loops: at most promoteLimit promotions; XREADGROUP per level until `count` jobs are claimed or the level
+--        is empty (each read takes at least one entry off the stream); the caller's count is at most 1,000
 --@include status
 --@include keys
 --@include clock
@@ -29,10 +29,14 @@ if meta[2] ~= '1' then
   local out = { STATUS.OK, 0 }
   local n = 0
   for level = 1, #waits do
-    if n >= count then break end
-    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count - n, 'STREAMS', waits[level], '>')
-    if reply then
-      for _, item in ipairs(reply[1][2]) do
+    -- Read this level until it is empty or the batch is full: a leftover entry skipped below must not
+    -- let a lower level be served while this one still has ready jobs.
+    while n < count do
+      local want = count - n
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want, 'STREAMS', waits[level], '>')
+      if not reply then break end
+      local items = reply[1][2]
+      for _, item in ipairs(items) do
         local entry, id = item[1], item[2][2]
         local key = jobKey(base, id)
         local job = redis.call('HMGET', key, 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts')
@@ -50,6 +54,7 @@ if meta[2] ~= '1' then
           redis.call('XDEL', waits[level], entry)
         end
       end
+      if #items < want then break end
     end
   end
   if n > 0 then

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ClosedError } from './errors.js';
 import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { connectBlocking, type ConnectionOptions, type Redis } from './redis/connection.js';
+import { connectBlocking, disconnectNow, type ConnectionOptions, type Redis } from './redis/connection.js';
 import { QueueStore, type StreamEvent } from './redis/store.js';
 import { decode } from './serializer.js';
 
@@ -93,7 +93,9 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
         events = await this.#store.readEvents(this.#client, last, this.#blockMs, 500);
       } catch (error) {
         if (this.#closed) return;
-        this.emit('error', error as Error);
+        // An 'error' nobody listens to would throw and end the reader: warn instead, and keep reading.
+        if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+        else process.emitWarning(`sluice QueueEvents '${this.name}': ${(error as Error).message}`, { code: 'SLUICE_QUEUE_EVENTS' });
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
@@ -163,7 +165,7 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     if (this.#closed) return;
     this.#closed = true;
     // A blocked XREAD cannot be cancelled: dropping the connection ends it at once.
-    this.#client.disconnect();
+    disconnectNow(this.#client);
     await this.#ready.catch(() => undefined);
     await this.#loop;
     untrackOpen(this);

@@ -221,18 +221,23 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     await this.store.setPaused(false);
   }
 
-  /** Sends every failed (or completed) job back to waiting, 1,000 per script call; returns how many. */
+  /**
+   * Sends the jobs that are failed (or completed) now back to waiting, 1,000 per script call; returns how
+   * many. Bounded by the set's size at the call: jobs that fail again meanwhile are not retried twice.
+   */
   async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
     await this.#init();
+    const present = (await this.store.getCounts())[state];
     let total = 0;
-    for (;;) {
-      const moved = await this.store.retryJobs(state, STEP);
+    while (total < present) {
+      const moved = await this.store.retryJobs(state, Math.min(STEP, present - total));
       total += moved;
-      if (moved < STEP) return total;
+      if (moved === 0) break;
     }
+    return total;
   }
 
   /**

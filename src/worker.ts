@@ -8,7 +8,7 @@ import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import { assertInteger } from './options.js';
 import { queueSettings, type QueueOptions } from './queue.js';
-import { closeConnection, connect, connectBlocking, type Connection, type Redis } from './redis/connection.js';
+import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type Redis } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
 import { QueueStore, type ClaimResult } from './redis/store.js';
 import { encode } from './serializer.js';
@@ -64,7 +64,7 @@ const MAX_REASON = 16 * 1024;
 const MAX_IDLE_BACKOFF = 5000;
 
 interface Running {
-  readonly level: number;
+  readonly jobId: string;
   readonly controller: AbortController;
 }
 
@@ -203,7 +203,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   #start(job: Job<Data, Result>): void {
     const entry = job.entry as string;
-    const running: Running = { level: job.priority, controller: new AbortController() };
+    const running: Running = { jobId: job.id, controller: new AbortController() };
     this.#running.set(entry, running);
     this.#leases.hold(job.priority, entry);
     const task = this.#execute(job, entry, running).finally(() => {
@@ -316,7 +316,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   #onLost(entries: string[]): void {
     for (const entry of entries) {
-      this.#running.get(entry)?.controller.abort(new LeaseLostError(entry, 'the lease ran out'));
+      const running = this.#running.get(entry);
+      running?.controller.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
     }
   }
 
@@ -336,7 +337,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   async #close(): Promise<void> {
     // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
-    this.#blocking.disconnect();
+    disconnectNow(this.#blocking);
     const wake = this.#slotFreed;
     this.#slotFreed = undefined;
     wake?.();

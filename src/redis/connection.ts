@@ -43,6 +43,11 @@ export function connectBlocking(options: ConnectionOptions): Redis {
   return new Redis({ ...options, maxRetriesPerRequest: null });
 }
 
+/** Drops a connection at once: the only way to end a blocked XREAD. Pending commands on it are rejected. */
+export function disconnectNow(client: Redis): void {
+  client.disconnect();
+}
+
 export async function closeConnection(connection: Connection): Promise<void> {
   if (!connection.owned) return;
   await quit(connection.client);

@@ -51,7 +51,8 @@ describe('retry-job and retry-jobs', () => {
     expect(await store.retryJobs('failed', 1000)).toBe(1);
     expect(await store.getCounts()).toMatchObject({ waiting: 2, failed: 0, active: 1 });
     const again = await claim('x', 2);
-    expect(again.map((j) => [j.id, j.attemptsMade])).toEqual([['a', 0], ['b', 0]]);
+    // A fresh start: a handler must not mistake a manual retry for a re-delivery.
+    expect(again.map((j) => [j.id, j.attemptsMade, j.attemptsStarted])).toEqual([['a', 0, 1], ['b', 0, 1]]);
     const raw = await store.getJob('a');
     expect(raw?.has('err')).toBe(false);
   });
@@ -92,6 +93,8 @@ describe('get-jobs', () => {
     expect(await ids('active')).toEqual(['u1', 'n1']);
     expect(await ids('waiting')).toEqual(['n2', 'b1']);
     await store.fail([failForGood(running[0]!)]);
+    // Finish times are in ms: two failures in the same ms would tie, and ties sort by id.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     await store.fail([failForGood(running[1]!)]);
     expect(await ids('failed')).toEqual(['n1', 'u1']);
     const [first] = await store.getJobs('failed', 0, 0);

@@ -49,6 +49,16 @@ describe('add and claim', () => {
     ]);
   });
 
+  it('skips a leftover entry without serving a lower level while its own level still has jobs', async () => {
+    // An entry whose job no longer exists (as left by a forced obliterate racing an add).
+    await client.xadd(store.keys.wait[0]!, '*', 'id', 'ghost');
+    await store.add([input({ prio: 0, jobId: 'urgent' }), input({ prio: 1, jobId: 'normal' })]);
+    const job = await claimOne('a');
+    expect(job.id).toBe('urgent');
+    expect(await client.xlen(store.keys.wait[0]!)).toBe(1);
+    expect(await store.getCounts()).toMatchObject({ waiting: 1, active: 1 });
+  });
+
   it('returns the ids to block on and the time to the next delayed job when nothing is ready', async () => {
     await store.add([input({ delay: 60_000 })]);
     const claimed = await store.claim('a', 10, 100);
