@@ -1,7 +1,7 @@
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LUA_DIR, loadLua } from '../../src/redis/lua.js';
 import { SCRIPTS, type ScriptSpec } from '../../src/redis/scripts.js';
 import { Status } from '../../src/redis/status.js';
@@ -61,8 +61,14 @@ describe('Lua scripts and their TypeScript contracts', () => {
 });
 
 describe('the Lua include mechanism', () => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
   function fixture(files: Record<string, string>): string {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-lua-'));
+    made.push(dir);
     mkdirSync(join(dir, 'includes'));
     for (const [path, body] of Object.entries(files)) writeFileSync(join(dir, path), body);
     return dir;

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+
+/**
+ * The published package, as a user gets it: build, `npm pack`, install the tarball into a fresh project
+ * (nothing of this repo on its resolution path), then import it from plain ESM and from TypeScript.
+ */
+const redis = useRedis();
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const SETUP_TIMEOUT = 120_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs a setup step; a failed one stops the file with the command's output (npm says why it failed). */
+async function step(what: string, command: string, args: readonly string[], cwd: string): Promise<Run> {
+  const result = await run(command, args, cwd);
+  if (result.code !== 0) {
+    throw new Error(`${what} failed (exit ${String(result.code)}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return result;
+}
+
+/** A user's script: only the package's public entry point, plain JavaScript, no build step. */
+const SMOKE_SCRIPT = `
+import { Queue, Worker, QueueEvents } from 'sluice';
+
+const connection = { url: process.env.REDIS_URL };
+const name = process.env.QUEUE_NAME;
+const queue = new Queue(name, { connection });
+const events = new QueueEvents(name, { connection });
+const worker = new Worker(name, async (job) => ({ greeting: 'hello ' + job.data.to, attempt: job.attemptsStarted }), { connection });
+try {
+  const job = await queue.add('greet', { to: 'packaged world' });
+  const result = await job.waitUntilFinished(events, 10000);
+  console.log('RESULT ' + JSON.stringify(result));
+  console.log('COUNTS ' + JSON.stringify(await queue.getCounts()));
+  console.log('RESOLVED ' + import.meta.resolve('sluice'));
+} finally {
+  await worker.close();
+  await events.close();
+  await queue.close();
+}
+`;
+
+describe('the published package', () => {
+  let work: string | undefined;
+  let app = '';
+  let installed = '';
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'sluice-package-'));
+    const packDir = join(work, 'pack');
+    app = join(work, 'app');
+    mkdirSync(packDir);
+    mkdirSync(app);
+    // From a clean dist/, so a file left by an older build cannot make the checks below pass.
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
+    await step('npm run build', 'npm', ['run', 'build'], root);
+    // --ignore-scripts skips prepack, which would only run the same build again (a second tsc run that
+    // slows the test files running beside this one); the first test checks prepack is wired to build.
+    await step('npm pack', 'npm', ['pack', '--ignore-scripts', '--pack-destination', packDir], root);
+    const tarballs = readdirSync(packDir).filter((file) => file.endsWith('.tgz'));
+    if (tarballs.length !== 1) throw new Error(`npm pack made ${tarballs.length} tarballs: ${tarballs.join(', ')}`);
+    const tarball = join(packDir, tarballs[0] as string);
+
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'sluice-smoke-app', private: true, type: 'module' }, null, 2)}\n`);
+    await step('npm install <tarball>', 'npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], app);
+    installed = join(app, 'node_modules', 'sluice');
+  }, SETUP_TIMEOUT);
+
+  afterAll(() => {
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('npm run build emits ESM JavaScript with declarations where package.json "exports" points', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      type?: string;
+      exports: Record<string, { types?: string; import?: string } | string>;
+      files: string[];
+      scripts: Record<string, string>;
+    };
+    expect(pkg.type).toBe('module');
+    // npm pack and npm publish build first, so a stale or missing dist/ is never published.
+    expect(pkg.scripts.prepack).toBe('npm run build');
+    const main = pkg.exports['.'];
+    expect(main).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'lua']));
+    expect(existsSync(join(root, 'dist/index.js'))).toBe(true);
+    expect(existsSync(join(root, 'dist/index.d.ts'))).toBe(true);
+    // ESM output: export statements, no CommonJS wrapper.
+    const js = readFileSync(join(root, 'dist/index.js'), 'utf8');
+    expect(js).toMatch(/^export \{ Queue \} from '\.\/queue\.js';$/m);
+    expect(js).not.toMatch(/require\(|module\.exports/);
+    expect(readFileSync(join(root, 'dist/index.d.ts'), 'utf8')).toContain('Worker');
+  });
+
+  it('the installed package holds dist/ and lua/, and none of the sources, tests or examples', () => {
+    for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/redis/lua.js', 'lua/claim.lua', 'lua/includes/keys.lua']) {
+      expect(existsSync(join(installed, file)), file).toBe(true);
+    }
+    // Every script the library loads ships, with every include.
+    const repoLua = readdirSync(join(root, 'lua')).filter((file) => file.endsWith('.lua'));
+    expect(readdirSync(join(installed, 'lua')).filter((file) => file.endsWith('.lua')).sort()).toEqual(repoLua.sort());
+    expect(readdirSync(join(installed, 'lua/includes')).sort()).toEqual(readdirSync(join(root, 'lua/includes')).sort());
+    for (const dir of ['src', 'test', 'examples', 'bench', 'dist/test', 'node_modules']) {
+      expect(existsSync(join(installed, dir)), dir).toBe(false);
+    }
+    // Its runtime dependencies were installed alongside it.
+    expect(existsSync(join(app, 'node_modules/ioredis/package.json'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules/msgpackr/package.json'))).toBe(true);
+  });
+
+  it('a plain ESM app imports { Queue, Worker, QueueEvents } from the installed package and runs a job', async () => {
+    writeFileSync(join(app, 'smoke.mjs'), SMOKE_SCRIPT);
+    const env = { ...process.env, REDIS_URL: redis.url, QUEUE_NAME: uniqueQueue('package') };
+    const { code, stdout, stderr } = await run(process.execPath, ['smoke.mjs'], app, env);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
+    expect(stdout).toContain('RESULT {"greeting":"hello packaged world","attempt":1}');
+    expect(stdout).toContain('COUNTS {"waiting":0,"active":0,"delayed":0,"completed":1,"failed":0,"paused":0}');
+    // It ran the installed copy (and so found lua/ relative to it), not this repo's sources.
+    const resolved = /^RESOLVED (.+)$/m.exec(stdout)?.[1];
+    expect(resolved).toBeDefined();
+    expect(fileURLToPath(resolved as string)).toBe(join(installed, 'dist/index.js'));
+  }, 30_000);
+
+  it('a TypeScript app type-checks against the installed declarations (nodenext, strict)', async () => {
+    copyFileSync(join(root, 'test/fixtures/package-consumer.ts'), join(app, 'consumer.ts'));
+    const tsconfig = {
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        // The app has no @types/node of its own; borrow this repo's (sluice's types mention Buffer and
+        // EventEmitter, as any Node library's do). Library .d.ts files are checked too (no skipLibCheck).
+        typeRoots: [join(root, 'node_modules/@types')],
+        types: ['node'],
+      },
+      files: ['consumer.ts'],
+    };
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const { code, stdout, stderr } = await run(process.execPath, [tsc, '-p', 'tsconfig.json', '--traceResolution'], app);
+    expect(code, `${stdout.split('\n').filter((line) => line.includes('error TS')).join('\n')}\n${stderr}`).toBe(0);
+    // Resolved through "exports" to the installed declarations, not to anything in this repo.
+    expect(stdout).toContain(`Module name 'sluice' was successfully resolved to '${join(installed, 'dist/index.d.ts')}'`);
+  }, 60_000);
+});
