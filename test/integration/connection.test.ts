@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { Queue, QueueEvents, Worker } from 'sluice';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+
+const redis = useRedis();
+
+describe('connections', () => {
+  it('uses an ioredis instance the caller owns, and leaves it open on close', async () => {
+    const client = new Redis(redis.url);
+    const name = uniqueQueue('instance');
+    const queue = new Queue<{ n: number }, number>(name, { connection: client });
+    const events = new QueueEvents(name, { connection: client });
+    const worker = new Worker<{ n: number }, number>(name, async (job) => job.data.n + 1, { connection: client });
+    const job = await queue.add('inc', { n: 41 });
+    expect(await job.waitUntilFinished(events, 10_000)).toBe(42);
+    await worker.close();
+    await events.close();
+    await queue.close();
+    expect(client.status).toBe('ready');
+    expect(await client.ping()).toBe('PONG');
+    await client.quit();
+  });
+
+  it('accepts ioredis options as well as a URL', async () => {
+    const { port, hostname } = new URL(redis.url);
+    const queue = new Queue(uniqueQueue('options'), { connection: { host: hostname, port: Number(port) } });
+    expect((await queue.add('x', {})).id).toBe('1');
+    await queue.close();
+  });
+
+  it('reloads its scripts when Redis forgot them (SCRIPT FLUSH, a restart): NOSCRIPT is handled', async () => {
+    const admin = new Redis(redis.url);
+    const queue = new Queue(uniqueQueue('noscript'), { connection: redis.connection });
+    await queue.add('before', {});
+    await admin.script('FLUSH');
+    await queue.add('after', {});
+    expect(await queue.getCounts()).toMatchObject({ waiting: 2 });
+    await queue.close();
+    await admin.quit();
+  });
+});
