@@ -1,23 +1,27 @@
--- add: create one or many jobs; each becomes waiting on its level's stream, or delayed when due later.
--- KEYS: id delayed events ctl wait...
--- ARGV: base eventsMaxLen | per job: jobId name data opts prio delay runAt
+-- add: create one or many jobs; each becomes waiting (on its level's stream, or in its group), or delayed
+-- when it is due later.
+-- KEYS: id meta delayed events ctl groups... streams...
+-- ARGV: base eventsMaxLen | per job: jobId name data opts prio delay runAt group
 --   jobId '' = generate one (INCRBY once per call); delay = ms after Redis' clock, or -1;
---   runAt = absolute ms, or -1. name, data (msgpack) and opts (msgpack) are stored as given.
+--   runAt = absolute ms, or -1; group '' = none. name, data (msgpack) and opts (msgpack) are stored as given.
 -- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed)
--- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due
+-- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due, or an idle
+--         group gets work
 -- Loops: one pass over the call's jobs; the caller sends at most 1,000 per call
 --@include status
 --@include keys
 --@include clock
 --@include events
 --@include schedule
+--@include groups
 
-local idKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local waits = waitKeys(5)
+local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
 local base, maxLen = ARGV[1], tonumber(ARGV[2])
-local FIRST, FIELDS = 3, 7
+local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local FIRST, FIELDS = 3, 8
 local count = (#ARGV - FIRST + 1) / FIELDS
-local now = nowMs()
+local now = Q.now
 
 local generated = 0
 for i = 0, count - 1 do
@@ -30,7 +34,7 @@ local out = {}
 for i = 0, count - 1 do
   local o = FIRST + i * FIELDS
   local id, name, data, opts = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
-  local prio, delay, runAt = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6])
+  local prio, delay, runAt, g = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6]), ARGV[o + 7]
   local status = STATUS.OK
   if id == '' then
     nextId = nextId + 1
@@ -45,11 +49,15 @@ for i = 0, count - 1 do
     if due > 0 then
       schedule(delayedKey, ctlKey, id, due)
       redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prio, 'ts', now,
-        'ats', 0, 'atm', 0, 'stalls', 0, 'state', 'delayed', 'due', due)
-    else
-      local entry = redis.call('XADD', waits[prio + 1], '*', 'id', id)
+        'ats', 0, 'atm', 0, 'stalls', 0, 'grp', g, 'state', 'delayed', 'due', due)
+    elseif g ~= '' then
+      enqueueGrouped(Q, id, prio, g)
       redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prio, 'ts', now,
-        'ats', 0, 'atm', 0, 'stalls', 0, 'state', 'waiting', 'entry', entry)
+        'ats', 0, 'atm', 0, 'stalls', 0, 'grp', g, 'state', 'waiting')
+    else
+      local entry = redis.call('XADD', levels[prio + 1], '*', 'id', id)
+      redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prio, 'ts', now,
+        'ats', 0, 'atm', 0, 'stalls', 0, 'grp', g, 'state', 'waiting', 'entry', entry)
     end
     emit(eventsKey, maxLen, 'ev', 'added', 'id', id, 'name', name)
   end

@@ -1,81 +1,212 @@
--- claim: hand up to `count` ready jobs to one consumer, lowest level first, after promoting due delayed jobs.
--- KEYS: meta delayed events ctl wait...
+-- claim: hand up to `count` ready jobs to one consumer, within every rate limit, after promoting due
+-- delayed jobs. Groups are served round-robin, one job per ready group per pass, and ungrouped jobs take
+-- one turn per pass as one more member of the ring (all the rest of the batch when no group is ready).
+-- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
+-- KEYS: meta delayed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
--- Returns: {OK, n, then per job: id entry level name data opts ats atm ts pon}
---        | {EMPTY or PAUSED, ms until the next delayed job is due (-1: none), last ctl entry id,
---           last entry id of each level}: the ids a worker blocks on with XREAD, so no add is missed
+-- Returns: {OK, n, then per job: id entry stream prio name data opts ats atm ts pon}
+--        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
+--           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
+--           the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job)
--- Loops: at most promoteLimit promotions; XREADGROUP per level until `count` jobs are claimed or the level
---        is empty (each read takes at least one entry off the stream); the caller's count is at most 1,000
+-- Loops: at most promoteLimit promotions and 100 group wake-ups; passes until `count` jobs are claimed or a
+--        pass claims nothing, each pass visiting each ready group once; every read takes at least one
+--        entry off a stream; the caller's count is at most 1,000
 --@include status
 --@include keys
 --@include clock
 --@include events
 --@include promote
 
-local metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local waits = waitKeys(5)
+local metaKey, delayedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local G = groupKeys(6)
+local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local meta = redis.call('HMGET', metaKey, 'levels', 'paused')
+local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold')
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
-promoteDue(delayedKey, base, waits, now, promoteLimit)
+local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
+promoteDue(Q, delayedKey, promoteLimit)
+
+-- ms until something held back may start; -1 while nothing is held
+local wait = -1
+local function waitAtMost(ms)
+  if ms < 1 then ms = 1 end
+  if wait < 0 or ms < wait then wait = ms end
+end
+
+local out = { STATUS.OK, 0 }
+local n = 0
+
+-- Hands one entry to the consumer: the job becomes active. A leftover entry (its job removed or requeued
+-- meanwhile) is dropped and counts nothing.
+local function deliver(index, key, entry, id, fromGroup)
+  local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts', 'prio')
+  if job[1] ~= 'waiting' or (not fromGroup and job[2] ~= entry) then
+    redis.call('XACK', key, group, entry)
+    redis.call('XDEL', key, entry)
+    return
+  end
+  local ats = tonumber(job[6]) + 1
+  redis.call('HSET', jobKey(base, id), 'state', 'active', 'ats', ats, 'pon', now, 'entry', entry)
+  n = n + 1
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = id, entry, index, tonumber(job[9]), job[3], job[4]
+  out[o + 7], out[o + 8], out[o + 9], out[o + 10], out[o + 11] = job[5], ats, tonumber(job[7]), tonumber(job[8]), now
+  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', ats)
+end
+
+-- Reads up to `want` ungrouped jobs, lowest level first. A level is read until it is empty or the batch
+-- is full: a leftover entry must not let a lower level be served while this one still has ready jobs.
+local function readLevels(want)
+  local goal = n + want
+  for level = 1, #levels do
+    while n < goal do
+      local ask = goal - n
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ask, 'STREAMS', levels[level], '>')
+      if not reply then break end
+      local items = reply[1][2]
+      for _, item in ipairs(items) do deliver(level - 1, levels[level], item[1], item[2][2], false) end
+      if #items < ask then break end
+    end
+    if n >= goal then return end
+  end
+end
+
+-- Admits one job of group g when its limits allow, and puts the group where it belongs next: back in the
+-- ring, throttled until its window frees a slot, full until a running job settles, or idle.
+-- Returns true when a job was admitted (added to the admit stream, read back after the passes).
+local limitCache = {}
+local admitted = 0
+local function admitFrom(g)
+  local heldUntil = tonumber(redis.call('HGET', G.hold, g) or '0')
+  if heldUntil > now then
+    throttle(G, g, heldUntil)
+    waitAtMost(heldUntil - now)
+    return false
+  elseif heldUntil > 0 then
+    redis.call('HDEL', G.hold, g)
+  end
+  local rule = groupLimits(G, g, limitCache)
+  local logKey, used = groupRateKey(base, g), 0
+  if rule.max > 0 then
+    redis.call('ZREMRANGEBYSCORE', logKey, '-inf', now - rule.duration)
+    used = redis.call('ZCARD', logKey)
+    if used >= rule.max then
+      local oldest = tonumber(redis.call('ZRANGE', logKey, 0, 0, 'WITHSCORES')[2])
+      throttle(G, g, oldest + rule.duration)
+      waitAtMost(oldest + rule.duration - now)
+      return false
+    end
+  end
+  local active = tonumber(redis.call('HGET', G.active, g) or '0')
+  if rule.concurrency > 0 and active >= rule.concurrency then
+    markFull(G, g)
+    return false
+  end
+  local waitKey = groupWaitKey(base, g)
+  local popped = redis.call('ZPOPMIN', waitKey)
+  if not popped[1] then
+    redis.call('HDEL', G.state, g)
+    return false
+  end
+  local entry = redis.call('XADD', admitKey, '*', 'id', popped[1])
+  redis.call('HINCRBY', metaKey, 'gwaiting', -1)
+  redis.call('HINCRBY', G.active, g, 1)
+  admitted = admitted + 1
+  if rule.max > 0 then
+    -- Members are entry ids, unique per delivery: a job started twice in a window counts twice.
+    redis.call('ZADD', logKey, now, entry)
+    redis.call('PEXPIRE', logKey, rule.duration)
+  end
+  if redis.call('ZCARD', waitKey) == 0 then
+    redis.call('HDEL', G.state, g)
+  elseif rule.max > 0 and used + 1 >= rule.max then
+    local oldest = tonumber(redis.call('ZRANGE', logKey, 0, 0, 'WITHSCORES')[2])
+    throttle(G, g, oldest + rule.duration)
+    waitAtMost(oldest + rule.duration - now)
+  elseif rule.concurrency > 0 and active + 1 >= rule.concurrency then
+    markFull(G, g)
+  else
+    redis.call('RPUSH', G.ready, g)
+  end
+  return true
+end
 
 local status = STATUS.PAUSED
 if meta[2] ~= '1' then
-  local out = { STATUS.OK, 0 }
-  local n = 0
-  for level = 1, #waits do
-    -- Read this level until it is empty or the batch is full: a leftover entry skipped below must not
-    -- let a lower level be served while this one still has ready jobs.
-    while n < count do
-      local want = count - n
-      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want, 'STREAMS', waits[level], '>')
-      if not reply then break end
-      local items = reply[1][2]
-      for _, item in ipairs(items) do
-        local entry, id = item[1], item[2][2]
-        local key = jobKey(base, id)
-        local job = redis.call('HMGET', key, 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts')
-        if job[1] == 'waiting' and job[2] == entry then
-          local ats = tonumber(job[6]) + 1
-          redis.call('HSET', key, 'state', 'active', 'ats', ats, 'pon', now)
-          n = n + 1
-          local o = #out
-          out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = id, entry, level - 1, job[3], job[4]
-          out[o + 6], out[o + 7], out[o + 8], out[o + 9], out[o + 10] = job[5], ats, tonumber(job[7]), tonumber(job[8]), now
-          emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', ats)
-        else
-          -- A leftover entry whose job was removed or requeued meanwhile: drop it, count nothing.
-          redis.call('XACK', waits[level], group, entry)
-          redis.call('XDEL', waits[level], entry)
-        end
-      end
-      if #items < want then break end
+  status = STATUS.EMPTY
+  local budget = count
+  local rlmax, rldur = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
+  local heldUntil = tonumber(meta[5] or '0')
+  if heldUntil > now then
+    budget = 0
+    waitAtMost(heldUntil - now)
+  elseif rlmax > 0 then
+    redis.call('ZREMRANGEBYSCORE', rateKey, '-inf', now - rldur)
+    local free = rlmax - redis.call('ZCARD', rateKey)
+    if free < budget then budget = free end
+    if budget <= 0 then
+      budget = 0
+      waitAtMost(tonumber(redis.call('ZRANGE', rateKey, 0, 0, 'WITHSCORES')[2]) + rldur - now)
     end
   end
+
+  if budget > 0 then
+    wakeGroups(Q, 100)
+    local ungroupedLeft = true
+    while n + admitted < budget do
+      local before = n + admitted
+      local ring = redis.call('LLEN', G.ready)
+      for _ = 1, ring do
+        if n + admitted >= budget then break end
+        local g = redis.call('LPOP', G.ready)
+        if not g then break end
+        admitFrom(g)
+      end
+      if ungroupedLeft and n + admitted < budget then
+        local want = 1
+        if redis.call('LLEN', G.ready) == 0 then want = budget - n - admitted end
+        local got = n
+        readLevels(want)
+        if n - got < want then ungroupedLeft = false end
+      end
+      if n + admitted == before then break end
+    end
+    if admitted > 0 then
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
+      for _, item in ipairs(reply[1][2]) do deliver(admitIndex, admitKey, item[1], item[2][2], true) end
+    end
+  end
+
   if n > 0 then
     redis.call('HINCRBY', metaKey, 'active', n)
+    if rlmax > 0 then
+      local log = {}
+      for i = 3, #out, 11 do
+        log[#log + 1] = now
+        log[#log + 1] = out[i + 1]
+      end
+      redis.call('ZADD', rateKey, unpack(log))
+    end
     out[2] = n
     return out
   end
-  status = STATUS.EMPTY
 end
 
-local nextDue = -1
 local first = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
-if first[2] then
-  nextDue = tonumber(first[2]) - now
-  if nextDue < 0 then nextDue = 0 end
-end
+if first[2] then waitAtMost(tonumber(first[2]) - now) end
+local throttled = redis.call('ZRANGE', G.throttled, 0, 0, 'WITHSCORES')
+if throttled[2] then waitAtMost(tonumber(throttled[2]) - now) end
 local function lastId(key)
   local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
   if last[1] then return last[1][1] end
   return '0-0'
 end
-local out = { status, nextDue, lastId(ctlKey) }
-for level = 1, #waits do out[#out + 1] = lastId(waits[level]) end
-return out
+local reply = { status, wait, lastId(ctlKey) }
+for level = 1, #levels do reply[#reply + 1] = lastId(levels[level]) end
+return reply

@@ -1,10 +1,10 @@
 -- extend-leases: reset the idle time of the deliveries a worker still runs, so recover-stalled leaves them.
--- KEYS: wait...
--- ARGV: group consumer | per level: n ids...
---   n = how many entry ids of that level follow (0 for a level the worker holds nothing on)
+-- KEYS: streams...
+-- ARGV: group consumer | per stream: n ids...
+--   n = how many entry ids of that stream follow (0 for a stream the worker holds nothing on)
 -- Returns: the entry ids this consumer no longer holds (reclaimed as stalled): their results will be refused
 -- Events: none
--- Loops: one XCLAIM per level that has entries; a worker holds at most `concurrency` entries
+-- Loops: one XCLAIM per stream that has entries; a worker holds at most `concurrency` entries
 local group, consumer = ARGV[1], ARGV[2]
 local lost = {}
 local o = 3

@@ -1,6 +1,6 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
--- KEYS: meta delayed failed events ctl wait...
+-- KEYS: meta delayed failed events ctl groups... streams...
 -- ARGV: base group eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge
 --   retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 = delayed that many ms
 -- Returns: per job OK | JOB_MISSING | LEASE_LOST
@@ -11,15 +11,16 @@
 --@include clock
 --@include events
 --@include settle
---@include requeue
+--@include enqueue
 --@include schedule
 
 local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local waits = waitKeys(6)
+local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
 local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local FIRST, FIELDS = 4, 8
 local now = nowMs()
-local acks, retention = newAcks(group, waits), newRetention()
+local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now }
+local FIRST, FIELDS = 4, 8
+local acks, retention = newAcks(group, streams), newRetention()
 local out, settled = {}, 0
 
 for o = FIRST, #ARGV, FIELDS do
@@ -37,7 +38,7 @@ for o = FIRST, #ARGV, FIELDS do
       redis.call('HSET', key, 'state', 'delayed', 'due', now + retryDelay, 'atm', atm, 'err', reason, 'stack', stack)
       emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', retryDelay, 'reason', reason)
     elseif retryDelay == 0 then
-      requeue(base, waits, id, tonumber(job[4]), 'atm', atm, 'err', reason, 'stack', stack)
+      enqueue(Q, id, tonumber(job[4]), job[6], 'atm', atm, 'err', reason, 'stack', stack)
       emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', 0, 'reason', reason)
     else
       if keepCount == 0 then
@@ -49,6 +50,8 @@ for o = FIRST, #ARGV, FIELDS do
       end
       emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
     end
+    -- After a requeue: a full group that just got its job back may take it (or another) again.
+    endDelivery(Q, job)
   end
   out[#out + 1] = status
 end

@@ -1,15 +1,22 @@
--- get-counts: the number of jobs in each state, exact and O(levels): waiting is derived as the entries of
--- the level streams minus the active ones (every settle deletes its entry), so add writes no counter.
--- KEYS: meta delayed completed failed wait...
--- ARGV: none
--- Returns: {waiting, active, delayed, completed, failed, paused (0|1)}
+-- get-counts: the number of jobs in each state, exact. Waiting is derived: the entries of the streams minus
+-- the active ones (every settle deletes its entry), plus grouped jobs not yet admitted, so add writes no
+-- counter for ungrouped jobs. `limited` counts waiting jobs whose group is held back by a limit.
+-- KEYS: meta delayed completed failed groups... streams...
+-- ARGV: base
+-- Returns: {waiting, active, delayed, completed, failed, paused (0|1), limited}
 -- Events: none
--- Loops: one XLEN per level
+-- Loops: one XLEN per stream; one ZCARD per group held back (throttled or full) right now
 --@include keys
-local meta = redis.call('HMGET', KEYS[1], 'active', 'paused')
+--@include groups
+local meta = redis.call('HMGET', KEYS[1], 'active', 'paused', 'gwaiting')
+local G = groupKeys(5)
 local active = tonumber(meta[1] or '0')
-local entries = 0
-for _, key in ipairs(waitKeys(5)) do entries = entries + redis.call('XLEN', key) end
+local entries = tonumber(meta[3] or '0')
+for _, key in ipairs(streamKeys(5 + GROUP_KEY_COUNT)) do entries = entries + redis.call('XLEN', key) end
 local paused = 0
 if meta[2] == '1' then paused = 1 end
-return { entries - active, active, redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), paused }
+local limited = 0
+for _, held in ipairs({ redis.call('ZRANGE', G.throttled, 0, -1), redis.call('SMEMBERS', G.full) }) do
+  for _, g in ipairs(held) do limited = limited + redis.call('ZCARD', groupWaitKey(ARGV[1], g)) end
+end
+return { entries - active, active, redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]), paused, limited }

@@ -1,13 +1,15 @@
 -- get-jobs: one page of the jobs in a state, with all their fields, in the order they will run or ran:
--- waiting by level then age, active by level then claim order, delayed soonest first, completed and
--- failed newest first.
--- KEYS: delayed completed failed wait...
+-- waiting by level then age (then grouped jobs, group by group), active by stream then claim order,
+-- delayed soonest first, completed and failed newest first.
+-- KEYS: delayed completed failed groups... streams...
 -- ARGV: base group state start stop   (start and stop are 0-based and inclusive, as in ZRANGE)
 -- Returns: {id, {field, value, ...}, id, {...}, ...}
 -- Events: none
--- Loops: reads at most stop + 1 entries per level; one HGETALL per returned job
+-- Loops: reads at most stop + 1 entries per stream and group; one HGETALL per returned job
 --@include keys
-local waits = waitKeys(4)
+--@include groups
+local G = groupKeys(4)
+local streams, levels = streamKeys(4 + GROUP_KEY_COUNT)
 local base, group, state = ARGV[1], ARGV[2], ARGV[3]
 local start, stop = tonumber(ARGV[4]), tonumber(ARGV[5])
 local ids = {}
@@ -21,9 +23,9 @@ elseif state == 'delayed' then
 else
   local want = stop + 1
   local seen = {}
-  for _, key in ipairs(waits) do
-    if #seen >= want then break end
-    if state == 'waiting' then
+  if state == 'waiting' then
+    for _, key in ipairs(levels) do
+      if #seen >= want then break end
       -- Entries after the group's last-delivered id were never handed out: those are the waiting ones.
       local from = '-'
       if redis.call('EXISTS', key) == 1 then
@@ -37,7 +39,14 @@ else
       for _, item in ipairs(redis.call('XRANGE', key, from, '+', 'COUNT', want - #seen)) do
         if item[2] then seen[#seen + 1] = item[2][2] end
       end
-    else
+    end
+    for _, g in ipairs(redis.call('HKEYS', G.state)) do
+      if #seen >= want then break end
+      for _, id in ipairs(redis.call('ZRANGE', groupWaitKey(base, g), 0, want - #seen - 1)) do seen[#seen + 1] = id end
+    end
+  else
+    for _, key in ipairs(streams) do
+      if #seen >= want then break end
       for _, p in ipairs(redis.call('XPENDING', key, group, '-', '+', want - #seen)) do
         local item = redis.call('XRANGE', key, p[1], p[1])[1]
         if item then seen[#seen + 1] = item[2][2] end

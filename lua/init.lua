@@ -1,22 +1,22 @@
--- init: create the queue's consumer group on every level's stream and record the number of levels.
--- Idempotent; run once by each Queue and Worker before first use, and again after obliterate.
--- KEYS: meta wait...
+-- init: create the queue's consumer group on every stream (each level's, and admit) and record the
+-- number of levels. Idempotent; run once by each Queue and Worker before first use, and after obliterate.
+-- KEYS: meta streams...
 -- ARGV: group levels
 -- Returns: {OK} | {LEVELS_MISMATCH, levels recorded in Redis}
 -- Events: none
--- Loops: one XGROUP CREATE per level (at most 32)
+-- Loops: one XGROUP CREATE per stream (at most 33)
 --@include status
 --@include keys
 
 local metaKey = KEYS[1]
-local waits = waitKeys(2)
+local streams = streamKeys(2)
 local group, levels = ARGV[1], tonumber(ARGV[2])
 
 local recorded = redis.call('HGET', metaKey, 'levels')
 if recorded and tonumber(recorded) ~= levels then
   return { STATUS.LEVELS_MISMATCH, tonumber(recorded) }
 end
-for _, key in ipairs(waits) do
+for _, key in ipairs(streams) do
   -- BUSYGROUP (the group exists) is the expected answer on every call but the first.
   pcall(redis.call, 'XGROUP', 'CREATE', key, group, '0', 'MKSTREAM')
 end

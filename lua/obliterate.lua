@@ -1,5 +1,5 @@
--- obliterate: delete the queue, its jobs and its logs, in bounded steps; pauses the queue first.
--- KEYS: meta id delayed completed failed events ctl wait...
+-- obliterate: delete the queue, its jobs, logs, groups and limits, in bounded steps; pauses it first.
+-- KEYS: meta id delayed completed failed events ctl rate groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
 --          0 means the queue is gone; call again while it returns a positive number
@@ -7,8 +7,10 @@
 -- Loops: at most `limit` jobs deleted per call
 --@include status
 --@include keys
+--@include groups
 local metaKey = KEYS[1]
-local waits = waitKeys(8)
+local G = groupKeys(9)
+local streams = streamKeys(9 + GROUP_KEY_COUNT)
 local base, force, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local active = tonumber(redis.call('HGET', metaKey, 'active') or '0')
@@ -20,7 +22,7 @@ local function drop(id)
   redis.call('DEL', jobKey(base, id), logsKey(base, id))
   deleted = deleted + 1
 end
-for _, key in ipairs(waits) do
+for _, key in ipairs(streams) do
   if deleted >= limit then break end
   local entries = redis.call('XRANGE', key, '-', '+', 'COUNT', limit - deleted)
   if #entries > 0 then
@@ -38,6 +40,19 @@ for k = 3, 5 do
   if #ids > 0 then
     for _, id in ipairs(ids) do drop(id) end
     redis.call('ZREM', KEYS[k], unpack(ids))
+  end
+end
+-- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
+-- groups expire on their own within one window).
+for _, g in ipairs(redis.call('HKEYS', G.state)) do
+  if deleted >= limit then break end
+  local waitKey = groupWaitKey(base, g)
+  local ids = redis.call('ZRANGE', waitKey, 0, limit - deleted - 1)
+  for _, id in ipairs(ids) do drop(id) end
+  if #ids > 0 then redis.call('ZREM', waitKey, unpack(ids)) end
+  if redis.call('EXISTS', waitKey) == 0 then
+    redis.call('HDEL', G.state, g)
+    redis.call('DEL', groupRateKey(base, g))
   end
 end
 if deleted > 0 then return deleted end

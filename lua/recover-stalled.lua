@@ -1,7 +1,7 @@
 -- recover-stalled: take back deliveries whose worker stopped extending its lease for idleMs (crashed,
 -- frozen, partitioned): requeue each job with a new entry, or fail it once it stalled more than maxStalled.
 -- The old entry is acknowledged and deleted, so a late settle from the old worker is rejected (LEASE_LOST).
--- KEYS: meta failed events wait...
+-- KEYS: meta failed events ctl groups... streams...
 -- ARGV: base group reaper idleMs maxStalled limit eventsMaxLen
 --   reaper = a consumer name that only ever holds entries inside this script
 -- Returns: {requeued, failed}
@@ -13,18 +13,19 @@
 --@include clock
 --@include events
 --@include settle
---@include requeue
+--@include enqueue
 
-local metaKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
-local waits = waitKeys(4)
+local metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
 local base, group, reaper = ARGV[1], ARGV[2], ARGV[3]
 local idleMs, maxStalled, limit, maxLen = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = nowMs()
-local acks = newAcks(group, waits)
+local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta = metaKey, now = now }
+local acks = newAcks(group, streams)
 local requeued, failed = 0, 0
 
-for level = 1, #waits do
-  local reply = redis.call('XAUTOCLAIM', waits[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
+for level = 1, #streams do
+  local reply = redis.call('XAUTOCLAIM', streams[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
   for _, item in ipairs(reply[2]) do
     local entry, fields = item[1], item[2]
     acks.add(level - 1, entry)
@@ -41,10 +42,12 @@ for level = 1, #waits do
           redis.call('ZADD', failedKey, now, id)
           emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
           failed = failed + 1
+          endDelivery(Q, job)
         else
-          requeue(base, waits, id, tonumber(job[4]), 'stalls', stalls)
+          enqueue(Q, id, tonumber(job[4]), job[6], 'stalls', stalls)
           emit(eventsKey, maxLen, 'ev', 'stalled', 'id', id)
           requeued = requeued + 1
+          endDelivery(Q, job)
         end
       end
     end
@@ -56,8 +59,8 @@ acks.flush()
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle
 -- worker loses nothing: its next XREADGROUP recreates its consumer.
-for level = 1, #waits do
-  for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', waits[level], group)) do
+for level = 1, #streams do
+  for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', streams[level], group)) do
     local name, pending, idle
     for i = 1, #info, 2 do
       if info[i] == 'name' then name = info[i + 1]
@@ -65,7 +68,7 @@ for level = 1, #waits do
       elseif info[i] == 'idle' then idle = info[i + 1] end
     end
     if pending == 0 and (idle > idleMs or name == reaper) then
-      redis.call('XGROUP', 'DELCONSUMER', waits[level], group, name)
+      redis.call('XGROUP', 'DELCONSUMER', streams[level], group, name)
     end
   end
 end

@@ -1,5 +1,5 @@
 -- remove-job: delete one job and its logs, wherever it waits; a running job is refused.
--- KEYS: delayed completed failed events wait...
+-- KEYS: meta delayed completed failed events groups... streams...
 -- ARGV: base id eventsMaxLen
 -- Returns: OK | JOB_MISSING | JOB_ACTIVE
 -- Events: removed
@@ -7,15 +7,19 @@
 --@include status
 --@include keys
 --@include events
-local delayedKey, completedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local waits = waitKeys(5)
+--@include groups
+local metaKey, delayedKey, completedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local _, levels = streamKeys(6 + GROUP_KEY_COUNT)
 local base, id, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'prio')
-local state = job[1]
+local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'prio', 'grp')
+local state, g = job[1], job[4]
 if not state then return STATUS.JOB_MISSING end
 if state == 'active' then return STATUS.JOB_ACTIVE end
-if state == 'waiting' then
-  redis.call('XDEL', waits[tonumber(job[3]) + 1], job[2])
+if state == 'waiting' and g and g ~= '' then
+  -- Its group keeps its place; claim finds the group empty (or not) when it next serves it.
+  if redis.call('ZREM', groupWaitKey(base, g), id) == 1 then redis.call('HINCRBY', metaKey, 'gwaiting', -1) end
+elseif state == 'waiting' then
+  redis.call('XDEL', levels[tonumber(job[3]) + 1], job[2])
 elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
 elseif state == 'completed' then

@@ -15,7 +15,8 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_JOB_FAILED'
   | 'ERR_SLUICE_CONFIG_MISMATCH'
   | 'ERR_SLUICE_SCRIPT'
-  | 'ERR_SLUICE_UNRECOVERABLE';
+  | 'ERR_SLUICE_UNRECOVERABLE'
+  | 'ERR_SLUICE_RATE_LIMIT';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -133,6 +134,20 @@ export class ScriptError extends SluiceError {
 export class UnrecoverableError extends SluiceError {
   constructor(message: string) {
     super('ERR_SLUICE_UNRECOVERABLE', message);
+  }
+}
+
+/**
+ * Thrown by a handler (or by ctx.rateLimit) when the downstream said "slow down": the job goes back to
+ * waiting without using an attempt, and its group (or the whole queue, for a job without a group) starts
+ * nothing for `retryAfterMs`.
+ */
+export class RateLimitError extends SluiceError {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number, message?: string) {
+    super('ERR_SLUICE_RATE_LIMIT', message ?? `rate limited by the downstream: hold for ${retryAfterMs} ms`);
+    this.retryAfterMs = Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? Math.ceil(retryAfterMs) : 0;
   }
 }
 

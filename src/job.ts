@@ -45,6 +45,10 @@ export class Job<Data = unknown, Result = unknown> {
 
   /** @internal the stream entry of the live delivery (the fencing token), when active. */
   readonly entry: string | undefined;
+  /** @internal the stream of the live delivery (index into the queue's streams), when active. */
+  readonly stream: number;
+  /** The group the job belongs to, if any. */
+  readonly group: string | undefined;
   readonly #owner: JobOwner;
 
   /** @internal Jobs are made by Queue and Worker, not by users. */
@@ -66,6 +70,7 @@ export class Job<Data = unknown, Result = unknown> {
     finishedOn?: number;
     dueAt?: number;
     entry?: string;
+    stream?: number;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -85,6 +90,8 @@ export class Job<Data = unknown, Result = unknown> {
     this.finishedOn = fields.finishedOn;
     this.dueAt = fields.dueAt;
     this.entry = fields.entry;
+    this.stream = fields.stream ?? -1;
+    this.group = fields.opts?.group;
   }
 
   /** @internal */
@@ -94,13 +101,14 @@ export class Job<Data = unknown, Result = unknown> {
       name: claimed.name,
       data: decode<D>(claimed.data) as D,
       opts: decode<StoredJobOptions>(claimed.opts) as StoredJobOptions,
-      priority: claimed.level,
+      priority: claimed.priority,
       attemptsMade: claimed.attemptsMade,
       attemptsStarted: claimed.attemptsStarted,
       timestamp: claimed.timestamp,
       processedOn: claimed.processedOn,
       state: 'active',
       entry: claimed.entry,
+      stream: claimed.stream,
     });
   }
 

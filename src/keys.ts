@@ -15,6 +15,7 @@ export const DEFAULT_PREFIX = 'sluice';
 
 const JOB = 'job:';
 const LOGS = 'logs:';
+const GROUP = 'group:';
 
 export interface QueueKeys {
   /** `prefix:{name}:`, the shared start of every key of the queue. */
@@ -33,10 +34,31 @@ export interface QueueKeys {
   readonly events: string;
   /** Stream, capped at a few entries: pause/resume signals that wake blocked workers. */
   readonly ctl: string;
-  /** One stream per priority level, index = level (0 runs first). */
+  /** One stream per priority level, index = level (0 runs first). Ungrouped jobs wait here. */
   readonly wait: readonly string[];
+  /**
+   * Stream through which claim hands out grouped jobs: it adds the jobs it admits and reads them back in
+   * the same script, so the stream never holds an entry nobody was handed.
+   */
+  readonly admit: string;
+  /** Every stream a delivery can come from: the level streams, then admit. Index = a delivery's stream. */
+  readonly streams: readonly string[];
+  /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
+  readonly rate: string;
+  /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
+  readonly groups: readonly [
+    ready: string,
+    state: string,
+    throttled: string,
+    full: string,
+    active: string,
+    limits: string,
+    hold: string,
+  ];
   job(id: string): string;
   logs(id: string): string;
+  /** Sorted set: a group's waiting jobs, scored by priority then time added. */
+  groupWait(group: string): string;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -85,8 +107,21 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     events: `${base}events`,
     ctl: `${base}ctl`,
     wait,
+    admit: `${base}admit`,
+    streams: [...wait, `${base}admit`],
+    rate: `${base}rate`,
+    groups: [
+      `${base}groups:ready`,
+      `${base}groups:state`,
+      `${base}groups:throttled`,
+      `${base}groups:full`,
+      `${base}groups:active`,
+      `${base}groups:limits`,
+      `${base}groups:hold`,
+    ],
     job: (id) => base + JOB + id,
     logs: (id) => base + LOGS + id,
+    groupWait: (group) => `${base}${GROUP}${group}:wait`,
   };
 }
 

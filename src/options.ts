@@ -41,9 +41,14 @@ export interface JobOptions {
   removeOnFail?: RemoveOption;
   /** ms a single attempt may run; past it the attempt fails with TimeoutError and ctx.signal aborts. */
   timeout?: number;
+  /**
+   * The group (tenant, customer, account) the job belongs to. Groups are served round-robin and obey
+   * their group limits (queue.setGroupLimit); priority orders jobs within a group.
+   */
+  group?: string;
 }
 
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
 
 /** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
 export interface Keep {
@@ -60,6 +65,7 @@ export interface StoredJobOptions {
   timeout?: number;
   /** ms from add to the first run, when delayed. */
   delay?: number;
+  group?: string;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -76,7 +82,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -205,6 +211,12 @@ export function normalizeJobOptions(
     keepFailed: normalizeKeep('removeOnFail', opts.removeOnFail, KEEP_ALL),
   };
   if (opts.timeout !== undefined) stored.timeout = assertInteger('timeout', opts.timeout, 1);
+  if (opts.group !== undefined) {
+    if (typeof opts.group !== 'string' || opts.group.length === 0 || opts.group.length > 256) {
+      throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(opts.group)}`);
+    }
+    stored.group = opts.group;
+  }
   if (delay > 0) stored.delay = delay;
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
@@ -213,7 +225,7 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt']) {
+  for (const key of ['jobId', 'delay', 'runAt', 'group']) {
     if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
   }
   normalizeJobOptions(undefined, defaults, levels);

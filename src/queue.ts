@@ -14,7 +14,7 @@ import {
 } from './options.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from './redis/connection.js';
 import { Status } from './redis/status.js';
-import { QueueStore, type AddInput, type Counts, type JobState } from './redis/store.js';
+import { QueueStore, type AddInput, type Counts, type GroupLimit, type JobState, type RateLimit } from './redis/store.js';
 import { encode } from './serializer.js';
 
 export interface QueueOptions {
@@ -31,6 +31,8 @@ export interface QueueOptions {
   eventsMaxLen?: number;
   /** Newest log lines kept per job (job.log); 0 keeps all. Default 1,000. */
   keepLogs?: number;
+  /** Queue-wide rate limit, written to Redis on first use (the same as calling setRateLimit). */
+  rateLimit?: RateLimit;
 }
 
 export interface BulkJob<Data> {
@@ -60,7 +62,7 @@ export interface QueueSettings {
   keepLogs: number;
 }
 
-export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions'>): QueueSettings {
+export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit'>): QueueSettings {
   return {
     prefix: options.prefix ?? DEFAULT_PREFIX,
     levels: assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS),
@@ -68,6 +70,38 @@ export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaul
     eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
     keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
   };
+}
+
+function validateRateLimit(limit: unknown, what: string): RateLimit {
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }`);
+  const { max, duration } = limit as Record<string, unknown>;
+  return { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+}
+
+function validateGroupLimit(limit: unknown): GroupLimit {
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency }');
+  const { max, duration, concurrency, ...rest } = limit as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration and concurrency`);
+  if ((max === undefined) !== (duration === undefined)) {
+    throw new ValidationError('setGroupLimit: give max and duration together (at most max starts per duration ms)');
+  }
+  if (max === undefined && concurrency === undefined) {
+    throw new ValidationError('setGroupLimit: give { max, duration }, { concurrency }, or all three');
+  }
+  return {
+    ...(max === undefined ? {} : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) }),
+    ...(concurrency === undefined ? {} : { concurrency: assertInteger('setGroupLimit: concurrency', concurrency, 1) }),
+  };
+}
+
+/** '' stands for the default rule of every group. */
+function validateGroupName(group: unknown): string {
+  if (group === undefined) return '';
+  if (typeof group !== 'string' || group.length === 0 || group.length > 256) {
+    throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(group)}`);
+  }
+  return group;
 }
 
 /** The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes. */
@@ -79,6 +113,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly #settings: QueueSettings;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
+  readonly #rateLimit: RateLimit | undefined;
   #ready: Promise<void> | undefined;
   #closed = false;
 
@@ -89,6 +124,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.#settings = queueSettings(options);
     const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels);
     this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
+    this.#rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
@@ -105,7 +141,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #init(): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
     if (this.#ready === undefined) {
-      this.#ready = this.store.init(this.#settings.levels);
+      const limit = this.#rateLimit;
+      this.#ready = this.store.init(this.#settings.levels).then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
       this.#ready.catch(() => {
         this.#ready = undefined;
       });
@@ -126,6 +163,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       prio: job.priority,
       delay: job.delay,
       runAt: job.runAt,
+      group: job.stored.group ?? '',
     };
     return { input, stored: job.stored };
   }

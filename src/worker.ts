@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
-import { LeaseLostError, TimeoutError, UnrecoverableError, ValidationError } from './errors.js';
+import { LeaseLostError, RateLimitError, TimeoutError, UnrecoverableError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -19,6 +19,11 @@ import { Settler } from './worker/settler.js';
 export interface ProcessorContext {
   /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
   signal: AbortSignal;
+  /**
+   * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
+   * using an attempt and its group (or the queue) starts nothing for `ms`. Same as throwing it yourself.
+   */
+  rateLimit(ms: number): never;
 }
 
 export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
@@ -53,6 +58,8 @@ export interface WorkerEventMap<Data, Result> {
   failed: [job: Job<Data, Result>, error: Error];
   /** An attempt failed and the job will run again after `delay` ms. */
   retrying: [job: Job<Data, Result>, error: Error, delay: number];
+  /** The handler threw RateLimitError: the job waits again, its group (or the queue) held for `holdMs`. */
+  rateLimited: [job: Job<Data, Result>, holdMs: number];
   error: [error: Error];
   closed: [];
 }
@@ -134,7 +141,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
-    this.#leases = new Leases(this.store, this.consumer, this.#levels, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
@@ -205,9 +212,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const entry = job.entry as string;
     const running: Running = { jobId: job.id, controller: new AbortController() };
     this.#running.set(entry, running);
-    this.#leases.hold(job.priority, entry);
+    this.#leases.hold(job.stream, entry);
     const task = this.#execute(job, entry, running).finally(() => {
-      this.#leases.release(job.priority, entry);
+      this.#leases.release(job.stream, entry);
       this.#tasks.delete(task);
     });
     this.#tasks.add(task);
@@ -223,12 +230,13 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       encoded = encode(result, 'return value', this.maxPayloadBytes);
     } catch (thrown) {
       this.#freeSlot(entry);
-      await this.#settleFailure(job, entry, asError(thrown));
+      if (thrown instanceof RateLimitError) await this.#settleRateLimited(job, entry, thrown.retryAfterMs);
+      else await this.#settleFailure(job, entry, asError(thrown));
       return;
     }
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const status = await this.#settle(job, () => this.#settler.complete({ id: job.id, entry, level: job.priority, result: encoded, keep }));
+    const status = await this.#settle(job, () => this.#settler.complete({ id: job.id, entry, stream: job.stream, result: encoded, keep }));
     if (status === Status.OK) {
       job.returnvalue = result;
       job.attemptsMade += 1;
@@ -237,7 +245,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #invoke(job: Job<Data, Result>, controller: AbortController): Promise<Result> {
-    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal }));
+    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal, rateLimit }));
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
     return new Promise<Result>((resolve, reject) => {
@@ -276,7 +284,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       this.#settler.fail({
         id: job.id,
         entry,
-        level: job.priority,
+        stream: job.stream,
         retryDelay,
         reason: reason.slice(0, MAX_REASON),
         stack: (error.stack ?? '').slice(0, MAX_REASON),
@@ -288,6 +296,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     job.failedReason = reason;
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
+  }
+
+  async #settleRateLimited(job: Job<Data, Result>, entry: string, holdMs: number): Promise<void> {
+    const status = await this.#settle(job, () => this.#settler.release({ id: job.id, entry, stream: job.stream, holdMs }));
+    if (status === Status.OK) this.emit('rateLimited', job, holdMs);
   }
 
   /** Sends a settle; a refused one (lease lost, job gone) or a failed call is reported, never thrown. */
@@ -349,6 +362,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     untrackOpen(this);
     this.emit('closed');
   }
+}
+
+function rateLimit(ms: number): never {
+  throw new RateLimitError(ms);
 }
 
 function asError(thrown: unknown): Error {

@@ -1,10 +1,15 @@
--- keys: per-job key names. Mirrors src/keys.ts (JOB and LOGS); test/unit/keys.test.ts checks they agree.
+-- keys: per-job and per-group key names. Mirrors src/keys.ts (JOB, LOGS, GROUP); test/unit/keys.test.ts
+-- checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function logsKey(base, id) return base .. 'logs:' .. id end
+local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
+local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 
--- The wait streams are the trailing KEYS of every script that takes them, level 0 first.
-local function waitKeys(first)
-  local keys = {}
-  for i = first, #KEYS do keys[#keys + 1] = KEYS[i] end
-  return keys
+-- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
+-- the admit stream (grouped deliveries). Returns all of them, and the level streams alone.
+local function streamKeys(first)
+  local all, levels = {}, {}
+  for i = first, #KEYS do all[#all + 1] = KEYS[i] end
+  for i = 1, #all - 1 do levels[i] = all[i] end
+  return all, levels
 end

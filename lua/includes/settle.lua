@@ -2,9 +2,11 @@
 -- XACK and one XDEL per level per call, not per job: a batch of 100 costs 2 commands, not 200.
 --@include status
 --@include keys
+--@include groups
 
--- Collects entry ids per level; flush() acknowledges and deletes them all.
-local function newAcks(group, waits)
+-- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges and
+-- deletes them all.
+local function newAcks(group, streams)
   local byLevel = {}
   local acks = {}
   function acks.add(level, entry)
@@ -14,7 +16,7 @@ local function newAcks(group, waits)
   end
   function acks.flush()
     for level, list in pairs(byLevel) do
-      local key = waits[level + 1]
+      local key = streams[level + 1]
       redis.call('XACK', key, group, unpack(list))
       redis.call('XDEL', key, unpack(list))
     end
@@ -22,13 +24,20 @@ local function newAcks(group, waits)
   return acks
 end
 
--- Reads the fields fencing needs. Returns the job's fields when `entry` is still its live delivery,
--- or nil and a status when it is not (the job is gone, or it was reclaimed and handed to someone else).
+-- Reads the fields fencing needs. Returns the job's fields (state entry atm prio stalls grp ats) when
+-- `entry` is still its live delivery, or nil and a status when it is not (the job is gone, or it was
+-- reclaimed and handed to someone else).
 local function ownedJob(base, id, entry)
-  local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'atm', 'prio', 'stalls')
+  local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'atm', 'prio', 'stalls', 'grp', 'ats')
   if not job[1] then return nil, STATUS.JOB_MISSING end
   if job[1] ~= 'active' or job[2] ~= entry then return nil, STATUS.LEASE_LOST end
   return job, STATUS.OK
+end
+
+-- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.
+local function endDelivery(Q, job)
+  local g = job[6]
+  if g and g ~= '' then releaseSlot(Q, g) end
 end
 
 -- Retention for a finished set (completed or failed), scored by finish time. count 0 never gets here

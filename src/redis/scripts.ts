@@ -7,61 +7,75 @@ import { loadLua, sha1 } from './lua.js';
  * is ever placed by position by hand. test/unit/scripts.test.ts checks that each script's header lists
  * exactly these names.
  *
- * A key named `wait...` stands for the queue's level streams, passed last, level 0 first.
+ * A key named `streams...` stands for the queue's streams, passed last: the level streams, level 0 first,
+ * then admit. `groups...` stands for the seven group keys, in the order of lua/includes/groups.lua.
  */
 export interface ScriptSpec {
   readonly keys: readonly string[];
   readonly args: readonly string[];
   readonly perJob?: readonly string[];
   /** What one repeated ARGV group stands for; 'job' unless said. */
-  readonly per?: 'job' | 'level';
+  readonly per?: 'job' | 'stream';
   /** Replies carry msgpack payloads: ask ioredis for Buffers instead of strings. */
   readonly binary?: boolean;
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'wait...'], args: ['group', 'levels'] },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'] },
   add: {
-    keys: ['id', 'delayed', 'events', 'ctl', 'wait...'],
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen'],
-    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt'],
+    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
   },
   claim: {
-    keys: ['meta', 'delayed', 'events', 'ctl', 'wait...'],
+    keys: ['meta', 'delayed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
     binary: true,
   },
   complete: {
-    keys: ['meta', 'completed', 'events', 'wait...'],
+    keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'result', 'keepCount', 'keepAge'],
   },
   fail: {
-    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'wait...'],
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge'],
   },
+  release: {
+    keys: ['meta', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen'],
+    perJob: ['id', 'entry', 'level', 'holdMs'],
+  },
   'recover-stalled': {
-    keys: ['meta', 'failed', 'events', 'wait...'],
+    keys: ['meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'reaper', 'idleMs', 'maxStalled', 'limit', 'eventsMaxLen'],
   },
-  'extend-leases': { keys: ['wait...'], args: ['group', 'consumer'], perJob: ['n', 'ids...'], per: 'level' },
+  'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['n', 'ids...'], per: 'stream' },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'] },
-  'remove-job': { keys: ['delayed', 'completed', 'failed', 'events', 'wait...'], args: ['base', 'id', 'eventsMaxLen'] },
-  'retry-job': { keys: ['failed', 'completed', 'events', 'wait...'], args: ['base', 'id', 'eventsMaxLen'] },
-  'retry-jobs': { keys: ['set', 'events', 'wait...'], args: ['base', 'limit', 'eventsMaxLen'] },
+  'remove-job': {
+    keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
+    args: ['base', 'id', 'eventsMaxLen'],
+  },
+  'retry-job': {
+    keys: ['meta', 'failed', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'id', 'eventsMaxLen'],
+  },
+  'retry-jobs': { keys: ['meta', 'set', 'events', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit', 'eventsMaxLen'] },
   obliterate: {
-    keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'wait...'],
+    keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'force', 'limit'],
   },
-  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'wait...'], args: [] },
+  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'] },
   'get-jobs': {
-    keys: ['delayed', 'completed', 'failed', 'wait...'],
+    keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
     binary: true,
   },
   progress: { keys: ['job', 'events'], args: ['id', 'progress', 'eventsMaxLen'] },
   log: { keys: ['job', 'logs'], args: ['line', 'keep'] },
+  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'] },
+  'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'] },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;

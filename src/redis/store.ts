@@ -22,12 +22,16 @@ export interface AddInput {
   prio: number;
   delay: number;
   runAt: number;
+  /** '' for none. */
+  group: string;
 }
 
 export interface ClaimedJob {
   id: string;
   entry: string;
-  level: number;
+  /** The stream the delivery came from (index into keys.streams): settles go back to it. */
+  stream: number;
+  priority: number;
   name: string;
   data: Buffer;
   opts: Buffer;
@@ -42,23 +46,29 @@ export type ClaimResult =
   | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
   | { kind: 'needs-init' };
 
-export interface CompleteInput {
+/** A delivery being settled: the job, its entry (the fencing token) and the stream it came from. */
+export interface Delivery {
   id: string;
   entry: string;
-  level: number;
+  stream: number;
+}
+
+export interface CompleteInput extends Delivery {
   result: Buffer;
   keep: Keep;
 }
 
-export interface FailInput {
-  id: string;
-  entry: string;
-  level: number;
+export interface FailInput extends Delivery {
   /** -1 fail for good, 0 requeue now, > 0 retry after that many ms. */
   retryDelay: number;
   reason: string;
   stack: string;
   keep: Keep;
+}
+
+export interface ReleaseInput extends Delivery {
+  /** ms to hold the job's group (or the queue, for an ungrouped job) before anything of it starts. */
+  holdMs: number;
 }
 
 export interface Counts {
@@ -69,6 +79,23 @@ export interface Counts {
   failed: number;
   /** Jobs waiting while the queue is paused (then `waiting` is 0). */
   paused: number;
+  /** Waiting jobs (counted in `waiting` or `paused`) whose group is held back by its limits right now. */
+  limited: number;
+}
+
+export interface RateLimit {
+  /** At most this many jobs start... */
+  max: number;
+  /** ...in any window of this many ms. */
+  duration: number;
+}
+
+export interface GroupLimit {
+  /** At most `max` of the group's jobs start in any window of `duration` ms. */
+  max?: number;
+  duration?: number;
+  /** At most this many of the group's jobs run at once. */
+  concurrency?: number;
 }
 
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
@@ -121,8 +148,13 @@ export class QueueStore {
     return this.keys.base;
   }
 
+  /** The two key bundles most scripts take last. */
+  private get tail(): { groups: readonly string[]; streams: readonly string[] } {
+    return { groups: this.keys.groups, streams: this.keys.streams };
+  }
+
   async init(levels: number): Promise<void> {
-    const reply = (await runScript(this.client, 'init', { meta: this.keys.meta, wait: this.keys.wait }, { group: GROUP, levels })) as number[];
+    const reply = (await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })) as number[];
     if (reply[0] === Status.LEVELS_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was created with priorityLevels ${reply[1]} but this instance says ${levels}; ` +
@@ -135,7 +167,7 @@ export class QueueStore {
     const reply = (await runScript(
       this.client,
       'add',
-      { id: this.keys.id, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+      { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, eventsMaxLen: this.eventsMaxLen },
       jobs,
     )) as (string | number)[];
@@ -150,7 +182,7 @@ export class QueueStore {
     const reply = (await runScript(
       this.client,
       'claim',
-      { meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+      { meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, rate: this.keys.rate, ...this.tail },
       { base: this.base, group: GROUP, consumer, count, eventsMaxLen: this.eventsMaxLen, promoteLimit },
     )) as Reply[];
     const status = reply[0];
@@ -158,18 +190,19 @@ export class QueueStore {
     if (status === Status.OK) {
       const n = num(reply[1]);
       const jobs: ClaimedJob[] = [];
-      for (let i = 0, o = 2; i < n; i++, o += 10) {
+      for (let i = 0, o = 2; i < n; i++, o += 11) {
         jobs.push({
           id: str(reply[o]),
           entry: str(reply[o + 1]),
-          level: num(reply[o + 2]),
-          name: str(reply[o + 3]),
-          data: buf(reply[o + 4]),
-          opts: buf(reply[o + 5]),
-          attemptsStarted: num(reply[o + 6]),
-          attemptsMade: num(reply[o + 7]),
-          timestamp: num(reply[o + 8]),
-          processedOn: num(reply[o + 9]),
+          stream: num(reply[o + 2]),
+          priority: num(reply[o + 3]),
+          name: str(reply[o + 4]),
+          data: buf(reply[o + 5]),
+          opts: buf(reply[o + 6]),
+          attemptsStarted: num(reply[o + 7]),
+          attemptsMade: num(reply[o + 8]),
+          timestamp: num(reply[o + 9]),
+          processedOn: num(reply[o + 10]),
         });
       }
       return { kind: 'jobs', jobs };
@@ -190,9 +223,9 @@ export class QueueStore {
       await runScript(
         this.client,
         'complete',
-        { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+        { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
         { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.level, result: j.result, keepCount: j.keep.count, keepAge: j.keep.age })),
+        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.stream, result: j.result, keepCount: j.keep.count, keepAge: j.keep.age })),
       ),
     );
   }
@@ -202,12 +235,12 @@ export class QueueStore {
       await runScript(
         this.client,
         'fail',
-        { meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, wait: this.keys.wait },
+        { meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
         { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
         jobs.map((j) => ({
           id: j.id,
           entry: j.entry,
-          level: j.level,
+          level: j.stream,
           retryDelay: j.retryDelay,
           reason: j.reason,
           stack: j.stack,
@@ -218,29 +251,35 @@ export class QueueStore {
     );
   }
 
+  async release(jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
+    return statuses(
+      await runScript(
+        this.client,
+        'release',
+        { meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.stream, holdMs: j.holdMs })),
+      ),
+    );
+  }
+
   async recoverStalled(reaper: string, idleMs: number, maxStalled: number, limit: number): Promise<{ requeued: number; failed: number }> {
     const reply = (await runScript(
       this.client,
       'recover-stalled',
-      { meta: this.keys.meta, failed: this.keys.failed, events: this.keys.events, wait: this.keys.wait },
+      { meta: this.keys.meta, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, group: GROUP, reaper, idleMs, maxStalled, limit, eventsMaxLen: this.eventsMaxLen },
     )) as number[];
     return { requeued: reply[0] ?? 0, failed: reply[1] ?? 0 };
   }
 
-  /** `entriesByLevel[level]` lists the entries held on that level; returns those no longer held. */
-  async extendLeases(consumer: string, entriesByLevel: readonly (readonly string[])[]): Promise<string[]> {
-    const perLevel = this.keys.wait.map((_, level) => {
-      const ids = entriesByLevel[level] ?? [];
+  /** `entriesByStream[stream]` lists the entries held on that stream; returns those no longer held. */
+  async extendLeases(consumer: string, entriesByStream: readonly (readonly string[])[]): Promise<string[]> {
+    const perStream = this.keys.streams.map((_, stream) => {
+      const ids = entriesByStream[stream] ?? [];
       return { n: ids.length, ids };
     });
-    return (await runScript(
-      this.client,
-      'extend-leases',
-      { wait: this.keys.wait },
-      { group: GROUP, consumer },
-      perLevel,
-    )) as string[];
+    return (await runScript(this.client, 'extend-leases', { streams: this.keys.streams }, { group: GROUP, consumer }, perStream)) as string[];
   }
 
   async setPaused(paused: boolean): Promise<void> {
@@ -256,7 +295,7 @@ export class QueueStore {
     return (await runScript(
       this.client,
       'remove-job',
-      { delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, wait: this.keys.wait },
+      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
       { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
     )) as StatusCode;
   }
@@ -265,7 +304,7 @@ export class QueueStore {
     return (await runScript(
       this.client,
       'retry-job',
-      { failed: this.keys.failed, completed: this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+      { meta: this.keys.meta, failed: this.keys.failed, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
     )) as StatusCode;
   }
@@ -274,7 +313,7 @@ export class QueueStore {
     return (await runScript(
       this.client,
       'retry-jobs',
-      { set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, wait: this.keys.wait },
+      { meta: this.keys.meta, set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, limit, eventsMaxLen: this.eventsMaxLen },
     )) as number;
   }
@@ -292,29 +331,30 @@ export class QueueStore {
         failed: this.keys.failed,
         events: this.keys.events,
         ctl: this.keys.ctl,
-        wait: this.keys.wait,
+        rate: this.keys.rate,
+        ...this.tail,
       },
       { base: this.base, force: force ? 1 : 0, limit },
     )) as number;
   }
 
   async getCounts(): Promise<Counts> {
-    const [waiting = 0, active = 0, delayed = 0, completed = 0, failed = 0, paused = 0] = (await runScript(
+    const [waiting = 0, active = 0, delayed = 0, completed = 0, failed = 0, paused = 0, limited = 0] = (await runScript(
       this.client,
       'get-counts',
-      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, wait: this.keys.wait },
-      {},
+      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, ...this.tail },
+      { base: this.base },
     )) as number[];
     return paused === 1
-      ? { waiting: 0, active, delayed, completed, failed, paused: waiting }
-      : { waiting, active, delayed, completed, failed, paused: 0 };
+      ? { waiting: 0, active, delayed, completed, failed, paused: waiting, limited }
+      : { waiting, active, delayed, completed, failed, paused: 0, limited };
   }
 
   async getJobs(state: JobState, start: number, stop: number): Promise<{ id: string; raw: RawJob }[]> {
     const reply = (await runScript(
       this.client,
       'get-jobs',
-      { delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, wait: this.keys.wait },
+      { delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, ...this.tail },
       { base: this.base, group: GROUP, state, start, stop },
     )) as Reply[];
     const out: { id: string; raw: RawJob }[] = [];
@@ -323,6 +363,47 @@ export class QueueStore {
       if (raw.size > 0) out.push({ id: str(reply[i]), raw });
     }
     return out;
+  }
+
+  /** max 0 removes the queue-wide limit. */
+  async setRateLimit(limit: RateLimit | null): Promise<void> {
+    await runScript(this.client, 'set-rate-limit', { meta: this.keys.meta, ctl: this.keys.ctl }, { max: limit?.max ?? 0, duration: limit?.duration ?? 0 });
+  }
+
+  async getRateLimit(): Promise<RateLimit | null> {
+    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
+    return max === null || duration === null ? null : { max: Number(max), duration: Number(duration) };
+  }
+
+  /** group '' is the default of every group; null removes the rule. */
+  async setGroupLimit(group: string, limit: GroupLimit | null): Promise<void> {
+    const rule = limit === null ? '' : `${limit.max ?? -1} ${limit.duration ?? -1} ${limit.concurrency ?? -1}`;
+    await runScript(this.client, 'set-group-limit', { ctl: this.keys.ctl, groups: this.keys.groups }, { group, rule });
+  }
+
+  /** Every group rule, by group ('' is the default). */
+  async getGroupLimits(): Promise<Map<string, GroupLimit>> {
+    const rules = await this.client.hgetall(this.keys.groups[5]);
+    const out = new Map<string, GroupLimit>();
+    for (const [group, rule] of Object.entries(rules)) {
+      const [max = -1, duration = -1, concurrency = -1] = rule.split(' ').map(Number);
+      out.set(group, {
+        ...(max > 0 ? { max, duration } : {}),
+        ...(concurrency > 0 ? { concurrency } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** A group's waiting and running jobs, and whether a limit holds it back right now. */
+  async getGroup(group: string): Promise<{ waiting: number; active: number; state: 'idle' | 'ready' | 'throttled' | 'full' }> {
+    const [, state, , , active] = this.keys.groups;
+    const [waiting, running, current] = await Promise.all([
+      this.client.zcard(this.keys.groupWait(group)),
+      this.client.hget(active, group),
+      this.client.hget(state, group),
+    ]);
+    return { waiting, active: Number(running ?? 0), state: (current ?? 'idle') as 'idle' | 'ready' | 'throttled' | 'full' };
   }
 
   async getJob(id: string): Promise<RawJob | null> {

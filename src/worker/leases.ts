@@ -2,7 +2,7 @@ import type { QueueStore } from '../redis/store.js';
 
 /**
  * Keeps this worker's deliveries alive: every `intervalMs` one extend-leases call resets the idle time of
- * every entry it runs (one XCLAIM per level, not per job), so recover-stalled only takes the jobs of workers
+ * every entry it runs (one XCLAIM per stream, not per job), so recover-stalled only takes the jobs of workers
  * that stopped. Entries the call reports as no longer held were reclaimed while this worker was frozen or
  * cut off: `onLost` lets the worker abort them.
  */
@@ -14,20 +14,20 @@ export class Leases {
   constructor(
     private readonly store: QueueStore,
     private readonly consumer: string,
-    levels: number,
+    streams: number,
     private readonly intervalMs: number,
     private readonly onLost: (entries: string[]) => void,
     private readonly onError: (error: Error) => void,
   ) {
-    this.#held = Array.from({ length: levels }, () => new Set<string>());
+    this.#held = Array.from({ length: streams }, () => new Set<string>());
   }
 
-  hold(level: number, entry: string): void {
-    this.#held[level]?.add(entry);
+  hold(stream: number, entry: string): void {
+    this.#held[stream]?.add(entry);
   }
 
-  release(level: number, entry: string): void {
-    this.#held[level]?.delete(entry);
+  release(stream: number, entry: string): void {
+    this.#held[stream]?.delete(entry);
   }
 
   start(): void {

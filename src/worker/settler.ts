@@ -1,5 +1,5 @@
 import type { StatusCode } from '../redis/status.js';
-import type { CompleteInput, FailInput, QueueStore } from '../redis/store.js';
+import type { CompleteInput, FailInput, QueueStore, ReleaseInput } from '../redis/store.js';
 
 /** Most settles per script call: bounds one call's Redis time (~1 ms per 1,000) and its ARGV size. */
 const MAX_BATCH = 1000;
@@ -11,13 +11,14 @@ interface Pending<T> {
 }
 
 /**
- * Batches settles. Every completion or failure of one event-loop turn goes to Redis in one complete and one
- * fail script call; while a call is in flight, the next batch gathers. At low load a settle goes out on the
+ * Batches settles. Every completion, failure or release of one event-loop turn goes to Redis in one script
+ * call per kind; while a call is in flight, the next batch gathers. At low load a settle goes out on the
  * next turn (no timer, no added latency); at high load one call settles up to 1,000 jobs.
  */
 export class Settler {
   #completes: Pending<CompleteInput>[] = [];
   #fails: Pending<FailInput>[] = [];
+  #releases: Pending<ReleaseInput>[] = [];
   #pumping: Promise<void> | undefined;
 
   constructor(private readonly store: QueueStore) {}
@@ -36,6 +37,17 @@ export class Settler {
     });
   }
 
+  release(input: ReleaseInput): Promise<StatusCode> {
+    return new Promise((resolve, reject) => {
+      this.#releases.push({ input, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #waiting(): boolean {
+    return this.#completes.length > 0 || this.#fails.length > 0 || this.#releases.length > 0;
+  }
+
   /** Resolves when every settle handed over so far has been answered by Redis. */
   async drain(): Promise<void> {
     while (this.#pumping !== undefined) await this.#pumping;
@@ -46,19 +58,21 @@ export class Settler {
     this.#pumping = this.#run().finally(() => {
       this.#pumping = undefined;
       // Settles that arrived after the last batch was taken.
-      if (this.#completes.length > 0 || this.#fails.length > 0) this.#pump();
+      if (this.#waiting()) this.#pump();
     });
   }
 
   async #run(): Promise<void> {
     // Let the rest of this turn's settles join the batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#completes.length > 0 || this.#fails.length > 0) {
+    while (this.#waiting()) {
       const completes = this.#completes.splice(0, MAX_BATCH);
       const fails = this.#fails.splice(0, MAX_BATCH);
+      const releases = this.#releases.splice(0, MAX_BATCH);
       await Promise.all([
         send(completes, (inputs) => this.store.complete(inputs)),
         send(fails, (inputs) => this.store.fail(inputs)),
+        send(releases, (inputs) => this.store.release(inputs)),
       ]);
     }
   }

@@ -16,11 +16,11 @@ describe('pause and resume', () => {
     await queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }]);
     await sleep(300);
     expect(ran).toEqual([]);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 2 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 2, limited: 0 });
     await queue.resume();
     await waitFor('both jobs', () => ran.length === 2);
     await waitFor('counts', async () => (await queue.getCounts()).completed === 2);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0 });
     await worker.close();
     await queue.close();
   });
@@ -117,7 +117,7 @@ describe('inspection and administration', () => {
 
     await expect(queue.obliterate()).rejects.toBeInstanceOf(JobActiveError);
     await queue.obliterate({ force: true });
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
     await queue.close();
     await expect(queue.add('x', { i: 0 })).rejects.toBeInstanceOf(ClosedError);
     // The job that was running when the queue was obliterated finishes; its result is refused, not counted.

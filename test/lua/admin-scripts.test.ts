@@ -22,7 +22,7 @@ async function claim(consumer: string, count: number): Promise<ClaimedJob[]> {
   return claimed.kind === 'jobs' ? claimed.jobs : [];
 }
 
-const failForGood = (job: ClaimedJob) => ({ id: job.id, entry: job.entry, level: job.level, retryDelay: -1, reason: 'boom', stack: '', keep: KEEP_ALL });
+const failForGood = (job: ClaimedJob) => ({ id: job.id, entry: job.entry, stream: job.stream, retryDelay: -1, reason: 'boom', stack: '', keep: KEEP_ALL });
 const queueKeyCount = async () => (await client.keys(`${store.keys.base.replace(/[{}]/g, '\\$&')}*`)).length;
 
 describe('remove-job', () => {
@@ -36,7 +36,7 @@ describe('remove-job', () => {
     await store.fail([failForGood(running[1]!)]);
     expect(await store.removeJob('f')).toBe(Status.OK);
     expect(await store.removeJob('f')).toBe(Status.JOB_MISSING);
-    expect(await store.getCounts()).toEqual({ waiting: 0, active: 1, delayed: 0, completed: 0, failed: 0, paused: 0 });
+    expect(await store.getCounts()).toEqual({ waiting: 0, active: 1, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
   });
 });
 
@@ -108,7 +108,7 @@ describe('pause, progress and logs', () => {
     const before = await client.xlen(store.keys.ctl);
     await store.setPaused(true);
     expect((await store.claim('a', 1, 100)).kind).toBe('paused');
-    expect(await store.getCounts()).toMatchObject({ waiting: 0, paused: 1 });
+    expect(await store.getCounts()).toMatchObject({ waiting: 0, paused: 1, limited: 0 });
     await store.setPaused(false);
     expect(await client.xlen(store.keys.ctl)).toBe(before + 2);
     expect((await claim('a', 1)).length).toBe(1);
@@ -128,7 +128,7 @@ describe('consumer cleanup', () => {
   it('forgets idle consumers that hold nothing, and the reaper itself', async () => {
     await store.add([input(), input()]);
     const [job] = await claim('gone-worker', 1);
-    await store.complete([{ id: job!.id, entry: job!.entry, level: job!.level, result: Buffer.alloc(0), keep: KEEP_ALL }]);
+    await store.complete([{ id: job!.id, entry: job!.entry, stream: job!.stream, result: Buffer.alloc(0), keep: KEEP_ALL }]);
     await claim('busy-worker', 1);
     await store.recoverStalled('reaper', 60_000, 1, 100);
     const names = async () => ((await client.xinfo('CONSUMERS', store.keys.wait[1]!, GROUP)) as unknown[][]).map((c) => c[1]);

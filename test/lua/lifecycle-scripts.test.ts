@@ -23,7 +23,7 @@ async function claimOne(consumer: string): Promise<ClaimedJob> {
   return claimed.jobs[0]!;
 }
 
-const done = (job: ClaimedJob, keep = KEEP_ALL) => ({ id: job.id, entry: job.entry, level: job.level, result: Buffer.from('r'), keep });
+const done = (job: ClaimedJob, keep = KEEP_ALL) => ({ id: job.id, entry: job.entry, stream: job.stream, result: Buffer.from('r'), keep });
 
 describe('add and claim', () => {
   it('generates ids, refuses a second copy of a jobId, and derives waiting exactly', async () => {
@@ -42,7 +42,7 @@ describe('add and claim', () => {
   it('claims the lowest level first, FIFO within a level, and at most `count`', async () => {
     await store.add([input({ prio: 2, jobId: 'low' }), input({ prio: 0, jobId: 'urgent-1' }), input({ prio: 1, jobId: 'normal' }), input({ prio: 0, jobId: 'urgent-2' })]);
     const claimed = await store.claim('a', 3, 100);
-    expect(claimed.kind === 'jobs' && claimed.jobs.map((j) => [j.id, j.level, j.attemptsStarted])).toEqual([
+    expect(claimed.kind === 'jobs' && claimed.jobs.map((j) => [j.id, j.priority, j.attemptsStarted])).toEqual([
       ['urgent-1', 0, 1],
       ['urgent-2', 0, 1],
       ['normal', 1, 1],
@@ -133,13 +133,13 @@ describe('settling with fencing', () => {
     await store.add([input(), input({ prio: 0 })]);
     const claimed = await store.claim('a', 2, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
-    const byLevel = [[], [], []] as string[][];
-    for (const job of claimed.jobs) byLevel[job.level]!.push(job.entry);
+    const byStream = [[], [], [], []] as string[][];
+    for (const job of claimed.jobs) byStream[job.stream]!.push(job.entry);
     await sleep(60);
-    expect(await store.extendLeases('a', byLevel)).toEqual([]);
+    expect(await store.extendLeases('a', byStream)).toEqual([]);
     expect(await store.recoverStalled('reaper', 50, 1, 100)).toEqual({ requeued: 0, failed: 0 });
     expect(await store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 2, failed: 0 });
-    expect((await store.extendLeases('a', byLevel)).sort()).toEqual(claimed.jobs.map((j) => j.entry).sort());
+    expect((await store.extendLeases('a', byStream)).sort()).toEqual(claimed.jobs.map((j) => j.entry).sort());
   });
 
   it('retries after a backoff as delayed, then fails for good, counting attempts', async () => {

@@ -22,6 +22,7 @@ export function input(overrides: Partial<AddInput> = {}): AddInput {
     prio: 1,
     delay: -1,
     runAt: -1,
+    group: '',
     ...overrides,
   };
 }
