@@ -186,10 +186,11 @@ if meta[2] ~= '1' then
   if n > 0 then
     redis.call('HINCRBY', metaKey, 'active', n)
     if rlmax > 0 then
+      -- Members are stream:entry, unique per delivery (two streams can make the same entry id).
       local log = {}
       for i = 3, #out, 11 do
         log[#log + 1] = now
-        log[#log + 1] = out[i + 1]
+        log[#log + 1] = out[i + 2] .. ':' .. out[i + 1]
       end
       redis.call('ZADD', rateKey, unpack(log))
     end

@@ -14,7 +14,7 @@ import {
 } from './options.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from './redis/connection.js';
 import { Status } from './redis/status.js';
-import { QueueStore, type AddInput, type Counts, type GroupLimit, type JobState, type RateLimit } from './redis/store.js';
+import { QueueStore, type AddInput, type Counts, type GroupLimit, type GroupStatus, type JobState, type RateLimit } from './redis/store.js';
 import { encode } from './serializer.js';
 
 export interface QueueOptions {
@@ -257,6 +257,59 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async resume(): Promise<void> {
     await this.#init();
     await this.store.setPaused(false);
+  }
+
+  /**
+   * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
+   * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker.
+   */
+  async setRateLimit(limit: RateLimit): Promise<void> {
+    const valid = validateRateLimit(limit, 'setRateLimit');
+    await this.#init();
+    await this.store.setRateLimit(valid);
+  }
+
+  async removeRateLimit(): Promise<void> {
+    await this.#init();
+    await this.store.setRateLimit(null);
+  }
+
+  async getRateLimit(): Promise<RateLimit | null> {
+    await this.#init();
+    return this.store.getRateLimit();
+  }
+
+  /**
+   * Limits for groups: without `group`, the default for every group; with it, that group's own rule,
+   * which replaces the default for it. `max` and `duration` bound starts per window, `concurrency` bounds
+   * the group's jobs running at once. Takes effect from the next claim of every worker.
+   */
+  async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
+    const valid = validateGroupLimit(limit);
+    const name = validateGroupName(group);
+    await this.#init();
+    await this.store.setGroupLimit(name, valid);
+  }
+
+  /** Removes a group's own rule (it falls back to the default), or, without `group`, the default itself. */
+  async removeGroupLimit(group?: string): Promise<void> {
+    const name = validateGroupName(group);
+    await this.#init();
+    await this.store.setGroupLimit(name, null);
+  }
+
+  /** Every group rule; the default is under the key ''. */
+  async getGroupLimits(): Promise<Map<string, GroupLimit>> {
+    await this.#init();
+    return this.store.getGroupLimits();
+  }
+
+  /** One group's waiting and running jobs, and its state: idle, ready, throttled (rate) or full (concurrency). */
+  async getGroup(group: string): Promise<GroupStatus> {
+    const name = validateGroupName(group);
+    if (name === '') throw new ValidationError('getGroup takes a group name');
+    await this.#init();
+    return this.store.getGroup(name);
   }
 
   /**

@@ -16,8 +16,9 @@ local function groupKeys(first)
   }
 end
 
--- Group wait score: priority level first, then the time added (ms, < 1e13 until the year 2286).
-local PRIO_SCALE = 1e13
+-- Group wait score: priority level first, then a per-queue sequence (FIFO within a level, even for jobs
+-- added in the same ms). 1e15 leaves the sequence 10^15 adds and keeps every score exact in a double.
+local PRIO_SCALE = 1e15
 
 local function throttle(G, g, untilMs)
   redis.call('ZADD', G.throttled, untilMs, g)
@@ -38,7 +39,8 @@ end
 
 -- A job joins its group's waiting set; an idle group joins the ring.
 local function enqueueGrouped(Q, id, prio, g)
-  redis.call('ZADD', groupWaitKey(Q.base, g), prio * PRIO_SCALE + Q.now, id)
+  local seq = redis.call('HINCRBY', Q.meta, 'gseq', 1)
+  redis.call('ZADD', groupWaitKey(Q.base, g), prio * PRIO_SCALE + seq, id)
   redis.call('HINCRBY', Q.meta, 'gwaiting', 1)
   if redis.call('HEXISTS', Q.G.state, g) == 0 then makeReady(Q, g) end
 end

@@ -90,6 +90,15 @@ export interface RateLimit {
   duration: number;
 }
 
+export interface GroupStatus {
+  /** Jobs of the group waiting to be admitted. */
+  waiting: number;
+  /** Jobs of the group running (admitted, not settled yet). */
+  active: number;
+  /** idle: nothing waiting; ready: served in turn; throttled: its rate window or a hold; full: its concurrency. */
+  state: 'idle' | 'ready' | 'throttled' | 'full';
+}
+
 export interface GroupLimit {
   /** At most `max` of the group's jobs start in any window of `duration` ms. */
   max?: number;
@@ -396,14 +405,14 @@ export class QueueStore {
   }
 
   /** A group's waiting and running jobs, and whether a limit holds it back right now. */
-  async getGroup(group: string): Promise<{ waiting: number; active: number; state: 'idle' | 'ready' | 'throttled' | 'full' }> {
+  async getGroup(group: string): Promise<GroupStatus> {
     const [, state, , , active] = this.keys.groups;
     const [waiting, running, current] = await Promise.all([
       this.client.zcard(this.keys.groupWait(group)),
       this.client.hget(active, group),
       this.client.hget(state, group),
     ]);
-    return { waiting, active: Number(running ?? 0), state: (current ?? 'idle') as 'idle' | 'ready' | 'throttled' | 'full' };
+    return { waiting, active: Number(running ?? 0), state: (current ?? 'idle') as GroupStatus['state'] };
   }
 
   async getJob(id: string): Promise<RawJob | null> {

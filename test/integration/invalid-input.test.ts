@@ -67,6 +67,23 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     );
   });
 
+  it('refuses bad limits and groups with a message that says what to give instead', async () => {
+    const name = uniqueQueue('bad-limits');
+    const queue = new Queue(name, { connection: redis.connection });
+    await expect(queue.setRateLimit({ max: 0, duration: 1000 })).rejects.toThrow('setRateLimit: max must be an integer >= 1, got 0');
+    await expect(queue.setRateLimit({ max: 5, duration: 0.5 })).rejects.toThrow('setRateLimit: duration (ms) must be an integer >= 1');
+    await expect(queue.setGroupLimit({ max: 5 })).rejects.toThrow('give max and duration together');
+    await expect(queue.setGroupLimit({})).rejects.toThrow('give { max, duration }, { concurrency }, or all three');
+    await expect(queue.setGroupLimit({ concurrency: 1, burst: 3 } as never)).rejects.toThrow("unknown field 'burst'");
+    await expect(queue.setGroupLimit({ concurrency: 1 }, '')).rejects.toBeInstanceOf(ValidationError);
+    await expect(queue.add('x', {}, { group: '' })).rejects.toThrow('group must be a string of 1 to 256 characters');
+    expect(() => new Queue(name, { connection: redis.connection, rateLimit: { max: -1, duration: 1 } })).toThrow(ValidationError);
+    expect(await queue.getRateLimit()).toBeNull();
+    expect((await queue.getGroupLimits()).size).toBe(0);
+    expect(await queue.getCounts()).toMatchObject({ waiting: 0 });
+    await queue.close();
+  });
+
   it('refuses to use a queue with a different number of priority levels than Redis recorded', async () => {
     const name = uniqueQueue('levels');
     const three = new Queue(name, { connection: redis.connection });
