@@ -21,6 +21,8 @@ export interface QueueEventMap {
   failed: [event: { jobId: string; failedReason: string }];
   retrying: [event: { jobId: string; delay: number; failedReason: string }];
   stalled: [event: { jobId: string }];
+  /** The handler threw RateLimitError: the job waits again and its group (or the queue) is held `delay` ms. */
+  rateLimited: [event: { jobId: string; delay: number }];
   /** A person sent a finished job back to waiting (job.retry, queue.retryJobs). */
   waiting: [event: { jobId: string }];
   removed: [event: { jobId: string }];
@@ -136,6 +138,9 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
         break;
       case 'stalled':
         this.emit('stalled', { jobId });
+        break;
+      case 'rate-limited':
+        this.emit('rateLimited', { jobId, delay: Number(get('delay')) });
         break;
       case 'waiting':
         this.emit('waiting', { jobId });
