@@ -5,6 +5,7 @@ export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queu
 export { Job } from './job.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
+export type { OutboundLimit } from './worker/outbound.js';
 export type { Counts, JobState, RateLimit, GroupLimit, GroupStatus } from './redis/store.js';
 export type { ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';

@@ -13,6 +13,7 @@ import { Status, type StatusCode } from './redis/status.js';
 import { QueueStore, type ClaimResult } from './redis/store.js';
 import { encode } from './serializer.js';
 import { Leases } from './worker/leases.js';
+import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
 import { Settler } from './worker/settler.js';
 
@@ -24,6 +25,11 @@ export interface ProcessorContext {
    * using an attempt and its group (or the queue) starts nothing for `ms`. Same as throwing it yourself.
    */
   rateLimit(ms: number): never;
+  /**
+   * Runs `call` through this worker process' outbound limiter (the Worker option `outbound`): calls from
+   * all of the process' running jobs are spaced and capped together. Without the option it just calls.
+   */
+  throttle<T>(call: () => PromiseLike<T>): Promise<T>;
 }
 
 export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
@@ -49,6 +55,8 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions'> {
   autorun?: boolean;
   /** Start of this worker's consumer name in Redis (default: host name). */
   name?: string;
+  /** In-process smoothing of the handlers' own calls, used through ctx.throttle (Bottleneck, local). */
+  outbound?: OutboundLimit;
 }
 
 export interface WorkerEventMap<Data, Result> {
@@ -97,6 +105,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #levels: number;
   readonly #blockTimeout: number;
   readonly #strategies: Record<string, BackoffStrategy>;
+  readonly #throttle: Throttle;
   readonly #connection: Connection;
   readonly #blocking: Redis;
   readonly #settler: Settler;
@@ -129,6 +138,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     this.#blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
     this.#strategies = { ...options.backoffStrategies };
+    this.#throttle = outboundThrottle(options.outbound);
     this.#processor = processor;
     this.#levels = settings.levels;
     this.name = name;
@@ -245,7 +255,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #invoke(job: Job<Data, Result>, controller: AbortController): Promise<Result> {
-    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal, rateLimit }));
+    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal, rateLimit, throttle: this.#throttle }));
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
     return new Promise<Result>((resolve, reject) => {

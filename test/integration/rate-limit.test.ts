@@ -144,3 +144,39 @@ describe('changing limits while workers run', () => {
     await queue.close();
   });
 });
+
+describe('ctx.throttle (in-process, Bottleneck)', () => {
+  it('spaces and caps the outbound calls of all of one process’ running jobs together', async () => {
+    const name = uniqueQueue('outbound');
+    const queue = new Queue(name, { connection: redis.connection });
+    const calls: number[] = [];
+    let running = 0;
+    let worst = 0;
+    const worker = new Worker(
+      name,
+      async (_job, ctx) =>
+        ctx.throttle(async () => {
+          running++;
+          worst = Math.max(worst, running);
+          calls.push(Date.now());
+          await sleep(5);
+          running--;
+        }),
+      { connection: redis.connection, concurrency: 10, outbound: { maxConcurrent: 2, minTime: 30 } },
+    );
+    await queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'call', data: {} })));
+    await waitFor('six calls', () => calls.length === 6);
+    expect(worst).toBeLessThanOrEqual(2);
+    const gaps = calls.slice(1).map((at, i) => at - calls[i]!);
+    // Bottleneck's minTime spaces starts; timers may fire a millisecond early, never much more.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(28);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('refuses an outbound limit it does not understand', () => {
+    expect(() => new Worker('x', async () => undefined, { connection: redis.connection, outbound: { maxConcurrent: 0 } })).toThrow(
+      'outbound.maxConcurrent must be an integer >= 1',
+    );
+  });
+});

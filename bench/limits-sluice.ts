@@ -1,0 +1,126 @@
+/**
+ * sluice's side of the rate-limit benchmark, written against the rate-limit API as planned:
+ *   queue.setRateLimit({ max, duration })                      queue-wide, exact sliding window
+ *   queue.setGroupLimit({ max, duration, concurrency }, group?) every group (no group given), or one
+ *   job option `group: 'tenant-42'`
+ * A job's admission time is job.processedOn: Redis' clock when the claim script admitted it.
+ *
+ * Scenarios (the parent sets the limit and adds all jobs in bulk, spread over g0..g3; then two child
+ * processes each run a Worker at concurrency 16 with a no-op handler):
+ *   rate-limit    setRateLimit({ max: 100, duration: 1000 })
+ *   group-limit   setGroupLimit({ max: 25, duration: 1000, concurrency: 16 }): 25 per second per group,
+ *                 100 per second in total. concurrency does not bind here (handlers take ~no time).
+ */
+import { Queue, Worker, type BulkJob } from 'sluice';
+import { awaitParent, emit, groupOf, type ChildTask, type ScenarioHooks, type ScenarioSpec } from './limits-common.js';
+
+export const SLUICE_GROUPS = ['g0', 'g1', 'g2', 'g3'] as const;
+const WORKER_CONCURRENCY = 16;
+
+interface JobData {
+  i: number;
+  g: string;
+}
+
+interface Variant {
+  readonly title: string;
+  readonly config: string;
+  readonly scope: ScenarioSpec['scope'];
+  readonly limit: ScenarioSpec['limit'];
+  readonly apply: (queue: Queue<JobData, void>) => Promise<void>;
+}
+
+const VARIANTS: Readonly<Record<string, Variant>> = {
+  'rate-limit': {
+    title: 'setRateLimit 100 per 1 s (queue-wide)',
+    config: 'queue.setRateLimit({ max: 100, duration: 1000 })',
+    scope: 'queue',
+    limit: { max: 100, durationMs: 1000 },
+    apply: async (queue) => {
+      await queue.setRateLimit({ max: 100, duration: 1000 });
+    },
+  },
+  'group-limit': {
+    title: 'setGroupLimit 25 per 1 s per group',
+    config: `queue.setGroupLimit({ max: 25, duration: 1000, concurrency: ${WORKER_CONCURRENCY} })`,
+    scope: 'group',
+    limit: { max: 25, durationMs: 1000 },
+    apply: async (queue) => {
+      await queue.setGroupLimit({ max: 25, duration: 1000, concurrency: WORKER_CONCURRENCY });
+    },
+  },
+};
+
+export const SLUICE_VARIANTS: readonly string[] = Object.keys(VARIANTS);
+
+function variantOf(name: string): Variant {
+  const variant = VARIANTS[name];
+  if (variant === undefined) throw new Error(`unknown sluice variant '${name}' (known: ${SLUICE_VARIANTS.join(', ')})`);
+  return variant;
+}
+
+export function sluiceSpecs(jobs: number, processes: number): { spec: ScenarioSpec; variant: string }[] {
+  return SLUICE_VARIANTS.map((name) => {
+    const v = variantOf(name);
+    return {
+      variant: name,
+      spec: {
+        contender: 'sluice',
+        id: `sluice/${name}`,
+        title: v.title,
+        config: v.config,
+        scope: v.scope,
+        limit: v.limit,
+        groups: SLUICE_GROUPS,
+        jobs,
+        processes,
+      },
+    };
+  });
+}
+
+/** Sets the limit and adds the jobs inside the measured window; the children then only process. */
+export function sluiceHooks(variant: string, spec: ScenarioSpec): ScenarioHooks {
+  const v = variantOf(variant);
+  let queue: Queue<JobData, void> | undefined;
+  return {
+    prepare: async ({ url, name }) => {
+      queue = new Queue<JobData, void>(name, { connection: { url } });
+      await v.apply(queue);
+      const jobs: BulkJob<JobData>[] = [];
+      for (let i = 0; i < spec.jobs; i++) {
+        const g = groupOf(spec.groups, i) ?? 'g0';
+        jobs.push({ name: 'bench', data: { i, g }, opts: { group: g } });
+      }
+      await queue.addBulk(jobs);
+    },
+    cleanup: async () => {
+      await queue?.close();
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------ child
+
+export async function sluiceChild(task: ChildTask): Promise<void> {
+  const worker = new Worker<JobData, void>(
+    task.name,
+    async (job) => {
+      if (job.processedOn === undefined) emit.error(`job ${job.id} has no processedOn`);
+      else emit.start(job.processedOn, job.data.g);
+    },
+    { connection: { url: task.redis.url }, concurrency: WORKER_CONCURRENCY, autorun: false },
+  );
+  worker.on('error', (error) => emit.error(error));
+  worker.on('failed', (job, error) => emit.error(`job ${job.id} failed: ${error.message}`));
+  try {
+    await worker.store.client.ping();
+    emit.ready();
+    const stop = awaitParent('stop');
+    await Promise.race([awaitParent('go'), stop]);
+    worker.run().catch((error: unknown) => emit.error(error));
+    await stop;
+  } finally {
+    await worker.close();
+  }
+}
