@@ -64,4 +64,5 @@ for i = 0, count - 1 do
   out[#out + 1] = id
   out[#out + 1] = status
 end
+flushEvents()
 return out

@@ -195,6 +195,7 @@ if meta[2] ~= '1' then
       redis.call('ZADD', rateKey, unpack(log))
     end
     out[2] = n
+    flushEvents()
     return out
   end
 end
@@ -210,4 +211,5 @@ local function lastId(key)
 end
 local reply = { status, wait, lastId(ctlKey) }
 for level = 1, #levels do reply[#reply + 1] = lastId(levels[level]) end
+flushEvents()
 return reply

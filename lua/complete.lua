@@ -47,4 +47,5 @@ if settled > 0 then
   redis.call('HINCRBY', metaKey, 'active', -settled)
   retention.apply(completedKey, base, now)
 end
+flushEvents()
 return out

@@ -61,4 +61,5 @@ if settled > 0 then
   redis.call('HINCRBY', metaKey, 'active', -settled)
   retention.apply(failedKey, base, now)
 end
+flushEvents()
 return out

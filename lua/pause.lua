@@ -12,4 +12,5 @@ local paused, maxLen = ARGV[1], tonumber(ARGV[2])
 redis.call('HSET', metaKey, 'paused', paused)
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'paused', paused)
 if paused == '1' then emit(eventsKey, maxLen, 'ev', 'paused') else emit(eventsKey, maxLen, 'ev', 'resumed') end
+flushEvents()
 return STATUS.OK

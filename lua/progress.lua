@@ -9,4 +9,5 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return STATUS.JOB_MISSING end
 redis.call('HSET', KEYS[1], 'progress', ARGV[2])
 emit(KEYS[2], tonumber(ARGV[3]), 'ev', 'progress', 'id', ARGV[1], 'progress', ARGV[2])
+flushEvents()
 return STATUS.OK

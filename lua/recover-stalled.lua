@@ -74,4 +74,5 @@ for level = 1, #streams do
 end
 
 if requeued + failed > 0 then redis.call('HINCRBY', metaKey, 'active', -(requeued + failed)) end
+flushEvents()
 return { requeued, failed }

@@ -49,4 +49,5 @@ if settled > 0 then
   acks.flush()
   redis.call('HINCRBY', metaKey, 'active', -settled)
 end
+flushEvents()
 return out

@@ -29,4 +29,5 @@ elseif state == 'failed' then
 end
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'ev', 'removed', 'id', id)
+flushEvents()
 return STATUS.OK

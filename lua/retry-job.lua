@@ -12,6 +12,7 @@ local base, id, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local state = redis.call('HGET', jobKey(base, id), 'state')
 if not state then return STATUS.JOB_MISSING end
-if state == 'failed' then return revive(Q, failedKey, eventsKey, maxLen, id) end
-if state == 'completed' then return revive(Q, completedKey, eventsKey, maxLen, id) end
-return STATUS.WRONG_STATE
+if state ~= 'failed' and state ~= 'completed' then return STATUS.WRONG_STATE end
+local status = revive(Q, state == 'failed' and failedKey or completedKey, eventsKey, maxLen, id)
+flushEvents()
+return status

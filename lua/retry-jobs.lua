@@ -12,4 +12,5 @@ local base, limit, maxLen = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local ids = redis.call('ZRANGE', setKey, 0, limit - 1)
 for _, id in ipairs(ids) do revive(Q, setKey, eventsKey, maxLen, id) end
+flushEvents()
 return #ids

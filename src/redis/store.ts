@@ -455,17 +455,29 @@ export class QueueStore {
     return last[0]?.[0] ?? '0-0';
   }
 
+  /**
+   * Reads events after `after`. One stream entry holds all the events of one script call, each starting
+   * at an `ev` field; they come back one StreamEvent each, in order, all carrying the entry's id.
+   */
   async readEvents(blocking: Redis, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
     const reply = await blocking.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.events, after);
     if (reply === null) return [];
     const out: StreamEvent[] = [];
     for (const [, entries] of reply) {
-      for (const [id, fields] of entries) {
-        const map = new Map<string, Buffer>();
-        for (let i = 0; i + 1 < fields.length; i += 2) map.set(String(fields[i]), fields[i + 1] as Buffer);
-        out.push({ id: id.toString(), fields: map });
+      for (const [rawId, fields] of entries) {
+        const id = rawId.toString();
+        let current: Map<string, Buffer> | undefined;
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          const field = String(fields[i]);
+          if (field === 'ev') {
+            current = new Map();
+            out.push({ id, fields: current });
+          }
+          current?.set(field, fields[i + 1] as Buffer);
+        }
       }
     }
     return out;
   }
+
 }

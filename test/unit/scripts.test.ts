@@ -44,6 +44,14 @@ describe('Lua scripts and their TypeScript contracts', () => {
     });
   }
 
+  it('writes the events it gathers: every script that emits flushes before it returns', () => {
+    for (const name of scriptFiles) {
+      const body = readFileSync(join(LUA_DIR, `${name}.lua`), 'utf8');
+      const emits = /\bemit\(|\brevive\(/.test(body);
+      if (emits) expect(`${name}: ${body.includes('flushEvents()')}`).toBe(`${name}: true`);
+    }
+  });
+
   it('status codes in Lua and TypeScript are the same table', () => {
     const source = readFileSync(join(LUA_DIR, 'includes', 'status.lua'), 'utf8');
     const lua: Record<string, number> = {};
