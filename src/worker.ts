@@ -77,6 +77,10 @@ const PROMOTE_LIMIT = 1000;
 /** Failure texts are capped so one huge error message cannot bloat a job hash. */
 const MAX_REASON = 16 * 1024;
 const MAX_IDLE_BACKOFF = 5000;
+/** Below this a local sleep beats a blocking read: the unblock could arrive before the read is blocked. */
+const MIN_BLOCK_MS = 5;
+/** The read's own timeout, past the local timer: a fallback should the unblock be lost. */
+const UNBLOCK_GRACE_MS = 1000;
 
 interface Running {
   readonly jobId: string;
@@ -108,6 +112,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #throttle: Throttle;
   readonly #connection: Connection;
   readonly #blocking: Redis;
+  /** Server-side id of the blocking connection, refreshed on every (re)connect; see #waitForWork. */
+  #blockingId: number | undefined;
   readonly #settler: Settler;
   readonly #leases: Leases;
   readonly #reaper: Reaper;
@@ -148,6 +154,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
+    this.#blocking.on('ready', () => {
+      this.store.connectionId(this.#blocking).then(
+        (id) => (this.#blockingId = id),
+        () => (this.#blockingId = undefined),
+      );
+    });
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
@@ -213,9 +225,28 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       await this.store.waitForWork(this.#blocking, [keys.ctl], [claimed.ctlId], this.#blockTimeout);
       return;
     }
-    const timeout = claimed.nextDueMs >= 0 ? Math.min(this.#blockTimeout, claimed.nextDueMs) : this.#blockTimeout;
-    if (timeout <= 0) return;
-    await this.store.waitForWork(this.#blocking, [keys.ctl, ...keys.wait], [claimed.ctlId, ...claimed.waitIds], timeout);
+    const streams = [keys.ctl, ...keys.wait];
+    const ids = [claimed.ctlId, ...claimed.waitIds];
+    const due = claimed.nextDueMs;
+    if (due < 0 || due >= this.#blockTimeout) {
+      await this.store.waitForWork(this.#blocking, streams, ids, this.#blockTimeout);
+      return;
+    }
+    // Something becomes due (a delayed job, a rate window, a hold) in `due` ms. A BLOCK timeout would fire
+    // up to 100 ms late (Redis' 10 Hz cron), so a local timer ends the block on time instead.
+    const id = this.#blockingId;
+    if (due <= MIN_BLOCK_MS || id === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, due));
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.store.unblock(id).catch((error: Error) => this.#report(error));
+    }, due);
+    try {
+      await this.store.waitForWork(this.#blocking, streams, ids, due + UNBLOCK_GRACE_MS);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #start(job: Job<Data, Result>): void {
