@@ -3,7 +3,7 @@ import { ClosedError } from './errors.js';
 import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import { connectBlocking, disconnectNow, type ConnectionOptions, type Redis } from './redis/connection.js';
-import { QueueStore, type StreamEvent } from './redis/store.js';
+import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
 import { decode } from './serializer.js';
 
 export interface QueueEventsOptions {
@@ -42,7 +42,7 @@ export interface FinishedOutcome {
  */
 export class QueueEvents extends EventEmitter<QueueEventMap> {
   readonly name: string;
-  readonly #store: QueueStore;
+  readonly #eventsKey: string;
   readonly #client: Redis;
   readonly #blockMs: number;
   readonly #ready: Promise<void>;
@@ -56,10 +56,10 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     this.name = name;
     // Always a connection of its own (a duplicate when given an instance): it spends its life blocked.
     this.#client = connectBlocking(options.connection);
-    this.#store = new QueueStore(this.#client, keys, 0);
+    this.#eventsKey = keys.events;
     this.#blockMs = options.blockMs ?? 5000;
     trackOpen(this, `QueueEvents '${name}'`);
-    this.#ready = this.#store.lastEventId().then((id) => {
+    this.#ready = lastEventId(this.#client, this.#eventsKey).then((id) => {
       this.#loop = this.#run(id);
     });
     // A failed start is reported through waitUntilReady(); keep it from being an unhandled rejection here.
@@ -92,7 +92,7 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     while (!this.#closed) {
       let events: StreamEvent[];
       try {
-        events = await this.#store.readEvents(this.#client, last, this.#blockMs, 500);
+        events = await readEvents(this.#client, this.#eventsKey, last, this.#blockMs, 500);
       } catch (error) {
         if (this.#closed) return;
         // An 'error' nobody listens to would throw and end the reader: warn instead, and keep reading.

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
+import { buf, num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
 import { runScript } from './scripts.js';
@@ -109,42 +110,6 @@ export interface GroupLimit {
 
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
 export type RawJob = ReadonlyMap<string, Buffer>;
-
-export interface StreamEvent {
-  id: string;
-  fields: ReadonlyMap<string, Buffer>;
-}
-
-type Reply = Buffer | number | null | Reply[];
-
-function str(value: Reply | undefined): string {
-  if (Buffer.isBuffer(value)) return value.toString();
-  if (typeof value === 'number') return String(value);
-  throw new ScriptError(`expected a string in a script reply, got ${JSON.stringify(value)}`);
-}
-
-function num(value: Reply | undefined): number {
-  if (typeof value === 'number') return value;
-  if (Buffer.isBuffer(value)) return Number(value.toString());
-  throw new ScriptError(`expected a number in a script reply, got ${JSON.stringify(value)}`);
-}
-
-function buf(value: Reply | undefined): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === 'number') return Buffer.from(String(value));
-  return Buffer.alloc(0);
-}
-
-function pairs(list: Reply | undefined): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  if (!Array.isArray(list)) return out;
-  for (let i = 0; i + 1 < list.length; i += 2) out.set(str(list[i]), buf(list[i + 1]));
-  return out;
-}
-
-function statuses(reply: unknown): StatusCode[] {
-  return (reply as number[]).map((code) => code as StatusCode);
-}
 
 export class QueueStore {
   constructor(
@@ -462,36 +427,4 @@ export class QueueStore {
   async unblock(id: number): Promise<void> {
     await this.client.client('UNBLOCK', id, 'TIMEOUT');
   }
-
-  /** The id of the newest event, or '0-0': where a QueueEvents reader starts. */
-  async lastEventId(): Promise<string> {
-    const last = await this.client.xrevrange(this.keys.events, '+', '-', 'COUNT', 1);
-    return last[0]?.[0] ?? '0-0';
-  }
-
-  /**
-   * Reads events after `after`. One stream entry holds all the events of one script call, each starting
-   * at an `ev` field; they come back one StreamEvent each, in order, all carrying the entry's id.
-   */
-  async readEvents(blocking: Redis, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
-    const reply = await blocking.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys.events, after);
-    if (reply === null) return [];
-    const out: StreamEvent[] = [];
-    for (const [, entries] of reply) {
-      for (const [rawId, fields] of entries) {
-        const id = rawId.toString();
-        let current: Map<string, Buffer> | undefined;
-        for (let i = 0; i + 1 < fields.length; i += 2) {
-          const field = String(fields[i]);
-          if (field === 'ev') {
-            current = new Map();
-            out.push({ id, fields: current });
-          }
-          current?.set(field, fields[i + 1] as Buffer);
-        }
-      }
-    }
-    return out;
-  }
-
 }
