@@ -1,5 +1,5 @@
 import { JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import type { StoredJobOptions } from './options.js';
+import { expandOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import { Status } from './redis/status.js';
 import type { ClaimedJob, JobState, QueueStore, RawJob } from './redis/store.js';
@@ -100,7 +100,7 @@ export class Job<Data = unknown, Result = unknown> {
       id: claimed.id,
       name: claimed.name,
       data: decode<D>(claimed.data) as D,
-      opts: decode<StoredJobOptions>(claimed.opts) as StoredJobOptions,
+      opts: expandOptions(decode<Partial<StoredJobOptions>>(claimed.opts)),
       priority: claimed.priority,
       attemptsMade: claimed.attemptsMade,
       attemptsStarted: claimed.attemptsStarted,
@@ -124,7 +124,7 @@ export class Job<Data = unknown, Result = unknown> {
       id,
       name: text('name') ?? '',
       data: decode<D>(raw.get('data')) as D,
-      opts: decode<StoredJobOptions>(raw.get('opts')) as StoredJobOptions,
+      opts: expandOptions(decode<Partial<StoredJobOptions>>(raw.get('opts'))),
       priority: number('prio') ?? 0,
       attemptsMade: number('atm') ?? 0,
       attemptsStarted: number('ats') ?? 0,

@@ -77,6 +77,32 @@ export const DEFAULT_PRIORITY_LEVELS = 3;
 /** Redis keeps at most a few dozen streams cheaply per claim; 32 levels is already more than any queue needs. */
 export const MAX_PRIORITY_LEVELS = 32;
 
+/**
+ * What is written to Redis: only the options that differ from the defaults above. Every job carried a
+ * ~90-byte options blob before; a Redis hash keeps its compact listpack encoding only while each value is
+ * at most 64 bytes (hash-max-listpack-value), so that blob alone made every job hash several times larger.
+ * With defaults left out it is 1 byte for most jobs. `expandOptions` restores the full form on read.
+ */
+export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptions> {
+  const out: Partial<StoredJobOptions> = {};
+  if (stored.attempts !== DEFAULT_ATTEMPTS) out.attempts = stored.attempts;
+  if (!sameJson(stored.backoff, DEFAULT_BACKOFF)) out.backoff = stored.backoff;
+  if (!sameJson(stored.keepCompleted, DEFAULT_KEEP_COMPLETED)) out.keepCompleted = stored.keepCompleted;
+  if (!sameJson(stored.keepFailed, KEEP_ALL)) out.keepFailed = stored.keepFailed;
+  if (stored.timeout !== undefined) out.timeout = stored.timeout;
+  if (stored.delay !== undefined) out.delay = stored.delay;
+  if (stored.group !== undefined) out.group = stored.group;
+  return out;
+}
+
+export function expandOptions(compact: Partial<StoredJobOptions> | undefined): StoredJobOptions {
+  return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...compact };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export function defaultPriority(levels: number): number {
   return Math.floor((levels - 1) / 2);
 }

@@ -4,6 +4,7 @@ import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
+  compactOptions,
   DEFAULT_PRIORITY_LEVELS,
   MAX_PRIORITY_LEVELS,
   normalizeJobOptions,
@@ -159,7 +160,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       jobId: job.jobId ?? '',
       name,
       data: encode(data, 'job data', this.maxPayloadBytes),
-      opts: encode(job.stored, 'job options', this.maxPayloadBytes),
+      opts: encode(compactOptions(job.stored), 'job options', this.maxPayloadBytes),
       prio: job.priority,
       delay: job.delay,
       runAt: job.runAt,

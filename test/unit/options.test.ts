@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type JobOptions } from 'sluice';
-import { DEFAULT_ATTEMPTS, defaultPriority, normalizeJobOptions, validateDefaultJobOptions } from '../../src/options.js';
+import { compactOptions, DEFAULT_ATTEMPTS, defaultPriority, expandOptions, normalizeJobOptions, validateDefaultJobOptions } from '../../src/options.js';
+import { encode } from '../../src/serializer.js';
 
 describe('job options', () => {
   it('fills JobRunr-style defaults: 11 attempts, exponential backoff, failed jobs kept', () => {
@@ -62,6 +63,17 @@ describe('job options', () => {
   ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(message);
+  });
+
+  it('stores only what differs from the defaults, and reads back the full options', () => {
+    const plain = normalizeJobOptions(undefined, {}, 3).stored;
+    expect(compactOptions(plain)).toEqual({});
+    expect(encode(compactOptions(plain), 'job options', 100)).toHaveLength(1);
+    expect(expandOptions(compactOptions(plain))).toEqual(plain);
+    const custom = normalizeJobOptions({ attempts: 2, removeOnComplete: true, timeout: 50, group: 'g' }, {}, 3).stored;
+    expect(compactOptions(custom)).toEqual({ attempts: 2, keepCompleted: { count: 0, age: -1 }, timeout: 50, group: 'g' });
+    expect(expandOptions(compactOptions(custom))).toEqual(custom);
+    expect(expandOptions(undefined)).toEqual(plain);
   });
 
   it('refuses per-job fields in queue defaults', () => {
