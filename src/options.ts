@@ -81,7 +81,7 @@ export const MAX_PRIORITY_LEVELS = 32;
  * What is written to Redis: only the options that differ from the defaults above. Every job carried a
  * ~90-byte options blob before; a Redis hash keeps its compact listpack encoding only while each value is
  * at most 64 bytes (hash-max-listpack-value), so that blob alone made every job hash several times larger.
- * With defaults left out it is 1 byte for most jobs. `expandOptions` restores the full form on read.
+ * With defaults left out it is 3 bytes for most jobs. `expandOptions` restores the full form on read.
  */
 export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptions> {
   const out: Partial<StoredJobOptions> = {};

