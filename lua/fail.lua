@@ -56,10 +56,6 @@ for o = FIRST, #ARGV, FIELDS do
   out[#out + 1] = status
 end
 
-if settled > 0 then
-  acks.flush()
-  redis.call('HINCRBY', metaKey, 'active', -settled)
-  retention.apply(failedKey, base, now)
-end
+if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
 flushEvents()
 return out

@@ -54,7 +54,9 @@ for level = 1, #streams do
   end
 end
 
-acks.flush()
+
+-- Acknowledge before the cleanup below: until then the reaper holds what it took back.
+closeBatch(acks, metaKey, requeued + failed)
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle
@@ -73,6 +75,5 @@ for level = 1, #streams do
   end
 end
 
-if requeued + failed > 0 then redis.call('HINCRBY', metaKey, 'active', -(requeued + failed)) end
 flushEvents()
 return { requeued, failed }

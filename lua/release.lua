@@ -45,9 +45,6 @@ for o = FIRST, #ARGV, FIELDS do
   out[#out + 1] = status
 end
 
-if settled > 0 then
-  acks.flush()
-  redis.call('HINCRBY', metaKey, 'active', -settled)
-end
+closeBatch(acks, metaKey, settled)
 flushEvents()
 return out

@@ -34,6 +34,15 @@ local function ownedJob(base, id, entry)
   return job, STATUS.OK
 end
 
+-- Ends a batch: one XACK and one XDEL per stream for every collected entry, and the active count down by
+-- the deliveries that really settled (leftover entries are acknowledged but were never counted active).
+-- Returns whether anything settled.
+local function closeBatch(acks, metaKey, settled)
+  acks.flush()
+  if settled > 0 then redis.call('HINCRBY', metaKey, 'active', -settled) end
+  return settled > 0
+end
+
 -- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.
 local function endDelivery(Q, job)
   local g = job[6]

@@ -1,24 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Status } from '../../src/redis/status.js';
-import type { ClaimedJob, QueueStore } from '../../src/redis/store.js';
+import type { ClaimedJob } from '../../src/redis/store.js';
 import { KEEP_ALL } from '../../src/options.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
-import { input, openStore } from './store.js';
+import { input, useStore } from './store.js';
 
 const redis = useRedis();
-let store: QueueStore;
-let client: Redis;
-let close: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ store, client, close } = await openStore(redis.url));
-});
-afterEach(async () => close());
+const lua = useStore(redis);
 
 async function claimOne(consumer: string): Promise<ClaimedJob> {
-  const claimed = await store.claim(consumer, 1, 100);
+  const claimed = await lua.store.claim(consumer, 1, 100);
   if (claimed.kind !== 'jobs') throw new Error(`expected a job, got ${claimed.kind}`);
   return claimed.jobs[0]!;
 }
@@ -27,21 +19,21 @@ const done = (job: ClaimedJob, keep = KEEP_ALL) => ({ id: job.id, entry: job.ent
 
 describe('add and claim', () => {
   it('generates ids, refuses a second copy of a jobId, and derives waiting exactly', async () => {
-    const added = await store.add([input(), input({ jobId: 'order-1' }), input({ jobId: 'order-1' }), input()]);
+    const added = await lua.store.add([input(), input({ jobId: 'order-1' }), input({ jobId: 'order-1' }), input()]);
     expect(added).toEqual([
       { id: '1', duplicate: false },
       { id: 'order-1', duplicate: false },
       { id: 'order-1', duplicate: true },
       { id: '2', duplicate: false },
     ]);
-    expect(await store.getCounts()).toMatchObject({ waiting: 3, active: 0 });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 3, active: 0 });
     await claimOne('a');
-    expect(await store.getCounts()).toMatchObject({ waiting: 2, active: 1 });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, active: 1 });
   });
 
   it('claims the lowest level first, FIFO within a level, and at most `count`', async () => {
-    await store.add([input({ prio: 2, jobId: 'low' }), input({ prio: 0, jobId: 'urgent-1' }), input({ prio: 1, jobId: 'normal' }), input({ prio: 0, jobId: 'urgent-2' })]);
-    const claimed = await store.claim('a', 3, 100);
+    await lua.store.add([input({ prio: 2, jobId: 'low' }), input({ prio: 0, jobId: 'urgent-1' }), input({ prio: 1, jobId: 'normal' }), input({ prio: 0, jobId: 'urgent-2' })]);
+    const claimed = await lua.store.claim('a', 3, 100);
     expect(claimed.kind === 'jobs' && claimed.jobs.map((j) => [j.id, j.priority, j.attemptsStarted])).toEqual([
       ['urgent-1', 0, 1],
       ['urgent-2', 0, 1],
@@ -51,17 +43,17 @@ describe('add and claim', () => {
 
   it('skips a leftover entry without serving a lower level while its own level still has jobs', async () => {
     // An entry whose job no longer exists (as left by a forced obliterate racing an add).
-    await client.xadd(store.keys.wait[0]!, '*', 'id', 'ghost');
-    await store.add([input({ prio: 0, jobId: 'urgent' }), input({ prio: 1, jobId: 'normal' })]);
+    await lua.client.xadd(lua.store.keys.wait[0]!, '*', 'id', 'ghost');
+    await lua.store.add([input({ prio: 0, jobId: 'urgent' }), input({ prio: 1, jobId: 'normal' })]);
     const job = await claimOne('a');
     expect(job.id).toBe('urgent');
-    expect(await client.xlen(store.keys.wait[0]!)).toBe(1);
-    expect(await store.getCounts()).toMatchObject({ waiting: 1, active: 1 });
+    expect(await lua.client.xlen(lua.store.keys.wait[0]!)).toBe(1);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, active: 1 });
   });
 
   it('returns the ids to block on and the time to the next delayed job when nothing is ready', async () => {
-    await store.add([input({ delay: 60_000 })]);
-    const claimed = await store.claim('a', 10, 100);
+    await lua.store.add([input({ delay: 60_000 })]);
+    const claimed = await lua.store.claim('a', 10, 100);
     if (claimed.kind !== 'empty') throw new Error(`expected empty, got ${claimed.kind}`);
     expect(claimed.nextDueMs).toBeGreaterThan(59_000);
     expect(claimed.nextDueMs).toBeLessThanOrEqual(60_000);
@@ -69,8 +61,8 @@ describe('add and claim', () => {
   });
 
   it('promotes a delayed job only once Redis time has reached its due time', async () => {
-    const [added] = await store.add([input({ delay: 150 })]);
-    expect((await store.claim('a', 1, 100)).kind).toBe('empty');
+    const [added] = await lua.store.add([input({ delay: 150 })]);
+    expect((await lua.store.claim('a', 1, 100)).kind).toBe('empty');
     await sleep(200);
     const job = await claimOne('a');
     expect(job.id).toBe(added!.id);
@@ -78,119 +70,119 @@ describe('add and claim', () => {
   });
 
   it('wakes blocked workers (a ctl entry) only when a delayed job becomes the earliest due', async () => {
-    const ctl = async () => client.xlen(store.keys.ctl);
-    await store.add([input({ delay: 50_000 })]);
+    const ctl = async () => lua.client.xlen(lua.store.keys.ctl);
+    await lua.store.add([input({ delay: 50_000 })]);
     expect(await ctl()).toBe(1);
-    await store.add([input({ delay: 90_000 })]);
+    await lua.store.add([input({ delay: 90_000 })]);
     expect(await ctl()).toBe(1);
-    await store.add([input({ delay: 10_000 })]);
+    await lua.store.add([input({ delay: 10_000 })]);
     expect(await ctl()).toBe(2);
   });
 
   it('asks for init after the queue was obliterated', async () => {
-    expect(await store.obliterate(false, 100)).toBe(0);
-    expect((await store.claim('a', 1, 100)).kind).toBe('needs-init');
+    expect(await lua.store.obliterate(false, 100)).toBe(0);
+    expect((await lua.store.claim('a', 1, 100)).kind).toBe('needs-init');
   });
 });
 
 describe('settling with fencing', () => {
   it('completes a held delivery once; a second settle of it is refused', async () => {
-    await store.add([input()]);
+    await lua.store.add([input()]);
     const job = await claimOne('a');
-    expect(await store.complete([done(job)])).toEqual([Status.OK]);
-    expect(await store.complete([done(job)])).toEqual([Status.LEASE_LOST]);
-    expect(await store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1 });
-    expect(await client.xlen(store.keys.wait[1]!)).toBe(0);
+    expect(await lua.store.complete([done(job)])).toEqual([Status.OK]);
+    expect(await lua.store.complete([done(job)])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1 });
+    expect(await lua.client.xlen(lua.store.keys.wait[1]!)).toBe(0);
   });
 
   it('refuses the late result of a worker whose delivery was taken back as stalled', async () => {
-    await store.add([input()]);
+    await lua.store.add([input()]);
     const first = await claimOne('frozen');
-    expect(await store.recoverStalled('reaper', 0, 5, 100)).toEqual({ requeued: 1, failed: 0 });
+    expect(await lua.store.recoverStalled('reaper', 0, 5, 100)).toEqual({ requeued: 1, failed: 0 });
     const second = await claimOne('healthy');
     expect(second.id).toBe(first.id);
     expect(second.entry).not.toBe(first.entry);
     expect(second.attemptsStarted).toBe(2);
-    expect(await store.complete([done(first)])).toEqual([Status.LEASE_LOST]);
-    expect(await store.fail([{ ...done(first), retryDelay: -1, reason: 'late', stack: '' }])).toEqual([Status.LEASE_LOST]);
-    expect(await store.complete([done(second)])).toEqual([Status.OK]);
-    expect(await store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1, failed: 0 });
+    expect(await lua.store.complete([done(first)])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.fail([{ ...done(first), retryDelay: -1, reason: 'late', stack: '' }])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.complete([done(second)])).toEqual([Status.OK]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1, failed: 0 });
   });
 
   it('fails a job that stalled more than maxStalled times with reason stalled', async () => {
-    await store.add([input()]);
+    await lua.store.add([input()]);
     await claimOne('a');
-    expect(await store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 1, failed: 0 });
+    expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 1, failed: 0 });
     const again = await claimOne('b');
-    expect(await store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 0, failed: 1 });
-    const raw = await store.getJob(again.id);
+    expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 0, failed: 1 });
+    const raw = await lua.store.getJob(again.id);
     expect(raw?.get('state')?.toString()).toBe('failed');
     expect(raw?.get('err')?.toString()).toMatch(/^stalled: /);
-    expect(await store.getCounts()).toMatchObject({ waiting: 0, active: 0, failed: 1 });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, failed: 1 });
   });
 
   it('leaves held deliveries alone while their leases are extended, and reports lost ones', async () => {
-    await store.add([input(), input({ prio: 0 })]);
-    const claimed = await store.claim('a', 2, 100);
+    await lua.store.add([input(), input({ prio: 0 })]);
+    const claimed = await lua.store.claim('a', 2, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const byStream = [[], [], [], []] as string[][];
     for (const job of claimed.jobs) byStream[job.stream]!.push(job.entry);
     await sleep(60);
-    expect(await store.extendLeases('a', byStream)).toEqual([]);
-    expect(await store.recoverStalled('reaper', 50, 1, 100)).toEqual({ requeued: 0, failed: 0 });
-    expect(await store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 2, failed: 0 });
-    expect((await store.extendLeases('a', byStream)).sort()).toEqual(claimed.jobs.map((j) => j.entry).sort());
+    expect(await lua.store.extendLeases('a', byStream)).toEqual([]);
+    expect(await lua.store.recoverStalled('reaper', 50, 1, 100)).toEqual({ requeued: 0, failed: 0 });
+    expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 2, failed: 0 });
+    expect((await lua.store.extendLeases('a', byStream)).sort()).toEqual(claimed.jobs.map((j) => j.entry).sort());
   });
 
   it('retries after a backoff as delayed, then fails for good, counting attempts', async () => {
-    await store.add([input()]);
+    await lua.store.add([input()]);
     const first = await claimOne('a');
-    expect(await store.fail([{ ...done(first), retryDelay: 100, reason: 'boom', stack: 'at x' }])).toEqual([Status.OK]);
-    expect(await store.getCounts()).toMatchObject({ delayed: 1, active: 0, waiting: 0 });
+    expect(await lua.store.fail([{ ...done(first), retryDelay: 100, reason: 'boom', stack: 'at x' }])).toEqual([Status.OK]);
+    expect(await lua.store.getCounts()).toMatchObject({ delayed: 1, active: 0, waiting: 0 });
     await sleep(150);
     const second = await claimOne('a');
     expect(second.attemptsMade).toBe(1);
-    expect(await store.fail([{ ...done(second), retryDelay: -1, reason: 'boom again', stack: 'at y' }])).toEqual([Status.OK]);
-    const raw = await store.getJob(second.id);
+    expect(await lua.store.fail([{ ...done(second), retryDelay: -1, reason: 'boom again', stack: 'at y' }])).toEqual([Status.OK]);
+    const raw = await lua.store.getJob(second.id);
     expect(raw?.get('atm')?.toString()).toBe('2');
     expect(raw?.get('err')?.toString()).toBe('boom again');
-    expect(await store.getCounts()).toMatchObject({ delayed: 0, active: 0, failed: 1 });
+    expect(await lua.store.getCounts()).toMatchObject({ delayed: 0, active: 0, failed: 1 });
   });
 
   it('settles a batch in one call with a status per job', async () => {
-    await store.add([input(), input(), input()]);
-    const claimed = await store.claim('a', 3, 100);
+    await lua.store.add([input(), input(), input()]);
+    const claimed = await lua.store.claim('a', 3, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b, c] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob];
-    expect(await store.complete([done(a), done(b), { ...done(c), entry: '1-1' }])).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
-    expect(await store.getCounts()).toMatchObject({ active: 1, completed: 2 });
+    expect(await lua.store.complete([done(a), done(b), { ...done(c), entry: '1-1' }])).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
+    expect(await lua.store.getCounts()).toMatchObject({ active: 1, completed: 2 });
   });
 });
 
 describe('retention', () => {
   it('deletes a job at once with keep count 0, and trims the completed set to its count', async () => {
-    await store.add([input(), input(), input(), input()]);
-    const claimed = await store.claim('a', 4, 100);
+    await lua.store.add([input(), input(), input(), input()]);
+    const claimed = await lua.store.claim('a', 4, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b, c, d] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob, ClaimedJob];
-    await store.complete([done(a, { count: 0, age: -1 })]);
-    expect(await store.getJob(a.id)).toBeNull();
-    await store.complete([done(b, { count: 2, age: -1 })]);
-    await store.complete([done(c, { count: 2, age: -1 })]);
-    await store.complete([done(d, { count: 2, age: -1 })]);
-    expect(await client.zrange(store.keys.completed, '0', '-1')).toEqual([c.id, d.id]);
-    expect(await store.getJob(b.id)).toBeNull();
-    expect(await store.getCounts()).toMatchObject({ completed: 2, active: 0 });
+    await lua.store.complete([done(a, { count: 0, age: -1 })]);
+    expect(await lua.store.getJob(a.id)).toBeNull();
+    await lua.store.complete([done(b, { count: 2, age: -1 })]);
+    await lua.store.complete([done(c, { count: 2, age: -1 })]);
+    await lua.store.complete([done(d, { count: 2, age: -1 })]);
+    expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([c.id, d.id]);
+    expect(await lua.store.getJob(b.id)).toBeNull();
+    expect(await lua.store.getCounts()).toMatchObject({ completed: 2, active: 0 });
   });
 
   it('deletes completed jobs older than their age', async () => {
-    await store.add([input(), input()]);
-    const claimed = await store.claim('a', 2, 100);
+    await lua.store.add([input(), input()]);
+    const claimed = await lua.store.claim('a', 2, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b] = claimed.jobs as [ClaimedJob, ClaimedJob];
-    await store.complete([done(a)]);
+    await lua.store.complete([done(a)]);
     await sleep(1100);
-    await store.complete([done(b, { count: -1, age: 1 })]);
-    expect(await client.zrange(store.keys.completed, '0', '-1')).toEqual([b.id]);
+    await lua.store.complete([done(b, { count: -1, age: 1 })]);
+    expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([b.id]);
   });
 });

@@ -1,36 +1,28 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { Status } from '../../src/redis/status.js';
-import type { ClaimedJob, QueueStore } from '../../src/redis/store.js';
+import type { ClaimedJob } from '../../src/redis/store.js';
 import { KEEP_ALL } from '../../src/options.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
-import { input, openStore } from './store.js';
+import { input, useStore } from './store.js';
 
 const redis = useRedis();
-let store: QueueStore;
-let client: Redis;
-let close: () => Promise<void>;
-
-beforeEach(async () => {
-  ({ store, client, close } = await openStore(redis.url));
-});
-afterEach(async () => close());
+const lua = useStore(redis);
 
 async function claim(count: number, consumer = 'a'): Promise<ClaimedJob[]> {
-  const claimed = await store.claim(consumer, count, 100);
+  const claimed = await lua.store.claim(consumer, count, 100);
   return claimed.kind === 'jobs' ? claimed.jobs : [];
 }
 const complete = (jobs: ClaimedJob[]) =>
-  store.complete(jobs.map((j) => ({ id: j.id, entry: j.entry, stream: j.stream, result: Buffer.alloc(0), keep: KEEP_ALL })));
+  lua.store.complete(jobs.map((j) => ({ id: j.id, entry: j.entry, stream: j.stream, result: Buffer.alloc(0), keep: KEEP_ALL })));
 const grouped = (group: string, n: number, prefix = group) => Array.from({ length: n }, (_, i) => input({ group, jobId: `${prefix}-${i}` }));
 
 describe('queue-wide rate limit', () => {
   it('starts at most max jobs per window, and says when the next may start', async () => {
-    await store.setRateLimit({ max: 3, duration: 300 });
-    await store.add(Array.from({ length: 7 }, () => input()));
+    await lua.store.setRateLimit({ max: 3, duration: 300 });
+    await lua.store.add(Array.from({ length: 7 }, () => input()));
     expect(await claim(10)).toHaveLength(3);
-    const held = await store.claim('a', 10, 100);
+    const held = await lua.store.claim('a', 10, 100);
     expect(held.kind).toBe('empty');
     if (held.kind === 'empty') {
       expect(held.nextDueMs).toBeGreaterThan(0);
@@ -38,13 +30,13 @@ describe('queue-wide rate limit', () => {
     }
     await sleep(320);
     expect(await claim(10)).toHaveLength(3);
-    await store.setRateLimit(null);
+    await lua.store.setRateLimit(null);
     expect(await claim(10)).toHaveLength(1);
   });
 
   it('counts grouped and ungrouped starts against the same limit', async () => {
-    await store.setRateLimit({ max: 4, duration: 60_000 });
-    await store.add([...grouped('g', 3), input(), input(), input()]);
+    await lua.store.setRateLimit({ max: 4, duration: 60_000 });
+    await lua.store.add([...grouped('g', 3), input(), input(), input()]);
     expect(await claim(10)).toHaveLength(4);
     expect(await claim(10)).toHaveLength(0);
   });
@@ -52,8 +44,8 @@ describe('queue-wide rate limit', () => {
 
 describe('groups', () => {
   it('serves groups round-robin: a big group does not delay small ones', async () => {
-    await store.add(grouped('big', 50));
-    await store.add([...grouped('small-a', 2), ...grouped('small-b', 2)]);
+    await lua.store.add(grouped('big', 50));
+    await lua.store.add([...grouped('small-a', 2), ...grouped('small-b', 2)]);
     const ids = (await claim(6)).map((j) => j.id);
     expect(ids).toEqual(['big-0', 'small-a-0', 'small-b-0', 'big-1', 'small-a-1', 'small-b-1']);
     const next = await claim(3);
@@ -62,84 +54,84 @@ describe('groups', () => {
   });
 
   it('gives ungrouped jobs one turn per pass, as one more member of the ring', async () => {
-    await store.add([...grouped('g', 5), input({ jobId: 'plain-1' }), input({ jobId: 'plain-2' }), input({ jobId: 'plain-3' })]);
+    await lua.store.add([...grouped('g', 5), input({ jobId: 'plain-1' }), input({ jobId: 'plain-2' }), input({ jobId: 'plain-3' })]);
     expect((await claim(6)).map((j) => j.id).sort()).toEqual(['g-0', 'g-1', 'g-2', 'plain-1', 'plain-2', 'plain-3']);
   });
 
   it('orders a group by priority, then by age', async () => {
-    await store.add([input({ group: 'g', jobId: 'low', prio: 2 }), input({ group: 'g', jobId: 'urgent', prio: 0 }), input({ group: 'g', jobId: 'normal', prio: 1 })]);
+    await lua.store.add([input({ group: 'g', jobId: 'low', prio: 2 }), input({ group: 'g', jobId: 'urgent', prio: 0 }), input({ group: 'g', jobId: 'normal', prio: 1 })]);
     expect((await claim(3)).map((j) => [j.id, j.priority])).toEqual([['urgent', 0], ['normal', 1], ['low', 2]]);
   });
 
   it('holds a group at its rate limit without stopping other groups, and counts its jobs as limited', async () => {
-    await store.setGroupLimit('', { max: 2, duration: 60_000 });
-    await store.add([...grouped('a', 5), ...grouped('b', 1)]);
+    await lua.store.setGroupLimit('', { max: 2, duration: 60_000 });
+    await lua.store.add([...grouped('a', 5), ...grouped('b', 1)]);
     const first = await claim(10);
     expect(first.map((j) => j.id).sort()).toEqual(['a-0', 'a-1', 'b-0']);
-    expect(await store.getGroup('a')).toEqual({ waiting: 3, active: 2, state: 'throttled' });
-    expect(await store.getCounts()).toMatchObject({ waiting: 3, active: 3, limited: 3 });
-    const held = await store.claim('a', 10, 100);
+    expect(await lua.store.getGroup('a')).toEqual({ waiting: 3, active: 2, state: 'throttled' });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 3, active: 3, limited: 3 });
+    const held = await lua.store.claim('a', 10, 100);
     expect(held.kind === 'empty' && held.nextDueMs > 59_000).toBe(true);
   });
 
   it('holds a group at its concurrency until one of its jobs settles', async () => {
-    await store.setGroupLimit('solo', { concurrency: 1 });
-    await store.add([...grouped('solo', 3), ...grouped('other', 3)]);
+    await lua.store.setGroupLimit('solo', { concurrency: 1 });
+    await lua.store.add([...grouped('solo', 3), ...grouped('other', 3)]);
     const first = await claim(10);
     expect(first.filter((j) => j.id.startsWith('solo'))).toHaveLength(1);
     expect(first.filter((j) => j.id.startsWith('other'))).toHaveLength(3);
-    expect(await store.getGroup('solo')).toMatchObject({ state: 'full', active: 1, waiting: 2 });
+    expect(await lua.store.getGroup('solo')).toMatchObject({ state: 'full', active: 1, waiting: 2 });
     expect(await claim(10)).toHaveLength(0);
     await complete(first.filter((j) => j.id === 'solo-0'));
     expect((await claim(10)).map((j) => j.id)).toEqual(['solo-1']);
   });
 
   it('applies a changed or removed group limit from the next claim on', async () => {
-    await store.setGroupLimit('', { max: 1, duration: 60_000 });
-    await store.add(grouped('g', 3));
+    await lua.store.setGroupLimit('', { max: 1, duration: 60_000 });
+    await lua.store.add(grouped('g', 3));
     expect(await claim(10)).toHaveLength(1);
     expect(await claim(10)).toHaveLength(0);
-    await store.setGroupLimit('g', { max: 2, duration: 60_000 });
+    await lua.store.setGroupLimit('g', { max: 2, duration: 60_000 });
     expect(await claim(10)).toHaveLength(1);
-    await store.setGroupLimit('g', null);
-    await store.setGroupLimit('', null);
+    await lua.store.setGroupLimit('g', null);
+    await lua.store.setGroupLimit('', null);
     expect(await claim(10)).toHaveLength(1);
-    expect(await store.getGroup('g')).toMatchObject({ state: 'idle', waiting: 0 });
+    expect(await lua.store.getGroup('g')).toMatchObject({ state: 'idle', waiting: 0 });
   });
 
   it('gives a stalled grouped job back to its group, and its concurrency slot too', async () => {
-    await store.setGroupLimit('', { concurrency: 1 });
-    await store.add(grouped('g', 2));
+    await lua.store.setGroupLimit('', { concurrency: 1 });
+    await lua.store.add(grouped('g', 2));
     const [job] = await claim(10);
     expect(job!.id).toBe('g-0');
-    expect(await store.recoverStalled('reaper', 0, 5, 100)).toEqual({ requeued: 1, failed: 0 });
-    expect(await store.getGroup('g')).toMatchObject({ waiting: 2, active: 0 });
+    expect(await lua.store.recoverStalled('reaper', 0, 5, 100)).toEqual({ requeued: 1, failed: 0 });
+    expect(await lua.store.getGroup('g')).toMatchObject({ waiting: 2, active: 0 });
     // Back of its group, as a stalled ungrouped job goes to the back of its stream; the slot is free again.
     expect((await claim(10)).map((j) => j.id)).toEqual(['g-1']);
-    expect(await store.getGroup('g')).toMatchObject({ waiting: 1, active: 1, state: 'full' });
+    expect(await lua.store.getGroup('g')).toMatchObject({ waiting: 1, active: 1, state: 'full' });
   });
 });
 
 describe('release (RateLimitError)', () => {
   it('puts the job back without using an attempt and holds only its group', async () => {
-    await store.add([...grouped('slow', 2), ...grouped('fast', 2)]);
+    await lua.store.add([...grouped('slow', 2), ...grouped('fast', 2)]);
     const jobs = await claim(2);
     const slow = jobs.find((j) => j.id === 'slow-0')!;
-    expect(await store.release([{ id: slow.id, entry: slow.entry, stream: slow.stream, holdMs: 250 }])).toEqual([Status.OK]);
-    const raw = await store.getJob('slow-0');
+    expect(await lua.store.release([{ id: slow.id, entry: slow.entry, stream: slow.stream, holdMs: 250 }])).toEqual([Status.OK]);
+    const raw = await lua.store.getJob('slow-0');
     expect([raw?.get('state')?.toString(), raw?.get('atm')?.toString(), raw?.get('ats')?.toString()]).toEqual(['waiting', '0', '0']);
     expect((await claim(10)).map((j) => j.id)).toEqual(['fast-1']);
-    expect(await store.getGroup('slow')).toMatchObject({ state: 'throttled', waiting: 2 });
+    expect(await lua.store.getGroup('slow')).toMatchObject({ state: 'throttled', waiting: 2 });
     await sleep(270);
     expect((await claim(10)).map((j) => j.id).sort()).toEqual(['slow-0', 'slow-1']);
   });
 
   it('holds the whole queue for an ungrouped job', async () => {
-    await store.add([input({ jobId: 'x' }), input({ jobId: 'y' })]);
+    await lua.store.add([input({ jobId: 'x' }), input({ jobId: 'y' })]);
     const [x] = await claim(1);
     expect(x!.id).toBe('x');
-    await store.release([{ id: x!.id, entry: x!.entry, stream: x!.stream, holdMs: 200 }]);
-    await store.add(grouped('g', 1));
+    await lua.store.release([{ id: x!.id, entry: x!.entry, stream: x!.stream, holdMs: 200 }]);
+    await lua.store.add(grouped('g', 1));
     expect(await claim(10)).toHaveLength(0);
     await sleep(220);
     expect(await claim(10)).toHaveLength(3);
@@ -148,22 +140,22 @@ describe('release (RateLimitError)', () => {
 
 describe('bookkeeping', () => {
   it('keeps getCounts exact across grouped adds, claims, settles and removal', async () => {
-    await store.add([...grouped('a', 3), ...grouped('b', 2), input(), input({ group: 'c', delay: 60_000 })]);
-    expect(await store.getCounts()).toMatchObject({ waiting: 6, delayed: 1, active: 0 });
+    await lua.store.add([...grouped('a', 3), ...grouped('b', 2), input(), input({ group: 'c', delay: 60_000 })]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 6, delayed: 1, active: 0 });
     const jobs = await claim(3);
-    expect(await store.getCounts()).toMatchObject({ waiting: 3, active: 3 });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 3, active: 3 });
     await complete(jobs);
-    expect(await store.removeJob('a-2')).toBe(Status.OK);
-    expect(await store.getCounts()).toMatchObject({ waiting: 2, active: 0, completed: 3 });
-    expect((await store.getJobs('waiting', 0, 99)).map((j) => j.id).sort()).toEqual(['a-1', 'b-1'].sort());
-    expect(await client.hget(store.keys.meta, 'gwaiting')).toBe('2');
+    expect(await lua.store.removeJob('a-2')).toBe(Status.OK);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, active: 0, completed: 3 });
+    expect((await lua.store.getJobs('waiting', 0, 99)).map((j) => j.id).sort()).toEqual(['a-1', 'b-1'].sort());
+    expect(await lua.client.hget(lua.store.keys.meta, 'gwaiting')).toBe('2');
   });
 
   it('leaves no key behind on obliterate, groups included', async () => {
-    await store.setGroupLimit('', { concurrency: 1 });
-    await store.add([...grouped('a', 3), input()]);
+    await lua.store.setGroupLimit('', { concurrency: 1 });
+    await lua.store.add([...grouped('a', 3), input()]);
     await claim(2);
-    while ((await store.obliterate(true, 2)) > 0);
-    expect(await client.keys(`${store.keys.base.replace(/[{}]/g, '\\$&')}*`)).toEqual([]);
+    while ((await lua.store.obliterate(true, 2)) > 0);
+    expect(await lua.client.keys(`${lua.store.keys.base.replace(/[{}]/g, '\\$&')}*`)).toEqual([]);
   });
 });
