@@ -16,6 +16,8 @@ export interface RedisSnapshot {
   readonly usec: ReadonlyMap<string, number>;
   /** used_cpu_sys + used_cpu_user: all redis-server threads, kernel and user time. */
   readonly cpuSeconds: number;
+  /** used_memory: bytes the allocator handed out (data, buffers, script cache), not the process' RSS. */
+  readonly usedMemory: number;
 }
 
 export interface CommandCost {
@@ -28,6 +30,8 @@ export interface RedisDelta {
   /** Sum of calls over all commands, scripts and the commands they called both counted. */
   readonly commands: number;
   readonly cpuMicros: number;
+  /** Change of used_memory over the window, in bytes (negative when memory was freed). */
+  readonly usedMemory: number;
   /** Most called first. */
   readonly byCommand: readonly CommandCost[];
 }
@@ -74,7 +78,12 @@ export async function takeSnapshot(client: Redis): Promise<RedisSnapshot> {
     calls.set(command, stat.get('calls') ?? 0);
     usec.set(command, stat.get('usec') ?? 0);
   }
-  return { calls, usec, cpuSeconds: numberField(fields, 'used_cpu_sys') + numberField(fields, 'used_cpu_user') };
+  return {
+    calls,
+    usec,
+    cpuSeconds: numberField(fields, 'used_cpu_sys') + numberField(fields, 'used_cpu_user'),
+    usedMemory: numberField(fields, 'used_memory'),
+  };
 }
 
 /**
@@ -94,7 +103,12 @@ export function diff(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
     commands += calls;
   }
   byCommand.sort((a, b) => b.calls - a.calls || a.command.localeCompare(b.command));
-  return { commands, cpuMicros: Math.max(0, (after.cpuSeconds - before.cpuSeconds) * 1e6), byCommand };
+  return {
+    commands,
+    cpuMicros: Math.max(0, (after.cpuSeconds - before.cpuSeconds) * 1e6),
+    usedMemory: after.usedMemory - before.usedMemory,
+    byCommand,
+  };
 }
 
 export async function redisVersion(client: Redis): Promise<string> {

@@ -1,0 +1,58 @@
+/**
+ * BullMQ, with its defaults: the events stream on (capped near 10,000 entries), completed jobs kept
+ * (removeOnComplete unset), one attempt, the default lock and stalled-check timings.
+ */
+import { Queue, Worker } from 'bullmq';
+import { asError, packageVersion, type BenchData, type BenchJob, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
+
+interface BullJob {
+  name: string;
+  data: BenchData;
+  opts?: { delay: number };
+}
+
+function toBulk(job: BenchJob): BullJob {
+  return job.delayMs === undefined ? { name: 'bench', data: job.data } : { name: 'bench', data: job.data, opts: { delay: job.delayMs } };
+}
+
+async function openProducer(url: string, queueName: string): Promise<Producer> {
+  const queue = new Queue<BenchData, void>(queueName, { connection: { url } });
+  await queue.waitUntilReady();
+  return {
+    addBulk: async (jobs) => {
+      await queue.addBulk(jobs.map(toBulk));
+    },
+    add: async (job) => {
+      const bulk = toBulk(job);
+      await queue.add(bulk.name, bulk.data, bulk.opts);
+    },
+    close: () => queue.close(),
+  };
+}
+
+async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {
+  const worker = new Worker<BenchData, void>(queueName, (job) => spec.handler(job.data), {
+    connection: { url },
+    concurrency: spec.concurrency,
+    autorun: false,
+  });
+  worker.on('completed', () => spec.onCompleted());
+  worker.on('failed', (job, error) => spec.onError(new Error(`job ${job?.id ?? '?'} failed: ${error.message}`)));
+  worker.on('error', (error) => spec.onError(asError(error)));
+  await worker.waitUntilReady();
+  return {
+    start: () => {
+      // run() resolves when the worker closes; its errors reach the 'error' listener above.
+      worker.run().catch((error: unknown) => spec.onError(asError(error)));
+    },
+    close: () => worker.close(),
+  };
+}
+
+export const bullmq: Contender = {
+  id: 'bullmq',
+  label: 'BullMQ',
+  version: packageVersion('bullmq'),
+  openProducer,
+  openWorker,
+};
