@@ -167,9 +167,9 @@ describe('ctx.throttle (in-process, Bottleneck)', () => {
     await queue.addBulk(Array.from({ length: 6 }, () => ({ name: 'call', data: {} })));
     await waitFor('six calls', () => calls.length === 6);
     expect(worst).toBeLessThanOrEqual(2);
-    const gaps = calls.slice(1).map((at, i) => at - calls[i]!);
-    // Bottleneck's minTime spaces starts; timers may fire a millisecond early, never much more.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(28);
+    // Bottleneck plans starts minTime apart; one late timer followed by an on-time one can make a single gap
+    // shorter, but the plan holds over the run: 6 starts span at least 5 x 30 ms (less a timer's ms).
+    expect(calls[calls.length - 1]! - calls[0]!).toBeGreaterThanOrEqual(5 * 30 - 5);
     await worker.close();
     await queue.close();
   });
