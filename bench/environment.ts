@@ -3,8 +3,10 @@
  * result, because throughput on a shared 2-core machine depends on all of these.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { SpawnedRedis } from '../test/harness/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,14 +34,23 @@ export interface Pinning {
   readonly note: string;
 }
 
-/** Redis on one core, the bench and its worker processes on the other, when taskset and two CPUs exist. */
-export function pinProcesses(redisPid: number | undefined): Pinning {
+/**
+ * Redis on one core, the bench (and its worker processes) on the other, when taskset and two CPUs exist:
+ * neither takes the other's CPU, and the figures do not depend on where the scheduler happens to put
+ * them. A Redis the bench did not spawn (`redis` undefined) is left alone. `nodeLabel` names the Node side
+ * in the note.
+ */
+export function pinProcesses(redis: SpawnedRedis | undefined, nodeLabel = 'bench and worker processes'): Pinning {
   if (!hasTaskset()) return { redisCpu: null, nodeCpu: null, note: 'not pinned: taskset not found' };
   if (os.cpus().length < 2) return { redisCpu: null, nodeCpu: null, note: 'not pinned: only one CPU' };
-  const redisCpu = pin(redisPid, REDIS_CPU) ? REDIS_CPU : null;
+  const redisCpu = redis !== undefined && pin(redis.process.pid, REDIS_CPU) ? REDIS_CPU : null;
   const nodeCpu = pin(process.pid, NODE_CPU) ? NODE_CPU : null;
-  const where = (cpu: number | null): string => (cpu === null ? 'not pinned (taskset failed)' : `CPU ${cpu}`);
-  return { redisCpu, nodeCpu, note: `redis-server ${where(redisCpu)}, bench and worker processes ${where(nodeCpu)}` };
+  const where = (cpu: number | null, why = 'taskset failed'): string => (cpu === null ? `not pinned (${why})` : `CPU ${cpu}`);
+  return {
+    redisCpu,
+    nodeCpu,
+    note: `redis-server ${where(redisCpu, redis === undefined ? 'not ours' : 'taskset failed')}, ${nodeLabel} ${where(nodeCpu)}`,
+  };
 }
 
 /** Output of a git command in the project, or null when git or the repository is not there. */
@@ -95,4 +106,29 @@ export function machine(): Machine {
 /** The 1-minute load average: what else competed for the two CPUs. */
 export function loadAverage(): number {
   return Number((os.loadavg()[0] ?? 0).toFixed(2));
+}
+
+/** The machine, with the 1-minute load average at the start of a run (and at its end, once written). */
+export interface MachineAndLoad extends Machine {
+  /**
+   * Other processes on the machine (tests, builds) take CPU from Redis and Node: a high figure here says
+   * the run's times are not to be trusted.
+   */
+  readonly loadAverage: { readonly start: number; readonly end?: number };
+}
+
+export function machineAndLoad(): MachineAndLoad {
+  return { ...machine(), loadAverage: { start: loadAverage() } };
+}
+
+/** The version in a package's package.json: node_modules/<name>/, or the project's own for sluice. */
+export function packageVersion(name: string): string {
+  const file = name === 'sluice' ? 'package.json' : `node_modules/${name}/package.json`;
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(`${ROOT}${file}`, 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
+  } catch {
+    // not installed: reported as unknown below
+  }
+  return 'unknown';
 }

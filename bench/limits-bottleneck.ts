@@ -18,17 +18,14 @@
  */
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
-import { awaitParent, emit, groupOf, share, type ChildTask, type ScenarioSpec } from './limits-common.js';
-
-export const BOTTLENECK_GROUPS = ['g0', 'g1', 'g2', 'g3'] as const;
+import { emit, groupOf, GROUP_LIMIT, GROUPS, QUEUE_LIMIT, readyThenGo, share, variants, type ChildTask, type ScenarioSpec } from './limits-common.js';
 
 interface Variant {
   readonly title: string;
+  /** A Bottleneck.Group over GROUPS, each key limited to GROUP_LIMIT; otherwise one limiter for QUEUE_LIMIT. */
   readonly group: boolean;
   /** Limiter (or per-key limiter) options, clustering options aside. */
   readonly options: Bottleneck.ConstructorOptions;
-  readonly scope: ScenarioSpec['scope'];
-  readonly limit: ScenarioSpec['limit'];
 }
 
 const VARIANTS: Readonly<Record<string, Variant>> = {
@@ -36,71 +33,45 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
     title: 'reservoir 100, refreshed every 1 s',
     group: false,
     options: { reservoir: 100, reservoirRefreshAmount: 100, reservoirRefreshInterval: 1000 },
-    scope: 'queue',
-    limit: { max: 100, durationMs: 1000 },
   },
   'reservoir-5s': {
     title: 'reservoir 500, refreshed every 5 s',
     group: false,
     options: { reservoir: 500, reservoirRefreshAmount: 500, reservoirRefreshInterval: 5000 },
-    scope: 'queue',
-    limit: { max: 100, durationMs: 1000 },
   },
   'min-time': {
     title: 'minTime 10 ms',
     group: false,
     options: { minTime: 10 },
-    scope: 'queue',
-    limit: { max: 100, durationMs: 1000 },
   },
   'group-reservoir-1s': {
     title: 'Group: per key reservoir 25, refreshed every 1 s',
     group: true,
     options: { reservoir: 25, reservoirRefreshAmount: 25, reservoirRefreshInterval: 1000 },
-    scope: 'group',
-    limit: { max: 25, durationMs: 1000 },
   },
   'group-min-time': {
     title: 'Group: per key minTime 40 ms',
     group: true,
     options: { minTime: 40 },
-    scope: 'group',
-    limit: { max: 25, durationMs: 1000 },
   },
 };
 
-export const BOTTLENECK_VARIANTS: readonly string[] = Object.keys(VARIANTS);
-
-function variantOf(name: string): Variant {
-  const variant = VARIANTS[name];
-  if (variant === undefined) throw new Error(`unknown Bottleneck variant '${name}' (known: ${BOTTLENECK_VARIANTS.join(', ')})`);
-  return variant;
-}
+const BOTTLENECK_VARIANTS = variants('bottleneck', 'Bottleneck', VARIANTS, (v) => ({
+  title: v.title,
+  config: JSON.stringify({ ...(v.group ? { Group: true } : {}), ...v.options }),
+  scope: v.group ? 'group' : 'queue',
+  limit: v.group ? GROUP_LIMIT : QUEUE_LIMIT,
+  groups: v.group ? GROUPS : [],
+}));
 
 export function bottleneckSpecs(jobs: number, processes: number): { spec: ScenarioSpec; variant: string }[] {
-  return BOTTLENECK_VARIANTS.map((name) => {
-    const v = variantOf(name);
-    return {
-      variant: name,
-      spec: {
-        contender: 'bottleneck',
-        id: `bottleneck/${name}`,
-        title: v.title,
-        config: JSON.stringify({ ...(v.group ? { Group: true } : {}), ...v.options }),
-        scope: v.scope,
-        limit: v.limit,
-        groups: v.group ? BOTTLENECK_GROUPS : [],
-        jobs,
-        processes,
-      },
-    };
-  });
+  return BOTTLENECK_VARIANTS.specs(jobs, processes);
 }
 
 // ------------------------------------------------------------------------------------------------ child
 
 export async function bottleneckChild(task: ChildTask): Promise<void> {
-  const v = variantOf(task.variant);
+  const v = BOTTLENECK_VARIANTS.of(task.variant);
   const clustering: Bottleneck.ConstructorOptions = {
     datastore: 'ioredis',
     clearDatastore: false,
@@ -133,9 +104,7 @@ export async function bottleneckChild(task: ChildTask): Promise<void> {
     close = () => limiter.disconnect(true);
   }
 
-  emit.ready();
-  const stop = awaitParent('stop');
-  await Promise.race([awaitParent('go'), stop]);
+  const { stop } = await readyThenGo();
 
   const { from, to } = share(task);
   const scheduled: Promise<void>[] = [];

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { spawnRedis } from '../test/harness/redis-server.js';
 import { diff, takeSnapshot, type RedisDelta } from './redis-stats.js';
+import { round } from './stats.js';
 
 export type Contender = 'bottleneck' | 'sluice';
 
@@ -68,6 +69,41 @@ export function groupOf(groups: readonly string[], i: number): string | undefine
   return groups.length === 0 ? undefined : groups[i % groups.length];
 }
 
+/** The groups both contenders spread their jobs over in the per-group scenarios (sluice: in all of them). */
+export const GROUPS = ['g0', 'g1', 'g2', 'g3'] as const;
+
+/** The limit of every queue-wide scenario: 100 per second. */
+export const QUEUE_LIMIT: Limit = { max: 100, durationMs: 1000 };
+/** The limit of every per-group scenario, for each group: 25 per second, 100 in total over GROUPS. */
+export const GROUP_LIMIT: Limit = { max: 25, durationMs: 1000 };
+
+/** What a contender's variant decides of its scenarios; the rest is the run's. */
+export type VariantSpec = Pick<ScenarioSpec, 'title' | 'config' | 'scope' | 'limit' | 'groups'>;
+
+export interface Variants<V> {
+  readonly names: readonly string[];
+  /** The variant called `name`; an error naming the known ones for anything else. */
+  of(name: string): V;
+  /** One scenario per variant, in the table's order. */
+  specs(jobs: number, processes: number): { spec: ScenarioSpec; variant: string }[];
+}
+
+/** A contender's table of variants (its scenarios), keyed by the name that goes into the scenario id. */
+export function variants<V>(contender: Contender, label: string, table: Readonly<Record<string, V>>, describe: (variant: V) => VariantSpec): Variants<V> {
+  const names = Object.keys(table);
+  const of = (name: string): V => {
+    const variant = table[name];
+    if (variant === undefined) throw new Error(`unknown ${label} variant '${name}' (known: ${names.join(', ')})`);
+    return variant;
+  };
+  return {
+    names,
+    of,
+    specs: (jobs, processes) =>
+      names.map((name) => ({ variant: name, spec: { contender, id: `${contender}/${name}`, ...describe(of(name)), jobs, processes } })),
+  };
+}
+
 // ------------------------------------------------------------------------------------------- figures
 
 /**
@@ -107,8 +143,6 @@ export interface WindowFigures {
   readonly worstWindowShare: number;
   readonly achievedShare: number;
 }
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 export function figures(starts: readonly number[], limit: Limit): WindowFigures {
   const sorted = [...starts].sort((a, b) => a - b);
@@ -294,6 +328,17 @@ export const emit = {
   },
   done: (): void => void process.stdout.write('done\n'),
 };
+
+/**
+ * Tells the parent this child is ready, then waits for 'go' (or an early 'stop'). Returns the wait for
+ * 'stop', listened for from before 'go' so that it cannot be missed.
+ */
+export async function readyThenGo(): Promise<{ stop: Promise<void> }> {
+  emit.ready();
+  const stop = awaitParent('stop');
+  await Promise.race([awaitParent('go'), stop]);
+  return { stop };
+}
 
 /** Resolves when the parent sends `message` ('go' or 'stop'). */
 export function awaitParent(message: 'go' | 'stop'): Promise<void> {

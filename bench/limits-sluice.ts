@@ -12,9 +12,7 @@
  *                 100 per second in total. concurrency does not bind here (handlers take ~no time).
  */
 import { Queue, Worker, type BulkJob } from 'sluice';
-import { awaitParent, emit, groupOf, type ChildTask, type ScenarioHooks, type ScenarioSpec } from './limits-common.js';
-
-export const SLUICE_GROUPS = ['g0', 'g1', 'g2', 'g3'] as const;
+import { emit, groupOf, GROUP_LIMIT, GROUPS, QUEUE_LIMIT, readyThenGo, variants, type ChildTask, type ScenarioHooks, type ScenarioSpec } from './limits-common.js';
 const WORKER_CONCURRENCY = 16;
 
 interface JobData {
@@ -35,7 +33,7 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
     title: 'setRateLimit 100 per 1 s (queue-wide)',
     config: 'queue.setRateLimit({ max: 100, duration: 1000 })',
     scope: 'queue',
-    limit: { max: 100, durationMs: 1000 },
+    limit: QUEUE_LIMIT,
     apply: async (queue) => {
       await queue.setRateLimit({ max: 100, duration: 1000 });
     },
@@ -44,44 +42,22 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
     title: 'setGroupLimit 25 per 1 s per group',
     config: `queue.setGroupLimit({ max: 25, duration: 1000, concurrency: ${WORKER_CONCURRENCY} })`,
     scope: 'group',
-    limit: { max: 25, durationMs: 1000 },
+    limit: GROUP_LIMIT,
     apply: async (queue) => {
       await queue.setGroupLimit({ max: 25, duration: 1000, concurrency: WORKER_CONCURRENCY });
     },
   },
 };
 
-export const SLUICE_VARIANTS: readonly string[] = Object.keys(VARIANTS);
-
-function variantOf(name: string): Variant {
-  const variant = VARIANTS[name];
-  if (variant === undefined) throw new Error(`unknown sluice variant '${name}' (known: ${SLUICE_VARIANTS.join(', ')})`);
-  return variant;
-}
+const SLUICE_VARIANTS = variants('sluice', 'sluice', VARIANTS, (v) => ({ title: v.title, config: v.config, scope: v.scope, limit: v.limit, groups: GROUPS }));
 
 export function sluiceSpecs(jobs: number, processes: number): { spec: ScenarioSpec; variant: string }[] {
-  return SLUICE_VARIANTS.map((name) => {
-    const v = variantOf(name);
-    return {
-      variant: name,
-      spec: {
-        contender: 'sluice',
-        id: `sluice/${name}`,
-        title: v.title,
-        config: v.config,
-        scope: v.scope,
-        limit: v.limit,
-        groups: SLUICE_GROUPS,
-        jobs,
-        processes,
-      },
-    };
-  });
+  return SLUICE_VARIANTS.specs(jobs, processes);
 }
 
 /** Sets the limit and adds the jobs inside the measured window; the children then only process. */
 export function sluiceHooks(variant: string, spec: ScenarioSpec): ScenarioHooks {
-  const v = variantOf(variant);
+  const v = SLUICE_VARIANTS.of(variant);
   let queue: Queue<JobData, void> | undefined;
   return {
     prepare: async ({ url, name }) => {
@@ -115,9 +91,7 @@ export async function sluiceChild(task: ChildTask): Promise<void> {
   worker.on('failed', (job, error) => emit.error(`job ${job.id} failed: ${error.message}`));
   try {
     await worker.store.client.ping();
-    emit.ready();
-    const stop = awaitParent('stop');
-    await Promise.race([awaitParent('go'), stop]);
+    const { stop } = await readyThenGo();
     worker.run().catch((error: unknown) => emit.error(error));
     await stop;
   } finally {

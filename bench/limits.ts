@@ -21,11 +21,8 @@
  * Bottleneck scenario that fails or breaks the limit is a finding and is recorded; a sluice scenario
  * that fails, is incomplete or reports errors makes the exit code 1.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gitState, machineAndLoad, packageVersion, type GitState, type MachineAndLoad } from './environment.js';
 import {
   emit,
   figures,
@@ -40,13 +37,12 @@ import {
   type ScenarioSpec,
   type WindowFigures,
 } from './limits-common.js';
+import { writeRunResults } from './results-file.js';
+import { round } from './stats.js';
+import { textTable } from './text-table.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const DEFAULT_JOBS = 1000;
 const PROCESSES = 2;
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -77,36 +73,13 @@ function parseOptions(argv: readonly string[]): Options | { child: ChildTask } {
 
 // ------------------------------------------------------------------------------------------ environment
 
-function packageVersion(path: string): string {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(`${ROOT}${path}`, 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
-  } catch {
-    // not installed
-  }
-  return 'unknown';
-}
-
-function git(args: readonly string[]): string | null {
-  const run = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  return run.status === 0 ? run.stdout.trim() : null;
-}
-
 interface RunInfo {
   readonly benchmark: 'limits';
   readonly date: string;
   readonly jobs: number;
   readonly processes: number;
   readonly only: readonly Contender[];
-  readonly machine: {
-    readonly cpuModel: string;
-    readonly cores: number;
-    readonly totalMemoryBytes: number;
-    readonly platform: string;
-    readonly release: string;
-    readonly arch: string;
-    readonly loadAverage: { readonly start: number; readonly end?: number };
-  };
+  readonly machine: MachineAndLoad;
   readonly versions: {
     readonly node: string;
     /** Of the spawned redis-server, read by the first scenario. */
@@ -115,35 +88,26 @@ interface RunInfo {
     readonly bottleneck: string;
     readonly ioredis: string;
   };
-  readonly git: { readonly commit: string | null; readonly dirty: boolean | null };
+  readonly git: Pick<GitState, 'commit' | 'dirty'>;
 }
 
 function runInfo(options: Options): RunInfo {
-  const cpus = os.cpus();
-  const status = git(['status', '--porcelain']);
+  const git = gitState();
   return {
     benchmark: 'limits',
     date: new Date().toISOString(),
     jobs: options.jobs,
     processes: PROCESSES,
     only: options.only,
-    machine: {
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-      cores: cpus.length,
-      totalMemoryBytes: os.totalmem(),
-      platform: os.platform(),
-      release: os.release(),
-      arch: os.arch(),
-      loadAverage: { start: round(os.loadavg()[0] ?? 0, 2) },
-    },
+    machine: machineAndLoad(),
     versions: {
       node: process.version,
       redis: 'unknown',
-      sluice: packageVersion('package.json'),
-      bottleneck: packageVersion('node_modules/bottleneck/package.json'),
-      ioredis: packageVersion('node_modules/ioredis/package.json'),
+      sluice: packageVersion('sluice'),
+      bottleneck: packageVersion('bottleneck'),
+      ioredis: packageVersion('ioredis'),
     },
-    git: { commit: git(['rev-parse', '--short', 'HEAD']), dirty: status === null ? null : status !== '' },
+    git: { commit: git.commit, dirty: git.dirty },
   };
 }
 
@@ -253,17 +217,10 @@ function failedResult(spec: ScenarioSpec, error: unknown): ScenarioResult {
 
 // -------------------------------------------------------------------------------------------- printing
 
-function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 const percent = (share: number | null): string => (share === null ? '-' : `${Math.round(share * 100)}%`);
 
 function summaryTable(results: readonly ScenarioResult[]): string {
-  return formatTable(
+  return textTable(
     ['scenario', 'admitted', 'span s', 'worst 1 s', 'of limit', 'achieved', 'worst group 1 s', 'cmds/job', 'evalsha/job', 'errors'],
     results.map((r) => {
       const worstGroup = r.perGroup.reduce<GroupFigures | undefined>((w, g) => (w === undefined || g.worstWindow > w.worstWindow ? g : w), undefined);
@@ -284,14 +241,6 @@ function summaryTable(results: readonly ScenarioResult[]): string {
       ];
     }),
   );
-}
-
-function writeResults(info: RunInfo, results: readonly ScenarioResult[]): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = `${RESULTS_DIR}limits-${info.date.slice(0, 19).replace(/:/g, '-')}Z.json`;
-  const machine = { ...info.machine, loadAverage: { ...info.machine.loadAverage, end: round(os.loadavg()[0] ?? 0, 2) } };
-  writeFileSync(file, `${JSON.stringify({ ...info, machine, scenarios: results }, null, 2)}\n`);
-  return file;
 }
 
 // ------------------------------------------------------------------------------------------------ main
@@ -364,7 +313,7 @@ async function main(options: Options): Promise<void> {
       .join(', ');
     if (top !== '') console.log(`Commands per job, ${r.id}: ${top}`);
   }
-  console.log(`\nResults: ${writeResults(info, results)}`);
+  console.log(`\nResults: ${writeRunResults(info, results)}`);
   if (results.some((r) => r.contender === 'sluice' && (!r.complete || r.errors.length > 0))) process.exitCode = 1;
 }
 

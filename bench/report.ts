@@ -18,6 +18,7 @@ import {
   type ScenarioId,
 } from './scenarios.js';
 import { median } from './stats.js';
+import { textTable } from './text-table.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -315,13 +316,6 @@ function failures(results: CompareResults): string[] {
 }
 
 // ------------------------------------------------------------------------------------------- console
-
-function textTable(header: readonly string[], rows: readonly (readonly string[])[], leftColumns: number): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (c < leftColumns ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 export function consoleReport(results: CompareResults): string {
   const main = mainTable(results);

@@ -14,7 +14,7 @@
  *
  * Writes bench/results/compare-<ISO date>[-quick].json. See bench/report.ts for the tables.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -24,10 +24,10 @@ import { contenders } from './contenders/index.js';
 import { gitState, loadAverage, machine, pinProcesses } from './environment.js';
 import { redisVersion } from './redis-stats.js';
 import { consoleReport, markdown } from './report.js';
+import { stamp, writeResultsFile } from './results-file.js';
 import type { CompareResults, RunRecord } from './results-format.js';
 import { ADD_CHUNK, scenarios, SCENARIO_IDS, sizesFor, type Bench, type ScenarioId } from './scenarios.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const DOCS_FILE = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 /** Jobs each producer adds (and are flushed) before the first round: loads modules, warms the bench's own code. */
 const WARM_UP_JOBS = 2 * ADD_CHUNK;
@@ -101,11 +101,6 @@ async function warmUp(bench: Bench, contender: Contender): Promise<void> {
   }
 }
 
-function stamp(date: string): string {
-  // Colons are not allowed in Windows file names.
-  return `${date.slice(0, 19).replace(/:/g, '-')}Z`;
-}
-
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 function describe(record: RunRecord): string {
@@ -143,7 +138,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     spawned = await spawnRedis();
-    const pinning = pinProcesses(spawned.process.pid);
+    const pinning = pinProcesses(spawned);
     admin = await connectAdmin(spawned.url);
     const sizes = sizesFor(options.quick);
     const bench: Bench = { url: spawned.url, admin, nodeCpu: pinning.nodeCpu, sizes };
@@ -204,9 +199,8 @@ async function main(): Promise<void> {
     };
     console.log(`\n${consoleReport(results)}\n`);
 
-    mkdirSync(RESULTS_DIR, { recursive: true });
     const name = `compare-${stamp(date)}${options.quick ? '-quick' : ''}.json`;
-    writeFileSync(`${RESULTS_DIR}${name}`, `${JSON.stringify(results, null, 2)}\n`);
+    writeResultsFile(name, results);
     console.log(`Results: bench/results/${name}`);
     if (options.docs) {
       writeFileSync(DOCS_FILE, markdown(results, `bench/results/${name}`));

@@ -192,6 +192,40 @@ function startTimes(done: DoneMessage, worker: WorkerProcess): Map<number, numbe
   return new Map(done.starts.map(([i, at]) => [i, at - worker.clockOffsetMs]));
 }
 
+/**
+ * Drain scenarios: setup.expected jobs added first, then the worker process, started inside the window,
+ * completes them all. `values` gets the window's seconds.
+ */
+function addThenProcess(bench: Bench, contender: Contender, queue: string, setup: WorkerSetup, values: (seconds: number) => Values): Promise<Measured> {
+  const jobs = setup.expected;
+  return withWorker(bench, contender, queue, setup, (worker) =>
+    withProducer(bench, contender, queue, async (producer) => {
+      await addAll(producer, jobs);
+      const window = await measure(bench, () => {
+        worker.start();
+        return worker.done(STALL_MS);
+      });
+      return fromWindow(window, jobs, values(window.seconds), worker, window.value);
+    }),
+  );
+}
+
+/**
+ * For jobs first..end-1: handler start (bench clock) minus the job's reference time (when it was added,
+ * or meant to run), in ms. Throws when a job has no start time.
+ */
+function sinceReference(scenario: ScenarioId, started: Map<number, number>, reference: Map<number, number>, first: number, end: number): number[] {
+  const ms: number[] = [];
+  for (let i = first; i < end; i++) ms.push((started.get(i) ?? Number.NaN) - (reference.get(i) ?? Number.NaN));
+  if (ms.some((l) => !Number.isFinite(l))) throw new Error(`${scenario}: a job has no start time`);
+  return ms;
+}
+
+/** p50, p99 and max of a latency or lateness sample, ms to 2 decimals. */
+function tail(ms: readonly number[]): { p50: number; p99: number; max: number } {
+  return { p50: round(percentile(ms, 50), 2), p99: round(percentile(ms, 99), 2), max: round(Math.max(...ms), 2) };
+}
+
 function fromWindow(window: Window<unknown>, jobs: number, values: Values, worker?: WorkerProcess, done?: DoneMessage): Measured {
   return {
     jobs,
@@ -235,16 +269,7 @@ const drain: Scenario = {
   run: (bench, contender, queue) => {
     const jobs = bench.sizes.jobs;
     const setup: WorkerSetup = { concurrency: DRAIN_CONCURRENCY, handler: { kind: 'noop' }, expected: jobs, recordStarts: false, notifyEach: false, delayedJobs: false };
-    return withWorker(bench, contender, queue, setup, (worker) =>
-      withProducer(bench, contender, queue, async (producer) => {
-        await addAll(producer, jobs);
-        const window = await measure(bench, () => {
-          worker.start();
-          return worker.done(STALL_MS);
-        });
-        return fromWindow(window, jobs, { jobsPerSecond: Math.round(jobs / window.seconds) }, worker, window.value);
-      }),
-    );
+    return addThenProcess(bench, contender, queue, setup, (seconds) => ({ jobsPerSecond: Math.round(jobs / seconds) }));
   },
 };
 
@@ -275,16 +300,7 @@ const sleepy: Scenario = {
       notifyEach: false,
       delayedJobs: false,
     };
-    return withWorker(bench, contender, queue, setup, (worker) =>
-      withProducer(bench, contender, queue, async (producer) => {
-        await addAll(producer, jobs);
-        const window = await measure(bench, () => {
-          worker.start();
-          return worker.done(STALL_MS);
-        });
-        return fromWindow(window, jobs, { wallSeconds: round(window.seconds, 3), jobsPerSecond: Math.round(jobs / window.seconds) }, worker, window.value);
-      }),
-    );
+    return addThenProcess(bench, contender, queue, setup, (seconds) => ({ wallSeconds: round(seconds, 3), jobsPerSecond: Math.round(jobs / seconds) }));
   },
 };
 
@@ -315,18 +331,11 @@ const latency: Scenario = {
           }
           return done;
         });
-        const started = startTimes(window.value, worker);
-        const latencies: number[] = [];
-        for (let i = warmUp; i < total; i++) latencies.push((started.get(i) ?? Number.NaN) - (addedAt.get(i) ?? Number.NaN));
-        if (latencies.some((l) => !Number.isFinite(l))) throw new Error('latency: a job has no start time');
+        const latencies = tail(sinceReference('latency', startTimes(window.value, worker), addedAt, warmUp, total));
         return fromWindow(
           window,
           total,
-          {
-            latencyP50Ms: round(percentile(latencies, 50), 2),
-            latencyP99Ms: round(percentile(latencies, 99), 2),
-            latencyMaxMs: round(Math.max(...latencies), 2),
-          },
+          { latencyP50Ms: latencies.p50, latencyP99Ms: latencies.p99, latencyMaxMs: latencies.max },
           worker,
           window.value,
         );
@@ -370,17 +379,15 @@ const delayed: Scenario = {
           }
           return done;
         });
-        const started = startTimes(window.value, worker);
-        const lateness: number[] = [];
-        for (let i = 0; i < jobs; i++) lateness.push((started.get(i) ?? Number.NaN) - (intended.get(i) ?? Number.NaN));
-        if (lateness.some((l) => !Number.isFinite(l))) throw new Error('delayed: a job has no start time');
+        const lateness = sinceReference('delayed', startTimes(window.value, worker), intended, 0, jobs);
+        const late = tail(lateness);
         return fromWindow(
           window,
           jobs,
           {
-            latenessP50Ms: round(percentile(lateness, 50), 2),
-            latenessP99Ms: round(percentile(lateness, 99), 2),
-            latenessMaxMs: round(Math.max(...lateness), 2),
+            latenessP50Ms: late.p50,
+            latenessP99Ms: late.p99,
+            latenessMaxMs: late.max,
             latenessMinMs: round(Math.min(...lateness), 2),
             earlyJobs: lateness.filter((l) => l < 0).length,
             addCallMs: round(callMs.reduce((a, b) => a + b, 0) / callMs.length, 2),

@@ -17,15 +17,15 @@
  *
  * Writes bench/results/throughput-<ISO date>.json.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { closeOpenHandles, Queue, Worker, type BulkJob, type Counts, type Job } from 'sluice';
 import { spawnRedis, type SpawnedRedis } from '../test/harness/redis-server.js';
+import { gitState, machineAndLoad, packageVersion, pinProcesses, type GitState, type MachineAndLoad, type Pinning } from './environment.js';
 import { diff, redisVersion, takeSnapshot, type RedisDelta } from './redis-stats.js';
+import { writeRunResults } from './results-file.js';
+import { round } from './stats.js';
+import { textTable } from './text-table.js';
 
 interface JobData {
   i: number;
@@ -40,12 +40,6 @@ const STALL_MS = 30_000;
 const KEEP_COMPLETED = 1000;
 /** Jobs of the unmeasured warm-up run. */
 const WARM_UP_JOBS = 5000;
-const REDIS_CPU = 0;
-const NODE_CPU = 1;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-
-const round = (value: number, digits: number): number => Number(value.toFixed(digits));
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -69,99 +63,32 @@ function parseOptions(argv: readonly string[]): Options {
 
 // ------------------------------------------------------------------------------------------ environment
 
-interface Pinning {
-  readonly redisCpu: number | null;
-  readonly nodeCpu: number | null;
-  readonly note: string;
-}
-
-/**
- * `taskset -a -cp`: -a moves every thread of the process (redis-server's background threads, Node's libuv
- * and V8 helper threads); threads started later inherit the main thread's mask.
- */
-function pin(pid: number | undefined, cpu: number): boolean {
-  if (pid === undefined) return false;
-  return spawnSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * Redis on one core, Node on another: neither takes the other's CPU, and the figures do not depend on
- * where the scheduler happens to put them. A Redis we did not spawn is left alone.
- */
-function pinProcesses(spawned: SpawnedRedis | undefined): Pinning {
-  if (spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    return { redisCpu: null, nodeCpu: null, note: 'not pinned: taskset not found' };
-  }
-  if (os.cpus().length < 2) return { redisCpu: null, nodeCpu: null, note: 'not pinned: only one CPU' };
-  const redisPinned = spawned !== undefined && pin(spawned.process.pid, REDIS_CPU);
-  const nodePinned = pin(process.pid, NODE_CPU);
-  const redisCpu = redisPinned ? REDIS_CPU : null;
-  const nodeCpu = nodePinned ? NODE_CPU : null;
-  const where = (cpu: number | null, why: string): string => (cpu === null ? `not pinned (${why})` : `CPU ${cpu}`);
-  const note = `redis-server ${where(redisCpu, spawned === undefined ? 'not ours' : 'taskset failed')}, node ${where(nodeCpu, 'taskset failed')}`;
-  return { redisCpu, nodeCpu, note };
-}
-
-function sluiceVersion(): string {
-  const parsed: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
-  return 'unknown';
-}
-
-/** Output of a git command in the project, or null when git or the repository is not there. */
-function git(args: readonly string[]): string | null {
-  const run = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  return run.status === 0 ? run.stdout.trim() : null;
-}
-
 interface RunInfo {
   readonly benchmark: 'throughput';
   readonly date: string;
   readonly quick: boolean;
   readonly jobs: number;
-  readonly machine: {
-    readonly cpuModel: string;
-    readonly cores: number;
-    readonly totalMemoryBytes: number;
-    readonly platform: string;
-    readonly release: string;
-    readonly arch: string;
-    /**
-     * 1-minute load average at the start and the end: other processes on the machine (tests, builds)
-     * take CPU from Redis and Node, and a high figure here says the run's times are not to be trusted.
-     */
-    readonly loadAverage: { readonly start: number; readonly end?: number };
-  };
+  readonly machine: MachineAndLoad;
   readonly node: string;
   /** The URL is not recorded: a REDIS_URL may carry a password. */
   readonly redis: { readonly version: string; readonly server: 'spawned' | 'REDIS_URL' };
   readonly sluice: string;
-  /** dirty: the working tree had uncommitted changes, so `commit` alone does not pin the code down. */
-  readonly git: { readonly commit: string | null; readonly dirty: boolean | null };
+  readonly git: Pick<GitState, 'commit' | 'dirty'>;
   readonly pinning: Pinning;
 }
 
 async function runInfo(admin: Redis, options: Options, spawned: boolean, pinning: Pinning): Promise<RunInfo> {
-  const cpus = os.cpus();
-  const status = git(['status', '--porcelain']);
+  const git = gitState();
   return {
     benchmark: 'throughput',
     date: new Date().toISOString(),
     quick: options.quick,
     jobs: options.jobs,
-    machine: {
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-      cores: cpus.length,
-      totalMemoryBytes: os.totalmem(),
-      platform: os.platform(),
-      release: os.release(),
-      arch: os.arch(),
-      loadAverage: { start: round(os.loadavg()[0] ?? 0, 2) },
-    },
+    machine: machineAndLoad(),
     node: process.version,
     redis: { version: await redisVersion(admin), server: spawned ? 'spawned' : 'REDIS_URL' },
-    sluice: sluiceVersion(),
-    git: { commit: git(['rev-parse', '--short', 'HEAD']), dirty: status === null ? null : status !== '' },
+    sluice: packageVersion('sluice'),
+    git: { commit: git.commit, dirty: git.dirty },
     pinning,
   };
 }
@@ -388,18 +315,10 @@ async function scenarioEndToEnd(bench: Bench, jobs: number): Promise<ScenarioRes
 
 // -------------------------------------------------------------------------------------------- printing
 
-function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  // First column text (left), the rest numbers (right).
-  const line = (cells: readonly string[]): string =>
-    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 function summaryTable(results: readonly ScenarioResult[]): string {
-  return formatTable(
+  return textTable(
     ['scenario', 'jobs', 'seconds', 'jobs/s', 'commands/job', 'Redis CPU µs/job', 'Redis CPU', 'Node CPU µs/job', 'Node CPU'],
     results.map((r) => [
       r.scenario,
@@ -416,7 +335,7 @@ function summaryTable(results: readonly ScenarioResult[]): string {
 }
 
 function commandTable(r: ScenarioResult): string {
-  return formatTable(
+  return textTable(
     ['command', 'calls/job', 'Redis µs/job'],
     r.commands.filter((c) => c.callsPerJob >= 0.0001).map((c) => [c.command, c.callsPerJob.toFixed(4), c.usecPerJob.toFixed(2)]),
   );
@@ -427,15 +346,6 @@ function topLine(r: ScenarioResult, count: number): string {
     .slice(0, count)
     .map((c) => `${c.command} ${c.callsPerJob.toFixed(3)}`)
     .join(', ');
-}
-
-function writeResults(info: RunInfo, results: readonly ScenarioResult[]): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  // Colons are not allowed in Windows file names.
-  const file = `${RESULTS_DIR}throughput-${info.date.slice(0, 19).replace(/:/g, '-')}Z.json`;
-  const machine = { ...info.machine, loadAverage: { ...info.machine.loadAverage, end: round(os.loadavg()[0] ?? 0, 2) } };
-  writeFileSync(file, `${JSON.stringify({ ...info, machine, scenarios: results }, null, 2)}\n`);
-  return file;
 }
 
 // ------------------------------------------------------------------------------------------------ main
@@ -489,7 +399,7 @@ async function main(): Promise<void> {
       url = spawned.url;
       console.log(`Redis: spawned redis-server (pid ${spawned.process.pid ?? '?'}) on port ${spawned.port}`);
     }
-    const pinning = pinProcesses(spawned);
+    const pinning = pinProcesses(spawned, 'node');
     console.log(`Pinning: ${pinning.note}`);
     admin = await connectAdmin(url);
     const bench: Bench = { connection: { url }, admin, ownServer: spawned !== undefined };
@@ -523,7 +433,7 @@ async function main(): Promise<void> {
     for (const r of results) console.log(`  ${r.scenario}: ${topLine(r, 8)}`);
     const e2e = results[results.length - 1] as ScenarioResult;
     console.log(`\nAll commands of "${e2e.scenario}" (evalsha's µs include the commands its scripts called):\n${commandTable(e2e)}\n`);
-    console.log(`Results: ${writeResults(info, results)}`);
+    console.log(`Results: ${writeRunResults(info, results)}`);
     const wrong = results.filter((r) => !r.counts.ok);
     for (const r of wrong) {
       console.error(`COUNTS WRONG after "${r.scenario}": expected ${JSON.stringify(r.counts.expected)}, got ${JSON.stringify(r.counts.actual)}`);

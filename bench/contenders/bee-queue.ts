@@ -7,7 +7,8 @@
  * non-worker queue (isWorker: false), as Bee-Queue's README does it for code that only adds jobs.
  */
 import BeeQueue from 'bee-queue';
-import { asError, packageVersion, type BenchData, type BenchJob, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
+import { packageVersion } from '../environment.js';
+import { asError, type BenchData, type BenchJob, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
 
 function redisSettings(url: string): { host: string; port: number } {
   const parsed = new URL(url);

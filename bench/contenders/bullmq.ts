@@ -3,31 +3,13 @@
  * (removeOnComplete unset), one attempt, the default lock and stalled-check timings.
  */
 import { Queue, Worker } from 'bullmq';
-import { asError, packageVersion, type BenchData, type BenchJob, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
-
-interface BullJob {
-  name: string;
-  data: BenchData;
-  opts?: { delay: number };
-}
-
-function toBulk(job: BenchJob): BullJob {
-  return job.delayMs === undefined ? { name: 'bench', data: job.data } : { name: 'bench', data: job.data, opts: { delay: job.delayMs } };
-}
+import { packageVersion } from '../environment.js';
+import { asError, namedJobProducer, type BenchData, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
 
 async function openProducer(url: string, queueName: string): Promise<Producer> {
   const queue = new Queue<BenchData, void>(queueName, { connection: { url } });
   await queue.waitUntilReady();
-  return {
-    addBulk: async (jobs) => {
-      await queue.addBulk(jobs.map(toBulk));
-    },
-    add: async (job) => {
-      const bulk = toBulk(job);
-      await queue.add(bulk.name, bulk.data, bulk.opts);
-    },
-    close: () => queue.close(),
-  };
+  return namedJobProducer(queue);
 }
 
 async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {

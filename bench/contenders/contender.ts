@@ -6,8 +6,6 @@
  * The producer side lives in the bench's main process, the worker side in a child process of its own
  * (bench/worker-process.ts): "one worker process" is meant literally.
  */
-import { readFileSync } from 'node:fs';
-
 /** The data of every bench job. Kept small: the figures are the libraries' overhead, not a workload's. */
 export interface BenchData {
   /** Sequence number within the run; the worker reports start times by it. */
@@ -68,18 +66,6 @@ export interface Contender {
   openWorker(url: string, queue: string, spec: WorkerSpec): Promise<BenchWorker>;
 }
 
-/** The version in a package's package.json: node_modules/<name>/, or the project's own for sluice. */
-export function packageVersion(name: string): string {
-  const file = name === 'sluice' ? '../../package.json' : `../../node_modules/${name}/package.json`;
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
-  } catch {
-    // reported as unknown below
-  }
-  return 'unknown';
-}
-
 export const CONTENDER_IDS = ['sluice', 'bullmq', 'bee-queue'] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
@@ -89,4 +75,38 @@ export function isContenderId(value: string): value is ContenderId {
 
 export function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}
+
+// ------------------------------------------------------------------ sluice's and BullMQ's producer side
+
+/** A bench job as sluice and BullMQ both take it: a name, the data, and their `delay` option. */
+interface NamedJob {
+  readonly name: string;
+  readonly data: BenchData;
+  readonly opts?: { readonly delay: number };
+}
+
+function toNamedJob(job: BenchJob): NamedJob {
+  return job.delayMs === undefined ? { name: 'bench', data: job.data } : { name: 'bench', data: job.data, opts: { delay: job.delayMs } };
+}
+
+/** The producer calls sluice's Queue and BullMQ's Queue share (sluice's follow BullMQ's). */
+interface NamedJobQueue {
+  addBulk(jobs: NamedJob[]): Promise<unknown>;
+  add(name: string, data: BenchData, opts?: { delay: number }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** A Producer over a ready sluice or BullMQ queue: its own addBulk and add calls. */
+export function namedJobProducer(queue: NamedJobQueue): Producer {
+  return {
+    addBulk: async (jobs) => {
+      await queue.addBulk(jobs.map(toNamedJob));
+    },
+    add: async (job) => {
+      const named = toNamedJob(job);
+      await queue.add(named.name, named.data, named.opts);
+    },
+    close: () => queue.close(),
+  };
 }

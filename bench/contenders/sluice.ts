@@ -2,27 +2,15 @@
  * sluice, with its defaults: events on (one events entry per script call), completed jobs kept per the
  * default retention ({ count: 1000, age: 1 day }), three priority levels, prefetch min(concurrency, 100).
  */
-import { Queue, Worker, type BulkJob } from 'sluice';
-import { asError, packageVersion, type BenchData, type BenchJob, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
-
-function toBulk(job: BenchJob): BulkJob<BenchData> {
-  return job.delayMs === undefined ? { name: 'bench', data: job.data } : { name: 'bench', data: job.data, opts: { delay: job.delayMs } };
-}
+import { Queue, Worker } from 'sluice';
+import { packageVersion } from '../environment.js';
+import { asError, namedJobProducer, type BenchData, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
 
 async function openProducer(url: string, queueName: string): Promise<Producer> {
   const queue = new Queue<BenchData, void>(queueName, { connection: { url } });
   // A read, so the connection is up (and the scripts it loads are loaded) before any timing starts.
   await queue.getCounts();
-  return {
-    addBulk: async (jobs) => {
-      await queue.addBulk(jobs.map(toBulk));
-    },
-    add: async (job) => {
-      const bulk = toBulk(job);
-      await queue.add(bulk.name, bulk.data, bulk.opts);
-    },
-    close: () => queue.close(),
-  };
+  return namedJobProducer(queue);
 }
 
 async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {
