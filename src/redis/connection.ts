@@ -25,9 +25,21 @@ export function connect(options: ConnectionOptions): Connection {
   if (options instanceof Redis) return { client: options, owned: false };
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
-    return { client: new Redis(url, rest), owned: true };
+    return { client: quiet(new Redis(url, rest)), owned: true };
   }
-  return { client: new Redis(options), owned: true };
+  return { client: quiet(new Redis(options)), owned: true };
+}
+
+/**
+ * ioredis prints "Unhandled error event" for every failed reconnect of a client nobody listens to. A
+ * connection sluice opened reports its failures where they matter: the command that failed rejects
+ * (add(), getCounts()...), and a Worker or QueueEvents emits it on its own 'error' event. So the
+ * connection's own error events are not printed a second time. A connection the caller passed is left as
+ * the caller set it up.
+ */
+function quiet(client: Redis): Redis {
+  client.on('error', () => undefined);
+  return client;
 }
 
 /**
@@ -35,12 +47,12 @@ export function connect(options: ConnectionOptions): Connection {
  * and it must wait through reconnects rather than fail after a few retries, hence maxRetriesPerRequest null.
  */
 export function connectBlocking(options: ConnectionOptions): Redis {
-  if (options instanceof Redis) return options.duplicate({ maxRetriesPerRequest: null });
+  if (options instanceof Redis) return quiet(options.duplicate({ maxRetriesPerRequest: null }));
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
-    return new Redis(url, { ...rest, maxRetriesPerRequest: null });
+    return quiet(new Redis(url, { ...rest, maxRetriesPerRequest: null }));
   }
-  return new Redis({ ...options, maxRetriesPerRequest: null });
+  return quiet(new Redis({ ...options, maxRetriesPerRequest: null }));
 }
 
 /** Drops a connection at once: the only way to end a blocked XREAD. Pending commands on it are rejected. */
