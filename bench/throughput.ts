@@ -194,7 +194,8 @@ function result(id: string, scenario: string, jobs: number, m: Measurement, coun
 /** A fresh queue on a clean Redis; closed afterwards (and on a shared Redis, obliterated). */
 async function withQueue<T>(bench: Bench, label: string, use: (queue: Queue<JobData, void>) => Promise<T>): Promise<T> {
   if (bench.ownServer) await bench.admin.flushall();
-  const queue = new Queue<JobData, void>(`bench:${label}:${Date.now()}`, { connection: bench.connection });
+  // The bench's Redis runs without persistence on purpose: no warning.
+  const queue = new Queue<JobData, void>(`bench:${label}:${Date.now()}`, { connection: bench.connection, redisConfig: 'off' });
   try {
     return await use(queue);
   } finally {
@@ -216,7 +217,7 @@ async function withWorker<T>(
   concurrency: number,
   use: (worker: Worker<JobData, void>) => Promise<T>,
 ): Promise<T> {
-  const worker = new Worker<JobData, void>(queue, () => Promise.resolve(), { connection: bench.connection, concurrency, autorun: false });
+  const worker = new Worker<JobData, void>(queue, () => Promise.resolve(), { connection: bench.connection, redisConfig: 'off', concurrency, autorun: false });
   try {
     await worker.store.client.ping();
     return await use(worker);

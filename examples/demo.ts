@@ -33,7 +33,8 @@ async function getRedis(): Promise<TestRedis | undefined> {
     console.error('The demo starts its own redis-server when REDIS_URL is unset; with REDIS_URL=redis://host:port it uses that Redis instead.');
     return undefined;
   }
-  const redis = await spawnRedis();
+  // With persistence, as sluice asks of a real Redis (its data lives in a temp dir and is thrown away).
+  const redis = await spawnRedis(['--appendonly', 'yes']);
   console.log(`Started a private redis-server at ${redis.url} (stopped when the demo ends)`);
   return redis;
 }

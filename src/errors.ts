@@ -16,7 +16,8 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_CONFIG_MISMATCH'
   | 'ERR_SLUICE_SCRIPT'
   | 'ERR_SLUICE_UNRECOVERABLE'
-  | 'ERR_SLUICE_RATE_LIMIT';
+  | 'ERR_SLUICE_RATE_LIMIT'
+  | 'ERR_SLUICE_REDIS_CONFIG';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -120,6 +121,13 @@ export class JobFailedError extends SluiceError {
 export class ConfigMismatchError extends SluiceError {
   constructor(message: string) {
     super('ERR_SLUICE_CONFIG_MISMATCH', message);
+  }
+}
+
+/** Redis is set up in a way that can lose jobs (eviction, no persistence), and redisConfig is 'error'. */
+export class RedisConfigError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_REDIS_CONFIG', message);
   }
 }
 

@@ -6,6 +6,7 @@ export { Job } from './job.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
+export type { RedisConfigCheck } from './durability.js';
 export type { Counts, JobState, RateLimit, GroupLimit, GroupStatus } from './redis/store.js';
 export type { ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';
@@ -24,6 +25,7 @@ export {
   ScriptError,
   UnrecoverableError,
   RateLimitError,
+  RedisConfigError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

@@ -1,3 +1,4 @@
+import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import { ClosedError, JobActiveError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { DEFAULT_PREFIX, queueKeys } from './keys.js';
@@ -34,6 +35,12 @@ export interface QueueOptions {
   keepLogs?: number;
   /** Queue-wide rate limit, written to Redis on first use (the same as calling setRateLimit). */
   rateLimit?: RateLimit;
+  /**
+   * At first use, check that Redis cannot lose jobs on its own (maxmemory-policy noeviction, some
+   * persistence): 'warn' (default) prints a warning naming the risk, 'error' refuses with
+   * RedisConfigError, 'off' skips it.
+   */
+  redisConfig?: RedisConfigCheck;
 }
 
 export interface BulkJob<Data> {
@@ -61,15 +68,21 @@ export interface QueueSettings {
   maxPayloadBytes: number;
   eventsMaxLen: number;
   keepLogs: number;
+  redisConfig: RedisConfigCheck;
 }
 
 export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit'>): QueueSettings {
+  const redisConfig = options.redisConfig ?? 'warn';
+  if (redisConfig !== 'warn' && redisConfig !== 'error' && redisConfig !== 'off') {
+    throw new ValidationError(`redisConfig must be 'warn', 'error' or 'off', got ${JSON.stringify(redisConfig)}`);
+  }
   return {
     prefix: options.prefix ?? DEFAULT_PREFIX,
     levels: assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS),
     maxPayloadBytes: assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
     eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
     keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
+    redisConfig,
   };
 }
 
@@ -143,7 +156,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
     if (this.#ready === undefined) {
       const limit = this.#rateLimit;
-      this.#ready = this.store.init(this.#settings.levels).then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
+      this.#ready = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`)
+        .then(() => this.store.init(this.#settings.levels))
+        .then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
       this.#ready.catch(() => {
         this.#ready = undefined;
       });

@@ -2,7 +2,16 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
-import { LeaseLostError, RateLimitError, TimeoutError, UnrecoverableError, ValidationError } from './errors.js';
+import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
+import {
+  ConfigMismatchError,
+  LeaseLostError,
+  RateLimitError,
+  RedisConfigError,
+  TimeoutError,
+  UnrecoverableError,
+  ValidationError,
+} from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -110,6 +119,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #blockTimeout: number;
   readonly #strategies: Record<string, BackoffStrategy>;
   readonly #throttle: Throttle;
+  readonly #redisConfig: RedisConfigCheck;
   readonly #connection: Connection;
   readonly #blocking: Redis;
   /** Server-side id of the blocking connection, refreshed on every (re)connect; see #waitForWork. */
@@ -145,6 +155,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
+    this.#redisConfig = settings.redisConfig;
     this.#processor = processor;
     this.#levels = settings.levels;
     this.name = name;
@@ -190,6 +201,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     while (this.#closing === undefined) {
       try {
         if (!started) {
+          await checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`);
           await this.store.init(this.#levels);
           this.#leases.start();
           this.#reaper.start();
@@ -212,7 +224,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       } catch (error) {
         if (this.#closing !== undefined) break;
         this.#report(error as Error);
-        // A config mismatch will not fix itself by retrying fast; Redis being away might, soon.
+        // These do not fix themselves: stop claiming (close() still works); anything else, retry.
+        if (error instanceof RedisConfigError || error instanceof ConfigMismatchError) break;
         failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_IDLE_BACKOFF, 100 * 2 ** failures)));
       }

@@ -7,7 +7,8 @@ import { packageVersion } from '../environment.js';
 import { asError, namedJobProducer, type BenchData, type BenchWorker, type Contender, type Producer, type WorkerSpec } from './contender.js';
 
 async function openProducer(url: string, queueName: string): Promise<Producer> {
-  const queue = new Queue<BenchData, void>(queueName, { connection: { url } });
+  // The bench's Redis runs without persistence on purpose (the contenders are measured alike): no warning.
+  const queue = new Queue<BenchData, void>(queueName, { connection: { url }, redisConfig: 'off' });
   // A read, so the connection is up (and the scripts it loads are loaded) before any timing starts.
   await queue.getCounts();
   return namedJobProducer(queue);
@@ -16,6 +17,7 @@ async function openProducer(url: string, queueName: string): Promise<Producer> {
 async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {
   const worker = new Worker<BenchData, void>(queueName, (job) => spec.handler(job.data), {
     connection: { url },
+    redisConfig: 'off',
     concurrency: spec.concurrency,
     autorun: false,
   });

@@ -414,6 +414,20 @@ export class QueueStore {
     await blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids);
   }
 
+  /**
+   * The settings that decide whether Redis may lose jobs; undefined when CONFIG is not allowed (managed
+   * Redis services often rename or disable it): then nothing can be checked.
+   */
+  async durabilitySettings(): Promise<{ maxmemoryPolicy: string; appendonly: string; save: string } | undefined> {
+    try {
+      const read = async (name: string): Promise<string> => ((await this.client.config('GET', name)))[1] ?? '';
+      const [maxmemoryPolicy, appendonly, save] = await Promise.all([read('maxmemory-policy'), read('appendonly'), read('save')]);
+      return { maxmemoryPolicy, appendonly, save };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The server-side id of a connection, for unblock(). */
   async connectionId(client: Redis): Promise<number> {
     return Number(await client.client('ID'));

@@ -33,7 +33,8 @@ async function dockerRedis(): Promise<TestRedis | undefined> {
 export async function startRedis(): Promise<TestRedis> {
   const url = process.env.REDIS_URL;
   if (url !== undefined && url !== '') return { url, kind: 'url', stop: async () => undefined };
-  if (hasRedisServer()) return spawnRedis();
+  // With persistence, as sluice asks of a real Redis: no redisConfig warning in every test file.
+  if (hasRedisServer()) return spawnRedis(['--appendonly', 'yes', '--appendfsync', 'no']);
   const container = await dockerRedis();
   if (container !== undefined) return container;
   throw new Error(`${noRedisMessage()}, or start a Docker engine for testcontainers`);
