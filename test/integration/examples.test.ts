@@ -1,37 +1,20 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents } from 'sluice';
 import { BULK_SIZE, DISTINCT_JOBS, RECEIPT_JOB_ID, produce, type EmailData } from '../../examples/producer.js';
 import { expectedResult, startWorker, type EmailResult } from '../../examples/worker.js';
+import { runCommand, type CommandRun } from '../harness/child.js';
 import { hasRedisServer } from '../harness/redis-server.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 
 const redis = useRedis();
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs a command in the repo root; never rejects on a non-zero exit, so tests can assert on the code. */
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // stdin ignored: the demo must not wait for input (CI runs it without a terminal).
-    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandRun> {
+  return runCommand(command, args, { env });
 }
 
 function canConnect(port: number): Promise<boolean> {

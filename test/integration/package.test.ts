@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand, type CommandRun } from '../harness/child.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 
 /**
@@ -15,26 +15,12 @@ const redis = useRedis();
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const SETUP_TIMEOUT = 120_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<CommandRun> {
+  return runCommand(command, args, { cwd, env });
 }
 
 /** Runs a setup step; a failed one stops the file with the command's output (npm says why it failed). */
-async function step(what: string, command: string, args: readonly string[], cwd: string): Promise<Run> {
+async function step(what: string, command: string, args: readonly string[], cwd: string): Promise<CommandRun> {
   const result = await run(command, args, cwd);
   if (result.code !== 0) {
     throw new Error(`${what} failed (exit ${String(result.code)}):\n${result.stdout}\n${result.stderr}`);
