@@ -165,13 +165,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
+    this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
+    // The server-side id changes with every (re)connect; #waitForWork needs the current one to unblock.
     this.#blocking.on('ready', () => {
       this.store.connectionId(this.#blocking).then(
         (id) => (this.#blockingId = id),
         () => (this.#blockingId = undefined),
       );
     });
-    this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
     this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
