@@ -20,6 +20,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { closeOpenHandles, Queue, Worker, type BulkJob, type Counts, type Job } from 'sluice';
+import { quit } from '../src/redis/connection.js';
 import { spawnRedis, type SpawnedRedis } from '../test/harness/redis-server.js';
 import { gitState, machineAndLoad, packageVersion, pinProcesses, type GitState, type MachineAndLoad, type Pinning } from './environment.js';
 import { diff, redisVersion, takeSnapshot, type RedisDelta } from './redis-stats.js';
@@ -372,18 +373,6 @@ async function connectAdmin(url: string): Promise<Redis> {
   return admin;
 }
 
-/** QUIT when connected so the server sees a clean close; a plain disconnect otherwise (never hangs). */
-async function closeAdmin(admin: Redis): Promise<void> {
-  if (admin.status === 'ready') {
-    try {
-      await admin.quit();
-      return;
-    } catch {
-      // fall through
-    }
-  }
-  admin.disconnect();
-}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -445,7 +434,7 @@ async function main(): Promise<void> {
     // Scenarios close what they open; this only catches what an error path could have left behind.
     const leaked = await closeOpenHandles();
     if (leaked.length > 0) console.error(`closed handles left open: ${leaked.join(', ')}`);
-    if (admin !== undefined) await closeAdmin(admin);
+    if (admin !== undefined) await quit(admin);
     await spawned?.stop();
   }
 }
