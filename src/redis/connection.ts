@@ -18,16 +18,16 @@ function isUrl(options: ConnectionOptions): options is { url: string } {
 }
 
 /**
- * Opens a connection for commands. Producers get ioredis' defaults (bounded retries per request), so an
- * unreachable Redis turns into an error instead of an add() that never settles.
+ * Opens a connection for commands. `defaults` apply under the caller's own options (a Queue passes a
+ * commandTimeout so a frozen Redis cannot hang add() forever); an instance the caller passed is used as is.
  */
-export function connect(options: ConnectionOptions): Connection {
+export function connect(options: ConnectionOptions, defaults: RedisOptions = {}): Connection {
   if (options instanceof Redis) return { client: options, owned: false };
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
-    return { client: quiet(new Redis(url, rest)), owned: true };
+    return { client: quiet(new Redis(url, { ...defaults, ...rest })), owned: true };
   }
-  return { client: quiet(new Redis(options)), owned: true };
+  return { client: quiet(new Redis({ ...defaults, ...options })), owned: true };
 }
 
 /**
