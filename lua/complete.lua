@@ -43,5 +43,6 @@ for o = FIRST, #ARGV, FIELDS do
 end
 
 if closeBatch(acks, metaKey, settled) then retention.apply(completedKey, base, now) end
+countFinished(metaKey, 'completed', settled)
 flushEvents()
 return out

@@ -21,7 +21,7 @@ local now = nowMs()
 local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now }
 local FIRST, FIELDS = 4, 8
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled = {}, 0
+local out, settled, failedForGood = {}, 0, 0
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry, level, retryDelay = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
@@ -41,6 +41,7 @@ for o = FIRST, #ARGV, FIELDS do
       enqueue(Q, id, tonumber(job[4]), job[6], 'atm', atm, 'err', reason, 'stack', stack)
       emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', 0, 'reason', reason)
     else
+      failedForGood = failedForGood + 1
       if keepCount == 0 then
         redis.call('DEL', key, logsKey(base, id))
       else
@@ -57,5 +58,6 @@ for o = FIRST, #ARGV, FIELDS do
 end
 
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
+countFinished(metaKey, 'failed', failedForGood)
 flushEvents()
 return out

@@ -57,6 +57,7 @@ end
 
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back.
 closeBatch(acks, metaKey, requeued + failed)
+countFinished(metaKey, 'failed', failed)
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle

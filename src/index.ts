@@ -7,7 +7,7 @@ export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJ
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { RedisConfigCheck } from './durability.js';
-export type { Counts, JobState, RateLimit, GroupLimit, GroupStatus } from './redis/store.js';
+export type { Counts, JobState, RateLimit, GroupLimit, GroupStatus, QueueMetrics } from './redis/store.js';
 export type { ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';
 export {

@@ -16,7 +16,7 @@ import {
 } from './options.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from './redis/connection.js';
 import { Status } from './redis/status.js';
-import { QueueStore, type AddInput, type Counts, type GroupLimit, type GroupStatus, type JobState, type RateLimit } from './redis/store.js';
+import { QueueStore, type AddInput, type Counts, type GroupLimit, type GroupStatus, type JobState, type QueueMetrics, type RateLimit } from './redis/store.js';
 import { encode } from './serializer.js';
 
 export interface QueueOptions {
@@ -262,6 +262,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getCounts(): Promise<Counts> {
     await this.#init();
     return this.store.getCounts();
+  }
+
+  /**
+   * What the metrics exporter reports: counts, waiting per priority level, the oldest waiting job's age,
+   * lifetime completed and failed totals. One script call, O(priority levels), no scans.
+   */
+  async getMetrics(): Promise<QueueMetrics> {
+    await this.#init();
+    return this.store.getMetrics();
   }
 
   /** Workers stop taking jobs (running ones finish); adds keep working. */

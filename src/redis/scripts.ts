@@ -67,6 +67,7 @@ export const SCRIPTS = {
     args: ['base', 'force', 'limit'],
   },
   'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'] },
+  metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'] },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],

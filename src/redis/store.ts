@@ -84,6 +84,34 @@ export interface Counts {
   limited: number;
 }
 
+/** What the metrics exporter reports for a queue: one script call, O(priority levels), no scans. */
+export interface QueueMetrics {
+  /** As in Counts: jobs that could start now (0 while paused; they are counted in `paused` then). */
+  waiting: number;
+  active: number;
+  delayed: number;
+  /** Completed and failed jobs still kept (retention decides how many). */
+  completed: number;
+  failed: number;
+  /** Jobs waiting while the queue is paused. */
+  paused: number;
+  isPaused: boolean;
+  /** Ungrouped jobs waiting on each priority level (index = level), paused or not. */
+  waitingByLevel: number[];
+  /** Grouped jobs waiting in their groups, paused or not (their level is not tracked per group). */
+  waitingGrouped: number;
+  /** Waiting jobs whose group a limit holds back; null when more than 1,000 groups are held (not counted). */
+  limited: number | null;
+  /** Groups held back by a rate window, a hold or their concurrency. */
+  limitedGroups: number;
+  /** How long the oldest ungrouped waiting job has been ready, in ms; null when none waits. */
+  oldestWaitingMs: number | null;
+  /** Jobs completed since the queue was created (counted by the settle scripts; reset by obliterate). */
+  completedTotal: number;
+  /** Jobs failed for good (attempts used up, or stalled too often) since the queue was created. */
+  failedTotal: number;
+}
+
 export interface RateLimit {
   /** At most this many jobs start... */
   max: number;
@@ -322,6 +350,40 @@ export class QueueStore {
     return paused === 1
       ? { waiting: 0, active, delayed, completed, failed, paused: waiting, limited }
       : { waiting, active, delayed, completed, failed, paused: 0, limited };
+  }
+
+  async getMetrics(): Promise<QueueMetrics> {
+    const reply = (await runScript(
+      this.client,
+      'metrics',
+      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, ...this.tail },
+      { base: this.base, group: GROUP },
+    )) as number[];
+    const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1] =
+      reply;
+    const waitingByLevel = reply.slice(11);
+    const total = waitingByLevel.reduce((sum, n) => sum + n, grouped);
+    return {
+      waiting: isPaused === 1 ? 0 : total,
+      active,
+      delayed,
+      completed,
+      failed,
+      paused: isPaused === 1 ? total : 0,
+      isPaused: isPaused === 1,
+      waitingByLevel,
+      waitingGrouped: grouped,
+      limited: limited < 0 ? null : limited,
+      limitedGroups: held,
+      oldestWaitingMs: oldest < 0 ? null : oldest,
+      completedTotal,
+      failedTotal,
+    };
+  }
+
+  /** Resolves when Redis answers PING. */
+  async ping(): Promise<void> {
+    await this.client.ping();
   }
 
   async getJobs(state: JobState, start: number, stop: number): Promise<{ id: string; raw: RawJob }[]> {
