@@ -17,7 +17,13 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_SCRIPT'
   | 'ERR_SLUICE_UNRECOVERABLE'
   | 'ERR_SLUICE_RATE_LIMIT'
-  | 'ERR_SLUICE_REDIS_CONFIG';
+  | 'ERR_SLUICE_REDIS_CONFIG'
+  | 'ERR_SLUICE_REDIS_UNAVAILABLE'
+  | 'ERR_SLUICE_REDIS_TIMEOUT'
+  | 'ERR_SLUICE_REDIS_OOM'
+  | 'ERR_SLUICE_REPLICATION'
+  | 'ERR_SLUICE_BULK_PARTIAL'
+  | 'ERR_SLUICE_DECODE';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -56,6 +62,16 @@ export class PayloadTooLargeError extends SluiceError {
 export class EncodeError extends SluiceError {
   constructor(message: string, options?: ErrorOptions) {
     super('ERR_SLUICE_ENCODE', message, options);
+  }
+}
+
+/**
+ * Stored bytes are not msgpack sluice can read (written by another client, or corrupted). A worker fails
+ * such a job for good with this message as its reason, without running it, and goes on with the others.
+ */
+export class DecodeError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_DECODE', message, options);
   }
 }
 
@@ -128,6 +144,80 @@ export class ConfigMismatchError extends SluiceError {
 export class RedisConfigError extends SluiceError {
   constructor(message: string) {
     super('ERR_SLUICE_REDIS_CONFIG', message);
+  }
+}
+
+/**
+ * Redis could not be reached: the connection was down and did not come back within the queue's
+ * `offlineTimeout`, or too many calls were already waiting for it (`maxOfflineCalls`). The command was never
+ * sent, so nothing was written: retrying is safe.
+ */
+export class RedisUnavailableError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The command was sent but Redis did not answer within `commandTimeout` (a frozen or overloaded server, a
+ * network partition). Whether it ran is unknown: it may still run when Redis resumes. Retry an add with
+ * the same jobId, which is deduplicated, or check with getJob().
+ */
+export class RedisTimeoutError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_REDIS_TIMEOUT', message, options);
+  }
+}
+
+/**
+ * Redis refused a write because it reached `maxmemory` (policy noeviction). Scripts are refused before they
+ * start, so nothing was written. Free memory (remove old jobs, lower retention, raise maxmemory) and retry.
+ */
+export class RedisOutOfMemoryError extends SluiceError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_SLUICE_REDIS_OOM', message, options);
+  }
+}
+
+/**
+ * The write succeeded on the primary, but fewer replicas than `durability.replicas` confirmed it within
+ * `durability.timeoutMs`. The job exists and will run; it could be lost if the primary failed right now.
+ */
+export class ReplicationError extends SluiceError {
+  readonly acknowledged: number;
+  readonly required: number;
+
+  constructor(acknowledged: number, required: number, timeoutMs: number) {
+    super(
+      'ERR_SLUICE_REPLICATION',
+      `the write reached the primary but only ${acknowledged} of ${required} replicas confirmed it within ` +
+        `${timeoutMs} ms; the job exists and will run, but a failover now could lose it. Check the replicas ` +
+        `(INFO replication), or lower durability.replicas`,
+    );
+    this.acknowledged = acknowledged;
+    this.required = required;
+  }
+}
+
+/**
+ * addBulk wrote some of its chunks and not others (Redis failed in between). `added` holds the jobs that
+ * were written, in input order, and `failed` the input indexes that were not, each with its error: retry
+ * exactly those.
+ */
+export class BulkAddError<J = unknown> extends SluiceError {
+  readonly added: readonly J[];
+  readonly failed: readonly { index: number; error: Error }[];
+
+  constructor(added: readonly J[], failed: readonly { index: number; error: Error }[], total: number) {
+    const first = failed[0]?.error.message ?? 'unknown';
+    super(
+      'ERR_SLUICE_BULK_PARTIAL',
+      `addBulk wrote ${added.length} of ${total} jobs; ${failed.length} were not written (first error: ${first}). ` +
+        `error.added holds the written jobs and error.failed the indexes to retry`,
+      { cause: failed[0]?.error },
+    );
+    this.added = added;
+    this.failed = failed;
   }
 }
 

@@ -2,6 +2,17 @@
 export { Queue, type QueueOptions, type BulkJob } from './queue.js';
 export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
+export { Scheduler, type SchedulerOptions, type SchedulerEventMap } from './scheduler.js';
+export type {
+  ScheduleSpec,
+  CronSchedule,
+  EverySchedule,
+  MissedPolicy,
+  ScheduleJob,
+  ScheduleJobOptions,
+  ScheduleInfo,
+} from './schedules/definition.js';
+export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
@@ -15,6 +26,7 @@ export {
   ValidationError,
   PayloadTooLargeError,
   EncodeError,
+  DecodeError,
   JobNotFoundError,
   JobActiveError,
   LeaseLostError,
@@ -26,6 +38,11 @@ export {
   UnrecoverableError,
   RateLimitError,
   RedisConfigError,
+  RedisUnavailableError,
+  RedisTimeoutError,
+  RedisOutOfMemoryError,
+  ReplicationError,
+  BulkAddError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

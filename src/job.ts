@@ -1,9 +1,10 @@
-import { JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import { expandOptions, type StoredJobOptions } from './options.js';
+import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
+import { expandOptions, TRACE_CONTEXT_KEY, type EncodedJobOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import { Status } from './redis/status.js';
 import type { ClaimedJob, JobState, QueueStore, RawJob } from './redis/store.js';
 import { decode, encode } from './serializer.js';
+import { jobLogger, type Logger } from './telemetry/logger.js';
 
 /** What a Job needs from the Queue or Worker that made it. */
 export interface JobOwner {
@@ -12,6 +13,8 @@ export interface JobOwner {
   readonly maxPayloadBytes: number;
   /** Newest log lines kept per job; 0 keeps all. */
   readonly keepLogs: number;
+  /** The logger passed to the Queue or Worker, if any; job.logger derives from it. */
+  readonly logger: Logger | undefined;
 }
 
 /**
@@ -49,7 +52,13 @@ export class Job<Data = unknown, Result = unknown> {
   readonly stream: number;
   /** The group the job belongs to, if any. */
   readonly group: string | undefined;
+  /**
+   * @internal the creation context stored by the producer's span (telemetry/trace-context.ts), or
+   * undefined when the job was added without an OpenTelemetry SDK. Not part of `opts` on purpose.
+   */
+  readonly traceContext: unknown;
   readonly #owner: JobOwner;
+  #logger: Logger | undefined;
 
   /** @internal Jobs are made by Queue and Worker, not by users. */
   constructor(owner: JobOwner, fields: {
@@ -71,6 +80,7 @@ export class Job<Data = unknown, Result = unknown> {
     dueAt?: number;
     entry?: string;
     stream?: number;
+    traceContext?: unknown;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -92,15 +102,18 @@ export class Job<Data = unknown, Result = unknown> {
     this.entry = fields.entry;
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
+    this.traceContext = fields.traceContext;
   }
 
   /** @internal */
   static fromClaim<D, R>(owner: JobOwner, claimed: ClaimedJob): Job<D, R> {
+    const opts = decode<EncodedJobOptions>(claimed.opts, `job '${claimed.id}' options`);
     return new Job<D, R>(owner, {
       id: claimed.id,
       name: claimed.name,
-      data: decode<D>(claimed.data) as D,
-      opts: expandOptions(decode<Partial<StoredJobOptions>>(claimed.opts)),
+      data: decode<D>(claimed.data, `job '${claimed.id}' data`) as D,
+      opts: expandOptions(opts),
+      traceContext: opts?.[TRACE_CONTEXT_KEY],
       priority: claimed.priority,
       attemptsMade: claimed.attemptsMade,
       attemptsStarted: claimed.attemptsStarted,
@@ -120,11 +133,13 @@ export class Job<Data = unknown, Result = unknown> {
       return value === undefined ? undefined : Number(value);
     };
     const state = (text('state') ?? 'waiting') as JobState;
+    const opts = decode<EncodedJobOptions>(raw.get('opts'));
     return new Job<D, R>(owner, {
       id,
       name: text('name') ?? '',
-      data: decode<D>(raw.get('data')) as D,
-      opts: expandOptions(decode<Partial<StoredJobOptions>>(raw.get('opts'))),
+      data: readableData<D>(raw.get('data'), state),
+      opts: expandOptions(opts),
+      traceContext: opts?.[TRACE_CONTEXT_KEY],
       priority: number('prio') ?? 0,
       attemptsMade: number('atm') ?? 0,
       attemptsStarted: number('ats') ?? 0,
@@ -143,6 +158,16 @@ export class Job<Data = unknown, Result = unknown> {
 
   get queueName(): string {
     return this.#owner.queueName;
+  }
+
+  /**
+   * A pino child logger bound to this job (queue, jobId, jobName, attempt; inside a traced handler also
+   * trace_id and span_id), made on first use. It derives from the Queue's or Worker's `logger` option, or,
+   * without one, from a logger that writes warn and above to stderr. Job data is never bound to it.
+   */
+  get logger(): Logger {
+    this.#logger ??= jobLogger(this.#owner.logger, this);
+    return this.#logger;
   }
 
   /** Records progress (any msgpack-encodable value) and emits a 'progress' event. */
@@ -234,5 +259,18 @@ export class Job<Data = unknown, Result = unknown> {
         },
       );
     });
+  }
+}
+
+/**
+ * A failed job's data may be the very bytes that made it fail (not msgpack): it can still be looked at, its
+ * failedReason says why, and its data reads as undefined. Any other job with unreadable data is an error.
+ */
+function readableData<D>(bytes: Buffer | undefined, state: JobState): D {
+  try {
+    return decode<D>(bytes, 'job data') as D;
+  } catch (error) {
+    if (state === 'failed' && error instanceof DecodeError) return undefined as D;
+    throw error;
   }
 }

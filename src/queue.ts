@@ -1,11 +1,12 @@
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
-import { ClosedError, JobActiveError, ValidationError } from './errors.js';
+import { BulkAddError, ClosedError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
   compactOptions,
+  TRACE_CONTEXT_KEY,
   DEFAULT_PRIORITY_LEVELS,
   MAX_PRIORITY_LEVELS,
   normalizeJobOptions,
@@ -15,9 +16,25 @@ import {
   type StoredJobOptions,
 } from './options.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from './redis/connection.js';
+import { Reachability } from './redis/reachability.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput, type Counts, type GroupLimit, type GroupStatus, type JobState, type QueueMetrics, type RateLimit } from './redis/store.js';
+import { ScheduleStore } from './redis/schedule-store.js';
+import {
+  decodeDefinition,
+  describeJob,
+  describeSpec,
+  prepareSchedule,
+  validateScheduleId,
+  type ScheduleInfo,
+  type ScheduleJob,
+  type ScheduleSpec,
+} from './schedules/definition.js';
+import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
+import type { Logger } from './telemetry/logger.js';
+import type { StoredTraceContext } from './telemetry/trace-context.js';
+import { ProducerSpans, type SendSpans } from './telemetry/tracing.js';
 
 export interface QueueOptions {
   connection: ConnectionOptions;
@@ -41,6 +58,31 @@ export interface QueueOptions {
    * RedisConfigError, 'off' skips it.
    */
   redisConfig?: RedisConfigCheck;
+  /**
+   * A pino logger for sluice's own log lines (debug: jobs added, started, completed; info: retries; warn:
+   * jobs failed for good; error: worker errors no listener took) and the parent of every `job.logger`.
+   * Default: sluice logs nothing of its own. Job data and return values are never logged.
+   */
+  logger?: Logger;
+  /**
+   * Longest wait for Redis' answer to a command this Queue sent (ms). Past it the call rejects with
+   * RedisTimeoutError. Default 5,000. Applies to connections sluice opens, not to an ioredis instance you pass.
+   */
+  commandTimeout?: number;
+  /** Longest wait for a lost connection to come back before a call rejects with RedisUnavailableError (ms). Default 5,000. */
+  offlineTimeout?: number;
+  /** Most add calls waiting for a lost connection at once; more reject at once with RedisUnavailableError. Default 1,000. */
+  maxOfflineCalls?: number;
+  /**
+   * add() resolves only once `replicas` replicas confirmed the write (Redis WAIT), or rejects with
+   * ReplicationError after `timeoutMs` (the job then exists on the primary). Off by default.
+   */
+  durability?: Durability;
+}
+
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
 }
 
 export interface BulkJob<Data> {
@@ -60,6 +102,31 @@ export const DEFAULT_KEEP_LOGS = 1000;
 const ADD_CHUNK = 1000;
 /** Jobs per obliterate / retryJobs step, for the same reason. */
 const STEP = 1000;
+/**
+ * 5 s: a Redis command answers in well under a millisecond and a 1,000-job add chunk in about one, so 5 s
+ * means Redis is frozen, failing over or unreachable; long enough to ride out a Sentinel failover's
+ * usual 1-3 s, short enough that a web request adding a job fails before its own timeout.
+ */
+const DEFAULT_COMMAND_TIMEOUT = 5000;
+const DEFAULT_OFFLINE_TIMEOUT = 5000;
+/** Bounds the memory of calls held while Redis is away: 1,000 adds of up to 512 KiB is the worst case. */
+const DEFAULT_MAX_OFFLINE_CALLS = 1000;
+
+function validateDurability(durability: unknown, commandTimeout: number): Durability | undefined {
+  if (durability === undefined) return undefined;
+  if (typeof durability !== 'object' || durability === null) {
+    throw new ValidationError('durability takes { replicas, timeoutMs }, for example { replicas: 1, timeoutMs: 1000 }');
+  }
+  const { replicas, timeoutMs } = durability as Record<string, unknown>;
+  const checked = { replicas: assertInteger('durability.replicas', replicas, 1, 100), timeoutMs: assertInteger('durability.timeoutMs', timeoutMs, 1) };
+  if (checked.timeoutMs >= commandTimeout) {
+    throw new ValidationError(
+      `durability.timeoutMs (${checked.timeoutMs} ms) must be shorter than commandTimeout (${commandTimeout} ms), ` +
+        `or every slow replication would surface as a timeout instead of a ReplicationError`,
+    );
+  }
+  return checked;
+}
 
 /** Settings shared by Queue and Worker: validated once here. */
 export interface QueueSettings {
@@ -124,12 +191,17 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly store: QueueStore;
   readonly maxPayloadBytes: number;
   readonly keepLogs: number;
+  readonly logger: Logger | undefined;
   readonly #settings: QueueSettings;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
+  readonly #reachability: Reachability;
+  readonly #durability: Durability | undefined;
+  readonly #spans: ProducerSpans;
   #ready: Promise<void> | undefined;
   #closed = false;
+  #scheduleStore: ScheduleStore | undefined;
 
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
@@ -142,7 +214,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
-    this.#connection = connect(options.connection);
+    this.logger = options.logger;
+    this.#spans = new ProducerSpans(name);
+    const commandTimeout = assertInteger('commandTimeout', options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT, 1);
+    const offlineTimeout = assertInteger('offlineTimeout', options.offlineTimeout ?? DEFAULT_OFFLINE_TIMEOUT, 0);
+    const maxOffline = assertInteger('maxOfflineCalls', options.maxOfflineCalls ?? DEFAULT_MAX_OFFLINE_CALLS, 0);
+    this.#durability = validateDurability(options.durability, commandTimeout);
+    this.#connection = connect(options.connection, { commandTimeout });
+    this.#reachability = new Reachability(this.#connection.client, offlineTimeout, maxOffline);
     this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
     trackOpen(this, `Queue '${name}'`);
   }
@@ -166,7 +245,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.#ready;
   }
 
-  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined): { input: AddInput; stored: StoredJobOptions } {
+  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace?: StoredTraceContext): { input: AddInput; stored: StoredJobOptions } {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
@@ -175,7 +254,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       jobId: job.jobId ?? '',
       name,
       data: encode(data, 'job data', this.maxPayloadBytes),
-      opts: encode(compactOptions(job.stored), 'job options', this.maxPayloadBytes),
+      opts: encode(trace === undefined ? compactOptions(job.stored) : { ...compactOptions(job.stored), [TRACE_CONTEXT_KEY]: trace }, 'job options', this.maxPayloadBytes),
       prio: job.priority,
       delay: job.delay,
       runAt: job.runAt,
@@ -194,21 +273,56 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * call, pipelined. Each job is atomic; a jobId that exists returns the existing job.
    */
   async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
+    // One send span per call (plus a create span per job for a bulk); see telemetry/tracing.ts.
+    const spans = this.#spans.start(Array.isArray(jobs) ? jobs.length : 0);
+    try {
+      const added = await this.#addBulk(jobs, spans);
+      spans.end(added);
+      if (this.logger?.isLevelEnabled('debug') === true) {
+        this.logger.debug({ queue: this.name, count: added.length, ...(added.length === 1 ? { jobId: added[0]?.id } : {}) }, 'jobs added');
+      }
+      return added;
+    } catch (error) {
+      spans.end(undefined, error);
+      throw error;
+    }
+  }
+
+  async #addBulk(jobs: readonly BulkJob<Data>[], spans: SendSpans): Promise<Job<Data, Result>[]> {
     // Checked through `unknown`: Array.isArray would narrow a readonly array to any[].
     const given: unknown = jobs;
     if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
     const prepared = jobs.map((job, i) => {
       if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
-      return this.#prepare(job.name, job.data, job.opts);
+      return this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
     });
+    const offline = this.#reachability.whenReady();
+    if (offline !== undefined) await offline;
     await this.#init();
     const inputs = prepared.map((p) => p.input);
     const chunks: Promise<{ id: string; duplicate: boolean }[]>[] = [];
     for (let i = 0; i < inputs.length; i += ADD_CHUNK) chunks.push(this.store.add(inputs.slice(i, i + ADD_CHUNK)));
-    const results = (await Promise.all(chunks)).flat();
+    const settled = await Promise.allSettled(chunks);
+    const failed: { index: number; error: Error }[] = [];
+    const results: ({ id: string; duplicate: boolean } | undefined)[] = [];
+    settled.forEach((chunk, c) => {
+      if (chunk.status === 'fulfilled') {
+        results.push(...chunk.value);
+        return;
+      }
+      const start = c * ADD_CHUNK;
+      for (let i = start; i < Math.min(start + ADD_CHUNK, inputs.length); i++) {
+        results.push(undefined);
+        failed.push({ index: i, error: chunk.reason as Error });
+      }
+    });
+    // Every chunk failed: nothing of this call was written (or, on a timeout, nothing is known), so the
+    // chunk's own error says it best.
+    if (failed.length === inputs.length && failed[0] !== undefined) throw failed[0].error;
     const out: Job<Data, Result>[] = [];
     for (let i = 0; i < results.length; i++) {
-      const result = results[i] as { id: string; duplicate: boolean };
+      const result = results[i];
+      if (result === undefined) continue;
       if (result.duplicate) {
         const existing = await this.getJob(result.id);
         if (existing !== undefined) {
@@ -218,6 +332,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       }
       const { input, stored } = prepared[i] as { input: AddInput; stored: StoredJobOptions };
       out.push(this.#fresh(result.id, (jobs[i] as BulkJob<Data>).data, input, stored));
+    }
+    if (failed.length > 0) throw new BulkAddError(out, failed, inputs.length);
+    if (this.#durability !== undefined) {
+      const { replicas, timeoutMs } = this.#durability;
+      const acknowledged = await this.store.waitForReplicas(replicas, timeoutMs);
+      if (acknowledged < replicas) throw new ReplicationError(acknowledged, replicas, timeoutMs);
     }
     return out;
   }
@@ -354,6 +474,50 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       if (moved === 0) break;
     }
     return total;
+  }
+
+  /**
+   * Creates or changes the recurring schedule `id`: every tick enqueues one job `job`, with the job id
+   * `<id>:<tick ms>`, exactly once however many processes fire schedules. Idempotent: the same definition
+   * again changes nothing (call it at every boot from every pod); a changed one recomputes the next run.
+   * Everything is validated before anything is written. Ticks are fired by every Worker of the queue and
+   * by Schedulers, not by the Queue.
+   */
+  async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
+    validateScheduleId(id);
+    const { definition, encoded } = prepareSchedule(spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
+    await this.#init();
+    const schedules = this.#schedules();
+    const first = firstTick(definition.timing, await schedules.now());
+    const stored = await schedules.upsert(id, encoded, first ?? -1, definition.timing.limit);
+    return { next: stored.next < 0 ? null : new Date(stored.next), changed: stored.changed };
+  }
+
+  /** Every schedule of the queue, by id, with its next run (null once it ended) and runs so far. */
+  async getSchedules(): Promise<ScheduleInfo<Data>[]> {
+    await this.#init();
+    return (await this.#schedules().list()).map((stored) => {
+      const definition = decodeDefinition(stored.definition);
+      return {
+        id: stored.id,
+        spec: describeSpec(definition.timing),
+        job: describeJob<Data>(definition),
+        next: stored.next < 0 ? null : new Date(stored.next),
+        runs: stored.runs,
+      };
+    });
+  }
+
+  /** Deletes a schedule (jobs it already enqueued stay); resolves with whether it existed. */
+  async removeSchedule(id: string): Promise<boolean> {
+    validateScheduleId(id);
+    await this.#init();
+    return this.#schedules().remove(id);
+  }
+
+  #schedules(): ScheduleStore {
+    this.#scheduleStore ??= new ScheduleStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen);
+    return this.#scheduleStore;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { EncodeError, PayloadTooLargeError } from './errors.js';
+import { DecodeError, EncodeError, PayloadTooLargeError } from './errors.js';
 
 /**
  * The only module that imports msgpackr. One Packr is reused for every job (msgpackr reuses its buffer
@@ -48,6 +48,11 @@ function check(value: unknown, path: string, depth: number): void {
     );
   }
   for (const key of Object.keys(value)) {
+    // An own '__proto__' key (JSON.parse makes them) comes back renamed: msgpackr's guard against
+    // prototype pollution. Refused here for the same reason as a Map: the job would not be what was added.
+    if (key === '__proto__') {
+      throw new EncodeError(`${path} has an own '__proto__' key; msgpack decoding renames it to protect prototypes: rename the key`);
+    }
     check((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
   }
 }
@@ -65,7 +70,12 @@ export function encode(value: unknown, what: string, maxBytes: number): Buffer {
   return bytes;
 }
 
-export function decode<T>(bytes: Buffer | null | undefined): T | undefined {
+/** `what` names the value in the error ("job data"). Throws DecodeError on bytes that are not msgpack. */
+export function decode<T>(bytes: Buffer | null | undefined, what = 'stored value'): T | undefined {
   if (bytes === null || bytes === undefined || bytes.length === 0) return undefined;
-  return packr.unpack(bytes) as T;
+  try {
+    return packr.unpack(bytes) as T;
+  } catch (error) {
+    throw new DecodeError(`${what} (${bytes.length} bytes) is not valid msgpack: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -5,6 +5,7 @@ import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backo
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
   ConfigMismatchError,
+  DecodeError,
   LeaseLostError,
   RateLimitError,
   RedisConfigError,
@@ -12,18 +13,24 @@ import {
   UnrecoverableError,
   ValidationError,
 } from './errors.js';
+import type { Span } from '@opentelemetry/api';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { assertInteger } from './options.js';
+import { assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue.js';
-import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type Redis } from './redis/connection.js';
+import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
-import { QueueStore, type ClaimResult } from './redis/store.js';
+import { QueueStore, type BlockedConnection, type ClaimedJob, type ClaimResult } from './redis/store.js';
 import { encode } from './serializer.js';
+import type { Logger } from './telemetry/logger.js';
+import { runInSpan } from './telemetry/tracing.js';
+import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
+import { ScheduleStore } from './redis/schedule-store.js';
+import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
 import { Settler } from './worker/settler.js';
 
 export interface ProcessorContext {
@@ -43,7 +50,7 @@ export interface ProcessorContext {
 
 export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
 
-export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions'> {
+export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 'commandTimeout' | 'offlineTimeout' | 'maxOfflineCalls' | 'durability'> {
   /** Jobs run at once by this worker. Default 1. */
   concurrency?: number;
   /** Most jobs taken per claim round trip. Default min(concurrency, 100). */
@@ -66,6 +73,12 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions'> {
   name?: string;
   /** In-process smoothing of the handlers' own calls, used through ctx.throttle (Bottleneck, local). */
   outbound?: OutboundLimit;
+  /**
+   * Fire the queue's recurring schedules from this worker (any worker or Scheduler may; each tick still
+   * enqueues once). Default true. Turn it off on most workers of a fleet of hundreds: each runner makes a
+   * small read every 5 s and tries every tick.
+   */
+  schedules?: boolean;
 }
 
 export interface WorkerEventMap<Data, Result> {
@@ -77,6 +90,8 @@ export interface WorkerEventMap<Data, Result> {
   retrying: [job: Job<Data, Result>, error: Error, delay: number];
   /** The handler threw RateLimitError: the job waits again, its group (or the queue) held for `holdMs`. */
   rateLimited: [job: Job<Data, Result>, holdMs: number];
+  /** This worker fired a schedule's tick: the tick's job was enqueued. */
+  scheduleFired: [fired: FiredTick];
   error: [error: Error];
   closed: [];
 }
@@ -110,6 +125,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly store: QueueStore;
   readonly maxPayloadBytes: number;
   readonly keepLogs: number;
+  readonly logger: Logger | undefined;
   /** This worker's consumer name in Redis. */
   readonly consumer: string;
   readonly concurrency: number;
@@ -121,12 +137,15 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #throttle: Throttle;
   readonly #redisConfig: RedisConfigCheck;
   readonly #connection: Connection;
-  readonly #blocking: Redis;
-  /** Server-side id of the blocking connection, refreshed on every (re)connect; see #waitForWork. */
-  #blockingId: number | undefined;
+  readonly #blocking: RedisClient;
+  /** The blocking connection and its server-side id, refreshed on every (re)connect; see #waitForWork. */
+  #blockingId: BlockedConnection | undefined;
+  #identifying = false;
   readonly #settler: Settler;
   readonly #leases: Leases;
   readonly #reaper: Reaper;
+  readonly #schedules: ScheduleRunner | undefined;
+  readonly #telemetry: WorkerTelemetry;
   readonly #running = new Map<string, Running>();
   readonly #tasks = new Set<Promise<void>>();
   #slotFreed: (() => void) | undefined;
@@ -162,21 +181,22 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.keepLogs = settings.keepLogs;
     this.consumer = `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.logger = options.logger;
+    this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger);
 
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     // The server-side id changes with every (re)connect; #waitForWork needs the current one to unblock.
-    this.#blocking.on('ready', () => {
-      this.store.connectionId(this.#blocking).then(
-        (id) => (this.#blockingId = id),
-        () => (this.#blockingId = undefined),
-      );
-    });
+    this.#blocking.on('ready', () => this.#identifyBlocking());
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
     this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
+    if (options.schedules !== false) {
+      const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
+      this.#schedules = new ScheduleRunner(schedules, (fired) => this.emit('scheduleFired', fired), onError);
+    }
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
   }
@@ -206,6 +226,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           await this.store.init(this.#levels);
           this.#leases.start();
           this.#reaper.start();
+          this.#schedules?.start();
           started = true;
         }
         const free = this.concurrency - this.#running.size;
@@ -216,7 +237,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         const claimed = await this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
         failures = 0;
         if (claimed.kind === 'jobs') {
-          for (const entry of claimed.jobs) this.#start(Job.fromClaim<Data, Result>(this, entry));
+          for (const entry of claimed.jobs) this.#startClaimed(entry);
         } else if (claimed.kind === 'needs-init') {
           await this.store.init(this.#levels);
         } else {
@@ -249,7 +270,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     // Something becomes due (a delayed job, a rate window, a hold) in `due` ms. A BLOCK timeout would fire
     // up to 100 ms late (Redis' 10 Hz cron), so a local timer ends the block on time instead.
     const id = this.#blockingId;
-    if (due <= MIN_BLOCK_MS || id === undefined) {
+    // On a cluster a failover or resharding moves the queue's slot, and with it the node connection the
+    // read blocks on, without a new 'ready': then the old id is of no use, and is asked again.
+    if (id === undefined || !this.store.stillBlocksOn(this.#blocking, id)) this.#identifyBlocking();
+    if (due <= MIN_BLOCK_MS || id === undefined || id !== this.#blockingId) {
       await new Promise((resolve) => setTimeout(resolve, due));
       return;
     }
@@ -261,6 +285,37 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #startClaimed(claimed: ClaimedJob): void {
+    let job: Job<Data, Result>;
+    try {
+      job = Job.fromClaim<Data, Result>(this, claimed);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      // Bytes no attempt could ever read: fail the job for good, saying why, and go on with the batch.
+      this.#report(error);
+      const reason = `${error.message}; the job was failed without running`;
+      const task = this.#settle(claimed, () =>
+        this.#settler.fail({ id: claimed.id, entry: claimed.entry, stream: claimed.stream, retryDelay: -1, reason, stack: '', keep: KEEP_ALL }),
+      ).then(() => void this.#tasks.delete(task));
+      this.#tasks.add(task);
+      return;
+    }
+    this.#start(job);
+  }
+
+  #identifyBlocking(): void {
+    if (this.#identifying) return;
+    this.#identifying = true;
+    this.#blockingId = undefined;
+    this.store.connectionId(this.#blocking).then(
+      (id) => {
+        this.#blockingId = id;
+        this.#identifying = false;
+      },
+      () => (this.#identifying = false),
+    );
   }
 
   #start(job: Job<Data, Result>): void {
@@ -278,17 +333,23 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** One attempt, top to bottom: run the handler, then settle exactly one way. */
   async #execute(job: Job<Data, Result>, entry: string, running: Running): Promise<void> {
     this.emit('active', job);
+    const span = this.#telemetry.start(job);
+    const started = performance.now();
     let result: Result;
     let encoded: Buffer;
     try {
-      result = await this.#invoke(job, running.controller);
+      result = await this.#invoke(job, running.controller, span);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
     } catch (thrown) {
+      const seconds = (performance.now() - started) / 1000;
       this.#freeSlot(entry);
-      if (thrown instanceof RateLimitError) await this.#settleRateLimited(job, entry, thrown.retryAfterMs);
-      else await this.#settleFailure(job, entry, asError(thrown));
+      const error = asError(thrown);
+      const outcome =
+        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, entry, thrown.retryAfterMs) : await this.#settleFailure(job, entry, error);
+      this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }
+    const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
     const status = await this.#settle(job, () => this.#settler.complete({ id: job.id, entry, stream: job.stream, result: encoded, keep }));
@@ -297,10 +358,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       job.attemptsMade += 1;
       this.emit('completed', job, result);
     }
+    this.#telemetry.finish(job, span, status === Status.OK ? 'completed' : undefined, seconds, undefined);
   }
 
-  #invoke(job: Job<Data, Result>, controller: AbortController): Promise<Result> {
-    const run = Promise.resolve().then(() => this.#processor(job, { signal: controller.signal, rateLimit, throttle: this.#throttle }));
+  #invoke(job: Job<Data, Result>, controller: AbortController, span: Span): Promise<Result> {
+    // Inside the process span (when one is recording), so the handler's own spans become its children.
+    const run = Promise.resolve().then(() => runInSpan(span, this.#processor, job, { signal: controller.signal, rateLimit, throttle: this.#throttle }));
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
     return new Promise<Result>((resolve, reject) => {
@@ -322,7 +385,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     });
   }
 
-  async #settleFailure(job: Job<Data, Result>, entry: string, error: Error): Promise<void> {
+  async #settleFailure(job: Job<Data, Result>, entry: string, error: Error): Promise<JobOutcome | undefined> {
     const attempt = job.attemptsMade + 1;
     let retryDelay = -1;
     let reason = error.message;
@@ -346,20 +409,23 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         keep: job.opts.keepFailed,
       }),
     );
-    if (status !== Status.OK) return;
+    if (status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = reason;
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
+    return retryDelay >= 0 ? 'retried' : 'failed';
   }
 
-  async #settleRateLimited(job: Job<Data, Result>, entry: string, holdMs: number): Promise<void> {
+  async #settleRateLimited(job: Job<Data, Result>, entry: string, holdMs: number): Promise<JobOutcome | undefined> {
     const status = await this.#settle(job, () => this.#settler.release({ id: job.id, entry, stream: job.stream, holdMs }));
-    if (status === Status.OK) this.emit('rateLimited', job, holdMs);
+    if (status !== Status.OK) return undefined;
+    this.emit('rateLimited', job, holdMs);
+    return 'rate_limited';
   }
 
   /** Sends a settle; a refused one (lease lost, job gone) or a failed call is reported, never thrown. */
-  async #settle(job: Job<Data, Result>, send: () => Promise<StatusCode>): Promise<StatusCode | undefined> {
+  async #settle(job: { readonly id: string }, send: () => Promise<StatusCode>): Promise<StatusCode | undefined> {
     try {
       const status = await send();
       if (status === Status.LEASE_LOST) {
@@ -389,8 +455,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
   }
 
+  /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
   #report(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
+    else if (this.logger !== undefined) this.logger.error({ err: error, queue: this.name, consumer: this.consumer }, 'sluice worker error');
     else process.emitWarning(`sluice worker '${this.name}': ${error.message}`, { code: (error as { code?: string }).code ?? 'SLUICE_WORKER' });
   }
 
@@ -406,13 +474,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   async #close(): Promise<void> {
     // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
     disconnectNow(this.#blocking);
+    const schedulesStopped = this.#schedules?.stop();
     const wake = this.#slotFreed;
     this.#slotFreed = undefined;
     wake?.();
     await this.#loop;
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop()]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
+import { throwRedisFailure } from './failures.js';
 import { loadLua, sha1 } from './lua.js';
 
 /**
@@ -63,7 +64,7 @@ export const SCRIPTS = {
   },
   'retry-jobs': { keys: ['meta', 'set', 'events', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit', 'eventsMaxLen'] },
   obliterate: {
-    keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
+    keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'rate', 'schedules', 'scheduleNext', 'scheduleRuns', 'groups...', 'streams...'],
     args: ['base', 'force', 'limit'],
   },
   'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'] },
@@ -77,6 +78,14 @@ export const SCRIPTS = {
   log: { keys: ['job', 'logs'], args: ['line', 'keep'] },
   'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'] },
   'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'] },
+  'upsert-schedule': { keys: ['schedules', 'scheduleNext', 'scheduleRuns'], args: ['scheduleId', 'definition', 'next', 'limit'] },
+  'remove-schedule': { keys: ['schedules', 'scheduleNext', 'scheduleRuns'], args: ['scheduleId'] },
+  'fire-schedule': {
+    keys: ['schedules', 'scheduleNext', 'scheduleRuns', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
+  },
+  promote: { keys: ['meta', 'delayed', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit'] },
+  'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], binary: true },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -110,13 +119,14 @@ function script(name: ScriptName): LoadedScript {
 }
 
 type ScriptMethod = (numberOfKeys: number, ...args: ArgValue[]) => Promise<unknown>;
-const defined = new WeakMap<Redis, Set<string>>();
+const defined = new WeakMap<RedisClient, Set<string>>();
 
 /**
  * ioredis' defineCommand runs a script by EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or
- * flushed Redis), inside pipelines too: that is the loader, not one of our own.
+ * flushed Redis), inside pipelines too: that is the loader, not one of our own. A Cluster defines it too
+ * and sends each call to the master of its first key's slot; every key of a queue shares that slot.
  */
-function method(client: Redis, name: ScriptName): ScriptMethod {
+function method(client: RedisClient, name: ScriptName): ScriptMethod {
   const { command, source } = script(name);
   let commands = defined.get(client);
   if (commands === undefined) {
@@ -146,7 +156,7 @@ function flatten(names: readonly string[], values: Record<string, unknown>, into
 
 /** Runs one script with named keys and arguments; per-job argument groups follow the shared ones. */
 export function runScript<N extends ScriptName>(
-  client: Redis,
+  client: RedisClient,
   name: N,
   keys: ScriptKeys<N>,
   args: ScriptArgs<N>,
@@ -160,5 +170,5 @@ export function runScript<N extends ScriptName>(
   if (jobs !== undefined && spec.perJob !== undefined) {
     for (const job of jobs) flatten(spec.perJob, job, argList, name);
   }
-  return method(client, name)(keyList.length, ...keyList, ...argList);
+  return method(client, name)(keyList.length, ...keyList, ...argList).catch(throwRedisFailure);
 }

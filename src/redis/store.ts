@@ -1,8 +1,9 @@
-import type { Redis } from 'ioredis';
+import { connectionFor, masters, sameServer, type Redis, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
 import { buf, num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
+import { throwRedisFailure } from './failures.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -136,12 +137,27 @@ export interface GroupLimit {
   concurrency?: number;
 }
 
+/** One server's settings that decide whether it may lose jobs (see src/durability.ts). */
+export interface ServerSettings {
+  /** `host:port` */
+  server: string;
+  maxmemoryPolicy: string;
+  appendonly: string;
+  save: string;
+}
+
+/** A blocking connection as unblock() needs it: its server-side id and the connection itself. */
+export interface BlockedConnection {
+  readonly id: number;
+  readonly node: Redis;
+}
+
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
 export type RawJob = ReadonlyMap<string, Buffer>;
 
 export class QueueStore {
   constructor(
-    readonly client: Redis,
+    readonly client: RedisClient,
     readonly keys: QueueKeys,
     private readonly eventsMaxLen: number,
   ) {}
@@ -334,6 +350,9 @@ export class QueueStore {
         events: this.keys.events,
         ctl: this.keys.ctl,
         rate: this.keys.rate,
+        schedules: this.keys.schedules,
+        scheduleNext: this.keys.scheduleNext,
+        scheduleRuns: this.keys.scheduleRuns,
         ...this.tail,
       },
       { base: this.base, force: force ? 1 : 0, limit },
@@ -472,35 +491,65 @@ export class QueueStore {
    * Scripts cannot block (Redis refuses XREADGROUP BLOCK inside Lua), so claim returns the last ids it saw
    * and the worker blocks here, outside Lua; an add between the two is seen because its id is newer.
    */
-  async waitForWork(blocking: Redis, streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
+  async waitForWork(blocking: RedisClient, streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
     await blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids);
   }
 
   /**
-   * The settings that decide whether Redis may lose jobs; undefined when CONFIG is not allowed (managed
-   * Redis services often rename or disable it): then nothing can be checked.
+   * The settings that decide whether Redis may lose jobs, per server that can hold the queue (the Redis,
+   * or every master of a cluster); undefined when CONFIG is not allowed (managed Redis services often
+   * rename or disable it): then nothing can be checked.
    */
-  async durabilitySettings(): Promise<{ maxmemoryPolicy: string; appendonly: string; save: string } | undefined> {
+  async durabilitySettings(): Promise<ServerSettings[] | undefined> {
     try {
-      const read = async (name: string): Promise<string> => ((await this.client.config('GET', name)))[1] ?? '';
-      const [maxmemoryPolicy, appendonly, save] = await Promise.all([read('maxmemory-policy'), read('appendonly'), read('save')]);
-      return { maxmemoryPolicy, appendonly, save };
+      return await Promise.all(
+        (await masters(this.client)).map(async ({ server, node }) => {
+          const read = async (name: string): Promise<string> => (await node.config('GET', name))[1] ?? '';
+          const [maxmemoryPolicy, appendonly, save] = await Promise.all([read('maxmemory-policy'), read('appendonly'), read('save')]);
+          return { server, maxmemoryPolicy, appendonly, save };
+        }),
+      );
     } catch {
       return undefined;
     }
   }
 
-  /** The server-side id of a connection, for unblock(). */
-  async connectionId(client: Redis): Promise<number> {
-    return Number(await client.client('ID'));
+  /**
+   * Redis WAIT: blocks until `replicas` replicas acknowledged every write this connection made so far, or
+   * `timeoutMs` passed; returns how many did.
+   */
+  async waitForReplicas(replicas: number, timeoutMs: number): Promise<number> {
+    // WAIT counts the writes of the connection it is sent on; a Cluster would send it to any node, so it
+    // goes on the node connection that ran the adds: the one to the master of the queue's slot.
+    const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
+    return connection.wait(replicas, timeoutMs).catch(throwRedisFailure);
   }
 
   /**
-   * Ends the blocking read of connection `id` as if it had timed out. Redis checks blocked clients'
-   * timeouts on its 10 Hz cron, so a BLOCK timeout fires 50-100 ms late (measured here: 52-96 ms); a
-   * worker that knows when the next job is due wakes itself on time with this instead.
+   * The blocking connection's server-side id, for unblock(): asked on the connection the queue's blocking
+   * reads go to (on a cluster, the node connection to the master of the queue's slot); undefined while a
+   * cluster does not know its slots yet.
    */
-  async unblock(id: number): Promise<void> {
-    await this.client.client('UNBLOCK', id, 'TIMEOUT');
+  async connectionId(blocking: RedisClient): Promise<BlockedConnection | undefined> {
+    const node = connectionFor(blocking, this.keys.ctl);
+    if (node === undefined) return undefined;
+    return { id: Number(await node.client('ID')), node };
+  }
+
+  /** Whether the queue's blocking reads still go to `blocked`: a cluster failover or resharding moves them. */
+  stillBlocksOn(blocking: RedisClient, blocked: BlockedConnection): boolean {
+    return connectionFor(blocking, this.keys.ctl) === blocked.node;
+  }
+
+  /**
+   * Ends the blocking read of connection `blocked` as if it had timed out. Redis checks blocked clients'
+   * timeouts on its 10 Hz cron, so a BLOCK timeout fires 50-100 ms late (measured here: 52-96 ms); a
+   * worker that knows when the next job is due wakes itself on time with this instead. Client ids are
+   * per server, so on a cluster it goes to the server the blocked connection is on.
+   */
+  async unblock(blocked: BlockedConnection): Promise<void> {
+    const via = sameServer(this.client, blocked.node);
+    if (via === undefined) return;
+    await via.client('UNBLOCK', blocked.id, 'TIMEOUT');
   }
 }

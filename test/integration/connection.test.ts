@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, Worker } from 'sluice';
-import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { Queue, QueueEvents, RedisUnavailableError, Worker } from 'sluice';
+import { freePort, uniqueQueue, useRedis } from '../harness/redis.js';
 
 const redis = useRedis();
 
@@ -38,5 +38,24 @@ describe('connections', () => {
     expect(await queue.getCounts()).toMatchObject({ waiting: 2 });
     await queue.close();
     await admin.quit();
+  });
+
+  it('fails a producer fast with RedisUnavailableError when Redis cannot be reached, holding only so many calls', async () => {
+    // A free port: nothing listens there, so the connection never comes up.
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const queue = new Queue(uniqueQueue('unreachable'), { connection: { url }, offlineTimeout: 300, maxOfflineCalls: 2 });
+    const started = performance.now();
+    const held = [queue.add('a', {}), queue.add('b', {})].map((call) => call.catch((error: unknown) => error));
+    // The third call finds two already waiting: refused at once, not queued without bound.
+    const third: unknown = await queue.add('c', {}).catch((error: unknown) => error);
+    expect(third).toBeInstanceOf(RedisUnavailableError);
+    expect((third as Error).message).toContain('maxOfflineCalls');
+    for (const error of await Promise.all(held)) {
+      expect(error).toBeInstanceOf(RedisUnavailableError);
+      expect((error as Error).message).toMatch(/did not become reachable within 300 ms .*nothing was sent/);
+    }
+    // Bounded by offlineTimeout, not by ioredis' reconnect schedule; 5 s is a hang guard, not a speed bar.
+    expect(performance.now() - started).toBeLessThan(5000);
+    await queue.close();
   });
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigMismatchError, EncodeError, PayloadTooLargeError, Queue, ValidationError, Worker, type JobOptions } from 'sluice';
+import { ConfigMismatchError, DecodeError, EncodeError, PayloadTooLargeError, Queue, ValidationError, Worker, type JobOptions } from 'sluice';
+import { waitFor } from '../harness/wait.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 
 const redis = useRedis();
@@ -95,4 +96,55 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     await five.close();
     await three.close();
   });
+
+  it('refuses queue names that are empty, too long or not plain text', () => {
+    expect(() => new Queue('', { connection: redis.connection })).toThrow('queue name must be a non-empty string');
+    expect(() => new Queue('q'.repeat(101), { connection: redis.connection })).toThrow('queue name is 101 bytes long; the limit is 100 bytes');
+    expect(() => new Queue('a b', { connection: redis.connection })).toThrow(ValidationError);
+    expect(() => new Queue(42 as never, { connection: redis.connection })).toThrow('got number');
+  });
+
+  it('fails a stored job whose data cannot be decoded, with the reason, and keeps running the others', async () => {
+    const name = uniqueQueue('undecodable');
+    const queue = new Queue<{ n: number }>(name, { connection: redis.connection, defaultJobOptions: { attempts: 3 } });
+    const [first, broken, last] = await queue.addBulk([1, 2, 3].map((n) => ({ name: 'n', data: { n } })));
+    // What another client, or a truncated write, could leave behind: a string header cut short.
+    await client.hset(`sluice:{${name}}:job:${broken?.id ?? ''}`, 'data', Buffer.from([0xa5, 0x41]));
+    const ran: number[] = [];
+    const errors: Error[] = [];
+    const worker = new Worker<{ n: number }>(name, async (job) => void ran.push(job.data.n), { connection: redis.connection, concurrency: 3 });
+    worker.on('error', (error) => errors.push(error));
+    await waitFor('both good jobs to complete and the broken one to fail', async () => {
+      const counts = await queue.getCounts();
+      return counts.completed === 2 && counts.failed === 1;
+    });
+    expect(ran.sort()).toEqual([1, 3]);
+    const failed = await queue.getJob(broken?.id ?? '');
+    expect(failed?.state).toBe('failed');
+    // Failed for good at once: bytes that cannot be read now never will be, so no attempt is spent on them.
+    expect(failed?.failedReason).toMatch(/^job '\d+' data \(2 bytes\) is not valid msgpack: .*; the job was failed without running$/);
+    expect(errors.some((error) => error instanceof DecodeError)).toBe(true);
+    expect((await queue.getJob(first?.id ?? ''))?.state).toBe('completed');
+    expect((await queue.getJob(last?.id ?? ''))?.state).toBe('completed');
+    await worker.close();
+    await queue.close();
+  });
+
+  it('chunks a huge addBulk under Lua argument limits and reports every job exactly, in order', async () => {
+    const name = uniqueQueue('huge');
+    const queue = new Queue<{ i: number }>(name, { connection: redis.connection });
+    const total = 25_500;
+    const jobs = await queue.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'n', data: { i }, opts: { jobId: `j-${i}` } })));
+    expect(jobs).toHaveLength(total);
+    expect(jobs.map((job) => job.id)).toEqual(Array.from({ length: total }, (_, i) => `j-${i}`));
+    expect(jobs.every((job, i) => job.data.i === i)).toBe(true);
+    expect((await queue.getCounts()).waiting).toBe(total);
+    // A retry of the same bulk is deduplicated job by job: nothing new, the same ids back.
+    const again = await queue.addBulk(Array.from({ length: 1500 }, (_, i) => ({ name: 'n', data: { i: -1 }, opts: { jobId: `j-${i}` } })));
+    expect(again.map((job) => job.id)).toEqual(jobs.slice(0, 1500).map((job) => job.id));
+    expect(again[0]?.data.i).toBe(0);
+    expect((await queue.getCounts()).waiting).toBe(total);
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EncodeError, PayloadTooLargeError } from 'sluice';
+import { DecodeError, EncodeError, PayloadTooLargeError } from 'sluice';
 import { decode, encode } from '../../src/serializer.js';
 
 describe('payload encoding', () => {
@@ -41,5 +41,28 @@ describe('payload encoding', () => {
     expect((error as PayloadTooLargeError).limit).toBe(1000);
     expect((error as PayloadTooLargeError).size).toBeGreaterThan(2000);
     expect((error as Error).message).toContain('raise the queue option maxPayloadBytes');
+  });
+
+  it("refuses an own '__proto__' key (JSON.parse makes them), which decoding would rename", () => {
+    const parsed: unknown = JSON.parse('{"ok": 1, "nested": {"__proto__": {"polluted": true}}}');
+    expect(() => encode(parsed, 'job data', 1024)).toThrow("job data.nested has an own '__proto__' key");
+  });
+
+  it("decodes a '__proto__' key written by another encoder without touching any prototype", () => {
+    // msgpack written by hand, as another client could: {"__proto__": {"polluted": true}}
+    const key = Buffer.from('__proto__');
+    const inner = Buffer.from('polluted');
+    const bytes = Buffer.concat([Buffer.from([0x81, 0xa0 | key.length]), key, Buffer.from([0x81, 0xa0 | inner.length]), inner, Buffer.from([0xc3])]);
+    const back = decode<Record<string, unknown>>(bytes);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect((back as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+
+  it('throws DecodeError, naming the value, on bytes that are not msgpack', () => {
+    // A 5-byte string header followed by one byte: cut short, as a truncated write would leave it.
+    const cut = Buffer.from([0xa5, 0x41]);
+    expect(() => decode(cut, "job '7' data")).toThrow(DecodeError);
+    expect(() => decode(cut, "job '7' data")).toThrow("job '7' data (2 bytes) is not valid msgpack: Unexpected end");
   });
 });
