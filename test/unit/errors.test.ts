@@ -16,6 +16,14 @@ describe('errors', () => {
       new sluice.ConfigMismatchError('c'),
       new sluice.ScriptError('s'),
       new sluice.UnrecoverableError('u'),
+      new sluice.RateLimitError(10),
+      new sluice.RedisConfigError('r'),
+      new sluice.RedisUnavailableError('u'),
+      new sluice.RedisTimeoutError('t'),
+      new sluice.RedisOutOfMemoryError('o'),
+      new sluice.ReplicationError(0, 1, 100),
+      new sluice.BulkAddError([], [{ index: 0, error: new Error('x') }], 1),
+      new sluice.DecodeError('d'),
     ];
     expect(new Set(made.map((e) => e.code)).size).toBe(made.length);
     for (const error of made) {
