@@ -95,8 +95,26 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   return out;
 }
 
-export function expandOptions(compact: Partial<StoredJobOptions> | undefined): StoredJobOptions {
-  return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...compact };
+/**
+ * Reserved key of the stored options: the job's trace creation context (src/telemetry/trace-context.ts),
+ * written only when an OpenTelemetry SDK gave the producer's span a valid context. It is not a job option:
+ * normalizeJobOptions refuses unknown keys, so users cannot set it, and expandOptions keeps it out of
+ * `job.opts`. It lives here rather than in a hash field of its own so that no script changes, and it
+ * survives every requeue (retry, delay, stall) because the scripts keep `opts` as they are.
+ */
+export const TRACE_CONTEXT_KEY = 'tc';
+
+/** The stored options as encoded: the non-default options, plus the trace context when there is one. */
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
+
+export function expandOptions(compact: EncodedJobOptions | undefined): StoredJobOptions {
+  let options: Partial<StoredJobOptions> | undefined = compact;
+  // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
+  if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {
+    const { [TRACE_CONTEXT_KEY]: _trace, ...rest } = compact;
+    options = rest;
+  }
+  return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -1,0 +1,238 @@
+// OpenTelemetry traces of a job, with an in-memory exporter: the producer's send span and every attempt's
+// process span in one trace, the process span a child of and linked to the job's creation context, in
+// this process and in a real worker process. The first test runs before any SDK is registered.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type ContextManager,
+} from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, UnrecoverableError, Worker } from 'sluice';
+import { TRACE_CONTEXT_KEY } from '../../src/options.js';
+import { decode } from '../../src/serializer.js';
+import { runFixture } from '../harness/child.js';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { waitFor } from '../harness/wait.js';
+
+const redis = useRedis();
+
+/** Just enough of a context manager for a handler's spans to find the process span as their parent. */
+class AsyncContextManager implements ContextManager {
+  readonly #storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.#storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return this.#storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.#storage.disable();
+    return this;
+  }
+}
+
+async function storedOptions(queue: Queue, id: string): Promise<Record<string, unknown>> {
+  const raw = await queue.store.getJob(id);
+  return decode<Record<string, unknown>>(raw?.get('opts')) ?? {};
+}
+
+describe('with no OpenTelemetry SDK', () => {
+  it('add stores no trace context with the job', async () => {
+    const name = uniqueQueue('untraced');
+    const queue = new Queue(name, { connection: redis.connection });
+    const job = await queue.add('plain', { n: 1 });
+    expect(TRACE_CONTEXT_KEY in (await storedOptions(queue, job.id))).toBe(false);
+    expect((await queue.getJob(job.id))?.traceContext).toBeUndefined();
+    await queue.close();
+  });
+});
+
+describe('with an SDK and an in-memory exporter', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  beforeAll(() => {
+    trace.setGlobalTracerProvider(provider);
+    context.setGlobalContextManager(new AsyncContextManager());
+  });
+  afterAll(async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  });
+
+  const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((span) => span.name === name);
+  const id = (span: ReadableSpan): string => span.spanContext().spanId;
+
+  it('puts the send span and the process span in one trace: child of, and linked to, the creation context', async () => {
+    const name = uniqueQueue('traced');
+    const queue = new Queue<{ to: string }, string>(name, { connection: redis.connection });
+    const job = await queue.add('welcome', { to: 'ada@example.com' });
+    expect(TRACE_CONTEXT_KEY in (await storedOptions(queue, job.id))).toBe(true);
+    // The reserved key stays out of job.opts.
+    expect(TRACE_CONTEXT_KEY in (await queue.getJob(job.id))!.opts).toBe(false);
+
+    const worker = new Worker<{ to: string }, string>(
+      name,
+      async () => {
+        trace.getTracer('app').startSpan('send email').end();
+        return 'sent';
+      },
+      { connection: redis.connection },
+    );
+    await waitFor('the process span', () => spans(`process ${name}`).length === 1);
+    await worker.close();
+    await queue.close();
+
+    const [send] = spans(`send ${name}`);
+    const [processSpan] = spans(`process ${name}`);
+    const [inner] = spans('send email');
+    expect(send?.kind).toBe(SpanKind.PRODUCER);
+    expect(send?.attributes).toMatchObject({
+      'messaging.system': 'sluice',
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'send',
+      'messaging.destination.name': name,
+      'messaging.message.id': job.id,
+    });
+    expect(processSpan?.kind).toBe(SpanKind.CONSUMER);
+    expect(processSpan?.spanContext().traceId).toBe(send?.spanContext().traceId);
+    expect(processSpan?.parentSpanContext?.spanId).toBe(id(send!));
+    expect(processSpan?.links.map((link) => link.context.spanId)).toEqual([id(send!)]);
+    expect(processSpan?.attributes).toMatchObject({
+      'messaging.system': 'sluice',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': name,
+      'messaging.message.id': job.id,
+      'messaging.client.id': worker.consumer,
+      'messaging.sluice.job.name': 'welcome',
+      'messaging.sluice.job.attempt': 1,
+      'messaging.sluice.job.outcome': 'completed',
+    });
+    expect(processSpan?.status.code).toBe(SpanStatusCode.UNSET);
+    // A span the handler starts is a child of the process span.
+    expect(inner?.parentSpanContext?.spanId).toBe(id(processSpan!));
+    expect(inner?.spanContext().traceId).toBe(send?.spanContext().traceId);
+  });
+
+  it('makes one process span per attempt, retries and the delayed first run included, each under the same creation context', async () => {
+    const name = uniqueQueue('traced-retry');
+    const queue = new Queue(name, { connection: redis.connection });
+    const job = await queue.add('flaky', {}, { delay: 50, attempts: 3, backoff: { type: 'fixed', delay: 20 } });
+    const worker = new Worker(
+      name,
+      async (running) => {
+        if (running.attemptsMade < 2) throw new Error(`attempt ${running.attemptsMade + 1} failed`);
+        return 'ok';
+      },
+      { connection: redis.connection },
+    );
+    await waitFor('three process spans', () => spans(`process ${name}`).length === 3);
+    await worker.close();
+    await queue.close();
+
+    const [send] = spans(`send ${name}`);
+    const attempts = spans(`process ${name}`).sort(
+      (a, b) => (a.attributes['messaging.sluice.job.attempt'] as number) - (b.attributes['messaging.sluice.job.attempt'] as number),
+    );
+    expect(attempts.map((span) => span.attributes['messaging.sluice.job.attempt'])).toEqual([1, 2, 3]);
+    expect(attempts.map((span) => span.attributes['messaging.sluice.job.outcome'])).toEqual(['retried', 'retried', 'completed']);
+    expect(attempts.map((span) => span.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR, SpanStatusCode.UNSET]);
+    for (const span of attempts) {
+      expect(span.attributes['messaging.message.id']).toBe(job.id);
+      expect(span.parentSpanContext?.spanId).toBe(id(send!));
+      expect(span.links[0]?.context.spanId).toBe(id(send!));
+    }
+    // The failed attempts recorded their exception.
+    const exception = attempts[0]?.events.find((event) => event.name === 'exception');
+    expect(exception?.attributes?.['exception.message']).toBe('attempt 1 failed');
+    expect(attempts[0]?.attributes['error.type']).toBe('Error');
+  });
+
+  it('records a failure for good: the exception, status ERROR, error.type the error code', async () => {
+    const name = uniqueQueue('traced-fail');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.add('doomed', {});
+    const worker = new Worker(name, async () => {
+      throw new UnrecoverableError('card declined');
+    }, { connection: redis.connection });
+    await waitFor('the process span', () => spans(`process ${name}`).length === 1);
+    await worker.close();
+    await queue.close();
+
+    const [span] = spans(`process ${name}`);
+    expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'card declined' });
+    expect(span?.attributes['error.type']).toBe('ERR_SLUICE_UNRECOVERABLE');
+    expect(span?.attributes['messaging.sluice.job.outcome']).toBe('failed');
+    const exception = span?.events.find((event) => event.name === 'exception');
+    expect(exception?.attributes?.['exception.type']).toBe('ERR_SLUICE_UNRECOVERABLE');
+    expect(exception?.attributes?.['exception.message']).toBe('card declined');
+  });
+
+  it('gives each job of a bulk its own create span under one send span, and each job continues its own', async () => {
+    const name = uniqueQueue('traced-bulk');
+    const queue = new Queue<{ n: number }>(name, { connection: redis.connection });
+    const jobs = await queue.addBulk([0, 1, 2].map((n) => ({ name: 'part', data: { n } })));
+    const worker = new Worker(name, async () => 'ok', { connection: redis.connection, concurrency: 3 });
+    await waitFor('three process spans', () => spans(`process ${name}`).length === 3);
+    await worker.close();
+    await queue.close();
+
+    const [send] = spans(`send ${name}`);
+    const creates = spans(`create ${name}`);
+    expect(send?.kind).toBe(SpanKind.CLIENT);
+    expect(send?.attributes['messaging.batch.message_count']).toBe(3);
+    expect(creates).toHaveLength(3);
+    expect(send?.links.map((link) => link.context.spanId).sort()).toEqual(creates.map(id).sort());
+    for (const job of jobs) {
+      const create = creates.find((span) => span.attributes['messaging.message.id'] === job.id);
+      const processSpan = spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === job.id);
+      expect(create?.kind).toBe(SpanKind.PRODUCER);
+      expect(create?.parentSpanContext?.spanId).toBe(id(send!));
+      expect(processSpan?.parentSpanContext?.spanId).toBe(id(create!));
+      expect(processSpan?.links[0]?.context.spanId).toBe(id(create!));
+    }
+  });
+
+  it('continues the trace in a real worker process, across a retry', async () => {
+    const name = uniqueQueue('traced-child');
+    const queue = new Queue<{ n: number }>(name, { connection: redis.connection });
+    const count = 3;
+    const jobs = [];
+    for (let n = 0; n < count; n++) jobs.push(await queue.add('remote', { n }, { attempts: 2, backoff: { type: 'fixed', delay: 30 } }));
+    await queue.close();
+
+    const child = runFixture('traced-worker', { REDIS_URL: redis.url, QUEUE: name, COUNT: String(count) });
+    expect(await child.exited).toBe(0);
+    const remote = child.lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { name: string; kind: number; traceId: string; parentSpanId?: string; links: string[]; attributes: Record<string, unknown> });
+
+    const sends = spans(`send ${name}`);
+    expect(sends).toHaveLength(count);
+    expect(remote).toHaveLength(2 * count);
+    for (const job of jobs) {
+      const send = sends.find((span) => span.attributes['messaging.message.id'] === job.id)!;
+      const runs = remote.filter((span) => span.attributes['messaging.message.id'] === job.id);
+      expect(runs.map((span) => span.attributes['messaging.sluice.job.attempt']).sort()).toEqual([1, 2]);
+      for (const run of runs) {
+        expect(run.name).toBe(`process ${name}`);
+        expect(run.kind).toBe(SpanKind.CONSUMER);
+        expect(run.traceId).toBe(send.spanContext().traceId);
+        expect(run.parentSpanId).toBe(id(send));
+        expect(run.links).toEqual([id(send)]);
+      }
+    }
+  });
+});
