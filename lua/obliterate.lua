@@ -1,5 +1,6 @@
--- obliterate: delete the queue, its jobs, logs, groups and limits, in bounded steps; pauses it first.
--- KEYS: meta id delayed completed failed events ctl rate groups... streams...
+-- obliterate: delete the queue, its jobs, logs, groups, limits and schedules, in bounded steps; pauses it
+-- first.
+-- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
 --          0 means the queue is gone; call again while it returns a positive number
@@ -9,8 +10,8 @@
 --@include keys
 --@include groups
 local metaKey = KEYS[1]
-local G = groupKeys(9)
-local streams = streamKeys(9 + GROUP_KEY_COUNT)
+local G = groupKeys(12)
+local streams = streamKeys(12 + GROUP_KEY_COUNT)
 local base, force, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local active = tonumber(redis.call('HGET', metaKey, 'active') or '0')

@@ -45,6 +45,12 @@ export interface QueueKeys {
   readonly streams: readonly string[];
   /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
   readonly rate: string;
+  /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
+  readonly schedules: string;
+  /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
+  readonly scheduleNext: string;
+  /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
+  readonly scheduleRuns: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -110,6 +116,9 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     admit: `${base}admit`,
     streams: [...wait, `${base}admit`],
     rate: `${base}rate`,
+    schedules: `${base}schedules`,
+    scheduleNext: `${base}schedules:next`,
+    scheduleRuns: `${base}schedules:runs`,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,

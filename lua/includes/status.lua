@@ -5,10 +5,12 @@ local STATUS = {
   DUPLICATE = 2,
   PAUSED = 3,
   EMPTY = 4,
+  NOT_DUE = 5,
   NEEDS_INIT = -1,
   JOB_MISSING = -2,
   LEASE_LOST = -3,
   JOB_ACTIVE = -4,
   WRONG_STATE = -5,
   LEVELS_MISMATCH = -6,
+  STALE = -7,
 }

@@ -84,7 +84,7 @@ export const SCRIPTS = {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
   },
-  promote: { keys: ['meta', 'delayed', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit'] },
+  'promote-delayed': { keys: ['meta', 'delayed', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit'] },
   'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], binary: true },
 } as const satisfies Record<string, ScriptSpec>;
 

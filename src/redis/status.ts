@@ -7,12 +7,16 @@ export const Status = {
   DUPLICATE: 2,
   PAUSED: 3,
   EMPTY: 4,
+  /** fire-schedule: the tick is later than Redis' clock. */
+  NOT_DUE: 5,
   NEEDS_INIT: -1,
   JOB_MISSING: -2,
   LEASE_LOST: -3,
   JOB_ACTIVE: -4,
   WRONG_STATE: -5,
   LEVELS_MISMATCH: -6,
+  /** fire-schedule: another process fired the tick, or the schedule changed or was removed. */
+  STALE: -7,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

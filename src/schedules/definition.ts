@@ -1,0 +1,238 @@
+import { CronExpressionParser } from 'cron-parser';
+import { ValidationError } from '../errors.js';
+import {
+  assertInteger,
+  compactOptions,
+  expandOptions,
+  normalizeJobOptions,
+  type DefaultJobOptions,
+  type JobOptions,
+  type StoredJobOptions,
+} from '../options.js';
+import { decode, encode } from '../serializer.js';
+
+/**
+ * A recurring schedule as a user writes it, validated and encoded for Redis. Validation runs before any
+ * Redis I/O, so a bad expression, time zone or interval writes nothing.
+ *
+ * The encoding is deterministic (a msgpack array in a fixed order, the job's data and options already
+ * encoded): the same upsert from every pod at every boot yields the same bytes, and upsert-schedule.lua
+ * compares bytes to decide "unchanged".
+ */
+
+/** 'once': after an outage, one job for the latest missed tick, then the next future tick. 'skip': no job for missed ticks. */
+export type MissedPolicy = 'once' | 'skip';
+
+interface ScheduleBounds {
+  /** No run before this instant. For `every`, also the phase: runs at startAt + k × every. */
+  startAt?: Date;
+  /** No run after this instant (inclusive); then the schedule ends. */
+  endAt?: Date;
+  /** Runs after which the schedule ends. */
+  limit?: number;
+  /** What happens to ticks missed because nothing was running. Default 'once'. */
+  missed?: MissedPolicy;
+}
+
+export interface CronSchedule extends ScheduleBounds {
+  /** A cron expression: 5 fields, or 6 with seconds first (cron-parser syntax, e.g. '0 9 * * 1-5'). */
+  cron: string;
+  /** IANA time zone the expression is read in. Default 'UTC'. */
+  tz?: string;
+}
+
+export interface EverySchedule extends ScheduleBounds {
+  /** Interval in ms; runs at startAt + k × every, or at whole multiples of every since the Unix epoch. */
+  every: number;
+}
+
+export type ScheduleSpec = CronSchedule | EverySchedule;
+
+/** Job options a schedule's jobs take: all but jobId, delay and runAt, which the schedule decides. */
+export type ScheduleJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt'>;
+
+/** The job each tick enqueues. */
+export interface ScheduleJob<Data> {
+  name: string;
+  data: Data;
+  opts?: ScheduleJobOptions;
+}
+
+/** A schedule as getSchedules() reports it. */
+export interface ScheduleInfo<Data = unknown> {
+  id: string;
+  /** The schedule with its defaults filled in (tz, missed). */
+  spec: ScheduleSpec;
+  /** The job each tick enqueues; opts as stored, like Job#opts. */
+  job: { name: string; data: Data; priority: number; opts: StoredJobOptions };
+  /** The next run, or null when the schedule has ended (limit or endAt reached). */
+  next: Date | null;
+  /** Jobs this schedule has enqueued so far. */
+  runs: number;
+}
+
+/** When a schedule's ticks fall; -1 stands for "not set". */
+export interface Timing {
+  cron: string;
+  tz: string;
+  every: number;
+  startAt: number;
+  endAt: number;
+  limit: number;
+  missed: MissedPolicy;
+}
+
+export interface ScheduleDefinition {
+  timing: Timing;
+  name: string;
+  /** Encoded job data and options, exactly as each tick's job hash stores them. */
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  group: string;
+}
+
+/** 200 characters: tick job ids are `<id>:<ms>` (14 more) and job ids stop at 256. */
+export const MAX_SCHEDULE_ID = 200;
+/** Bumped if the encoding ever changes, so an old definition is recognised instead of misread. */
+const VERSION = 1;
+const SPEC_FIELDS = new Set(['cron', 'tz', 'every', 'startAt', 'endAt', 'limit', 'missed']);
+const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt'];
+
+export function validateScheduleId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SCHEDULE_ID) {
+    throw new ValidationError(`schedule id must be a string of 1 to ${MAX_SCHEDULE_ID} characters, got ${JSON.stringify(id)}`);
+  }
+  return id;
+}
+
+function instant(name: string, value: unknown): number {
+  if (value === undefined) return -1;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new ValidationError(`schedule ${name} must be a valid Date, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}`);
+  }
+  return value.getTime();
+}
+
+/** The canonical IANA name, so 'europe/berlin' and 'Europe/Berlin' encode the same. */
+function validateTimeZone(tz: unknown): string {
+  if (tz === undefined) return 'UTC';
+  if (typeof tz !== 'string' || tz.length === 0) throw new ValidationError(`schedule tz must be an IANA time zone name such as 'Europe/Berlin', got ${JSON.stringify(tz)}`);
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    throw new ValidationError(`schedule tz '${tz}' is not a time zone this Node.js knows; use an IANA name such as 'Europe/Berlin' or 'UTC'`);
+  }
+}
+
+function validateCron(expression: unknown, tz: string): string {
+  if (typeof expression !== 'string' || expression.trim().length === 0) {
+    throw new ValidationError(`schedule cron must be a cron expression such as '0 9 * * 1-5', got ${JSON.stringify(expression)}`);
+  }
+  try {
+    // Not cron-parser's strict mode: it also demands the 6-field form, and '0 9 * * 1-5' is what users write.
+    CronExpressionParser.parse(expression, { tz, currentDate: 0 }).next();
+  } catch (error) {
+    throw new ValidationError(`schedule cron '${expression}' is not valid: ${(error as Error).message}`);
+  }
+  return expression.trim();
+}
+
+export function validateTiming(spec: unknown): Timing {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new ValidationError(`a schedule is { cron, tz? } or { every } (with optional startAt, endAt, limit, missed), got ${typeof spec}`);
+  }
+  const s = spec as Record<string, unknown>;
+  for (const key of Object.keys(s)) {
+    if (!SPEC_FIELDS.has(key)) throw new ValidationError(`unknown schedule field '${key}'; known ones are: ${[...SPEC_FIELDS].join(', ')}`);
+  }
+  const hasCron = s.cron !== undefined;
+  if (hasCron === (s.every !== undefined)) throw new ValidationError('a schedule takes exactly one of cron and every');
+  if (!hasCron && s.tz !== undefined) throw new ValidationError('schedule tz applies to cron only; every counts ms and has no time zone');
+  const tz = hasCron ? validateTimeZone(s.tz) : '';
+  const cron = hasCron ? validateCron(s.cron, tz) : '';
+  const every = hasCron ? -1 : assertInteger('schedule every (ms)', s.every, 1);
+  const startAt = instant('startAt', s.startAt);
+  const endAt = instant('endAt', s.endAt);
+  if (startAt >= 0 && endAt >= 0 && endAt < startAt) throw new ValidationError('schedule endAt is before its startAt: it would never run');
+  const limit = s.limit === undefined ? -1 : assertInteger('schedule limit (runs)', s.limit, 1);
+  const missed = s.missed ?? 'once';
+  if (missed !== 'once' && missed !== 'skip') throw new ValidationError(`schedule missed must be 'once' or 'skip', got ${JSON.stringify(missed)}`);
+  return { cron, tz, every, startAt, endAt, limit, missed };
+}
+
+/** Validates and encodes a schedule and its job; throws ValidationError (or an encode error) before any I/O. */
+export function prepareSchedule(
+  spec: unknown,
+  job: unknown,
+  defaults: DefaultJobOptions,
+  levels: number,
+  maxPayloadBytes: number,
+): { definition: ScheduleDefinition; encoded: Buffer } {
+  const timing = validateTiming(spec);
+  if (typeof job !== 'object' || job === null) throw new ValidationError('a schedule needs its job: { name, data, opts? }');
+  const { name, data, opts } = job as { name?: unknown; data?: unknown; opts?: unknown };
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+    throw new ValidationError(`schedule job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
+  }
+  if (typeof opts === 'object' && opts !== null) {
+    for (const key of FORBIDDEN_JOB_OPTIONS) {
+      if (key in opts) throw new ValidationError(`a schedule's job may not set '${key}': the schedule decides each job's id and time`);
+    }
+  }
+  const normalized = normalizeJobOptions(opts as JobOptions | undefined, defaults, levels);
+  const definition: ScheduleDefinition = {
+    timing,
+    name,
+    data: encode(data, 'schedule job data', maxPayloadBytes),
+    opts: encode(compactOptions(normalized.stored), 'schedule job options', maxPayloadBytes),
+    prio: normalized.priority,
+    group: normalized.stored.group ?? '',
+  };
+  return { definition, encoded: encodeDefinition(definition) };
+}
+
+export function encodeDefinition(d: ScheduleDefinition): Buffer {
+  const t = d.timing;
+  const fields = [VERSION, t.cron, t.tz, t.every, t.startAt, t.endAt, t.limit, t.missed, d.name, d.data, d.opts, d.prio, d.group];
+  // No size limit here: data and options were each checked against maxPayloadBytes already.
+  return encode(fields, 'schedule', Number.MAX_SAFE_INTEGER);
+}
+
+export function decodeDefinition(bytes: Buffer): ScheduleDefinition {
+  const fields = decode<unknown[]>(bytes);
+  if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length !== 13) {
+    throw new ValidationError('a stored schedule has an encoding this version of sluice does not know; upsert it again');
+  }
+  const [, cron, tz, every, startAt, endAt, limit, missed, name, data, opts, prio, group] = fields as [
+    number, string, string, number, number, number, number, MissedPolicy, string, Uint8Array, Uint8Array, number, string,
+  ];
+  return {
+    timing: { cron, tz, every, startAt, endAt, limit, missed },
+    name,
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    opts: Buffer.from(opts.buffer, opts.byteOffset, opts.byteLength),
+    prio,
+    group,
+  };
+}
+
+/** The schedule as the user wrote it, defaults filled in. */
+export function describeSpec(t: Timing): ScheduleSpec {
+  const bounds: ScheduleBounds = {
+    ...(t.startAt >= 0 ? { startAt: new Date(t.startAt) } : {}),
+    ...(t.endAt >= 0 ? { endAt: new Date(t.endAt) } : {}),
+    ...(t.limit > 0 ? { limit: t.limit } : {}),
+    missed: t.missed,
+  };
+  return t.cron !== '' ? { cron: t.cron, tz: t.tz, ...bounds } : { every: t.every, ...bounds };
+}
+
+export function describeJob<Data>(d: ScheduleDefinition): ScheduleInfo<Data>['job'] {
+  return {
+    name: d.name,
+    data: decode<Data>(d.data) as Data,
+    priority: d.prio,
+    opts: expandOptions(decode<Partial<StoredJobOptions>>(d.opts)),
+  };
+}

@@ -1,0 +1,183 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { Queue, Scheduler, ValidationError, Worker, type FiredTick } from 'sluice';
+import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { waitFor } from '../harness/wait.js';
+
+const redis = useRedis();
+
+/** Jobs whose id starts with `<scheduleId>:`, by id. */
+async function tickJobs(queue: Queue, scheduleId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const state of ['waiting', 'active', 'completed', 'failed'] as const) {
+    for (const job of await queue.getJobs(state, 0, 999)) if (job.id.startsWith(`${scheduleId}:`)) ids.push(job.id);
+  }
+  return ids.sort();
+}
+
+describe('upsertSchedule, getSchedules, removeSchedule', () => {
+  it('stores a schedule with its next run, lists it with its job, and removes it', async () => {
+    const queue = new Queue<{ kind: string }>(uniqueQueue('sched'), { connection: redis.connection });
+    const startAt = new Date(Date.now() + 3_600_000);
+    const { next, changed } = await queue.upsertSchedule('hourly', { every: 3_600_000, startAt, limit: 5 }, { name: 'report', data: { kind: 'hourly' }, opts: { priority: 0, attempts: 3 } });
+    expect(changed).toBe(true);
+    expect(next?.getTime()).toBe(startAt.getTime());
+    await queue.upsertSchedule('berlin', { cron: '0 9 * * 1-5', tz: 'europe/berlin', missed: 'skip' }, { name: 'standup', data: { kind: 'cron' } });
+
+    const schedules = await queue.getSchedules();
+    expect(schedules.map((s) => s.id)).toEqual(['berlin', 'hourly']);
+    const [berlin, hourly] = schedules;
+    expect(hourly).toMatchObject({ spec: { every: 3_600_000, startAt, limit: 5, missed: 'once' }, next: startAt, runs: 0 });
+    expect(hourly?.job).toMatchObject({ name: 'report', data: { kind: 'hourly' }, priority: 0, opts: { attempts: 3 } });
+    // The time zone is stored by its canonical name; 09:00 in Berlin is 07:00 or 08:00 UTC.
+    expect(berlin?.spec).toEqual({ cron: '0 9 * * 1-5', tz: 'Europe/Berlin', missed: 'skip' });
+    expect([7, 8]).toContain(berlin?.next?.getUTCHours());
+
+    expect(await queue.removeSchedule('hourly')).toBe(true);
+    expect(await queue.removeSchedule('hourly')).toBe(false);
+    expect((await queue.getSchedules()).map((s) => s.id)).toEqual(['berlin']);
+    await queue.obliterate();
+    expect(await queue.getSchedules()).toEqual([]);
+    await queue.close();
+  });
+
+  it('10 concurrent upserts of one definition make one schedule; upserting it again leaves its next run alone', async () => {
+    const name = uniqueQueue('sched-upsert');
+    const queues = Array.from({ length: 10 }, () => new Queue(name, { connection: redis.connection }));
+    const spec = { cron: '*/5 * * * *', tz: 'UTC' };
+    const job = { name: 'tick', data: { a: 1, b: [1, 2] } };
+    const first = await Promise.all(queues.map((q) => q.upsertSchedule('five', spec, job)));
+    expect(first.filter((r) => r.changed)).toHaveLength(1);
+    const next = first[0]?.next?.getTime();
+    expect(next).toBeGreaterThan(Date.now() - 1000);
+    for (const r of first) expect(r.next?.getTime()).toBe(next);
+
+    const again = await Promise.all(queues.map((q) => q.upsertSchedule('five', spec, job)));
+    expect(again.every((r) => !r.changed && r.next?.getTime() === next)).toBe(true);
+    const listed = await queues[0]!.getSchedules();
+    expect(listed.map((s) => [s.id, s.next?.getTime()])).toEqual([['five', next]]);
+
+    // A changed definition recomputes the next run.
+    const changed = await queues[0]!.upsertSchedule('five', { ...spec, startAt: new Date(next! + 3_600_000) }, job);
+    expect(changed).toEqual({ changed: true, next: new Date(next! + 3_600_000) });
+    await Promise.all(queues.map((q) => q.close()));
+  });
+
+  it('refuses an invalid cron, time zone, interval or job with ValidationError and writes nothing', async () => {
+    const queue = new Queue(uniqueQueue('sched-invalid'), { connection: redis.connection });
+    const client = new Redis(redis.url);
+    const job = { name: 'x', data: {} };
+    const bad: [unknown, unknown, RegExp][] = [
+      [{ cron: '61 * * * *' }, job, /cron '61 \* \* \* \*' is not valid/],
+      [{ cron: 'every monday' }, job, /is not valid/],
+      [{ cron: '0 9 * * *', tz: 'Mars/Olympus' }, job, /tz 'Mars\/Olympus'/],
+      [{ every: 0 }, job, /every \(ms\) must be an integer >= 1, got 0/],
+      [{ every: -5 }, job, /every/],
+      [{ every: 1.5 }, job, /every/],
+      [{ every: 1000, cron: '* * * * *' }, job, /exactly one of cron and every/],
+      [{ every: 1000, tz: 'UTC' }, job, /tz applies to cron only/],
+      [{ every: 1000, limit: 0 }, job, /limit/],
+      [{ every: 1000, missed: 'all' }, job, /missed must be 'once' or 'skip'/],
+      [{ every: 1000, startAt: new Date(2000), endAt: new Date(1000) }, job, /endAt is before its startAt/],
+      [{ every: 1000, startAt: 'tomorrow' }, job, /startAt must be a valid Date/],
+      [{ every: 1000, when: 'now' }, job, /unknown schedule field 'when'/],
+      [{ every: 1000 }, { name: 'x', data: {}, opts: { jobId: 'mine' } }, /may not set 'jobId'/],
+      [{ every: 1000 }, { name: '', data: {} }, /job name/],
+      [{ every: 1000 }, { name: 'x', data: () => 1 }, /function/],
+    ];
+    for (const [spec, given, message] of bad) {
+      await expect(queue.upsertSchedule('bad', spec as never, given as never), JSON.stringify(spec)).rejects.toThrow(message);
+    }
+    await expect(queue.upsertSchedule('', { every: 1000 }, job)).rejects.toBeInstanceOf(ValidationError);
+    await expect(queue.upsertSchedule('x'.repeat(201), { every: 1000 }, job)).rejects.toBeInstanceOf(ValidationError);
+    await expect(queue.upsertSchedule('bad', { cron: 'nope' }, job)).rejects.toBeInstanceOf(ValidationError);
+    expect(await client.exists(queue.store.keys.schedules, queue.store.keys.scheduleNext)).toBe(0);
+    await client.quit();
+    await queue.close();
+  });
+});
+
+describe('firing', () => {
+  it('a worker fires each tick once with the id <schedule>:<tick>, until the limit ends the schedule', async () => {
+    const name = uniqueQueue('sched-fire');
+    const queue = new Queue(name, { connection: redis.connection });
+    const startAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
+    await queue.upsertSchedule('fast', { every: 200, startAt, limit: 3 }, { name: 'tick', data: { n: 1 } });
+    const fired: FiredTick[] = [];
+    const done: string[] = [];
+    const worker = new Worker(name, async (job) => void done.push(job.id), { connection: redis.connection });
+    worker.on('scheduleFired', (tick) => fired.push(tick));
+    await waitFor('three ticks run', () => done.length === 3);
+    const expected = [0, 200, 400].map((ms) => `fast:${startAt.getTime() + ms}`);
+    expect(done.sort()).toEqual(expected);
+    expect(fired.map((f) => f.jobId).sort()).toEqual(expected);
+    expect(fired.map((f) => f.tick.getTime()).sort()).toEqual([0, 200, 400].map((ms) => startAt.getTime() + ms));
+    const [schedule] = await queue.getSchedules();
+    expect(schedule).toMatchObject({ id: 'fast', next: null, runs: 3 });
+    await worker.close();
+    await queue.close();
+  });
+
+  it('a Scheduler fires schedules and promotes delayed jobs with no worker running', async () => {
+    const name = uniqueQueue('sched-alone');
+    const queue = new Queue(name, { connection: redis.connection, priorityLevels: 5 });
+    await queue.add('later', {}, { delay: 300, jobId: 'later' });
+    await queue.upsertSchedule('soon', { every: 250, limit: 2 }, { name: 'tick', data: {}, opts: { priority: 4 } });
+    // No priorityLevels given: the Scheduler reads the 5 the queue recorded.
+    const scheduler = new Scheduler(name, { connection: redis.connection });
+    const fired: FiredTick[] = [];
+    scheduler.on('fired', (tick) => fired.push(tick));
+    await waitFor('the delayed job promoted and two ticks enqueued', async () => (await queue.getCounts()).waiting === 3);
+    expect(fired).toHaveLength(2);
+    expect((await tickJobs(queue, 'soon')).length).toBe(2);
+    expect((await queue.getJob(fired[0]!.jobId))?.priority).toBe(4);
+    expect(await (await queue.getJob('later'))?.getState()).toBe('waiting');
+    await scheduler.close();
+    await queue.close();
+  });
+
+  it('missed ticks: "once" runs one job for the latest missed tick, "skip" runs none; both move to the next future tick', async () => {
+    const name = uniqueQueue('sched-missed');
+    const queue = new Queue(name, { connection: redis.connection });
+    const client = new Redis(redis.url);
+    const hour = 3_600_000;
+    // Ticks every hour from 2.5 hours ago: the latest one was 30 minutes ago, the next is 30 minutes away.
+    const startAt = Date.now() - 2.5 * hour;
+    for (const missed of ['once', 'skip'] as const) {
+      const { next } = await queue.upsertSchedule(missed, { every: hour, startAt: new Date(startAt), missed }, { name: missed, data: {} });
+      expect(next?.getTime()).toBe(startAt + 3 * hour);
+      // What Redis holds when nothing ran since the first tick, 2.5 hours ago: the next run is still that tick.
+      await client.zadd(queue.store.keys.scheduleNext, startAt, missed);
+    }
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('both schedules moved on', async () => (await queue.getSchedules()).every((s) => (s.next?.getTime() ?? 0) > Date.now()));
+    await waitFor('the one job ran', async () => (await queue.getCounts()).completed === 1);
+    expect(await tickJobs(queue, 'once')).toEqual([`once:${startAt + 2 * hour}`]);
+    expect(await tickJobs(queue, 'skip')).toEqual([]);
+    const schedules = await queue.getSchedules();
+    expect(schedules.map((s) => [s.id, s.next?.getTime(), s.runs])).toEqual([
+      ['once', startAt + 3 * hour, 1],
+      ['skip', startAt + 3 * hour, 0],
+    ]);
+    await worker.close();
+    await client.quit();
+    await queue.close();
+  });
+
+  it('a worker with schedules: false fires nothing', async () => {
+    const name = uniqueQueue('sched-off');
+    const queue = new Queue(name, { connection: redis.connection });
+    const client = new Redis(redis.url);
+    await queue.upsertSchedule('due', { every: 60_000 }, { name: 'x', data: {} });
+    await client.zadd(queue.store.keys.scheduleNext, Date.now() - 1000, 'due');
+    const idle = new Worker(name, async () => undefined, { connection: redis.connection, schedules: false });
+    await queue.add('marker', {}, { jobId: 'marker' });
+    await waitFor('the worker is running', async () => (await queue.getCounts()).completed === 1);
+    expect(await tickJobs(queue, 'due')).toEqual([]);
+    const busy = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('a worker with schedules fires it', async () => (await tickJobs(queue, 'due')).length === 1);
+    await Promise.all([idle.close(), busy.close()]);
+    await client.quit();
+    await queue.close();
+  });
+});
