@@ -2,6 +2,7 @@
 // process span in one trace, the process span a child of and linked to the job's creation context, in
 // this process and in a real worker process. The first test runs before any SDK is registered.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
 import {
   context,
   ROOT_CONTEXT,
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, UnrecoverableError, Worker } from 'sluice';
 import { TRACE_CONTEXT_KEY } from '../../src/options.js';
 import { decode } from '../../src/serializer.js';
-import { runFixture } from '../harness/child.js';
+import { runCommand, runFixture } from '../harness/child.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -234,5 +235,26 @@ describe('with an SDK and an in-memory exporter', () => {
         expect(run.links).toEqual([id(send)]);
       }
     }
+  });
+});
+
+describe('examples/tracing.ts', () => {
+  it('prints one trace: the app span, the send span, both attempts and the handler span', async () => {
+    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+    const { code, stdout, stderr } = await runCommand(process.execPath, [tsx, 'examples/tracing.ts'], {
+      env: { ...process.env, REDIS_URL: redis.url, QUEUE: uniqueQueue('example') },
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/^trace [0-9a-f]{32}$/);
+    expect(lines.slice(1).map((line) => line.replace(/example-[0-9a-f]+/, 'Q'))).toEqual([
+      '  checkout',
+      '    send Q PRODUCER',
+      '      process Q CONSUMER attempt 1, retried',
+      '      process Q CONSUMER attempt 2, completed',
+      '        render receipt',
+    ]);
   });
 });
