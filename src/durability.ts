@@ -27,16 +27,23 @@ export function durabilityRisks(settings: { maxmemoryPolicy: string; appendonly:
   return risks;
 }
 
+/**
+ * On a cluster every master is checked, not only the one that serves the queue's slot: slots move
+ * (resharding, a failover promoting another node), so a risky master is this queue's risk tomorrow. It
+ * costs 3 CONFIG GETs per master, once per Queue or Worker. Replicas are not checked: one becomes a master
+ * only by a failover, which the cluster's own setup should make uniform.
+ */
 export async function checkRedisConfig(store: QueueStore, mode: RedisConfigCheck, where: string): Promise<void> {
   if (mode === 'off') return;
-  const settings = await store.durabilitySettings();
-  if (settings === undefined) return;
-  const risks = durabilityRisks(settings);
-  if (risks.length === 0) return;
-  const message = `sluice ${where}: this Redis can lose jobs: ${risks.join('; ')}`;
+  const servers = await store.durabilitySettings();
+  if (servers === undefined) return;
+  const risky = servers.map((settings) => ({ server: settings.server, risks: durabilityRisks(settings) })).filter(({ risks }) => risks.length > 0);
+  if (risky.length === 0) return;
+  // A single Redis is "this Redis"; cluster masters are named, since only some of them may be at fault.
+  const detail = servers.length === 1 ? (risky[0]?.risks ?? []).join('; ') : risky.map(({ server, risks }) => `master ${server}: ${risks.join('; ')}`).join('; ');
+  const message = `sluice ${where}: this Redis can lose jobs: ${detail}`;
   if (mode === 'error') throw new RedisConfigError(`${message} (redisConfig: 'error' refuses to start; see docs/guarantees.md)`);
-  const server = `${String(store.client.options.host)}:${String(store.client.options.port)}`;
-  if (warned.has(server)) return;
-  warned.add(server);
+  if (risky.every(({ server }) => warned.has(server))) return;
+  for (const { server } of risky) warned.add(server);
   process.emitWarning(message, { code: 'SLUICE_REDIS_CONFIG' });
 }

@@ -19,7 +19,7 @@ export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { RedisConfigCheck } from './durability.js';
 export type { Counts, JobState, RateLimit, GroupLimit, GroupStatus, QueueMetrics } from './redis/store.js';
-export type { ConnectionOptions } from './redis/connection.js';
+export type { ClusterConnectionOptions, ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';
 export {
   SluiceError,

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ClosedError } from './errors.js';
 import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { connectBlocking, disconnectNow, type ConnectionOptions, type Redis } from './redis/connection.js';
+import { connectBlocking, disconnectNow, type ConnectionOptions, type RedisClient } from './redis/connection.js';
 import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
 import { decode } from './serializer.js';
 
@@ -43,7 +43,7 @@ export interface FinishedOutcome {
 export class QueueEvents extends EventEmitter<QueueEventMap> {
   readonly name: string;
   readonly #eventsKey: string;
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #blockMs: number;
   readonly #ready: Promise<void>;
   readonly #waiters = new Map<string, Set<(outcome: FinishedOutcome) => void>>();

@@ -1,14 +1,27 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { keySlot } from './slot.js';
 
 /**
- * How a Queue, Worker or QueueEvents reaches Redis: a URL, ioredis options, or an ioredis instance the
- * caller owns (sluice then never closes it, and duplicates it for the blocking connection it needs).
+ * A Redis Cluster sluice opens itself: a few of its masters to start from (ioredis finds the others) and
+ * ioredis' Cluster options. Per-node settings (password, TLS, timeouts) go in `clusterOptions.redisOptions`.
  */
-export type ConnectionOptions = { url: string } | RedisOptions | Redis;
-export type { Redis, RedisOptions };
+export interface ClusterConnectionOptions {
+  cluster: ClusterNode[];
+  clusterOptions?: ClusterOptions;
+}
+
+/**
+ * How a Queue, Worker or QueueEvents reaches Redis: a URL, ioredis options, a cluster's startup nodes, or
+ * an ioredis Redis or Cluster instance the caller owns (sluice then never closes it, and duplicates it for
+ * the blocking connection it needs).
+ */
+export type ConnectionOptions = { url: string } | RedisOptions | Redis | Cluster | ClusterConnectionOptions;
+/** What sluice sends commands through: one Redis, or a Cluster that routes each command to its slot's master. */
+export type RedisClient = Redis | Cluster;
+export type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions };
 
 export interface Connection {
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** false when the caller passed the instance: close() then leaves it open. */
   readonly owned: boolean;
 }
@@ -17,12 +30,26 @@ function isUrl(options: ConnectionOptions): options is { url: string } {
   return typeof (options as { url?: unknown }).url === 'string';
 }
 
+function isClusterOptions(options: ConnectionOptions): options is ClusterConnectionOptions {
+  return Array.isArray((options as { cluster?: unknown }).cluster);
+}
+
+function isInstance(options: ConnectionOptions): options is RedisClient {
+  return options instanceof Redis || options instanceof Cluster;
+}
+
 /**
  * Opens a connection for commands. `defaults` apply under the caller's own options (a Queue passes a
  * commandTimeout so a frozen Redis cannot hang add() forever); an instance the caller passed is used as is.
  */
 export function connect(options: ConnectionOptions, defaults: RedisOptions = {}): Connection {
-  if (options instanceof Redis) return { client: options, owned: false };
+  if (isInstance(options)) return { client: options, owned: false };
+  if (isClusterOptions(options)) {
+    // The defaults are per-command settings, which a Cluster applies on its node connections.
+    const { clusterOptions } = options;
+    const redisOptions = { ...defaults, ...clusterOptions?.redisOptions };
+    return { client: quiet(new Cluster(options.cluster, { ...clusterOptions, redisOptions })), owned: true };
+  }
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
     return { client: quiet(new Redis(url, { ...defaults, ...rest })), owned: true };
@@ -37,7 +64,7 @@ export function connect(options: ConnectionOptions, defaults: RedisOptions = {})
  * connection's own error events are not printed a second time. A connection the caller passed is left as
  * the caller set it up.
  */
-function quiet(client: Redis): Redis {
+function quiet<C extends RedisClient>(client: C): C {
   client.on('error', () => undefined);
   return client;
 }
@@ -45,9 +72,14 @@ function quiet(client: Redis): Redis {
 /**
  * A second connection for blocking reads (XREAD BLOCK): a blocked connection cannot serve other commands,
  * and it must wait through reconnects rather than fail after a few retries, hence maxRetriesPerRequest null.
+ * On a cluster it is a second Cluster: it holds one connection per master, and the reads of one queue
+ * all go to the master of the queue's slot (every key of a queue shares its hash tag), so only that node
+ * connection ever blocks. Its node connections do not retry on their own; the Cluster reconnects them.
  */
-export function connectBlocking(options: ConnectionOptions): Redis {
+export function connectBlocking(options: ConnectionOptions): RedisClient {
   if (options instanceof Redis) return quiet(options.duplicate({ maxRetriesPerRequest: null }));
+  if (options instanceof Cluster) return quiet(options.duplicate());
+  if (isClusterOptions(options)) return quiet(new Cluster(options.cluster, options.clusterOptions));
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
     return quiet(new Redis(url, { ...rest, maxRetriesPerRequest: null }));
@@ -56,7 +88,7 @@ export function connectBlocking(options: ConnectionOptions): Redis {
 }
 
 /** Drops a connection at once: the only way to end a blocked XREAD. Pending commands on it are rejected. */
-export function disconnectNow(client: Redis): void {
+export function disconnectNow(client: RedisClient): void {
   client.disconnect();
 }
 
@@ -66,7 +98,7 @@ export async function closeConnection(connection: Connection): Promise<void> {
 }
 
 /** QUIT when connected (lets queued replies arrive), plain disconnect otherwise; never throws. */
-export async function quit(client: Redis): Promise<void> {
+export async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   if (client.status === 'ready') {
     try {
@@ -77,4 +109,37 @@ export async function quit(client: Redis): Promise<void> {
     }
   }
   client.disconnect();
+}
+
+/** `host:port` of one server connection: how the connections of two clients to one server are matched. */
+function address(node: Redis): string {
+  return `${String(node.options.host)}:${String(node.options.port)}`;
+}
+
+/**
+ * The server connection a command on `key` goes to: the client itself, or on a cluster its connection to
+ * the master that serves the key's slot; undefined while the cluster does not know its slots yet.
+ */
+export function connectionFor(client: RedisClient, key: string): Redis | undefined {
+  if (client instanceof Redis) return client;
+  const owner = client.slots[keySlot(key)]?.[0];
+  return owner === undefined ? undefined : client.nodes('master').find((node) => address(node) === owner);
+}
+
+/** `client`'s own connection to the server `node` is connected to (the client itself on a single Redis). */
+export function sameServer(client: RedisClient, node: Redis): Redis | undefined {
+  if (client instanceof Redis) return client;
+  const wanted = address(node);
+  return client.nodes('all').find((candidate) => address(candidate) === wanted);
+}
+
+/**
+ * Every server that can hold a queue's keys, each with its `host:port`: the Redis itself, or every master
+ * of a cluster (after waiting for the cluster to learn its slots: until then it knows no nodes).
+ */
+export async function masters(client: RedisClient): Promise<{ server: string; node: Redis }[]> {
+  if (client instanceof Redis) return [{ server: address(client), node: client }];
+  // A Cluster queues commands until it is ready; a PING answered means its slots and nodes are known.
+  if (client.status !== 'ready') await client.ping();
+  return client.nodes('master').map((node) => ({ server: address(node), node }));
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Reading a queue's events stream: what QueueEvents needs, on its own blocking connection. One stream
@@ -10,7 +10,7 @@ export interface StreamEvent {
 }
 
 /** The id of the newest event, or '0-0': where a reader that wants only new events starts. */
-export async function lastEventId(client: Redis, key: string): Promise<string> {
+export async function lastEventId(client: RedisClient, key: string): Promise<string> {
   const last = await client.xrevrange(key, '+', '-', 'COUNT', 1);
   return last[0]?.[0] ?? '0-0';
 }
@@ -19,7 +19,7 @@ export async function lastEventId(client: Redis, key: string): Promise<string> {
  * Reads the events after `after`, blocking up to `blockMs` for new ones; they come back one StreamEvent
  * each, in order, all carrying their entry's id.
  */
-export async function readEvents(client: Redis, key: string, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
+export async function readEvents(client: RedisClient, key: string, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
   const reply = await client.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, after);
   if (reply === null) return [];
   const out: StreamEvent[] = [];

@@ -1,0 +1,27 @@
+/**
+ * The Redis Cluster slot of a key, computed as Redis does (cluster spec: CRC16-XMODEM of the key, or of
+ * its hash tag, the part between the first '{' and the next '}' when that part is not empty, mod 16384).
+ * sluice needs it to find the node that serves a queue without asking Redis: the connection a Worker's
+ * blocking read runs on, so that CLIENT UNBLOCK goes to that node.
+ */
+export const SLOTS = 16_384;
+
+/** CRC16-XMODEM (polynomial 0x1021, initial value 0), one byte at a time: keys are short. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key);
+  const open = bytes.indexOf(0x7b); // '{'
+  if (open !== -1) {
+    const close = bytes.indexOf(0x7d, open + 1); // '}'
+    if (close > open + 1) return crc16(bytes.subarray(open + 1, close)) % SLOTS;
+  }
+  return crc16(bytes) % SLOTS;
+}

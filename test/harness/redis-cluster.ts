@@ -1,0 +1,140 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort } from './redis-server.js';
+
+/**
+ * A local Redis Cluster of three masters on loopback, no replicas: three redis-server processes with
+ * cluster mode on, each in a temp dir of its own, joined by `redis-cli --cluster create`. One per test file.
+ */
+export interface TestCluster {
+  /** The masters, as `{ host, port }`: what ioredis' Cluster takes as startup nodes. */
+  readonly nodes: readonly { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+interface ClusterNodeProcess {
+  readonly port: number;
+  readonly dir: string;
+  readonly process: ChildProcess;
+}
+
+const MASTERS = 3;
+
+/** redis-cli does the slot assignment and the handshake; without it there is no cluster to test. */
+export function hasRedisCli(): boolean {
+  return spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export const NO_REDIS_CLI =
+  'redis-cli is not on PATH: it creates the test cluster (Debian/Ubuntu: apt-get install redis-tools, which comes with redis-server)';
+
+async function startNode(): Promise<ClusterNodeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cluster-'));
+  let lastError: unknown;
+  // A port found free can be taken before redis binds it (and cluster mode also binds port + 10,000): try a few.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      'redis-server',
+      [
+        '--port', String(port),
+        '--bind', '127.0.0.1',
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+        '--appendonly', 'no',
+        '--save', '',
+        '--dir', dir,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await until(`redis-server on port ${port} to answer PING`, async () => (await ask(port, ['PING'])) === 'PONG', 10_000);
+      return { port, dir, process: child };
+    } catch (error) {
+      lastError = error;
+      await kill(child);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`could not start a cluster node: ${String(lastError)}`);
+}
+
+/** One command on a short-lived connection; undefined when the node does not answer. */
+async function ask(port: number, command: readonly string[]): Promise<string | undefined> {
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused connections are expected until redis-server is up; connect() reports them below.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const [name = '', ...args] = command;
+    return String(await client.call(name, ...args));
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+export async function startCluster(): Promise<TestCluster> {
+  const nodes: ClusterNodeProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => kill(node.process)));
+    for (const node of nodes) rmSync(node.dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < MASTERS; i++) nodes.push(await startNode());
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed (${String(created.status)}): ${created.stdout}${created.stderr}`);
+    // create returns once the slots are assigned; each node agrees the cluster is ok only after the gossip
+    // reached it, and a client connecting before that gets CLUSTERDOWN.
+    await until(
+      'cluster_state:ok on every node',
+      async () => (await Promise.all(nodes.map((node) => ask(node.port, ['CLUSTER', 'INFO'])))).every((info) => info?.includes('cluster_state:ok') === true),
+      30_000,
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), stop };
+}
+
+/** In a test file: one cluster for the whole file, started before its tests, stopped after. */
+export function useCluster(): { readonly nodes: readonly { host: string; port: number }[] } {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return {
+    get nodes() {
+      if (cluster === undefined) throw new Error('useCluster: the cluster is not started yet (use it inside tests or hooks)');
+      return cluster.nodes;
+    },
+  };
+}
