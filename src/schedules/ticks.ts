@@ -57,13 +57,25 @@ export function tickAtOrBefore(t: Timing, ms: number): number | null {
     const a = anchor(t);
     return bound < a ? null : a + Math.floor((bound - a) / t.every) * t.every;
   }
+  let tick: number;
   try {
-    const tick = CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: bound + 1 }).prev().getTime();
-    return t.startAt >= 0 && tick < t.startAt ? null : tick;
+    tick = CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: bound + 1 }).prev().getTime();
   } catch {
     return null;
   }
+  // cron-parser's prev() can land one tick early across a DST change (from 12:00 on 2026-03-29 in Berlin,
+  // a daily 02:30 gives the 28th, though next() gives 03:30 CEST on the 29th); walk forward with next(),
+  // which is right, to the last tick at or before the bound. A few steps at most; bounded all the same.
+  for (let step = 0; step < MAX_FORWARD_STEPS; step++) {
+    const later = tickAfter(t, tick);
+    if (later === null || later > bound) break;
+    tick = later;
+  }
+  return t.startAt >= 0 && tick < t.startAt ? null : tick;
 }
+
+/** Steps tickAtOrBefore walks forward from prev() at most (it needs one, rarely two). */
+const MAX_FORWARD_STEPS = 100;
 
 export interface FirePlan {
   /** The tick to enqueue a job for, or null: move on without a job (a missed tick under 'skip'). */
@@ -82,7 +94,7 @@ export interface FirePlan {
  */
 export function planFire(t: Timing, tick: number, now: number): FirePlan {
   if (now - tick <= LATE_NOT_MISSED_MS) return { fire: tick, next: tickAfter(t, tick) };
-  const latest = tickAtOrBefore(t, now) ?? tick;
+  const latest = Math.max(tick, tickAtOrBefore(t, now) ?? tick);
   const next = tickAfter(t, now);
   if (t.missed === 'once' || now - latest <= LATE_NOT_MISSED_MS) return { fire: latest, next };
   return { fire: null, next };
