@@ -117,6 +117,8 @@ export class ProducerSpans {
     for (let i = 0; i < count; i++) {
       creates.push(tracer().startSpan(this.#createName, { kind: SpanKind.PRODUCER, attributes: this.#createAttributes }, parent));
     }
+    // The SDK keeps 128 links per span by default (OTEL_SPAN_LINK_COUNT_LIMIT); past that it counts the
+    // dropped ones, and each create span still has the send span as its parent.
     send.addLinks(creates.map((span) => ({ context: span.spanContext() })));
     return {
       traceContext: (index) => {
