@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ValidationError } from './errors.js';
+import { MAX_PRIORITY_LEVELS } from './options.js';
 import { DEFAULT_METRICS_PORT } from './metrics/names.js';
 
 const USAGE = `Usage: sluice metrics --queues <name,name...> [options]
@@ -22,7 +23,10 @@ Options:
   --port <n>              port to listen on (default ${DEFAULT_METRICS_PORT}; 0 picks a free one)
   --host <address>        address to listen on (default: every interface)
   --prefix <prefix>       the queues' key prefix (default sluice)
-  --priority-levels <n>   the queues' priorityLevels (default 3)
+  --priority-levels <n>   the queues' priorityLevels (default: what each queue recorded, or 3)
+  --no-scheduler          do not run a Scheduler per queue. By default the exporter also promotes due
+                          delayed jobs and fires recurring schedules, so they keep arriving while no
+                          worker runs (scale to zero); turn it off only where a Scheduler runs elsewhere
   -h, --help              print this text
 `;
 
@@ -33,6 +37,7 @@ interface MetricsCommand {
   host: string | undefined;
   prefix: string | undefined;
   priorityLevels: number | undefined;
+  scheduler: boolean;
 }
 
 function integer(flag: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -55,6 +60,8 @@ function parseMetrics(args: string[], env: NodeJS.ProcessEnv): MetricsCommand | 
         host: { type: 'string' },
         prefix: { type: 'string' },
         'priority-levels': { type: 'string' },
+        // node:util parseArgs learned --no-<flag> only in Node 22.4: a flag of its own here.
+        'no-scheduler': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -77,7 +84,8 @@ function parseMetrics(args: string[], env: NodeJS.ProcessEnv): MetricsCommand | 
     port: integer('--port', values.port, 0, 65535) ?? DEFAULT_METRICS_PORT,
     host: values.host,
     prefix: values.prefix,
-    priorityLevels: integer('--priority-levels', values['priority-levels'], 1, 32),
+    priorityLevels: integer('--priority-levels', values['priority-levels'], 1, MAX_PRIORITY_LEVELS),
+    scheduler: values['no-scheduler'] !== true,
   };
 }
 
@@ -89,11 +97,13 @@ async function runMetrics(command: MetricsCommand): Promise<number> {
     queues: command.queues,
     connection: { url: command.redis },
     port: command.port,
+    scheduler: command.scheduler,
     ...(command.host === undefined ? {} : { host: command.host }),
     ...(command.prefix === undefined ? {} : { prefix: command.prefix }),
     ...(command.priorityLevels === undefined ? {} : { priorityLevels: command.priorityLevels }),
   });
-  process.stdout.write(`sluice metrics: serving ${exporter.queueNames.join(', ')} on port ${exporter.port} (/metrics, /healthz)\n`);
+  const scheduling = command.scheduler ? '; promoting delayed jobs and firing schedules' : '';
+  process.stdout.write(`sluice metrics: serving ${exporter.queueNames.join(', ')} on port ${exporter.port} (/metrics, /healthz)${scheduling}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ConfigMismatchError } from '../errors.js';
+import { DEFAULT_PREFIX, queueKeys } from '../keys.js';
 import { Queue } from '../queue.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from '../redis/connection.js';
+import { ScheduleStore } from '../redis/schedule-store.js';
+import { Scheduler } from '../scheduler.js';
 import { observeQueues, type QueueReading } from './instruments.js';
 import { DEFAULT_METRICS_PORT } from './names.js';
 
@@ -20,8 +23,17 @@ export interface MetricsExporterOptions {
   queues: readonly string[];
   connection: ConnectionOptions;
   prefix?: string;
-  /** The queues' priorityLevels (the same for all of them). Default 3. */
+  /**
+   * The queues' priorityLevels. Default: the number each queue recorded in Redis, or 3 for a queue never
+   * used yet. A number given here that differs from the recorded one fails the start (ConfigMismatchError).
+   */
   priorityLevels?: number;
+  /**
+   * Also run a Scheduler per queue (default true): it promotes due delayed jobs and fires recurring
+   * schedules while no worker runs. Without it, a queue scaled to zero whose jobs are all delayed never
+   * shows a waiting job, and the autoscaler never wakes a worker for them.
+   */
+  scheduler?: boolean;
   /** 0 picks a free port. Default 9464. */
   port?: number;
   /** Default: every interface. */
@@ -35,7 +47,8 @@ const PING_TIMEOUT_MS = 1000;
 
 export class MetricsExporter {
   readonly #connection: Connection;
-  readonly #queues: Queue[];
+  readonly #queues: Queue[] = [];
+  readonly #schedulers: Scheduler[] = [];
   readonly #provider: MeterProvider;
   readonly #prometheus: PrometheusExporter;
   readonly #server: Server;
@@ -44,21 +57,8 @@ export class MetricsExporter {
 
   private constructor(options: MetricsExporterOptions) {
     this.#onError = options.onError ?? stderrOnce();
+    for (const name of options.queues) queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 1); // names and prefix checked before any I/O
     this.#connection = connect(options.connection);
-    const settings = {
-      connection: this.#connection.client,
-      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-      ...(options.priorityLevels === undefined ? {} : { priorityLevels: options.priorityLevels }),
-    };
-    this.#queues = [];
-    try {
-      for (const name of options.queues) this.#queues.push(new Queue(name, settings));
-    } catch (error) {
-      // A bad queue name or setting: close what was opened before rethrowing.
-      for (const queue of this.#queues) void queue.close();
-      void closeConnection(this.#connection);
-      throw error;
-    }
     this.#prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
     this.#provider = new MeterProvider({ readers: [this.#prometheus] });
     observeQueues(this.#provider.getMeter('sluice-metrics-exporter'), () => this.#read());
@@ -66,20 +66,52 @@ export class MetricsExporter {
   }
 
   /**
-   * Opens the queues, reads each once (a queue created with other priorityLevels fails here, with
-   * ConfigMismatchError), and listens. A Redis that does not answer yet is not fatal: /healthz says 503
-   * and scrapes leave the queues out until it does.
+   * Opens the queues, reads each once (a queue created with other priorityLevels than the ones given
+   * fails here, with ConfigMismatchError), starts the Schedulers and listens. A Redis that does not answer
+   * yet is not fatal: /healthz says 503 and scrapes leave the queues out until it does.
    */
   static async start(options: MetricsExporterOptions): Promise<MetricsExporter> {
     const exporter = new MetricsExporter(options);
     try {
-      await exporter.#firstRead();
+      await exporter.#open(options);
       await exporter.#listen(options.port ?? DEFAULT_METRICS_PORT, options.host);
     } catch (error) {
       await exporter.close();
       throw error;
     }
     return exporter;
+  }
+
+  async #open(options: MetricsExporterOptions): Promise<void> {
+    const client = this.#connection.client;
+    const prefix = options.prefix === undefined ? {} : { prefix: options.prefix };
+    for (const name of options.queues) {
+      // The meta key does not depend on the number of levels: read the recorded one first, as the Scheduler does.
+      const recorded = options.priorityLevels ?? (await this.#recordedLevels(name, options.prefix));
+      const levels = recorded === undefined ? {} : { priorityLevels: recorded };
+      this.#queues.push(new Queue(name, { connection: client, ...prefix, ...levels }));
+      if (options.scheduler !== false) {
+        const scheduler = new Scheduler(name, { connection: client, ...prefix, ...levels });
+        scheduler.on('error', (error) => this.#onError(error, name));
+        this.#schedulers.push(scheduler);
+      }
+    }
+    const results = await Promise.allSettled(this.#queues.map((queue) => queue.getMetrics()));
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      const error = result.reason as Error;
+      if (error instanceof ConfigMismatchError) throw error;
+      this.#onError(error, this.#queues[i]?.name ?? '');
+    });
+  }
+
+  /** undefined when the queue was never used, or Redis does not answer yet (the first read then reports it). */
+  async #recordedLevels(name: string, prefix: string | undefined): Promise<number | undefined> {
+    try {
+      return await new ScheduleStore(this.#connection.client, queueKeys(name, prefix ?? DEFAULT_PREFIX, 1), 0).recordedLevels();
+    } catch {
+      return undefined;
+    }
   }
 
   /** The port it listens on (useful with port 0). */
@@ -89,16 +121,6 @@ export class MetricsExporter {
 
   get queueNames(): string[] {
     return this.#queues.map((queue) => queue.name);
-  }
-
-  async #firstRead(): Promise<void> {
-    const results = await Promise.allSettled(this.#queues.map((queue) => queue.getMetrics()));
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') return;
-      const error = result.reason as Error;
-      if (error instanceof ConfigMismatchError) throw error;
-      this.#onError(error, this.#queues[i]?.name ?? '');
-    });
   }
 
   #listen(port: number, host: string | undefined): Promise<void> {
@@ -165,6 +187,7 @@ export class MetricsExporter {
       await closed;
     }
     await this.#provider.shutdown().catch(() => undefined);
+    await Promise.all(this.#schedulers.map((scheduler) => scheduler.close()));
     await Promise.all(this.#queues.map((queue) => queue.close()));
     await closeConnection(this.#connection);
   }

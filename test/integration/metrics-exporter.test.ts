@@ -107,22 +107,45 @@ describe('sluice metrics', () => {
     }
   }, 60_000);
 
-  it('refuses to start on a queue created with other priorityLevels (exit 1), and reads it with --priority-levels', async () => {
+  it('reads the priorityLevels a queue recorded; refuses to start when --priority-levels says otherwise (exit 1)', async () => {
     const name = uniqueQueue('exp-levels');
     const queue = new Queue(name, { connection: redis.connection, priorityLevels: 5 });
     try {
       await queue.add('x', 1, { priority: 4 });
-      const refused = await cli(['metrics', '--queues', name, '--redis', redis.url, '--port', '0']);
+      await withExporter([name], async (exporter) => {
+        expect(value(await scrape(exporter.port), 'sluice_queue_waiting_jobs', { queue: name, level: '4' })).toBe(1);
+      });
+      const refused = await cli(['metrics', '--queues', name, '--redis', redis.url, '--port', '0', '--priority-levels', '3']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/priorityLevels 5/);
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+
+  it('with no worker running, promotes due delayed jobs and fires schedules, so waiting jobs show; not with --no-scheduler', async () => {
+    const name = uniqueQueue('exp-zero');
+    const queue = new Queue(name, { connection: redis.connection });
+    const waiting = async (exporter: Exporter) => value(await scrape(exporter.port), 'sluice_queue_jobs', { queue: name, state: 'waiting' });
+    try {
+      const job = await queue.add('reminder', 1, { delay: 200 });
       await withExporter(
         [name],
         async (exporter) => {
-          expect(value(await scrape(exporter.port), 'sluice_queue_waiting_jobs', { queue: name, level: '4' })).toBe(1);
+          // Past its due time (and a scrape later) the job is still delayed: nothing promotes it.
+          await waitFor('the job to be due', async () => Date.now() > job.timestamp + 400);
+          expect(await waiting(exporter)).toBe(0);
+          expect(value(await scrape(exporter.port), 'sluice_queue_jobs', { queue: name, state: 'delayed' })).toBe(1);
         },
         redis.url,
-        ['--priority-levels', '5'],
+        ['--no-scheduler'],
       );
+      await withExporter([name], async (exporter) => {
+        await waitFor('the due job to be promoted to waiting', async () => (await waiting(exporter)) === 1);
+        await queue.upsertSchedule('tick', { every: 60_000, startAt: new Date(Date.now() + 200) }, { name: 'tick', data: 2 });
+        // A Scheduler looks for new schedules at least every 5 s (SCHEDULE_POLL_MS).
+        await waitFor("the schedule's first tick to be enqueued", async () => (await waiting(exporter)) === 2, 20_000);
+      });
     } finally {
       await queue.close();
     }
