@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './redis-server.js';
 
 /**
  * A local Redis Cluster of three masters on loopback, no replicas: three redis-server processes with
- * cluster mode on, each in a temp dir of its own, joined by `redis-cli --cluster create`. One per test file.
+ * cluster mode on, each in a temp dir of its own, joined by `redis-cli --cluster create`. One per test file:
+ * start it in the file's beforeAll (inside a `describe.skipIf(!hasRedisCli())`), stop it in afterAll.
  */
 export interface TestCluster {
   /** The masters, as `{ host, port }`: what ioredis' Cluster takes as startup nodes. */
@@ -120,21 +120,4 @@ export async function startCluster(): Promise<TestCluster> {
     throw error;
   }
   return { nodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), stop };
-}
-
-/** In a test file: one cluster for the whole file, started before its tests, stopped after. */
-export function useCluster(): { readonly nodes: readonly { host: string; port: number }[] } {
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
-  return {
-    get nodes() {
-      if (cluster === undefined) throw new Error('useCluster: the cluster is not started yet (use it inside tests or hooks)');
-      return cluster.nodes;
-    },
-  };
 }
