@@ -13,7 +13,6 @@ import {
   UnrecoverableError,
   ValidationError,
 } from './errors.js';
-import type { Span } from '@opentelemetry/api';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -24,7 +23,7 @@ import { Status, type StatusCode } from './redis/status.js';
 import { QueueStore, type BlockedConnection, type ClaimedJob, type ClaimResult } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
-import { runInSpan } from './telemetry/tracing.js';
+import { runInSpan, type Span } from './telemetry/tracing.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';

@@ -38,6 +38,9 @@ import { packTraceContext, unpackTraceContext, type StoredTraceContext } from '.
  * only when `span.isRecording()`), and the handler is called without entering a context.
  */
 
+/** Re-exported so the Worker can hold a span without importing OpenTelemetry itself. */
+export type { Span } from '@opentelemetry/api';
+
 const SYSTEM = 'sluice';
 /** sluice's own attributes live under messaging.sluice.*, as the conventions ask of system-specific ones. */
 export const ATTR_JOB_NAME = 'messaging.sluice.job.name';
