@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand, type CommandRun } from '../harness/child.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
+import { waitFor } from '../harness/wait.js';
 
 /**
  * The published package, as a user gets it: build, `npm pack`, install the tarball into a fresh project
@@ -130,6 +132,38 @@ describe('the published package', () => {
     expect(resolved).toBeDefined();
     expect(fileURLToPath(resolved as string)).toBe(join(installed, 'dist/index.js'));
   }, 30_000);
+
+  it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics', async () => {
+    expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // The OpenTelemetry SDK and Prometheus exporter load with the command only: no module the library entry
+    // point can reach imports them (dist/metrics/exporter.js does, loaded by dist/cli.js with import()).
+    const sdkImporters = readdirSync(join(installed, 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.js'))
+      .filter((file) => /from '@opentelemetry\/(sdk-metrics|exporter-prometheus)'/.test(readFileSync(join(installed, 'dist', file), 'utf8')));
+    expect(sdkImporters).toEqual([join('metrics', 'exporter.js')]);
+    expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8')).toContain("await import('./metrics/exporter.js')");
+    const help = await run('npx', ['--no-install', 'sluice', 'metrics', '--help'], app);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain('--queues');
+    expect((await run('npx', ['--no-install', 'sluice', 'metrics', '--port', '1'], app)).code).toBe(2);
+
+    // Started briefly: it serves the queue, then exits 0 on SIGTERM.
+    const queue = uniqueQueue('package-metrics');
+    const child = spawn(join(app, 'node_modules/.bin/sluice'), ['metrics', '--queues', queue, '--port', '0'], {
+      cwd: app,
+      env: { ...process.env, REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await waitFor('sluice metrics to serve', () => / on port \d+/.test(out), 20_000);
+    const port = Number(/ on port (\d+)/.exec(out)?.[1]);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(text).toContain(`sluice_queue_jobs{queue="${queue}",state="waiting"} 0`);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
 
   it('a TypeScript app type-checks against the installed declarations (nodenext, strict)', async () => {
     copyFileSync(join(root, 'test/fixtures/package-consumer.ts'), join(app, 'consumer.ts'));
