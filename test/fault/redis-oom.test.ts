@@ -19,7 +19,8 @@ afterAll(async () => {
 describe('Redis out of memory (maxmemory with noeviction)', () => {
   it('rejects add() with RedisOutOfMemoryError, writes nothing of the refused call, and resumes when memory is freed', async () => {
     const name = uniqueQueue('oom');
-    const queue = new Queue<{ blob: string }>(name, { connection: { url: redis.url }, redisConfig: 'off' });
+    // Every completed job kept, so the completed count is the ledger (the default keeps the newest 1,000).
+    const queue = new Queue<{ blob: string }>(name, { connection: { url: redis.url }, redisConfig: 'off', defaultJobOptions: { removeOnComplete: false } });
     const blob = 'x'.repeat(2000);
     const acknowledged: string[] = [];
     let refused: unknown;
