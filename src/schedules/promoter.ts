@@ -1,4 +1,5 @@
 import type { ScheduleStore } from '../redis/schedule-store.js';
+import { PacedLoop } from './paced-loop.js';
 import { SCHEDULE_POLL_MS } from './runner.js';
 
 /** Delayed jobs moved per call: the claim script's bound too, about a millisecond of Redis time. */
@@ -14,10 +15,7 @@ const PROMOTE_LIMIT = 1000;
  * at once).
  */
 export class DelayedPromoter {
-  #loop: Promise<void> | undefined;
-  #stopped = false;
-  #timer: NodeJS.Timeout | undefined;
-  #wake: (() => void) | undefined;
+  readonly #loop = new PacedLoop(() => this.#step());
 
   constructor(
     private readonly store: ScheduleStore,
@@ -27,34 +25,23 @@ export class DelayedPromoter {
   ) {}
 
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
-    await this.#loop;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      let sleep = SCHEDULE_POLL_MS;
-      try {
-        const result = await this.store.promote(PROMOTE_LIMIT);
-        if (result === 'needs-init') await this.init();
-        else if (result.promoted >= PROMOTE_LIMIT) sleep = 0;
-        else if (result.nextDueMs >= 0) sleep = Math.max(1, Math.min(SCHEDULE_POLL_MS, result.nextDueMs));
-      } catch (error) {
-        this.onError(error as Error);
-      }
-      if (sleep > 0 && !this.#stopped) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          this.#timer = setTimeout(resolve, sleep);
-        });
-        this.#wake = undefined;
-      }
+  /** One promote call; returns how long to sleep before the next. */
+  async #step(): Promise<number> {
+    try {
+      const result = await this.store.promote(PROMOTE_LIMIT);
+      if (result === 'needs-init') await this.init();
+      else if (result.promoted >= PROMOTE_LIMIT) return 0;
+      else if (result.nextDueMs >= 0) return Math.max(1, Math.min(SCHEDULE_POLL_MS, result.nextDueMs));
+    } catch (error) {
+      this.onError(error as Error);
     }
+    return SCHEDULE_POLL_MS;
   }
 }

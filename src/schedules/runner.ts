@@ -1,6 +1,7 @@
 import type { ScheduleStore, SoonSchedule } from '../redis/schedule-store.js';
 import { Status } from '../redis/status.js';
 import { decodeDefinition } from './definition.js';
+import { PacedLoop } from './paced-loop.js';
 import { planFire } from './ticks.js';
 
 /**
@@ -35,10 +36,7 @@ export interface FiredTick {
  * SCHEDULE_POLL_MS) -> stopped.
  */
 export class ScheduleRunner {
-  #loop: Promise<void> | undefined;
-  #stopped = false;
-  #timer: NodeJS.Timeout | undefined;
-  #wake: (() => void) | undefined;
+  readonly #loop = new PacedLoop(() => this.#step());
 
   constructor(
     private readonly store: ScheduleStore,
@@ -47,27 +45,20 @@ export class ScheduleRunner {
   ) {}
 
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop.start();
   }
 
   /** Ends the loop; a fire call in flight finishes first. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#wake?.();
-    await this.#loop;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
-      let sleep: number;
-      try {
-        sleep = await this.#pass();
-      } catch (error) {
-        this.onError(error as Error);
-        sleep = SCHEDULE_POLL_MS;
-      }
-      if (sleep > 0 && !this.#stopped) await this.#sleep(sleep);
+  async #step(): Promise<number> {
+    try {
+      return await this.#pass();
+    } catch (error) {
+      this.onError(error as Error);
+      return SCHEDULE_POLL_MS;
     }
   }
 
@@ -111,13 +102,5 @@ export class ScheduleRunner {
       this.onError(error as Error);
       return false;
     }
-  }
-
-  async #sleep(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(resolve, ms);
-    });
-    this.#wake = undefined;
   }
 }
