@@ -3,17 +3,14 @@
  * (0: go again at once). stop() ends the sleep at once and waits for a step in flight. The schedule runner
  * and the delayed-job promoter are both this loop; only their step differs.
  */
-export class PacedLoop {
-  readonly #step: () => Promise<number>;
+export abstract class PacedLoop {
   #loop: Promise<void> | undefined;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
 
-  /** `step` must not reject: it reports its own errors and says how long to back off. */
-  constructor(step: () => Promise<number>) {
-    this.#step = step;
-  }
+  /** One step; resolves with the ms to sleep before the next. Must not reject: it reports its own errors. */
+  protected abstract step(): Promise<number>;
 
   start(): void {
     this.#loop ??= this.#run();
@@ -28,7 +25,7 @@ export class PacedLoop {
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      const sleep = await this.#step();
+      const sleep = await this.step();
       if (sleep <= 0 || this.#stopped) continue;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;

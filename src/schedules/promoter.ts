@@ -14,26 +14,18 @@ const PROMOTE_LIMIT = 1000;
  * call with an earlier due time is seen within that bound (workers, which block on the ctl stream, see it
  * at once).
  */
-export class DelayedPromoter {
-  readonly #loop = new PacedLoop(() => this.#step());
-
+export class DelayedPromoter extends PacedLoop {
   constructor(
     private readonly store: ScheduleStore,
     /** Runs init again after an obliterate (promote answered NEEDS_INIT). */
     private readonly init: () => Promise<void>,
     private readonly onError: (error: Error) => void,
-  ) {}
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
+  ) {
+    super();
   }
 
   /** One promote call; returns how long to sleep before the next. */
-  async #step(): Promise<number> {
+  protected async step(): Promise<number> {
     try {
       const result = await this.store.promote(PROMOTE_LIMIT);
       if (result === 'needs-init') await this.init();

@@ -35,25 +35,16 @@ export interface FiredTick {
  * States: created -> running (read, fire what is due, sleep until the soonest next run or at most
  * SCHEDULE_POLL_MS) -> stopped.
  */
-export class ScheduleRunner {
-  readonly #loop = new PacedLoop(() => this.#step());
-
+export class ScheduleRunner extends PacedLoop {
   constructor(
     private readonly store: ScheduleStore,
     private readonly onFired: (fired: FiredTick) => void,
     private readonly onError: (error: Error) => void,
-  ) {}
-
-  start(): void {
-    this.#loop.start();
+  ) {
+    super();
   }
 
-  /** Ends the loop; a fire call in flight finishes first. */
-  stop(): Promise<void> {
-    return this.#loop.stop();
-  }
-
-  async #step(): Promise<number> {
+  protected async step(): Promise<number> {
     try {
       return await this.#pass();
     } catch (error) {
