@@ -85,17 +85,11 @@ export interface Counts {
   limited: number;
 }
 
-/** What the metrics exporter reports for a queue: one script call, O(priority levels), no scans. */
-export interface QueueMetrics {
-  /** As in Counts: jobs that could start now (0 while paused; they are counted in `paused` then). */
-  waiting: number;
-  active: number;
-  delayed: number;
-  /** Completed and failed jobs still kept (retention decides how many). */
-  completed: number;
-  failed: number;
-  /** Jobs waiting while the queue is paused. */
-  paused: number;
+/**
+ * What the metrics exporter reports for a queue: one script call, O(priority levels), no scans. The
+ * counts are as in Counts (completed and failed: the jobs still kept, as retention decides).
+ */
+export interface QueueMetrics extends Omit<Counts, 'limited'> {
   isPaused: boolean;
   /** Ungrouped jobs waiting on each priority level (index = level), paused or not. */
   waitingByLevel: number[];
