@@ -24,6 +24,7 @@ import { QueueStore, type BlockedConnection, type ClaimedJob, type ClaimResult }
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
+import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';
@@ -78,6 +79,12 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    * small read every 5 s and tries every tick.
    */
   schedules?: boolean;
+  /**
+   * Also report the queue's depth (sluice_queue_jobs and the other gauges of `sluice metrics`) on the
+   * global OpenTelemetry meter, read from Redis at each collection (one script call). Default false: a
+   * fleet needs it from one place, and the standalone exporter is the place that survives scaling to zero.
+   */
+  queueMetrics?: boolean;
 }
 
 export interface WorkerEventMap<Data, Result> {
@@ -145,6 +152,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #reaper: Reaper;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
+  readonly #stopQueueMetrics: (() => void) | undefined;
   readonly #running = new Map<string, Running>();
   readonly #tasks = new Set<Promise<void>>();
   #slotFreed: (() => void) | undefined;
@@ -196,6 +204,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
       this.#schedules = new ScheduleRunner(schedules, (fired) => this.emit('scheduleFired', fired), onError);
     }
+    if (options.queueMetrics === true) this.#stopQueueMetrics = observeQueueDepth(name, () => this.store.getMetrics());
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
   }
@@ -474,6 +483,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
     disconnectNow(this.#blocking);
     const schedulesStopped = this.#schedules?.stop();
+    this.#stopQueueMetrics?.();
     const wake = this.#slotFreed;
     this.#slotFreed = undefined;
     wake?.();

@@ -24,7 +24,7 @@ export interface QueueReading {
  * A queue whose read failed is left out of that scrape (its series go stale) rather than reported as 0,
  * which an autoscaler would take for an empty queue.
  */
-export function observeQueues(meter: Meter, read: () => Promise<readonly QueueReading[]>): void {
+export function observeQueues(meter: Meter, read: () => Promise<readonly QueueReading[]>): () => void {
   const gauge = (metric: ExporterMetric): Observable => meter.createObservableGauge(metric.name, { description: metric.help });
   const counter = (metric: ExporterMetric): Observable => meter.createObservableCounter(metric.name, { description: metric.help });
   const jobs = gauge(QUEUE_JOBS);
@@ -36,21 +36,22 @@ export function observeQueues(meter: Meter, read: () => Promise<readonly QueueRe
   const completed = counter(COMPLETED_TOTAL);
   const failed = counter(FAILED_TOTAL);
 
-  meter.addBatchObservableCallback(
-    async (result: BatchObservableResult) => {
-      for (const { queue, metrics: m } of await read()) {
-        const states = { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, completed: m.completed, failed: m.failed };
-        for (const [state, value] of Object.entries(states)) result.observe(jobs, value, { queue, state });
-        m.waitingByLevel.forEach((value, level) => result.observe(waiting, value, { queue, level: String(level) }));
-        result.observe(waiting, m.waitingGrouped, { queue, level: 'grouped' });
-        if (m.limited !== null) result.observe(limited, m.limited, { queue });
-        result.observe(limitedGroups, m.limitedGroups, { queue });
-        result.observe(oldest, (m.oldestWaitingMs ?? 0) / 1000, { queue });
-        result.observe(paused, m.isPaused ? 1 : 0, { queue });
-        result.observe(completed, m.completedTotal, { queue });
-        result.observe(failed, m.failedTotal, { queue });
-      }
-    },
-    [jobs, waiting, limited, limitedGroups, oldest, paused, completed, failed],
-  );
+  const observables = [jobs, waiting, limited, limitedGroups, oldest, paused, completed, failed];
+  const callback = async (result: BatchObservableResult): Promise<void> => {
+    for (const { queue, metrics: m } of await read()) {
+      const states = { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, completed: m.completed, failed: m.failed };
+      for (const [state, value] of Object.entries(states)) result.observe(jobs, value, { queue, state });
+      m.waitingByLevel.forEach((value, level) => result.observe(waiting, value, { queue, level: String(level) }));
+      result.observe(waiting, m.waitingGrouped, { queue, level: 'grouped' });
+      if (m.limited !== null) result.observe(limited, m.limited, { queue });
+      result.observe(limitedGroups, m.limitedGroups, { queue });
+      result.observe(oldest, (m.oldestWaitingMs ?? 0) / 1000, { queue });
+      result.observe(paused, m.isPaused ? 1 : 0, { queue });
+      result.observe(completed, m.completedTotal, { queue });
+      result.observe(failed, m.failedTotal, { queue });
+    }
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  // The way back out: a Worker that observes its queue stops before it closes its connection.
+  return () => meter.removeBatchObservableCallback(callback, observables);
 }

@@ -1,4 +1,6 @@
 import { metrics, type Attributes, type Counter, type Histogram } from '@opentelemetry/api';
+import { observeQueues } from '../metrics/instruments.js';
+import type { QueueMetrics } from '../redis/store.js';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 import type { JobOutcome } from './tracing.js';
 
@@ -54,4 +56,13 @@ export class WorkerMetrics {
     this.#processed.add(1, attributes);
     this.#duration.record(seconds, attributes);
   }
+}
+
+/**
+ * The queue-depth instruments of the standalone exporter (sluice_queue_jobs and the rest), on the
+ * application's global meter, for the Worker option `queueMetrics`. Each collection reads the queue once
+ * (one metrics script call); returns the way to stop.
+ */
+export function observeQueueDepth(queue: string, read: () => Promise<QueueMetrics>): () => void {
+  return observeQueues(metrics.getMeter(SCOPE_NAME, SCOPE_VERSION), async () => [{ queue, metrics: await read() }]);
 }
