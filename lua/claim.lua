@@ -29,6 +29,7 @@ local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumb
 local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
+local nowS = int(now)
 local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 promoteDue(Q, delayedKey, promoteLimit)
 
@@ -51,13 +52,14 @@ local function deliver(index, key, entry, id, fromGroup)
     redis.call('XDEL', key, entry)
     return
   end
-  local ats = tonumber(job[6]) + 1
-  redis.call('HSET', jobKey(base, id), 'state', 'active', 'ats', ats, 'pon', now, 'entry', entry)
+  local ats = tonumber(job[6] or 0) + 1
+  local atsS = int(ats)
+  redis.call('HSET', jobKey(base, id), 'state', 'active', 'ats', atsS, 'pon', nowS, 'entry', entry)
   n = n + 1
   local o = #out
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = id, entry, index, tonumber(job[9]), job[3], job[4]
-  out[o + 7], out[o + 8], out[o + 9], out[o + 10], out[o + 11] = job[5], ats, tonumber(job[7]), tonumber(job[8]), now
-  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', ats)
+  out[o + 7], out[o + 8], out[o + 9], out[o + 10], out[o + 11] = job[5], ats, tonumber(job[7] or 0), tonumber(job[8]), now
+  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', atsS)
 end
 
 -- Reads up to `want` ungrouped jobs, lowest level first. A level is read until it is empty or the batch

@@ -17,6 +17,7 @@ local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS
 local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
 local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local now = nowMs()
+local nowS = int(now)
 local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta = metaKey, now = now }
 local FIRST, FIELDS = 4, 6
 local acks, retention = newAcks(group, streams), newRetention()
@@ -33,9 +34,9 @@ for o = FIRST, #ARGV, FIELDS do
     if keepCount == 0 then
       redis.call('DEL', jobKey(base, id), logsKey(base, id))
     else
-      redis.call('HSET', jobKey(base, id), 'state', 'completed', 'fon', now, 'rv', result, 'atm', tonumber(job[3]) + 1)
-      redis.call('ZADD', completedKey, now, id)
-      retention.add(keepCount, keepAge)
+      redis.call('HSET', jobKey(base, id), 'state', 'completed', 'fon', nowS, 'rv', result, 'atm', int(tonumber(job[3] or 0) + 1))
+      redis.call('ZADD', completedKey, nowS, id)
+      retention.add(ARGV[o + 4], ARGV[o + 5])
     end
     emit(eventsKey, maxLen, 'ev', 'completed', 'id', id, 'result', result)
   end

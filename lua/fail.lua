@@ -30,7 +30,7 @@ for o = FIRST, #ARGV, FIELDS do
   local job, status = ownedJob(base, id, entry)
   if job then
     local key = jobKey(base, id)
-    local atm = tonumber(job[3]) + 1
+    local atm = tonumber(job[3] or 0) + 1
     acks.add(level, entry)
     settled = settled + 1
     if retryDelay > 0 then
@@ -47,7 +47,7 @@ for o = FIRST, #ARGV, FIELDS do
       else
         redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', atm, 'err', reason, 'stack', stack)
         redis.call('ZADD', failedKey, now, id)
-        retention.add(keepCount, keepAge)
+        retention.add(ARGV[o + 6], ARGV[o + 7])
       end
       emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
     end

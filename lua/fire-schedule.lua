@@ -41,8 +41,7 @@ if jobId ~= '' then
     status = STATUS.DUPLICATE
   else
     local Q = { base = base, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = now }
-    enqueue(Q, jobId, prio, g, 'name', name, 'data', data, 'opts', opts, 'prio', prio, 'ts', now,
-      'ats', 0, 'atm', 0, 'stalls', 0, 'grp', g)
+    enqueue(Q, jobId, prio, g, 'name', name, 'data', data, 'opts', opts, 'prio', int(prio), 'ts', int(now), 'grp', g)
     emit(eventsKey, maxLen, 'ev', 'added', 'id', jobId, 'name', name)
     local runs = redis.call('HINCRBY', runsKey, id, 1)
     if limit > 0 and runs >= limit then nextRun = -1 end

@@ -35,10 +35,10 @@ for level = 1, #streams do
       local job = ownedJob(base, id, entry)
       if job then
         local key = jobKey(base, id)
-        local stalls = tonumber(job[5]) + 1
+        local stalls = tonumber(job[5] or 0) + 1
         if stalls > maxStalled then
           local reason = 'stalled: the job\'s worker stopped responding ' .. stalls .. ' times (maxStalled ' .. maxStalled .. ')'
-          redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', tonumber(job[3]) + 1, 'stalls', stalls, 'err', reason)
+          redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', tonumber(job[3] or 0) + 1, 'stalls', stalls, 'err', reason)
           redis.call('ZADD', failedKey, now, id)
           emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
           failed = failed + 1

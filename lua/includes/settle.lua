@@ -78,10 +78,15 @@ local function trimFinished(setKey, base, count, age, now)
 end
 
 -- Applies each distinct retention rule of a batch once, after the batch's jobs were added to the set.
+-- Rules are added as the ARGV strings they came in: a string key costs nothing to build per job, where
+-- concatenating numbers formats each with sprintf.
 local function newRetention()
   local rules = {}
   local r = {}
-  function r.add(count, age) rules[count .. ':' .. age] = { count, age } end
+  function r.add(count, age)
+    local rule = count .. ':' .. age
+    if not rules[rule] then rules[rule] = { tonumber(count), tonumber(age) } end
+  end
   function r.apply(setKey, base, now)
     for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now) end
   end

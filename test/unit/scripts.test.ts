@@ -52,6 +52,17 @@ describe('Lua scripts and their TypeScript contracts', () => {
     }
   });
 
+  it('emits no event with more fields than emit() takes (ev and its type, then up to three pairs)', () => {
+    const calls: string[] = [];
+    for (const name of scriptFiles) {
+      const body = readFileSync(join(LUA_DIR, `${name}.lua`), 'utf8');
+      for (const match of body.matchAll(/\bemit\(([^)]*)\)/g)) calls.push(`${name}: ${match[1]!}`);
+    }
+    expect(calls.length).toBeGreaterThan(10);
+    // eventsKey, maxLen, then at most 8 values: emit() drops nothing only up to there.
+    expect(calls.filter((call) => call.split(',').length > 10)).toEqual([]);
+  });
+
   it('status codes in Lua and TypeScript are the same table', () => {
     const source = readFileSync(join(LUA_DIR, 'includes', 'status.lua'), 'utf8');
     const lua: Record<string, number> = {};
