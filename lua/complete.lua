@@ -26,7 +26,7 @@ local out, settled = {}, 0
 for o = FIRST, #ARGV, FIELDS do
   local id, entry, level, result = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), ARGV[o + 3]
   local keepCount, keepAge = tonumber(ARGV[o + 4]), tonumber(ARGV[o + 5])
-  local job, status = ownedJob(base, id, entry)
+  local job, status = ownedJob(base, id, entry, 4)
   if job then
     acks.add(level, entry)
     endDelivery(Q, job)

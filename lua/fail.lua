@@ -27,7 +27,7 @@ for o = FIRST, #ARGV, FIELDS do
   local id, entry, level, retryDelay = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local reason, stack = ARGV[o + 4], ARGV[o + 5]
   local keepCount, keepAge = tonumber(ARGV[o + 6]), tonumber(ARGV[o + 7])
-  local job, status = ownedJob(base, id, entry)
+  local job, status = ownedJob(base, id, entry, 5)
   if job then
     local key = jobKey(base, id)
     local atm = tonumber(job[3] or 0) + 1
@@ -38,7 +38,7 @@ for o = FIRST, #ARGV, FIELDS do
       redis.call('HSET', key, 'state', 'delayed', 'due', now + retryDelay, 'atm', atm, 'err', reason, 'stack', stack)
       emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', retryDelay, 'reason', reason)
     elseif retryDelay == 0 then
-      enqueue(Q, id, tonumber(job[4]), job[6], 'atm', atm, 'err', reason, 'stack', stack)
+      enqueue(Q, id, tonumber(job[5]), job[4], 'atm', atm, 'err', reason, 'stack', stack)
       emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', 0, 'reason', reason)
     else
       failedForGood = failedForGood + 1

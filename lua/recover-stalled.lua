@@ -32,10 +32,10 @@ for level = 1, #streams do
     -- fields is nil (Redis 6.2) for an entry deleted under its PEL record; nothing to recover then.
     if fields then
       local id = fields[2]
-      local job = ownedJob(base, id, entry)
+      local job = ownedJob(base, id, entry, 6)
       if job then
         local key = jobKey(base, id)
-        local stalls = tonumber(job[5] or 0) + 1
+        local stalls = tonumber(job[6] or 0) + 1
         if stalls > maxStalled then
           local reason = 'stalled: the job\'s worker stopped responding ' .. stalls .. ' times (maxStalled ' .. maxStalled .. ')'
           redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', tonumber(job[3] or 0) + 1, 'stalls', stalls, 'err', reason)
@@ -44,7 +44,7 @@ for level = 1, #streams do
           failed = failed + 1
           endDelivery(Q, job)
         else
-          enqueue(Q, id, tonumber(job[4]), job[6], 'stalls', stalls)
+          enqueue(Q, id, tonumber(job[5]), job[4], 'stalls', stalls)
           emit(eventsKey, maxLen, 'ev', 'stalled', 'id', id)
           requeued = requeued + 1
           endDelivery(Q, job)

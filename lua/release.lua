@@ -24,13 +24,13 @@ local out, settled = {}, 0
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry, level, holdMs = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-  local job, status = ownedJob(base, id, entry)
+  local job, status = ownedJob(base, id, entry, 7)
   if job then
-    local g, untilMs = job[6], now + holdMs
+    local g, untilMs = job[4], now + holdMs
     acks.add(level, entry)
     settled = settled + 1
     -- The start did not happen as far as attempts go: attemptsStarted goes back down too.
-    enqueue(Q, id, tonumber(job[4]), g, 'ats', math.max(0, tonumber(job[7] or 0) - 1))
+    enqueue(Q, id, tonumber(job[5]), g, 'ats', math.max(0, tonumber(job[7] or 0) - 1))
     if g and g ~= '' then
       if tonumber(redis.call('HGET', G.hold, g) or '0') < untilMs then redis.call('HSET', G.hold, g, untilMs) end
       -- A throttled group waits for the later of its window and the hold; a ready or full one is moved
