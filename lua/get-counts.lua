@@ -1,6 +1,7 @@
 -- get-counts: the number of jobs in each state, exact. Waiting is derived: the entries of the streams minus
--- the active ones (every settle deletes its entry), plus grouped jobs not yet admitted, so add writes no
--- counter for ungrouped jobs. `limited` counts waiting jobs whose group is held back by a limit.
+-- the active ones and minus the settled ones not trimmed yet (meta acked<stream>, see settle.lua), plus
+-- grouped jobs not yet admitted, so add writes no counter for ungrouped jobs. `limited` counts waiting
+-- jobs whose group is held back by a limit.
 -- KEYS: meta delayed completed failed groups... streams...
 -- ARGV: base
 -- Returns: {waiting, active, delayed, completed, failed, paused (0|1), limited}
@@ -8,11 +9,14 @@
 -- Loops: one XLEN per stream; one ZCARD per group held back (throttled or full) right now
 --@include keys
 --@include groups
-local meta = redis.call('HMGET', KEYS[1], 'active', 'paused', 'gwaiting')
+local streams = streamKeys(5 + GROUP_KEY_COUNT)
+local fields = { 'active', 'paused', 'gwaiting' }
+for i = 1, #streams do fields[#fields + 1] = 'acked' .. (i - 1) end
+local meta = redis.call('HMGET', KEYS[1], unpack(fields))
 local G = groupKeys(5)
 local active = tonumber(meta[1] or '0')
 local entries = tonumber(meta[3] or '0')
-for _, key in ipairs(streamKeys(5 + GROUP_KEY_COUNT)) do entries = entries + redis.call('XLEN', key) end
+for i, key in ipairs(streams) do entries = entries + redis.call('XLEN', key) - tonumber(meta[3 + i] or '0') end
 local paused = 0
 if meta[2] == '1' then paused = 1 end
 local limited = 0

@@ -1,6 +1,6 @@
 -- metrics: one read of everything the metrics exporter reports for a queue, at a bounded cost per scrape.
--- Waiting per level is the level stream's entries minus its pending (delivered, unsettled) ones: every
--- settle XACKs and XDELs its entry, so what is left after the group's last-delivered-id is exactly the
+-- Waiting per level is the level stream's entries minus its pending (delivered, unsettled) ones and minus
+-- its settled entries not trimmed yet (meta acked<level>, see settle.lua): what is left is exactly the
 -- undelivered jobs. XINFO GROUPS gives the group's pending count and last-delivered-id in O(1) (one
 -- group per stream), unlike XPENDING's summary, which walks every consumer. The oldest waiting job is
 -- the first entry after last-delivered-id; its id's ms part is when it became ready.
@@ -20,15 +20,17 @@
 -- so the exporter reports the number of held groups alone.
 local MAX_HELD = 1000
 
-local meta = redis.call('HMGET', KEYS[1], 'active', 'paused', 'gwaiting', 'completed', 'failed')
-local G = groupKeys(5)
 local _, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local fields = { 'active', 'paused', 'gwaiting', 'completed', 'failed' }
+for i = 1, #levels do fields[#fields + 1] = 'acked' .. (i - 1) end
+local meta = redis.call('HMGET', KEYS[1], unpack(fields))
+local G = groupKeys(5)
 local now = nowMs()
 
 local waiting, oldest = {}, -1
 for i, key in ipairs(levels) do
   local n = 0
-  local length = redis.call('XLEN', key)
+  local length = redis.call('XLEN', key) - tonumber(meta[5 + i] or '0')
   if length > 0 then
     local pending, last = 0, '0-0'
     for _, info in ipairs(redis.call('XINFO', 'GROUPS', key)) do

@@ -1,11 +1,41 @@
--- settle: what every script that ends a delivery shares. Entries are acknowledged and deleted in one
--- XACK and one XDEL per level per call, not per job: a batch of 100 costs 2 commands, not 200.
+-- settle: what every script that ends a delivery shares. Entries are acknowledged per stream per call,
+-- not per job: a batch of 100 costs a handful of commands, not 200.
 --@include status
 --@include keys
 --@include groups
+--@include numbers
 
--- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges and
--- deletes them all.
+-- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
+-- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
+-- Instead each flush trims the stream below its oldest pending entry (every entry below that one was
+-- delivered, in id order, and acknowledged), which drops whole nodes at once. Until a trim reaches them
+-- the acknowledged entries stay in the stream, counted in meta `acked<stream>` so waiting counts
+-- (XLEN minus these minus the pending ones) stay exact. A job running for hours holds the trim point where
+-- it is; past PINNED such entries, new ones are deleted at once again, so the stream never grows without
+-- bound behind it.
+local PINNED = 10000
+
+-- The id right after `id` ('ms-seq'): the first id a trim must keep.
+local function nextId(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return ms .. '-' .. int(tonumber(seq) + 1)
+end
+
+-- The group's last-delivered-id: with nothing pending, every entry up to it is settled. XINFO GROUPS is
+-- O(1) with sluice's single group; it runs only when a flush leaves nothing pending on the stream.
+local function lastDelivered(key, group)
+  for _, info in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local name, last
+    for f = 1, #info, 2 do
+      if info[f] == 'name' then name = info[f + 1] elseif info[f] == 'last-delivered-id' then last = info[f + 1] end
+    end
+    if name == group then return last end
+  end
+  return '0-0'
+end
+
+-- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them
+-- all and trims what is no longer needed.
 local function newAcks(group, streams)
   local byLevel = {}
   local acks = {}
@@ -14,11 +44,20 @@ local function newAcks(group, streams)
     if not list then list = {}; byLevel[level] = list end
     list[#list + 1] = entry
   end
-  function acks.flush()
+  function acks.flush(metaKey)
     for level, list in pairs(byLevel) do
-      local key = streams[level + 1]
-      redis.call('XACK', key, group, unpack(list))
-      redis.call('XDEL', key, unpack(list))
+      local key, field = streams[level + 1], 'acked' .. int(level)
+      local acked = redis.call('XACK', key, group, unpack(list))
+      local present = redis.call('HINCRBY', metaKey, field, acked)
+      if present > PINNED then
+        redis.call('XDEL', key, unpack(list))
+        present = redis.call('HINCRBY', metaKey, field, -acked)
+      end
+      local oldest = redis.call('XPENDING', key, group, '-', '+', 1)[1]
+      local keep
+      if oldest then keep = oldest[1] else keep = nextId(lastDelivered(key, group)) end
+      local trimmed = redis.call('XTRIM', key, 'MINID', '~', keep)
+      if trimmed > 0 then redis.call('HINCRBY', metaKey, field, -trimmed) end
     end
   end
   return acks
@@ -36,11 +75,11 @@ local function ownedJob(base, id, entry, n)
   return job, STATUS.OK
 end
 
--- Ends a batch: one XACK and one XDEL per stream for every collected entry, and the active count down by
--- the deliveries that really settled (leftover entries are acknowledged but were never counted active).
+-- Ends a batch: acknowledges and trims every collected entry, and takes the active count down by the
+-- deliveries that really settled (leftover entries are acknowledged but were never counted active).
 -- Returns whether anything settled.
 local function closeBatch(acks, metaKey, settled)
-  acks.flush()
+  acks.flush(metaKey)
   if settled > 0 then redis.call('HINCRBY', metaKey, 'active', -settled) end
   return settled > 0
 end

@@ -186,3 +186,58 @@ describe('retention', () => {
     expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([b.id]);
   });
 });
+
+describe('settled entries leave the streams by trimming', () => {
+  const level = (): string => lua.store.keys.wait[1]!;
+
+  it('trims everything below the oldest pending entry, and counts what a running job still holds back', async () => {
+    await lua.store.add(Array.from({ length: 250 }, () => input()));
+    const first = await claimOne('slow');
+    // 249 more complete while the first one runs: it pins the trim point, so their entries stay.
+    const rest = await lua.store.claim('fast', 300, 100);
+    if (rest.kind !== 'jobs') throw new Error('expected jobs');
+    expect(rest.jobs).toHaveLength(249);
+    await lua.store.complete(rest.jobs.map((job) => done(job, { count: 0, age: -1 })));
+    expect(await lua.client.xlen(level())).toBe(250);
+    expect(await lua.client.hget(lua.store.keys.meta, 'acked1')).toBe('249');
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
+    expect((await lua.store.getMetrics()).waitingByLevel).toEqual([0, 0, 0]);
+
+    // New work after the pinned entries is still counted exactly.
+    await lua.store.add([input(), input()]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, active: 1 });
+
+    // The running job settles: its entry and all settled ones below the next pending are trimmed away
+    // (whole stream nodes, 100 entries each by default; the rest at a later trim).
+    await lua.store.complete([done(first, { count: 0, age: -1 })]);
+    const left = await lua.client.xlen(level());
+    expect(left).toBeLessThanOrEqual(102);
+    expect(Number(await lua.client.hget(lua.store.keys.meta, 'acked1'))).toBe(left - 2);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, active: 0 });
+    const next = await lua.store.claim('fast', 10, 100);
+    if (next.kind !== 'jobs') throw new Error('expected jobs');
+    expect(next.jobs).toHaveLength(2);
+    await lua.store.complete(next.jobs.map((job) => done(job, { count: 0, age: -1 })));
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0 });
+    expect(Number(await lua.client.hget(lua.store.keys.meta, 'acked1'))).toBe(await lua.client.xlen(level()));
+  });
+
+  it('deletes settled entries at once again while a job pins more than 10,000 of them, so the stream stays bounded', async () => {
+    await lua.store.add([input()]);
+    const pin = await claimOne('slow');
+    for (let round = 0; round < 11; round++) {
+      await lua.store.add(Array.from({ length: 1000 }, () => input()));
+      const batch = await lua.store.claim('fast', 1000, 100);
+      if (batch.kind !== 'jobs') throw new Error('expected jobs');
+      await lua.store.complete(batch.jobs.map((job) => done(job, { count: 0, age: -1 })));
+    }
+    // 11,000 settled behind the pin: at most 10,000 are kept, the rest were deleted on the spot.
+    const acked = Number(await lua.client.hget(lua.store.keys.meta, 'acked1'));
+    expect(acked).toBeLessThanOrEqual(10_000);
+    expect(await lua.client.xlen(level())).toBe(acked + 1);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
+    await lua.store.complete([done(pin, { count: 0, age: -1 })]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0 });
+    expect(await lua.client.xlen(level())).toBeLessThanOrEqual(100);
+  }, 30_000);
+});
