@@ -25,7 +25,7 @@ export const SCRIPTS = {
   init: { keys: ['meta', 'streams...'], args: ['group', 'levels'] },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'eventsMaxLen'],
+    args: ['base', 'eventsMaxLen', 'spent'],
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
   },
   claim: {

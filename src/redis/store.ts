@@ -175,12 +175,13 @@ export class QueueStore {
     }
   }
 
-  async add(jobs: readonly AddInput[]): Promise<{ id: string; duplicate: boolean }[]> {
+  /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
+  async add(jobs: readonly AddInput[], spentMs = 0): Promise<{ id: string; duplicate: boolean }[]> {
     const reply = (await runScript(
       this.client,
       'add',
       { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs },
       jobs,
     )) as (string | number)[];
     const out: { id: string; duplicate: boolean }[] = [];

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
@@ -72,4 +73,32 @@ describe('processing', () => {
     await worker.close();
     await queue.close();
   });
+
+  it("counts a delay from the add() call: a bulk's encoding time is not added to it, and nothing is due early", async () => {
+    const name = uniqueQueue('delay-from-call');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.getCounts();
+    const client = new Redis(redis.url);
+    const [seconds, micros] = await client.time();
+    const calledAt = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // Encoding 20,001 jobs takes far longer than 1 ms, so the first job's delay has run out by the time
+    // Redis stores it: it is waiting at once, not delayed by the encoding time.
+    const jobs = await queue.addBulk([
+      { name: 'soon', data: {}, opts: { delay: 1 } },
+      ...Array.from({ length: 20_000 }, () => ({ name: 'bulk', data: { pad: 'x'.repeat(50) } })),
+      { name: 'later', data: {}, opts: { delay: 60_000 } },
+    ]);
+    const soon = await queue.getJob(jobs[0]?.id ?? '');
+    expect(soon?.state).toBe('waiting');
+    expect(jobs[0]?.state).toBe('waiting');
+    // The timestamp is the call, on Redis' clock: never before it, and the delay counts from there.
+    expect(soon?.timestamp).toBeGreaterThanOrEqual(calledAt);
+    const later = await queue.getJob(jobs[jobs.length - 1]?.id ?? '');
+    expect(later?.state).toBe('delayed');
+    expect(later?.dueAt).toBe((later?.timestamp ?? 0) + 60_000);
+    expect(later?.dueAt).toBeGreaterThanOrEqual(calledAt + 60_000);
+    await client.quit();
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }, 60_000);
 });

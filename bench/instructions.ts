@@ -1,0 +1,133 @@
+/**
+ * Redis instructions per job: redis-server runs under valgrind's callgrind while one producer and one
+ * worker add and process N jobs, and the instructions it executed are divided by N. Unlike CPU time this
+ * figure repeats to within a fraction of a percent whatever else the machine is doing, so it is the one to
+ * compare before and after a change to a Lua script (time-based figures need a quiet machine: npm run bench).
+ *
+ *   npm run bench:instructions                 N = 10,000 (about 20 s under valgrind)
+ *   npm run bench:instructions -- --jobs 2000
+ *   npm run bench:instructions -- --events 0   with events switched off, to see what they cost
+ *
+ * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
+ * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
+ * Needs valgrind and redis-server on the PATH.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { Queue, Worker } from 'sluice';
+import { freePort } from '../test/harness/redis-server.js';
+import { gitState, machineAndLoad, packageVersion } from './environment.js';
+import { diff, redisVersion, takeSnapshot } from './redis-stats.js';
+import { writeRunResults } from './results-file.js';
+
+/** 100 bytes of msgpack, as in the comparison bench's memory figure. */
+const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
+const ADD_CHUNK = 1000;
+
+function options(): { jobs: number; events: number } {
+  const { values } = parseArgs({ options: { jobs: { type: 'string' }, events: { type: 'string' } }, strict: true });
+  const jobs = Number(values.jobs ?? '10000');
+  const events = Number(values.events ?? '10000');
+  if (!Number.isSafeInteger(jobs) || jobs < ADD_CHUNK) throw new Error(`--jobs takes an integer >= ${ADD_CHUNK}`);
+  if (!Number.isSafeInteger(events) || events < 0) throw new Error('--events takes an integer >= 0 (0: events off)');
+  return { jobs, events };
+}
+
+async function waitForPing(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      await client.quit();
+      return;
+    } catch {
+      client.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error('redis-server under valgrind did not answer within 30 s');
+}
+
+/** callgrind writes `summary: <Ir>` (or `totals:`) into its output file. */
+function totalInstructions(file: string): number {
+  const match = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (match === null) throw new Error(`no instruction total in ${file}`);
+  return Number(match[1]);
+}
+
+async function main(): Promise<void> {
+  const { jobs, events } = options();
+  if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-callgrind-'));
+  const out = join(dir, 'callgrind.out');
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const redis = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
+  try {
+    await waitForPing(url);
+    const admin = new Redis(url);
+    const before = await takeSnapshot(admin);
+    const queue = new Queue(`instructions`, { connection: { url }, redisConfig: 'off', eventsMaxLen: events });
+    let done = 0;
+    const finished = new Promise<void>((resolve) => {
+      const worker = new Worker('instructions', async () => 1, { connection: { url }, concurrency: 64, redisConfig: 'off', eventsMaxLen: events });
+      worker.on('completed', () => {
+        if (++done === jobs) void worker.close().then(resolve);
+      });
+    });
+    for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+    await finished;
+    await queue.close();
+    const delta = diff(before, await takeSnapshot(admin));
+    const version = await redisVersion(admin);
+    await admin.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+    admin.disconnect();
+    await exited;
+
+    const total = totalInstructions(out);
+    const perJob = Math.round(total / jobs);
+    console.log(`redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added and processed (events ${events === 0 ? 'off' : 'on'})`);
+    console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
+    console.log(`Redis commands per job: ${(delta.commands / jobs).toFixed(2)}`);
+    const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8' });
+    if (annotate.status === 0) {
+      const wanted = /xdelCommand|xtrimCommand|hsetCommand|hmgetCommand|xaddCommand|xreadgroup|xreadCommand|parseReply \[|printf_fp \[|lua_settable/;
+      console.log('\nwhere they went (inclusive, callgrind_annotate):');
+      for (const line of annotate.stdout.split('\n')) if (wanted.test(line)) console.log(`  ${line.trim()}`);
+    }
+    const date = new Date().toISOString();
+    const file = writeRunResults({ benchmark: 'instructions', date, machine: machineAndLoad() }, [
+      {
+        jobs,
+        events: events > 0,
+        redis: version,
+        sluice: packageVersion('sluice'),
+        git: gitState(),
+        instructions: total,
+        instructionsPerJob: perJob,
+        commandsPerJob: delta.commands / jobs,
+      },
+    ]);
+    console.log(`\nResults: ${file}`);
+  } finally {
+    if (redis.exitCode === null) redis.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
