@@ -77,7 +77,9 @@ async function main(): Promise<void> {
   const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
   try {
     await waitForPing(url);
-    const admin = new Redis(url);
+    // No reconnecting: this connection ends with the SHUTDOWN below.
+    const admin = new Redis(url, { retryStrategy: () => null });
+    admin.on('error', () => undefined);
     const before = await takeSnapshot(admin);
     const queue = new Queue(`instructions`, { connection: { url }, redisConfig: 'off', eventsMaxLen: events });
     let done = 0;
