@@ -7,6 +7,7 @@
  *   npm run bench:instructions                 N = 10,000 (about 20 s under valgrind)
  *   npm run bench:instructions -- --jobs 2000
  *   npm run bench:instructions -- --events 0   with events switched off, to see what they cost
+ *   npm run bench:instructions -- --listpack-value 128   Redis' hash-max-listpack-value raised from 64
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
  * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
@@ -28,13 +29,18 @@ import { writeRunResults } from './results-file.js';
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
 const ADD_CHUNK = 1000;
 
-function options(): { jobs: number; events: number } {
-  const { values } = parseArgs({ options: { jobs: { type: 'string' }, events: { type: 'string' } }, strict: true });
+function options(): { jobs: number; events: number; listpackValue: number } {
+  const { values } = parseArgs({
+    options: { jobs: { type: 'string' }, events: { type: 'string' }, 'listpack-value': { type: 'string' } },
+    strict: true,
+  });
   const jobs = Number(values.jobs ?? '10000');
   const events = Number(values.events ?? '10000');
+  const listpackValue = Number(values['listpack-value'] ?? '64');
   if (!Number.isSafeInteger(jobs) || jobs < ADD_CHUNK) throw new Error(`--jobs takes an integer >= ${ADD_CHUNK}`);
   if (!Number.isSafeInteger(events) || events < 0) throw new Error('--events takes an integer >= 0 (0: events off)');
-  return { jobs, events };
+  if (!Number.isSafeInteger(listpackValue) || listpackValue < 1) throw new Error('--listpack-value takes a positive integer');
+  return { jobs, events, listpackValue };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -63,7 +69,7 @@ function totalInstructions(file: string): number {
 }
 
 async function main(): Promise<void> {
-  const { jobs, events } = options();
+  const { jobs, events, listpackValue } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -71,7 +77,7 @@ async function main(): Promise<void> {
   const out = join(dir, 'callgrind.out');
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const redis = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const redis = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--hash-max-listpack-value', String(listpackValue)], {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => redis.once('exit', () => resolve()));
@@ -100,7 +106,10 @@ async function main(): Promise<void> {
 
     const total = totalInstructions(out);
     const perJob = Math.round(total / jobs);
-    console.log(`redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added and processed (events ${events === 0 ? 'off' : 'on'})`);
+    console.log(
+      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added and processed ` +
+        `(events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
+    );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
     console.log(`Redis commands per job: ${(delta.commands / jobs).toFixed(2)}`);
     const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8' });
@@ -114,6 +123,7 @@ async function main(): Promise<void> {
       {
         jobs,
         events: events > 0,
+        hashMaxListpackValue: listpackValue,
         redis: version,
         sluice: packageVersion('sluice'),
         git: gitState(),
