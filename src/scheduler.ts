@@ -3,7 +3,7 @@ import { checkRedisConfig } from './durability.js';
 import { ConfigMismatchError, RedisConfigError, ValidationError } from './errors.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { queueSettings, type QueueOptions } from './queue.js';
+import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { QueueStore } from './redis/store.js';

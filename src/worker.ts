@@ -17,7 +17,7 @@ import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import { assertInteger, KEEP_ALL } from './options.js';
-import { queueSettings, type QueueOptions } from './queue.js';
+import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
 import { QueueStore, type BlockedConnection, type ClaimedJob, type ClaimResult } from './redis/store.js';

@@ -1,0 +1,170 @@
+import type { RedisConfigCheck } from './durability.js';
+import { ValidationError } from './errors.js';
+import { DEFAULT_PREFIX } from './keys.js';
+import { assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
+import type { ConnectionOptions } from './redis/connection.js';
+import type { GroupLimit, RateLimit } from './redis/store.js';
+import type { Logger } from './telemetry/logger.js';
+
+/**
+ * The options of a queue and their validation, shared by Queue, Worker and Scheduler: every setting is
+ * checked once, in the constructor, before anything connects.
+ */
+
+export interface QueueOptions {
+  connection: ConnectionOptions;
+  /** First part of every key. Default 'sluice'. */
+  prefix?: string;
+  /** Number of priority levels (one stream each); the same everywhere the queue is used. Default 3. */
+  priorityLevels?: number;
+  /** Defaults for every job added through this Queue; each job may override them. */
+  defaultJobOptions?: DefaultJobOptions;
+  /** Largest encoded job data, progress or return value accepted. Default 512 KiB. */
+  maxPayloadBytes?: number;
+  /** Length the events stream is capped at (approximately); 0 turns events off. Default 10,000. */
+  eventsMaxLen?: number;
+  /** Newest log lines kept per job (job.log); 0 keeps all. Default 1,000. */
+  keepLogs?: number;
+  /** Queue-wide rate limit, written to Redis on first use (the same as calling setRateLimit). */
+  rateLimit?: RateLimit;
+  /**
+   * At first use, check that Redis cannot lose jobs on its own (maxmemory-policy noeviction, some
+   * persistence): 'warn' (default) prints a warning naming the risk, 'error' refuses with
+   * RedisConfigError, 'off' skips it.
+   */
+  redisConfig?: RedisConfigCheck;
+  /**
+   * A pino logger for sluice's own log lines (debug: jobs added, started, completed; info: retries; warn:
+   * jobs failed for good; error: worker errors no listener took) and the parent of every `job.logger`.
+   * Default: sluice logs nothing of its own. Job data and return values are never logged.
+   */
+  logger?: Logger;
+  /**
+   * Longest wait for Redis' answer to a command this Queue sent (ms). Past it the call rejects with
+   * RedisTimeoutError. Default 5,000. Applies to connections sluice opens, not to an ioredis instance you pass.
+   */
+  commandTimeout?: number;
+  /** Longest wait for a lost connection to come back before a call rejects with RedisUnavailableError (ms). Default 5,000. */
+  offlineTimeout?: number;
+  /** Most add calls waiting for a lost connection at once; more reject at once with RedisUnavailableError. Default 1,000. */
+  maxOfflineCalls?: number;
+  /**
+   * add() resolves only once `replicas` replicas confirmed the write (Redis WAIT), or rejects with
+   * ReplicationError after `timeoutMs` (the job then exists on the primary). Off by default.
+   */
+  durability?: Durability;
+}
+
+export interface Durability {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/**
+ * 512 KiB: ordinary payloads are under 1 KiB; this bound keeps a claim of 100 jobs under 50 MiB and stops
+ * the classic mistake (a whole file in the job) with a clear error instead of a slow Redis.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
+export const DEFAULT_EVENTS_MAX_LEN = 10_000;
+export const DEFAULT_KEEP_LOGS = 1000;
+/**
+ * 5 s: a Redis command answers in well under a millisecond and a 1,000-job add chunk in about one, so 5 s
+ * means Redis is frozen, failing over or unreachable; long enough to ride out a Sentinel failover's
+ * usual 1-3 s, short enough that a web request adding a job fails before its own timeout.
+ */
+const DEFAULT_COMMAND_TIMEOUT = 5000;
+const DEFAULT_OFFLINE_TIMEOUT = 5000;
+/** Bounds the memory of calls held while Redis is away: 1,000 adds of up to 512 KiB is the worst case. */
+const DEFAULT_MAX_OFFLINE_CALLS = 1000;
+
+/** How a Queue talks to Redis: its bounded waits and the replication it waits for. */
+export interface ProducerSettings {
+  commandTimeout: number;
+  offlineTimeout: number;
+  maxOfflineCalls: number;
+  durability: Durability | undefined;
+}
+
+export function producerSettings(options: Pick<QueueOptions, 'commandTimeout' | 'offlineTimeout' | 'maxOfflineCalls' | 'durability'>): ProducerSettings {
+  const commandTimeout = assertInteger('commandTimeout', options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT, 1);
+  return {
+    commandTimeout,
+    offlineTimeout: assertInteger('offlineTimeout', options.offlineTimeout ?? DEFAULT_OFFLINE_TIMEOUT, 0),
+    maxOfflineCalls: assertInteger('maxOfflineCalls', options.maxOfflineCalls ?? DEFAULT_MAX_OFFLINE_CALLS, 0),
+    durability: validateDurability(options.durability, commandTimeout),
+  };
+}
+
+function validateDurability(durability: unknown, commandTimeout: number): Durability | undefined {
+  if (durability === undefined) return undefined;
+  if (typeof durability !== 'object' || durability === null) {
+    throw new ValidationError('durability takes { replicas, timeoutMs }, for example { replicas: 1, timeoutMs: 1000 }');
+  }
+  const { replicas, timeoutMs } = durability as Record<string, unknown>;
+  const checked = { replicas: assertInteger('durability.replicas', replicas, 1, 100), timeoutMs: assertInteger('durability.timeoutMs', timeoutMs, 1) };
+  if (checked.timeoutMs >= commandTimeout) {
+    throw new ValidationError(
+      `durability.timeoutMs (${checked.timeoutMs} ms) must be shorter than commandTimeout (${commandTimeout} ms), ` +
+        `or every slow replication would surface as a timeout instead of a ReplicationError`,
+    );
+  }
+  return checked;
+}
+
+/** Settings shared by Queue and Worker: validated once here. */
+export interface QueueSettings {
+  prefix: string;
+  levels: number;
+  maxPayloadBytes: number;
+  eventsMaxLen: number;
+  keepLogs: number;
+  redisConfig: RedisConfigCheck;
+}
+
+export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit'>): QueueSettings {
+  const redisConfig = options.redisConfig ?? 'warn';
+  if (redisConfig !== 'warn' && redisConfig !== 'error' && redisConfig !== 'off') {
+    throw new ValidationError(`redisConfig must be 'warn', 'error' or 'off', got ${JSON.stringify(redisConfig)}`);
+  }
+  return {
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    levels: assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS),
+    maxPayloadBytes: assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
+    eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
+    keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
+    redisConfig,
+  };
+}
+
+export function validateRateLimit(limit: unknown, what: string): RateLimit {
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }`);
+  const { max, duration } = limit as Record<string, unknown>;
+  return { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+}
+
+export function validateGroupLimit(limit: unknown): GroupLimit {
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency }');
+  const { max, duration, concurrency, ...rest } = limit as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration and concurrency`);
+  if ((max === undefined) !== (duration === undefined)) {
+    throw new ValidationError('setGroupLimit: give max and duration together (at most max starts per duration ms)');
+  }
+  if (max === undefined && concurrency === undefined) {
+    throw new ValidationError('setGroupLimit: give { max, duration }, { concurrency }, or all three');
+  }
+  return {
+    ...(max === undefined ? {} : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) }),
+    ...(concurrency === undefined ? {} : { concurrency: assertInteger('setGroupLimit: concurrency', concurrency, 1) }),
+  };
+}
+
+/** '' stands for the default rule of every group. */
+export function validateGroupName(group: unknown): string {
+  if (group === undefined) return '';
+  if (typeof group !== 'string' || group.length === 0 || group.length > 256) {
+    throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(group)}`);
+  }
+  return group;
+}
+
