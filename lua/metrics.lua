@@ -15,6 +15,7 @@
 --@include keys
 --@include groups
 --@include clock
+--@include xinfo
 
 -- 1,000 ZCARDs cost about 100 µs of Redis time; past that a scrape would stall Redis for every tenant,
 -- so the exporter reports the number of held groups alone.
@@ -33,15 +34,8 @@ for i, key in ipairs(levels) do
   local length = redis.call('XLEN', key) - tonumber(meta[5 + i] or '0')
   if length > 0 then
     local pending, last = 0, '0-0'
-    for _, info in ipairs(redis.call('XINFO', 'GROUPS', key)) do
-      local name, p, l
-      for f = 1, #info, 2 do
-        if info[f] == 'name' then name = info[f + 1]
-        elseif info[f] == 'pending' then p = info[f + 1]
-        elseif info[f] == 'last-delivered-id' then l = info[f + 1] end
-      end
-      if name == ARGV[2] then pending, last = p, l end
-    end
+    local info = groupInfo(key, ARGV[2])
+    if info then pending, last = info['pending'], info['last-delivered-id'] end
     -- Never below 0: a pending record whose entry a forced obliterate deleted counts in pending only.
     n = math.max(0, length - pending)
     if n > 0 then

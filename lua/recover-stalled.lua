@@ -14,6 +14,7 @@
 --@include events
 --@include settle
 --@include enqueue
+--@include xinfo
 
 local metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
@@ -64,14 +65,9 @@ countFinished(metaKey, 'failed', failed)
 -- worker loses nothing: its next XREADGROUP recreates its consumer.
 for level = 1, #streams do
   for _, info in ipairs(redis.call('XINFO', 'CONSUMERS', streams[level], group)) do
-    local name, pending, idle
-    for i = 1, #info, 2 do
-      if info[i] == 'name' then name = info[i + 1]
-      elseif info[i] == 'pending' then pending = info[i + 1]
-      elseif info[i] == 'idle' then idle = info[i + 1] end
-    end
-    if pending == 0 and (idle > idleMs or name == reaper) then
-      redis.call('XGROUP', 'DELCONSUMER', streams[level], group, name)
+    local consumer = xinfoFields(info)
+    if consumer['pending'] == 0 and (consumer['idle'] > idleMs or consumer['name'] == reaper) then
+      redis.call('XGROUP', 'DELCONSUMER', streams[level], group, consumer['name'])
     end
   end
 end

@@ -4,6 +4,7 @@
 --@include keys
 --@include groups
 --@include numbers
+--@include xinfo
 
 -- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
 -- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
@@ -24,14 +25,8 @@ end
 -- The group's last-delivered-id: with nothing pending, every entry up to it is settled. XINFO GROUPS is
 -- O(1) with sluice's single group; it runs only when a flush leaves nothing pending on the stream.
 local function lastDelivered(key, group)
-  for _, info in ipairs(redis.call('XINFO', 'GROUPS', key)) do
-    local name, last
-    for f = 1, #info, 2 do
-      if info[f] == 'name' then name = info[f + 1] elseif info[f] == 'last-delivered-id' then last = info[f + 1] end
-    end
-    if name == group then return last end
-  end
-  return '0-0'
+  local info = groupInfo(key, group)
+  return info and info['last-delivered-id'] or '0-0'
 end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them

@@ -1,26 +1,13 @@
 // The Worker option queueMetrics: the exporter's depth gauges, from a worker, on the application's own
 // OpenTelemetry meter, read from Redis at each collection, and no longer read once the worker closes.
-import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'sluice';
+import { usePrometheus } from '../harness/prometheus.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 
 const redis = useRedis();
-const exporter = new PrometheusExporter({ preventServerStart: true });
-const provider = new MeterProvider({ readers: [exporter] });
-metrics.setGlobalMeterProvider(provider);
-afterAll(async () => {
-  await provider.shutdown();
-  metrics.disable();
-});
-
-async function scrape(): Promise<string> {
-  const { resourceMetrics } = await exporter.collect();
-  return new PrometheusSerializer(undefined, false, undefined, true, true).serialize(resourceMetrics);
-}
+const { scrape } = usePrometheus();
 
 describe('Worker option queueMetrics', () => {
   it('reports the queue depth from Redis on the global meter, and stops reporting once closed', async () => {

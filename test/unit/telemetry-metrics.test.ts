@@ -1,19 +1,11 @@
 // The worker-side instruments as Prometheus sees them: names and labels exactly as the 0.223 Prometheus
 // exporter writes them, through a MeterProvider registered the way an application would.
-import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkerMetrics } from '../../src/telemetry/metrics.js';
+import { usePrometheus } from '../harness/prometheus.js';
 
 describe('worker metrics through the Prometheus exporter', () => {
-  const exporter = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [exporter] });
-  metrics.setGlobalMeterProvider(provider);
-  afterAll(async () => {
-    await provider.shutdown();
-    metrics.disable();
-  });
+  const { scrape } = usePrometheus();
 
   it('exposes sluice_jobs_processed_total and sluice_job_duration_seconds by queue and status', async () => {
     const worker = new WorkerMetrics('emails');
@@ -23,10 +15,7 @@ describe('worker metrics through the Prometheus exporter', () => {
     worker.record('failed', 40);
     worker.record('rate_limited', 0.001);
 
-    const { resourceMetrics } = await exporter.collect();
-    // Without the exporter's target_info line and otel_scope_* labels (on by default), so the lines compare
-    // exactly; neither changes a metric's name.
-    const text = new PrometheusSerializer(undefined, false, undefined, true, true).serialize(resourceMetrics);
+    const text = await scrape();
 
     expect(text).toContain('# TYPE sluice_jobs_processed_total counter');
     expect(text).toContain('sluice_jobs_processed_total{queue="emails",status="completed"} 2');
