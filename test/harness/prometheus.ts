@@ -8,7 +8,7 @@ import { afterAll } from 'vitest';
  * 0.223 Prometheus exporter without its HTTP server. `scrape()` returns the text Prometheus would get,
  * without target_info and the otel_scope_* labels, so lines compare exactly (neither changes a name).
  */
-export function usePrometheus(): { scrape(): Promise<string> } {
+export function usePrometheus(): { scrape: () => Promise<string> } {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter] });
   metrics.setGlobalMeterProvider(provider);
@@ -17,7 +17,7 @@ export function usePrometheus(): { scrape(): Promise<string> } {
     metrics.disable();
   });
   return {
-    async scrape() {
+    scrape: async () => {
       const { resourceMetrics } = await exporter.collect();
       return new PrometheusSerializer(undefined, false, undefined, true, true).serialize(resourceMetrics);
     },
