@@ -46,7 +46,8 @@ local n = 0
 -- Hands one entry to the consumer: the job becomes active. A leftover entry (its job removed or requeued
 -- meanwhile) is dropped and counts nothing.
 local function deliver(index, key, entry, id, fromGroup)
-  local job = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts', 'prio')
+  local jk = jobKey(base, id)
+  local job = redis.call('HMGET', jk, 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts', 'prio')
   if job[1] ~= 'waiting' or (not fromGroup and job[2] ~= entry) then
     redis.call('XACK', key, group, entry)
     redis.call('XDEL', key, entry)
@@ -54,7 +55,13 @@ local function deliver(index, key, entry, id, fromGroup)
   end
   local ats = tonumber(job[6] or 0) + 1
   local atsS = int(ats)
-  redis.call('HSET', jobKey(base, id), 'state', 'active', 'ats', atsS, 'pon', nowS, 'entry', entry)
+  if fromGroup then
+    -- Admitted through the admit stream: this entry is new to the job.
+    redis.call('HSET', jk, 'state', 'active', 'ats', atsS, 'pon', nowS, 'entry', entry)
+  else
+    -- The job's entry is this one already (checked above).
+    redis.call('HSET', jk, 'state', 'active', 'ats', atsS, 'pon', nowS)
+  end
   n = n + 1
   local o = #out
   out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = id, entry, index, tonumber(job[9]), job[3], job[4]
