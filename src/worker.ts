@@ -26,6 +26,7 @@ import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
+import { AttemptSignal } from './worker/attempt-signal.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
@@ -114,7 +115,7 @@ const UNBLOCK_GRACE_MS = 1000;
 
 interface Running {
   readonly jobId: string;
-  readonly controller: AbortController;
+  readonly abort: AttemptSignal;
 }
 
 /**
@@ -328,7 +329,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   #start(job: Job<Data, Result>): void {
     const entry = job.entry as string;
-    const running: Running = { jobId: job.id, controller: new AbortController() };
+    const running: Running = { jobId: job.id, abort: new AttemptSignal() };
     this.#running.set(entry, running);
     this.#leases.hold(job.stream, entry);
     const task = this.#execute(job, entry, running).finally(() => {
@@ -346,7 +347,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     let result: Result;
     let encoded: Buffer;
     try {
-      result = await this.#invoke(job, running.controller, span);
+      result = await this.#invoke(job, running.abort, span);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
     } catch (thrown) {
       const seconds = (performance.now() - started) / 1000;
@@ -369,15 +370,22 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#telemetry.finish(job, span, status === Status.OK ? 'completed' : undefined, seconds, undefined);
   }
 
-  #invoke(job: Job<Data, Result>, controller: AbortController, span: Span): Promise<Result> {
+  #invoke(job: Job<Data, Result>, attempt: AttemptSignal, span: Span): Promise<Result> {
     // Inside the process span (when one is recording), so the handler's own spans become its children.
-    const run = Promise.resolve().then(() => runInSpan(span, this.#processor, job, { signal: controller.signal, rateLimit, throttle: this.#throttle }));
+    const ctx: ProcessorContext = {
+      get signal() {
+        return attempt.signal;
+      },
+      rateLimit,
+      throttle: this.#throttle,
+    };
+    const run = Promise.resolve().then(() => runInSpan(span, this.#processor, job, ctx));
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
-        controller.abort(error);
+        attempt.abort(error);
         reject(error);
       }, timeout);
       run.then(
@@ -459,7 +467,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   #onLost(entries: string[]): void {
     for (const entry of entries) {
       const running = this.#running.get(entry);
-      running?.controller.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
+      running?.abort.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
     }
   }
 
