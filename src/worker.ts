@@ -20,13 +20,15 @@ import { assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
-import { QueueStore, type BlockedConnection, type ClaimedJob, type ClaimResult } from './redis/store.js';
+import { BlockingReads } from './redis/blocking-reads.js';
+import { QueueStore, type ClaimedJob } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { AttemptSignal } from './worker/attempt-signal.js';
+import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
@@ -108,10 +110,6 @@ const PROMOTE_LIMIT = 1000;
 /** Failure texts are capped so one huge error message cannot bloat a job hash. */
 const MAX_REASON = 16 * 1024;
 const MAX_IDLE_BACKOFF = 5000;
-/** Below this a local sleep beats a blocking read: the unblock could arrive before the read is blocked. */
-const MIN_BLOCK_MS = 5;
-/** The read's own timeout, past the local timer: a fallback should the unblock be lost. */
-const UNBLOCK_GRACE_MS = 1000;
 
 interface Running {
   readonly jobId: string;
@@ -139,15 +137,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #processor: Processor<Data, Result>;
   readonly #prefetch: number;
   readonly #levels: number;
-  readonly #blockTimeout: number;
   readonly #strategies: Record<string, BackoffStrategy>;
   readonly #throttle: Throttle;
   readonly #redisConfig: RedisConfigCheck;
   readonly #connection: Connection;
   readonly #blocking: RedisClient;
-  /** The blocking connection and its server-side id, refreshed on every (re)connect; see #waitForWork. */
-  #blockingId: BlockedConnection | undefined;
-  #identifying = false;
+  readonly #idle: IdleWait;
   readonly #settler: Settler;
   readonly #leases: Leases;
   readonly #reaper: Reaper;
@@ -179,7 +174,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (heartbeat >= stalledTimeout) {
       throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
     }
-    this.#blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
+    const blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
@@ -195,10 +190,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-    // The server-side id changes with every (re)connect; #waitForWork needs the current one to unblock.
-    this.#blocking.on('ready', () => this.#identifyBlocking());
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
+    this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
@@ -250,7 +244,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         } else if (claimed.kind === 'needs-init') {
           await this.store.init(this.#levels);
         } else {
-          await this.#waitForWork(claimed);
+          await this.#idle.until(claimed);
         }
       } catch (error) {
         if (this.#closing !== undefined) break;
@@ -260,39 +254,6 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_IDLE_BACKOFF, 100 * 2 ** failures)));
       }
-    }
-  }
-
-  async #waitForWork(claimed: Exclude<ClaimResult, { kind: 'jobs' | 'needs-init' }>): Promise<void> {
-    const keys = this.store.keys;
-    if (claimed.kind === 'paused') {
-      await this.store.waitForWork(this.#blocking, [keys.ctl], [claimed.ctlId], this.#blockTimeout);
-      return;
-    }
-    const streams = [keys.ctl, ...keys.wait];
-    const ids = [claimed.ctlId, ...claimed.waitIds];
-    const due = claimed.nextDueMs;
-    if (due < 0 || due >= this.#blockTimeout) {
-      await this.store.waitForWork(this.#blocking, streams, ids, this.#blockTimeout);
-      return;
-    }
-    // Something becomes due (a delayed job, a rate window, a hold) in `due` ms. A BLOCK timeout would fire
-    // up to 100 ms late (Redis' 10 Hz cron), so a local timer ends the block on time instead.
-    const id = this.#blockingId;
-    // On a cluster a failover or resharding moves the queue's slot, and with it the node connection the
-    // read blocks on, without a new 'ready': then the old id is of no use, and is asked again.
-    if (id === undefined || !this.store.stillBlocksOn(this.#blocking, id)) this.#identifyBlocking();
-    if (due <= MIN_BLOCK_MS || id === undefined || id !== this.#blockingId) {
-      await new Promise((resolve) => setTimeout(resolve, due));
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.store.unblock(id).catch((error: Error) => this.#report(error));
-    }, due);
-    try {
-      await this.store.waitForWork(this.#blocking, streams, ids, due + UNBLOCK_GRACE_MS);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -312,19 +273,6 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       return;
     }
     this.#start(job);
-  }
-
-  #identifyBlocking(): void {
-    if (this.#identifying) return;
-    this.#identifying = true;
-    this.#blockingId = undefined;
-    this.store.connectionId(this.#blocking).then(
-      (id) => {
-        this.#blockingId = id;
-        this.#identifying = false;
-      },
-      () => (this.#identifying = false),
-    );
   }
 
   #start(job: Job<Data, Result>): void {

@@ -1,4 +1,4 @@
-import { connectionFor, masters, sameServer, type Redis, type RedisClient } from './connection.js';
+import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
 import { buf, num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
@@ -138,12 +138,6 @@ export interface ServerSettings {
   maxmemoryPolicy: string;
   appendonly: string;
   save: string;
-}
-
-/** A blocking connection as unblock() needs it: its server-side id and the connection itself. */
-export interface BlockedConnection {
-  readonly id: number;
-  readonly node: Redis;
 }
 
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
@@ -482,15 +476,6 @@ export class QueueStore {
   }
 
   /**
-   * Blocks on `blocking` until any of the streams gets an entry after the given id, or `timeoutMs` passes.
-   * Scripts cannot block (Redis refuses XREADGROUP BLOCK inside Lua), so claim returns the last ids it saw
-   * and the worker blocks here, outside Lua; an add between the two is seen because its id is newer.
-   */
-  async waitForWork(blocking: RedisClient, streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
-    await blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids);
-  }
-
-  /**
    * The settings that decide whether Redis may lose jobs, per server that can hold the queue (the Redis,
    * or every master of a cluster); undefined when CONFIG is not allowed (managed Redis services often
    * rename or disable it): then nothing can be checked.
@@ -518,33 +503,5 @@ export class QueueStore {
     // goes on the node connection that ran the adds: the one to the master of the queue's slot.
     const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
     return connection.wait(replicas, timeoutMs).catch(throwRedisFailure);
-  }
-
-  /**
-   * The blocking connection's server-side id, for unblock(): asked on the connection the queue's blocking
-   * reads go to (on a cluster, the node connection to the master of the queue's slot); undefined while a
-   * cluster does not know its slots yet.
-   */
-  async connectionId(blocking: RedisClient): Promise<BlockedConnection | undefined> {
-    const node = connectionFor(blocking, this.keys.ctl);
-    if (node === undefined) return undefined;
-    return { id: Number(await node.client('ID')), node };
-  }
-
-  /** Whether the queue's blocking reads still go to `blocked`: a cluster failover or resharding moves them. */
-  stillBlocksOn(blocking: RedisClient, blocked: BlockedConnection): boolean {
-    return connectionFor(blocking, this.keys.ctl) === blocked.node;
-  }
-
-  /**
-   * Ends the blocking read of connection `blocked` as if it had timed out. Redis checks blocked clients'
-   * timeouts on its 10 Hz cron, so a BLOCK timeout fires 50-100 ms late (measured here: 52-96 ms); a
-   * worker that knows when the next job is due wakes itself on time with this instead. Client ids are
-   * per server, so on a cluster it goes to the server the blocked connection is on.
-   */
-  async unblock(blocked: BlockedConnection): Promise<void> {
-    const via = sameServer(this.client, blocked.node);
-    if (via === undefined) return;
-    await via.client('UNBLOCK', blocked.id, 'TIMEOUT');
   }
 }

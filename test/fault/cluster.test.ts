@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, RedisConfigError, Worker, type ConnectionOptions } from 'sluice';
 import { queueKeys } from '../../src/keys.js';
 import { connectBlocking, disconnectNow, quit } from '../../src/redis/connection.js';
-import { QueueStore } from '../../src/redis/store.js';
+import { BlockingReads } from '../../src/redis/blocking-reads.js';
 import { hasRedisCli, NO_REDIS_CLI, startCluster, type TestCluster } from '../harness/redis-cluster.js';
 import { uniqueQueue } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -211,19 +211,19 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     for (const name of (await namesOnEveryMaster('unblock')).values()) {
       const keys = queueKeys(name, 'sluice', 1);
       const commands = new Cluster([...cluster.nodes]);
-      const store = new QueueStore(commands, keys, 0);
       const blocking = connectBlocking(connection);
+      const reads = new BlockingReads(blocking, commands, keys);
       await blocking.ping();
-      const blocked = await store.connectionId(blocking);
+      const blocked = await reads.connectionId();
       expect(blocked).toBeDefined();
       if (blocked === undefined) continue;
-      expect(store.stillBlocksOn(blocking, blocked)).toBe(true);
+      expect(reads.stillBlocksOn(blocked)).toBe(true);
       // 30 s: far beyond the waitFor below, so only the unblock can end it in time.
       let ended = false;
-      const read = store.waitForWork(blocking, [keys.ctl], ['$'], 30_000).then(() => (ended = true));
+      const read = reads.waitForWork([keys.ctl], ['$'], 30_000).then(() => (ended = true));
       await sleep(100);
       expect(ended).toBe(false);
-      await store.unblock(blocked);
+      await reads.unblock(blocked);
       await waitFor('the unblocked read to return', () => ended, 5000);
       await read;
       disconnectNow(blocking);

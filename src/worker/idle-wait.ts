@@ -1,0 +1,75 @@
+import type { BlockedConnection, BlockingReads } from '../redis/blocking-reads.js';
+import type { ClaimResult } from '../redis/store.js';
+
+/** Below this a local sleep beats a blocking read: the unblock could arrive before the read is blocked. */
+const MIN_BLOCK_MS = 5;
+/** The read's own timeout, past the local timer: a fallback should the unblock be lost. */
+const UNBLOCK_GRACE_MS = 1000;
+
+/** What claim answered when it had nothing to hand out. */
+export type IdleClaim = Exclude<ClaimResult, { kind: 'jobs' | 'needs-init' }>;
+
+/**
+ * How an idle Worker waits for work: blocked on Redis (XREAD on the level streams and ctl) until an add, a
+ * resume, or blockTimeout, and, when claim said something becomes due sooner (a delayed job, a rate
+ * window, a hold), woken on time by a local timer that ends the read with CLIENT UNBLOCK: Redis fires BLOCK
+ * timeouts up to 100 ms late (its 10 Hz cron).
+ */
+export class IdleWait {
+  /** The blocking connection's server-side id, refreshed on every (re)connect; needed to unblock it. */
+  #blocked: BlockedConnection | undefined;
+  #identifying = false;
+
+  constructor(
+    private readonly reads: BlockingReads,
+    private readonly streams: { readonly ctl: string; readonly wait: readonly string[] },
+    private readonly blockTimeout: number,
+    private readonly onError: (error: Error) => void,
+  ) {
+    reads.blocking.on('ready', () => this.#identify());
+  }
+
+  async until(claimed: IdleClaim): Promise<void> {
+    const { ctl, wait } = this.streams;
+    if (claimed.kind === 'paused') {
+      await this.reads.waitForWork([ctl], [claimed.ctlId], this.blockTimeout);
+      return;
+    }
+    const streams = [ctl, ...wait];
+    const ids = [claimed.ctlId, ...claimed.waitIds];
+    const due = claimed.nextDueMs;
+    if (due < 0 || due >= this.blockTimeout) {
+      await this.reads.waitForWork(streams, ids, this.blockTimeout);
+      return;
+    }
+    const blocked = this.#blocked;
+    // On a cluster a failover or resharding moves the queue's slot, and with it the node connection the
+    // read blocks on, without a new 'ready': then the old id is of no use, and is asked again.
+    if (blocked === undefined || !this.reads.stillBlocksOn(blocked)) this.#identify();
+    if (due <= MIN_BLOCK_MS || blocked === undefined || blocked !== this.#blocked) {
+      await new Promise((resolve) => setTimeout(resolve, due));
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.reads.unblock(blocked).catch((error: Error) => this.onError(error));
+    }, due);
+    try {
+      await this.reads.waitForWork(streams, ids, due + UNBLOCK_GRACE_MS);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #identify(): void {
+    if (this.#identifying) return;
+    this.#identifying = true;
+    this.#blocked = undefined;
+    this.reads.connectionId().then(
+      (blocked) => {
+        this.#blocked = blocked;
+        this.#identifying = false;
+      },
+      () => (this.#identifying = false),
+    );
+  }
+}
