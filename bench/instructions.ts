@@ -8,13 +8,14 @@
  *   npm run bench:instructions -- --jobs 2000
  *   npm run bench:instructions -- --events 0   with events switched off, to see what they cost
  *   npm run bench:instructions -- --listpack-value 128   Redis' hash-max-listpack-value raised from 64
+ *   npm run bench:instructions -- --keep /tmp/cg.out     keeps callgrind's output, for callgrind_annotate
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
  * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
  * Needs valgrind and redis-server on the PATH.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,9 +30,9 @@ import { writeRunResults } from './results-file.js';
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
 const ADD_CHUNK = 1000;
 
-function options(): { jobs: number; events: number; listpackValue: number } {
+function options(): { jobs: number; events: number; listpackValue: number; keep: string | undefined } {
   const { values } = parseArgs({
-    options: { jobs: { type: 'string' }, events: { type: 'string' }, 'listpack-value': { type: 'string' } },
+    options: { jobs: { type: 'string' }, events: { type: 'string' }, 'listpack-value': { type: 'string' }, keep: { type: 'string' } },
     strict: true,
   });
   const jobs = Number(values.jobs ?? '10000');
@@ -40,7 +41,7 @@ function options(): { jobs: number; events: number; listpackValue: number } {
   if (!Number.isSafeInteger(jobs) || jobs < ADD_CHUNK) throw new Error(`--jobs takes an integer >= ${ADD_CHUNK}`);
   if (!Number.isSafeInteger(events) || events < 0) throw new Error('--events takes an integer >= 0 (0: events off)');
   if (!Number.isSafeInteger(listpackValue) || listpackValue < 1) throw new Error('--listpack-value takes a positive integer');
-  return { jobs, events, listpackValue };
+  return { jobs, events, listpackValue, keep: values.keep };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -69,7 +70,7 @@ function totalInstructions(file: string): number {
 }
 
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue } = options();
+  const { jobs, events, listpackValue, keep } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
     admin.disconnect();
     await exited;
 
+    if (keep !== undefined) copyFileSync(out, keep);
     const total = totalInstructions(out);
     const perJob = Math.round(total / jobs);
     console.log(

@@ -6,23 +6,29 @@
 --   monotonic clock): the jobs' timestamp is Redis' clock minus that, and delays count from it, so a
 --   bulk's encoding time does not make its delayed jobs late, and none becomes due before `delay` ms of
 --   Redis' clock have passed since the call;
---   jobId '' = generate one (INCRBY once per call); delay = ms, or -1;
---   runAt = absolute ms, or -1; group '' = none. name, data (msgpack) and opts (msgpack) are stored as given.
+--   jobId '' = generate one; delay = ms, or -1; runAt = absolute ms, or -1; group '' = none.
+--   name, data (msgpack) and opts (msgpack) are stored as given.
 -- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed)
 -- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due, or an idle
 --         group gets work
 -- Loops: one pass over the call's jobs; the caller sends at most 1,000 per call
+--
+-- Every job takes a number from the id counter (one INCRBY per call): a generated id is that number, and a
+-- job that is ready at once goes on its stream as entry "<number>-0" (entry.lua). A ready job with a
+-- generated id and no group is one XADD in the fresh layout and nothing else: no hash, no index.
 --@include status
 --@include keys
 --@include clock
 --@include events
 --@include schedule
 --@include groups
+--@include entry
+--@include record
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
 local base, maxLen, spent = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local FIRST, FIELDS = 4, 8
 local count = (#ARGV - FIRST + 1) / FIELDS
 local now = Q.now
@@ -30,23 +36,17 @@ local now = Q.now
 local created = now - math.max(0, spent)
 local createdS = int(created)
 
-local generated = 0
-for i = 0, count - 1 do
-  if ARGV[FIRST + i * FIELDS] == '' then generated = generated + 1 end
-end
-local nextId = 0
-if generated > 0 then nextId = redis.call('INCRBY', idKey, generated) - generated end
+local number = redis.call('INCRBY', idKey, count) - count
 
 local out = {}
-for i = 0, count - 1 do
-  local o = FIRST + i * FIELDS
+for o = FIRST, #ARGV, FIELDS do
+  number = number + 1
   local id, name, data, opts = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
   local prioS, delay, runAt, g = ARGV[o + 4], tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6]), ARGV[o + 7]
-  local prio = tonumber(prioS)
   local status = STATUS.OK
-  if id == '' then
-    nextId = nextId + 1
-    id = tostring(nextId)
+  local fresh = id == ''
+  if fresh then
+    id = int(number)
   elseif redis.call('EXISTS', jobKey(base, id)) == 1 then
     status = STATUS.DUPLICATE
   end
@@ -56,21 +56,25 @@ for i = 0, count - 1 do
     -- Due already (the delay was shorter than the time spent getting here): waiting at once.
     if due <= now then due = -1 end
     local key = jobKey(base, id)
-    -- Counters that start at 0 (ats, atm, stalls) and an empty group are left out: readers take a missing
-    -- field as 0 or none. Fewer fields, less memory and a cheaper HSET on every add.
+    local entry = int(number) .. '-0'
+    -- Counters that start at 0 (ats, atm, stalls) and an empty group are left out of a hash: readers take a
+    -- missing field as 0 or none.
     if due > 0 then
       schedule(delayedKey, ctlKey, id, due)
       if g ~= '' then
-        redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'state', 'delayed', 'due', int(due))
+        redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'due', int(due))
       else
-        redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'state', 'delayed', 'due', int(due))
+        redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'due', int(due))
       end
     elseif g ~= '' then
-      enqueueGrouped(Q, id, prio, g)
-      redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'state', 'waiting')
+      redis.call('HSET', key, 'state', 'waiting', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g)
+      enqueueGrouped(Q, id, tonumber(prioS), g)
+    elseif fresh then
+      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'n', name, 'd', data, 'o', opts, 't', createdS)
     else
-      local entry = redis.call('XADD', levels[prio + 1], '*', 'id', id)
-      redis.call('HSET', key, 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'state', 'waiting', 'entry', entry)
+      local j = { id = id, name = name, data = data, opts = opts, ts = createdS, prio = prioS, grp = '', ats = '0', atm = '0', stalls = '0' }
+      appendJob(levels[tonumber(prioS) + 1], entry, j, createdS)
+      markQueued(base, id, entry, prioS)
     end
     emit(eventsKey, maxLen, 'ev', 'added', 'id', id, 'name', name)
   end

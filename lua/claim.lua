@@ -2,26 +2,27 @@
 -- delayed jobs. Groups are served round-robin, one job per ready group per pass, and ungrouped jobs take
 -- one turn per pass as one more member of the ring (all the rest of the batch when no group is ready).
 -- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
--- KEYS: meta delayed events ctl rate groups... streams...
+-- KEYS: id meta delayed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
--- Returns: {OK, n, then per job: id entry stream prio name data opts ats atm ts pon}
+-- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream fields}, fields being
+--           the entry's own (entry.lua): the job comes straight from XREADGROUP, no hash is read or written
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
 --           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job)
 -- Loops: at most promoteLimit promotions and 100 group wake-ups; passes until `count` jobs are claimed or a
---        pass claims nothing, each pass visiting each ready group once; every read takes at least one
---        entry off a stream; the caller's count is at most 1,000
+--        pass claims nothing, each pass visiting each ready group once and reading each level at most
+--        once; the caller's count is at most 1,000
 --@include status
 --@include keys
 --@include clock
 --@include events
 --@include promote
 
-local metaKey, delayedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local G = groupKeys(6)
-local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local idKey, metaKey, delayedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local G = groupKeys(7)
+local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
 local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -30,7 +31,7 @@ local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 promoteDue(Q, delayedKey, promoteLimit)
 
 -- ms until something held back may start; -1 while nothing is held
@@ -40,47 +41,27 @@ local function waitAtMost(ms)
   if wait < 0 or ms < wait then wait = ms end
 end
 
-local out = { STATUS.OK, 0 }
+local out = { STATUS.OK, 0, now }
 local n = 0
 
--- Hands one entry to the consumer: the job becomes active. A leftover entry (its job removed or requeued
--- meanwhile) is dropped and counts nothing.
-local function deliver(index, key, entry, id, fromGroup)
-  local jk = jobKey(base, id)
-  local job = redis.call('HMGET', jk, 'state', 'entry', 'name', 'data', 'opts', 'ats', 'atm', 'ts', 'prio')
-  if job[1] ~= 'waiting' or (not fromGroup and job[2] ~= entry) then
-    redis.call('XACK', key, group, entry)
-    redis.call('XDEL', key, entry)
-    return
-  end
-  local ats = tonumber(job[6] or 0) + 1
-  local atsS = int(ats)
-  if fromGroup then
-    -- Admitted through the admit stream: this entry is new to the job.
-    redis.call('HSET', jk, 'state', 'active', 'ats', atsS, 'pon', nowS, 'entry', entry)
-  else
-    -- The job's entry is this one already (checked above).
-    redis.call('HSET', jk, 'state', 'active', 'ats', atsS, 'pon', nowS)
-  end
+-- Hands one entry to the consumer: the job becomes active. Nothing is read or written per job: the entry
+-- holds the job, the pending list records the delivery, and the worker gets the entry's fields as they are.
+local function deliver(index, entry, fields)
   n = n + 1
   local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = id, entry, index, tonumber(job[9]), job[3], job[4]
-  out[o + 7], out[o + 8], out[o + 9], out[o + 10], out[o + 11] = job[5], ats, tonumber(job[7] or 0), tonumber(job[8]), now
-  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', atsS)
+  out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
+  local id, attempt = entryIdAndAttempt(entry, fields)
+  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', int(attempt))
 end
 
--- Reads up to `want` ungrouped jobs, lowest level first. A level is read until it is empty or the batch
--- is full: a leftover entry must not let a lower level be served while this one still has ready jobs.
+-- Reads up to `want` ungrouped jobs, lowest level first: one XREADGROUP per level until the batch is full
+-- (every entry read is a job handed out).
 local function readLevels(want)
   local goal = n + want
   for level = 1, #levels do
-    while n < goal do
-      local ask = goal - n
-      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ask, 'STREAMS', levels[level], '>')
-      if not reply then break end
-      local items = reply[1][2]
-      for _, item in ipairs(items) do deliver(level - 1, levels[level], item[1], item[2][2], false) end
-      if #items < ask then break end
+    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', goal - n, 'STREAMS', levels[level], '>')
+    if reply then
+      for _, item in ipairs(reply[1][2]) do deliver(level - 1, item[1], item[2]) end
     end
     if n >= goal then return end
   end
@@ -123,13 +104,22 @@ local function admitFrom(g)
     redis.call('HDEL', G.state, g)
     return false
   end
-  local entry = redis.call('XADD', admitKey, '*', 'id', popped[1])
   redis.call('HINCRBY', metaKey, 'gwaiting', -1)
+  -- The group's waiting set holds ids; the job itself is in its hash until it is admitted onto the stream.
+  local j = recordJob(base, popped[1])
+  if not j then
+    -- Its hash is gone (nothing removes a grouped job without taking it out of the set): skip it.
+    if redis.call('ZCARD', waitKey) == 0 then redis.call('HDEL', G.state, g) else redis.call('RPUSH', G.ready, g) end
+    return false
+  end
+  local entry = nextEntryId(idKey)
+  appendJob(admitKey, entry, j, nowS)
+  markQueued(base, j.id, entry, int(admitIndex))
   redis.call('HINCRBY', G.active, g, 1)
   admitted = admitted + 1
   if rule.max > 0 then
     -- Members are entry ids, unique per delivery: a job started twice in a window counts twice.
-    redis.call('ZADD', logKey, now, entry)
+    redis.call('ZADD', logKey, nowS, entry)
     redis.call('PEXPIRE', logKey, rule.duration)
   end
   if redis.call('ZCARD', waitKey) == 0 then
@@ -192,18 +182,18 @@ if meta[2] ~= '1' then
     end
     if admitted > 0 then
       local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
-      for _, item in ipairs(reply[1][2]) do deliver(admitIndex, admitKey, item[1], item[2][2], true) end
+      for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
     end
   end
 
   if n > 0 then
     redis.call('HINCRBY', metaKey, 'active', n)
     if rlmax > 0 then
-      -- Members are stream:entry, unique per delivery (two streams can make the same entry id).
+      -- Members are entry ids: unique per delivery, across the queue's streams (entry.lua).
       local log = {}
-      for i = 3, #out, 11 do
-        log[#log + 1] = now
-        log[#log + 1] = out[i + 2] .. ':' .. out[i + 1]
+      for i = 4, #out, 3 do
+        log[#log + 1] = nowS
+        log[#log + 1] = out[i]
       end
       redis.call('ZADD', rateKey, unpack(log))
     end

@@ -1,11 +1,13 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
--- KEYS: meta delayed failed events ctl groups... streams...
--- ARGV: base group eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge
---   retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 = delayed that many ms
--- Returns: per job OK | JOB_MISSING | LEASE_LOST
+-- KEYS: id meta delayed failed events ctl groups... streams...
+-- ARGV: base group consumer eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio group ats atm stalls pon
+--   retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 = delayed that many ms;
+--   name data opts ts prio group ats atm stalls pon = the job as claim handed it (atm: attempts made before this one)
+-- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
--- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
+-- Loops: one pass over the batch (at most 1,000) and one XPENDING page per 1,000 entries the caller holds in
+--   the batch's range; retention deletes at most 1,000 jobs per rule
 --@include status
 --@include keys
 --@include clock
@@ -14,49 +16,69 @@
 --@include enqueue
 --@include schedule
 
-local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
-local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local base, group, consumer, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local FIRST, FIELDS = 5, 18
+
+local holds = newHolds(group, consumer, streams)
+for o = FIRST, #ARGV, FIELDS do holds.add(tonumber(ARGV[o + 2]), ARGV[o + 1]) end
+local present = holds.check()
+
 local now = nowMs()
-local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now }
-local FIRST, FIELDS = 4, 8
+local nowS = int(now)
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled, failedForGood = {}, 0, 0
+local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
 
 for o = FIRST, #ARGV, FIELDS do
-  local id, entry, level, retryDelay = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-  local reason, stack = ARGV[o + 4], ARGV[o + 5]
-  local keepCount, keepAge = tonumber(ARGV[o + 6]), tonumber(ARGV[o + 7])
-  local job, status = ownedJob(base, id, entry, 5)
-  if job then
-    local key = jobKey(base, id)
-    local atm = tonumber(job[3] or 0) + 1
-    acks.add(level, entry)
+  local id, entry = ARGV[o], ARGV[o + 1]
+  local status
+  if not (present and holds.has(entry)) then
+    status = lostStatus(base, group, streams, levels, id)
+  else
+    status = STATUS.OK
+    local retryDelay, reason = tonumber(ARGV[o + 3]), ARGV[o + 4]
+    local j = {
+      id = id, name = ARGV[o + 8], data = ARGV[o + 9], opts = ARGV[o + 10], ts = ARGV[o + 11], prio = ARGV[o + 12],
+      grp = ARGV[o + 13], ats = ARGV[o + 14], atm = int(tonumber(ARGV[o + 15]) + 1), stalls = ARGV[o + 16],
+      err = reason, stack = ARGV[o + 5],
+    }
+    acks.add(tonumber(ARGV[o + 2]), entry)
     settled = settled + 1
     if retryDelay > 0 then
+      local due = int(now + retryDelay)
+      local f = recordFields('delayed', j)
+      putField(f, 'due', due)
+      redis.call('HSET', jobKey(base, id), unpack(f))
       schedule(delayedKey, ctlKey, id, now + retryDelay)
-      redis.call('HSET', key, 'state', 'delayed', 'due', now + retryDelay, 'atm', atm, 'err', reason, 'stack', stack)
-      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', retryDelay, 'reason', reason)
+      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', ARGV[o + 3], 'reason', reason)
     elseif retryDelay == 0 then
-      enqueue(Q, id, tonumber(job[5]), job[4], 'atm', atm, 'err', reason, 'stack', stack)
-      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', 0, 'reason', reason)
+      enqueue(Q, j, false)
+      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', '0', 'reason', reason)
     else
       failedForGood = failedForGood + 1
-      if keepCount == 0 then
-        redis.call('DEL', key, logsKey(base, id))
+      if ARGV[o + 6] == '0' then
+        dropped[#dropped + 1] = id
       else
-        redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', atm, 'err', reason, 'stack', stack)
-        redis.call('ZADD', failedKey, now, id)
+        local f = recordFields('failed', j)
+        putField(f, 'fon', nowS)
+        putField(f, 'pon', ARGV[o + 17])
+        redis.call('HSET', jobKey(base, id), unpack(f))
+        kept[#kept + 1] = nowS
+        kept[#kept + 1] = id
         retention.add(ARGV[o + 6], ARGV[o + 7])
       end
       emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
     end
     -- After a requeue: a full group that just got its job back may take it (or another) again.
-    endDelivery(Q, job)
+    endDelivery(Q, j.grp)
   end
   out[#out + 1] = status
 end
 
+if #dropped > 0 then dropJobs(base, dropped) end
+if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
 countFinished(metaKey, 'failed', failedForGood)
 flushEvents()

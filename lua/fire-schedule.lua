@@ -3,7 +3,7 @@
 -- one the caller planned from, and `expected` is due on Redis' clock, it enqueues the tick's job (a
 -- deterministic id: a job that exists is not created again), counts the run, and moves the next run on.
 -- Every other caller gets STALE and changes nothing.
--- KEYS: schedules scheduleNext scheduleRuns meta events ctl groups... streams...
+-- KEYS: schedules scheduleNext scheduleRuns id meta events ctl groups... streams...
 -- ARGV: base eventsMaxLen scheduleId defSha expected next limit jobId name data opts prio group
 --   defSha = SHA1 (hex) of the definition the caller read; expected = the next run it read (ms); next =
 --   the run after this one (ms) or -1 (the schedule ends); limit = runs after which it ends, or -1; jobId
@@ -21,11 +21,11 @@
 --@include events
 --@include enqueue
 
-local schedulesKey, nextKey, runsKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local _, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local schedulesKey, nextKey, runsKey, idKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local _, levels = streamKeys(8 + GROUP_KEY_COUNT)
 local base, maxLen, id, defSha = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local expected, nextRun, limit = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local jobId, name, data, opts, prio, g = ARGV[8], ARGV[9], ARGV[10], ARGV[11], tonumber(ARGV[12]), ARGV[13]
+local jobId, name, data, opts, prio, g = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 
 local score = redis.call('ZSCORE', nextKey, id)
 local current = score and tonumber(score) or -1
@@ -40,8 +40,8 @@ if jobId ~= '' then
   if redis.call('EXISTS', jobKey(base, jobId)) == 1 then
     status = STATUS.DUPLICATE
   else
-    local Q = { base = base, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = now }
-    enqueue(Q, jobId, prio, g, 'name', name, 'data', data, 'opts', opts, 'prio', int(prio), 'ts', int(now), 'grp', g)
+    local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(8), ctl = ctlKey, meta = metaKey, now = now }
+    enqueue(Q, { id = jobId, name = name, data = data, opts = opts, ts = int(now), prio = prio, grp = g, ats = '0', atm = '0', stalls = '0' }, false)
     emit(eventsKey, maxLen, 'ev', 'added', 'id', jobId, 'name', name)
     local runs = redis.call('HINCRBY', runsKey, id, 1)
     if limit > 0 and runs >= limit then nextRun = -1 end

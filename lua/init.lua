@@ -2,7 +2,7 @@
 -- number of levels. Idempotent; run once by each Queue and Worker before first use, and after obliterate.
 -- KEYS: meta streams...
 -- ARGV: group levels
--- Returns: {OK} | {LEVELS_MISMATCH, levels recorded in Redis}
+-- Returns: {OK} | {LEVELS_MISMATCH, levels recorded in Redis} | {FORMAT_MISMATCH, format recorded in Redis}
 -- Events: none
 -- Loops: one XGROUP CREATE per stream (at most 33)
 --@include status
@@ -12,7 +12,14 @@ local metaKey = KEYS[1]
 local streams = streamKeys(2)
 local group, levels = ARGV[1], tonumber(ARGV[2])
 
-local recorded = redis.call('HGET', metaKey, 'levels')
+-- The storage format: 2 keeps jobs in their stream entries (entry.lua). A queue written by a sluice that
+-- kept every job in a hash (format 1, no field) is refused rather than misread.
+local FORMAT = 2
+local meta = redis.call('HMGET', metaKey, 'levels', 'fmt')
+local recorded = meta[1]
+if recorded and tonumber(meta[2] or '1') ~= FORMAT then
+  return { STATUS.FORMAT_MISMATCH, tonumber(meta[2] or '1') }
+end
 if recorded and tonumber(recorded) ~= levels then
   return { STATUS.LEVELS_MISMATCH, tonumber(recorded) }
 end
@@ -20,5 +27,5 @@ for _, key in ipairs(streams) do
   -- BUSYGROUP (the group exists) is the expected answer on every call but the first.
   pcall(redis.call, 'XGROUP', 'CREATE', key, group, '0', 'MKSTREAM')
 end
-if not recorded then redis.call('HSET', metaKey, 'levels', levels, 'active', 0) end
+if not recorded then redis.call('HSET', metaKey, 'levels', levels, 'active', 0, 'fmt', FORMAT) end
 return { STATUS.OK }

@@ -1,15 +1,20 @@
 -- log: append one line to a job's log, keeping the newest `keep` lines (0 = all).
--- KEYS: job logs
--- ARGV: line keep
+-- KEYS: logs streams...
+-- ARGV: base group id line keep
 -- Returns: the number of lines kept | JOB_MISSING
 -- Events: none
--- Loops: none
+-- Loops: one XRANGE per level at most (locate)
 --@include status
-if redis.call('EXISTS', KEYS[1]) == 0 then return STATUS.JOB_MISSING end
-local n = redis.call('RPUSH', KEYS[2], ARGV[1])
-local keep = tonumber(ARGV[2])
+--@include keys
+--@include locate
+local logsKey = KEYS[1]
+local streams, levels = streamKeys(2)
+local base, group, id = ARGV[1], ARGV[2], ARGV[3]
+if not locate(base, group, streams, levels, id) then return STATUS.JOB_MISSING end
+local n = redis.call('RPUSH', logsKey, ARGV[4])
+local keep = tonumber(ARGV[5])
 if keep > 0 and n > keep then
-  redis.call('LTRIM', KEYS[2], -keep, -1)
+  redis.call('LTRIM', logsKey, -keep, -1)
   n = keep
 end
 return n

@@ -3,7 +3,7 @@
 -- its settled entries not trimmed yet (meta acked<level>, see settle.lua): what is left is exactly the
 -- undelivered jobs. XINFO GROUPS gives the group's pending count and last-delivered-id in O(1) (one
 -- group per stream), unlike XPENDING's summary, which walks every consumer. The oldest waiting job is
--- the first entry after last-delivered-id; its id's ms part is when it became ready.
+-- the first entry after last-delivered-id; its ready time is in its fields (entry.lua).
 -- KEYS: meta delayed completed failed groups... streams...
 -- ARGV: base group
 -- Returns: {paused (0|1), active, delayed, completed, failed, completedTotal, failedTotal, grouped,
@@ -16,6 +16,7 @@
 --@include groups
 --@include clock
 --@include xinfo
+--@include entry
 
 -- 1,000 ZCARDs cost about 100 µs of Redis time; past that a scrape would stall Redis for every tenant,
 -- so the exporter reports the number of held groups alone.
@@ -41,8 +42,8 @@ for i, key in ipairs(levels) do
     if n > 0 then
       local first = redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', 1)[1]
       if first then
-        -- Not below 0: after a clock step back Redis keeps ids monotonic, ahead of TIME.
-        local age = math.max(0, now - tonumber(string.match(first[1], '^(%d+)')))
+        -- Not below 0: a job's ready time is a producer's estimate (created = now - spent) or an older TIME.
+        local age = math.max(0, now - entryReadyAt(first[2]))
         if age > oldest then oldest = age end
       end
     end

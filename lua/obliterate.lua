@@ -9,6 +9,7 @@
 --@include status
 --@include keys
 --@include groups
+--@include entry
 local metaKey = KEYS[1]
 local G = groupKeys(12)
 local streams = streamKeys(12 + GROUP_KEY_COUNT)
@@ -30,7 +31,7 @@ for _, key in ipairs(streams) do
     local ids = {}
     for i, item in ipairs(entries) do
       ids[i] = item[1]
-      if item[2] then drop(item[2][2]) end
+      if item[2] then drop((entryIdAndAttempt(item[1], item[2]))) end
     end
     redis.call('XDEL', key, unpack(ids))
   end

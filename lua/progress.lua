@@ -1,13 +1,24 @@
--- progress: record a job's progress (msgpack) and tell QueueEvents listeners.
--- KEYS: job events
--- ARGV: id progress eventsMaxLen
+-- progress: record a job's progress (msgpack) and tell QueueEvents listeners. Progress lives in the job's
+-- hash; a job on a stream without one (added fresh) gets a locator hash holding it (record.lua).
+-- KEYS: events streams...
+-- ARGV: base group id progress eventsMaxLen
 -- Returns: OK | JOB_MISSING
 -- Events: progress
--- Loops: none
+-- Loops: one XRANGE per level at most (locate)
 --@include status
+--@include keys
 --@include events
-if redis.call('EXISTS', KEYS[1]) == 0 then return STATUS.JOB_MISSING end
-redis.call('HSET', KEYS[1], 'progress', ARGV[2])
-emit(KEYS[2], tonumber(ARGV[3]), 'ev', 'progress', 'id', ARGV[1], 'progress', ARGV[2])
+--@include locate
+local eventsKey = KEYS[1]
+local streams, levels = streamKeys(2)
+local base, group, id, progress = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local state, index, entry = locate(base, group, streams, levels, id)
+if not state then return STATUS.JOB_MISSING end
+if index then
+  redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', index, 'progress', progress)
+else
+  redis.call('HSET', jobKey(base, id), 'progress', progress)
+end
+emit(eventsKey, tonumber(ARGV[5]), 'ev', 'progress', 'id', id, 'progress', progress)
 flushEvents()
 return STATUS.OK

@@ -1,7 +1,8 @@
 -- recover-stalled: take back deliveries whose worker stopped extending its lease for idleMs (crashed,
 -- frozen, partitioned): requeue each job with a new entry, or fail it once it stalled more than maxStalled.
--- The old entry is acknowledged and deleted, so a late settle from the old worker is rejected (LEASE_LOST).
--- KEYS: meta failed events ctl groups... streams...
+-- The old entry is acknowledged, so a late settle from the old worker is rejected (LEASE_LOST). The job
+-- comes from the entry XAUTOCLAIM returns; the requeued one is a new entry in the full layout (entry.lua).
+-- KEYS: id meta failed events ctl groups... streams...
 -- ARGV: base group reaper idleMs maxStalled limit eventsMaxLen
 --   reaper = a consumer name that only ever holds entries inside this script
 -- Returns: {requeued, failed}
@@ -16,12 +17,13 @@
 --@include enqueue
 --@include xinfo
 
-local metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
 local base, group, reaper = ARGV[1], ARGV[2], ARGV[3]
 local idleMs, maxStalled, limit, maxLen = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = nowMs()
-local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta = metaKey, now = now }
+local nowS = int(now)
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now }
 local acks = newAcks(group, streams)
 local requeued, failed = 0, 0
 
@@ -32,25 +34,26 @@ for level = 1, #streams do
     acks.add(level - 1, entry)
     -- fields is nil (Redis 6.2) for an entry deleted under its PEL record; nothing to recover then.
     if fields then
-      local id = fields[2]
-      local job = ownedJob(base, id, entry, 6)
-      if job then
-        local key = jobKey(base, id)
-        local stalls = tonumber(job[6] or 0) + 1
-        if stalls > maxStalled then
-          local reason = 'stalled: the job\'s worker stopped responding ' .. stalls .. ' times (maxStalled ' .. maxStalled .. ')'
-          redis.call('HSET', key, 'state', 'failed', 'fon', now, 'atm', tonumber(job[3] or 0) + 1, 'stalls', stalls, 'err', reason)
-          redis.call('ZADD', failedKey, now, id)
-          emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
-          failed = failed + 1
-          endDelivery(Q, job)
-        else
-          enqueue(Q, id, tonumber(job[5]), job[4], 'stalls', stalls)
-          emit(eventsKey, maxLen, 'ev', 'stalled', 'id', id)
-          requeued = requeued + 1
-          endDelivery(Q, job)
-        end
+      local j = entryJob(entry, fields, level - 1)
+      local stalls = tonumber(j.stalls) + 1
+      j.stalls = int(stalls)
+      if stalls > maxStalled then
+        local reason = 'stalled: the job\'s worker stopped responding ' .. stalls .. ' times (maxStalled ' .. maxStalled .. ')'
+        j.ats, j.atm, j.err, j.stack = int(tonumber(j.ats) + 1), int(tonumber(j.atm) + 1), reason, ''
+        local f = recordFields('failed', j)
+        putField(f, 'fon', nowS)
+        redis.call('HSET', jobKey(base, j.id), unpack(f))
+        redis.call('ZADD', failedKey, nowS, j.id)
+        emit(eventsKey, maxLen, 'ev', 'failed', 'id', j.id, 'reason', reason)
+        failed = failed + 1
+      else
+        -- The attempt that stalled was started: the next one is attempt ats + 2.
+        j.ats = int(tonumber(j.ats) + 1)
+        enqueue(Q, j, false)
+        emit(eventsKey, maxLen, 'ev', 'stalled', 'id', j.id)
+        requeued = requeued + 1
       end
+      endDelivery(Q, j.grp)
     end
   end
 end

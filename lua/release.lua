@@ -1,10 +1,12 @@
 -- release: give deliveries back without using an attempt (the handler threw RateLimitError): each job
 -- goes back to waiting and its group, or the whole queue when it has none, is held for holdMs.
--- KEYS: meta events ctl groups... streams...
--- ARGV: base group eventsMaxLen | per job: id entry level holdMs
--- Returns: per job OK | JOB_MISSING | LEASE_LOST
+-- KEYS: id meta events ctl groups... streams...
+-- ARGV: base group consumer eventsMaxLen | per job: id entry level holdMs name data opts ts prio group ats atm stalls err stack
+--   name ... stack = the job as claim handed it; err '' = no earlier failure
+-- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
 -- Events: rate-limited (per released job, with the hold)
--- Loops: one pass over the batch (at most 1,000)
+-- Loops: one pass over the batch (at most 1,000) and one XPENDING page per 1,000 entries the caller holds in
+--   the batch's range
 --@include status
 --@include keys
 --@include clock
@@ -12,26 +14,41 @@
 --@include settle
 --@include enqueue
 
-local metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3]
-local streams, levels = streamKeys(4 + GROUP_KEY_COUNT)
-local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local idKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local base, group, consumer, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local FIRST, FIELDS = 5, 15
+
+local holds = newHolds(group, consumer, streams)
+for o = FIRST, #ARGV, FIELDS do holds.add(tonumber(ARGV[o + 2]), ARGV[o + 1]) end
+local present = holds.check()
+
 local now = nowMs()
-local G = groupKeys(4)
-local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
-local FIRST, FIELDS = 4, 4
+local G = groupKeys(5)
+local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 local acks = newAcks(group, streams)
 local out, settled = {}, 0
 
 for o = FIRST, #ARGV, FIELDS do
-  local id, entry, level, holdMs = ARGV[o], ARGV[o + 1], tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-  local job, status = ownedJob(base, id, entry, 7)
-  if job then
-    local g, untilMs = job[4], now + holdMs
-    acks.add(level, entry)
-    settled = settled + 1
+  local id, entry = ARGV[o], ARGV[o + 1]
+  local status
+  if not (present and holds.has(entry)) then
+    status = lostStatus(base, group, streams, levels, id)
+  else
+    status = STATUS.OK
+    local holdMs = tonumber(ARGV[o + 3])
+    local g, untilMs = ARGV[o + 9], now + holdMs
+    local err = ARGV[o + 13]
+    if err == '' then err = nil end
     -- The start did not happen as far as attempts go: attemptsStarted goes back down too.
-    enqueue(Q, id, tonumber(job[5]), g, 'ats', math.max(0, tonumber(job[7] or 0) - 1))
-    if g and g ~= '' then
+    local j = {
+      id = id, name = ARGV[o + 4], data = ARGV[o + 5], opts = ARGV[o + 6], ts = ARGV[o + 7], prio = ARGV[o + 8], grp = g,
+      ats = int(math.max(0, tonumber(ARGV[o + 10]) - 1)), atm = ARGV[o + 11], stalls = ARGV[o + 12], err = err, stack = ARGV[o + 14],
+    }
+    acks.add(tonumber(ARGV[o + 2]), entry)
+    settled = settled + 1
+    enqueue(Q, j, false)
+    if g ~= '' then
       if tonumber(redis.call('HGET', G.hold, g) or '0') < untilMs then redis.call('HSET', G.hold, g, untilMs) end
       -- A throttled group waits for the later of its window and the hold; a ready or full one is moved
       -- when claim next looks at it.
@@ -39,8 +56,8 @@ for o = FIRST, #ARGV, FIELDS do
     elseif tonumber(redis.call('HGET', metaKey, 'hold') or '0') < untilMs then
       redis.call('HSET', metaKey, 'hold', untilMs)
     end
-    endDelivery(Q, job)
-    emit(eventsKey, maxLen, 'ev', 'rate-limited', 'id', id, 'delay', holdMs)
+    endDelivery(Q, g)
+    emit(eventsKey, maxLen, 'ev', 'rate-limited', 'id', id, 'delay', ARGV[o + 3])
   end
   out[#out + 1] = status
 end

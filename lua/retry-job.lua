@@ -1,16 +1,17 @@
 -- retry-job: a person sends one failed or completed job back to waiting, its attempts reset.
--- KEYS: meta failed completed events ctl groups... streams...
--- ARGV: base id eventsMaxLen
+-- KEYS: id meta failed completed events ctl groups... streams...
+-- ARGV: base group id eventsMaxLen
 -- Returns: OK | JOB_MISSING | WRONG_STATE (the job is waiting, delayed or active)
 -- Events: waiting
--- Loops: none
+-- Loops: one XRANGE per level at most (locate)
 --@include clock
 --@include revive
-local metaKey, failedKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local _, levels = streamKeys(6 + GROUP_KEY_COUNT)
-local base, id, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local Q = { base = base, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
-local state = redis.call('HGET', jobKey(base, id), 'state')
+--@include locate
+local idKey, metaKey, failedKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local state = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end
 if state ~= 'failed' and state ~= 'completed' then return STATUS.WRONG_STATE end
 local status = revive(Q, state == 'failed' and failedKey or completedKey, eventsKey, maxLen, id)

@@ -190,7 +190,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-    this.#settler = new Settler(this.store);
+    this.#settler = new Settler(this.store, this.consumer);
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
@@ -266,29 +266,33 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       // Bytes no attempt could ever read: fail the job for good, saying why, and go on with the batch.
       this.#report(error);
       const reason = `${error.message}; the job was failed without running`;
-      const task = this.#settle(claimed, () =>
-        this.#settler.fail({ id: claimed.id, entry: claimed.entry, stream: claimed.stream, retryDelay: -1, reason, stack: '', keep: KEEP_ALL }),
-      ).then(() => void this.#tasks.delete(task));
+      const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(
+        () => void this.#tasks.delete(task),
+      );
       this.#tasks.add(task);
       return;
     }
-    this.#start(job);
+    this.#start(job, claimed);
   }
 
-  #start(job: Job<Data, Result>): void {
-    const entry = job.entry as string;
+  #start(job: Job<Data, Result>, claimed: ClaimedJob): void {
+    const entry = claimed.entry;
     const running: Running = { jobId: job.id, abort: new AttemptSignal() };
     this.#running.set(entry, running);
-    this.#leases.hold(job.stream, entry);
-    const task = this.#execute(job, entry, running).finally(() => {
-      this.#leases.release(job.stream, entry);
+    this.#leases.hold(claimed.stream, entry);
+    const task = this.#execute(job, claimed, running).finally(() => {
+      this.#leases.release(claimed.stream, entry);
       this.#tasks.delete(task);
     });
     this.#tasks.add(task);
   }
 
-  /** One attempt, top to bottom: run the handler, then settle exactly one way. */
-  async #execute(job: Job<Data, Result>, entry: string, running: Running): Promise<void> {
+  /**
+   * One attempt, top to bottom: run the handler, then settle exactly one way. `claimed` is the delivery as
+   * claim handed it: the settle scripts write the job back from it (src/redis/store.ts).
+   */
+  async #execute(job: Job<Data, Result>, claimed: ClaimedJob, running: Running): Promise<void> {
+    const entry = claimed.entry;
     this.emit('active', job);
     const span = this.#telemetry.start(job);
     const started = performance.now();
@@ -302,14 +306,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       this.#freeSlot(entry);
       const error = asError(thrown);
       const outcome =
-        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, entry, thrown.retryAfterMs) : await this.#settleFailure(job, entry, error);
+        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, thrown.retryAfterMs) : await this.#settleFailure(job, claimed, error);
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const status = await this.#settle(job, () => this.#settler.complete({ id: job.id, entry, stream: job.stream, result: encoded, keep }));
+    const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep }));
     if (status === Status.OK) {
       job.returnvalue = result;
       job.attemptsMade += 1;
@@ -349,7 +353,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     });
   }
 
-  async #settleFailure(job: Job<Data, Result>, entry: string, error: Error): Promise<JobOutcome | undefined> {
+  async #settleFailure(job: Job<Data, Result>, claimed: ClaimedJob, error: Error): Promise<JobOutcome | undefined> {
     const attempt = job.attemptsMade + 1;
     let retryDelay = -1;
     let reason = error.message;
@@ -364,9 +368,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const status = await this.#settle(job, () =>
       this.#settler.fail({
-        id: job.id,
-        entry,
-        stream: job.stream,
+        job: claimed,
         retryDelay,
         reason: reason.slice(0, MAX_REASON),
         stack: (error.stack ?? '').slice(0, MAX_REASON),
@@ -381,8 +383,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     return retryDelay >= 0 ? 'retried' : 'failed';
   }
 
-  async #settleRateLimited(job: Job<Data, Result>, entry: string, holdMs: number): Promise<JobOutcome | undefined> {
-    const status = await this.#settle(job, () => this.#settler.release({ id: job.id, entry, stream: job.stream, holdMs }));
+  async #settleRateLimited(job: Job<Data, Result>, claimed: ClaimedJob, holdMs: number): Promise<JobOutcome | undefined> {
+    const status = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
     if (status !== Status.OK) return undefined;
     this.emit('rateLimited', job, holdMs);
     return 'rate_limited';

@@ -6,8 +6,8 @@ local function promoteDue(Q, delayedKey, limit)
   local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', Q.now, 'LIMIT', 0, limit)
   if #ids == 0 then return 0 end
   for _, id in ipairs(ids) do
-    local job = redis.call('HMGET', jobKey(Q.base, id), 'prio', 'grp')
-    if job[1] then enqueue(Q, id, tonumber(job[1]), job[2]) end
+    local j = recordJob(Q.base, id)
+    if j then enqueue(Q, j, true) end
   end
   redis.call('ZREM', delayedKey, unpack(ids))
   return #ids

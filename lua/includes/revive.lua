@@ -3,13 +3,13 @@
 --@include events
 --@include enqueue
 local function revive(Q, setKey, eventsKey, maxLen, id)
-  local key = jobKey(Q.base, id)
-  local job = redis.call('HMGET', key, 'prio', 'grp')
+  local j = recordJob(Q.base, id)
   redis.call('ZREM', setKey, id)
-  if not job[1] then return STATUS.JOB_MISSING end
+  if not j then return STATUS.JOB_MISSING end
   -- A fresh start: attempts, stalls, timings, progress and the last outcome all reset.
-  redis.call('HDEL', key, 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
-  enqueue(Q, id, tonumber(job[1]), job[2], 'ats', 0, 'atm', 0, 'stalls', 0)
+  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
+  j.ats, j.atm, j.stalls, j.err, j.stack = '0', '0', '0', nil, nil
+  enqueue(Q, j, false)
   emit(eventsKey, maxLen, 'ev', 'waiting', 'id', id)
   return STATUS.OK
 end

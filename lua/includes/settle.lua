@@ -5,6 +5,7 @@
 --@include groups
 --@include numbers
 --@include xinfo
+--@include locate
 
 -- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
 -- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
@@ -20,13 +21,6 @@ local PINNED = 10000
 local function nextId(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   return ms .. '-' .. int(tonumber(seq) + 1)
-end
-
--- The group's last-delivered-id: with nothing pending, every entry up to it is settled. XINFO GROUPS is
--- O(1) with sluice's single group; it runs only when a flush leaves nothing pending on the stream.
-local function lastDelivered(key, group)
-  local info = groupInfo(key, group)
-  return info and info['last-delivered-id'] or '0-0'
 end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them
@@ -58,21 +52,56 @@ local function newAcks(group, streams)
   return acks
 end
 
--- Reads the fields fencing needs. Returns the job's first `n` (4 to 7) fields of: state entry atm grp prio
--- stalls ats, when `entry` is still its live delivery, or nil and a status when it is not (the job is
--- gone, or it was reclaimed and handed to someone else). Each caller asks only for what it uses: every
--- field read is a reply element Lua has to build, and complete, the hot one, needs 4.
-local OWNED_FIELDS = { 'state', 'entry', 'atm', 'grp', 'prio', 'stalls', 'ats' }
-local function ownedJob(base, id, entry, n)
-  local job = redis.call('HMGET', jobKey(base, id), unpack(OWNED_FIELDS, 1, n))
-  if not job[1] then return nil, STATUS.JOB_MISSING end
-  if job[1] ~= 'active' or job[2] ~= entry then return nil, STATUS.LEASE_LOST end
-  return job, STATUS.OK
+-- The number of an entry id "<n>-0" (entry.lua), for ordering.
+local function entryNumber(entry) return tonumber(string.sub(entry, 1, -3)) end
+
+-- Fencing: which of a batch's deliveries the caller still holds. A delivery is held while its entry is
+-- pending in the group: every path that takes a delivery away (recover-stalled) acknowledges its entry in
+-- the same script, and every requeue writes a new entry. One XPENDING per stream over the range of the
+-- batch's entry ids, filtered to the caller's consumer (Redis walks that consumer's own pending list), in
+-- place of the HMGET of each job's hash this took before; its loop reads 1,000 pending entries a turn.
+-- check() returns false when the queue's streams are gone (obliterated while the jobs ran).
+local HELD_PAGE = 1000
+local function newHolds(group, consumer, streams)
+  local byLevel, held = {}, {}
+  local holds = {}
+  function holds.add(level, entry)
+    local range = byLevel[level]
+    local n = entryNumber(entry)
+    if not range then
+      byLevel[level] = { lo = entry, hi = entry, loN = n, hiN = n }
+    elseif n < range.loN then
+      range.lo, range.loN = entry, n
+    elseif n > range.hiN then
+      range.hi, range.hiN = entry, n
+    end
+  end
+  function holds.check()
+    for level, range in pairs(byLevel) do
+      local from = range.lo
+      while true do
+        local reply = redis.pcall('XPENDING', streams[level + 1], group, from, range.hi, HELD_PAGE, consumer)
+        if reply.err then return false end
+        for _, p in ipairs(reply) do held[p[1]] = true end
+        if #reply < HELD_PAGE then break end
+        from = '(' .. reply[#reply][1]
+      end
+    end
+    return true
+  end
+  function holds.has(entry) return held[entry] == true end
+  return holds
+end
+
+-- The status of a delivery the caller no longer holds: LEASE_LOST while its job exists (it was taken back
+-- and runs, or ran, elsewhere), JOB_MISSING once it is gone (removed, or the queue obliterated).
+local function lostStatus(base, group, streams, levels, id)
+  if locate(base, group, streams, levels, id) then return STATUS.LEASE_LOST end
+  return STATUS.JOB_MISSING
 end
 
 -- Ends a batch: acknowledges and trims every collected entry, and takes the active count down by the
--- deliveries that really settled (leftover entries are acknowledged but were never counted active).
--- Returns whether anything settled.
+-- deliveries that settled. Returns whether anything settled.
 local function closeBatch(acks, metaKey, settled)
   acks.flush(metaKey)
   if settled > 0 then redis.call('HINCRBY', metaKey, 'active', -settled) end
@@ -86,9 +115,17 @@ local function countFinished(metaKey, field, n)
 end
 
 -- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.
-local function endDelivery(Q, job)
-  local g = job[4]
+local function endDelivery(Q, g)
   if g and g ~= '' then releaseSlot(Q, g) end
+end
+
+-- Deletes the hashes and logs of up to 1,000 jobs with one DEL (one per job cost a command each).
+local function dropJobs(base, ids)
+  local keys = {}
+  for i, id in ipairs(ids) do
+    keys[2 * i - 1], keys[2 * i] = jobKey(base, id), logsKey(base, id)
+  end
+  redis.call('DEL', unpack(keys))
 end
 
 -- Retention for a finished set (completed or failed), scored by finish time. count 0 never gets here
@@ -100,14 +137,14 @@ local function trimFinished(setKey, base, count, age, now)
     if excess > 0 then
       if excess > 1000 then excess = 1000 end
       local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
-      for _, id in ipairs(ids) do redis.call('DEL', jobKey(base, id), logsKey(base, id)) end
+      dropJobs(base, ids)
       redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
     end
   end
   if age >= 0 then
     local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - age * 1000, 'LIMIT', 0, 1000)
     if #ids > 0 then
-      for _, id in ipairs(ids) do redis.call('DEL', jobKey(base, id), logsKey(base, id)) end
+      dropJobs(base, ids)
       redis.call('ZREM', setKey, unpack(ids))
     end
   end

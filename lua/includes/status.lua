@@ -13,4 +13,5 @@ local STATUS = {
   WRONG_STATE = -5,
   LEVELS_MISMATCH = -6,
   STALE = -7,
+  FORMAT_MISMATCH = -8,
 }

@@ -87,7 +87,7 @@ export class ScheduleStore {
     const reply = (await runScript(
       this.client,
       'fire-schedule',
-      { ...this.own, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
+      { ...this.own, id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
       { base: this.keys.base, eventsMaxLen: this.eventsMaxLen, defSha: createHash('sha1').update(definition).digest('hex'), ...rest },
     )) as number[];
     const [status, next] = reply;
@@ -114,7 +114,7 @@ export class ScheduleStore {
     const reply = (await runScript(
       this.client,
       'promote-delayed',
-      { meta: this.keys.meta, delayed: this.keys.delayed, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
+      { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
       { base: this.keys.base, limit },
     )) as number[];
     if (reply[0] === Status.NEEDS_INIT) return 'needs-init';

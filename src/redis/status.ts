@@ -17,6 +17,8 @@ export const Status = {
   LEVELS_MISMATCH: -6,
   /** fire-schedule: another process fired the tick, or the schedule changed or was removed. */
   STALE: -7,
+  /** init: the queue was written in another storage format (meta `fmt`). */
+  FORMAT_MISMATCH: -8,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

@@ -1,6 +1,7 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
-import { buf, num, pairs, statuses, str, type Reply } from './replies.js';
+import { entryJob, entryRecord, type EntryJob } from './entries.js';
+import { num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
 import { throwRedisFailure } from './failures.js';
@@ -28,18 +29,8 @@ export interface AddInput {
   group: string;
 }
 
-export interface ClaimedJob {
-  id: string;
-  entry: string;
-  /** The stream the delivery came from (index into keys.streams): settles go back to it. */
-  stream: number;
-  priority: number;
-  name: string;
-  data: Buffer;
-  opts: Buffer;
-  attemptsStarted: number;
-  attemptsMade: number;
-  timestamp: number;
+/** A job as claim hands it out: its entry, read (src/redis/entries.ts), and when this attempt started. */
+export interface ClaimedJob extends EntryJob {
   processedOn: number;
 }
 
@@ -48,19 +39,18 @@ export type ClaimResult =
   | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
   | { kind: 'needs-init' };
 
-/** A delivery being settled: the job, its entry (the fencing token) and the stream it came from. */
-export interface Delivery {
-  id: string;
-  entry: string;
-  stream: number;
-}
-
-export interface CompleteInput extends Delivery {
+/**
+ * A settle carries the delivery as claim handed it: its entry is the fencing token, and its fields are what
+ * the settle scripts write back (a completed job's hash, a retry's new entry) without reading the entry.
+ */
+export interface CompleteInput {
+  job: ClaimedJob;
   result: Buffer;
   keep: Keep;
 }
 
-export interface FailInput extends Delivery {
+export interface FailInput {
+  job: ClaimedJob;
   /** -1 fail for good, 0 requeue now, > 0 retry after that many ms. */
   retryDelay: number;
   reason: string;
@@ -68,7 +58,8 @@ export interface FailInput extends Delivery {
   keep: Keep;
 }
 
-export interface ReleaseInput extends Delivery {
+export interface ReleaseInput {
+  job: ClaimedJob;
   /** ms to hold the job's group (or the queue, for an ungrouped job) before anything of it starts. */
   holdMs: number;
 }
@@ -143,6 +134,21 @@ export interface ServerSettings {
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
 export type RawJob = ReadonlyMap<string, Buffer>;
 
+/** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
+const VIEW_SIZE = 6;
+
+/** One job of a get-job or get-jobs reply, in the field names of a job hash whichever home it came from. */
+function readView(reply: readonly Reply[], o: number): { id: string; raw: RawJob } {
+  const id = str(reply[o]);
+  const stream = num(reply[o + 2]);
+  const fields = reply[o + 4];
+  if (!Array.isArray(fields)) return { id, raw: new Map() };
+  if (stream < 0) return { id, raw: pairs(fields) };
+  const progress = reply[o + 5];
+  const job = entryJob(str(reply[o + 3]), stream, fields, false);
+  return { id, raw: entryRecord(job, str(reply[o + 1]), Buffer.isBuffer(progress) ? progress : null) };
+}
+
 export class QueueStore {
   constructor(
     readonly client: RedisClient,
@@ -161,6 +167,12 @@ export class QueueStore {
 
   async init(levels: number): Promise<void> {
     const reply = (await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })) as number[];
+    if (reply[0] === Status.FORMAT_MISMATCH) {
+      throw new ConfigMismatchError(
+        `queue '${this.keys.base}' was written in sluice's storage format ${reply[1]}, and this version reads format 2 ` +
+          `(jobs in their stream entries); drain it with the sluice version that wrote it, or obliterate it`,
+      );
+    }
     if (reply[0] === Status.LEVELS_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was created with priorityLevels ${reply[1]} but this instance says ${levels}; ` +
@@ -189,28 +201,19 @@ export class QueueStore {
     const reply = (await runScript(
       this.client,
       'claim',
-      { meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, rate: this.keys.rate, ...this.tail },
+      { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, rate: this.keys.rate, ...this.tail },
       { base: this.base, group: GROUP, consumer, count, eventsMaxLen: this.eventsMaxLen, promoteLimit },
     )) as Reply[];
     const status = reply[0];
     if (status === Status.NEEDS_INIT) return { kind: 'needs-init' };
     if (status === Status.OK) {
       const n = num(reply[1]);
+      const processedOn = num(reply[2]);
       const jobs: ClaimedJob[] = [];
-      for (let i = 0, o = 2; i < n; i++, o += 11) {
-        jobs.push({
-          id: str(reply[o]),
-          entry: str(reply[o + 1]),
-          stream: num(reply[o + 2]),
-          priority: num(reply[o + 3]),
-          name: str(reply[o + 4]),
-          data: buf(reply[o + 5]),
-          opts: buf(reply[o + 6]),
-          attemptsStarted: num(reply[o + 7]),
-          attemptsMade: num(reply[o + 8]),
-          timestamp: num(reply[o + 9]),
-          processedOn: num(reply[o + 10]),
-        });
+      for (let i = 0, o = 3; i < n; i++, o += 3) {
+        const job = entryJob(str(reply[o]), num(reply[o + 1]), reply[o + 2] as Reply[], true) as ClaimedJob;
+        job.processedOn = processedOn;
+        jobs.push(job);
       }
       return { kind: 'jobs', jobs };
     }
@@ -225,47 +228,90 @@ export class QueueStore {
     };
   }
 
-  async complete(jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
+  /** `consumer`: the worker's consumer name; only the deliveries it still holds are settled. */
+  async complete(consumer: string, jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
     return statuses(
       await runScript(
         this.client,
         'complete',
         { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.stream, result: j.result, keepCount: j.keep.count, keepAge: j.keep.age })),
-      ),
-    );
-  }
-
-  async fail(jobs: readonly FailInput[]): Promise<StatusCode[]> {
-    return statuses(
-      await runScript(
-        this.client,
-        'fail',
-        { meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-        jobs.map((j) => ({
-          id: j.id,
-          entry: j.entry,
-          level: j.stream,
-          retryDelay: j.retryDelay,
-          reason: j.reason,
-          stack: j.stack,
-          keepCount: j.keep.count,
-          keepAge: j.keep.age,
+        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        jobs.map(({ job, result, keep }) => ({
+          id: job.id,
+          entry: job.entry,
+          level: job.stream,
+          result,
+          keepCount: keep.count,
+          keepAge: keep.age,
+          name: job.name,
+          data: job.data,
+          opts: job.opts,
+          ts: job.timestamp,
+          prio: job.priority,
+          group: job.group,
+          ats: job.attemptsStarted,
+          atm: job.attemptsMade,
+          pon: job.processedOn,
         })),
       ),
     );
   }
 
-  async release(jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
+  async fail(consumer: string, jobs: readonly FailInput[]): Promise<StatusCode[]> {
+    return statuses(
+      await runScript(
+        this.client,
+        'fail',
+        { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        jobs.map(({ job, retryDelay, reason, stack, keep }) => ({
+          id: job.id,
+          entry: job.entry,
+          level: job.stream,
+          retryDelay,
+          reason,
+          stack,
+          keepCount: keep.count,
+          keepAge: keep.age,
+          name: job.name,
+          data: job.data,
+          opts: job.opts,
+          ts: job.timestamp,
+          prio: job.priority,
+          group: job.group,
+          ats: job.attemptsStarted,
+          atm: job.attemptsMade,
+          stalls: job.stalls,
+          pon: job.processedOn,
+        })),
+      ),
+    );
+  }
+
+  async release(consumer: string, jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
     return statuses(
       await runScript(
         this.client,
         'release',
-        { meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-        jobs.map((j) => ({ id: j.id, entry: j.entry, level: j.stream, holdMs: j.holdMs })),
+        { id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        jobs.map(({ job, holdMs }) => ({
+          id: job.id,
+          entry: job.entry,
+          level: job.stream,
+          holdMs,
+          name: job.name,
+          data: job.data,
+          opts: job.opts,
+          ts: job.timestamp,
+          prio: job.priority,
+          group: job.group,
+          ats: job.attemptsStarted,
+          atm: job.attemptsMade,
+          stalls: job.stalls,
+          err: job.failedReason,
+          stack: job.stacktrace,
+        })),
       ),
     );
   }
@@ -274,7 +320,7 @@ export class QueueStore {
     const reply = (await runScript(
       this.client,
       'recover-stalled',
-      { meta: this.keys.meta, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+      { id: this.keys.id, meta: this.keys.meta, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, group: GROUP, reaper, idleMs, maxStalled, limit, eventsMaxLen: this.eventsMaxLen },
     )) as number[];
     return { requeued: reply[0] ?? 0, failed: reply[1] ?? 0 };
@@ -303,7 +349,7 @@ export class QueueStore {
       this.client,
       'remove-job',
       { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
-      { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     )) as StatusCode;
   }
 
@@ -311,8 +357,8 @@ export class QueueStore {
     return (await runScript(
       this.client,
       'retry-job',
-      { meta: this.keys.meta, failed: this.keys.failed, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, id, eventsMaxLen: this.eventsMaxLen },
+      { id: this.keys.id, meta: this.keys.meta, failed: this.keys.failed, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+      { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     )) as StatusCode;
   }
 
@@ -320,7 +366,7 @@ export class QueueStore {
     return (await runScript(
       this.client,
       'retry-jobs',
-      { meta: this.keys.meta, set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+      { id: this.keys.id, meta: this.keys.meta, set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, limit, eventsMaxLen: this.eventsMaxLen },
     )) as number;
   }
@@ -402,9 +448,9 @@ export class QueueStore {
       { base: this.base, group: GROUP, state, start, stop },
     )) as Reply[];
     const out: { id: string; raw: RawJob }[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const raw = pairs(reply[i + 1]);
-      if (raw.size > 0) out.push({ id: str(reply[i]), raw });
+    for (let o = 0; o + VIEW_SIZE <= reply.length; o += VIEW_SIZE) {
+      const view = readView(reply, o);
+      if (view.raw.size > 0) out.push(view);
     }
     return out;
   }
@@ -450,25 +496,26 @@ export class QueueStore {
     return { waiting, active: Number(running ?? 0), state: (current ?? 'idle') as GroupStatus['state'] };
   }
 
+  /** The job wherever it is (its hash, or its stream entry), in the field names of a job hash. */
   async getJob(id: string): Promise<RawJob | null> {
-    const raw = await this.client.hgetallBuffer(this.keys.job(id));
-    const out = new Map<string, Buffer>();
-    for (const [field, value] of Object.entries(raw)) out.set(field, value);
-    return out.size === 0 ? null : out;
+    const reply = (await runScript(this.client, 'get-job', { streams: this.keys.streams }, { base: this.base, group: GROUP, id })) as Reply[];
+    if (reply.length < VIEW_SIZE) return null;
+    const { raw } = readView(reply, 0);
+    return raw.size === 0 ? null : raw;
   }
 
   async updateProgress(id: string, progress: Buffer): Promise<StatusCode> {
     return (await runScript(
       this.client,
       'progress',
-      { job: this.keys.job(id), events: this.keys.events },
-      { id, progress, eventsMaxLen: this.eventsMaxLen },
+      { events: this.keys.events, streams: this.keys.streams },
+      { base: this.base, group: GROUP, id, progress, eventsMaxLen: this.eventsMaxLen },
     )) as StatusCode;
   }
 
   /** Returns the number of lines kept, or JOB_MISSING. */
   async addLog(id: string, line: string, keep: number): Promise<number> {
-    return (await runScript(this.client, 'log', { job: this.keys.job(id), logs: this.keys.logs(id) }, { line, keep })) as number;
+    return (await runScript(this.client, 'log', { logs: this.keys.logs(id), streams: this.keys.streams }, { base: this.base, group: GROUP, id, line, keep })) as number;
   }
 
   async getLogs(id: string, start: number, stop: number): Promise<string[]> {

@@ -21,7 +21,11 @@ export class Settler {
   #releases: Pending<ReleaseInput>[] = [];
   #pumping: Promise<void> | undefined;
 
-  constructor(private readonly store: QueueStore) {}
+  constructor(
+    private readonly store: QueueStore,
+    /** The worker's consumer name: settle scripts settle only the deliveries it still holds. */
+    private readonly consumer: string,
+  ) {}
 
   complete(input: CompleteInput): Promise<StatusCode> {
     return new Promise((resolve, reject) => {
@@ -70,9 +74,9 @@ export class Settler {
       const fails = this.#fails.splice(0, MAX_BATCH);
       const releases = this.#releases.splice(0, MAX_BATCH);
       await Promise.all([
-        send(completes, (inputs) => this.store.complete(inputs)),
-        send(fails, (inputs) => this.store.fail(inputs)),
-        send(releases, (inputs) => this.store.release(inputs)),
+        send(completes, (inputs) => this.store.complete(this.consumer, inputs)),
+        send(fails, (inputs) => this.store.fail(this.consumer, inputs)),
+        send(releases, (inputs) => this.store.release(this.consumer, inputs)),
       ]);
     }
   }

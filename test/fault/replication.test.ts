@@ -25,11 +25,12 @@ describe('durability: { replicas, timeoutMs } makes add() wait for replication (
     const name = uniqueQueue('durable');
     const queue = new Queue(name, { connection: { url: primary.url }, durability: { replicas: 1, timeoutMs: 2000 } });
     const job = await queue.add('pay', { amount: 10 });
-    // No wait here: the replica must already hold the job when add() resolves.
-    expect(await replicaClient.exists(`sluice:{${name}}:job:${job.id}`)).toBe(1);
+    // No wait here: the replica must already hold the job, its stream entry, when add() resolves.
+    const onReplica = async (id: string) => (await replicaClient.xrange(`sluice:{${name}}:wait:1`, `${id}-0`, `${id}-0`)).length;
+    expect(await onReplica(job.id)).toBe(1);
     const bulk = await queue.addBulk(Array.from({ length: 50 }, (_, i) => ({ name: 'pay', data: { amount: i } })));
     const last = bulk[bulk.length - 1];
-    expect(await replicaClient.exists(`sluice:{${name}}:job:${last?.id ?? ''}`)).toBe(1);
+    expect(await onReplica(last?.id ?? '')).toBe(1);
     await queue.close();
   });
 

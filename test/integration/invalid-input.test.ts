@@ -107,9 +107,15 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
   it('fails a stored job whose data cannot be decoded, with the reason, and keeps running the others', async () => {
     const name = uniqueQueue('undecodable');
     const queue = new Queue<{ n: number }>(name, { connection: redis.connection, defaultJobOptions: { attempts: 3 } });
-    const [first, broken, last] = await queue.addBulk([1, 2, 3].map((n) => ({ name: 'n', data: { n } })));
-    // What another client, or a truncated write, could leave behind: a string header cut short.
-    await client.hset(`sluice:{${name}}:job:${broken?.id ?? ''}`, 'data', Buffer.from([0xa5, 0x41]));
+    const [first] = await queue.addBulk([{ name: 'n', data: { n: 1 } }]);
+    // What another client, or a truncated write, could leave behind: the next job's entry (entry.lua's fresh
+    // layout, copied from the first job's) with its data's string header cut short.
+    const level = `sluice:{${name}}:wait:1`;
+    const [[, fields] = ['', []]] = await client.xrangeBuffer(level, '-', '+');
+    const number = await client.incr(`sluice:{${name}}:id`);
+    await client.xadd(level, `${number}-0`, 'n', 'n', 'd', Buffer.from([0xa5, 0x41]), 'o', fields[5] as Buffer, 't', fields[7] as Buffer);
+    const broken = { id: String(number) };
+    const [last] = await queue.addBulk([{ name: 'n', data: { n: 3 } }]);
     const ran: number[] = [];
     const errors: Error[] = [];
     const worker = new Worker<{ n: number }>(name, async (job) => void ran.push(job.data.n), { connection: redis.connection, concurrency: 3 });

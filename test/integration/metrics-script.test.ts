@@ -15,8 +15,8 @@ async function claim(count: number): Promise<ClaimedJob[]> {
   return claimed.kind === 'jobs' ? claimed.jobs : [];
 }
 
-const done = (job: ClaimedJob) => ({ id: job.id, entry: job.entry, stream: job.stream, result: Buffer.from('r'), keep: KEEP_ALL });
-const failed = (job: ClaimedJob, retryDelay: number) => ({ id: job.id, entry: job.entry, stream: job.stream, retryDelay, reason: 'boom', stack: '', keep: KEEP_ALL });
+const done = (job: ClaimedJob) => ({ job, result: Buffer.from('r'), keep: KEEP_ALL });
+const failed = (job: ClaimedJob, retryDelay: number) => ({ job, retryDelay, reason: 'boom', stack: '', keep: KEEP_ALL });
 
 async function redisMs(): Promise<number> {
   const [seconds, micros] = await lua.client.time();
@@ -37,10 +37,10 @@ describe('metrics script', () => {
     expect([a?.id, b?.id, c?.id]).toEqual(['a', 'b', 'c']);
     expect(await lua.store.getMetrics()).toMatchObject({ waitingByLevel: [0, 2, 1], waiting: 3, active: 3 });
 
-    expect(await lua.store.complete([done(a!)])).toEqual([Status.OK]);
-    expect(await lua.store.fail([failed(b!, -1)])).toEqual([Status.OK]);
+    expect(await lua.store.complete('metrics-test', [done(a!)])).toEqual([Status.OK]);
+    expect(await lua.store.fail('metrics-test', [failed(b!, -1)])).toEqual([Status.OK]);
     // A retry is not a failure for good: back on its level's stream, not counted in failedTotal.
-    expect(await lua.store.fail([failed(c!, 0)])).toEqual([Status.OK]);
+    expect(await lua.store.fail('metrics-test', [failed(c!, 0)])).toEqual([Status.OK]);
     const metrics = await lua.store.getMetrics();
     expect(metrics).toMatchObject({
       waitingByLevel: [1, 2, 1],
@@ -71,7 +71,7 @@ describe('metrics script', () => {
     const jobs = await claim(6);
     // Retention keeps one completed job; the total still counts all four.
     const keepOne = { count: 1, age: -1 };
-    await lua.store.complete(jobs.slice(0, 4).map((job) => ({ ...done(job), keep: keepOne })));
+    await lua.store.complete('metrics-test', jobs.slice(0, 4).map((job) => ({ ...done(job), keep: keepOne })));
     expect(await lua.store.getMetrics()).toMatchObject({ completed: 1, completedTotal: 4, failedTotal: 0 });
     // Stalled past maxStalled 0: failed for good by recover-stalled.
     await sleep(30);
@@ -79,12 +79,13 @@ describe('metrics script', () => {
     expect(await lua.store.getMetrics()).toMatchObject({ active: 0, failed: 2, failedTotal: 2, completedTotal: 4 });
   });
 
-  it('reports the age of the oldest undelivered job from its entry id, per Redis clock', async () => {
+  it('reports the age of the oldest undelivered job from its entry, per Redis clock', async () => {
     expect((await lua.store.getMetrics()).oldestWaitingMs).toBeNull();
     await lua.store.add([input({ jobId: 'first', prio: 2 })]);
     await sleep(50);
     await lua.store.add([input({ jobId: 'second', prio: 0 })]);
-    const entryMs = async (id: string) => Number((await lua.client.hget(lua.store.keys.job(id), 'entry'))!.split('-')[0]);
+    // A job added ready became ready when it was added: its timestamp.
+    const entryMs = async (id: string) => Number((await lua.store.getJob(id))!.get('ts')!.toString());
 
     let before = await redisMs();
     let oldest = (await lua.store.getMetrics()).oldestWaitingMs;
@@ -119,7 +120,7 @@ describe('metrics script', () => {
     const jobs = await claim(10);
     expect(jobs.map((j) => j.id).sort()).toEqual(['a1', 'b1', 'plain']);
     expect(await lua.store.getMetrics()).toMatchObject({ waitingGrouped: 3, waiting: 3, active: 3, limited: 3, limitedGroups: 2 });
-    await lua.store.complete(jobs.filter((j) => j.id === 'a1').map(done));
+    await lua.store.complete('metrics-test', jobs.filter((j) => j.id === 'a1').map(done));
     expect(await lua.store.getMetrics()).toMatchObject({ waitingGrouped: 3, limited: 1, limitedGroups: 1, completedTotal: 1 });
   });
 

@@ -1,0 +1,38 @@
+-- record: a job's hash (`job:<id>`), for the states a stream entry cannot hold: delayed, waiting in its
+-- group, completed and failed. While a job that has a hash is on a stream (it was given its own jobId, or
+-- was requeued), the hash is its locator: state 'queued', `entry` and `lvl` (the stream's index) say where
+-- its entry is, and the entry is authoritative for everything but `progress`, which lives only here. Other
+-- fields a locator still holds from an earlier state are ignored until a later state writes them again.
+--@include keys
+
+local function putField(f, name, value)
+  local n = #f
+  f[n + 1], f[n + 2] = name, value
+end
+
+-- HSET arguments for job `j` (the table appendJob takes) in `state`; the caller adds its state's own fields.
+local function recordFields(state, j)
+  local f = { 'state', state, 'name', j.name, 'data', j.data, 'opts', j.opts, 'ts', j.ts, 'prio', j.prio, 'ats', j.ats,
+    'atm', j.atm, 'stalls', j.stalls }
+  if j.grp and j.grp ~= '' then putField(f, 'grp', j.grp) end
+  if j.err then
+    putField(f, 'err', j.err)
+    putField(f, 'stack', j.stack or '')
+  end
+  return f
+end
+
+-- Job `id`'s hash becomes the locator of its entry `entry` on stream index `lvl`.
+local function markQueued(base, id, entry, lvl)
+  redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', lvl)
+end
+
+-- A full job hash (delayed, waiting in a group, completed, failed) read into the table appendJob takes, or
+-- nil when the job has no hash.
+local RECORD_FIELDS = { 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack' }
+local function recordJob(base, id)
+  local r = redis.call('HMGET', jobKey(base, id), unpack(RECORD_FIELDS))
+  if not r[1] then return nil end
+  return { id = id, name = r[1], data = r[2], opts = r[3], ts = r[4], prio = r[5], grp = r[6] or '', ats = r[7] or '0',
+    atm = r[8] or '0', stalls = r[9] or '0', err = r[10] or nil, stack = r[11] or nil }
+end

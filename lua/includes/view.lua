@@ -1,0 +1,10 @@
+-- view: what the inspection scripts (get-job, get-jobs) return for one job, in one shape for both homes:
+-- {id, state, stream, entry, fields, progress}; see get-job.lua.
+--@include keys
+local function jobView(base, id, state, index, entry, fields)
+  if index then
+    -- A job on a stream keeps only its progress in its hash (progress.lua makes one when it has none).
+    return { id, state, index, entry, fields, redis.call('HGET', jobKey(base, id), 'progress') }
+  end
+  return { id, state, -1, '', redis.call('HGETALL', jobKey(base, id)), false }
+end
