@@ -76,7 +76,7 @@ for o = FIRST, #ARGV, FIELDS do
       appendJob(levels[tonumber(prioS) + 1], entry, j, createdS)
       markQueued(base, id, entry, prioS)
     end
-    emit(eventsKey, maxLen, 'ev', 'added', 'id', id, 'name', name)
+    emit(eventsKey, maxLen, 'added', id, name)
   end
   out[#out + 1] = id
   out[#out + 1] = status

@@ -51,7 +51,7 @@ local function deliver(index, entry, fields)
   local o = #out
   out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
   local id, attempt = entryIdAndAttempt(entry, fields)
-  emit(eventsKey, maxLen, 'ev', 'active', 'id', id, 'attempt', int(attempt))
+  emit(eventsKey, maxLen, 'active', id, int(attempt))
 end
 
 -- Reads up to `want` ungrouped jobs, lowest level first: one XREADGROUP per level until the batch is full

@@ -1,16 +1,15 @@
 -- complete: settle a batch of deliveries as completed, each only if the caller still holds it (fencing: its
--- entry must still be pending for the caller's consumer, see settle.lua). The worker sends back the job's
+-- entry must still be pending, see settle.lua). The worker sends back the job's
 -- fields it was handed, so the completed job's hash is written from ARGV without reading its entry.
 -- KEYS: meta completed events ctl groups... streams...
--- ARGV: base group consumer eventsMaxLen | per job: id entry level result keepCount keepAge name data opts ts prio group ats atm pon
+-- ARGV: base group eventsMaxLen | per job: id entry level result keepCount keepAge name data opts ts prio group ats atm pon
 --   level = the stream the delivery came from (claim's `stream`); result = msgpack return value;
 --   keepCount 0 deletes the job at once, -1 = no count limit; keepAge = seconds, -1 = no age limit;
 --   name data opts ts prio group ats atm pon = the job as claim handed it (atm: attempts made before this one)
 -- Returns: per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was
 -- Events: completed (per settled job, with the result)
--- Loops: one pass over the batch (at most 1,000) and one XPENDING page per 1,000 entries the caller holds in
---   the batch's range; retention deletes at most 1,000 jobs per rule
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
 --@include keys
 --@include clock
@@ -19,12 +18,8 @@
 
 local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
-local base, group, consumer, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local FIRST, FIELDS = 5, 15
-
-local holds = newHolds(group, consumer, streams)
-for o = FIRST, #ARGV, FIELDS do holds.add(tonumber(ARGV[o + 2]), ARGV[o + 1]) end
-local present = holds.check()
+local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local FIRST, FIELDS = 4, 15
 
 local now = nowMs()
 local nowS = int(now)
@@ -35,12 +30,11 @@ local out, settled, kept, dropped = {}, 0, {}, {}
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
   local status
-  if not (present and holds.has(entry)) then
+  if not acks.take(tonumber(ARGV[o + 2]), entry) then
     status = lostStatus(base, group, streams, levels, id)
   else
     status = STATUS.OK
     local result, g = ARGV[o + 3], ARGV[o + 11]
-    acks.add(tonumber(ARGV[o + 2]), entry)
     endDelivery(Q, g)
     settled = settled + 1
     if ARGV[o + 4] == '0' then
@@ -59,7 +53,7 @@ for o = FIRST, #ARGV, FIELDS do
       kept[#kept + 1] = id
       retention.add(ARGV[o + 4], ARGV[o + 5])
     end
-    emit(eventsKey, maxLen, 'ev', 'completed', 'id', id, 'result', result)
+    emit(eventsKey, maxLen, 'completed', id, result)
   end
   out[#out + 1] = status
 end

@@ -1,13 +1,12 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
 -- KEYS: id meta delayed failed events ctl groups... streams...
--- ARGV: base group consumer eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio group ats atm stalls pon
+-- ARGV: base group eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio group ats atm stalls pon
 --   retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 = delayed that many ms;
 --   name data opts ts prio group ats atm stalls pon = the job as claim handed it (atm: attempts made before this one)
 -- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
--- Loops: one pass over the batch (at most 1,000) and one XPENDING page per 1,000 entries the caller holds in
---   the batch's range; retention deletes at most 1,000 jobs per rule
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
 --@include keys
 --@include clock
@@ -18,12 +17,8 @@
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
-local base, group, consumer, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local FIRST, FIELDS = 5, 18
-
-local holds = newHolds(group, consumer, streams)
-for o = FIRST, #ARGV, FIELDS do holds.add(tonumber(ARGV[o + 2]), ARGV[o + 1]) end
-local present = holds.check()
+local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local FIRST, FIELDS = 4, 18
 
 local now = nowMs()
 local nowS = int(now)
@@ -34,7 +29,7 @@ local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
   local status
-  if not (present and holds.has(entry)) then
+  if not acks.take(tonumber(ARGV[o + 2]), entry) then
     status = lostStatus(base, group, streams, levels, id)
   else
     status = STATUS.OK
@@ -44,7 +39,6 @@ for o = FIRST, #ARGV, FIELDS do
       grp = ARGV[o + 13], ats = ARGV[o + 14], atm = int(tonumber(ARGV[o + 15]) + 1), stalls = ARGV[o + 16],
       err = reason, stack = ARGV[o + 5],
     }
-    acks.add(tonumber(ARGV[o + 2]), entry)
     settled = settled + 1
     if retryDelay > 0 then
       local due = int(now + retryDelay)
@@ -52,10 +46,10 @@ for o = FIRST, #ARGV, FIELDS do
       putField(f, 'due', due)
       redis.call('HSET', jobKey(base, id), unpack(f))
       schedule(delayedKey, ctlKey, id, now + retryDelay)
-      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', ARGV[o + 3], 'reason', reason)
+      emit(eventsKey, maxLen, 'retrying', id, ARGV[o + 3] .. ':' .. reason)
     elseif retryDelay == 0 then
       enqueue(Q, j, false)
-      emit(eventsKey, maxLen, 'ev', 'retrying', 'id', id, 'delay', '0', 'reason', reason)
+      emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
       if ARGV[o + 6] == '0' then
@@ -69,7 +63,7 @@ for o = FIRST, #ARGV, FIELDS do
         kept[#kept + 1] = id
         retention.add(ARGV[o + 6], ARGV[o + 7])
       end
-      emit(eventsKey, maxLen, 'ev', 'failed', 'id', id, 'reason', reason)
+      emit(eventsKey, maxLen, 'failed', id, reason)
     end
     -- After a requeue: a full group that just got its job back may take it (or another) again.
     endDelivery(Q, j.grp)

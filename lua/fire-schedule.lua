@@ -42,7 +42,7 @@ if jobId ~= '' then
   else
     local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(8), ctl = ctlKey, meta = metaKey, now = now }
     enqueue(Q, { id = jobId, name = name, data = data, opts = opts, ts = int(now), prio = prio, grp = g, ats = '0', atm = '0', stalls = '0' }, false)
-    emit(eventsKey, maxLen, 'ev', 'added', 'id', jobId, 'name', name)
+    emit(eventsKey, maxLen, 'added', jobId, name)
     local runs = redis.call('HINCRBY', runsKey, id, 1)
     if limit > 0 and runs >= limit then nextRun = -1 end
   end

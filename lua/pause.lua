@@ -11,6 +11,6 @@ local metaKey, ctlKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
 local paused, maxLen = ARGV[1], tonumber(ARGV[2])
 redis.call('HSET', metaKey, 'paused', paused)
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'paused', paused)
-if paused == '1' then emit(eventsKey, maxLen, 'ev', 'paused') else emit(eventsKey, maxLen, 'ev', 'resumed') end
+if paused == '1' then emit(eventsKey, maxLen, 'paused') else emit(eventsKey, maxLen, 'resumed') end
 flushEvents()
 return STATUS.OK

@@ -19,6 +19,6 @@ if index then
 else
   redis.call('HSET', jobKey(base, id), 'progress', progress)
 end
-emit(eventsKey, tonumber(ARGV[5]), 'ev', 'progress', 'id', id, 'progress', progress)
+emit(eventsKey, tonumber(ARGV[5]), 'progress', id, progress)
 flushEvents()
 return STATUS.OK

@@ -44,13 +44,13 @@ for level = 1, #streams do
         putField(f, 'fon', nowS)
         redis.call('HSET', jobKey(base, j.id), unpack(f))
         redis.call('ZADD', failedKey, nowS, j.id)
-        emit(eventsKey, maxLen, 'ev', 'failed', 'id', j.id, 'reason', reason)
+        emit(eventsKey, maxLen, 'failed', j.id, reason)
         failed = failed + 1
       else
         -- The attempt that stalled was started: the next one is attempt ats + 2.
         j.ats = int(tonumber(j.ats) + 1)
         enqueue(Q, j, false)
-        emit(eventsKey, maxLen, 'ev', 'stalled', 'id', j.id)
+        emit(eventsKey, maxLen, 'stalled', j.id, '')
         requeued = requeued + 1
       end
       endDelivery(Q, j.grp)

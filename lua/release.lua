@@ -1,12 +1,11 @@
 -- release: give deliveries back without using an attempt (the handler threw RateLimitError): each job
 -- goes back to waiting and its group, or the whole queue when it has none, is held for holdMs.
 -- KEYS: id meta events ctl groups... streams...
--- ARGV: base group consumer eventsMaxLen | per job: id entry level holdMs name data opts ts prio group ats atm stalls err stack
+-- ARGV: base group eventsMaxLen | per job: id entry level holdMs name data opts ts prio group ats atm stalls err stack
 --   name ... stack = the job as claim handed it; err '' = no earlier failure
 -- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
 -- Events: rate-limited (per released job, with the hold)
--- Loops: one pass over the batch (at most 1,000) and one XPENDING page per 1,000 entries the caller holds in
---   the batch's range
+-- Loops: one pass over the batch (at most 1,000)
 --@include status
 --@include keys
 --@include clock
@@ -16,12 +15,8 @@
 
 local idKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
-local base, group, consumer, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local FIRST, FIELDS = 5, 15
-
-local holds = newHolds(group, consumer, streams)
-for o = FIRST, #ARGV, FIELDS do holds.add(tonumber(ARGV[o + 2]), ARGV[o + 1]) end
-local present = holds.check()
+local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local FIRST, FIELDS = 4, 15
 
 local now = nowMs()
 local G = groupKeys(5)
@@ -32,7 +27,7 @@ local out, settled = {}, 0
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
   local status
-  if not (present and holds.has(entry)) then
+  if not acks.take(tonumber(ARGV[o + 2]), entry) then
     status = lostStatus(base, group, streams, levels, id)
   else
     status = STATUS.OK
@@ -45,7 +40,6 @@ for o = FIRST, #ARGV, FIELDS do
       id = id, name = ARGV[o + 4], data = ARGV[o + 5], opts = ARGV[o + 6], ts = ARGV[o + 7], prio = ARGV[o + 8], grp = g,
       ats = int(math.max(0, tonumber(ARGV[o + 10]) - 1)), atm = ARGV[o + 11], stalls = ARGV[o + 12], err = err, stack = ARGV[o + 14],
     }
-    acks.add(tonumber(ARGV[o + 2]), entry)
     settled = settled + 1
     enqueue(Q, j, false)
     if g ~= '' then
@@ -57,7 +51,7 @@ for o = FIRST, #ARGV, FIELDS do
       redis.call('HSET', metaKey, 'hold', untilMs)
     end
     endDelivery(Q, g)
-    emit(eventsKey, maxLen, 'ev', 'rate-limited', 'id', id, 'delay', ARGV[o + 3])
+    emit(eventsKey, maxLen, 'rate-limited', id, ARGV[o + 3])
   end
   out[#out + 1] = status
 end

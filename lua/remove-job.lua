@@ -30,6 +30,6 @@ elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
-emit(eventsKey, maxLen, 'ev', 'removed', 'id', id)
+emit(eventsKey, maxLen, 'removed', id, '')
 flushEvents()
 return STATUS.OK

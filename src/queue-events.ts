@@ -109,38 +109,41 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
   }
 
   #dispatch(event: StreamEvent): void {
-    const get = (field: string): string => event.fields.get(field)?.toString() ?? '';
-    const jobId = get('id');
-    switch (get('ev')) {
+    const { jobId, value } = event;
+    switch (event.type) {
       case 'added':
-        this.emit('added', { jobId, name: get('name') });
+        this.emit('added', { jobId, name: value.toString() });
         break;
       case 'active':
-        this.emit('active', { jobId, attempt: Number(get('attempt')) });
+        this.emit('active', { jobId, attempt: Number(value.toString()) });
         break;
       case 'progress':
-        this.emit('progress', { jobId, data: decode(event.fields.get('progress')) });
+        this.emit('progress', { jobId, data: decode(value) });
         break;
       case 'completed': {
-        const returnvalue = decode(event.fields.get('result'));
+        const returnvalue = decode(value);
         this.#finish(jobId, { returnvalue });
         this.emit('completed', { jobId, returnvalue });
         break;
       }
       case 'failed': {
-        const failedReason = get('reason');
+        const failedReason = value.toString();
         this.#finish(jobId, { failedReason });
         this.emit('failed', { jobId, failedReason });
         break;
       }
-      case 'retrying':
-        this.emit('retrying', { jobId, delay: Number(get('delay')), failedReason: get('reason') });
+      case 'retrying': {
+        // '<delay>:<reason>': the delay is digits, so the first ':' ends it.
+        const text = value.toString();
+        const colon = text.indexOf(':');
+        this.emit('retrying', { jobId, delay: Number(text.slice(0, colon)), failedReason: text.slice(colon + 1) });
         break;
+      }
       case 'stalled':
         this.emit('stalled', { jobId });
         break;
       case 'rate-limited':
-        this.emit('rateLimited', { jobId, delay: Number(get('delay')) });
+        this.emit('rateLimited', { jobId, delay: Number(value.toString()) });
         break;
       case 'waiting':
         this.emit('waiting', { jobId });

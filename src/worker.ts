@@ -190,7 +190,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-    this.#settler = new Settler(this.store, this.consumer);
+    this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);

@@ -1,8 +1,16 @@
 -- events: lifecycle events, gathered while a script runs and appended to the capped events stream as ONE
--- entry per script call (fields: ev <type> id <job> ..., then the next ev ...). One XADD per call instead
--- of one per job and event: a claim of 64 jobs writes 1 entry, not 64. maxLen 0 switches events off.
+-- entry per script call. One XADD per call instead of one per job and event: a claim of 64 jobs writes 1
+-- entry, not 64. maxLen 0 switches events off.
+--
+-- The entry's pairs are groups: a pair ('', type) starts a group of one event type, and each pair after it
+-- is one event of that type, (job id, value): the name for added, the attempt for active, the result for
+-- completed, the reason for failed, '<delay>:<reason>' for retrying, the delay for rate-limited, the
+-- progress for progress, '' for the rest. paused and resumed are a group with no pairs. Job ids are never
+-- empty (options.ts), so '' cannot be mistaken for one. Two values per job instead of six ('ev', type,
+-- 'id', id, and the value's name and value): the events of an add + process run took 25,000 Redis
+-- instructions per job in that form (callgrind, 10,000 jobs). src/redis/event-reader.ts reads them.
 -- Every script that emits must call flushEvents() before it returns (test/unit/scripts.test.ts checks).
-local EVENTS = { key = false, maxLen = 0, fields = {}, n = 0, count = 0 }
+local EVENTS = { key = false, maxLen = 0, fields = {}, n = 0, count = 0, kind = false }
 
 local function flushEvents()
   if EVENTS.count == 0 then return end
@@ -15,29 +23,22 @@ local function flushEvents()
   else
     redis.call('XADD', EVENTS.key, 'MAXLEN', cap, '*', unpack(EVENTS.fields, 1, EVENTS.n))
   end
-  EVENTS.fields, EVENTS.n, EVENTS.count = {}, 0, 0
+  EVENTS.fields, EVENTS.n, EVENTS.count, EVENTS.kind = {}, 0, 0, false
 end
 
--- One event: 'ev' and its type, then at most three field pairs ('id' and the job, ...). Fixed parameters
--- rather than varargs: a select() loop over `...` made events 14% of all Redis instructions of an add +
--- process run (callgrind, 10,000 jobs), most of it in the Lua VM; fixed ones cut that by a third.
-local function emit(eventsKey, maxLen, a, b, c, d, e, f, g, h)
+-- One event of type `kind`; `id` and `value` (a string) for a job's event, neither for paused and resumed.
+local function emit(eventsKey, maxLen, kind, id, value)
   if maxLen <= 0 then return end
   EVENTS.key, EVENTS.maxLen = eventsKey, maxLen
   local fields, n = EVENTS.fields, EVENTS.n
-  fields[n + 1], fields[n + 2] = a, b
-  n = n + 2
-  if c ~= nil then
-    fields[n + 1], fields[n + 2] = c, d
+  if EVENTS.kind ~= kind or not id then
+    fields[n + 1], fields[n + 2] = '', kind
     n = n + 2
-    if e ~= nil then
-      fields[n + 1], fields[n + 2] = e, f
-      n = n + 2
-      if g ~= nil then
-        fields[n + 1], fields[n + 2] = g, h
-        n = n + 2
-      end
-    end
+    EVENTS.kind = kind
+  end
+  if id then
+    fields[n + 1], fields[n + 2] = id, value
+    n = n + 2
   end
   EVENTS.n, EVENTS.count = n, EVENTS.count + 1
   -- unpack() in Redis' Lua takes at most ~8,000 values: flush before a batch gets near that.

@@ -10,6 +10,6 @@ local function revive(Q, setKey, eventsKey, maxLen, id)
   redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
   j.ats, j.atm, j.stalls, j.err, j.stack = '0', '0', '0', nil, nil
   enqueue(Q, j, false)
-  emit(eventsKey, maxLen, 'ev', 'waiting', 'id', id)
+  emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK
 end

@@ -25,72 +25,48 @@ end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them
 -- all and trims what is no longer needed.
+--
+-- take() is the fencing check of complete, fail and release: it acknowledges one delivery at once and says
+-- whether the caller held it. A delivery is held while its entry is pending in the group: every path that
+-- takes a delivery away (recover-stalled) acknowledges its entry in the same script, and every requeue
+-- writes a new entry, so XACK's 1 or 0 is the answer, and the acknowledgement the settle needs anyway. One
+-- XACK per job cost fewer Redis instructions than one XPENDING over the batch's range plus one XACK for
+-- the batch (about 6,000 against 9,800 + 4,000 per job, callgrind).
 local function newAcks(group, streams)
-  local byLevel = {}
+  local byLevel, counted = {}, {}
   local acks = {}
   function acks.add(level, entry)
     local list = byLevel[level]
     if not list then list = {}; byLevel[level] = list end
     list[#list + 1] = entry
   end
-  function acks.flush(metaKey)
-    for level, list in pairs(byLevel) do
-      local key, field = streams[level + 1], 'acked' .. int(level)
-      local acked = redis.call('XACK', key, group, unpack(list))
-      local present = redis.call('HINCRBY', metaKey, field, acked)
-      if present > PINNED then
-        redis.call('XDEL', key, unpack(list))
-        present = redis.call('HINCRBY', metaKey, field, -acked)
-      end
-      local oldest = redis.call('XPENDING', key, group, '-', '+', 1)[1]
-      local keep
-      if oldest then keep = oldest[1] else keep = nextId(lastDelivered(key, group)) end
-      local trimmed = redis.call('XTRIM', key, 'MINID', '~', keep)
-      if trimmed > 0 then redis.call('HINCRBY', metaKey, field, -trimmed) end
-    end
-  end
-  return acks
-end
-
--- The number of an entry id "<n>-0" (entry.lua), for ordering.
-local function entryNumber(entry) return tonumber(string.sub(entry, 1, -3)) end
-
--- Fencing: which of a batch's deliveries the caller still holds. A delivery is held while its entry is
--- pending in the group: every path that takes a delivery away (recover-stalled) acknowledges its entry in
--- the same script, and every requeue writes a new entry. One XPENDING per stream over the range of the
--- batch's entry ids, filtered to the caller's consumer (Redis walks that consumer's own pending list), in
--- place of the HMGET of each job's hash this took before; its loop reads 1,000 pending entries a turn.
--- check() returns false when the queue's streams are gone (obliterated while the jobs ran).
-local HELD_PAGE = 1000
-local function newHolds(group, consumer, streams)
-  local byLevel, held = {}, {}
-  local holds = {}
-  function holds.add(level, entry)
-    local range = byLevel[level]
-    local n = entryNumber(entry)
-    if not range then
-      byLevel[level] = { lo = entry, hi = entry, loN = n, hiN = n }
-    elseif n < range.loN then
-      range.lo, range.loN = entry, n
-    elseif n > range.hiN then
-      range.hi, range.hiN = entry, n
-    end
-  end
-  function holds.check()
-    for level, range in pairs(byLevel) do
-      local from = range.lo
-      while true do
-        local reply = redis.pcall('XPENDING', streams[level + 1], group, from, range.hi, HELD_PAGE, consumer)
-        if reply.err then return false end
-        for _, p in ipairs(reply) do held[p[1]] = true end
-        if #reply < HELD_PAGE then break end
-        from = '(' .. reply[#reply][1]
-      end
-    end
+  function acks.take(level, entry)
+    if redis.call('XACK', streams[level + 1], group, entry) == 0 then return false end
+    local list = counted[level]
+    if not list then list = {}; counted[level] = list end
+    list[#list + 1] = entry
     return true
   end
-  function holds.has(entry) return held[entry] == true end
-  return holds
+  local function settle(metaKey, level, list, acked)
+    local key, field = streams[level + 1], 'acked' .. int(level)
+    local present = redis.call('HINCRBY', metaKey, field, acked)
+    if present > PINNED then
+      redis.call('XDEL', key, unpack(list))
+      present = redis.call('HINCRBY', metaKey, field, -acked)
+    end
+    local oldest = redis.call('XPENDING', key, group, '-', '+', 1)[1]
+    local keep
+    if oldest then keep = oldest[1] else keep = nextId(lastDelivered(key, group)) end
+    local trimmed = redis.call('XTRIM', key, 'MINID', '~', keep)
+    if trimmed > 0 then redis.call('HINCRBY', metaKey, field, -trimmed) end
+  end
+  function acks.flush(metaKey)
+    for level, list in pairs(byLevel) do
+      settle(metaKey, level, list, redis.call('XACK', streams[level + 1], group, unpack(list)))
+    end
+    for level, list in pairs(counted) do settle(metaKey, level, list, #list) end
+  end
+  return acks
 end
 
 -- The status of a delivery the caller no longer holds: LEASE_LOST while its job exists (it was taken back

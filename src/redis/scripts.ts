@@ -35,12 +35,12 @@ export const SCRIPTS = {
   },
   complete: {
     keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'consumer', 'eventsMaxLen'],
+    args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'result', 'keepCount', 'keepAge', 'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'pon'],
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'consumer', 'eventsMaxLen'],
+    args: ['base', 'group', 'eventsMaxLen'],
     perJob: [
       'id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge',
       'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'stalls', 'pon',
@@ -48,7 +48,7 @@ export const SCRIPTS = {
   },
   release: {
     keys: ['id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'consumer', 'eventsMaxLen'],
+    args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'holdMs', 'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'stalls', 'err', 'stack'],
   },
   'recover-stalled': {

@@ -228,14 +228,13 @@ export class QueueStore {
     };
   }
 
-  /** `consumer`: the worker's consumer name; only the deliveries it still holds are settled. */
-  async complete(consumer: string, jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
+  async complete(jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
     return statuses(
       await runScript(
         this.client,
         'complete',
         { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
         jobs.map(({ job, result, keep }) => ({
           id: job.id,
           entry: job.entry,
@@ -257,13 +256,13 @@ export class QueueStore {
     );
   }
 
-  async fail(consumer: string, jobs: readonly FailInput[]): Promise<StatusCode[]> {
+  async fail(jobs: readonly FailInput[]): Promise<StatusCode[]> {
     return statuses(
       await runScript(
         this.client,
         'fail',
         { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, failed: this.keys.failed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
         jobs.map(({ job, retryDelay, reason, stack, keep }) => ({
           id: job.id,
           entry: job.entry,
@@ -288,13 +287,13 @@ export class QueueStore {
     );
   }
 
-  async release(consumer: string, jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
+  async release(jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
     return statuses(
       await runScript(
         this.client,
         'release',
         { id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-        { base: this.base, group: GROUP, consumer, eventsMaxLen: this.eventsMaxLen },
+        { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
         jobs.map(({ job, holdMs }) => ({
           id: job.id,
           entry: job.entry,

@@ -21,11 +21,7 @@ export class Settler {
   #releases: Pending<ReleaseInput>[] = [];
   #pumping: Promise<void> | undefined;
 
-  constructor(
-    private readonly store: QueueStore,
-    /** The worker's consumer name: settle scripts settle only the deliveries it still holds. */
-    private readonly consumer: string,
-  ) {}
+  constructor(private readonly store: QueueStore) {}
 
   complete(input: CompleteInput): Promise<StatusCode> {
     return new Promise((resolve, reject) => {
@@ -74,9 +70,9 @@ export class Settler {
       const fails = this.#fails.splice(0, MAX_BATCH);
       const releases = this.#releases.splice(0, MAX_BATCH);
       await Promise.all([
-        send(completes, (inputs) => this.store.complete(this.consumer, inputs)),
-        send(fails, (inputs) => this.store.fail(this.consumer, inputs)),
-        send(releases, (inputs) => this.store.release(this.consumer, inputs)),
+        send(completes, (inputs) => this.store.complete(inputs)),
+        send(fails, (inputs) => this.store.fail(inputs)),
+        send(releases, (inputs) => this.store.release(inputs)),
       ]);
     }
   }

@@ -37,10 +37,10 @@ describe('metrics script', () => {
     expect([a?.id, b?.id, c?.id]).toEqual(['a', 'b', 'c']);
     expect(await lua.store.getMetrics()).toMatchObject({ waitingByLevel: [0, 2, 1], waiting: 3, active: 3 });
 
-    expect(await lua.store.complete('metrics-test', [done(a!)])).toEqual([Status.OK]);
-    expect(await lua.store.fail('metrics-test', [failed(b!, -1)])).toEqual([Status.OK]);
+    expect(await lua.store.complete([done(a!)])).toEqual([Status.OK]);
+    expect(await lua.store.fail([failed(b!, -1)])).toEqual([Status.OK]);
     // A retry is not a failure for good: back on its level's stream, not counted in failedTotal.
-    expect(await lua.store.fail('metrics-test', [failed(c!, 0)])).toEqual([Status.OK]);
+    expect(await lua.store.fail([failed(c!, 0)])).toEqual([Status.OK]);
     const metrics = await lua.store.getMetrics();
     expect(metrics).toMatchObject({
       waitingByLevel: [1, 2, 1],
@@ -71,7 +71,7 @@ describe('metrics script', () => {
     const jobs = await claim(6);
     // Retention keeps one completed job; the total still counts all four.
     const keepOne = { count: 1, age: -1 };
-    await lua.store.complete('metrics-test', jobs.slice(0, 4).map((job) => ({ ...done(job), keep: keepOne })));
+    await lua.store.complete(jobs.slice(0, 4).map((job) => ({ ...done(job), keep: keepOne })));
     expect(await lua.store.getMetrics()).toMatchObject({ completed: 1, completedTotal: 4, failedTotal: 0 });
     // Stalled past maxStalled 0: failed for good by recover-stalled.
     await sleep(30);
@@ -120,7 +120,7 @@ describe('metrics script', () => {
     const jobs = await claim(10);
     expect(jobs.map((j) => j.id).sort()).toEqual(['a1', 'b1', 'plain']);
     expect(await lua.store.getMetrics()).toMatchObject({ waitingGrouped: 3, waiting: 3, active: 3, limited: 3, limitedGroups: 2 });
-    await lua.store.complete('metrics-test', jobs.filter((j) => j.id === 'a1').map(done));
+    await lua.store.complete(jobs.filter((j) => j.id === 'a1').map(done));
     expect(await lua.store.getMetrics()).toMatchObject({ waitingGrouped: 3, limited: 1, limitedGroups: 1, completedTotal: 1 });
   });
 

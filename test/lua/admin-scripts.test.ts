@@ -25,7 +25,7 @@ describe('remove-job', () => {
     const running = await claim('a', 2);
     expect(running.map((j) => j.id)).toEqual(['r', 'f']);
     expect(await lua.store.removeJob('r')).toBe(Status.JOB_ACTIVE);
-    await lua.store.fail('a', [failForGood(running[1]!)]);
+    await lua.store.fail([failForGood(running[1]!)]);
     expect(await lua.store.removeJob('f')).toBe(Status.OK);
     expect(await lua.store.removeJob('f')).toBe(Status.JOB_MISSING);
     expect(await lua.store.getCounts()).toEqual({ waiting: 0, active: 1, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
@@ -36,7 +36,7 @@ describe('retry-job and retry-jobs', () => {
   it('sends failed jobs back to waiting with attempts reset; refuses jobs that are not finished', async () => {
     await lua.store.add([input({ jobId: 'a' }), input({ jobId: 'b' }), input({ jobId: 'c' })]);
     const jobs = await claim('x', 3);
-    await lua.store.fail('x', jobs.slice(0, 2).map(failForGood));
+    await lua.store.fail(jobs.slice(0, 2).map(failForGood));
     expect(await lua.store.retryJob('c')).toBe(Status.WRONG_STATE);
     expect(await lua.store.retryJob('nope')).toBe(Status.JOB_MISSING);
     expect(await lua.store.retryJob('a')).toBe(Status.OK);
@@ -51,7 +51,7 @@ describe('retry-job and retry-jobs', () => {
 
   it('works through a large failed set in bounded steps', async () => {
     await lua.store.add(Array.from({ length: 25 }, () => input()));
-    await lua.store.fail('x', (await claim('x', 25)).map(failForGood));
+    await lua.store.fail((await claim('x', 25)).map(failForGood));
     expect(await lua.store.retryJobs('failed', 10)).toBe(10);
     expect(await lua.store.retryJobs('failed', 10)).toBe(10);
     expect(await lua.store.retryJobs('failed', 10)).toBe(5);
@@ -84,10 +84,10 @@ describe('get-jobs', () => {
     const running = await claim('a', 2);
     expect(await ids('active')).toEqual(['u1', 'n1']);
     expect(await ids('waiting')).toEqual(['n2', 'b1']);
-    await lua.store.fail('a', [failForGood(running[0]!)]);
+    await lua.store.fail([failForGood(running[0]!)]);
     // Finish times are in ms: two failures in the same ms would tie, and ties sort by id.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await lua.store.fail('a', [failForGood(running[1]!)]);
+    await lua.store.fail([failForGood(running[1]!)]);
     expect(await ids('failed')).toEqual(['n1', 'u1']);
     const [first] = await lua.store.getJobs('failed', 0, 0);
     expect(first?.raw.get('err')?.toString()).toBe('boom');
@@ -120,7 +120,7 @@ describe('consumer cleanup', () => {
   it('forgets idle consumers that hold nothing, and the reaper itself', async () => {
     await lua.store.add([input(), input()]);
     const [job] = await claim('gone-worker', 1);
-    await lua.store.complete('gone-worker', [{ job: job!, result: Buffer.alloc(0), keep: KEEP_ALL }]);
+    await lua.store.complete([{ job: job!, result: Buffer.alloc(0), keep: KEEP_ALL }]);
     await claim('busy-worker', 1);
     await lua.store.recoverStalled('reaper', 60_000, 1, 100);
     const names = async () => ((await lua.client.xinfo('CONSUMERS', lua.store.keys.wait[1]!, GROUP)) as unknown[][]).map((c) => c[1]);

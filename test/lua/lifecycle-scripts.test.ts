@@ -50,7 +50,7 @@ describe('add and claim', () => {
     // Deleted at once on completion: its acknowledged entry waits for a trim, and is no job any more.
     await lua.store.add([input({ prio: 2 })]);
     await claimOne('b');
-    await lua.store.complete('a', [done(job, { count: 0, age: -1 })]);
+    await lua.store.complete([done(job, { count: 0, age: -1 })]);
     expect(await lua.client.xlen(lua.store.keys.wait[2]!)).toBe(2);
     expect(await lua.store.getJob(id)).toBeNull();
   });
@@ -93,8 +93,8 @@ describe('settling with fencing', () => {
   it('completes a held delivery once; a second settle of it is refused', async () => {
     await lua.store.add([input()]);
     const job = await claimOne('a');
-    expect(await lua.store.complete('a', [done(job)])).toEqual([Status.OK]);
-    expect(await lua.store.complete('a', [done(job)])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.complete([done(job)])).toEqual([Status.OK]);
+    expect(await lua.store.complete([done(job)])).toEqual([Status.LEASE_LOST]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1 });
     expect(await lua.client.xlen(lua.store.keys.wait[1]!)).toBe(0);
   });
@@ -107,11 +107,9 @@ describe('settling with fencing', () => {
     expect(second.id).toBe(first.id);
     expect(second.entry).not.toBe(first.entry);
     expect(second.attemptsStarted).toBe(2);
-    expect(await lua.store.complete('frozen', [done(first)])).toEqual([Status.LEASE_LOST]);
-    expect(await lua.store.fail('frozen', [failed(first, -1, 'late')])).toEqual([Status.LEASE_LOST]);
-    // Another consumer cannot settle a delivery it was not handed either.
-    expect(await lua.store.complete('frozen', [done(second)])).toEqual([Status.LEASE_LOST]);
-    expect(await lua.store.complete('healthy', [done(second)])).toEqual([Status.OK]);
+    expect(await lua.store.complete([done(first)])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.fail([failed(first, -1, 'late')])).toEqual([Status.LEASE_LOST]);
+    expect(await lua.store.complete([done(second)])).toEqual([Status.OK]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1, failed: 0 });
   });
 
@@ -143,13 +141,13 @@ describe('settling with fencing', () => {
   it('retries after a backoff as delayed, then fails for good, counting attempts', async () => {
     await lua.store.add([input()]);
     const first = await claimOne('a');
-    expect(await lua.store.fail('a', [failed(first, 100, 'boom', 'at x')])).toEqual([Status.OK]);
+    expect(await lua.store.fail([failed(first, 100, 'boom', 'at x')])).toEqual([Status.OK]);
     expect(await lua.store.getCounts()).toMatchObject({ delayed: 1, active: 0, waiting: 0 });
     await sleep(150);
     const second = await claimOne('a');
     expect(second.attemptsMade).toBe(1);
     expect(second.failedReason).toBe('boom');
-    expect(await lua.store.fail('a', [failed(second, -1, 'boom again', 'at y')])).toEqual([Status.OK]);
+    expect(await lua.store.fail([failed(second, -1, 'boom again', 'at y')])).toEqual([Status.OK]);
     const raw = await lua.store.getJob(second.id);
     expect(raw?.get('atm')?.toString()).toBe('2');
     expect(raw?.get('err')?.toString()).toBe('boom again');
@@ -161,7 +159,7 @@ describe('settling with fencing', () => {
     const claimed = await lua.store.claim('a', 3, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b, c] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob];
-    expect(await lua.store.complete('a', [done(a), done(b), done({ ...c, entry: '99-0' })])).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
+    expect(await lua.store.complete([done(a), done(b), done({ ...c, entry: '99-0' })])).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
     expect(await lua.store.getCounts()).toMatchObject({ active: 1, completed: 2 });
   });
 });
@@ -172,11 +170,11 @@ describe('retention', () => {
     const claimed = await lua.store.claim('a', 4, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b, c, d] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob, ClaimedJob];
-    await lua.store.complete('a', [done(a, { count: 0, age: -1 })]);
+    await lua.store.complete([done(a, { count: 0, age: -1 })]);
     expect(await lua.store.getJob(a.id)).toBeNull();
-    await lua.store.complete('a', [done(b, { count: 2, age: -1 })]);
-    await lua.store.complete('a', [done(c, { count: 2, age: -1 })]);
-    await lua.store.complete('a', [done(d, { count: 2, age: -1 })]);
+    await lua.store.complete([done(b, { count: 2, age: -1 })]);
+    await lua.store.complete([done(c, { count: 2, age: -1 })]);
+    await lua.store.complete([done(d, { count: 2, age: -1 })]);
     expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([c.id, d.id]);
     expect(await lua.store.getJob(b.id)).toBeNull();
     expect(await lua.store.getCounts()).toMatchObject({ completed: 2, active: 0 });
@@ -187,9 +185,9 @@ describe('retention', () => {
     const claimed = await lua.store.claim('a', 2, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b] = claimed.jobs as [ClaimedJob, ClaimedJob];
-    await lua.store.complete('a', [done(a)]);
+    await lua.store.complete([done(a)]);
     await sleep(1100);
-    await lua.store.complete('a', [done(b, { count: -1, age: 1 })]);
+    await lua.store.complete([done(b, { count: -1, age: 1 })]);
     expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([b.id]);
   });
 });
@@ -204,7 +202,7 @@ describe('settled entries leave the streams by trimming', () => {
     const rest = await lua.store.claim('fast', 300, 100);
     if (rest.kind !== 'jobs') throw new Error('expected jobs');
     expect(rest.jobs).toHaveLength(249);
-    await lua.store.complete('fast', rest.jobs.map((job) => done(job, { count: 0, age: -1 })));
+    await lua.store.complete(rest.jobs.map((job) => done(job, { count: 0, age: -1 })));
     expect(await lua.client.xlen(level())).toBe(250);
     expect(await lua.client.hget(lua.store.keys.meta, 'acked1')).toBe('249');
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
@@ -216,7 +214,7 @@ describe('settled entries leave the streams by trimming', () => {
 
     // The running job settles: its entry and all settled ones below the next pending are trimmed away
     // (whole stream nodes, 100 entries each by default; the rest at a later trim).
-    await lua.store.complete('slow', [done(first, { count: 0, age: -1 })]);
+    await lua.store.complete([done(first, { count: 0, age: -1 })]);
     const left = await lua.client.xlen(level());
     expect(left).toBeLessThanOrEqual(102);
     expect(Number(await lua.client.hget(lua.store.keys.meta, 'acked1'))).toBe(left - 2);
@@ -224,7 +222,7 @@ describe('settled entries leave the streams by trimming', () => {
     const next = await lua.store.claim('fast', 10, 100);
     if (next.kind !== 'jobs') throw new Error('expected jobs');
     expect(next.jobs).toHaveLength(2);
-    await lua.store.complete('fast', next.jobs.map((job) => done(job, { count: 0, age: -1 })));
+    await lua.store.complete(next.jobs.map((job) => done(job, { count: 0, age: -1 })));
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0 });
     expect(Number(await lua.client.hget(lua.store.keys.meta, 'acked1'))).toBe(await lua.client.xlen(level()));
   });
@@ -236,14 +234,14 @@ describe('settled entries leave the streams by trimming', () => {
       await lua.store.add(Array.from({ length: 1000 }, () => input()));
       const batch = await lua.store.claim('fast', 1000, 100);
       if (batch.kind !== 'jobs') throw new Error('expected jobs');
-      await lua.store.complete('fast', batch.jobs.map((job) => done(job, { count: 0, age: -1 })));
+      await lua.store.complete(batch.jobs.map((job) => done(job, { count: 0, age: -1 })));
     }
     // 11,000 settled behind the pin: at most 10,000 are kept, the rest were deleted on the spot.
     const acked = Number(await lua.client.hget(lua.store.keys.meta, 'acked1'));
     expect(acked).toBeLessThanOrEqual(10_000);
     expect(await lua.client.xlen(level())).toBe(acked + 1);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
-    await lua.store.complete('slow', [done(pin, { count: 0, age: -1 })]);
+    await lua.store.complete([done(pin, { count: 0, age: -1 })]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0 });
     expect(await lua.client.xlen(level())).toBeLessThanOrEqual(100);
   }, 30_000);

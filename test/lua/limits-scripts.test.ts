@@ -13,7 +13,7 @@ async function claim(count: number, consumer = 'a'): Promise<ClaimedJob[]> {
   const claimed = await lua.store.claim(consumer, count, 100);
   return claimed.kind === 'jobs' ? claimed.jobs : [];
 }
-const complete = (jobs: ClaimedJob[], consumer = 'a') => lua.store.complete(consumer, jobs.map((job) => ({ job, result: Buffer.alloc(0), keep: KEEP_ALL })));
+const complete = (jobs: ClaimedJob[]) => lua.store.complete(jobs.map((job) => ({ job, result: Buffer.alloc(0), keep: KEEP_ALL })));
 const grouped = (group: string, n: number, prefix = group) => Array.from({ length: n }, (_, i) => input({ group, jobId: `${prefix}-${i}` }));
 
 describe('queue-wide rate limit', () => {
@@ -116,7 +116,7 @@ describe('release (RateLimitError)', () => {
     await lua.store.add([...grouped('slow', 2), ...grouped('fast', 2)]);
     const jobs = await claim(2);
     const slow = jobs.find((j) => j.id === 'slow-0')!;
-    expect(await lua.store.release('a', [{ job: slow, holdMs: 250 }])).toEqual([Status.OK]);
+    expect(await lua.store.release([{ job: slow, holdMs: 250 }])).toEqual([Status.OK]);
     const raw = await lua.store.getJob('slow-0');
     // A counter still at 0 may be absent from the hash (add leaves zero counters out).
     const counter = (field: string): string => raw?.get(field)?.toString() ?? '0';
@@ -131,7 +131,7 @@ describe('release (RateLimitError)', () => {
     await lua.store.add([input({ jobId: 'x' }), input({ jobId: 'y' })]);
     const [x] = await claim(1);
     expect(x!.id).toBe('x');
-    await lua.store.release('a', [{ job: x!, holdMs: 200 }]);
+    await lua.store.release([{ job: x!, holdMs: 200 }]);
     await lua.store.add(grouped('g', 1));
     expect(await claim(10)).toHaveLength(0);
     await sleep(220);
