@@ -47,7 +47,7 @@ for o = FIRST, #ARGV, FIELDS do
   local fresh = id == ''
   if fresh then
     id = int(number)
-  elseif redis.call('EXISTS', jobKey(base, id)) == 1 then
+  elseif redis.call('EXISTS', jobKey(base, id)) == 1 or redis.call('HEXISTS', doneKey(base), id) == 1 then
     status = STATUS.DUPLICATE
   end
   if status == STATUS.OK then

@@ -37,7 +37,7 @@ if expected > now then return { STATUS.NOT_DUE, current } end
 
 local status = STATUS.OK
 if jobId ~= '' then
-  if redis.call('EXISTS', jobKey(base, jobId)) == 1 then
+  if redis.call('EXISTS', jobKey(base, jobId)) == 1 or redis.call('HEXISTS', doneKey(base), jobId) == 1 then
     status = STATUS.DUPLICATE
   else
     local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(8), ctl = ctlKey, meta = metaKey, now = now }

@@ -5,8 +5,8 @@
 -- ARGV: base group state start stop   (start and stop are 0-based and inclusive, as in ZRANGE)
 -- Returns: per job the six values get-job returns for one: id, state, stream, entry, fields, progress
 -- Events: none
--- Loops: reads at most stop + 1 entries per stream and group; one HGETALL (a job off the streams) or one
---   HGET (on a stream) per returned job, plus an XRANGE per active one
+-- Loops: reads at most stop + 1 entries per stream and group; one HGETALL (a job in its hash) or one or two
+--   HGETs (on a stream, completed) per returned job, plus an XRANGE per active one
 --@include keys
 --@include groups
 --@include entry
@@ -20,10 +20,15 @@ local want = stop + 1
 -- What is collected, in order: ids of jobs off the streams, or {index, entry, fields} of jobs on one.
 local seen = {}
 
-if state == 'completed' or state == 'failed' then
-  local key = KEYS[2]
-  if state == 'failed' then key = KEYS[3] end
-  seen = redis.call('ZREVRANGE', key, 0, stop)
+local finished = {}
+if state == 'completed' then
+  local scored = redis.call('ZREVRANGE', KEYS[2], 0, stop, 'WITHSCORES')
+  for i = 1, #scored, 2 do
+    seen[#seen + 1] = scored[i]
+    finished[scored[i]] = scored[i + 1]
+  end
+elseif state == 'failed' then
+  seen = redis.call('ZREVRANGE', KEYS[3], 0, stop)
 elseif state == 'delayed' then
   seen = redis.call('ZRANGE', KEYS[1], 0, stop)
 elseif state == 'waiting' then
@@ -59,9 +64,13 @@ for i = start + 1, #seen do
   if type(job) == 'table' then
     local id = entryIdAndAttempt(job[2], job[3])
     view = jobView(base, id, state, job[1], job[2], job[3])
+  elseif state == 'completed' then
+    view = doneView(base, job, finished[job])
   else
     view = jobView(base, job, state, nil)
   end
-  for _, value in ipairs(view) do out[#out + 1] = value end
+  if view then
+    for i = 1, 6 do out[#out + 1] = view[i] end
+  end
 end
 return out

@@ -42,6 +42,8 @@ for k = 3, 5 do
   if #ids > 0 then
     for _, id in ipairs(ids) do drop(id) end
     redis.call('ZREM', KEYS[k], unpack(ids))
+    -- Completed jobs' records are in one hash: deleted in the same steps, so no single DEL frees millions.
+    if k == 4 then redis.call('HDEL', doneKey(base), unpack(ids)) end
   end
 end
 -- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
@@ -59,4 +61,5 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
 end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
+redis.call('DEL', doneKey(base))
 return 0

@@ -26,6 +26,7 @@ elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
 elseif state == 'completed' then
   redis.call('ZREM', completedKey, id)
+  redis.call('HDEL', doneKey(base), id)
 elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end

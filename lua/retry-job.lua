@@ -14,6 +14,6 @@ local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl =
 local state = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end
 if state ~= 'failed' and state ~= 'completed' then return STATUS.WRONG_STATE end
-local status = revive(Q, state == 'failed' and failedKey or completedKey, eventsKey, maxLen, id)
+local status = revive(Q, state == 'failed' and failedKey or completedKey, eventsKey, maxLen, id, state == 'completed')
 flushEvents()
 return status

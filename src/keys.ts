@@ -5,8 +5,8 @@ import { ValidationError } from './errors.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua; that file mirrors JOB and LOGS below, and
- * test/unit/keys.test.ts checks the two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
+ * file mirrors JOB, LOGS and DONE below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -16,6 +16,7 @@ export const DEFAULT_PREFIX = 'sluice';
 const JOB = 'job:';
 const LOGS = 'logs:';
 const GROUP = 'group:';
+const DONE = 'done';
 
 export interface QueueKeys {
   /** `prefix:{name}:`, the shared start of every key of the queue. */
@@ -28,6 +29,8 @@ export interface QueueKeys {
   readonly delayed: string;
   /** Sorted set: retained completed jobs, scored by finish time (ms). */
   readonly completed: string;
+  /** Hash: retained completed jobs, job id -> the record its worker wrote (src/redis/done-record.ts). */
+  readonly done: string;
   /** Sorted set: failed jobs, scored by finish time (ms). */
   readonly failed: string;
   /** Stream, capped: lifecycle events read by QueueEvents. */
@@ -109,6 +112,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     id: `${base}id`,
     delayed: `${base}delayed`,
     completed: `${base}completed`,
+    done: base + DONE,
     failed: `${base}failed`,
     events: `${base}events`,
     ctl: `${base}ctl`,

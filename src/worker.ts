@@ -313,7 +313,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep }));
+    // Progress the handler recorded goes into the completed job's record (its hash is deleted then).
+    const progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
+    const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
     if (status === Status.OK) {
       job.returnvalue = result;
       job.attemptsMade += 1;

@@ -1,6 +1,7 @@
--- keys: per-job and per-group key names. Mirrors src/keys.ts (JOB, LOGS, GROUP); test/unit/keys.test.ts
--- checks they agree.
+-- keys: per-job and per-group key names, and the completed jobs' hash. Mirrors src/keys.ts (JOB, LOGS,
+-- GROUP, DONE); test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
+local function doneKey(base) return base .. 'done' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
 local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end

@@ -31,16 +31,21 @@ local function liveEntry(streams, group, index, entry)
   return state, index, entry, item[2]
 end
 
--- Returns the job's state ('delayed', 'waiting', 'completed', 'failed' from its hash; 'waiting' or 'active'
--- on a stream, then also the stream's index, the entry id and the entry's fields), or nil: no such job.
--- Costs one HMGET, and for a job on a stream an XRANGE and an XPENDING (plus one XRANGE per level before
--- its own for a job without a hash).
+-- Returns the job's state ('delayed', 'waiting', 'failed' from its hash; 'completed' from its record in
+-- the done hash; 'waiting' or 'active' on a stream, then also the stream's index, the entry id and the
+-- entry's fields), or nil: no such job. Costs one HMGET and one HEXISTS, and for a job on a stream an
+-- XRANGE and an XPENDING (plus one XRANGE per level before its own for a job without a hash).
 local function locate(base, group, streams, levels, id)
   local r = redis.call('HMGET', jobKey(base, id), 'state', 'entry', 'lvl')
   local state = r[1]
   if state and state ~= 'queued' then return state end
-  if state then return liveEntry(streams, group, tonumber(r[3]), r[2]) end
-  if not string.match(id, '^%d+$') then return nil end
+  if state then
+    local live, index, entry, fields = liveEntry(streams, group, tonumber(r[3]), r[2])
+    if live then return live, index, entry, fields end
+  end
+  -- A job's hash can outlive its completion (progress set from a Queue while it ran): its record is newer.
+  if redis.call('HEXISTS', doneKey(base), id) == 1 then return 'completed' end
+  if state or not string.match(id, '^%d+$') then return nil end
   local entry = id .. '-0'
   for index = 1, #levels do
     local item = redis.call('XRANGE', levels[index], entry, entry)[1]

@@ -1,11 +1,15 @@
--- revive: send a finished job (failed or completed) back to waiting with a fresh set of attempts.
+-- revive: send a finished job (failed or completed) back to waiting with a fresh set of attempts. A failed
+-- job is read from its hash, a completed one from its record in the done hash (done.lua).
 --@include status
 --@include events
 --@include enqueue
-local function revive(Q, setKey, eventsKey, maxLen, id)
-  local j = recordJob(Q.base, id)
+--@include done
+local function revive(Q, setKey, eventsKey, maxLen, id, completed)
+  local j
+  if completed then j = doneJob(Q.base, id) else j = recordJob(Q.base, id) end
   redis.call('ZREM', setKey, id)
   if not j then return STATUS.JOB_MISSING end
+  if completed then redis.call('HDEL', doneKey(Q.base), id) end
   -- A fresh start: attempts, stalls, timings, progress and the last outcome all reset.
   redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
   j.ats, j.atm, j.stalls, j.err, j.stack = '0', '0', '0', nil, nil

@@ -95,32 +95,35 @@ local function endDelivery(Q, g)
   if g and g ~= '' then releaseSlot(Q, g) end
 end
 
--- Deletes the hashes and logs of up to 1,000 jobs with one DEL (one per job cost a command each).
-local function dropJobs(base, ids)
+-- Deletes the hashes and logs of up to 1,000 jobs with one DEL (one per job cost a command each), and with
+-- `done` their completed records (done.lua) with one HDEL.
+local function dropJobs(base, ids, done)
   local keys = {}
   for i, id in ipairs(ids) do
     keys[2 * i - 1], keys[2 * i] = jobKey(base, id), logsKey(base, id)
   end
   redis.call('DEL', unpack(keys))
+  if done then redis.call('HDEL', doneKey(base), unpack(ids)) end
 end
 
--- Retention for a finished set (completed or failed), scored by finish time. count 0 never gets here
--- (such jobs are deleted at once); -1 means no limit. Each call deletes at most 1,000 jobs per rule, so a
--- lowered limit is caught up over a few calls instead of blocking Redis once.
-local function trimFinished(setKey, base, count, age, now)
+-- Retention for a finished set (completed or failed), scored by finish time; `done`: the completed set,
+-- whose jobs' records are in the done hash. count 0 never gets here (such jobs are deleted at once); -1
+-- means no limit. Each call deletes at most 1,000 jobs per rule, so a lowered limit is caught up over a
+-- few calls instead of blocking Redis once.
+local function trimFinished(setKey, base, count, age, now, done)
   if count > 0 then
     local excess = redis.call('ZCARD', setKey) - count
     if excess > 0 then
       if excess > 1000 then excess = 1000 end
       local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
-      dropJobs(base, ids)
+      dropJobs(base, ids, done)
       redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
     end
   end
   if age >= 0 then
     local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - age * 1000, 'LIMIT', 0, 1000)
     if #ids > 0 then
-      dropJobs(base, ids)
+      dropJobs(base, ids, done)
       redis.call('ZREM', setKey, unpack(ids))
     end
   end
@@ -136,8 +139,8 @@ local function newRetention()
     local rule = count .. ':' .. age
     if not rules[rule] then rules[rule] = { tonumber(count), tonumber(age) } end
   end
-  function r.apply(setKey, base, now)
-    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now) end
+  function r.apply(setKey, base, now, done)
+    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done) end
   end
   return r
 end

@@ -38,6 +38,8 @@ export interface EntryJob {
   /** The latest failed attempt's reason and stack, '' for none. */
   failedReason: string;
   stacktrace: string;
+  /** The job has a hash (its entry is in the full layout: the hash is its locator). */
+  hashed: boolean;
 }
 
 /** The fields of a fresh entry are the first eight values, in FRESH_FIELDS order: no name to look up. */
@@ -68,6 +70,7 @@ export function entryJob(entry: string, stream: number, fields: readonly Reply[]
       stalls: 0,
       failedReason: '',
       stacktrace: '',
+      hashed: false,
     };
   }
   const byName = new Map<string, Reply>();
@@ -92,6 +95,7 @@ export function entryJob(entry: string, stream: number, fields: readonly Reply[]
     stalls: num(field('s')),
     failedReason: byName.has('err') ? str(byName.get('err')) : '',
     stacktrace: byName.has('stk') ? str(byName.get('stk')) : '',
+    hashed: true,
   };
 }
 

@@ -36,7 +36,7 @@ export const SCRIPTS = {
   complete: {
     keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
-    perJob: ['id', 'entry', 'level', 'result', 'keepCount', 'keepAge', 'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'pon'],
+    perJob: ['id', 'entry', 'level', 'keepCount', 'keepAge', 'group', 'record', 'result', 'hashed'],
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
@@ -65,7 +65,7 @@ export const SCRIPTS = {
     keys: ['id', 'meta', 'failed', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
   },
-  'retry-jobs': { keys: ['id', 'meta', 'set', 'events', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit', 'eventsMaxLen'] },
+  'retry-jobs': { keys: ['id', 'meta', 'set', 'events', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit', 'eventsMaxLen', 'completed'] },
   obliterate: {
     keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'rate', 'schedules', 'scheduleNext', 'scheduleRuns', 'groups...', 'streams...'],
     args: ['base', 'force', 'limit'],
@@ -77,7 +77,7 @@ export const SCRIPTS = {
     args: ['base', 'group', 'state', 'start', 'stop'],
     binary: true,
   },
-  'get-job': { keys: ['streams...'], args: ['base', 'group', 'id'], binary: true },
+  'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], binary: true },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'] },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'] },
   'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'] },

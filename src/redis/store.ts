@@ -1,5 +1,6 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
+import { doneRecord, readDoneRecord } from './done-record.js';
 import { entryJob, entryRecord, type EntryJob } from './entries.js';
 import { num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
@@ -47,6 +48,8 @@ export interface CompleteInput {
   job: ClaimedJob;
   result: Buffer;
   keep: Keep;
+  /** The job's progress when its handler recorded one (kept in its completed record). */
+  progress?: Buffer;
 }
 
 export interface FailInput {
@@ -136,15 +139,20 @@ export type RawJob = ReadonlyMap<string, Buffer>;
 
 /** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
 const VIEW_SIZE = 6;
+/** The `stream` of a completed job's view: `fields` is its done record, `entry` its finish time. */
+const DONE_VIEW = -2;
 
 /** One job of a get-job or get-jobs reply, in the field names of a job hash whichever home it came from. */
 function readView(reply: readonly Reply[], o: number): { id: string; raw: RawJob } {
   const id = str(reply[o]);
   const stream = num(reply[o + 2]);
   const fields = reply[o + 4];
+  const progress = reply[o + 5];
+  if (stream === DONE_VIEW && Buffer.isBuffer(fields)) {
+    return { id, raw: readDoneRecord(fields, str(reply[o + 3]), Buffer.isBuffer(progress) ? progress : null) };
+  }
   if (!Array.isArray(fields)) return { id, raw: new Map() };
   if (stream < 0) return { id, raw: pairs(fields) };
-  const progress = reply[o + 5];
   const job = entryJob(str(reply[o + 3]), stream, fields, false);
   return { id, raw: entryRecord(job, str(reply[o + 1]), Buffer.isBuffer(progress) ? progress : null) };
 }
@@ -235,22 +243,17 @@ export class QueueStore {
         'complete',
         { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
         { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-        jobs.map(({ job, result, keep }) => ({
+        jobs.map(({ job, result, keep, progress }) => ({
           id: job.id,
           entry: job.entry,
           level: job.stream,
-          result,
           keepCount: keep.count,
           keepAge: keep.age,
-          name: job.name,
-          data: job.data,
-          opts: job.opts,
-          ts: job.timestamp,
-          prio: job.priority,
           group: job.group,
-          ats: job.attemptsStarted,
-          atm: job.attemptsMade,
-          pon: job.processedOn,
+          // Deleted at once (keep count 0): no record to send.
+          record: keep.count === 0 ? '' : doneRecord(job, result, progress),
+          result: this.eventsMaxLen > 0 ? result : '',
+          hashed: job.hashed || progress !== undefined ? 1 : 0,
         })),
       ),
     );
@@ -366,7 +369,7 @@ export class QueueStore {
       this.client,
       'retry-jobs',
       { id: this.keys.id, meta: this.keys.meta, set: state === 'failed' ? this.keys.failed : this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, limit, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, limit, eventsMaxLen: this.eventsMaxLen, completed: state === 'completed' ? 1 : 0 },
     )) as number;
   }
 
@@ -497,7 +500,7 @@ export class QueueStore {
 
   /** The job wherever it is (its hash, or its stream entry), in the field names of a job hash. */
   async getJob(id: string): Promise<RawJob | null> {
-    const reply = (await runScript(this.client, 'get-job', { streams: this.keys.streams }, { base: this.base, group: GROUP, id })) as Reply[];
+    const reply = (await runScript(this.client, 'get-job', { completed: this.keys.completed, streams: this.keys.streams }, { base: this.base, group: GROUP, id })) as Reply[];
     if (reply.length < VIEW_SIZE) return null;
     const { raw } = readView(reply, 0);
     return raw.size === 0 ? null : raw;

@@ -333,10 +333,11 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     }
     const names = new Set(found.map(({ key }) => key));
     // So the check above cannot pass on too few keys: the kinds every queue has are among them.
-    for (const key of [keys.meta, keys.id, keys.delayed, keys.completed, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.groups[5]]) {
+    for (const key of [keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.groups[5]]) {
       expect(names, key).toContain(key);
     }
-    expect([...names].filter((key) => key.startsWith(`${keys.base}job:`)).length).toBe(5);
+    // Hashes of the failed, the delayed and the grouped waiting job; the completed two are in keys.done.
+    expect([...names].filter((key) => key.startsWith(`${keys.base}job:`)).length).toBe(3);
     expect([...names].some((key) => key.startsWith(`${keys.base}logs:`))).toBe(true);
     expect(names).toContain(keys.groupWait('g2'));
     await queue.obliterate();

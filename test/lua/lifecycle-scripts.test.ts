@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Status } from '../../src/redis/status.js';
 import type { ClaimedJob } from '../../src/redis/store.js';
 import { KEEP_ALL } from '../../src/options.js';
+import { decode, encode } from '../../src/serializer.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from './store.js';
@@ -164,6 +165,52 @@ describe('settling with fencing', () => {
   });
 });
 
+describe('completed records', () => {
+  it('keeps a completed job as the record its worker wrote, whole: getJob, retry and dedupe read it', async () => {
+    await lua.store.add([input({ jobId: 'invoice-7', prio: 0, group: 'acme', data: encode({ amount: 12 }, 'job data', 100) })]);
+    const job = await claimOne('a');
+    const progress = encode({ pct: 100 }, 'progress', 100);
+    const result = encode({ paid: true }, 'return value', 100);
+    expect(await lua.store.complete([{ job, result, keep: KEEP_ALL, progress }])).toEqual([Status.OK]);
+    // No hash is left: the record in the done hash is the job now.
+    expect(await lua.client.exists(lua.store.keys.job('invoice-7'))).toBe(0);
+    expect(await lua.client.hlen(lua.store.keys.done)).toBe(1);
+    const raw = await lua.store.getJob('invoice-7');
+    const text = (field: string) => raw?.get(field)?.toString();
+    expect([text('state'), text('name'), text('prio'), text('grp'), text('ats'), text('atm'), text('pon')]).toEqual([
+      'completed', 'job', '0', 'acme', '1', '1', String(job.processedOn),
+    ]);
+    expect(decode(raw?.get('data'))).toEqual({ amount: 12 });
+    expect(decode(raw?.get('rv'))).toEqual({ paid: true });
+    expect(decode(raw?.get('progress'))).toEqual({ pct: 100 });
+    expect(Number(text('fon'))).toBeGreaterThanOrEqual(job.processedOn);
+    expect(Number(text('ts'))).toBe(job.timestamp);
+    // A jobId that completed is still taken while its record is kept.
+    expect(await lua.store.add([input({ jobId: 'invoice-7' })])).toEqual([{ id: 'invoice-7', duplicate: true }]);
+    const listed = await lua.store.getJobs('completed', 0, 9);
+    const hex = (map: ReadonlyMap<string, Buffer> | null | undefined) => Object.fromEntries([...(map ?? [])].map(([k, v]) => [k, v.toString('hex')]));
+    expect(listed.map((j) => [j.id, hex(j.raw)])).toEqual([['invoice-7', hex(raw)]]);
+
+    // A retry reads the record in Lua (struct.unpack): the same job comes back, attempts reset.
+    expect(await lua.store.retryJob('invoice-7')).toBe(Status.OK);
+    expect(await lua.client.hlen(lua.store.keys.done)).toBe(0);
+    const again = await claimOne('a');
+    expect([again.id, again.name, again.priority, again.group, again.attemptsStarted, again.attemptsMade]).toEqual(['invoice-7', 'job', 0, 'acme', 1, 0]);
+    expect(decode(again.data)).toEqual({ amount: 12 });
+    expect(again.opts).toEqual(job.opts);
+  });
+
+  it('removes a completed job and its record', async () => {
+    await lua.store.add([input()]);
+    const job = await claimOne('a');
+    await lua.store.complete([done(job)]);
+    expect(await lua.store.removeJob(job.id)).toBe(Status.OK);
+    expect(await lua.client.hlen(lua.store.keys.done)).toBe(0);
+    expect(await lua.store.getJob(job.id)).toBeNull();
+    expect(await lua.store.getCounts()).toMatchObject({ completed: 0 });
+  });
+});
+
 describe('retention', () => {
   it('deletes a job at once with keep count 0, and trims the completed set to its count', async () => {
     await lua.store.add([input(), input(), input(), input()]);
@@ -176,6 +223,7 @@ describe('retention', () => {
     await lua.store.complete([done(c, { count: 2, age: -1 })]);
     await lua.store.complete([done(d, { count: 2, age: -1 })]);
     expect(await lua.client.zrange(lua.store.keys.completed, '0', '-1')).toEqual([c.id, d.id]);
+    expect((await lua.client.hkeys(lua.store.keys.done)).sort()).toEqual([c.id, d.id].sort());
     expect(await lua.store.getJob(b.id)).toBeNull();
     expect(await lua.store.getCounts()).toMatchObject({ completed: 2, active: 0 });
   });

@@ -15,8 +15,8 @@ function hashTag(key: string): string | undefined {
 describe('queue keys', () => {
   it('puts every key of a queue under one hash tag, the queue name', () => {
     const keys = queueKeys('emails', 'sluice', 3);
-    const all = [keys.meta, keys.id, keys.delayed, keys.completed, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y')];
-    expect(all).toHaveLength(12);
+    const all = [keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y')];
+    expect(all).toHaveLength(13);
     for (const key of all) expect(hashTag(key)).toBe('emails');
     expect(keys.wait).toEqual(['sluice:{emails}:wait:0', 'sluice:{emails}:wait:1', 'sluice:{emails}:wait:2']);
   });
@@ -28,6 +28,8 @@ describe('queue keys', () => {
     const logs = /logsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
     expect(keys.job('7')).toBe(`${keys.base}${job}7`);
     expect(keys.logs('7')).toBe(`${keys.base}${logs}7`);
+    const done = /doneKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.done).toBe(`${keys.base}${done}`);
   });
 
   it.each([
