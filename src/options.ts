@@ -107,7 +107,28 @@ export const TRACE_CONTEXT_KEY = 'tc';
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
 export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
 
+/**
+ * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
+ * waiting job (of ~150), and no encoding or decoding for most jobs.
+ */
+export const NO_OPTIONS = Buffer.alloc(0);
+
+/** Whether no option of `options` is set: for NO_OPTIONS, checked without allocating. */
+export function noOptions(options: object): boolean {
+  for (const key in options) if (Object.hasOwn(options, key)) return false;
+  return true;
+}
+
+/** The options of every job that has none of its own: one frozen object, not one per job. */
+const DEFAULT_STORED: StoredJobOptions = Object.freeze({
+  attempts: DEFAULT_ATTEMPTS,
+  backoff: DEFAULT_BACKOFF,
+  keepCompleted: DEFAULT_KEEP_COMPLETED,
+  keepFailed: KEEP_ALL,
+});
+
 export function expandOptions(compact: EncodedJobOptions | undefined): StoredJobOptions {
+  if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
   if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {

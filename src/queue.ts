@@ -6,6 +6,8 @@ import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
   compactOptions,
+  NO_OPTIONS,
+  noOptions,
   TRACE_CONTEXT_KEY,
   normalizeJobOptions,
   validateDefaultJobOptions,
@@ -117,11 +119,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
     const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+    const compact = compactOptions(job.stored);
+    const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
     const input = {
       jobId: job.jobId ?? '',
       name,
       data: encode(data, 'job data', this.maxPayloadBytes),
-      opts: encode(trace === undefined ? compactOptions(job.stored) : { ...compactOptions(job.stored), [TRACE_CONTEXT_KEY]: trace }, 'job options', this.maxPayloadBytes),
+      opts: noOptions(stored) ? NO_OPTIONS : encode(stored, 'job options', this.maxPayloadBytes),
       prio: job.priority,
       delay: job.delay,
       runAt: job.runAt,

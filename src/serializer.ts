@@ -6,8 +6,10 @@ import { DecodeError, EncodeError, PayloadTooLargeError } from './errors.js';
  * between calls). `useRecords: false` keeps payloads plain msgpack, readable by any msgpack decoder
  * (a dashboard in another language, redis-cli with a decoder), at the cost of msgpackr's record compression.
  * `useBigIntExtension`: BigInts past 64 bits (amounts in minor units, ledger ids) round-trip instead of throwing.
+ * `variableMapSize`: an object's map header takes 1 byte (fixmap) instead of msgpackr's default 3 (map16),
+ * 2 bytes of every job's data; a waiting job takes ~150 bytes in all (docs/benchmarks.md).
  */
-const packr = new Packr({ useRecords: false, useBigIntExtension: true });
+const packr = new Packr({ useRecords: false, useBigIntExtension: true, variableMapSize: true });
 
 /** Nesting deeper than this is almost surely a cycle; msgpackr itself would overflow the stack. */
 const MAX_DEPTH = 64;

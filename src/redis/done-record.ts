@@ -10,34 +10,42 @@ import type { ClaimedJob } from './store.js';
  */
 export const DONE_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'progress'] as const;
 
-function part(value: Buffer | string | number): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
-}
-
 /** The record of `job` completed with `result`; attemptsMade counts the attempt that completed it. */
 export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined): Buffer {
-  const parts = [
-    part(job.name),
-    job.data,
-    job.opts,
-    part(job.timestamp),
-    part(job.priority),
-    part(job.group),
-    part(job.attemptsStarted),
-    part(job.attemptsMade + 1),
-    part(job.processedOn),
-    result,
-  ];
-  if (progress !== undefined) parts.push(progress);
-  let size = 0;
-  for (const p of parts) size += 4 + p.length;
+  // Written straight into one buffer: a Buffer per part made this 3% of a worker's CPU (node --cpu-prof).
+  const ts = String(job.timestamp);
+  const prio = String(job.priority);
+  const started = String(job.attemptsStarted);
+  const made = String(job.attemptsMade + 1);
+  const processed = String(job.processedOn);
+  const nameBytes = Buffer.byteLength(job.name);
+  const groupBytes = job.group === '' ? 0 : Buffer.byteLength(job.group);
+  const size =
+    40 + nameBytes + job.data.length + job.opts.length + ts.length + prio.length + groupBytes + started.length + made.length +
+    processed.length + result.length + (progress === undefined ? 0 : 4 + progress.length);
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const p of parts) {
-    out.writeUInt32BE(p.length, at);
-    p.copy(out, at + 4);
-    at += 4 + p.length;
-  }
+  const text = (value: string, bytes: number): void => {
+    out.writeUInt32BE(bytes, at);
+    if (bytes > 0) out.write(value, at + 4, bytes);
+    at += 4 + bytes;
+  };
+  const bytes = (value: Buffer): void => {
+    out.writeUInt32BE(value.length, at);
+    value.copy(out, at + 4);
+    at += 4 + value.length;
+  };
+  text(job.name, nameBytes);
+  bytes(job.data);
+  bytes(job.opts);
+  text(ts, ts.length);
+  text(prio, prio.length);
+  text(job.group, groupBytes);
+  text(started, started.length);
+  text(made, made.length);
+  text(processed, processed.length);
+  bytes(result);
+  if (progress !== undefined) bytes(progress);
   return out;
 }
 
