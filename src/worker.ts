@@ -333,7 +333,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       rateLimit,
       throttle: this.#throttle,
     };
-    const run = Promise.resolve().then(() => runInSpan(span, this.#processor, job, ctx));
+    // Called at once, not from a .then(): a handler that throws before its first await still becomes a
+    // rejection, and each job spares a promise and a closure.
+    let run: Promise<Result>;
+    try {
+      run = Promise.resolve(runInSpan(span, this.#processor, job, ctx));
+    } catch (error) {
+      run = Promise.reject(asError(error));
+    }
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
     return new Promise<Result>((resolve, reject) => {

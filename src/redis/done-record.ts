@@ -10,9 +10,21 @@ import type { ClaimedJob } from './store.js';
  */
 export const DONE_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'progress'] as const;
 
+/** Writes one part (its length, then its bytes) at `at`; returns where the next part goes. */
+function writePart(out: Buffer, at: number, value: Buffer | string, bytes: number): number {
+  out.writeUInt32BE(bytes, at);
+  if (typeof value === 'string') {
+    if (bytes > 0) out.write(value, at + 4, bytes);
+  } else {
+    value.copy(out, at + 4);
+  }
+  return at + 4 + bytes;
+}
+
 /** The record of `job` completed with `result`; attemptsMade counts the attempt that completed it. */
 export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined): Buffer {
-  // Written straight into one buffer: a Buffer per part made this 3% of a worker's CPU (node --cpu-prof).
+  // Written straight into one buffer, without closures: a Buffer per part made this 3% of a worker's CPU
+  // (node --cpu-prof of a drain).
   const ts = String(job.timestamp);
   const prio = String(job.priority);
   const started = String(job.attemptsStarted);
@@ -24,28 +36,17 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
     40 + nameBytes + job.data.length + job.opts.length + ts.length + prio.length + groupBytes + started.length + made.length +
     processed.length + result.length + (progress === undefined ? 0 : 4 + progress.length);
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  const text = (value: string, bytes: number): void => {
-    out.writeUInt32BE(bytes, at);
-    if (bytes > 0) out.write(value, at + 4, bytes);
-    at += 4 + bytes;
-  };
-  const bytes = (value: Buffer): void => {
-    out.writeUInt32BE(value.length, at);
-    value.copy(out, at + 4);
-    at += 4 + value.length;
-  };
-  text(job.name, nameBytes);
-  bytes(job.data);
-  bytes(job.opts);
-  text(ts, ts.length);
-  text(prio, prio.length);
-  text(job.group, groupBytes);
-  text(started, started.length);
-  text(made, made.length);
-  text(processed, processed.length);
-  bytes(result);
-  if (progress !== undefined) bytes(progress);
+  let at = writePart(out, 0, job.name, nameBytes);
+  at = writePart(out, at, job.data, job.data.length);
+  at = writePart(out, at, job.opts, job.opts.length);
+  at = writePart(out, at, ts, ts.length);
+  at = writePart(out, at, prio, prio.length);
+  at = writePart(out, at, job.group, groupBytes);
+  at = writePart(out, at, started, started.length);
+  at = writePart(out, at, made, made.length);
+  at = writePart(out, at, processed, processed.length);
+  at = writePart(out, at, result, result.length);
+  if (progress !== undefined) writePart(out, at, progress, progress.length);
   return out;
 }
 
