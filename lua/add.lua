@@ -37,6 +37,7 @@ local created = now - math.max(0, spent)
 local createdS = int(created)
 
 local number = redis.call('INCRBY', idKey, count) - count
+local delayed = newSchedule(delayedKey, ctlKey)
 
 local out = {}
 for o = FIRST, #ARGV, FIELDS do
@@ -60,7 +61,7 @@ for o = FIRST, #ARGV, FIELDS do
     -- Counters that start at 0 (ats, atm, stalls) and an empty group are left out of a hash: readers take a
     -- missing field as 0 or none.
     if due > 0 then
-      schedule(delayedKey, ctlKey, id, due)
+      delayed.add(id, due)
       if g ~= '' then
         redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'due', int(due))
       else
@@ -81,5 +82,6 @@ for o = FIRST, #ARGV, FIELDS do
   out[#out + 1] = id
   out[#out + 1] = status
 end
+delayed.flush()
 flushEvents()
 return out

@@ -25,6 +25,7 @@ local nowS = int(now)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
+local delayed = newSchedule(delayedKey, ctlKey)
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
@@ -45,7 +46,7 @@ for o = FIRST, #ARGV, FIELDS do
       local f = recordFields('delayed', j)
       putField(f, 'due', due)
       redis.call('HSET', jobKey(base, id), unpack(f))
-      schedule(delayedKey, ctlKey, id, now + retryDelay)
+      delayed.add(id, now + retryDelay)
       emit(eventsKey, maxLen, 'retrying', id, ARGV[o + 3] .. ':' .. reason)
     elseif retryDelay == 0 then
       enqueue(Q, j, false)
@@ -71,6 +72,7 @@ for o = FIRST, #ARGV, FIELDS do
   out[#out + 1] = status
 end
 
+delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end

@@ -1,9 +1,10 @@
 -- done: retained completed jobs, kept compactly in one hash per queue (keys.lua doneKey): job id -> the
 -- record its worker wrote at completion (src/redis/done-record.ts has the layout and writes it): parts of
 -- a 4-byte big-endian length and that many bytes, in the order name data opts ts prio group ats atm pon
--- result, then progress when there is one. complete writes a batch's records with one HSET; a hash of 13
--- fields per job took about 20,000 Redis instructions per job, and its retention DEL 4,000 more (callgrind).
--- Its finish time is its score in the completed set.
+-- result err stack (err and stack empty without an earlier failure), then progress when there is one.
+-- complete writes a batch's records with one HSET; a hash of 13 fields per job took about 20,000 Redis
+-- instructions per job, and its retention DEL 4,000 more (callgrind). Its finish time is its score in the
+-- completed set.
 --@include keys
 
 -- What revive needs of a completed job, as the table appendJob takes, or nil when it has no record.

@@ -4,11 +4,11 @@ import type { ClaimedJob } from './store.js';
 /**
  * A completed job's record in the queue's done hash (lua/includes/done.lua): written by its worker, which
  * has every field of it from the claim, so the complete script stores it as it comes, a batch per HSET.
- * Parts of a 4-byte big-endian length and that many bytes, in this order; `progress` only when there is
- * one. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
+ * Parts of a 4-byte big-endian length and that many bytes, in this order; `err` and `stack` (an earlier
+ * attempt's failure) are empty when it had none, `progress` is there only when there is one. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
  * else reads it here. test/lua/lifecycle-scripts.test.ts checks both ends against each other.
  */
-export const DONE_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'progress'] as const;
+export const DONE_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress'] as const;
 
 /** Writes one part (its length, then its bytes) at `at`; returns where the next part goes. */
 function writePart(out: Buffer, at: number, value: Buffer | string, bytes: number): number {
@@ -32,9 +32,11 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
   const processed = String(job.processedOn);
   const nameBytes = Buffer.byteLength(job.name);
   const groupBytes = job.group === '' ? 0 : Buffer.byteLength(job.group);
+  const errBytes = job.failedReason === '' ? 0 : Buffer.byteLength(job.failedReason);
+  const stackBytes = job.stacktrace === '' ? 0 : Buffer.byteLength(job.stacktrace);
   const size =
-    40 + nameBytes + job.data.length + job.opts.length + ts.length + prio.length + groupBytes + started.length + made.length +
-    processed.length + result.length + (progress === undefined ? 0 : 4 + progress.length);
+    48 + nameBytes + job.data.length + job.opts.length + ts.length + prio.length + groupBytes + started.length + made.length +
+    processed.length + result.length + errBytes + stackBytes + (progress === undefined ? 0 : 4 + progress.length);
   const out = Buffer.allocUnsafe(size);
   let at = writePart(out, 0, job.name, nameBytes);
   at = writePart(out, at, job.data, job.data.length);
@@ -46,6 +48,8 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
   at = writePart(out, at, made, made.length);
   at = writePart(out, at, processed, processed.length);
   at = writePart(out, at, result, result.length);
+  at = writePart(out, at, job.failedReason, errBytes);
+  at = writePart(out, at, job.stacktrace, stackBytes);
   if (progress !== undefined) writePart(out, at, progress, progress.length);
   return out;
 }
@@ -67,7 +71,7 @@ export function readDoneRecord(record: Buffer, finishedOn: string, progress: Buf
     if (at + 4 + length > record.length) throw new ScriptError(`a completed job's record is cut short in its ${name}`);
     const value = record.subarray(at + 4, at + 4 + length);
     at += 4 + length;
-    if (name === 'grp' && length === 0) continue;
+    if ((name === 'grp' || name === 'err' || name === 'stack') && length === 0) continue;
     raw.set(name, value);
   }
   if (progress !== null) raw.set('progress', progress);

@@ -200,6 +200,19 @@ describe('completed records', () => {
     expect(again.opts).toEqual(job.opts);
   });
 
+  it('keeps the reason of an earlier failed attempt on the completed job', async () => {
+    await lua.store.add([input()]);
+    const first = await claimOne('a');
+    await lua.store.fail([{ job: first, retryDelay: 0, reason: 'timeout upstream', stack: 'at call', keep: KEEP_ALL }]);
+    const second = await claimOne('a');
+    expect([second.failedReason, second.stacktrace, second.attemptsMade]).toEqual(['timeout upstream', 'at call', 1]);
+    await lua.store.complete([done(second)]);
+    const raw = await lua.store.getJob(first.id);
+    expect([raw?.get('state')?.toString(), raw?.get('err')?.toString(), raw?.get('stack')?.toString(), raw?.get('atm')?.toString()]).toEqual([
+      'completed', 'timeout upstream', 'at call', '2',
+    ]);
+  });
+
   it('removes a completed job and its record', async () => {
     await lua.store.add([input()]);
     const job = await claimOne('a');
