@@ -4,8 +4,10 @@
 -- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
 -- KEYS: id meta delayed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
--- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream fields}, fields being
---           the entry's own (entry.lua): the job comes straight from XREADGROUP, no hash is read or written
+-- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
+--           the fresh layout its four values (name data opts created), for one in the full layout its
+--           fields as one array (entry.lua)}: the job comes straight from XREADGROUP, no hash is read or
+--           written
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
 --           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed
@@ -43,15 +45,23 @@ end
 
 local out = { STATUS.OK, 0, now }
 local n = 0
+-- The entries handed out, for the rate log.
+local started = {}
 
 -- Hands one entry to the consumer: the job becomes active. Nothing is read or written per job: the entry
 -- holds the job, the pending list records the delivery, and the worker gets the entry's fields as they are.
 local function deliver(index, entry, fields)
   n = n + 1
   local o = #out
-  out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
+  if fields[1] == 'id' then
+    out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
+  else
+    -- The fresh layout's values alone: half the reply, for Redis to build and the worker to parse.
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = entry, index, fields[2], fields[4], fields[6], fields[8]
+  end
   local id, attempt = entryIdAndAttempt(entry, fields)
   emit(eventsKey, maxLen, 'active', id, int(attempt))
+  started[n] = entry
 end
 
 -- Reads up to `want` ungrouped jobs, lowest level first: one XREADGROUP per level until the batch is full
@@ -191,9 +201,9 @@ if meta[2] ~= '1' then
     if rlmax > 0 then
       -- Members are entry ids: unique per delivery, across the queue's streams (entry.lua).
       local log = {}
-      for i = 4, #out, 3 do
+      for _, entry in ipairs(started) do
         log[#log + 1] = nowS
-        log[#log + 1] = out[i]
+        log[#log + 1] = entry
       end
       redis.call('ZADD', rateKey, unpack(log))
     end

@@ -48,31 +48,34 @@ function isFresh(fields: readonly Reply[]): boolean {
   return fields.length === 8 && Buffer.isBuffer(first) && first.length === 1 && first[0] === 0x6e; // 'n'
 }
 
+/** A job in the fresh layout from its four values (claim hands them out without the field names). */
+export function freshJob(entry: string, stream: number, name: Reply, data: Reply, opts: Reply, created: Reply, started: boolean): EntryJob {
+  return {
+    id: entry.slice(0, -2),
+    entry,
+    stream,
+    priority: stream,
+    name: str(name),
+    data: buf(data),
+    opts: buf(opts),
+    timestamp: num(created),
+    group: '',
+    attemptsStarted: started ? 1 : 0,
+    attemptsMade: 0,
+    stalls: 0,
+    failedReason: '',
+    stacktrace: '',
+    hashed: false,
+  };
+}
+
 /**
  * Reads an entry's fields. `started` adds the delivery being read to attemptsStarted (claim: the worker is
  * about to start it); inspection reads them as they are.
  */
 export function entryJob(entry: string, stream: number, fields: readonly Reply[], started: boolean): EntryJob {
   const add = started ? 1 : 0;
-  if (isFresh(fields)) {
-    return {
-      id: entry.slice(0, -2),
-      entry,
-      stream,
-      priority: stream,
-      name: str(fields[1]),
-      data: buf(fields[3]),
-      opts: buf(fields[5]),
-      timestamp: num(fields[7]),
-      group: '',
-      attemptsStarted: add,
-      attemptsMade: 0,
-      stalls: 0,
-      failedReason: '',
-      stacktrace: '',
-      hashed: false,
-    };
-  }
+  if (isFresh(fields)) return freshJob(entry, stream, fields[1] ?? null, fields[3] ?? null, fields[5] ?? null, fields[7] ?? null, started);
   const byName = new Map<string, Reply>();
   for (let i = 0; i + 1 < fields.length; i += 2) byName.set(str(fields[i]), fields[i + 1] ?? null);
   const field = (name: string): Reply => {

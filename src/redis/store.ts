@@ -1,7 +1,7 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
 import { doneRecord, readDoneRecord } from './done-record.js';
-import { entryJob, entryRecord, type EntryJob } from './entries.js';
+import { entryJob, entryRecord, freshJob, type EntryJob } from './entries.js';
 import { num, pairs, statuses, str, type Reply } from './replies.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
@@ -218,8 +218,19 @@ export class QueueStore {
       const n = num(reply[1]);
       const processedOn = num(reply[2]);
       const jobs: ClaimedJob[] = [];
-      for (let i = 0, o = 3; i < n; i++, o += 3) {
-        const job = entryJob(str(reply[o]), num(reply[o + 1]), reply[o + 2] as Reply[], true) as ClaimedJob;
+      for (let i = 0, o = 3; i < n; i++) {
+        const entry = str(reply[o]);
+        const stream = num(reply[o + 1]);
+        const fields = reply[o + 2];
+        // A full-layout entry comes as its field array, a fresh one as its four values (lua/claim.lua).
+        let job: ClaimedJob;
+        if (Array.isArray(fields)) {
+          job = entryJob(entry, stream, fields, true) as ClaimedJob;
+          o += 3;
+        } else {
+          job = freshJob(entry, stream, fields ?? null, reply[o + 3] ?? null, reply[o + 4] ?? null, reply[o + 5] ?? null, true) as ClaimedJob;
+          o += 6;
+        }
         job.processedOn = processedOn;
         jobs.push(job);
       }
