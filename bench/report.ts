@@ -476,9 +476,9 @@ export function markdown(results: CompareResults, resultsFile: string): string {
     '',
     'Defaults that differ and show in the figures:',
     '',
-    '- Retention: sluice keeps the newest 1,000 completed jobs (and none older than a day), so once 1,000 have completed it ' +
-      'deletes a job hash for every job that completes (`DEL`, about one per job). BullMQ (`removeOnComplete` unset) and ' +
-      'Bee-Queue (`removeOnSuccess: false`) keep every completed job.',
+    '- Retention: sluice keeps the newest 1,000 completed jobs (and none older than a day) as records in one hash, so once ' +
+      '1,000 have completed every complete call also deletes as many records as it adds (one `HDEL` per call). BullMQ ' +
+      '(`removeOnComplete` unset) and Bee-Queue (`removeOnSuccess: false`) keep every completed job.',
     '- Events: sluice writes one events-stream entry per script call; BullMQ writes four per job (`added`, `waiting`, ' +
       '`active`, `completed`) to a stream capped near 10,000; Bee-Queue publishes one pub/sub message per finished job.',
     "- Delayed jobs: Bee-Queue's `delayedDebounce` (1,000 ms by default) lets it hold back a delayed job by up to a " +

@@ -97,6 +97,25 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     await three.close();
   });
 
+  it('refuses a queue written in the earlier storage format (jobs in hashes) and changes nothing of it', async () => {
+    const name = uniqueQueue('format1');
+    // What a sluice before format 2 left: meta with levels and no `fmt`, and a job in its hash.
+    await client.hset(`sluice:{${name}}:meta`, 'levels', '3', 'active', '0');
+    await client.hset(`sluice:{${name}}:job:1`, 'name', 'x', 'state', 'waiting', 'entry', '1764600000000-0');
+    const before = await keysOf(name);
+    const queue = new Queue(name, { connection: redis.connection });
+    await expect(queue.add('x', {})).rejects.toBeInstanceOf(ConfigMismatchError);
+    await expect(queue.getCounts()).rejects.toThrow("written in sluice's storage format 1, and this version reads format 2");
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    const errors: Error[] = [];
+    worker.on('error', (error) => errors.push(error));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors.some((error) => error instanceof ConfigMismatchError)).toBe(true);
+    await worker.close();
+    expect(await keysOf(name)).toEqual(before);
+    await queue.close();
+  });
+
   it('refuses queue names that are empty, too long or not plain text', () => {
     expect(() => new Queue('', { connection: redis.connection })).toThrow('queue name must be a non-empty string');
     expect(() => new Queue('q'.repeat(101), { connection: redis.connection })).toThrow('queue name is 101 bytes long; the limit is 100 bytes');
