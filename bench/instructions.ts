@@ -9,13 +9,15 @@
  *   npm run bench:instructions -- --events 0   with events switched off, to see what they cost
  *   npm run bench:instructions -- --listpack-value 128   Redis' hash-max-listpack-value raised from 64
  *   npm run bench:instructions -- --keep /tmp/cg.out     keeps callgrind's output, for callgrind_annotate
+ *   npm run bench:instructions -- --phases   adds every job first, then processes them: the two counted apart
+ *                                            (callgrind_control dumps between them)
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
  * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
  * Needs valgrind and redis-server on the PATH.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,9 +32,15 @@ import { writeRunResults } from './results-file.js';
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
 const ADD_CHUNK = 1000;
 
-function options(): { jobs: number; events: number; listpackValue: number; keep: string | undefined } {
+function options(): { jobs: number; events: number; listpackValue: number; keep: string | undefined; phases: boolean } {
   const { values } = parseArgs({
-    options: { jobs: { type: 'string' }, events: { type: 'string' }, 'listpack-value': { type: 'string' }, keep: { type: 'string' } },
+    options: {
+      jobs: { type: 'string' },
+      events: { type: 'string' },
+      'listpack-value': { type: 'string' },
+      keep: { type: 'string' },
+      phases: { type: 'boolean' },
+    },
     strict: true,
   });
   const jobs = Number(values.jobs ?? '10000');
@@ -41,7 +49,7 @@ function options(): { jobs: number; events: number; listpackValue: number; keep:
   if (!Number.isSafeInteger(jobs) || jobs < ADD_CHUNK) throw new Error(`--jobs takes an integer >= ${ADD_CHUNK}`);
   if (!Number.isSafeInteger(events) || events < 0) throw new Error('--events takes an integer >= 0 (0: events off)');
   if (!Number.isSafeInteger(listpackValue) || listpackValue < 1) throw new Error('--listpack-value takes a positive integer');
-  return { jobs, events, listpackValue, keep: values.keep };
+  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -69,8 +77,29 @@ function totalInstructions(file: string): number {
   return Number(match[1]);
 }
 
+/**
+ * Has callgrind write what it counted since the last dump to `<out>.<n>` and start again from 0. valgrind
+ * acts on the request when redis-server next runs, so it is kept busy with PINGs until the file exists.
+ */
+async function dump(pid: number, out: string, n: number, admin: Redis): Promise<number> {
+  const control = spawn('callgrind_control', [`--dump=phase-${n}`, String(pid)], { stdio: 'ignore' });
+  const controlled = new Promise<void>((resolve) => control.once('exit', () => resolve()));
+  const file = `${out}.${n}`;
+  const dir = join(out, '..');
+  const deadline = Date.now() + 60_000;
+  while (!readdirSync(dir).includes(`callgrind.out.${n}`)) {
+    if (Date.now() > deadline) throw new Error('callgrind_control did not dump within 60 s');
+    await admin.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await controlled;
+  // The file is complete once callgrind_control returned; a moment more for the write to land.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return totalInstructions(file);
+}
+
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue, keep } = options();
+  const { jobs, events, listpackValue, keep, phases } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -90,13 +119,32 @@ async function main(): Promise<void> {
     const before = await takeSnapshot(admin);
     const queue = new Queue(`instructions`, { connection: { url }, redisConfig: 'off', eventsMaxLen: events });
     let done = 0;
+    const worker = new Worker('instructions', async () => 1, {
+      connection: { url },
+      concurrency: 64,
+      redisConfig: 'off',
+      eventsMaxLen: events,
+      autorun: !phases,
+    });
     const finished = new Promise<void>((resolve) => {
-      const worker = new Worker('instructions', async () => 1, { connection: { url }, concurrency: 64, redisConfig: 'off', eventsMaxLen: events });
       worker.on('completed', () => {
         if (++done === jobs) void worker.close().then(resolve);
       });
     });
+    let split: { add: number; process: number } | undefined;
+    const pid = redis.pid ?? 0;
+    if (phases) {
+      await queue.getCounts();
+      await worker.store.ping();
+      await dump(pid, out, 1, admin);
+    }
     for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+    if (phases) {
+      const add = await dump(pid, out, 2, admin);
+      void worker.run();
+      await finished;
+      split = { add, process: await dump(pid, out, 3, admin) };
+    }
     await finished;
     await queue.close();
     const delta = diff(before, await takeSnapshot(admin));
@@ -105,8 +153,12 @@ async function main(): Promise<void> {
     admin.disconnect();
     await exited;
 
-    if (keep !== undefined) copyFileSync(out, keep);
-    const total = totalInstructions(out);
+    // With --phases the file of interest is the processing phase's; otherwise the whole run is in `out`.
+    const profile = split === undefined ? out : `${out}.3`;
+    if (keep !== undefined) copyFileSync(profile, keep);
+    const total = [out, ...[1, 2, 3].map((n) => `${out}.${n}`)]
+      .filter((file) => readdirSync(dir).includes(file.slice(dir.length + 1)))
+      .reduce((sum, file) => sum + totalInstructions(file), 0);
     const perJob = Math.round(total / jobs);
     console.log(
       `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added and processed ` +
@@ -114,10 +166,14 @@ async function main(): Promise<void> {
     );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
     console.log(`Redis commands per job: ${(delta.commands / jobs).toFixed(2)}`);
-    const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', out], { encoding: 'utf8' });
+    if (split !== undefined) {
+      const each = (n: number): string => Math.round(n / jobs).toLocaleString('en');
+      console.log(`per job: adding ${each(split.add)} (every job added first), processing ${each(split.process)} (then drained at concurrency 64)`);
+    }
+    const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', profile], { encoding: 'utf8' });
     if (annotate.status === 0) {
-      const wanted = /xdelCommand|xtrimCommand|hsetCommand|hmgetCommand|xaddCommand|xreadgroup|xreadCommand|parseReply \[|printf_fp \[|lua_settable/;
-      console.log('\nwhere they went (inclusive, callgrind_annotate):');
+      const wanted = /xdelCommand|xtrimCommand|hsetCommand|hmgetCommand|xaddCommand|xackCommand|xreadgroup|xreadCommand|parseReply \[|printf_fp \[|lua_settable/;
+      console.log(`\nwhere they went${split === undefined ? '' : ' while processing'} (inclusive, callgrind_annotate):`);
       for (const line of annotate.stdout.split('\n')) if (wanted.test(line)) console.log(`  ${line.trim()}`);
     }
     const date = new Date().toISOString();
@@ -131,6 +187,7 @@ async function main(): Promise<void> {
         git: gitState(),
         instructions: total,
         instructionsPerJob: perJob,
+        ...(split === undefined ? {} : { phases: { addPerJob: Math.round(split.add / jobs), processPerJob: Math.round(split.process / jobs) } }),
         commandsPerJob: delta.commands / jobs,
       },
     ]);

@@ -1,8 +1,8 @@
 -- schedule: put jobs in the delayed set, a script call's worth at once: one ZADD for the batch, and one ZRANGE
 -- to learn whether the batch holds a new earliest due time, which then goes to ctl in one XADD (blocked
--- workers sleep until the earliest due time they were told, and this job is due sooner). One ZRANGE and
--- one ZADD per delayed job cost about 6,000 Redis instructions each and held every claim back behind a
--- bulk of delayed jobs (docs/benchmarks.md, delayed jobs).
+-- workers sleep until the earliest due time they were told, and this job is due sooner). A ZRANGE and a
+-- ZADD per delayed job made a bulk of delayed jobs slower to write, and every claim waits behind it (the
+-- first jobs of a bulk are the latest to start: docs/benchmarks.md, delayed jobs).
 --@include numbers
 local function newSchedule(delayedKey, ctlKey)
   local members, earliest = {}, false

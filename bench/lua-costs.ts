@@ -1,0 +1,149 @@
+/**
+ * Unit costs of the pieces sluice's scripts are made of, in Redis instructions (valgrind's callgrind): what
+ * one XREADGROUP entry costs read inside Lua and outside it, one ARGV value, one XACK, one XPENDING entry, a
+ * job hash against a field of one hash, the events in six values or two. These are the figures the design
+ * notes in docs/ARCHITECTURE.md weigh choices by. Each piece runs 20 times over 100 items between two
+ * callgrind dumps; the figure is the instructions between the dumps per item (Redis' 10 Hz cron included,
+ * a few hundred instructions per item at most).
+ *
+ *   npm run bench:lua-costs
+ *
+ * Needs valgrind (callgrind_control) and redis-server on the PATH. Prints a table; writes nothing.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../test/harness/redis-server.js';
+
+const ROUNDS = 20;
+const ITEMS = 100;
+const PAYLOAD = Buffer.from('x'.repeat(95));
+
+async function connect(url: string): Promise<Redis> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      return client;
+    } catch (error) {
+      client.disconnect();
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lua-costs-'));
+  const port = await freePort();
+  const server = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, 'redis-server', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const client = await connect(`redis://127.0.0.1:${port}`);
+  let dumps = 0;
+
+  /** Instructions since the last dump: callgrind acts on the request when Redis runs, so it is PINGed. */
+  const dump = async (): Promise<number> => {
+    const n = ++dumps;
+    const control = spawn('callgrind_control', [`--dump=piece-${n}`, String(server.pid)], { stdio: 'ignore' });
+    const controlled = new Promise<void>((resolve) => control.once('exit', () => resolve()));
+    while (!readdirSync(dir).includes(`cg.out.${n}`)) {
+      await client.ping();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await controlled;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const match = /^summary:\s+(\d+)/m.exec(readFileSync(join(dir, `cg.out.${n}`), 'utf8'));
+    if (match === null) throw new Error(`no summary in callgrind dump ${n}`);
+    return Number(match[1]);
+  };
+
+  const rows: [string, number][] = [];
+  const measure = async (piece: string, items: number, run: () => Promise<unknown>): Promise<void> => {
+    await dump();
+    await run();
+    rows.push([piece, Math.round((await dump()) / items)]);
+  };
+  const evalRounds = async (source: string, keys: string[], args: (string | Buffer)[]): Promise<void> => {
+    for (let r = 0; r < ROUNDS; r++) await client.eval(source, keys.length, ...keys, ...args);
+  };
+
+  // Streams of fresh entries (lua/includes/entry.lua), each with the consumer group, to read from.
+  for (const key of ['s1', 's2', 's3']) {
+    const fill = client.pipeline();
+    for (let i = 1; i <= ITEMS * ROUNDS; i++) fill.xadd(key, `${i}-0`, 'n', 'email', 'd', PAYLOAD, 'o', '', 't', '1764600000000');
+    await fill.exec();
+    await client.xgroup('CREATE', key, 'g', '0');
+  }
+  const all = ITEMS * ROUNDS;
+  await measure('one ARGV value (1,500 short strings to an empty script)', ROUNDS * 1500, () =>
+    evalRounds('return 1', [], Array.from({ length: 1500 }, (_, i) => String(i))),
+  );
+  await measure('XREADGROUP in Lua, entries returned (per entry)', all, () =>
+    evalRounds("return redis.call('XREADGROUP','GROUP','g','c','COUNT',100,'STREAMS',KEYS[1],'>')[1][2]", ['s1'], []),
+  );
+  await measure('XREADGROUP in Lua, entries discarded (per entry)', all, () =>
+    evalRounds("redis.call('XREADGROUP','GROUP','g','c','COUNT',100,'STREAMS',KEYS[1],'>') return 1", ['s2'], []),
+  );
+  await measure('XREADGROUP outside Lua (per entry)', all, async () => {
+    for (let r = 0; r < ROUNDS; r++) await client.xreadgroup('GROUP', 'g', 'c', 'COUNT', ITEMS, 'STREAMS', 's3', '>');
+  });
+  await measure('XPENDING of 100 entries for one consumer, in Lua (per entry)', all, async () => {
+    for (let r = 0; r < ROUNDS; r++) {
+      await client.eval("redis.call('XPENDING', KEYS[1], 'g', ARGV[1], ARGV[2], 1000, 'c') return 1", 1, 's1', `${r * ITEMS + 1}-0`, `${(r + 1) * ITEMS}-0`);
+    }
+  });
+  await measure('one XACK of one id, in Lua (per id)', all, async () => {
+    for (let r = 0; r < ROUNDS; r++) {
+      const ids = Array.from({ length: ITEMS }, (_, i) => `${r * ITEMS + i + 1}-0`);
+      await client.eval("for _, id in ipairs(ARGV) do redis.call('XACK', KEYS[1], 'g', id) end return 1", 1, 's2', ...ids);
+    }
+  });
+  const jobHash =
+    "for i = 1, 100 do redis.call('HSET', 'job:' .. i .. ARGV[1], 'state', 'completed', 'fon', '1764600000000', 'rv', 'r', 'name', 'email', " +
+    "'data', ARGV[2], 'opts', 'o', 'ts', '1764600000000', 'prio', '1', 'ats', '1', 'atm', '1', 'pon', '1764600000000') end return 1";
+  await measure('a 13-field job hash, new key, 95-byte data (per job)', all, () => evalRounds(jobHash, [], ['a', PAYLOAD]));
+  await measure('its DEL, 100 keys per DEL (per job)', all, () =>
+    evalRounds("local k = {} for i = 1, 100 do k[i] = 'job:' .. i .. ARGV[1] end redis.call('DEL', unpack(k)) return 1", [], ['a']),
+  );
+  await measure('one field of one hash, 100 per HSET (per job)', all, () =>
+    evalRounds("local f = {} for i = 1, 100 do f[2 * i - 1], f[2 * i] = ARGV[1] .. i, ARGV[2] end redis.call('HSET', 'done', unpack(f)) return 1", [], ['a', PAYLOAD]),
+  );
+  await measure('events as six values per job, one XADD per 100 (per job)', all, () =>
+    evalRounds(
+      "local f = {} for i = 1, 100 do local n = #f f[n+1], f[n+2], f[n+3], f[n+4], f[n+5], f[n+6] = 'ev', 'completed', 'id', tostring(i), 'result', 'r' end " +
+        "redis.call('XADD', 'ev6', 'MAXLEN', '~', 10000, '*', unpack(f)) return 1",
+      [],
+      [],
+    ),
+  );
+  await measure('events as two values per job (per job)', all, () =>
+    evalRounds(
+      "local f = {'', 'completed'} for i = 1, 100 do local n = #f f[n+1], f[n+2] = tostring(i), 'r' end redis.call('XADD', 'ev2', 'MAXLEN', '~', 10000, '*', unpack(f)) return 1",
+      [],
+      [],
+    ),
+  );
+
+  await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
+  client.disconnect();
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
+  const width = Math.max(...rows.map(([piece]) => piece.length));
+  console.log(`Redis instructions per item (callgrind, ${ROUNDS} rounds of ${ITEMS}):`);
+  for (const [piece, cost] of rows) console.log(`  ${piece.padEnd(width)}  ${cost.toLocaleString('en').padStart(8)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
