@@ -32,11 +32,8 @@ local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
-  local status
-  if not acks.take(tonumber(ARGV[o + 2]), entry) then
-    status = lostStatus(base, group, streams, levels, id)
-  else
-    status = STATUS.OK
+  local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
+  if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, ARGV[o + 5])
     if ARGV[o + 3] == '0' then

@@ -29,11 +29,8 @@ local delayed = newSchedule(delayedKey, ctlKey)
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
-  local status
-  if not acks.take(tonumber(ARGV[o + 2]), entry) then
-    status = lostStatus(base, group, streams, levels, id)
-  else
-    status = STATUS.OK
+  local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
+  if status == STATUS.OK then
     local retryDelay, reason = tonumber(ARGV[o + 3]), ARGV[o + 4]
     local j = {
       id = id, name = ARGV[o + 8], data = ARGV[o + 9], opts = ARGV[o + 10], ts = ARGV[o + 11], prio = ARGV[o + 12],

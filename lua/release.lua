@@ -26,11 +26,8 @@ local out, settled = {}, 0
 
 for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
-  local status
-  if not acks.take(tonumber(ARGV[o + 2]), entry) then
-    status = lostStatus(base, group, streams, levels, id)
-  else
-    status = STATUS.OK
+  local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
+  if status == STATUS.OK then
     local holdMs = tonumber(ARGV[o + 3])
     local g, untilMs = ARGV[o + 9], now + holdMs
     local err = ARGV[o + 13]

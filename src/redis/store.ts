@@ -157,6 +157,21 @@ function readView(reply: readonly Reply[], o: number): { id: string; raw: RawJob
   return { id, raw: entryRecord(job, str(reply[o + 1]), Buffer.isBuffer(progress) ? progress : null) };
 }
 
+/** What fail and release write back of a delivery: the job as claim handed it (its new entry or hash). */
+function carried(job: ClaimedJob): { name: string; data: Buffer; opts: Buffer; ts: number; prio: number; group: string; ats: number; atm: number; stalls: number } {
+  return {
+    name: job.name,
+    data: job.data,
+    opts: job.opts,
+    ts: job.timestamp,
+    prio: job.priority,
+    group: job.group,
+    ats: job.attemptsStarted,
+    atm: job.attemptsMade,
+    stalls: job.stalls,
+  };
+}
+
 export class QueueStore {
   constructor(
     readonly client: RedisClient,
@@ -286,15 +301,7 @@ export class QueueStore {
           stack,
           keepCount: keep.count,
           keepAge: keep.age,
-          name: job.name,
-          data: job.data,
-          opts: job.opts,
-          ts: job.timestamp,
-          prio: job.priority,
-          group: job.group,
-          ats: job.attemptsStarted,
-          atm: job.attemptsMade,
-          stalls: job.stalls,
+          ...carried(job),
           pon: job.processedOn,
         })),
       ),
@@ -313,15 +320,7 @@ export class QueueStore {
           entry: job.entry,
           level: job.stream,
           holdMs,
-          name: job.name,
-          data: job.data,
-          opts: job.opts,
-          ts: job.timestamp,
-          prio: job.priority,
-          group: job.group,
-          ats: job.attemptsStarted,
-          atm: job.attemptsMade,
-          stalls: job.stalls,
+          ...carried(job),
           err: job.failedReason,
           stack: job.stacktrace,
         })),
