@@ -1,8 +1,9 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, ScriptError } from '../errors.js';
-import { doneRecord, readDoneRecord } from './done-record.js';
-import { entryJob, entryRecord, freshJob, type EntryJob } from './entries.js';
-import { num, pairs, statuses, str, type Reply } from './replies.js';
+import { doneRecord } from './done-record.js';
+import { entryJob, freshJob, type EntryJob } from './entries.js';
+import { num, statuses, str, type Reply } from './replies.js';
+import { readView, VIEW_SIZE } from './views.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
 import { throwRedisFailure } from './failures.js';
@@ -136,26 +137,6 @@ export interface ServerSettings {
 
 export type JobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed';
 export type RawJob = ReadonlyMap<string, Buffer>;
-
-/** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
-const VIEW_SIZE = 6;
-/** The `stream` of a completed job's view: `fields` is its done record, `entry` its finish time. */
-const DONE_VIEW = -2;
-
-/** One job of a get-job or get-jobs reply, in the field names of a job hash whichever home it came from. */
-function readView(reply: readonly Reply[], o: number): { id: string; raw: RawJob } {
-  const id = str(reply[o]);
-  const stream = num(reply[o + 2]);
-  const fields = reply[o + 4];
-  const progress = reply[o + 5];
-  if (stream === DONE_VIEW && Buffer.isBuffer(fields)) {
-    return { id, raw: readDoneRecord(fields, str(reply[o + 3]), Buffer.isBuffer(progress) ? progress : null) };
-  }
-  if (!Array.isArray(fields)) return { id, raw: new Map() };
-  if (stream < 0) return { id, raw: pairs(fields) };
-  const job = entryJob(str(reply[o + 3]), stream, fields, false);
-  return { id, raw: entryRecord(job, str(reply[o + 1]), Buffer.isBuffer(progress) ? progress : null) };
-}
 
 /** What fail and release write back of a delivery: the job as claim handed it (its new entry or hash). */
 function carried(job: ClaimedJob): { name: string; data: Buffer; opts: Buffer; ts: number; prio: number; group: string; ats: number; atm: number; stalls: number } {
