@@ -88,6 +88,18 @@ async function main(): Promise<void> {
   await measure('one ARGV value (1,500 short strings to an empty script)', ROUNDS * 1500, () =>
     evalRounds('return 1', [], Array.from({ length: 1500 }, (_, i) => String(i))),
   );
+  // The same 1,500 values packed in one ARGV value (src/redis/scripts.ts packJobs), read back in jobs of 10.
+  const packed = Buffer.concat(
+    Array.from({ length: 1500 }, (_, i) => {
+      const value = Buffer.from(String(i));
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(value.length);
+      return Buffer.concat([length, value]);
+    }),
+  );
+  await measure('one packed value, read with struct.unpack (1,500 in one ARGV value)', ROUNDS * 1500, () =>
+    evalRounds("local f, at = '>' .. string.rep('I4c0', 10), 1 while at <= #ARGV[1] do at = select(11, struct.unpack(f, ARGV[1], at)) end return 1", [], [packed]),
+  );
   await measure('XREADGROUP in Lua, entries returned (per entry)', all, () =>
     evalRounds("return redis.call('XREADGROUP','GROUP','g','c','COUNT',100,'STREAMS',KEYS[1],'>')[1][2]", ['s1'], []),
   );

@@ -1,8 +1,8 @@
 -- add: create one or many jobs; each becomes waiting (on its level's stream, or in its group), or delayed
 -- when it is due later.
 -- KEYS: id meta delayed events ctl groups... streams...
--- ARGV: base eventsMaxLen spent | per job: jobId name data opts prio delay runAt group
---   spent = ms the producer spent between its add() call and sending this script (measured on its
+-- ARGV: base eventsMaxLen spent count jobs | per job, packed in jobs: jobId name data opts prio delay runAt group
+--   count = the jobs in `jobs` (packed.lua); spent = ms the producer spent between its add() call and sending this script (measured on its
 --   monotonic clock): the jobs' timestamp is Redis' clock minus that, and delays count from it, so a
 --   bulk's encoding time does not make its delayed jobs late, and none becomes due before `delay` ms of
 --   Redis' clock have passed since the call;
@@ -11,7 +11,7 @@
 -- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed)
 -- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due, or an idle
 --         group gets work
--- Loops: one pass over the call's jobs; the caller sends at most 1,000 per call
+-- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call
 --
 -- Every job takes a number from the id counter (one INCRBY per call): a generated id is that number, and a
 -- job that is ready at once goes on its stream as entry "<number>-0" (entry.lua). A ready job with a
@@ -24,13 +24,13 @@
 --@include groups
 --@include entry
 --@include record
+--@include packed
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
-local base, maxLen, spent = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
-local FIRST, FIELDS = 4, 8
-local count = (#ARGV - FIRST + 1) / FIELDS
+local JOB = packedFormat(8)
 local now = Q.now
 -- When add() was called, on Redis' clock: the job's timestamp, and what its delay counts from.
 local created = now - math.max(0, spent)
@@ -40,10 +40,12 @@ local number = redis.call('INCRBY', idKey, count) - count
 local delayed = newSchedule(delayedKey, ctlKey)
 
 local out = {}
-for o = FIRST, #ARGV, FIELDS do
+local at = 1
+for _ = 1, count do
   number = number + 1
-  local id, name, data, opts = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3]
-  local prioS, delay, runAt, g = ARGV[o + 4], tonumber(ARGV[o + 5]), tonumber(ARGV[o + 6]), ARGV[o + 7]
+  local id, name, data, opts, prioS, delayS, runAtS, g, nextAt = struct.unpack(JOB, jobs, at)
+  at = nextAt
+  local delay, runAt = tonumber(delayS), tonumber(runAtS)
   local status = STATUS.OK
   local fresh = id == ''
   if fresh then

@@ -2,8 +2,8 @@
 -- entry must still be pending, see settle.lua). The worker sends the completed job's record (done.lua),
 -- built from what claim handed it, so nothing of the job is read here and the batch's records are one HSET.
 -- KEYS: meta completed events ctl groups... streams...
--- ARGV: base group eventsMaxLen | per job: id entry level keepCount keepAge group record result hashed
---   level = the stream the delivery came from (claim's `stream`); keepCount 0 deletes the job at once,
+-- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level keepCount keepAge group record result hashed
+--   jobs = the batch's values (packed.lua); level = the stream the delivery came from (claim's `stream`); keepCount 0 deletes the job at once,
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
@@ -18,11 +18,12 @@
 --@include events
 --@include settle
 --@include done
+--@include packed
 
 local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
-local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local FIRST, FIELDS = 4, 9
+local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local JOB = packedFormat(9)
 
 local now = nowMs()
 local nowS = int(now)
@@ -30,24 +31,26 @@ local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta =
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
 
-for o = FIRST, #ARGV, FIELDS do
-  local id, entry = ARGV[o], ARGV[o + 1]
-  local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
+local at = 1
+while at <= #jobs do
+  local id, entry, level, keepCount, keepAge, g, record, result, hashed, nextAt = struct.unpack(JOB, jobs, at)
+  at = nextAt
+  local status = acks.settle(base, levels, id, tonumber(level), entry)
   if status == STATUS.OK then
     settled = settled + 1
-    endDelivery(Q, ARGV[o + 5])
-    if ARGV[o + 3] == '0' then
+    endDelivery(Q, g)
+    if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
     else
       local n = #records
-      records[n + 1], records[n + 2] = id, ARGV[o + 6]
+      records[n + 1], records[n + 2] = id, record
       n = #scores
       scores[n + 1], scores[n + 2] = nowS, id
-      if ARGV[o + 8] == '1' then hashes[#hashes + 1] = jobKey(base, id) end
-      retention.add(ARGV[o + 3], ARGV[o + 4])
+      if hashed == '1' then hashes[#hashes + 1] = jobKey(base, id) end
+      retention.add(keepCount, keepAge)
     end
-    emit(eventsKey, maxLen, 'completed', id, ARGV[o + 7])
+    emit(eventsKey, maxLen, 'completed', id, result)
   end
   out[#out + 1] = status
 end

@@ -191,7 +191,7 @@ export class QueueStore {
       this.client,
       'add',
       { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs },
+      { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length },
       jobs,
     )) as (string | number)[];
     const out: { id: string; duplicate: boolean }[] = [];
