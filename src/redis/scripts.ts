@@ -1,6 +1,7 @@
 import type { RedisClient } from './connection.js';
 import { throwRedisFailure } from './failures.js';
 import { loadLua, sha1 } from './lua.js';
+import { lengthPrefixed } from './packed.js';
 
 /**
  * The contract of every Lua script, by name: its KEYS and ARGV in order, and for batched scripts the ARGV
@@ -176,30 +177,14 @@ function flatten(names: readonly string[], values: Record<string, unknown>, into
  */
 export function packJobs(names: readonly string[], jobs: readonly object[], what: string): Buffer {
   const parts: (Buffer | string)[] = [];
-  const sizes: number[] = [];
-  let size = 0;
   for (const job of jobs) {
     for (const name of names) {
       const value = (job as Record<string, ArgValue | undefined>)[name];
       if (value === undefined) throw new Error(`script ${what}: missing '${name}'`);
-      const part = Buffer.isBuffer(value) ? value : String(value);
-      const bytes = Buffer.isBuffer(part) ? part.length : Buffer.byteLength(part);
-      parts.push(part);
-      sizes.push(bytes);
-      size += 4 + bytes;
+      parts.push(Buffer.isBuffer(value) ? value : String(value));
     }
   }
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as Buffer | string;
-    const bytes = sizes[i] as number;
-    out.writeUInt32BE(bytes, at);
-    if (typeof part === 'string') out.write(part, at + 4, bytes);
-    else part.copy(out, at + 4);
-    at += 4 + bytes;
-  }
-  return out;
+  return lengthPrefixed(parts);
 }
 
 /** Runs one script with named keys and arguments; per-job argument groups follow the shared ones. */
