@@ -13,13 +13,16 @@ for level = 1, #KEYS do
   if n > 0 then
     local ids = {}
     for i = 1, n do ids[i] = ARGV[o + i] end
-    -- JUSTID: reset idle time without bumping the delivery counter or returning the entries' fields.
+    -- JUSTID: reset idle time without bumping the delivery counter or returning the entries' fields. It goes
+    -- into the table: Lua expands only a call's last argument, so `unpack(ids), 'JUSTID'` passed ids[1] alone
+    -- and every other job of the worker lost its lease (test/unit/scripts.test.ts now refuses that shape).
+    ids[n + 1] = 'JUSTID'
     local held = {}
-    for _, id in ipairs(redis.call('XCLAIM', KEYS[level], group, consumer, 0, unpack(ids), 'JUSTID')) do
+    for _, id in ipairs(redis.call('XCLAIM', KEYS[level], group, consumer, 0, unpack(ids))) do
       held[id] = true
     end
-    for _, id in ipairs(ids) do
-      if not held[id] then lost[#lost + 1] = id end
+    for i = 1, n do
+      if not held[ids[i]] then lost[#lost + 1] = ids[i] end
     end
   end
   o = o + n + 1

@@ -127,15 +127,16 @@ describe('settling with fencing', () => {
   });
 
   it('leaves held deliveries alone while their leases are extended, and reports lost ones', async () => {
-    await lua.store.add([input(), input({ prio: 0 })]);
-    const claimed = await lua.store.claim('a', 2, 100);
+    // Three on one stream: one XCLAIM must extend them all (it once passed only the first id).
+    await lua.store.add([input(), input(), input(), input({ prio: 0 })]);
+    const claimed = await lua.store.claim('a', 4, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const byStream = [[], [], [], []] as string[][];
     for (const job of claimed.jobs) byStream[job.stream]!.push(job.entry);
     await sleep(60);
     expect(await lua.store.extendLeases('a', byStream)).toEqual([]);
     expect(await lua.store.recoverStalled('reaper', 50, 1, 100)).toEqual({ requeued: 0, failed: 0 });
-    expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 2, failed: 0 });
+    expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 4, failed: 0 });
     expect((await lua.store.extendLeases('a', byStream)).sort()).toEqual(claimed.jobs.map((j) => j.entry).sort());
   });
 

@@ -72,6 +72,27 @@ describe('Lua scripts and their TypeScript contracts', () => {
     expect(lua).toEqual(Status);
   });
 
+  it('expands unpack() only as the last argument of a call: Lua cuts an earlier one to its first value', () => {
+    // `redis.call('XCLAIM', ..., unpack(ids), 'JUSTID')` passed one id and cost every other running job of
+    // a worker its lease (issue 12). Each unpack(...) is found with its matching parenthesis; what follows
+    // it must not be a comma.
+    const offending: string[] = [];
+    for (const name of scriptFiles) {
+      const source = loadLua(name).replace(/--[^\n]*/g, '');
+      for (const match of source.matchAll(/\bunpack\(/g)) {
+        let depth = 1;
+        let at = match.index + match[0].length;
+        while (at < source.length && depth > 0) {
+          if (source[at] === '(') depth++;
+          else if (source[at] === ')') depth--;
+          at++;
+        }
+        if (/^\s*,/.test(source.slice(at))) offending.push(`${name}: ${source.slice(match.index, at + 12).split('\n')[0]!}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
   it('builds user data into no script: ARGV carries it, and every script loads from files only', () => {
     for (const name of scriptFiles) {
       const source = loadLua(name);
