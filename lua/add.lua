@@ -73,7 +73,7 @@ for _ = 1, count do
       redis.call('HSET', key, 'state', 'waiting', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g)
       enqueueGrouped(Q, id, tonumber(prioS), g)
     elseif fresh then
-      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'n', name, 'd', data, 'o', opts, 't', createdS)
+      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'name', name, 'data', data, 'opts', opts, 'ts', createdS)
     else
       local j = { id = id, name = name, data = data, opts = opts, ts = createdS, prio = prioS, grp = '', ats = '0', atm = '0', stalls = '0' }
       appendJob(levels[tonumber(prioS) + 1], entry, j, createdS)

@@ -2,7 +2,7 @@
 -- delayed jobs. Groups are served round-robin, one job per ready group per pass, and ungrouped jobs take
 -- one turn per pass as one more member of the ring (all the rest of the batch when no group is ready).
 -- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
--- KEYS: id meta delayed events ctl rate groups... streams...
+-- KEYS: id meta delayed failed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
 -- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
 --           the fresh layout its four values (name data opts created), for one in the full layout its
@@ -12,7 +12,8 @@
 --           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
--- Events: active (per job)
+-- Events: active (per job); failed, for a job whose hash cannot be used when it is promoted or admitted
+--         (corrupt.lua: it is failed for good there)
 -- Loops: at most promoteLimit promotions and 100 group wake-ups; passes until `count` jobs are claimed or a
 --        pass claims nothing, each pass visiting each ready group once and reading each level at most
 --        once; the caller's count is at most 1,000
@@ -22,9 +23,9 @@
 --@include events
 --@include promote
 
-local idKey, metaKey, delayedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local G = groupKeys(7)
-local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local G = groupKeys(8)
+local streams, levels = streamKeys(8 + GROUP_KEY_COUNT)
 local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -33,7 +34,8 @@ local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now, failed = failedKey,
+  events = eventsKey, maxLen = maxLen }
 promoteDue(Q, delayedKey, promoteLimit)
 
 -- ms until something held back may start; -1 while nothing is held
@@ -53,11 +55,13 @@ local started = {}
 local function deliver(index, entry, fields)
   n = n + 1
   local o = #out
-  if fields[1] == 'id' then
-    out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
-  else
+  if isFresh(fields) then
     -- The fresh layout's values alone: half the reply, for Redis to build and the worker to parse.
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = entry, index, fields[2], fields[4], fields[6], fields[8]
+  else
+    -- The full layout, or an entry in neither (written by hand): as an array, which the worker reads by
+    -- name and fails for good when it is not a job it can run (src/redis/entries.ts).
+    out[o + 1], out[o + 2], out[o + 3] = entry, index, fields
   end
   local id, attempt = entryIdAndAttempt(entry, fields)
   emit(eventsKey, maxLen, 'active', id, int(attempt))
@@ -117,8 +121,11 @@ local function admitFrom(g)
   redis.call('HINCRBY', metaKey, 'gwaiting', -1)
   -- The group's waiting set holds ids; the job itself is in its hash until it is admitted onto the stream.
   local j = recordJob(base, popped[1])
-  if not j then
-    -- Its hash is gone (nothing removes a grouped job without taking it out of the set): skip it.
+  local problem = j and jobProblem(j, #levels)
+  if problem then failCorrupt(Q, j, problem) end
+  if not j or problem then
+    -- Its hash is gone (nothing removes a grouped job without taking it out of the set), or was failed
+    -- as corrupt: the group goes on with its next job.
     if redis.call('ZCARD', waitKey) == 0 then redis.call('HDEL', G.state, g) else redis.call('RPUSH', G.ready, g) end
     return false
   end

@@ -1,9 +1,11 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
 -- KEYS: id meta delayed failed events ctl groups... streams...
--- ARGV: base group eventsMaxLen | per job: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio group ats atm stalls pon
---   retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 = delayed that many ms;
---   name data opts ts prio group ats atm stalls pon = the job as claim handed it (atm: attempts made before this one)
+-- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
+--   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 =
+--   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
+--   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
+--   job (src/redis/entries.ts): it is only acknowledged
 -- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
@@ -14,11 +16,12 @@
 --@include settle
 --@include enqueue
 --@include schedule
+--@include packed
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
-local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local FIRST, FIELDS = 4, 18
+local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local JOB = packedFormat(18)
 
 local now = nowMs()
 local nowS = int(now)
@@ -27,15 +30,28 @@ local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
 local delayed = newSchedule(delayedKey, ctlKey)
 
-for o = FIRST, #ARGV, FIELDS do
-  local id, entry = ARGV[o], ARGV[o + 1]
-  local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
-  if status == STATUS.OK then
-    local retryDelay, reason = tonumber(ARGV[o + 3]), ARGV[o + 4]
+local at = 1
+while at <= #jobs do
+  local id, entry, level, retryDelayS, reason, stack, keepCount, keepAge, name, data, opts, ts, prio, grp, ats, atm, stalls, pon, nextAt =
+    struct.unpack(JOB, jobs, at)
+  at = nextAt
+  local status
+  if id == '' then
+    -- An entry that holds no job (src/redis/entries.ts): acknowledged, nothing written.
+    if acks.take(tonumber(level), entry) then
+      status = STATUS.OK
+      settled = settled + 1
+    else
+      status = STATUS.LEASE_LOST
+    end
+  else
+    status = acks.settle(base, levels, id, tonumber(level), entry)
+  end
+  if id ~= '' and status == STATUS.OK then
+    local retryDelay = tonumber(retryDelayS)
     local j = {
-      id = id, name = ARGV[o + 8], data = ARGV[o + 9], opts = ARGV[o + 10], ts = ARGV[o + 11], prio = ARGV[o + 12],
-      grp = ARGV[o + 13], ats = ARGV[o + 14], atm = int(tonumber(ARGV[o + 15]) + 1), stalls = ARGV[o + 16],
-      err = reason, stack = ARGV[o + 5],
+      id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
+      stalls = stalls, err = reason, stack = stack,
     }
     settled = settled + 1
     if retryDelay > 0 then
@@ -44,27 +60,27 @@ for o = FIRST, #ARGV, FIELDS do
       putField(f, 'due', due)
       redis.call('HSET', jobKey(base, id), unpack(f))
       delayed.add(id, now + retryDelay)
-      emit(eventsKey, maxLen, 'retrying', id, ARGV[o + 3] .. ':' .. reason)
+      emit(eventsKey, maxLen, 'retrying', id, retryDelayS .. ':' .. reason)
     elseif retryDelay == 0 then
       enqueue(Q, j, false)
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
-      if ARGV[o + 6] == '0' then
+      if keepCount == '0' then
         dropped[#dropped + 1] = id
       else
         local f = recordFields('failed', j)
         putField(f, 'fon', nowS)
-        putField(f, 'pon', ARGV[o + 17])
+        putField(f, 'pon', pon)
         redis.call('HSET', jobKey(base, id), unpack(f))
         kept[#kept + 1] = nowS
         kept[#kept + 1] = id
-        retention.add(ARGV[o + 6], ARGV[o + 7])
+        retention.add(keepCount, keepAge)
       end
       emit(eventsKey, maxLen, 'failed', id, reason)
     end
     -- After a requeue: a full group that just got its job back may take it (or another) again.
-    endDelivery(Q, j.grp)
+    endDelivery(Q, grp)
   end
   out[#out + 1] = status
 end

@@ -12,9 +12,10 @@ local metaKey = KEYS[1]
 local streams = streamKeys(2)
 local group, levels = ARGV[1], tonumber(ARGV[2])
 
--- The storage format: 2 keeps jobs in their stream entries (entry.lua). A queue written by a sluice that
--- kept every job in a hash (format 1, no field) is refused rather than misread.
-local FORMAT = 2
+-- The storage format: 3 keeps jobs in their stream entries (entry.lua) with the field names of
+-- job-fields.lua. A queue written by an earlier sluice is refused rather than misread: format 2 named entry
+-- fields with one letter (n d o t ...), format 1 (no field) kept every job in a hash.
+local FORMAT = 3
 local meta = redis.call('HMGET', metaKey, 'levels', 'fmt')
 local recorded = meta[1]
 if recorded and tonumber(meta[2] or '1') ~= FORMAT then

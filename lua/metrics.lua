@@ -41,9 +41,10 @@ for i, key in ipairs(levels) do
     n = math.max(0, length - pending)
     if n > 0 then
       local first = redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', 1)[1]
-      if first then
+      local ready = first and entryReadyAt(first[2])
+      if ready then
         -- Not below 0: a job's ready time is a producer's estimate (created = now - spent) or an older TIME.
-        local age = math.max(0, now - entryReadyAt(first[2]))
+        local age = math.max(0, now - ready)
         if age > oldest then oldest = age end
       end
     end

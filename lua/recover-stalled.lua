@@ -5,8 +5,9 @@
 -- KEYS: id meta failed events ctl groups... streams...
 -- ARGV: base group reaper idleMs maxStalled limit eventsMaxLen
 --   reaper = a consumer name that only ever holds entries inside this script
--- Returns: {requeued, failed}
--- Events: stalled (requeued) or failed (reason 'stalled') per job
+-- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
+--   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
+-- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status
@@ -16,6 +17,7 @@
 --@include settle
 --@include enqueue
 --@include xinfo
+--@include corrupt
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
@@ -23,9 +25,10 @@ local base, group, reaper = ARGV[1], ARGV[2], ARGV[3]
 local idleMs, maxStalled, limit, maxLen = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now,
+  failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
-local requeued, failed = 0, 0
+local requeued, failed, corrupt, strays = 0, 0, 0, {}
 
 for level = 1, #streams do
   local reply = redis.call('XAUTOCLAIM', streams[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
@@ -33,8 +36,15 @@ for level = 1, #streams do
     local entry, fields = item[1], item[2]
     acks.add(level - 1, entry)
     -- fields is nil (Redis 6.2) for an entry deleted under its PEL record; nothing to recover then.
-    if fields then
-      local j = entryJob(entry, fields, level - 1)
+    local j = fields and entryJob(entry, fields, level - 1)
+    local problem = j and jobProblem(j, #levels)
+    if j and not j.id then
+      strays[#strays + 1] = entry
+    elseif problem then
+      failCorrupt(Q, j, problem)
+      corrupt = corrupt + 1
+      if type(j.grp) == 'string' then endDelivery(Q, j.grp) end
+    elseif j then
       local stalls = tonumber(j.stalls) + 1
       j.stalls = int(stalls)
       if stalls > maxStalled then
@@ -58,9 +68,9 @@ for level = 1, #streams do
   end
 end
 
-
--- Acknowledge before the cleanup below: until then the reaper holds what it took back.
-closeBatch(acks, metaKey, requeued + failed)
+-- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
+-- deliveries too (claim counted them active); failCorrupt counted its own failures.
+closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
 countFinished(metaKey, 'failed', failed)
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
@@ -76,4 +86,6 @@ for level = 1, #streams do
 end
 
 flushEvents()
-return { requeued, failed }
+local reply = { requeued, failed + corrupt }
+for _, entry in ipairs(strays) do reply[#reply + 1] = entry end
+return reply

@@ -1,7 +1,8 @@
 -- retry-job: a person sends one failed or completed job back to waiting, its attempts reset.
 -- KEYS: id meta failed completed events ctl groups... streams...
 -- ARGV: base group id eventsMaxLen
--- Returns: OK | JOB_MISSING | WRONG_STATE (the job is waiting, delayed or active)
+-- Returns: OK | JOB_MISSING | WRONG_STATE (the job is waiting, delayed or active) | CORRUPT (its stored fields
+--   cannot be used: it stays as it is)
 -- Events: waiting
 -- Loops: one XRANGE per level at most (locate)
 --@include clock

@@ -1,5 +1,4 @@
 import { RedisConfigError } from './errors.js';
-import type { QueueStore } from './redis/store.js';
 
 /**
  * Checks, once per Queue or Worker, that Redis will not lose jobs on its own: no eviction, and some
@@ -7,6 +6,21 @@ import type { QueueStore } from './redis/store.js';
  * per process; 'error' refuses to start with RedisConfigError; 'off' skips the check.
  */
 export type RedisConfigCheck = 'warn' | 'error' | 'off';
+
+/** One server's settings that decide whether it may lose jobs. */
+export interface ServerSettings {
+  /** `host:port` */
+  server: string;
+  maxmemoryPolicy: string;
+  appendonly: string;
+  save: string;
+}
+
+/** Where the settings come from: QueueStore reads them from every server that can hold the queue. */
+export interface SettingsSource {
+  /** undefined when Redis does not allow CONFIG: then nothing can be checked. */
+  durabilitySettings(): Promise<ServerSettings[] | undefined>;
+}
 
 const warned = new Set<string>();
 
@@ -33,7 +47,7 @@ export function durabilityRisks(settings: { maxmemoryPolicy: string; appendonly:
  * costs 3 CONFIG GETs per master, once per Queue or Worker. Replicas are not checked: one becomes a master
  * only by a failover, which the cluster's own setup should make uniform.
  */
-export async function checkRedisConfig(store: QueueStore, mode: RedisConfigCheck, where: string): Promise<void> {
+export async function checkRedisConfig(store: SettingsSource, mode: RedisConfigCheck, where: string): Promise<void> {
   if (mode === 'off') return;
   const servers = await store.durabilitySettings();
   if (servers === undefined) return;

@@ -1,8 +1,10 @@
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import { expandOptions, TRACE_CONTEXT_KEY, type EncodedJobOptions, type StoredJobOptions } from './options.js';
+import { readStoredOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
+import type { StoredJob } from './redis/job-fields.js';
 import { Status } from './redis/status.js';
-import type { ClaimedJob, JobState, QueueStore, RawJob } from './redis/store.js';
+import type { QueueStore } from './redis/store.js';
+import type { JobState } from './states.js';
 import { decode, encode } from './serializer.js';
 import { jobLogger, type Logger } from './telemetry/logger.js';
 
@@ -105,54 +107,35 @@ export class Job<Data = unknown, Result = unknown> {
     this.traceContext = fields.traceContext;
   }
 
-  /** @internal */
-  static fromClaim<D, R>(owner: JobOwner, claimed: ClaimedJob): Job<D, R> {
-    const opts = decode<EncodedJobOptions>(claimed.opts, `job '${claimed.id}' options`);
-    return new Job<D, R>(owner, {
-      id: claimed.id,
-      name: claimed.name,
-      data: decode<D>(claimed.data, `job '${claimed.id}' data`) as D,
-      opts: expandOptions(opts),
-      traceContext: opts?.[TRACE_CONTEXT_KEY],
-      priority: claimed.priority,
-      attemptsMade: claimed.attemptsMade,
-      attemptsStarted: claimed.attemptsStarted,
-      timestamp: claimed.timestamp,
-      processedOn: claimed.processedOn,
-      state: 'active',
-      entry: claimed.entry,
-      stream: claimed.stream,
-    });
-  }
-
-  /** @internal */
-  static fromRaw<D, R>(owner: JobOwner, id: string, raw: RawJob): Job<D, R> {
-    const text = (field: string): string | undefined => raw.get(field)?.toString();
-    const number = (field: string): number | undefined => {
-      const value = text(field);
-      return value === undefined ? undefined : Number(value);
-    };
-    const state = (text('state') ?? 'waiting') as JobState;
-    const opts = decode<EncodedJobOptions>(raw.get('opts'));
+  /**
+   * @internal The one place a Job is built from what Redis holds (src/redis/job-fields.ts). Throws
+   * DecodeError when the stored job cannot be read: its fields (`stored.corrupt`), its options, or its data
+   * (a failed job's data, which may be the very bytes it failed on, reads as undefined instead).
+   */
+  static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
+    const { id, state } = stored;
+    if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
+    const { options, traceContext } = readStoredOptions(stored.opts, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
-      name: text('name') ?? '',
-      data: readableData<D>(raw.get('data'), state),
-      opts: expandOptions(opts),
-      traceContext: opts?.[TRACE_CONTEXT_KEY],
-      priority: number('prio') ?? 0,
-      attemptsMade: number('atm') ?? 0,
-      attemptsStarted: number('ats') ?? 0,
-      timestamp: number('ts') ?? 0,
+      name: stored.name,
+      data: readableData<D>(stored.data, state, `job '${id}' data`),
+      opts: options,
+      traceContext,
+      priority: stored.priority,
+      attemptsMade: stored.attemptsMade,
+      attemptsStarted: stored.attemptsStarted,
+      timestamp: stored.timestamp,
       state,
-      progress: decode(raw.get('progress')),
-      ...(raw.has('rv') ? { returnvalue: decode<R>(raw.get('rv')) } : {}),
-      ...(raw.has('err') ? { failedReason: text('err') } : {}),
-      ...(raw.has('stack') ? { stacktrace: text('stack') } : {}),
-      ...(raw.has('pon') ? { processedOn: number('pon') } : {}),
-      ...(raw.has('fon') ? { finishedOn: number('fon') } : {}),
-      ...(state === 'delayed' && raw.has('due') ? { dueAt: number('due') } : {}),
-      ...(state === 'active' && raw.has('entry') ? { entry: text('entry') } : {}),
+      progress: decode(stored.progress, `job '${id}' progress`),
+      returnvalue: decode<R>(stored.returnvalue, `job '${id}' return value`),
+      failedReason: stored.failedReason === '' ? undefined : stored.failedReason,
+      stacktrace: stored.stacktrace === '' ? undefined : stored.stacktrace,
+      processedOn: stored.processedOn,
+      finishedOn: stored.finishedOn,
+      dueAt: state === 'delayed' ? stored.dueAt : undefined,
+      entry: state === 'active' ? stored.entry : undefined,
+      stream: state === 'active' ? stored.stream : undefined,
     });
   }
 
@@ -192,8 +175,7 @@ export class Job<Data = unknown, Result = unknown> {
 
   /** The job's current state in Redis, or undefined when it no longer exists. */
   async getState(): Promise<JobState | undefined> {
-    const raw = await this.#owner.store.getJob(this.id);
-    return raw === null ? undefined : ((raw.get('state')?.toString() ?? 'waiting') as JobState);
+    return (await this.#owner.store.getJob(this.id))?.state;
   }
 
   /** Sends a failed (or completed) job back to waiting with its attempts reset. */
@@ -236,20 +218,19 @@ export class Job<Data = unknown, Result = unknown> {
       }
       // The job may have finished before the listener was attached: check once, after attaching.
       this.#owner.store.getJob(this.id).then(
-        (raw) => {
-          const state = raw?.get('state')?.toString();
-          if (raw === null) {
+        (stored) => {
+          if (stored === null) {
             stop();
             if (timer !== undefined) clearTimeout(timer);
             reject(new JobNotFoundError(this.queueName, this.id));
-          } else if (state === 'completed') {
+          } else if (stored.state === 'completed') {
             stop();
             if (timer !== undefined) clearTimeout(timer);
-            resolve(decode<Result>(raw.get('rv')) as Result);
-          } else if (state === 'failed') {
+            resolve(decode<Result>(stored.returnvalue, `job '${this.id}' return value`) as Result);
+          } else if (stored.state === 'failed') {
             stop();
             if (timer !== undefined) clearTimeout(timer);
-            reject(new JobFailedError(this.id, raw.get('err')?.toString() ?? 'unknown'));
+            reject(new JobFailedError(this.id, stored.failedReason || 'unknown'));
           }
         },
         (error: Error) => {
@@ -266,9 +247,9 @@ export class Job<Data = unknown, Result = unknown> {
  * A failed job's data may be the very bytes that made it fail (not msgpack): it can still be looked at, its
  * failedReason says why, and its data reads as undefined. Any other job with unreadable data is an error.
  */
-function readableData<D>(bytes: Buffer | undefined, state: JobState): D {
+function readableData<D>(bytes: Buffer, state: JobState, what: string): D {
   try {
-    return decode<D>(bytes, 'job data') as D;
+    return decode<D>(bytes, what) as D;
   } catch (error) {
     if (state === 'failed' && error instanceof DecodeError) return undefined as D;
     throw error;

@@ -1,4 +1,5 @@
-import { ValidationError } from './errors.js';
+import { DecodeError, ValidationError } from './errors.js';
+import { decode } from './serializer.js';
 
 /**
  * Job options: what a producer may say about one job, their defaults and their validation. Every default
@@ -136,6 +137,48 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
+}
+
+/** How a stored value that is not what it should be is named in a DecodeError. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value).slice(0, 40);
+}
+
+const isCount = (value: unknown, min: number): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+const isOptionalNumber = (value: unknown): boolean => value === undefined || (typeof value === 'number' && Number.isFinite(value));
+
+function isKeep(value: unknown): boolean {
+  return isPlainObject(value) && isCount(value.count, -1) && isCount(value.age, -1);
+}
+
+/**
+ * A job's stored options read back from Redis and checked. Bytes written by hand or by another client can
+ * be valid msgpack of the wrong shape; a worker must fail that one job (DecodeError) rather than throw while
+ * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
+ * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
+ */
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown } {
+  if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
+  const decoded = decode<unknown>(bytes, what);
+  if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
+  if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
+  const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group } = decoded;
+  if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
+  if (
+    backoff !== undefined &&
+    !(isPlainObject(backoff) && typeof backoff.type === 'string' && isOptionalNumber(backoff.delay) && isOptionalNumber(backoff.jitter) && isOptionalNumber(backoff.maxDelay))
+  ) {
+    throw wrong('backoff', 'a backoff ({ type, delay?, jitter?, maxDelay? })');
+  }
+  if (keepCompleted !== undefined && !isKeep(keepCompleted)) throw wrong('keepCompleted', 'a retention ({ count, age })');
+  if (keepFailed !== undefined && !isKeep(keepFailed)) throw wrong('keepFailed', 'a retention ({ count, age })');
+  if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
+  if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
+  if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 
 /**

@@ -3,13 +3,36 @@ import { ValidationError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import { assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
 import type { ConnectionOptions } from './redis/connection.js';
-import type { GroupLimit, RateLimit } from './redis/store.js';
 import type { Logger } from './telemetry/logger.js';
 
 /**
  * The options of a queue and their validation, shared by Queue, Worker and Scheduler: every setting is
- * checked once, in the constructor, before anything connects.
+ * checked once, in the constructor, before anything connects. Also the limits a queue keeps in Redis.
  */
+
+export interface RateLimit {
+  /** At most this many jobs start... */
+  max: number;
+  /** ...in any window of this many ms. */
+  duration: number;
+}
+
+export interface GroupLimit {
+  /** At most `max` of the group's jobs start in any window of `duration` ms. */
+  max?: number;
+  duration?: number;
+  /** At most this many of the group's jobs run at once. */
+  concurrency?: number;
+}
+
+export interface GroupStatus {
+  /** Jobs of the group waiting to be admitted. */
+  waiting: number;
+  /** Jobs of the group running (admitted, not settled yet). */
+  active: number;
+  /** idle: nothing waiting; ready: served in turn; throttled: its rate window or a hold; full: its concurrency. */
+  state: 'idle' | 'ready' | 'throttled' | 'full';
+}
 
 export interface QueueOptions {
   connection: ConnectionOptions;

@@ -1,5 +1,5 @@
 import { checkRedisConfig } from './durability.js';
-import { BulkAddError, ClosedError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
+import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -22,13 +22,17 @@ import {
   validateGroupName,
   validateRateLimit,
   type Durability,
+  type GroupLimit,
+  type GroupStatus,
   type QueueOptions,
   type QueueSettings,
+  type RateLimit,
 } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
 import { Reachability } from './redis/reachability.js';
 import { Status } from './redis/status.js';
-import { QueueStore, type AddInput, type Counts, type GroupLimit, type GroupStatus, type JobState, type QueueMetrics, type RateLimit } from './redis/store.js';
+import { QueueStore, type AddInput } from './redis/store.js';
+import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import {
   decodeDefinition,
@@ -239,25 +243,38 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     });
   }
 
+  /**
+   * The job as it is now, or undefined when there is none. A job whose stored fields cannot be read (written
+   * by hand, or by a buggy client) is a DecodeError that names what is wrong.
+   */
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     await this.#init();
-    const raw = await this.store.getJob(id);
-    return raw === null ? undefined : Job.fromRaw<Data, Result>(this, id, raw);
+    const stored = await this.store.getJob(id);
+    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
    * One page of jobs in a state: waiting and active in the order they run, delayed soonest first,
-   * completed and failed newest first. `start` and `end` are inclusive, as in ZRANGE.
+   * completed and failed newest first. `start` and `end` are inclusive, as in ZRANGE. A job whose stored
+   * fields cannot be read is left out of the page with a process warning (DecodeError) naming it: one bad
+   * record must not hide the others.
    */
   async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
-    const states: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
-    if (!states.includes(state)) throw new ValidationError(`getJobs: state must be one of ${states.join(', ')}, got '${String(state)}'`);
+    if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
     assertInteger('getJobs start', start, 0);
     assertInteger('getJobs end', end, start);
     await this.#init();
-    const jobs = await this.store.getJobs(state, start, end);
-    return jobs.map(({ id, raw }) => Job.fromRaw<Data, Result>(this, id, raw));
+    const jobs: Job<Data, Result>[] = [];
+    for (const stored of await this.store.getJobs(state, start, end)) {
+      try {
+        jobs.push(Job.fromStored<Data, Result>(this, stored));
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error;
+        process.emitWarning(`sluice queue '${this.name}': ${error.message}`, { code: error.code });
+      }
+    }
+    return jobs;
   }
 
   /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
@@ -349,11 +366,16 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     }
     await this.#init();
     const present = (await this.store.getCounts())[state];
+    let seen = 0;
     let total = 0;
-    while (total < present) {
-      const moved = await this.store.retryJobs(state, Math.min(STEP, present - total));
-      total += moved;
-      if (moved === 0) break;
+    let skip = 0;
+    while (seen < present) {
+      const { looked, revived, stayed } = await this.store.retryJobs(state, Math.min(STEP, present - seen), skip);
+      seen += looked;
+      total += revived;
+      // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
+      skip += stayed;
+      if (looked === 0) break;
     }
     return total;
   }

@@ -21,7 +21,8 @@ import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
-import { QueueStore, type ClaimedJob } from './redis/store.js';
+import type { ClaimedJob } from './redis/job-fields.js';
+import { QueueStore } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
@@ -193,7 +194,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#settler = new Settler(this.store);
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
-    this.#leases = new Leases(this.store, this.consumer, keys.streams.length, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
@@ -260,12 +261,18 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   #startClaimed(claimed: ClaimedJob): void {
     let job: Job<Data, Result>;
     try {
-      job = Job.fromClaim<Data, Result>(this, claimed);
+      job = Job.fromStored<Data, Result>(this, claimed);
     } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      // Bytes no attempt could ever read: fail the job for good, saying why, and go on with the batch.
-      this.#report(error);
-      const reason = `${error.message}; the job was failed without running`;
+      // Bytes no attempt could ever read (DecodeError), or anything else that stops the job from being
+      // built: fail that job for good, saying why, and go on with the batch. An entry that holds no job at
+      // all (id '') is only acknowledged.
+      const why = asError(error);
+      this.#report(
+        claimed.id === ''
+          ? new DecodeError(`stream entry ${claimed.entry} holds no job (${claimed.corrupt ?? 'no id'}); it was acknowledged and dropped`)
+          : why,
+      );
+      const reason = `${why.message}; the job was failed without running`;
       const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(
         () => void this.#tasks.delete(task),
       );
@@ -281,7 +288,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#running.set(entry, running);
     this.#leases.hold(claimed.stream, entry);
     const task = this.#execute(job, claimed, running).finally(() => {
-      this.#leases.release(claimed.stream, entry);
+      this.#leases.release(entry);
       this.#tasks.delete(task);
     });
     this.#tasks.add(task);

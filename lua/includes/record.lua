@@ -1,9 +1,11 @@
 -- record: a job's hash (`job:<id>`), for the states a stream entry cannot hold: delayed, waiting in its
--- group, completed and failed. While a job that has a hash is on a stream (it was given its own jobId, or
--- was requeued), the hash is its locator: state 'queued', `entry` and `lvl` (the stream's index) say where
--- its entry is, and the entry is authoritative for everything but `progress`, which lives only here. Other
--- fields a locator still holds from an earlier state are ignored until a later state writes them again.
+-- group, failed. Its fields are the job's (job-fields.lua) and its state's. While a job that has a hash is
+-- on a stream (it was given its own jobId, or was requeued), the hash is its locator: state 'queued',
+-- `entry` and `lvl` (the stream's index) say where its entry is, and the entry is authoritative for
+-- everything but `progress`, which lives only here. Other fields a locator still holds from an earlier
+-- state are ignored until a later state writes them again.
 --@include keys
+--@include job-fields
 
 local function putField(f, name, value)
   local n = #f
@@ -27,12 +29,13 @@ local function markQueued(base, id, entry, lvl)
   redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', lvl)
 end
 
--- A full job hash (delayed, waiting in a group, completed, failed) read into the table appendJob takes, or
--- nil when the job has no hash.
-local RECORD_FIELDS = { 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack' }
+-- A job's hash (delayed, waiting in a group, failed) read into the table appendJob takes, or nil when the
+-- job has no hash. Counters a hash leaves out are 0; other missing fields stay nil. Check it with jobProblem
+-- before writing it anywhere.
+local HASH_FIELDS = { 'state', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack' }
 local function recordJob(base, id)
-  local r = redis.call('HMGET', jobKey(base, id), unpack(RECORD_FIELDS))
+  local r = redis.call('HMGET', jobKey(base, id), unpack(HASH_FIELDS))
   if not r[1] then return nil end
-  return { id = id, name = r[1], data = r[2], opts = r[3], ts = r[4], prio = r[5], grp = r[6] or '', ats = r[7] or '0',
-    atm = r[8] or '0', stalls = r[9] or '0', err = r[10] or nil, stack = r[11] or nil }
+  return { id = id, name = r[2] or nil, data = r[3] or nil, opts = r[4] or nil, ts = r[5] or nil, prio = r[6] or nil,
+    grp = r[7] or '', ats = r[8] or '0', atm = r[9] or '0', stalls = r[10] or '0', err = r[11] or nil, stack = r[12] or nil }
 end

@@ -1,5 +1,6 @@
 -- revive: send a finished job (failed or completed) back to waiting with a fresh set of attempts. A failed
--- job is read from its hash, a completed one from its record in the done hash (done.lua).
+-- job is read from its hash, a completed one from its record in the done hash (done.lua). A job whose
+-- stored fields cannot be used stays where it is (CORRUPT): remove it.
 --@include status
 --@include events
 --@include enqueue
@@ -7,12 +8,16 @@
 local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   local j
   if completed then j = doneJob(Q.base, id) else j = recordJob(Q.base, id) end
-  redis.call('ZREM', setKey, id)
-  if not j then return STATUS.JOB_MISSING end
-  if completed then redis.call('HDEL', doneKey(Q.base), id) end
+  if not j then
+    redis.call('ZREM', setKey, id)
+    return STATUS.JOB_MISSING
+  end
   -- A fresh start: attempts, stalls, timings, progress and the last outcome all reset.
-  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
   j.ats, j.atm, j.stalls, j.err, j.stack = '0', '0', '0', nil, nil
+  if jobProblem(j, #Q.levels) then return STATUS.CORRUPT end
+  redis.call('ZREM', setKey, id)
+  if completed then redis.call('HDEL', doneKey(Q.base), id) end
+  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
   enqueue(Q, j, false)
   emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK

@@ -14,4 +14,5 @@ local STATUS = {
   LEVELS_MISMATCH = -6,
   STALE = -7,
   FORMAT_MISMATCH = -8,
+  CORRUPT = -9,
 }

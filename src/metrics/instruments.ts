@@ -1,5 +1,5 @@
 import type { BatchObservableResult, Meter, Observable } from '@opentelemetry/api';
-import type { QueueMetrics } from '../redis/store.js';
+import type { QueueMetrics } from '../states.js';
 import {
   COMPLETED_TOTAL,
   FAILED_TOTAL,

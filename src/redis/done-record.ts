@@ -1,16 +1,14 @@
-import { ScriptError } from '../errors.js';
+import { RECORD_PARTS, readJob, type ClaimedJob, type StoredJob, type StoredName } from './job-fields.js';
 import { lengthPrefixed } from './packed.js';
-import type { ClaimedJob } from './store.js';
 
 /**
  * A completed job's record in the queue's done hash (lua/includes/done.lua): written by its worker, which
  * has every field of it from the claim, so the complete script stores it as it comes, a batch per HSET.
- * Its parts are length-prefixed (packed.ts), in this order; `err` and `stack` (an earlier attempt's
- * failure) are empty when it had none, `progress` is there only when there is one. Lua reads the first six
- * with struct.unpack('>I4c0...') when a person retries the job; everything else reads it here.
- * test/lua/lifecycle-scripts.test.ts checks both ends against each other.
+ * Its parts are length-prefixed (packed.ts), named and ordered by RECORD_PARTS (job-fields.ts); `err` and
+ * `stack` (an earlier attempt's failure) are empty when it had none, `progress` is there only when there is
+ * one. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
+ * else reads it here. test/lua/lifecycle-scripts.test.ts checks both ends against each other.
  */
-export const DONE_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress'] as const;
 
 /** The record of `job` completed with `result`; attemptsMade counts the attempt that completed it. */
 export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined): Buffer {
@@ -32,26 +30,38 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
   return lengthPrefixed(parts);
 }
 
+/** Parts that are left out of a job when empty: no group, no earlier failure. */
+const EMPTY_IS_NONE = new Set<StoredName>(['grp', 'err', 'stack']);
+
 /**
- * A done record read back into the field names of a job hash (lua/includes/record.lua), so Job.fromRaw reads
- * a completed job as it reads any other; `finishedOn` is its score in the completed set.
+ * A done record read back; `finishedOn` is its score in the completed set, `progress` a progress recorded
+ * after it completed (in its hash), which wins over the record's.
  */
-export function readDoneRecord(record: Buffer, finishedOn: string, progress: Buffer | null): Map<string, Buffer> {
-  const raw = new Map<string, Buffer>([
-    ['state', Buffer.from('completed')],
-    ['fon', Buffer.from(finishedOn)],
-  ]);
+export function readDoneRecord(id: string, record: Buffer, finishedOn: Buffer, progress: Buffer | undefined): StoredJob {
+  const parts = new Map<StoredName, Buffer>([['fon', finishedOn]]);
+  let problem: string | undefined;
   let at = 0;
-  for (const name of DONE_PARTS) {
-    if (at === record.length) break;
-    if (at + 4 > record.length) throw new ScriptError(`a completed job's record is cut short at byte ${at} of ${record.length}`);
+  let read = 0;
+  for (const name of RECORD_PARTS) {
+    if (at === record.length) {
+      // Only progress may be left out.
+      if (read < RECORD_PARTS.length - 1) problem = `its completed record has ${read} of ${RECORD_PARTS.length - 1} parts`;
+      break;
+    }
+    if (at + 4 > record.length) {
+      problem = `its completed record is cut short at byte ${at} of ${record.length}`;
+      break;
+    }
     const length = record.readUInt32BE(at);
-    if (at + 4 + length > record.length) throw new ScriptError(`a completed job's record is cut short in its ${name}`);
+    if (at + 4 + length > record.length) {
+      problem = `its completed record is cut short in part '${name}'`;
+      break;
+    }
     const value = record.subarray(at + 4, at + 4 + length);
     at += 4 + length;
-    if ((name === 'grp' || name === 'err' || name === 'stack') && length === 0) continue;
-    raw.set(name, value);
+    read++;
+    if (length > 0 || !EMPTY_IS_NONE.has(name)) parts.set(name, value);
   }
-  if (progress !== null) raw.set('progress', progress);
-  return raw;
+  if (progress !== undefined) parts.set('progress', progress);
+  return readJob(id, 'completed', (name) => parts.get(name), false, problem);
 }

@@ -1,128 +1,97 @@
-import { ScriptError } from '../errors.js';
-import { buf, num, str, type Reply } from './replies.js';
+import { countOf, FAILURE_FIELDS, FULL_FIELDS, readJob, type StoredJob, type StoredName } from './job-fields.js';
+import type { Reply } from './replies.js';
+import type { JobState } from '../states.js';
 
 /**
  * A job that waits on a stream or runs is its stream entry (lua/includes/entry.lua has the layouts and
- * why): claim hands the worker the entry's fields as they are, and this module reads them. Two layouts:
+ * why): claim hands the worker the entry's fields as they are, and this module reads them. Two layouts, in
+ * the names of job-fields.ts:
  *
- * - fresh: `n d o t`, a job added ready with a generated id: its id is the number of its entry id
- *   `<id>-0`, its priority the stream's level, nothing started or made yet;
- * - full: `id n d o t p g a m s r`, then `err stk` after a failed attempt: every other entry.
+ * - fresh: FRESH_FIELDS (`name data opts ts`), a job added ready with a generated id: its id is the number
+ *   of its entry id `<id>-0`, its priority the stream's level, nothing started or made yet;
+ * - full: FULL_FIELDS (`id name data opts ts prio grp ats atm stalls ready`), then `err stack` after a
+ *   failed attempt: every other entry.
  *
- * test/unit/entries.test.ts checks these names against entry.lua.
+ * An entry in neither layout (written by hand, or by a buggy client) is read as far as it goes and marked
+ * corrupt; one that names no job at all gets the id '' (a worker then only acknowledges it).
  */
-export const FRESH_FIELDS = ['n', 'd', 'o', 't'] as const;
-export const FULL_FIELDS = ['id', 'n', 'd', 'o', 't', 'p', 'g', 'a', 'm', 's', 'r'] as const;
 
-/** The job of one entry, as a worker runs it and a settle script writes it back. */
-export interface EntryJob {
-  id: string;
-  /** The stream entry of this delivery: the fencing token. */
-  entry: string;
-  /** The stream it came from (index into keys.streams): settles go back to it. */
-  stream: number;
-  priority: number;
-  name: string;
-  data: Buffer;
-  opts: Buffer;
-  /** When the job was added (ms, Redis' clock). */
-  timestamp: number;
-  /** '' for none. */
-  group: string;
-  /** Attempts started, this one included when the entry is being run. */
-  attemptsStarted: number;
-  /** Attempts that ended before this one. */
-  attemptsMade: number;
-  /** Times the job was taken back from a worker that stopped responding. */
-  stalls: number;
-  /** The latest failed attempt's reason and stack, '' for none. */
-  failedReason: string;
-  stacktrace: string;
-  /** The job has a hash (its entry is in the full layout: the hash is its locator). */
-  hashed: boolean;
+const FULL = new Set<string>([...FULL_FIELDS, ...FAILURE_FIELDS]);
+const FRESH_ID = /^(\d+)-0$/;
+
+function bytes(value: Reply | undefined): Buffer | undefined {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === 'string' || typeof value === 'number') return Buffer.from(String(value));
+  return undefined;
 }
 
-/** The fields of a fresh entry are the first eight values, in FRESH_FIELDS order: no name to look up. */
-function isFresh(fields: readonly Reply[]): boolean {
-  const first = fields[0];
-  return fields.length === 8 && Buffer.isBuffer(first) && first.length === 1 && first[0] === 0x6e; // 'n'
-}
-
-/** A job in the fresh layout from its four values (claim hands them out without the field names). */
-export function freshJob(entry: string, stream: number, name: Reply, data: Reply, opts: Reply, created: Reply, started: boolean): EntryJob {
-  return {
+/**
+ * A job in the fresh layout from its four values (claim hands them out without the field names). `started`:
+ * the delivery being read is an attempt starting now (claim), so attemptsStarted counts it.
+ */
+export function freshJob(entry: string, stream: number, name: Reply, data: Reply, opts: Reply, created: Reply, state: JobState, started: boolean): StoredJob {
+  const ts = bytes(created);
+  const timestamp = ts === undefined ? undefined : countOf(ts);
+  const job: StoredJob = {
     id: entry.slice(0, -2),
-    entry,
-    stream,
+    state,
+    name: bytes(name)?.toString() ?? '',
+    data: bytes(data) ?? Buffer.alloc(0),
+    opts: bytes(opts) ?? Buffer.alloc(0),
+    timestamp: timestamp ?? 0,
     priority: stream,
-    name: str(name),
-    data: buf(data),
-    opts: buf(opts),
-    timestamp: num(created),
     group: '',
     attemptsStarted: started ? 1 : 0,
     attemptsMade: 0,
     stalls: 0,
     failedReason: '',
     stacktrace: '',
-    hashed: false,
-  };
-}
-
-/**
- * Reads an entry's fields. `started` adds the delivery being read to attemptsStarted (claim: the worker is
- * about to start it); inspection reads them as they are.
- */
-export function entryJob(entry: string, stream: number, fields: readonly Reply[], started: boolean): EntryJob {
-  const add = started ? 1 : 0;
-  if (isFresh(fields)) return freshJob(entry, stream, fields[1] ?? null, fields[3] ?? null, fields[5] ?? null, fields[7] ?? null, started);
-  const byName = new Map<string, Reply>();
-  for (let i = 0; i + 1 < fields.length; i += 2) byName.set(str(fields[i]), fields[i + 1] ?? null);
-  const field = (name: string): Reply => {
-    const value = byName.get(name);
-    if (value === undefined) throw new ScriptError(`stream entry ${entry} has no field '${name}' (fields: ${[...byName.keys()].join(' ')})`);
-    return value;
-  };
-  return {
-    id: str(field('id')),
     entry,
     stream,
-    priority: num(field('p')),
-    name: str(field('n')),
-    data: buf(field('d')),
-    opts: buf(field('o')),
-    timestamp: num(field('t')),
-    group: str(field('g')),
-    attemptsStarted: num(field('a')) + add,
-    attemptsMade: num(field('m')),
-    stalls: num(field('s')),
-    failedReason: byName.has('err') ? str(byName.get('err')) : '',
-    stacktrace: byName.has('stk') ? str(byName.get('stk')) : '',
-    hashed: true,
+    hashed: false,
   };
+  if (timestamp === undefined) job.corrupt = ts === undefined ? "field 'ts' is missing" : `field 'ts' is ${JSON.stringify(ts.toString().slice(0, 40))}, not a count`;
+  return job;
+}
+
+/** Whether an entry's (field, value, ...) array is exactly the fresh layout. */
+function isFresh(fields: readonly Reply[]): boolean {
+  const at = (i: number): string | undefined => bytes(fields[i])?.toString();
+  return fields.length === 8 && at(0) === 'name' && at(2) === 'data' && at(4) === 'opts' && at(6) === 'ts';
 }
 
 /**
- * An entry's job in the field names of a job hash (lua/includes/record.lua), so Job.fromRaw reads a job the
- * same way from either home; `state` is what the script derived (waiting or active).
+ * Reads an entry's (field, value, ...) array. `started` adds the delivery being read to attemptsStarted
+ * (claim: the worker is about to start it); inspection reads it as it is.
  */
-export function entryRecord(job: EntryJob, state: string, progress: Buffer | null): Map<string, Buffer> {
-  const text = (value: string | number): Buffer => Buffer.from(String(value));
-  const raw = new Map<string, Buffer>([
-    ['state', text(state)],
-    ['name', text(job.name)],
-    ['data', job.data],
-    ['opts', job.opts],
-    ['prio', text(job.priority)],
-    ['ts', text(job.timestamp)],
-    ['ats', text(job.attemptsStarted)],
-    ['atm', text(job.attemptsMade)],
-    ['stalls', text(job.stalls)],
-    ['entry', text(job.entry)],
-  ]);
-  if (job.group !== '') raw.set('grp', text(job.group));
-  if (job.failedReason !== '') raw.set('err', text(job.failedReason));
-  if (job.stacktrace !== '') raw.set('stack', text(job.stacktrace));
-  if (progress !== null) raw.set('progress', progress);
-  return raw;
+export function entryJob(entry: string, stream: number, fields: readonly Reply[], state: JobState, started: boolean): StoredJob {
+  if (isFresh(fields)) return freshJob(entry, stream, fields[1] ?? null, fields[3] ?? null, fields[5] ?? null, fields[7] ?? null, state, started);
+  const byName = new Map<string, Buffer>();
+  const problems: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = bytes(fields[i])?.toString() ?? '';
+    const value = bytes(fields[i + 1]);
+    if (value === undefined) problems.push(`field '${name}' has no value`);
+    else if (!FULL.has(name)) problems.push(`it has a field '${name.slice(0, 40)}' no job has`);
+    else byName.set(name, value);
+  }
+  let id = byName.get('id')?.toString();
+  if (id === undefined) {
+    // No id: a fresh entry gone wrong is still its job's (its id is the entry's number); any other entry
+    // holds no job at all.
+    id = FRESH_ID.exec(entry)?.[1] ?? '';
+    if (id !== '') {
+      problems.push(`it is in neither entry layout (fields: ${[...byName.keys()].join(' ') || 'none'})`);
+      // What a fresh entry implies, as lua/includes/entry.lua reads it.
+      if (!byName.has('prio')) byName.set('prio', Buffer.from(String(stream)));
+    }
+  } else {
+    for (const name of FULL_FIELDS) if (!byName.has(name)) problems.push(`field '${name}' is missing`);
+  }
+  const get = (name: StoredName): Buffer | undefined => byName.get(name);
+  const job = readJob(id, state, get, true, problems.length > 0 ? problems.join('; ') : undefined);
+  job.entry = entry;
+  job.stream = stream;
+  if (started) job.attemptsStarted += 1;
+  return job;
 }

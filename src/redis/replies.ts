@@ -1,39 +1,241 @@
 import { ScriptError } from '../errors.js';
-import type { StatusCode } from './status.js';
+import type { Counts, JobState, QueueMetrics } from '../states.js';
+import { readDoneRecord } from './done-record.js';
+import { entryJob, freshJob } from './entries.js';
+import { readHash, type ClaimedJob, type StoredJob } from './job-fields.js';
+import { Status, type StatusCode } from './status.js';
 
 /**
- * Decoding of script replies. Scripts called for Buffers answer with Buffers for strings, numbers for
- * integers and nested arrays; these helpers turn them into the values the store hands out, and fail
- * loudly (ScriptError) on anything else rather than guess.
+ * Script replies decoded into typed values: each script's entry in scripts.ts names its decoder here, so a
+ * store verb gets a typed value, and a reply of the wrong shape fails loudly (ScriptError) rather than being
+ * guessed at. Scripts called for Buffers answer with Buffers for strings, the others with strings; numbers
+ * are integers; arrays nest.
  */
-export type Reply = Buffer | number | null | Reply[];
+export type Reply = Buffer | string | number | null | Reply[];
 
 export function str(value: Reply | undefined): string {
-  if (Buffer.isBuffer(value)) return value.toString();
+  if (Buffer.isBuffer(value) || typeof value === 'string') return value.toString();
   if (typeof value === 'number') return String(value);
   throw new ScriptError(`expected a string in a script reply, got ${JSON.stringify(value)}`);
 }
 
 export function num(value: Reply | undefined): number {
   if (typeof value === 'number') return value;
-  if (Buffer.isBuffer(value)) return Number(value.toString());
+  if (Buffer.isBuffer(value) || typeof value === 'string') {
+    const n = Number(value.toString());
+    if (Number.isFinite(n)) return n;
+  }
   throw new ScriptError(`expected a number in a script reply, got ${JSON.stringify(value)}`);
 }
 
-export function buf(value: Reply | undefined): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (typeof value === 'number') return Buffer.from(String(value));
-  return Buffer.alloc(0);
+function list(reply: unknown, what: string): Reply[] {
+  if (!Array.isArray(reply)) throw new ScriptError(`${what} returned ${JSON.stringify(reply)}, not an array`);
+  return reply as Reply[];
 }
 
-export function pairs(list: Reply | undefined): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  if (!Array.isArray(list)) return out;
-  for (let i = 0; i + 1 < list.length; i += 2) out.set(str(list[i]), buf(list[i + 1]));
+function status(value: Reply | undefined, what: string): StatusCode {
+  const code = num(value);
+  if (!(Object.values(Status) as number[]).includes(code)) throw new ScriptError(`${what} returned the unknown status ${code}`);
+  return code as StatusCode;
+}
+
+export const none = (): void => undefined;
+
+export function statusOf(what: string): (reply: unknown) => StatusCode {
+  return (reply) => status(reply as Reply, what);
+}
+
+export function numberOf(what: string): (reply: unknown) => number {
+  return (reply) => {
+    if (typeof reply !== 'number') throw new ScriptError(`${what} returned ${JSON.stringify(reply)}, not a number`);
+    return reply;
+  };
+}
+
+/** complete, fail, release: one status per job, in the batch's order. */
+export function statuses(reply: unknown): StatusCode[] {
+  return list(reply, 'a settle script').map((code) => status(code, 'a settle script'));
+}
+
+/** init: OK, or what Redis recorded that this caller disagrees with. */
+export function initReply(reply: unknown): { status: StatusCode; recorded: number } {
+  const values = list(reply, 'init');
+  return { status: status(values[0], 'init'), recorded: values.length > 1 ? num(values[1]) : 0 };
+}
+
+/** add: per job its id, then OK or DUPLICATE. */
+export function addReply(reply: unknown): { id: string; duplicate: boolean }[] {
+  const values = list(reply, 'add');
+  const out: { id: string; duplicate: boolean }[] = [];
+  for (let i = 0; i + 1 < values.length; i += 2) out.push({ id: str(values[i]), duplicate: values[i + 1] === Status.DUPLICATE });
   return out;
 }
 
-export function statuses(reply: unknown): StatusCode[] {
-  return (reply as number[]).map((code) => code as StatusCode);
+export type ClaimResult =
+  | { kind: 'jobs'; jobs: ClaimedJob[] }
+  | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
+  | { kind: 'needs-init' };
+
+/**
+ * claim: the jobs handed out, each as its entry holds it (a fresh entry's four values, or a full entry's
+ * field array: lua/claim.lua), or what an idle worker blocks on.
+ */
+export function claimReply(reply: unknown): ClaimResult {
+  const values = list(reply, 'claim');
+  const code = status(values[0], 'claim');
+  if (code === Status.NEEDS_INIT) return { kind: 'needs-init' };
+  if (code === Status.OK) {
+    const n = num(values[1]);
+    const processedOn = num(values[2]);
+    const jobs: ClaimedJob[] = [];
+    for (let i = 0, o = 3; i < n; i++) {
+      const entry = str(values[o]);
+      const stream = num(values[o + 1]);
+      const fields = values[o + 2];
+      let job: StoredJob;
+      if (Array.isArray(fields)) {
+        job = entryJob(entry, stream, fields, 'active', true);
+        o += 3;
+      } else {
+        job = freshJob(entry, stream, fields ?? null, values[o + 3] ?? null, values[o + 4] ?? null, values[o + 5] ?? null, 'active', true);
+        o += 6;
+      }
+      job.processedOn = processedOn;
+      jobs.push(job as ClaimedJob);
+    }
+    return { kind: 'jobs', jobs };
+  }
+  if (code !== Status.EMPTY && code !== Status.PAUSED) throw new ScriptError(`claim returned status ${code}`);
+  return {
+    kind: code === Status.PAUSED ? 'paused' : 'empty',
+    nextDueMs: num(values[1]),
+    ctlId: str(values[2]),
+    waitIds: values.slice(3).map(str),
+  };
 }
 
+/** recover-stalled: jobs requeued and failed, and the entries it acknowledged that held no job. */
+export function recoverReply(reply: unknown): { requeued: number; failed: number; strays: string[] } {
+  const values = list(reply, 'recover-stalled');
+  return { requeued: num(values[0]), failed: num(values[1]), strays: values.slice(2).map(str) };
+}
+
+export function strings(reply: unknown): string[] {
+  return list(reply, 'a script').map(str);
+}
+
+/** retry-jobs: jobs looked at, sent back, and left in the set because their fields cannot be used. */
+export function retryJobsReply(reply: unknown): { looked: number; revived: number; stayed: number } {
+  const values = list(reply, 'retry-jobs');
+  return { looked: num(values[0]), revived: num(values[1]), stayed: num(values[2]) };
+}
+
+/** get-counts: waiting, active, delayed, completed, failed, paused flag, limited. */
+export function countsReply(reply: unknown): Counts {
+  const [waiting, active, delayed, completed, failed, paused, limited] = list(reply, 'get-counts').map(num);
+  if (limited === undefined) throw new ScriptError(`get-counts returned ${JSON.stringify(reply)}`);
+  const ready = waiting ?? 0;
+  const counts = { active: active ?? 0, delayed: delayed ?? 0, completed: completed ?? 0, failed: failed ?? 0 };
+  return paused === 1 ? { waiting: 0, ...counts, paused: ready, limited } : { waiting: ready, ...counts, paused: 0, limited };
+}
+
+/** metrics: see lua/metrics.lua's Returns. */
+export function metricsReply(reply: unknown): QueueMetrics {
+  const values = list(reply, 'metrics').map(num);
+  if (values.length < 11) throw new ScriptError(`metrics returned ${JSON.stringify(reply)}`);
+  const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1] =
+    values;
+  const waitingByLevel = values.slice(11);
+  const total = waitingByLevel.reduce((sum, n) => sum + n, grouped);
+  return {
+    waiting: isPaused === 1 ? 0 : total,
+    active,
+    delayed,
+    completed,
+    failed,
+    paused: isPaused === 1 ? total : 0,
+    isPaused: isPaused === 1,
+    waitingByLevel,
+    waitingGrouped: grouped,
+    limited: limited < 0 ? null : limited,
+    limitedGroups: held,
+    oldestWaitingMs: oldest < 0 ? null : oldest,
+    completedTotal,
+    failedTotal,
+  };
+}
+
+/** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
+const VIEW_SIZE = 6;
+/** The `stream` of a completed job's view: `fields` is its done record, `entry` its finish time. */
+const DONE_VIEW = -2;
+
+function asBuffer(value: Reply | undefined): Buffer | undefined {
+  return Buffer.isBuffer(value) ? value : undefined;
+}
+
+/** The job at `o` of a get-job or get-jobs reply, from whichever home it was read. */
+function readView(values: readonly Reply[], o: number): StoredJob | null {
+  const id = str(values[o]);
+  const state = str(values[o + 1]) as JobState;
+  const stream = num(values[o + 2]);
+  const fields = values[o + 4];
+  const progress = asBuffer(values[o + 5]);
+  if (stream === DONE_VIEW) {
+    const record = asBuffer(fields);
+    return record === undefined ? null : readDoneRecord(id, record, Buffer.from(str(values[o + 3])), progress);
+  }
+  if (!Array.isArray(fields)) return null;
+  if (stream < 0) {
+    // A job in its hash: (field, value) pairs; an empty hash is a job that went away meanwhile.
+    if (fields.length === 0) return null;
+    const pairs = new Map<string, Buffer>();
+    for (let i = 0; i + 1 < fields.length; i += 2) pairs.set(str(fields[i]), asBuffer(fields[i + 1]) ?? Buffer.from(str(fields[i + 1])));
+    return readHash(id, state, pairs);
+  }
+  const job = entryJob(str(values[o + 3]), stream, fields, state, false);
+  if (progress !== undefined) job.progress = progress;
+  return job;
+}
+
+/** get-job: the job, or null when there is no such job. */
+export function jobReply(reply: unknown): StoredJob | null {
+  const values = list(reply, 'get-job');
+  return values.length < VIEW_SIZE ? null : readView(values, 0);
+}
+
+/** get-jobs: one page of jobs, in order. */
+export function jobsReply(reply: unknown): StoredJob[] {
+  const values = list(reply, 'get-jobs');
+  const out: StoredJob[] = [];
+  for (let o = 0; o + VIEW_SIZE <= values.length; o += VIEW_SIZE) {
+    const job = readView(values, o);
+    if (job !== null) out.push(job);
+  }
+  return out;
+}
+
+/** upsert-schedule, fire-schedule: a status and the schedule's next run (-1: ended). */
+export function scheduleReply(what: string): (reply: unknown) => { status: StatusCode; next: number } {
+  return (reply) => {
+    const values = list(reply, what);
+    return { status: status(values[0], what), next: num(values[1]) };
+  };
+}
+
+/** promote-delayed: jobs promoted and ms until the next is due (-1: none), or 'needs-init'. */
+export function promoteReply(reply: unknown): { promoted: number; nextDueMs: number } | 'needs-init' {
+  const values = list(reply, 'promote-delayed');
+  if (values.length === 1 && values[0] === Status.NEEDS_INIT) return 'needs-init';
+  return { promoted: num(values[0]), nextDueMs: num(values[1]) };
+}
+
+/** due-schedules: Redis' clock, then per schedule its id, next run and definition (false unless due). */
+export function dueSchedulesReply(reply: unknown): { now: number; schedules: { id: string; next: number; definition: Buffer | null }[] } {
+  const values = list(reply, 'due-schedules');
+  const schedules: { id: string; next: number; definition: Buffer | null }[] = [];
+  for (let i = 1; i + 2 < values.length; i += 3) {
+    schedules.push({ id: str(values[i]), next: num(values[i + 1]), definition: asBuffer(values[i + 2]) ?? null });
+  }
+  return { now: num(values[0]), schedules };
+}

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ScriptError } from '../errors.js';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from './connection.js';
-import { num, str, type Reply } from './replies.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -58,23 +56,17 @@ export class ScheduleStore {
 
   /** Stores a definition with its first run; an identical definition changes nothing and keeps its next run. */
   async upsert(id: string, definition: Buffer, next: number, limit: number): Promise<{ changed: boolean; next: number }> {
-    const [status, stored] = (await runScript(this.client, 'upsert-schedule', this.own, { scheduleId: id, definition, next, limit })) as number[];
-    return { changed: status === Status.OK, next: stored ?? -1 };
+    const stored = await runScript(this.client, 'upsert-schedule', this.own, { scheduleId: id, definition, next, limit });
+    return { changed: stored.status === Status.OK, next: stored.next };
   }
 
   async remove(id: string): Promise<boolean> {
-    return ((await runScript(this.client, 'remove-schedule', this.own, { scheduleId: id })) as number) === 1;
+    return (await runScript(this.client, 'remove-schedule', this.own, { scheduleId: id })) === 1;
   }
 
   /** Redis' clock now (ms), and the `limit` soonest schedules with the definitions of the due ones. */
-  async soonest(limit: number): Promise<{ now: number; schedules: SoonSchedule[] }> {
-    const reply = (await runScript(this.client, 'due-schedules', { scheduleNext: this.keys.scheduleNext, schedules: this.keys.schedules }, { limit })) as Reply[];
-    const schedules: SoonSchedule[] = [];
-    for (let i = 1; i + 2 < reply.length; i += 3) {
-      const definition = reply[i + 2];
-      schedules.push({ id: str(reply[i]), next: num(reply[i + 1]), definition: Buffer.isBuffer(definition) ? definition : null });
-    }
-    return { now: num(reply[0]), schedules };
+  soonest(limit: number): Promise<{ now: number; schedules: SoonSchedule[] }> {
+    return runScript(this.client, 'due-schedules', { scheduleNext: this.keys.scheduleNext, schedules: this.keys.schedules }, { limit });
   }
 
   /** Redis' clock (ms), read on the server that holds the queue. */
@@ -82,17 +74,14 @@ export class ScheduleStore {
     return (await this.soonest(0)).now;
   }
 
-  async fire(input: FireInput): Promise<{ status: StatusCode; next: number }> {
+  fire(input: FireInput): Promise<{ status: StatusCode; next: number }> {
     const { definition, ...rest } = input;
-    const reply = (await runScript(
+    return runScript(
       this.client,
       'fire-schedule',
       { ...this.own, id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
       { base: this.keys.base, eventsMaxLen: this.eventsMaxLen, defSha: createHash('sha1').update(definition).digest('hex'), ...rest },
-    )) as number[];
-    const [status, next] = reply;
-    if (status === undefined || next === undefined) throw new ScriptError(`fire-schedule returned ${JSON.stringify(reply)}`);
-    return { status: status as StatusCode, next };
+    );
   }
 
   /** Every schedule. Three plain reads: a schedule changed in between may show its old next run once. */
@@ -109,16 +98,18 @@ export class ScheduleStore {
       .sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Moves up to `limit` due delayed jobs to waiting; 'needs-init' after an obliterate. */
-  async promote(limit: number): Promise<{ promoted: number; nextDueMs: number } | 'needs-init'> {
-    const reply = (await runScript(
+  /**
+   * Moves up to `limit` due delayed jobs to waiting (failing for good any whose hash cannot be used);
+   * 'needs-init' after an obliterate.
+   */
+  promote(limit: number): Promise<{ promoted: number; nextDueMs: number } | 'needs-init'> {
+    const { id, meta, delayed, failed, events, ctl, groups, streams } = this.keys;
+    return runScript(
       this.client,
       'promote-delayed',
-      { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
-      { base: this.keys.base, limit },
-    )) as number[];
-    if (reply[0] === Status.NEEDS_INIT) return 'needs-init';
-    return { promoted: reply[0] ?? 0, nextDueMs: reply[1] ?? -1 };
+      { id, meta, delayed, failed, events, ctl, groups, streams },
+      { base: this.keys.base, limit, eventsMaxLen: this.eventsMaxLen },
+    );
   }
 
   /** The priority levels recorded for the queue, or undefined when it was never initialised. */

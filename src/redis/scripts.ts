@@ -2,12 +2,31 @@ import type { RedisClient } from './connection.js';
 import { throwRedisFailure } from './failures.js';
 import { loadLua, sha1 } from './lua.js';
 import { lengthPrefixed } from './packed.js';
+import {
+  addReply,
+  claimReply,
+  countsReply,
+  dueSchedulesReply,
+  initReply,
+  jobReply,
+  jobsReply,
+  metricsReply,
+  none,
+  numberOf,
+  promoteReply,
+  recoverReply,
+  retryJobsReply,
+  scheduleReply,
+  statusOf,
+  statuses,
+  strings,
+} from './replies.js';
 
 /**
- * The contract of every Lua script, by name: its KEYS and ARGV in order, and for batched scripts the ARGV
- * group repeated per job. Callers pass named values and `runScript` lays them out, so no key or argument
- * is ever placed by position by hand. test/unit/scripts.test.ts checks that each script's header lists
- * exactly these names.
+ * The contract of every Lua script, by name: its KEYS and ARGV in order, for batched scripts the values
+ * of each job, and the decoder of its reply (replies.ts). Callers pass named values and `runScript` lays
+ * them out and returns the decoded reply, so no key or argument is ever placed by position by hand and no
+ * verb casts a reply. test/unit/scripts.test.ts checks that each script's header lists exactly these names.
  *
  * A key named `streams...` stands for the queue's streams, passed last: the level streams, level 0 first,
  * then admit. `groups...` stands for the seven group keys, in the order of lua/includes/groups.lua.
@@ -15,89 +34,110 @@ import { lengthPrefixed } from './packed.js';
 export interface ScriptSpec {
   readonly keys: readonly string[];
   readonly args: readonly string[];
-  readonly perJob?: readonly string[];
-  /** What one repeated ARGV group stands for; 'job' unless said. */
-  readonly per?: 'job' | 'stream';
   /**
-   * The per-job values go into one ARGV value, `jobs`, the last one (packJobs), instead of an ARGV value
-   * each: the hot batched scripts, whose calls carry hundreds of jobs.
+   * A batched script's values of each job (each delivery, for extend-leases), in order. They go packed into
+   * one ARGV value, `jobs`, the last one (packJobs), and the script reads them by name with
+   * struct.unpack: never by offset into ARGV.
    */
-  readonly packed?: boolean;
+  readonly perJob?: readonly string[];
   /** Replies carry msgpack payloads: ask ioredis for Buffers instead of strings. */
   readonly binary?: boolean;
+  /** The reply as the verb uses it. */
+  readonly decode: (reply: unknown) => unknown;
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'] },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'], decode: initReply },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
-    packed: true,
+    decode: addReply,
   },
   claim: {
-    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
+    keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
     binary: true,
+    decode: claimReply,
   },
   complete: {
     keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'keepCount', 'keepAge', 'group', 'record', 'result', 'hashed'],
-    packed: true,
+    decode: statuses,
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: [
       'id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge',
-      'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'stalls', 'pon',
+      'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'pon',
     ],
+    decode: statuses,
   },
   release: {
     keys: ['id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
-    perJob: ['id', 'entry', 'level', 'holdMs', 'name', 'data', 'opts', 'ts', 'prio', 'group', 'ats', 'atm', 'stalls', 'err', 'stack'],
+    perJob: ['id', 'entry', 'level', 'holdMs', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack'],
+    decode: statuses,
   },
   'recover-stalled': {
     keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'reaper', 'idleMs', 'maxStalled', 'limit', 'eventsMaxLen'],
+    decode: recoverReply,
   },
-  'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['n', 'ids...'], per: 'stream' },
-  pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'] },
+  'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
+  pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
     keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: statusOf('remove-job'),
   },
   'retry-job': {
     keys: ['id', 'meta', 'failed', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: statusOf('retry-job'),
   },
-  'retry-jobs': { keys: ['id', 'meta', 'set', 'events', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit', 'eventsMaxLen', 'completed'] },
+  'retry-jobs': {
+    keys: ['id', 'meta', 'set', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'limit', 'eventsMaxLen', 'completed', 'skip'],
+    decode: retryJobsReply,
+  },
   obliterate: {
     keys: ['meta', 'id', 'delayed', 'completed', 'failed', 'events', 'ctl', 'rate', 'schedules', 'scheduleNext', 'scheduleRuns', 'groups...', 'streams...'],
     args: ['base', 'force', 'limit'],
+    decode: numberOf('obliterate'),
   },
-  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'] },
-  metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'] },
+  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], decode: countsReply },
+  metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], decode: metricsReply },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
     binary: true,
+    decode: jobsReply,
   },
-  'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], binary: true },
-  progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'] },
-  log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'] },
-  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'] },
-  'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'] },
-  'upsert-schedule': { keys: ['schedules', 'scheduleNext', 'scheduleRuns'], args: ['scheduleId', 'definition', 'next', 'limit'] },
-  'remove-schedule': { keys: ['schedules', 'scheduleNext', 'scheduleRuns'], args: ['scheduleId'] },
+  'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], binary: true, decode: jobReply },
+  progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
+  log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
+  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'], decode: none },
+  'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'], decode: none },
+  'upsert-schedule': {
+    keys: ['schedules', 'scheduleNext', 'scheduleRuns'],
+    args: ['scheduleId', 'definition', 'next', 'limit'],
+    decode: scheduleReply('upsert-schedule'),
+  },
+  'remove-schedule': { keys: ['schedules', 'scheduleNext', 'scheduleRuns'], args: ['scheduleId'], decode: numberOf('remove-schedule') },
   'fire-schedule': {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns', 'id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
+    decode: scheduleReply('fire-schedule'),
   },
-  'promote-delayed': { keys: ['id', 'meta', 'delayed', 'ctl', 'groups...', 'streams...'], args: ['base', 'limit'] },
-  'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], binary: true },
+  'promote-delayed': {
+    keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'limit', 'eventsMaxLen'],
+    decode: promoteReply,
+  },
+  'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], binary: true, decode: dueSchedulesReply },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -108,9 +148,8 @@ type KeyName<K extends string> = K extends `${infer Base}...` ? Base : K;
 type KeyValue<K extends string> = K extends `${string}...` ? readonly string[] : string;
 export type ScriptKeys<N extends ScriptName> = { [K in Spec<N>['keys'][number] as KeyName<K>]: KeyValue<K> };
 export type ScriptArgs<N extends ScriptName> = { [K in Spec<N>['args'][number]]: ArgValue };
-export type JobArgs<N extends ScriptName> = Spec<N> extends { perJob: readonly (infer P extends string)[] }
-  ? { [K in P as KeyName<K>]: K extends `${string}...` ? readonly ArgValue[] : ArgValue }
-  : never;
+export type JobArgs<N extends ScriptName> = Spec<N> extends { perJob: readonly (infer P extends string)[] } ? { [K in P]: ArgValue } : never;
+export type ScriptReply<N extends ScriptName> = ReturnType<Spec<N>['decode']>;
 
 interface LoadedScript {
   readonly command: string;
@@ -187,23 +226,23 @@ export function packJobs(names: readonly string[], jobs: readonly object[], what
   return lengthPrefixed(parts);
 }
 
-/** Runs one script with named keys and arguments; per-job argument groups follow the shared ones. */
-export function runScript<N extends ScriptName>(
+/**
+ * Runs one script with named keys and arguments; per-job values follow the shared ones, packed into one
+ * value (packJobs). Resolves with the reply as the script's decoder reads it.
+ */
+export async function runScript<N extends ScriptName>(
   client: RedisClient,
   name: N,
   keys: ScriptKeys<N>,
   args: ScriptArgs<N>,
   jobs?: readonly JobArgs<N>[],
-): Promise<unknown> {
+): Promise<ScriptReply<N>> {
   const spec = SCRIPTS[name] as ScriptSpec;
   const keyList: ArgValue[] = [];
   flatten(spec.keys, keys, keyList, name);
   const argList: ArgValue[] = [];
   flatten(spec.args, args, argList, name);
-  if (jobs !== undefined && spec.perJob !== undefined && spec.packed === true) {
-    argList.push(packJobs(spec.perJob, jobs, name));
-  } else if (jobs !== undefined && spec.perJob !== undefined) {
-    for (const job of jobs) flatten(spec.perJob, job, argList, name);
-  }
-  return method(client, name)(keyList.length, ...keyList, ...argList).catch(throwRedisFailure);
+  if (spec.perJob !== undefined) argList.push(packJobs(spec.perJob, jobs ?? [], name));
+  const reply = await method(client, name)(keyList.length, ...keyList, ...argList).catch(throwRedisFailure);
+  return spec.decode(reply) as ScriptReply<N>;
 }

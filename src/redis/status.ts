@@ -19,6 +19,8 @@ export const Status = {
   STALE: -7,
   /** init: the queue was written in another storage format (meta `fmt`). */
   FORMAT_MISMATCH: -8,
+  /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
+  CORRUPT: -9,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

@@ -1,6 +1,6 @@
 import { metrics, type Attributes, type Counter, type Histogram } from '@opentelemetry/api';
 import { observeQueues } from '../metrics/instruments.js';
-import type { QueueMetrics } from '../redis/store.js';
+import type { QueueMetrics } from '../states.js';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 import type { JobOutcome } from './tracing.js';
 

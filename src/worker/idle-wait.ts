@@ -1,5 +1,5 @@
 import type { BlockedConnection, BlockingReads } from '../redis/blocking-reads.js';
-import type { ClaimResult } from '../redis/store.js';
+import type { ClaimResult } from '../redis/replies.js';
 
 /** Below this a local sleep beats a blocking read: the unblock could arrive before the read is blocked. */
 const MIN_BLOCK_MS = 5;

@@ -7,27 +7,25 @@ import type { QueueStore } from '../redis/store.js';
  * cut off: `onLost` lets the worker abort them.
  */
 export class Leases {
-  readonly #held: Set<string>[];
+  /** entry -> its stream, for every delivery this worker runs. */
+  readonly #held = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> | undefined;
 
   constructor(
     private readonly store: QueueStore,
     private readonly consumer: string,
-    streams: number,
     private readonly intervalMs: number,
     private readonly onLost: (entries: string[]) => void,
     private readonly onError: (error: Error) => void,
-  ) {
-    this.#held = Array.from({ length: streams }, () => new Set<string>());
-  }
+  ) {}
 
   hold(stream: number, entry: string): void {
-    this.#held[stream]?.add(entry);
+    this.#held.set(entry, stream);
   }
 
-  release(stream: number, entry: string): void {
-    this.#held[stream]?.delete(entry);
+  release(entry: string): void {
+    this.#held.delete(entry);
   }
 
   start(): void {
@@ -44,11 +42,12 @@ export class Leases {
   }
 
   async #beat(): Promise<void> {
-    if (this.#held.every((set) => set.size === 0)) return;
+    if (this.#held.size === 0) return;
     try {
-      const lost = await this.store.extendLeases(this.consumer, this.#held.map((set) => [...set]));
+      const held = [...this.#held].map(([entry, stream]) => ({ stream, entry }));
+      const lost = await this.store.extendLeases(this.consumer, held);
       // An entry settled while the call was in flight also comes back as "not held": only report live ones.
-      const live = lost.filter((entry) => this.#held.some((set) => set.has(entry)));
+      const live = lost.filter((entry) => this.#held.has(entry));
       if (live.length > 0) this.onLost(live);
     } catch (error) {
       this.onError(error as Error);

@@ -1,3 +1,4 @@
+import { DecodeError } from '../errors.js';
 import type { QueueStore } from '../redis/store.js';
 
 /** Entries taken back per level per call: bounds one call's Redis time. */
@@ -43,8 +44,11 @@ export class Reaper {
   async #run(): Promise<void> {
     try {
       for (let call = 0; call < MAX_CALLS; call++) {
-        const { requeued, failed } = await this.store.recoverStalled(this.reaper, this.stalledTimeoutMs, this.maxStalled, LIMIT);
-        if (requeued + failed < LIMIT) return;
+        const { requeued, failed, strays } = await this.store.recoverStalled(this.reaper, this.stalledTimeoutMs, this.maxStalled, LIMIT);
+        if (strays.length > 0) {
+          this.onError(new DecodeError(`stream entries ${strays.join(', ')} held no job; they were acknowledged and dropped`));
+        }
+        if (requeued + failed + strays.length < LIMIT) return;
       }
     } catch (error) {
       this.onError(error as Error);

@@ -97,23 +97,25 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     await three.close();
   });
 
-  it('refuses a queue written in the earlier storage format (jobs in hashes) and changes nothing of it', async () => {
-    const name = uniqueQueue('format1');
-    // What a sluice before format 2 left: meta with levels and no `fmt`, and a job in its hash.
-    await client.hset(`sluice:{${name}}:meta`, 'levels', '3', 'active', '0');
-    await client.hset(`sluice:{${name}}:job:1`, 'name', 'x', 'state', 'waiting', 'entry', '1764600000000-0');
-    const before = await keysOf(name);
-    const queue = new Queue(name, { connection: redis.connection });
-    await expect(queue.add('x', {})).rejects.toBeInstanceOf(ConfigMismatchError);
-    await expect(queue.getCounts()).rejects.toThrow("written in sluice's storage format 1, and this version reads format 2");
-    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
-    const errors: Error[] = [];
-    worker.on('error', (error) => errors.push(error));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(errors.some((error) => error instanceof ConfigMismatchError)).toBe(true);
-    await worker.close();
-    expect(await keysOf(name)).toEqual(before);
-    await queue.close();
+  it('refuses a queue written in an earlier storage format and changes nothing of it', async () => {
+    // Format 1 (no `fmt`: every job in a hash) and format 2 (entry fields named n d o t ...).
+    for (const format of [1, 2]) {
+      const name = uniqueQueue(`format${format}`);
+      await client.hset(`sluice:{${name}}:meta`, 'levels', '3', 'active', '0', ...(format === 1 ? [] : ['fmt', String(format)]));
+      if (format === 1) await client.hset(`sluice:{${name}}:job:1`, 'name', 'x', 'state', 'waiting', 'entry', '1764600000000-0');
+      else await client.xadd(`sluice:{${name}}:wait:1`, '1-0', 'n', 'x', 'd', '', 'o', '', 't', '1764600000000');
+      const before = await keysOf(name);
+      const queue = new Queue(name, { connection: redis.connection });
+      await expect(queue.add('x', {})).rejects.toBeInstanceOf(ConfigMismatchError);
+      await expect(queue.getCounts()).rejects.toThrow(`written in sluice's storage format ${format}, and this version reads format 3`);
+      const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+      const errors: Error[] = [];
+      worker.on('error', (error) => errors.push(error));
+      await waitFor('the worker to refuse the queue', () => errors.some((error) => error instanceof ConfigMismatchError));
+      await worker.close();
+      expect(await keysOf(name)).toEqual(before);
+      await queue.close();
+    }
   });
 
   it('refuses queue names that are empty, too long or not plain text', () => {
@@ -132,7 +134,7 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     const level = `sluice:{${name}}:wait:1`;
     const [[, fields] = ['', []]] = await client.xrangeBuffer(level, '-', '+');
     const number = await client.incr(`sluice:{${name}}:id`);
-    await client.xadd(level, `${number}-0`, 'n', 'n', 'd', Buffer.from([0xa5, 0x41]), 'o', fields[5] as Buffer, 't', fields[7] as Buffer);
+    await client.xadd(level, `${number}-0`, 'name', 'n', 'data', Buffer.from([0xa5, 0x41]), 'opts', fields[5] as Buffer, 'ts', fields[7] as Buffer);
     const broken = { id: String(number) };
     const [last] = await queue.addBulk([{ name: 'n', data: { n: 3 } }]);
     const ran: number[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KEEP_ALL } from '../../src/options.js';
 import { Status } from '../../src/redis/status.js';
-import type { ClaimedJob } from '../../src/redis/store.js';
+import type { ClaimedJob } from '../../src/redis/job-fields.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from '../lua/store.js';
@@ -75,7 +75,7 @@ describe('metrics script', () => {
     expect(await lua.store.getMetrics()).toMatchObject({ completed: 1, completedTotal: 4, failedTotal: 0 });
     // Stalled past maxStalled 0: failed for good by recover-stalled.
     await sleep(30);
-    expect(await lua.store.recoverStalled('reaper', 10, 0, 100)).toEqual({ requeued: 0, failed: 2 });
+    expect(await lua.store.recoverStalled('reaper', 10, 0, 100)).toEqual({ requeued: 0, failed: 2, strays: [] });
     expect(await lua.store.getMetrics()).toMatchObject({ active: 0, failed: 2, failedTotal: 2, completedTotal: 4 });
   });
 
@@ -85,7 +85,7 @@ describe('metrics script', () => {
     await sleep(50);
     await lua.store.add([input({ jobId: 'second', prio: 0 })]);
     // A job added ready became ready when it was added: its timestamp.
-    const entryMs = async (id: string) => Number((await lua.store.getJob(id))!.get('ts')!.toString());
+    const entryMs = async (id: string) => (await lua.store.getJob(id))!.timestamp;
 
     let before = await redisMs();
     let oldest = (await lua.store.getMetrics()).oldestWaitingMs;

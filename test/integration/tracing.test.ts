@@ -45,8 +45,8 @@ class AsyncContextManager implements ContextManager {
 }
 
 async function storedOptions(queue: Queue, id: string): Promise<Record<string, unknown>> {
-  const raw = await queue.store.getJob(id);
-  return decode<Record<string, unknown>>(raw?.get('opts')) ?? {};
+  const stored = await queue.store.getJob(id);
+  return decode<Record<string, unknown>>(stored?.opts) ?? {};
 }
 
 describe('with no OpenTelemetry SDK', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Status } from '../../src/redis/status.js';
-import { GROUP, type ClaimedJob } from '../../src/redis/store.js';
+import type { ClaimedJob } from '../../src/redis/job-fields.js';
+import { GROUP } from '../../src/redis/store.js';
 import { KEEP_ALL } from '../../src/options.js';
 import { encode } from '../../src/serializer.js';
 import { useRedis } from '../harness/redis.js';
@@ -40,21 +41,21 @@ describe('retry-job and retry-jobs', () => {
     expect(await lua.store.retryJob('c')).toBe(Status.WRONG_STATE);
     expect(await lua.store.retryJob('nope')).toBe(Status.JOB_MISSING);
     expect(await lua.store.retryJob('a')).toBe(Status.OK);
-    expect(await lua.store.retryJobs('failed', 1000)).toBe(1);
+    expect(await lua.store.retryJobs('failed', 1000, 0)).toEqual({ looked: 1, revived: 1, stayed: 0 });
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, failed: 0, active: 1 });
     const again = await claim('x', 2);
     // A fresh start: a handler must not mistake a manual retry for a re-delivery.
     expect(again.map((j) => [j.id, j.attemptsMade, j.attemptsStarted])).toEqual([['a', 0, 1], ['b', 0, 1]]);
     const raw = await lua.store.getJob('a');
-    expect(raw?.has('err')).toBe(false);
+    expect(raw?.failedReason).toBe('');
   });
 
   it('works through a large failed set in bounded steps', async () => {
     await lua.store.add(Array.from({ length: 25 }, () => input()));
     await lua.store.fail((await claim('x', 25)).map(failForGood));
-    expect(await lua.store.retryJobs('failed', 10)).toBe(10);
-    expect(await lua.store.retryJobs('failed', 10)).toBe(10);
-    expect(await lua.store.retryJobs('failed', 10)).toBe(5);
+    expect(await lua.store.retryJobs('failed', 10, 0)).toEqual({ looked: 10, revived: 10, stayed: 0 });
+    expect(await lua.store.retryJobs('failed', 10, 0)).toEqual({ looked: 10, revived: 10, stayed: 0 });
+    expect(await lua.store.retryJobs('failed', 10, 0)).toEqual({ looked: 5, revived: 5, stayed: 0 });
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 25, failed: 0 });
   });
 });
@@ -90,7 +91,7 @@ describe('get-jobs', () => {
     await lua.store.fail([failForGood(running[1]!)]);
     expect(await ids('failed')).toEqual(['n1', 'u1']);
     const [first] = await lua.store.getJobs('failed', 0, 0);
-    expect(first?.raw.get('err')?.toString()).toBe('boom');
+    expect(first?.failedReason).toBe('boom');
   });
 });
 

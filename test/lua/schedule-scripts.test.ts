@@ -62,8 +62,8 @@ describe('fire-schedule', () => {
     const counts = await lua.store.getCounts();
     expect(counts.waiting).toBe(1);
     const job = await lua.store.getJob(`s:${tick}`);
-    expect(job?.get('state')?.toString()).toBe('waiting');
-    expect(job?.get('name')?.toString()).toBe('tick');
+    expect(job?.state).toBe('waiting');
+    expect(job?.name).toBe('tick');
     expect((await store.list())[0]).toMatchObject({ id: 's', next: tick + 1000, runs: 1 });
     const events = await lua.client.xrange(lua.store.keys.events, '-', '+');
     expect(events.flatMap(([, fields]) => fields)).toContain(`s:${tick}`);

@@ -21,8 +21,7 @@ function header(name: string, label: 'KEYS' | 'ARGV'): string {
 function renderArgv(spec: ScriptSpec): string {
   const shared = spec.args.length === 0 ? 'none' : spec.args.join(' ');
   if (spec.perJob === undefined) return shared;
-  if (spec.packed === true) return `${spec.args.join(' ')} jobs | per job, packed in jobs: ${spec.perJob.join(' ')}`;
-  return `${spec.args.join(' ')} | per ${spec.per ?? 'job'}: ${spec.perJob.join(' ')}`;
+  return `${spec.args.join(' ')} jobs | per job, packed in jobs: ${spec.perJob.join(' ')}`;
 }
 
 describe('Lua scripts and their TypeScript contracts', () => {

@@ -1,0 +1,36 @@
+-- corrupt: a job whose stored fields cannot be used (written by hand, or by a buggy client) is failed for
+-- good by the script that finds it, instead of making that script error: Redis does not roll back a script
+-- that errors half way, and an error in claim or recover-stalled would strand every job of the call and
+-- recur on every later call. It costs that one job; the others of the call go on. The job is rewritten as
+-- a valid failed job (what could not be read becomes empty or 0) whose reason names what was wrong, so it
+-- can be looked at, retried or removed like any failed job.
+-- Q is the script's context: base, meta, failed (the failed set), events, maxLen, now.
+--@include keys
+--@include numbers
+--@include events
+--@include record
+
+local function failCorrupt(Q, j, problem)
+  local reason = 'corrupt job record: ' .. problem .. '; the job was failed without running'
+  local function text(value)
+    if type(value) == 'string' then return value end
+    return ''
+  end
+  local function count(value)
+    if countOf(value) then return value end
+    return '0'
+  end
+  local clean = { id = j.id, name = text(j.name), data = text(j.data), opts = text(j.opts), ts = count(j.ts), prio = count(j.prio),
+    grp = text(j.grp), ats = count(j.ats), atm = count(j.atm), stalls = count(j.stalls), err = reason, stack = '' }
+  if Q.levels and tonumber(clean.prio) >= #Q.levels then clean.prio = '0' end
+  local now = int(Q.now)
+  local key = jobKey(Q.base, j.id)
+  local f = recordFields('failed', clean)
+  putField(f, 'fon', now)
+  -- Stray fields of the corrupt hash (a due time, a locator's entry) would be read as this state's.
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(f))
+  redis.call('ZADD', Q.failed, now, j.id)
+  redis.call('HINCRBY', Q.meta, 'failed', 1)
+  emit(Q.events, Q.maxLen, 'failed', j.id, reason)
+end

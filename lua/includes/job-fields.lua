@@ -1,0 +1,60 @@
+-- job-fields: the one spelling of a job's fields. A job's stream entry, its hash and the parts of its
+-- completed record name each field the same way, and a job in Lua is a table keyed by these names
+-- (appendJob writes one; entryJob, recordJob and doneJob read one). src/redis/job-fields.ts holds the same
+-- tables; test/unit/job-fields.test.ts checks that the two agree.
+--
+--   id      the job's id                     name   its name
+--   data    msgpack, as the producer sent it opts   msgpack options ('' when all are defaults)
+--   ts      created (ms)                     prio   priority level, 0 runs first
+--   grp     group ('' or absent: none)       ats    attempts started      atm  attempts made
+--   stalls  times taken back from a worker that stopped responding
+--   ready   when its entry became ready (ms; entries only)
+--   err, stack  the latest failed attempt's reason and stack (absent without one)
+-- A hash adds its state's fields (record.lua): state, due, pon (processed on), fon (finished on),
+-- progress, and for a locator entry and lvl. A completed record also has pon, rv (its result) and progress.
+
+-- A stream entry in the full layout: these, in this order, then err and stack after a failed attempt.
+local FULL_FIELDS = { 'id', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'ready' }
+-- A stream entry in the fresh layout (a job added ready, with a generated id and no group): only these.
+local FRESH_FIELDS = { 'name', 'data', 'opts', 'ts' }
+-- A completed record's parts, in order (done.lua); progress only when there is one.
+local RECORD_PARTS = { 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress' }
+-- Fields that hold a count or a time: decimal digits only. Checked before a job read from Redis is written
+-- anywhere (jobProblem).
+local COUNTERS = { 'ts', 'prio', 'ats', 'atm', 'stalls' }
+
+-- Where a full entry's values sit in its flat field array (1-based): claim reads the attempt and metrics
+-- the ready time of many entries without building a table of each.
+local FULL_AT = {}
+for i, name in ipairs(FULL_FIELDS) do FULL_AT[name] = 2 * i end
+
+-- Whether a flat field array is exactly the fresh layout.
+local function isFresh(fields)
+  return #fields == 8 and fields[1] == 'name' and fields[3] == 'data' and fields[5] == 'opts' and fields[7] == 'ts'
+end
+
+-- A count as written by sluice: 1 to 15 decimal digits (exact in a double), or nil.
+local function countOf(value)
+  if type(value) ~= 'string' or #value > 15 or not string.match(value, '^%d+$') then return nil end
+  return tonumber(value)
+end
+
+-- What is wrong with job table `j` read from Redis, or nil when it may be written back: an id, string
+-- name, data and opts, counts in COUNTERS, a priority below `levels`, a string group when any. A script
+-- checks before it writes: Redis does not roll back a script that fails half way.
+local function jobProblem(j, levels)
+  if type(j.id) ~= 'string' or j.id == '' then return 'it has no id' end
+  for _, name in ipairs({ 'name', 'data', 'opts' }) do
+    if type(j[name]) ~= 'string' then return "field '" .. name .. "' is missing" end
+  end
+  for _, name in ipairs(COUNTERS) do
+    if not countOf(j[name]) then
+      local value = j[name]
+      if type(value) ~= 'string' then return "field '" .. name .. "' is missing" end
+      return "field '" .. name .. "' is '" .. string.sub(value, 1, 40) .. "', not a count"
+    end
+  end
+  if tonumber(j.prio) >= levels then return "field 'prio' is " .. j.prio .. ', not a priority level of this queue (0 to ' .. (levels - 1) .. ')' end
+  if j.grp ~= nil and type(j.grp) ~= 'string' then return "field 'grp' is not a string" end
+  return nil
+end
