@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import type { Timing } from './definition.js';
 
 /**
@@ -29,6 +29,14 @@ function withinEnd(t: Timing, tick: number | null): number | null {
   return tick === null || (t.endAt >= 0 && tick > t.endAt) ? null : tick;
 }
 
+/**
+ * The expression in the schedule's time zone, its H fields seeded by the schedule id: without a seed,
+ * cron-parser draws a random one on every parse, and each parse would pick other ticks.
+ */
+function parse(t: Timing, currentDate: number): CronExpression {
+  return CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate, hashSeed: t.hashSeed });
+}
+
 /** The first tick strictly after `ms` (and not before startAt, not after endAt), or null. */
 export function tickAfter(t: Timing, ms: number): number | null {
   const from = t.startAt >= 0 && ms < t.startAt ? t.startAt - 1 : ms;
@@ -37,7 +45,7 @@ export function tickAfter(t: Timing, ms: number): number | null {
     return withinEnd(t, from < a ? a : a + (Math.floor((from - a) / t.every) + 1) * t.every);
   }
   try {
-    return withinEnd(t, CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: from }).next().getTime());
+    return withinEnd(t, parse(t, from).next().getTime());
   } catch {
     // cron-parser gives up after a bounded search (an expression with no further date): the schedule ends.
     return null;
@@ -59,7 +67,7 @@ export function tickAtOrBefore(t: Timing, ms: number): number | null {
   }
   let tick: number;
   try {
-    tick = CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: bound + 1 }).prev().getTime();
+    tick = parse(t, bound + 1).prev().getTime();
   } catch {
     return null;
   }

@@ -97,6 +97,45 @@ describe('upsertSchedule, getSchedules, removeSchedule', () => {
   });
 });
 
+describe('upsertSchedule: hashed cron fields', () => {
+  const job = { name: 'x', data: {} };
+
+  it('H is seeded by the schedule id: the same schedule gets the same ticks in every queue, process and upsert', async () => {
+    const queues = ['a', 'b', 'c'].map((n) => new Queue(uniqueQueue(`sched-hash-${n}`), { connection: redis.connection }));
+    const spec = { cron: 'H H * * *', tz: 'UTC' };
+    const nexts = await Promise.all(queues.map(async (q) => (await q.upsertSchedule('nightly', spec, job)).next?.getTime()));
+    expect(nexts[0]).toBeGreaterThan(Date.now() - 1000);
+    expect(nexts).toEqual([nexts[0], nexts[0], nexts[0]]);
+    // A changed definition recomputes the next run from now: the hashed minute and hour stay.
+    const [queue] = queues;
+    for (const n of [1, 2, 3]) {
+      const changed = await queue!.upsertSchedule('nightly', spec, { name: 'x', data: { n } });
+      expect(changed).toEqual({ changed: true, next: new Date(nexts[0]!) });
+    }
+    await Promise.all(queues.map((q) => q.close()));
+  });
+
+  it("a runner fires an H schedule's tick and computes its next run with the same seed", async () => {
+    const name = uniqueQueue('sched-hash-fire');
+    const queue = new Queue(name, { connection: redis.connection });
+    const client = new Redis(redis.url);
+    const day = 86_400_000;
+    // Daily at a minute and hour picked by the id; the first run is up to a day away, so it is not reached here.
+    const { next } = await queue.upsertSchedule('daily', { cron: 'H H * * *' }, job);
+    const first = next?.getTime() ?? 0;
+    // As if nothing had fired the day before's tick: due, on the same hashed minute and hour.
+    await client.zadd(queue.store.keys.scheduleNext, first - day, 'daily');
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('the due tick ran', async () => (await tickJobs(queue, 'daily')).length === 1);
+    expect(await tickJobs(queue, 'daily')).toEqual([`daily:${first - day}`]);
+    await waitFor('the next run moved on', async () => (await queue.getSchedules())[0]?.next?.getTime() !== first - day);
+    expect((await queue.getSchedules())[0]?.next?.getTime()).toBe(first);
+    await worker.close();
+    await client.quit();
+    await queue.close();
+  });
+});
+
 describe('firing', () => {
   it('a worker fires each tick once with the id <schedule>:<tick>, until the limit ends the schedule', async () => {
     const name = uniqueQueue('sched-fire');

@@ -19,7 +19,7 @@ function ticks(timing: Timing, from: string, n: number): (string | null)[] {
 
 describe('cron ticks across daylight saving in Europe/Berlin', () => {
   it('spring forward (2026-03-29, 02:00 CET -> 03:00 CEST): a daily 02:30 runs once, at 03:30 CEST', () => {
-    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' });
+    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' }, 's');
     expect(ticks(daily, '2026-03-27T12:00:00Z', 4)).toEqual([
       '2026-03-28T01:30:00.000Z', // 02:30 CET
       '2026-03-29T01:30:00.000Z', // 02:30 does not exist: 03:30 CEST
@@ -29,12 +29,12 @@ describe('cron ticks across daylight saving in Europe/Berlin', () => {
   });
 
   it('spring forward: a daily 09:00 stays at 09:00 local, an hour earlier in UTC', () => {
-    const nine = validateTiming({ cron: '0 9 * * *', tz: 'Europe/Berlin' });
+    const nine = validateTiming({ cron: '0 9 * * *', tz: 'Europe/Berlin' }, 's');
     expect(ticks(nine, '2026-03-28T00:00:00Z', 2)).toEqual(['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z']);
   });
 
   it('spring forward: an hourly schedule fires every real hour, never twice and never skipping one', () => {
-    const hourly = validateTiming({ cron: '0 * * * *', tz: 'Europe/Berlin' });
+    const hourly = validateTiming({ cron: '0 * * * *', tz: 'Europe/Berlin' }, 's');
     expect(ticks(hourly, '2026-03-28T23:30:00Z', 4)).toEqual([
       '2026-03-29T00:00:00.000Z', // 01:00 CET
       '2026-03-29T01:00:00.000Z', // 03:00 CEST (02:00 was skipped by the clock, not by us)
@@ -44,7 +44,7 @@ describe('cron ticks across daylight saving in Europe/Berlin', () => {
   });
 
   it('fall back (2026-10-25, 03:00 CEST -> 02:00 CET): a daily 02:30 runs once, the first time', () => {
-    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' });
+    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' }, 's');
     expect(ticks(daily, '2026-10-23T12:00:00Z', 3)).toEqual([
       '2026-10-24T00:30:00.000Z', // 02:30 CEST
       '2026-10-25T00:30:00.000Z', // the first 02:30 (CEST); the second (01:30Z, CET) does not run
@@ -53,7 +53,7 @@ describe('cron ticks across daylight saving in Europe/Berlin', () => {
   });
 
   it('fall back: an hourly schedule fires through the repeated hour, every real hour', () => {
-    const hourly = validateTiming({ cron: '0 * * * *', tz: 'Europe/Berlin' });
+    const hourly = validateTiming({ cron: '0 * * * *', tz: 'Europe/Berlin' }, 's');
     expect(ticks(hourly, '2026-10-24T23:30:00Z', 4)).toEqual([
       '2026-10-25T00:00:00.000Z', // 02:00 CEST
       '2026-10-25T01:00:00.000Z', // 02:00 CET, the repeated hour
@@ -63,13 +63,13 @@ describe('cron ticks across daylight saving in Europe/Berlin', () => {
   });
 
   it('weekdays at 09:00 skip the weekend, in local time', () => {
-    const weekdays = validateTiming({ cron: '0 9 * * 1-5', tz: 'Europe/Berlin' });
+    const weekdays = validateTiming({ cron: '0 9 * * 1-5', tz: 'Europe/Berlin' }, 's');
     // 2026-03-27 is a Friday; the Monday after is the first day of CEST.
     expect(ticks(weekdays, '2026-03-27T00:00:00Z', 2)).toEqual(['2026-03-27T08:00:00.000Z', '2026-03-30T07:00:00.000Z']);
   });
 
   it('finds the latest tick at or before an instant (for a missed run)', () => {
-    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' });
+    const daily = validateTiming({ cron: '30 2 * * *', tz: 'Europe/Berlin' }, 's');
     expect(iso(tickAtOrBefore(daily, at('2026-03-29T12:00:00Z')))).toBe('2026-03-29T01:30:00.000Z');
     expect(iso(tickAtOrBefore(daily, at('2026-03-29T01:30:00Z')))).toBe('2026-03-29T01:30:00.000Z');
   });
@@ -77,10 +77,10 @@ describe('cron ticks across daylight saving in Europe/Berlin', () => {
 
 describe('every ticks', () => {
   it('fall on whole multiples of every since the epoch, or since startAt', () => {
-    const minute = validateTiming({ every: 60_000 });
+    const minute = validateTiming({ every: 60_000 }, 's');
     expect(iso(firstTick(minute, at('2026-01-01T10:00:20Z')))).toBe('2026-01-01T10:01:00.000Z');
     expect(iso(firstTick(minute, at('2026-01-01T10:01:00Z')))).toBe('2026-01-01T10:01:00.000Z');
-    const phased = validateTiming({ every: 60_000, startAt: new Date('2026-01-01T10:00:15Z') });
+    const phased = validateTiming({ every: 60_000, startAt: new Date('2026-01-01T10:00:15Z') }, 's');
     expect(iso(firstTick(phased, at('2026-01-01T09:00:00Z')))).toBe('2026-01-01T10:00:15.000Z');
     expect(iso(firstTick(phased, at('2026-01-01T10:00:20Z')))).toBe('2026-01-01T10:01:15.000Z');
     expect(iso(tickAtOrBefore(phased, at('2026-01-01T10:05:00Z')))).toBe('2026-01-01T10:04:15.000Z');
@@ -88,14 +88,14 @@ describe('every ticks', () => {
   });
 
   it('stop at endAt (inclusive)', () => {
-    const bounded = validateTiming({ every: 1000, startAt: new Date(10_000), endAt: new Date(12_000) });
+    const bounded = validateTiming({ every: 1000, startAt: new Date(10_000), endAt: new Date(12_000) }, 's');
     expect([firstTick(bounded, 0), tickAfter(bounded, 10_000), tickAfter(bounded, 11_000), tickAfter(bounded, 12_000)]).toEqual([10_000, 11_000, 12_000, null]);
     expect(tickAtOrBefore(bounded, 50_000)).toBe(12_000);
   });
 });
 
 describe('planFire', () => {
-  const second = validateTiming({ every: 1000 });
+  const second = validateTiming({ every: 1000 }, 's');
 
   it('fires a tick on time, and a late one too, moving on to the tick right after it', () => {
     expect(planFire(second, 5000, 5003)).toEqual({ fire: 5000, next: 6000 });
@@ -107,16 +107,16 @@ describe('planFire', () => {
     const now = 100_000_400;
     const missedAt = now - 3_600_000;
     expect(planFire(second, missedAt, now)).toEqual({ fire: 100_000_000, next: 100_001_000 });
-    const hourlySkip = validateTiming({ every: 3_600_000, startAt: new Date(0), missed: 'skip' });
+    const hourlySkip = validateTiming({ every: 3_600_000, startAt: new Date(0), missed: 'skip' }, 's');
     const hour = 3_600_000;
     expect(planFire(hourlySkip, 10 * hour, 12 * hour + 1_800_000)).toEqual({ fire: null, next: 13 * hour });
     // 'skip' still runs the latest tick when it is itself recent enough to be on time.
-    const secondSkip = validateTiming({ every: 1000, missed: 'skip' });
+    const secondSkip = validateTiming({ every: 1000, missed: 'skip' }, 's');
     expect(planFire(secondSkip, missedAt, now)).toEqual({ fire: 100_000_000, next: 100_001_000 });
   });
 
   it('ends the schedule (next null) after endAt', () => {
-    const bounded = validateTiming({ every: 1000, startAt: new Date(0), endAt: new Date(3000) });
+    const bounded = validateTiming({ every: 1000, startAt: new Date(0), endAt: new Date(3000) }, 's');
     expect(planFire(bounded, 3000, 3001)).toEqual({ fire: 3000, next: null });
   });
 });
@@ -126,24 +126,63 @@ describe('schedule validation and encoding', () => {
 
   it('refuses invalid cron, time zone and interval with ValidationError', () => {
     for (const spec of [{ cron: '61 * * * *' }, { cron: '0 9 30 2 *' }, { cron: '' }, { cron: '0 9 * * *', tz: 'Nowhere/City' }, { every: 0 }, { every: -1 }, { every: Number.NaN }, {}]) {
-      expect(() => validateTiming(spec), JSON.stringify(spec)).toThrow(ValidationError);
+      expect(() => validateTiming(spec, 's'), JSON.stringify(spec)).toThrow(ValidationError);
     }
   });
 
   it('encodes the same definition to the same bytes, and a different one differently', () => {
-    const a = prepareSchedule({ cron: '0 9 * * *', tz: 'europe/berlin' }, job, {}, 3, 1024).encoded;
-    const b = prepareSchedule({ tz: 'Europe/Berlin', cron: '0 9 * * *' }, { ...job }, {}, 3, 1024).encoded;
-    const c = prepareSchedule({ cron: '0 9 * * *', tz: 'Europe/Berlin' }, { ...job, data: { to: 'dev' } }, {}, 3, 1024).encoded;
+    const a = prepareSchedule('s', { cron: '0 9 * * *', tz: 'europe/berlin' }, job, {}, 3, 1024).encoded;
+    const b = prepareSchedule('s', { tz: 'Europe/Berlin', cron: '0 9 * * *' }, { ...job }, {}, 3, 1024).encoded;
+    const c = prepareSchedule('s', { cron: '0 9 * * *', tz: 'Europe/Berlin' }, { ...job, data: { to: 'dev' } }, {}, 3, 1024).encoded;
     expect(a.equals(b)).toBe(true);
     expect(a.equals(c)).toBe(false);
   });
 
   it('round-trips a definition through its encoding, queue defaults applied to the job', () => {
-    const { definition, encoded } = prepareSchedule({ every: 500, limit: 2, missed: 'skip' }, { ...job, opts: { group: 'tenant-1' } }, { attempts: 2 }, 3, 1024);
-    const decoded = decodeDefinition(encoded);
+    const { definition, encoded } = prepareSchedule('s', { every: 500, limit: 2, missed: 'skip' }, { ...job, opts: { group: 'tenant-1' } }, { attempts: 2 }, 3, 1024);
+    const decoded = decodeDefinition(encoded, 's');
     expect(decoded).toEqual(definition);
     expect(decoded.timing).toMatchObject({ every: 500, limit: 2, missed: 'skip', cron: '', startAt: -1, endAt: -1 });
     expect(decoded.group).toBe('tenant-1');
     expect(encodeDefinition(decoded).equals(encoded)).toBe(true);
   });
 });
+
+describe('cron H (hashed) fields are seeded by the schedule id', () => {
+  const minuteOf = (ms: number | null): number | null => (ms === null ? null : new Date(ms).getUTCMinutes());
+
+  it('every parse of one schedule gives the same ticks: an hourly H runs every hour at one minute', () => {
+    const hourly = validateTiming({ cron: 'H * * * *' }, 'sync-crm');
+    const first = firstTick(hourly, at('2026-01-01T00:00:00Z'));
+    expect(first).not.toBeNull();
+    // What the upsert, every runner's next run and the missed-tick lookup compute, in as many separate parses.
+    const again = [firstTick(hourly, at('2026-01-01T00:00:00Z')), firstTick(validateTiming({ cron: 'H * * * *' }, 'sync-crm'), at('2026-01-01T00:00:00Z'))];
+    expect(again).toEqual([first, first]);
+    const chain = ticks(hourly, '2026-01-01T00:00:00Z', 5).map((tick) => at(tick ?? ''));
+    expect(chain.slice(1).map((tick, i) => tick - chain[i]!)).toEqual([3_600_000, 3_600_000, 3_600_000, 3_600_000]);
+    expect(new Set(chain.map(minuteOf))).toEqual(new Set([minuteOf(first)]));
+    expect(tickAtOrBefore(hourly, chain[3]! + 1000)).toBe(chain[3]);
+  });
+
+  it('pins the minute cron-parser derives from an id, so an upgrade that changes it fails here', () => {
+    // cron-parser 5.10: FNV-1a of the seed into mulberry32. A new hash moves every H schedule's ticks once.
+    const hourly = validateTiming({ cron: 'H * * * *' }, 'daily-report');
+    expect(iso(firstTick(hourly, at('2026-01-01T00:00:00Z')))).toBe('2026-01-01T00:33:00.000Z');
+  });
+
+  it('spreads schedules: different ids pick different minutes', () => {
+    const minutes = new Set(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => minuteOf(firstTick(validateTiming({ cron: 'H * * * *' }, id), 0))));
+    expect(minutes.size).toBeGreaterThan(1);
+  });
+
+  it('a decoded definition ticks as the upserted one did (the runner decodes it with its id)', () => {
+    const { definition, encoded } = prepareSchedule('nightly', { cron: 'H H * * *', tz: 'Europe/Berlin' }, { name: 'n', data: null }, {}, 3, 1024);
+    const decoded = decodeDefinition(encoded, 'nightly');
+    const from = at('2026-03-01T00:00:00Z');
+    const expected = ticks(definition.timing, '2026-03-01T00:00:00Z', 40);
+    expect(ticks(decoded.timing, '2026-03-01T00:00:00Z', 40)).toEqual(expected);
+    const tick = firstTick(definition.timing, from) ?? 0;
+    expect(planFire(decoded.timing, tick, tick + 5)).toEqual({ fire: tick, next: tickAfter(definition.timing, tick) });
+  });
+});
+
