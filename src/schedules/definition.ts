@@ -74,13 +74,14 @@ export interface ScheduleInfo<Data = unknown> {
   runs: number;
 }
 
-/** When a schedule's ticks fall; -1 stands for "not set". */
+/** When a schedule's ticks fall; -1 stands for "not set" in every and limit, null in the instants. */
 export interface Timing {
   cron: string;
   tz: string;
   every: number;
-  startAt: number;
-  endAt: number;
+  /** ms since the epoch; negative before 1970. */
+  startAt: number | null;
+  endAt: number | null;
   limit: number;
   missed: MissedPolicy;
   /** What cron-parser derives H fields from: the schedule id. Not encoded: the id is the definition's key. */
@@ -99,8 +100,11 @@ export interface ScheduleDefinition {
 
 /** 200 characters: tick job ids are `<id>:<ms>` (14 more) and job ids stop at 256. */
 export const MAX_SCHEDULE_ID = 200;
-/** Bumped if the encoding ever changes, so an old definition is recognised instead of misread. */
-const VERSION = 1;
+/**
+ * Bumped if the encoding ever changes, so an old definition is recognised instead of misread. 2: an unset
+ * startAt or endAt is nil; version 1 wrote -1, which is also an instant (1969-12-31T23:59:59.999Z).
+ */
+const VERSION = 2;
 const SPEC_FIELDS = new Set(['cron', 'tz', 'every', 'startAt', 'endAt', 'limit', 'missed']);
 const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt'];
 
@@ -111,8 +115,8 @@ export function validateScheduleId(id: unknown): string {
   return id;
 }
 
-function instant(name: string, value: unknown): number {
-  if (value === undefined) return -1;
+function instant(name: string, value: unknown): number | null {
+  if (value === undefined) return null;
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
     throw new ValidationError(`schedule ${name} must be a valid Date, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}`);
   }
@@ -160,7 +164,9 @@ export function validateTiming(spec: unknown, scheduleId: string): Timing {
   const every = hasCron ? -1 : assertInteger('schedule every (ms)', s.every, 1);
   const startAt = instant('startAt', s.startAt);
   const endAt = instant('endAt', s.endAt);
-  if (startAt >= 0 && endAt >= 0 && endAt < startAt) throw new ValidationError('schedule endAt is before its startAt: it would never run');
+  if (startAt !== null && endAt !== null && endAt < startAt) {
+    throw new ValidationError(`schedule endAt is before its startAt (${new Date(endAt).toISOString()} < ${new Date(startAt).toISOString()}): it would never run`);
+  }
   const limit = s.limit === undefined ? -1 : assertInteger('schedule limit (runs)', s.limit, 1);
   const missed = s.missed ?? 'once';
   if (missed !== 'once' && missed !== 'skip') throw new ValidationError(`schedule missed must be 'once' or 'skip', got ${JSON.stringify(missed)}`);
@@ -213,7 +219,7 @@ export function decodeDefinition(bytes: Buffer, id: string): ScheduleDefinition 
     throw new ValidationError('a stored schedule has an encoding this version of sluice does not know; upsert it again');
   }
   const [, cron, tz, every, startAt, endAt, limit, missed, name, data, opts, prio, group] = fields as [
-    number, string, string, number, number, number, number, MissedPolicy, string, Uint8Array, Uint8Array, number, string,
+    number, string, string, number, number | null, number | null, number, MissedPolicy, string, Uint8Array, Uint8Array, number, string,
   ];
   return {
     timing: { cron, tz, every, startAt, endAt, limit, missed, hashSeed: id },
@@ -228,8 +234,8 @@ export function decodeDefinition(bytes: Buffer, id: string): ScheduleDefinition 
 /** The schedule as the user wrote it, defaults filled in. */
 export function describeSpec(t: Timing): ScheduleSpec {
   const bounds: ScheduleBounds = {
-    ...(t.startAt >= 0 ? { startAt: new Date(t.startAt) } : {}),
-    ...(t.endAt >= 0 ? { endAt: new Date(t.endAt) } : {}),
+    ...(t.startAt !== null ? { startAt: new Date(t.startAt) } : {}),
+    ...(t.endAt !== null ? { endAt: new Date(t.endAt) } : {}),
     ...(t.limit > 0 ? { limit: t.limit } : {}),
     missed: t.missed,
   };

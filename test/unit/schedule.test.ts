@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { decodeDefinition, encodeDefinition, prepareSchedule, validateTiming, type Timing } from '../../src/schedules/definition.js';
+import { decodeDefinition, describeSpec, encodeDefinition, prepareSchedule, validateTiming, type Timing } from '../../src/schedules/definition.js';
 import { firstTick, LATE_NOT_MISSED_MS, planFire, tickAfter, tickAtOrBefore } from '../../src/schedules/ticks.js';
+import { encode } from '../../src/serializer.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const at = (text: string): number => new Date(text).getTime();
@@ -142,7 +143,7 @@ describe('schedule validation and encoding', () => {
     const { definition, encoded } = prepareSchedule('s', { every: 500, limit: 2, missed: 'skip' }, { ...job, opts: { group: 'tenant-1' } }, { attempts: 2 }, 3, 1024);
     const decoded = decodeDefinition(encoded, 's');
     expect(decoded).toEqual(definition);
-    expect(decoded.timing).toMatchObject({ every: 500, limit: 2, missed: 'skip', cron: '', startAt: -1, endAt: -1 });
+    expect(decoded.timing).toMatchObject({ every: 500, limit: 2, missed: 'skip', cron: '', startAt: null, endAt: null });
     expect(decoded.group).toBe('tenant-1');
     expect(encodeDefinition(decoded).equals(encoded)).toBe(true);
   });
@@ -186,3 +187,87 @@ describe('cron H (hashed) fields are seeded by the schedule id', () => {
   });
 });
 
+describe('dates before 1970 are dates', () => {
+  const now = at('2026-01-01T00:00:00Z');
+
+  it('an endAt in 1969 (or at 0, or at -1 ms) has already ended the schedule', () => {
+    for (const endAt of [new Date('1969-07-20T20:17:00Z'), new Date(0), new Date(-1)]) {
+      const every = validateTiming({ every: 1000, endAt }, 's');
+      expect(firstTick(every, now), endAt.toISOString()).toBeNull();
+      expect(tickAfter(every, now)).toBeNull();
+      // The latest tick is the last one before the end, not one in 2026.
+      expect(tickAtOrBefore(every, now)).toBe(Math.floor(endAt.getTime() / 1000) * 1000);
+      const cron = validateTiming({ cron: '* * * * *', endAt }, 's');
+      expect(firstTick(cron, now), endAt.toISOString()).toBeNull();
+      expect(tickAtOrBefore(cron, now)).toBe(Math.floor(endAt.getTime() / 60_000) * 60_000);
+    }
+  });
+
+  it('a startAt in 1969 (or at -1 ms) sets the phase of every', () => {
+    const half = validateTiming({ every: 1000, startAt: new Date(-500) }, 's');
+    expect(firstTick(half, now)).toBe(now + 500);
+    expect(tickAfter(half, now + 500)).toBe(now + 1500);
+    expect(tickAtOrBefore(half, now)).toBe(now - 500);
+    const lastMs = validateTiming({ every: 60_000, startAt: new Date(-1) }, 's');
+    expect(firstTick(lastMs, now)).toBe(now + 59_999);
+  });
+
+  it('a cron schedule that lived and ended before 1970 has no next run, and its last tick is its last', () => {
+    const sixties = validateTiming({ cron: '0 0 * * *', startAt: new Date('1960-01-01T00:00:00Z'), endAt: new Date('1965-01-01T00:00:00Z') }, 's');
+    expect(firstTick(sixties, now)).toBeNull();
+    expect(iso(tickAtOrBefore(sixties, now))).toBe('1965-01-01T00:00:00.000Z');
+    expect(iso(firstTick(sixties, at('1959-06-01T12:00:00Z')))).toBe('1960-01-01T00:00:00.000Z');
+    expect(iso(tickAfter(sixties, at('1964-12-31T00:00:00Z')))).toBe('1965-01-01T00:00:00.000Z');
+    expect(tickAfter(sixties, at('1965-01-01T00:00:00Z'))).toBeNull();
+  });
+
+  it('refuses an endAt before its startAt, before 1970 as after', () => {
+    for (const [startAt, endAt] of [[5000, -5000], [-5000, -10_000], [0, -1]] as const) {
+      expect(() => validateTiming({ every: 1000, startAt: new Date(startAt), endAt: new Date(endAt) }, 's'), `${startAt} ${endAt}`).toThrow(/endAt is before its startAt/);
+    }
+    expect(validateTiming({ every: 1000, startAt: new Date(-5000), endAt: new Date(-5000) }, 's')).toMatchObject({ startAt: -5000, endAt: -5000 });
+  });
+
+  it('encodes, decodes and describes dates before 1970, and tells them apart from no date', () => {
+    const spec = { every: 1000, startAt: new Date(-8.64e15), endAt: new Date(-1) };
+    const { definition, encoded } = prepareSchedule('old', spec, { name: 'n', data: null }, {}, 3, 1024);
+    const decoded = decodeDefinition(encoded, 'old');
+    expect(decoded).toEqual(definition);
+    expect(describeSpec(decoded.timing)).toEqual({ ...spec, missed: 'once' });
+    const unset = decodeDefinition(prepareSchedule('new', { every: 1000 }, { name: 'n', data: null }, {}, 3, 1024).encoded, 'new');
+    expect(describeSpec(unset.timing)).toEqual({ every: 1000, missed: 'once' });
+  });
+
+  it('refuses a definition stored by the encoding that wrote -1 for "no date", instead of reading 1969 into it', () => {
+    const v1 = encode([1, '', '', 1000, -1, -1, -1, 'once', 'n', encode(null, 'd', 1024), encode({}, 'o', 1024), 1, ''], 'schedule', 1024);
+    expect(() => decodeDefinition(v1, 's')).toThrow(/upsert it again/);
+  });
+});
+
+describe('ticks past the end of the Date range', () => {
+  const MAX_DATE_MS = 8.64e15;
+
+  it('an every whose next tick falls past the last Date has none: the schedule has ended', () => {
+    const huge = validateTiming({ every: Number.MAX_SAFE_INTEGER }, 's');
+    expect(firstTick(huge, at('2026-01-01T00:00:00Z'))).toBeNull();
+    expect(tickAfter(huge, 0)).toBeNull();
+    const once = validateTiming({ every: MAX_DATE_MS, startAt: new Date(1000) }, 's');
+    expect(firstTick(once, 0)).toBe(1000);
+    expect(planFire(once, 1000, 1005)).toEqual({ fire: 1000, next: null });
+    expect(planFire(once, 1000, 1000 + 3_600_000)).toEqual({ fire: 1000, next: null });
+  });
+
+  it('the last Date itself is a tick', () => {
+    const edge = validateTiming({ every: MAX_DATE_MS }, 's');
+    expect(firstTick(edge, 1)).toBe(MAX_DATE_MS);
+    expect(new Date(firstTick(edge, 1) ?? Number.NaN).getTime()).toBe(MAX_DATE_MS);
+    expect(tickAfter(edge, MAX_DATE_MS)).toBeNull();
+  });
+
+  it('a cron schedule at the end of the Date range ends instead of giving an invalid tick', () => {
+    const minutely = validateTiming({ cron: '* * * * *' }, 's');
+    expect(tickAfter(minutely, MAX_DATE_MS)).toBeNull();
+    // The true next tick is the last Date; cron-parser gives up on it, which ends the schedule too.
+    expect([null, MAX_DATE_MS]).toContain(tickAfter(minutely, MAX_DATE_MS - 1));
+  });
+});
