@@ -389,7 +389,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
     validateScheduleId(id);
-    const { definition, encoded } = prepareSchedule(spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
+    const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
     await this.#init();
     const schedules = this.#schedules();
     const first = firstTick(definition.timing, await schedules.now());
@@ -401,7 +401,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getSchedules(): Promise<ScheduleInfo<Data>[]> {
     await this.#init();
     return (await this.#schedules().list()).map((stored) => {
-      const definition = decodeDefinition(stored.definition);
+      const definition = decodeDefinition(stored.definition, stored.id);
       return {
         id: stored.id,
         spec: describeSpec(definition.timing),

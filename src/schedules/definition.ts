@@ -35,7 +35,10 @@ interface ScheduleBounds {
 }
 
 export interface CronSchedule extends ScheduleBounds {
-  /** A cron expression: 5 fields, or 6 with seconds first (cron-parser syntax, e.g. '0 9 * * 1-5'). */
+  /**
+   * A cron expression: 5 fields, or 6 with seconds first (cron-parser syntax, e.g. '0 9 * * 1-5'). `H`
+   * (hashed, as in Jenkins) stands for a value picked from the schedule id: the same in every process.
+   */
   cron: string;
   /** IANA time zone the expression is read in. Default 'UTC'. */
   tz?: string;
@@ -71,15 +74,18 @@ export interface ScheduleInfo<Data = unknown> {
   runs: number;
 }
 
-/** When a schedule's ticks fall; -1 stands for "not set". */
+/** When a schedule's ticks fall; -1 stands for "not set" in every and limit, null in the instants. */
 export interface Timing {
   cron: string;
   tz: string;
   every: number;
-  startAt: number;
-  endAt: number;
+  /** ms since the epoch; negative before 1970. */
+  startAt: number | null;
+  endAt: number | null;
   limit: number;
   missed: MissedPolicy;
+  /** What cron-parser derives H fields from: the schedule id. Not encoded: the id is the definition's key. */
+  hashSeed: string;
 }
 
 export interface ScheduleDefinition {
@@ -94,8 +100,11 @@ export interface ScheduleDefinition {
 
 /** 200 characters: tick job ids are `<id>:<ms>` (14 more) and job ids stop at 256. */
 export const MAX_SCHEDULE_ID = 200;
-/** Bumped if the encoding ever changes, so an old definition is recognised instead of misread. */
-const VERSION = 1;
+/**
+ * Bumped if the encoding ever changes, so an old definition is recognised instead of misread. 2: an unset
+ * startAt or endAt is nil; version 1 wrote -1, which is also an instant (1969-12-31T23:59:59.999Z).
+ */
+const VERSION = 2;
 const SPEC_FIELDS = new Set(['cron', 'tz', 'every', 'startAt', 'endAt', 'limit', 'missed']);
 const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt'];
 
@@ -106,8 +115,8 @@ export function validateScheduleId(id: unknown): string {
   return id;
 }
 
-function instant(name: string, value: unknown): number {
-  if (value === undefined) return -1;
+function instant(name: string, value: unknown): number | null {
+  if (value === undefined) return null;
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
     throw new ValidationError(`schedule ${name} must be a valid Date, got ${value instanceof Date ? 'an invalid Date' : JSON.stringify(value)}`);
   }
@@ -125,20 +134,21 @@ function validateTimeZone(tz: unknown): string {
   }
 }
 
-function validateCron(expression: unknown, tz: string): string {
+function validateCron(expression: unknown, tz: string, hashSeed: string): string {
   if (typeof expression !== 'string' || expression.trim().length === 0) {
     throw new ValidationError(`schedule cron must be a cron expression such as '0 9 * * 1-5', got ${JSON.stringify(expression)}`);
   }
   try {
     // Not cron-parser's strict mode: it also demands the 6-field form, and '0 9 * * 1-5' is what users write.
-    CronExpressionParser.parse(expression, { tz, currentDate: 0 }).next();
+    CronExpressionParser.parse(expression, { tz, currentDate: 0, hashSeed }).next();
   } catch (error) {
     throw new ValidationError(`schedule cron '${expression}' is not valid: ${(error as Error).message}`);
   }
   return expression.trim();
 }
 
-export function validateTiming(spec: unknown): Timing {
+/** `scheduleId` seeds the expression's H fields, so its ticks are the same wherever they are computed. */
+export function validateTiming(spec: unknown, scheduleId: string): Timing {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     throw new ValidationError(`a schedule is { cron, tz? } or { every } (with optional startAt, endAt, limit, missed), got ${typeof spec}`);
   }
@@ -150,26 +160,29 @@ export function validateTiming(spec: unknown): Timing {
   if (hasCron === (s.every !== undefined)) throw new ValidationError('a schedule takes exactly one of cron and every');
   if (!hasCron && s.tz !== undefined) throw new ValidationError('schedule tz applies to cron only; every counts ms and has no time zone');
   const tz = hasCron ? validateTimeZone(s.tz) : '';
-  const cron = hasCron ? validateCron(s.cron, tz) : '';
+  const cron = hasCron ? validateCron(s.cron, tz, scheduleId) : '';
   const every = hasCron ? -1 : assertInteger('schedule every (ms)', s.every, 1);
   const startAt = instant('startAt', s.startAt);
   const endAt = instant('endAt', s.endAt);
-  if (startAt >= 0 && endAt >= 0 && endAt < startAt) throw new ValidationError('schedule endAt is before its startAt: it would never run');
+  if (startAt !== null && endAt !== null && endAt < startAt) {
+    throw new ValidationError(`schedule endAt is before its startAt (${new Date(endAt).toISOString()} < ${new Date(startAt).toISOString()}): it would never run`);
+  }
   const limit = s.limit === undefined ? -1 : assertInteger('schedule limit (runs)', s.limit, 1);
   const missed = s.missed ?? 'once';
   if (missed !== 'once' && missed !== 'skip') throw new ValidationError(`schedule missed must be 'once' or 'skip', got ${JSON.stringify(missed)}`);
-  return { cron, tz, every, startAt, endAt, limit, missed };
+  return { cron, tz, every, startAt, endAt, limit, missed, hashSeed: scheduleId };
 }
 
 /** Validates and encodes a schedule and its job; throws ValidationError (or an encode error) before any I/O. */
 export function prepareSchedule(
+  id: string,
   spec: unknown,
   job: unknown,
   defaults: DefaultJobOptions,
   levels: number,
   maxPayloadBytes: number,
 ): { definition: ScheduleDefinition; encoded: Buffer } {
-  const timing = validateTiming(spec);
+  const timing = validateTiming(spec, id);
   if (typeof job !== 'object' || job === null) throw new ValidationError('a schedule needs its job: { name, data, opts? }');
   const { name, data, opts } = job as { name?: unknown; data?: unknown; opts?: unknown };
   if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
@@ -199,16 +212,17 @@ export function encodeDefinition(d: ScheduleDefinition): Buffer {
   return encode(fields, 'schedule', Number.MAX_SAFE_INTEGER);
 }
 
-export function decodeDefinition(bytes: Buffer): ScheduleDefinition {
+/** `id` is the schedule's: the seed of its H fields. */
+export function decodeDefinition(bytes: Buffer, id: string): ScheduleDefinition {
   const fields = decode<unknown[]>(bytes);
   if (!Array.isArray(fields) || fields[0] !== VERSION || fields.length !== 13) {
     throw new ValidationError('a stored schedule has an encoding this version of sluice does not know; upsert it again');
   }
   const [, cron, tz, every, startAt, endAt, limit, missed, name, data, opts, prio, group] = fields as [
-    number, string, string, number, number, number, number, MissedPolicy, string, Uint8Array, Uint8Array, number, string,
+    number, string, string, number, number | null, number | null, number, MissedPolicy, string, Uint8Array, Uint8Array, number, string,
   ];
   return {
-    timing: { cron, tz, every, startAt, endAt, limit, missed },
+    timing: { cron, tz, every, startAt, endAt, limit, missed, hashSeed: id },
     name,
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
     opts: Buffer.from(opts.buffer, opts.byteOffset, opts.byteLength),
@@ -220,8 +234,8 @@ export function decodeDefinition(bytes: Buffer): ScheduleDefinition {
 /** The schedule as the user wrote it, defaults filled in. */
 export function describeSpec(t: Timing): ScheduleSpec {
   const bounds: ScheduleBounds = {
-    ...(t.startAt >= 0 ? { startAt: new Date(t.startAt) } : {}),
-    ...(t.endAt >= 0 ? { endAt: new Date(t.endAt) } : {}),
+    ...(t.startAt !== null ? { startAt: new Date(t.startAt) } : {}),
+    ...(t.endAt !== null ? { endAt: new Date(t.endAt) } : {}),
     ...(t.limit > 0 ? { limit: t.limit } : {}),
     missed: t.missed,
   };

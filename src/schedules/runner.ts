@@ -71,7 +71,7 @@ export class ScheduleRunner extends PacedLoop {
   /** Fires one due schedule; true when its next run moved on (whoever moved it). */
   async #fire(schedule: SoonSchedule, now: number): Promise<boolean> {
     try {
-      const definition = decodeDefinition(schedule.definition as Buffer);
+      const definition = decodeDefinition(schedule.definition as Buffer, schedule.id);
       const plan = planFire(definition.timing, schedule.next, now);
       const jobId = plan.fire === null ? '' : `${schedule.id}:${plan.fire}`;
       const { status } = await this.store.fire({

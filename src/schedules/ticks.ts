@@ -1,4 +1,4 @@
-import { CronExpressionParser } from 'cron-parser';
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import type { Timing } from './definition.js';
 
 /**
@@ -21,23 +21,38 @@ import type { Timing } from './definition.js';
  */
 export const LATE_NOT_MISSED_MS = 10_000;
 
+/**
+ * The last instant a Date holds (ECMAScript: 10^8 days after the epoch, in the year 275760). A tick past it
+ * never comes, and `new Date()` of it is an Invalid Date: such a tick is no tick, and the schedule ends.
+ */
+const MAX_DATE_MS = 8.64e15;
+
 function anchor(t: Timing): number {
-  return t.startAt >= 0 ? t.startAt : 0;
+  return t.startAt ?? 0;
 }
 
 function withinEnd(t: Timing, tick: number | null): number | null {
-  return tick === null || (t.endAt >= 0 && tick > t.endAt) ? null : tick;
+  return tick === null || tick > MAX_DATE_MS || (t.endAt !== null && tick > t.endAt) ? null : tick;
+}
+
+/**
+ * The expression in the schedule's time zone, its H fields seeded by the schedule id: without a seed,
+ * cron-parser draws a random one on every parse, and each parse would pick other ticks.
+ */
+function parse(t: Timing, currentDate: number): CronExpression {
+  return CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate, hashSeed: t.hashSeed });
 }
 
 /** The first tick strictly after `ms` (and not before startAt, not after endAt), or null. */
 export function tickAfter(t: Timing, ms: number): number | null {
-  const from = t.startAt >= 0 && ms < t.startAt ? t.startAt - 1 : ms;
+  const from = t.startAt !== null && ms < t.startAt ? t.startAt - 1 : ms;
   if (t.cron === '') {
     const a = anchor(t);
-    return withinEnd(t, from < a ? a : a + (Math.floor((from - a) / t.every) + 1) * t.every);
+    // From startAt - 1 this is startAt. Past 2^53 the sum rounds, but it is then past MAX_DATE_MS too.
+    return withinEnd(t, a + (Math.floor((from - a) / t.every) + 1) * t.every);
   }
   try {
-    return withinEnd(t, CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: from }).next().getTime());
+    return withinEnd(t, parse(t, from).next().getTime());
   } catch {
     // cron-parser gives up after a bounded search (an expression with no further date): the schedule ends.
     return null;
@@ -51,15 +66,15 @@ export function firstTick(t: Timing, ms: number): number | null {
 
 /** The latest tick at or before `ms` (and not before startAt, not after endAt), or null. */
 export function tickAtOrBefore(t: Timing, ms: number): number | null {
-  const bound = t.endAt >= 0 ? Math.min(ms, t.endAt) : ms;
-  if (t.startAt >= 0 && bound < t.startAt) return null;
+  const bound = t.endAt !== null ? Math.min(ms, t.endAt) : ms;
+  if (t.startAt !== null && bound < t.startAt) return null;
   if (t.cron === '') {
     const a = anchor(t);
-    return bound < a ? null : a + Math.floor((bound - a) / t.every) * t.every;
+    return a + Math.floor((bound - a) / t.every) * t.every;
   }
   let tick: number;
   try {
-    tick = CronExpressionParser.parse(t.cron, { tz: t.tz, currentDate: bound + 1 }).prev().getTime();
+    tick = parse(t, bound + 1).prev().getTime();
   } catch {
     return null;
   }
@@ -71,7 +86,7 @@ export function tickAtOrBefore(t: Timing, ms: number): number | null {
     if (later === null || later > bound) break;
     tick = later;
   }
-  return t.startAt >= 0 && tick < t.startAt ? null : tick;
+  return t.startAt !== null && tick < t.startAt ? null : tick;
 }
 
 /** Steps tickAtOrBefore walks forward from prev() at most (it needs one, rarely two). */

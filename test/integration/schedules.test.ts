@@ -97,6 +97,106 @@ describe('upsertSchedule, getSchedules, removeSchedule', () => {
   });
 });
 
+describe('upsertSchedule: hashed cron fields, dates before 1970, the end of the Date range', () => {
+  const job = { name: 'x', data: {} };
+
+  it('H is seeded by the schedule id: the same schedule gets the same ticks in every queue, process and upsert', async () => {
+    const queues = ['a', 'b', 'c'].map((n) => new Queue(uniqueQueue(`sched-hash-${n}`), { connection: redis.connection }));
+    const spec = { cron: 'H H * * *', tz: 'UTC' };
+    const nexts = await Promise.all(queues.map(async (q) => (await q.upsertSchedule('nightly', spec, job)).next?.getTime()));
+    expect(nexts[0]).toBeGreaterThan(Date.now() - 1000);
+    expect(nexts).toEqual([nexts[0], nexts[0], nexts[0]]);
+    // A changed definition recomputes the next run from now: the hashed minute and hour stay.
+    const [queue] = queues;
+    for (const n of [1, 2, 3]) {
+      const changed = await queue!.upsertSchedule('nightly', spec, { name: 'x', data: { n } });
+      expect(changed).toEqual({ changed: true, next: new Date(nexts[0]!) });
+    }
+    await Promise.all(queues.map((q) => q.close()));
+  });
+
+  it("a runner fires an H schedule's tick and computes its next run with the same seed", async () => {
+    const name = uniqueQueue('sched-hash-fire');
+    const queue = new Queue(name, { connection: redis.connection });
+    const client = new Redis(redis.url);
+    const day = 86_400_000;
+    // Daily at a minute and hour picked by the id; the first run is up to a day away, so it is not reached here.
+    const { next } = await queue.upsertSchedule('daily', { cron: 'H H * * *' }, job);
+    const first = next?.getTime() ?? 0;
+    // As if nothing had fired the day before's tick: due, on the same hashed minute and hour.
+    await client.zadd(queue.store.keys.scheduleNext, first - day, 'daily');
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('the due tick ran', async () => (await tickJobs(queue, 'daily')).length === 1);
+    expect(await tickJobs(queue, 'daily')).toEqual([`daily:${first - day}`]);
+    await waitFor('the next run moved on', async () => (await queue.getSchedules())[0]?.next?.getTime() !== first - day);
+    expect((await queue.getSchedules())[0]?.next?.getTime()).toBe(first);
+    await worker.close();
+    await client.quit();
+    await queue.close();
+  });
+
+  it('an endAt in 1969, at 0 or at -1 ms ends the schedule; getSchedules shows the date', async () => {
+    const queue = new Queue(uniqueQueue('sched-1969'), { connection: redis.connection });
+    const client = new Redis(redis.url);
+    for (const [id, endAt] of [['moon', new Date('1969-07-20T20:17:00Z')], ['epoch', new Date(0)], ['before', new Date(-1)]] as const) {
+      expect(await queue.upsertSchedule(id, { every: 1000, endAt }, job), id).toEqual({ changed: true, next: null });
+      expect(await queue.upsertSchedule(`${id}-cron`, { cron: '* * * * *', endAt }, job), id).toEqual({ changed: true, next: null });
+    }
+    expect(await client.zcard(queue.store.keys.scheduleNext)).toBe(0);
+    const moon = (await queue.getSchedules()).find((s) => s.id === 'moon');
+    expect(moon).toMatchObject({ spec: { every: 1000, endAt: new Date('1969-07-20T20:17:00Z'), missed: 'once' }, next: null, runs: 0 });
+    await client.quit();
+    await queue.close();
+  });
+
+  it('refuses an endAt before its startAt before 1970 too, and writes nothing', async () => {
+    const queue = new Queue(uniqueQueue('sched-1969-bad'), { connection: redis.connection });
+    const client = new Redis(redis.url);
+    for (const [startAt, endAt] of [[5000, -5000], [-5000, -10_000], [0, -1]]) {
+      await expect(queue.upsertSchedule('bad', { every: 1000, startAt: new Date(startAt!), endAt: new Date(endAt!) }, job)).rejects.toThrow(/endAt is before its startAt/);
+    }
+    expect(await client.exists(queue.store.keys.schedules, queue.store.keys.scheduleNext)).toBe(0);
+    await client.quit();
+    await queue.close();
+  });
+
+  it('a startAt before 1970 sets the phase, and runners fire such schedules from their stored definitions', async () => {
+    const name = uniqueQueue('sched-1969-fire');
+    const queue = new Queue(name, { connection: redis.connection });
+    // Half-second ticks: startAt 500 ms before the epoch.
+    const { next } = await queue.upsertSchedule('half', { every: 1000, startAt: new Date(-500), limit: 2 }, job);
+    expect(next!.getTime() % 1000).toBe(500);
+    await queue.upsertSchedule('cron', { cron: '* * * * * *', startAt: new Date('1969-01-01T00:00:00Z'), limit: 2 }, job);
+    expect((await queue.getSchedules()).find((s) => s.id === 'half')?.spec).toEqual({ every: 1000, startAt: new Date(-500), limit: 2, missed: 'once' });
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('both schedules ran out', async () => (await queue.getSchedules()).every((s) => s.runs === 2 && s.next === null));
+    const half = await tickJobs(queue, 'half');
+    expect(half.map((id) => Number(id.split(':')[1]) % 1000)).toEqual([500, 500]);
+    expect((await tickJobs(queue, 'cron')).map((id) => Number(id.split(':')[1]) % 1000)).toEqual([0, 0]);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('an every whose next tick is past the last Date gives next: null, never an Invalid Date', async () => {
+    const name = uniqueQueue('sched-far');
+    const queue = new Queue(name, { connection: redis.connection });
+    expect(await queue.upsertSchedule('never', { every: Number.MAX_SAFE_INTEGER }, job)).toEqual({ changed: true, next: null });
+    // The last Date is still a tick, and its score goes through Redis and back exactly.
+    expect(await queue.upsertSchedule('last', { every: 8.64e15 }, job)).toEqual({ changed: true, next: new Date(8.64e15) });
+    // One run at startAt; the tick after it would be past the Date range, so firing it ends the schedule.
+    const startAt = new Date(Date.now() + 1000);
+    expect(await queue.upsertSchedule('once', { every: 8.64e15, startAt }, job)).toEqual({ changed: true, next: startAt });
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    await waitFor('the one tick ran', async () => (await tickJobs(queue, 'once')).length === 1);
+    await waitFor('the schedule ended', async () => (await queue.getSchedules()).find((s) => s.id === 'once')?.next === null);
+    const schedules = await queue.getSchedules();
+    expect(schedules.map((s) => [s.id, s.next, s.runs])).toEqual([['last', new Date(8.64e15), 0], ['never', null, 0], ['once', null, 1]]);
+    expect(await tickJobs(queue, 'once')).toEqual([`once:${startAt.getTime()}`]);
+    await worker.close();
+    await queue.close();
+  });
+});
+
 describe('firing', () => {
   it('a worker fires each tick once with the id <schedule>:<tick>, until the limit ends the schedule', async () => {
     const name = uniqueQueue('sched-fire');

@@ -10,7 +10,7 @@ const redis = useRedis();
 const lua = useStore(redis);
 
 const schedules = (): ScheduleStore => new ScheduleStore(lua.client, lua.store.keys, 100);
-const definition = (every = 1000, data: unknown = { n: 1 }): Buffer => prepareSchedule({ every }, { name: 'tick', data }, {}, 3, 1024).encoded;
+const definition = (every = 1000, data: unknown = { n: 1 }): Buffer => prepareSchedule('s', { every }, { name: 'tick', data }, {}, 3, 1024).encoded;
 
 function fireInput(def: Buffer, expected: number, overrides: Partial<FireInput> = {}): FireInput {
   return {
