@@ -5,12 +5,14 @@
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../errors.js';
 import { MAX_PRIORITY_LEVELS } from '../options.js';
-import { DEFAULT_METRICS_PORT } from './names.js';
+import { COMMAND_TIMEOUT_MS, DEFAULT_METRICS_PORT, HEALTH_TIMEOUT_MS } from './names.js';
 
 export const USAGE = `Usage: sluice metrics --queues <name,name...> [options]
 
 Serves the depth of sluice queues, read from Redis at each scrape, as Prometheus text at
-GET /metrics, and Redis' health at GET /healthz (200, or 503 when Redis does not answer).
+GET /metrics, and Redis' health at GET /healthz (200, or 503 when Redis does not answer PING
+within ${HEALTH_TIMEOUT_MS} ms). It serves at once, also while Redis is down; a queue Redis does not
+answer for within ${COMMAND_TIMEOUT_MS} ms is left out of that scrape.
 
 Options:
   --queues <a,b>          the queues to report, comma-separated (required)
