@@ -2,14 +2,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { ConfigMismatchError } from '../errors.js';
+import { ClosedError, ConfigMismatchError, RedisTimeoutError, RedisUnavailableError } from '../errors.js';
 import { DEFAULT_PREFIX, queueKeys } from '../keys.js';
 import { Queue } from '../queue.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from '../redis/connection.js';
+import { Reachability } from '../redis/reachability.js';
 import { ScheduleStore } from '../redis/schedule-store.js';
+import { QueueStore, type QueueMetrics } from '../redis/store.js';
 import { Scheduler } from '../scheduler.js';
 import { observeQueues, type QueueReading } from './instruments.js';
-import { DEFAULT_METRICS_PORT } from './names.js';
+import { COMMAND_TIMEOUT_MS, DEFAULT_METRICS_PORT, HEALTH_TIMEOUT_MS } from './names.js';
 
 /**
  * The standalone metrics exporter behind `sluice metrics`: serves the depth of the given queues, read
@@ -25,7 +27,8 @@ export interface MetricsExporterOptions {
   prefix?: string;
   /**
    * The queues' priorityLevels. Default: the number each queue recorded in Redis, or 3 for a queue never
-   * used yet. A number given here that differs from the recorded one fails the start (ConfigMismatchError).
+   * used yet. A number given here that differs from the recorded one fails the start (ConfigMismatchError)
+   * when Redis answers at start; found later, it is reported like any failed read.
    */
   priorityLevels?: number;
   /**
@@ -38,43 +41,87 @@ export interface MetricsExporterOptions {
   port?: number;
   /** Default: every interface. */
   host?: string;
-  /** Told about every failed read of a queue; the exporter keeps serving. Default: one line on stderr per new error. */
-  onError?: (error: Error, queue: string) => void;
+  /**
+   * Told about every failed read of a queue (`queue` names it), every error of its Scheduler, and every
+   * failed /healthz check (`queue` undefined); the exporter keeps serving. These carry Redis' own text
+   * (addresses included), which never goes out over HTTP. Default: a line on stderr when something starts
+   * failing or fails differently, and one when a read works again.
+   */
+  onError?: (error: Error, queue: string | undefined) => void;
 }
 
-/** /healthz answers 503 when Redis has not answered PING by then: 1 s is ~1,000 times a healthy round trip. */
-const PING_TIMEOUT_MS = 1000;
+/**
+ * How long a read waits for a lost connection to come back before it gives up without sending anything:
+ * 1 s rides out a reconnect to a Redis that is back (ioredis retries at most every 2 s, so a scrape may
+ * still miss one), and keeps a scrape while Redis is down as short as the commandTimeout bounds it.
+ */
+const RECONNECT_WAIT_MS = 1000;
 
+/** A queue of the exporter. Its Queue is built at its first read that gets an answer: it needs the levels the queue recorded. */
+interface QueueSlot {
+  readonly name: string;
+  readonly levels: ScheduleStore;
+  queue: Queue | undefined;
+}
+
+interface Reading {
+  readings: QueueReading[];
+  failures: { queue: string; error: Error }[];
+}
+
+/**
+ * States: listening from start() on, whatever Redis does -> closed. Reads and /healthz checks are
+ * coalesced: requests that arrive while one is in flight share its answer, so a flood of scrapes costs
+ * Redis one read at a time. Every command has COMMAND_TIMEOUT_MS, and while the connection is down a read
+ * waits at most RECONNECT_WAIT_MS for it, so a scrape always answers, leaving out the queues it could not read.
+ */
 export class MetricsExporter {
+  readonly #options: MetricsExporterOptions;
   readonly #connection: Connection;
-  readonly #queues: Queue[] = [];
+  readonly #reachability: Reachability;
+  readonly #slots: QueueSlot[];
+  readonly #pinger: QueueStore | undefined;
   readonly #schedulers: Scheduler[] = [];
-  readonly #provider: MeterProvider;
-  readonly #prometheus: PrometheusExporter;
   readonly #server: Server;
-  readonly #onError: (error: Error, queue: string) => void;
+  readonly #report: Report;
+  /** The connection's last error (ECONNREFUSED host:port...), for the local log of a read that found it down. */
+  #connectionError: Error | undefined;
+  #reading: Promise<Reading> | undefined;
+  #checking: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(options: MetricsExporterOptions) {
-    this.#onError = options.onError ?? stderrOnce();
-    for (const name of options.queues) queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 1); // names and prefix checked before any I/O
-    this.#connection = connect(options.connection);
-    this.#prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
-    this.#provider = new MeterProvider({ readers: [this.#prometheus] });
-    observeQueues(this.#provider.getMeter('sluice-metrics-exporter'), () => this.#read());
+    this.#options = options;
+    this.#report = options.onError === undefined ? new StderrReport() : new CallbackReport(options.onError);
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    for (const name of options.queues) queueKeys(name, prefix, 1); // names and prefix checked before any I/O
+    this.#connection = connect(options.connection, { commandTimeout: COMMAND_TIMEOUT_MS });
+    const client = this.#connection.client;
+    client.on('error', (error: Error) => (this.#connectionError = error));
+    // The meta key does not depend on the number of levels: the recorded one is read through level-1 keys.
+    this.#slots = options.queues.map((name) => ({ name, levels: new ScheduleStore(client, queueKeys(name, prefix, 1), 0), queue: undefined }));
+    const first = options.queues[0];
+    this.#pinger = first === undefined ? undefined : new QueueStore(client, queueKeys(first, prefix, 1), 0);
+    // One waiting read and one waiting /healthz check at a time (both are coalesced); 10 leaves room for
+    // the ones that gave up on their own deadline while their wait still runs.
+    this.#reachability = new Reachability(client, RECONNECT_WAIT_MS, 10);
     this.#server = createServer((request, response) => this.#handle(request, response));
   }
 
   /**
-   * Opens the queues, reads each once (a queue created with other priorityLevels than the ones given
-   * fails here, with ConfigMismatchError), starts the Schedulers and listens. A Redis that does not answer
-   * yet is not fatal: /healthz says 503 and scrapes leave the queues out until it does.
+   * Listens, then reads each queue once: a queue created with other priorityLevels than the ones given
+   * fails the start here (ConfigMismatchError). A Redis that does not answer is not fatal: start() resolves
+   * within about RECONNECT_WAIT_MS + COMMAND_TIMEOUT_MS, /healthz says 503 and scrapes leave the queues out
+   * until it answers; the Schedulers keep trying on their own.
    */
   static async start(options: MetricsExporterOptions): Promise<MetricsExporter> {
     const exporter = new MetricsExporter(options);
     try {
-      await exporter.#open(options);
       await exporter.#listen(options.port ?? DEFAULT_METRICS_PORT, options.host);
+      exporter.#startSchedulers();
+      const { failures } = await exporter.#read();
+      const mismatch = failures.find(({ error }) => error instanceof ConfigMismatchError);
+      if (mismatch !== undefined) throw mismatch.error;
     } catch (error) {
       await exporter.close();
       throw error;
@@ -82,35 +129,17 @@ export class MetricsExporter {
     return exporter;
   }
 
-  async #open(options: MetricsExporterOptions): Promise<void> {
-    const client = this.#connection.client;
-    const prefix = options.prefix === undefined ? {} : { prefix: options.prefix };
-    for (const name of options.queues) {
-      // The meta key does not depend on the number of levels: read the recorded one first, as the Scheduler does.
-      const recorded = options.priorityLevels ?? (await this.#recordedLevels(name, options.prefix));
-      const levels = recorded === undefined ? {} : { priorityLevels: recorded };
-      this.#queues.push(new Queue(name, { connection: client, ...prefix, ...levels }));
-      if (options.scheduler !== false) {
-        const scheduler = new Scheduler(name, { connection: client, ...prefix, ...levels });
-        scheduler.on('error', (error) => this.#onError(error, name));
-        this.#schedulers.push(scheduler);
-      }
-    }
-    const results = await Promise.allSettled(this.#queues.map((queue) => queue.getMetrics()));
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') return;
-      const error = result.reason as Error;
-      if (error instanceof ConfigMismatchError) throw error;
-      this.#onError(error, this.#queues[i]?.name ?? '');
-    });
-  }
-
-  /** undefined when the queue was never used, or Redis does not answer yet (the first read then reports it). */
-  async #recordedLevels(name: string, prefix: string | undefined): Promise<number | undefined> {
-    try {
-      return await new ScheduleStore(this.#connection.client, queueKeys(name, prefix ?? DEFAULT_PREFIX, 1), 0).recordedLevels();
-    } catch {
-      return undefined;
+  #startSchedulers(): void {
+    if (this.#options.scheduler === false) return;
+    const { prefix, priorityLevels } = this.#options;
+    for (const { name } of this.#slots) {
+      const scheduler = new Scheduler(name, {
+        connection: this.#connection.client,
+        ...(prefix === undefined ? {} : { prefix }),
+        ...(priorityLevels === undefined ? {} : { priorityLevels }),
+      });
+      scheduler.on('error', (error) => this.#report.failed(`the Scheduler of queue '${name}'`, error, name));
+      this.#schedulers.push(scheduler);
     }
   }
 
@@ -120,7 +149,7 @@ export class MetricsExporter {
   }
 
   get queueNames(): string[] {
-    return this.#queues.map((queue) => queue.name);
+    return this.#slots.map((slot) => slot.name);
   }
 
   #listen(port: number, host: string | undefined): Promise<void> {
@@ -133,15 +162,57 @@ export class MetricsExporter {
     });
   }
 
-  async #read(): Promise<QueueReading[]> {
-    const results = await Promise.allSettled(this.#queues.map((queue) => queue.getMetrics()));
-    const readings: QueueReading[] = [];
+  /** Every queue's reading; a scrape that arrives while one is in flight shares it. Never rejects. */
+  #read(): Promise<Reading> {
+    this.#reading ??= this.#readAll().finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  async #readAll(): Promise<Reading> {
+    const results: PromiseSettledResult<QueueMetrics>[] = await this.#connected().then(
+      () => Promise.allSettled(this.#slots.map((slot) => this.#readQueue(slot))),
+      (error: unknown) => this.#slots.map(() => ({ status: 'rejected', reason: error })),
+    );
+    const reading: Reading = { readings: [], failures: [] };
     results.forEach((result, i) => {
-      const queue = this.#queues[i]?.name ?? '';
-      if (result.status === 'fulfilled') readings.push({ queue, metrics: result.value });
-      else this.#onError(result.reason as Error, queue);
+      const queue = this.#slots[i]?.name ?? '';
+      const subject = `reading queue '${queue}'`;
+      if (result.status === 'fulfilled') {
+        reading.readings.push({ queue, metrics: result.value });
+        this.#report.recovered(subject, queue);
+      } else {
+        const error = result.reason as Error;
+        reading.failures.push({ queue, error });
+        this.#report.failed(subject, error, queue);
+      }
     });
-    return readings;
+    return reading;
+  }
+
+  async #readQueue(slot: QueueSlot): Promise<QueueMetrics> {
+    if (slot.queue === undefined) {
+      const levels = this.#options.priorityLevels ?? (await slot.levels.recordedLevels());
+      if (this.#closing !== undefined) throw new ClosedError('the metrics exporter');
+      const { prefix } = this.#options;
+      slot.queue = new Queue(slot.name, {
+        connection: this.#connection.client,
+        ...(prefix === undefined ? {} : { prefix }),
+        ...(levels === undefined ? {} : { priorityLevels: levels }),
+      });
+    }
+    return slot.queue.getMetrics();
+  }
+
+  /** Resolves once the connection is up, waiting at most RECONNECT_WAIT_MS; a rejection sent nothing. */
+  async #connected(): Promise<void> {
+    const waiting = this.#reachability.whenReady();
+    if (waiting === undefined) return;
+    try {
+      await waiting;
+    } catch (error) {
+      const cause = this.#connectionError?.message ?? this.#connection.client.status;
+      throw new RedisUnavailableError(`no connection to Redis (${cause}), none within ${RECONNECT_WAIT_MS} ms; nothing was sent`, { cause: error });
+    }
   }
 
   #handle(request: IncomingMessage, response: ServerResponse): void {
@@ -149,26 +220,56 @@ export class MetricsExporter {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/metrics') {
-      this.#prometheus.getMetricsRequestHandler(request, response);
+      this.#scrape(request, response);
     } else if (path === '/healthz') {
+      // The reason stays in the local log (onError): Redis' errors name internal addresses.
       this.#health().then(
         () => response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'),
-        (error: unknown) => response.writeHead(503, { 'content-type': 'text/plain' }).end(`redis does not answer: ${(error as Error).message}\n`),
+        () => response.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable: Redis does not answer (the exporter logs why)\n'),
       );
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
     }
   }
 
-  async #health(): Promise<void> {
-    const first = this.#queues[0];
-    if (first === undefined) return;
+  /**
+   * A MeterProvider per scrape: for cumulative instruments the SDK keeps every series it has seen and serves
+   * its last value, so a queue whose read failed would be served with stale numbers, which an autoscaler
+   * would act on. Each scrape here is a whole reading of Redis and nothing needs to carry over, so the
+   * totals are served as Redis holds them (obliterate's drop to 0 is a counter reset to Prometheus).
+   */
+  #scrape(request: IncomingMessage, response: ServerResponse): void {
+    const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+    const provider = new MeterProvider({ readers: [prometheus] });
+    observeQueues(provider.getMeter('sluice-metrics-exporter'), async () => (await this.#read()).readings);
+    response.once('close', () => {
+      provider.shutdown().catch(() => undefined);
+    });
+    prometheus.getMetricsRequestHandler(request, response);
+  }
+
+  /** PING within HEALTH_TIMEOUT_MS, the wait for a lost connection included; concurrent checks share one. */
+  #health(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => (this.#checking = undefined));
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    const pinger = this.#pinger;
+    if (pinger === undefined) return;
+    // Started before the deadline: with Redis down, the wait for the connection (RECONNECT_WAIT_MS, as
+    // long) ends first, and its error says why (ECONNREFUSED...) where the deadline's could not.
+    const answered = this.#connected().then(() => pinger.ping());
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to PING within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
     });
     try {
-      await Promise.race([first.store.ping(), timeout]);
+      await Promise.race([answered, deadline]);
+      this.#report.recovered('/healthz (PING)', undefined);
+    } catch (error) {
+      this.#report.failed('/healthz (PING)', error as Error, undefined);
+      throw error;
     } finally {
       clearTimeout(timer);
     }
@@ -186,19 +287,54 @@ export class MetricsExporter {
       this.#server.closeAllConnections();
       await closed;
     }
-    await this.#provider.shutdown().catch(() => undefined);
+    // A read in flight may still open a queue; let it finish (it never rejects) so that queue is closed too.
+    await this.#reading;
     await Promise.all(this.#schedulers.map((scheduler) => scheduler.close()));
-    await Promise.all(this.#queues.map((queue) => queue.close()));
+    await Promise.all(this.#slots.flatMap((slot) => (slot.queue === undefined ? [] : [slot.queue.close()])));
     await closeConnection(this.#connection);
   }
 }
 
-/** Prints an error when it differs from the last one printed for that queue: a Redis outage is one line, not one per scrape. */
-function stderrOnce(): (error: Error, queue: string) => void {
-  const last = new Map<string, string>();
-  return (error, queue) => {
-    if (last.get(queue) === error.message) return;
-    last.set(queue, error.message);
-    process.stderr.write(`sluice metrics: reading queue '${queue}' failed: ${error.message}\n`);
-  };
+/** Where the exporter's failures go: `subject` says what failed ("reading queue 'emails'"). */
+interface Report {
+  failed(subject: string, error: Error, queue: string | undefined): void;
+  recovered(subject: string, queue: string | undefined): void;
+}
+
+class CallbackReport implements Report {
+  readonly #onError: (error: Error, queue: string | undefined) => void;
+
+  constructor(onError: (error: Error, queue: string | undefined) => void) {
+    this.#onError = onError;
+  }
+
+  failed(_subject: string, error: Error, queue: string | undefined): void {
+    this.#onError(error, queue);
+  }
+
+  recovered(): void {}
+}
+
+/**
+ * The default: a line on stderr when something starts failing or fails differently, and one when it works
+ * again, so a Redis outage is a few lines rather than one per scrape and per probe.
+ */
+class StderrReport implements Report {
+  readonly #last = new Map<string, string>();
+
+  failed(subject: string, error: Error): void {
+    // A RedisTimeoutError's text says how to retry an add; here it only means Redis did not answer in time.
+    const timedOut = error instanceof RedisTimeoutError || error.message === 'Command timed out';
+    const message = timedOut ? `Redis did not answer within ${COMMAND_TIMEOUT_MS} ms (commandTimeout)` : error.message;
+    if (this.#last.get(subject) === message) return;
+    this.#last.set(subject, message);
+    process.stderr.write(`sluice metrics: ${subject} failed: ${message}\n`);
+  }
+
+  recovered(subject: string, queue: string | undefined): void {
+    if (this.#last.delete(subject)) process.stderr.write(`sluice metrics: ${subject} works again\n`);
+    // A Scheduler reports its failures but not its recovery: the read of its queue working stands for it,
+    // so its next failure is printed again.
+    if (queue !== undefined) this.#last.delete(`the Scheduler of queue '${queue}'`);
+  }
 }

@@ -1,7 +1,7 @@
 /**
- * The metrics the standalone exporter (`sluice metrics`) serves, by the names Prometheus sees. Kept apart
- * from the OpenTelemetry code so the Kubernetes manifests' test can check its queries against these names
- * without loading the SDK. The worker-side instruments (sluice_jobs_processed_total,
+ * The metrics the standalone exporter (`sluice metrics`) serves, by the names Prometheus sees, and the port
+ * and time bounds it serves them with. Kept apart from the OpenTelemetry code so the Kubernetes manifests'
+ * test can check its queries and probes against these without loading the SDK. The worker-side instruments (sluice_jobs_processed_total,
  * sluice_job_duration_seconds) live in src/telemetry/metrics.ts; these read Redis and so keep reporting
  * while no worker runs, which is what an autoscaler must scale on.
  */
@@ -84,3 +84,18 @@ export const EXPORTER_METRICS: readonly ExporterMetric[] = [
 
 /** The exporter's default port: Prometheus' registered port for OpenTelemetry exporters. */
 export const DEFAULT_METRICS_PORT = 9464;
+
+/**
+ * The exporter connection's commandTimeout (ms), for its reads and its Schedulers. A read is one script of
+ * O(priority levels) commands that answers in well under a millisecond, so 2 s means Redis is frozen or
+ * overloaded. Added to the 1 s a read waits for a lost connection to come back, a scrape answers within
+ * about 3 s (the unreadable queues left out), well inside Prometheus' default scrape_timeout of 10 s.
+ */
+export const COMMAND_TIMEOUT_MS = 2000;
+
+/**
+ * /healthz answers 503 when Redis has not answered PING by then (ms): 1 s is about 1,000 healthy round
+ * trips, and under the readiness probe's timeoutSeconds (2 in examples/k8s/exporter.yaml), so the kubelet
+ * gets the 503 rather than timing out on its own.
+ */
+export const HEALTH_TIMEOUT_MS = 1000;

@@ -30,6 +30,15 @@ function isUrl(options: ConnectionOptions): options is { url: string } {
   return typeof (options as { url?: unknown }).url === 'string';
 }
 
+/**
+ * ioredis reads any case of `redis://` but turns TLS on only for a lower-case `rediss://`: `REDISS://`
+ * would connect in clear text, password included. URL schemes are case-insensitive (RFC 3986), so the
+ * scheme is lower-cased before ioredis sees it.
+ */
+function lowerScheme(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, (scheme) => scheme.toLowerCase());
+}
+
 function isClusterOptions(options: ConnectionOptions): options is ClusterConnectionOptions {
   return Array.isArray((options as { cluster?: unknown }).cluster);
 }
@@ -52,7 +61,7 @@ export function connect(options: ConnectionOptions, defaults: RedisOptions = {})
   }
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
-    return { client: quiet(new Redis(url, { ...defaults, ...rest })), owned: true };
+    return { client: quiet(new Redis(lowerScheme(url), { ...defaults, ...rest })), owned: true };
   }
   return { client: quiet(new Redis({ ...defaults, ...options })), owned: true };
 }
@@ -82,7 +91,7 @@ export function connectBlocking(options: ConnectionOptions): RedisClient {
   if (isClusterOptions(options)) return quiet(new Cluster(options.cluster, options.clusterOptions));
   if (isUrl(options)) {
     const { url, ...rest } = options as { url: string } & RedisOptions;
-    return quiet(new Redis(url, { ...rest, maxRetriesPerRequest: null }));
+    return quiet(new Redis(lowerScheme(url), { ...rest, maxRetriesPerRequest: null }));
   }
   return quiet(new Redis({ ...options, maxRetriesPerRequest: null }));
 }

@@ -7,13 +7,20 @@ export interface Child {
   readonly process: ChildProcess;
   /** Every stdout line so far. */
   readonly lines: string[];
+  /** Everything written to stderr so far. */
+  readonly stderr: string;
   /** Resolves with the exit code (or the signal name). */
   readonly exited: Promise<number | string>;
 }
 
 /** Runs test/fixtures/<name>.ts in a real Node process (through tsx), with `env` added. */
 export function runFixture(name: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', `test/fixtures/${name}.ts`], {
+  return runTs(`test/fixtures/${name}.ts`, [], env);
+}
+
+/** Runs a TypeScript file of this repository (through tsx) with `args`, and `env` added. */
+export function runTs(file: string, args: readonly string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -31,11 +38,18 @@ export function runFixture(name: string, env: Record<string, string>): Child {
   });
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
-      if (code !== 0 && signal === null && stderr !== '') process.stderr.write(`fixture ${name} stderr:\n${stderr}\n`);
+      if (code !== 0 && signal === null && stderr !== '') process.stderr.write(`${file} stderr:\n${stderr}\n`);
       resolve(code ?? signal ?? 'unknown');
     });
   });
-  return { process: child, lines, exited };
+  return {
+    process: child,
+    lines,
+    get stderr() {
+      return stderr;
+    },
+    exited,
+  };
 }
 
 export interface CommandRun {

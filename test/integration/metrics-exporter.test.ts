@@ -170,6 +170,11 @@ describe('sluice metrics', () => {
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(message);
     }
+    // A refused URL is not echoed: it may hold a password, and stderr ends up in logs.
+    const secret = await cli(['metrics', '--queues', 'a', '--redis', 'HTTP://alice:s3cr3t@db-internal:6399']);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toMatch(/redis:\/\//);
+    expect(`${secret.stdout}${secret.stderr}`).not.toMatch(/s3cr3t|db-internal/);
     const help = await cli(['metrics', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--queues');

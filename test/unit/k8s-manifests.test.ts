@@ -7,7 +7,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_PORT, EXPORTER_METRICS, JOB_STATES } from '../../src/metrics/names.js';
+import { DEFAULT_METRICS_PORT, EXPORTER_METRICS, HEALTH_TIMEOUT_MS, JOB_STATES } from '../../src/metrics/names.js';
 
 /**
  * examples/k8s/: every document is checked against the Kubernetes (and KEDA) schemas with
@@ -108,6 +108,10 @@ describe('examples/k8s manifests', () => {
     const container = exporter.spec?.template.spec?.containers[0];
     expect(container?.ports).toEqual([{ name: 'metrics', containerPort: port }]);
     expect(container?.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    // The kubelet waits timeoutSeconds (default 1) for /healthz, which gives up on PING after HEALTH_TIMEOUT_MS.
+    expect((container?.readinessProbe?.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(HEALTH_TIMEOUT_MS);
+    // Liveness must not hang on Redis: a Redis outage would restart the exporter in a loop.
+    expect(container?.livenessProbe?.tcpSocket).toEqual({ port: 'metrics' });
     expect(service.spec?.ports).toEqual([{ name: 'metrics', port, targetPort: 'metrics' }]);
     // The Service selects the exporter's pods (and only them: not the workers).
     expect(service.spec?.selector).toBeDefined();
