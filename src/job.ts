@@ -115,7 +115,7 @@ export class Job<Data = unknown, Result = unknown> {
   static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
     const { id, state } = stored;
     if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
-    const { options, traceContext } = readStoredOptions(stored.opts, `job '${id}' options`);
+    const { options, traceContext } = readableOptions(stored.opts, state, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
       name: stored.name,
@@ -185,6 +185,9 @@ export class Job<Data = unknown, Result = unknown> {
     if (status === Status.WRONG_STATE) {
       throw new ValidationError(`job '${this.id}' is not failed or completed; only finished jobs can be retried`);
     }
+    if (status === Status.CORRUPT) {
+      throw new DecodeError(`job '${this.id}' cannot be retried: its stored fields cannot be read (written by hand or by another client); remove it`);
+    }
   }
 
   /** Deletes the job and its logs. A running job is refused with JobActiveError. */
@@ -240,6 +243,16 @@ export class Job<Data = unknown, Result = unknown> {
         },
       );
     });
+  }
+}
+
+/** A failed job's options may be what made it fail: its failedReason says so, and it reads with the defaults. */
+function readableOptions(bytes: Buffer, state: JobState, what: string): ReturnType<typeof readStoredOptions> {
+  try {
+    return readStoredOptions(bytes, what);
+  } catch (error) {
+    if (state === 'failed' && error instanceof DecodeError) return readStoredOptions(Buffer.alloc(0), what);
+    throw error;
   }
 }
 

@@ -95,17 +95,27 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
         events = await readEvents(this.#client, this.#eventsKey, last, this.#blockMs, 500);
       } catch (error) {
         if (this.#closed) return;
-        // An 'error' nobody listens to would throw and end the reader: warn instead, and keep reading.
-        if (this.listenerCount('error') > 0) this.emit('error', error as Error);
-        else process.emitWarning(`sluice QueueEvents '${this.name}': ${(error as Error).message}`, { code: 'SLUICE_QUEUE_EVENTS' });
+        this.#report(error as Error);
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
       for (const event of events) {
         last = event.id;
-        this.#dispatch(event);
+        try {
+          this.#dispatch(event);
+        } catch (error) {
+          // An event that cannot be read (written by hand or by another client), or a listener that threw:
+          // that one event is reported, and the reader goes on with the next.
+          this.#report(error instanceof Error ? error : new Error(String(error)));
+        }
       }
     }
+  }
+
+  /** To the `error` listeners; without one, a process warning: an unheard 'error' would throw and end the reader. */
+  #report(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(`sluice QueueEvents '${this.name}': ${error.message}`, { code: (error as { code?: string }).code ?? 'SLUICE_QUEUE_EVENTS' });
   }
 
   #dispatch(event: StreamEvent): void {
@@ -118,10 +128,10 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
         this.emit('active', { jobId, attempt: Number(value.toString()) });
         break;
       case 'progress':
-        this.emit('progress', { jobId, data: decode(value) });
+        this.emit('progress', { jobId, data: decode(value, `the progress event of job '${jobId}'`) });
         break;
       case 'completed': {
-        const returnvalue = decode(value);
+        const returnvalue = decode(value, `the completed event of job '${jobId}'`);
         this.#finish(jobId, { returnvalue });
         this.emit('completed', { jobId, returnvalue });
         break;

@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { DecodeError, EncodeError, PayloadTooLargeError } from './errors.js';
 
 /**
@@ -72,12 +72,64 @@ export function encode(value: unknown, what: string, maxBytes: number): Buffer {
   return bytes;
 }
 
-/** `what` names the value in the error ("job data"). Throws DecodeError on bytes that are not msgpack. */
+/**
+ * msgpackr reads its own record definitions (ext 0x72) wherever they appear, whatever `useRecords` says:
+ * bytes written by another client could make objects from them. A decoder whose structures refuse every
+ * definition tells them apart; it is used only for bytes that hold the two-byte marker of one (fixext 1 or
+ * 2 of type 0x72), so the usual decode is not slowed by a Proxy on every small integer it reads.
+ */
+const noRecords = new Proxy([] as unknown[], {
+  set(target, key, value) {
+    // msgpackr's own bookkeeping on the array, not a record definition.
+    if (typeof key === 'string' && !/^\d+$/.test(key)) return Reflect.set(target, key, value);
+    throw new Error('it holds a msgpackr record definition, which is not plain msgpack');
+  },
+});
+const strict = new Unpackr({ useRecords: false, mapsAsObjects: true, structures: noRecords as never });
+const RECORD_FIXEXT1 = Buffer.from([0xd4, 0x72]);
+const RECORD_FIXEXT2 = Buffer.from([0xd5, 0x72]);
+
+/**
+ * Jobs are plain data (what `check` lets through on the way in); stored bytes written by another client
+ * can decode to more (a Set, an Error, a RegExp, msgpackr's 0xC1 marker, a cycle). The name of the first
+ * value that is not plain data, or undefined.
+ */
+function notPlain(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (depth > MAX_DEPTH) return `${path} (nested more than ${MAX_DEPTH} levels deep)`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = notPlain(value[i], `${path}[${i}]`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const key in value) {
+      const found = notPlain((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Date || ArrayBuffer.isView(value)) return undefined;
+  const kind = (proto)?.constructor?.name;
+  return `${path} (a ${typeof kind === 'string' ? kind : 'non-plain object'})`;
+}
+
+/**
+ * `what` names the value in the error ("job data"). Throws DecodeError on bytes that are not msgpack, or
+ * that decode to anything but plain data (see notPlain).
+ */
 export function decode<T>(bytes: Buffer | null | undefined, what = 'stored value'): T | undefined {
   if (bytes === null || bytes === undefined || bytes.length === 0) return undefined;
+  let value: unknown;
   try {
-    return packr.unpack(bytes) as T;
+    value = bytes.includes(RECORD_FIXEXT1) || bytes.includes(RECORD_FIXEXT2) ? strict.unpack(bytes) : packr.unpack(bytes);
   } catch (error) {
     throw new DecodeError(`${what} (${bytes.length} bytes) is not valid msgpack: ${(error as Error).message}`, { cause: error });
   }
+  const found = notPlain(value, what, 0);
+  if (found !== undefined) throw new DecodeError(`${what} is not plain data: ${found} came out of its ${bytes.length} bytes; jobs hold plain data only`);
+  return value as T;
 }

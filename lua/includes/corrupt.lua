@@ -11,7 +11,8 @@
 --@include record
 
 local function failCorrupt(Q, j, problem)
-  local reason = 'corrupt job record: ' .. problem .. '; the job was failed without running'
+  -- Worded as the worker words the jobs it cannot read (Job.fromStored).
+  local reason = "job '" .. j.id .. "' cannot be read: " .. problem .. '; the job was failed without running'
   local function text(value)
     if type(value) == 'string' then return value end
     return ''

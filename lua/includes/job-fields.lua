@@ -51,7 +51,7 @@ local function jobProblem(j, levels)
     if not countOf(j[name]) then
       local value = j[name]
       if type(value) ~= 'string' then return "field '" .. name .. "' is missing" end
-      return "field '" .. name .. "' is '" .. string.sub(value, 1, 40) .. "', not a count"
+      return "field '" .. name .. "' is \"" .. string.sub(value, 1, 40) .. '", not a count'
     end
   end
   if tonumber(j.prio) >= levels then return "field 'prio' is " .. j.prio .. ', not a priority level of this queue (0 to ' .. (levels - 1) .. ')' end

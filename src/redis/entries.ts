@@ -89,6 +89,10 @@ export function entryJob(entry: string, stream: number, fields: readonly Reply[]
     for (const name of FULL_FIELDS) if (!byName.has(name)) problems.push(`field '${name}' is missing`);
   }
   const get = (name: StoredName): Buffer | undefined => byName.get(name);
+  const prio = byName.get('prio');
+  const level = prio === undefined ? undefined : countOf(prio);
+  // A level stream holds its own level's jobs, the admit stream (the last, above every level) any level's.
+  if (level !== undefined && level > stream) problems.push(`field 'prio' is ${level}, above the level of the stream it is on (${stream})`);
   const job = readJob(id, state, get, true, problems.length > 0 ? problems.join('; ') : undefined);
   job.entry = entry;
   job.stream = stream;

@@ -65,4 +65,24 @@ describe('payload encoding', () => {
     expect(() => decode(cut, "job '7' data")).toThrow(DecodeError);
     expect(() => decode(cut, "job '7' data")).toThrow("job '7' data (2 bytes) is not valid msgpack: Unexpected end");
   });
+
+  // msgpack another client could write: msgpackr's extensions for Set (0x73), Error (0x65), RegExp (0x78),
+  // its 0xC1 marker, and a record definition (ext 0x72) with a record that uses it.
+  it.each<[string, string, string]>([
+    ['a Set', 'd473009101', 'job data (a Set)'],
+    ['an Error', 'd4650093a54572726f72a178d40000', 'job data (a Error)'],
+    ['a RegExp', 'd4780092a26162a167', 'job data (a RegExp)'],
+    ['the 0xC1 marker', '81a161c1', 'job data.a (a C1Type)'],
+    ['a msgpackr record', '92d4724091a161014002', 'it holds a msgpackr record definition, which is not plain msgpack'],
+  ])('refuses stored bytes that decode to %s, as DecodeError', (_label, hex, message) => {
+    expect(() => decode(Buffer.from(hex, 'hex'), 'job data')).toThrow(DecodeError);
+    expect(() => decode(Buffer.from(hex, 'hex'), 'job data')).toThrow(message);
+  });
+
+  it('reads plain data that merely holds the bytes of a record marker (in a Buffer, a float)', () => {
+    const value = { blob: Buffer.from([0xd4, 0x72, 0x40, 0xd5, 0x72]), n: 64, m: 127, list: [65, { x: 100 }] };
+    const back = decode<typeof value>(encode(value, 'job data', 1024));
+    expect(Buffer.from(back?.blob ?? [])).toEqual(value.blob);
+    expect([back?.n, back?.m, back?.list]).toEqual([64, 127, [65, { x: 100 }]]);
+  });
 });
