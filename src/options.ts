@@ -1,3 +1,4 @@
+import { assertWellFormed } from './bounds.js';
 import { ValidationError } from './errors.js';
 
 /**
@@ -258,6 +259,7 @@ export function normalizeJobOptions(
         `jobId '${opts.jobId}' is all digits; such ids are reserved for generated ids. Prefix it, e.g. 'order-${opts.jobId}'`,
       );
     }
+    assertWellFormed('jobId', opts.jobId, 'two ids could be one job');
     jobId = opts.jobId;
   }
   if (opts.delay !== undefined && opts.runAt !== undefined) {

@@ -60,6 +60,7 @@ describe('job options', () => {
     ['jitter above 1', { backoff: { type: 'exponential', jitter: 2 } }, 'backoff.jitter must be a finite number from 0 to 1'],
     ['bad retention', { removeOnFail: { keep: 1 } }, "removeOnFail has an unknown field 'keep'"],
     ['zero timeout', { timeout: 0 }, 'timeout must be an integer >= 1'],
+    ['a jobId with a lone surrogate', { jobId: 'order-\uD800' }, 'jobId has a lone surrogate (\\uD800 at index 6)'],
   ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(message);
@@ -80,5 +81,9 @@ describe('job options', () => {
   it('refuses per-job fields in queue defaults', () => {
     expect(() => validateDefaultJobOptions({ jobId: 'x' }, 3)).toThrow("defaultJobOptions may not set 'jobId'");
     expect(() => validateDefaultJobOptions({ attempts: -1 }, 3)).toThrow('attempts must be an integer');
+  });
+
+  it('accepts ids in any well-formed Unicode', () => {
+    expect(normalizeJobOptions({ jobId: 'order-😀' }, {}, 3).jobId).toBe('order-😀');
   });
 });
