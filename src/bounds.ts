@@ -5,6 +5,9 @@ import { ValidationError } from './errors.js';
  * README's "Limits" table lists every bound, with what happens past it.
  */
 
+/** Node's timers take at most 2^31-1 ms (24.8 days); a longer one fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * The index of the first lone surrogate in `text`, or -1. Redis receives text as UTF-8, where a lone
  * surrogate becomes U+FFFD: two names that differ only there would be one key.

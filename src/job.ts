@@ -1,5 +1,5 @@
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import { expandOptions, TRACE_CONTEXT_KEY, type EncodedJobOptions, type StoredJobOptions } from './options.js';
+import { assertDuration, expandOptions, TRACE_CONTEXT_KEY, type EncodedJobOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import { Status } from './redis/status.js';
 import type { ClaimedJob, JobState, QueueStore, RawJob } from './redis/store.js';
@@ -220,6 +220,8 @@ export class Job<Data = unknown, Result = unknown> {
    * by removeOnComplete: true before the event could be seen).
    */
   async waitUntilFinished(events: QueueEvents, timeoutMs?: number): Promise<Result> {
+    // Whole ms, as setTimeout counts them; past Node's timer limit the timeout would fire at once.
+    if (timeoutMs !== undefined) assertDuration('waitUntilFinished timeoutMs', typeof timeoutMs === 'number' ? Math.ceil(timeoutMs) : timeoutMs, 0);
     await events.waitUntilReady();
     return new Promise<Result>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,4 @@
-import { assertWellFormed } from './bounds.js';
+import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { ValidationError } from './errors.js';
 
 /**
@@ -167,6 +167,14 @@ export function assertInteger(name: string, value: unknown, min: number, max = N
   return value;
 }
 
+/** An integer number of ms that a Node timer will wait: from `min` to MAX_TIMER_MS. */
+export function assertDuration(name: string, value: unknown, min: number): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > MAX_TIMER_MS) {
+    throw new ValidationError(`${name} must be at most ${MAX_TIMER_MS} ms (Node's timer limit), got ${value}`);
+  }
+  return assertInteger(name, value, min, MAX_TIMER_MS);
+}
+
 function assertNumber(name: string, value: unknown, min: number, max = Number.MAX_VALUE): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new ValidationError(`${name} must be a finite number from ${min} to ${max}, got ${String(value)}`);
@@ -281,7 +289,7 @@ export function normalizeJobOptions(
     keepCompleted: normalizeKeep('removeOnComplete', opts.removeOnComplete, DEFAULT_KEEP_COMPLETED),
     keepFailed: normalizeKeep('removeOnFail', opts.removeOnFail, KEEP_ALL),
   };
-  if (opts.timeout !== undefined) stored.timeout = assertInteger('timeout', opts.timeout, 1);
+  if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) {
     if (typeof opts.group !== 'string' || opts.group.length === 0 || opts.group.length > 256) {
       throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(opts.group)}`);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
+import { MAX_TIMER_MS } from './bounds.js';
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
   ConfigMismatchError,
@@ -16,7 +17,7 @@ import {
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { assertInteger, KEEP_ALL } from './options.js';
+import { assertDuration, assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
@@ -167,14 +168,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const keys = queueKeys(name, settings.prefix, settings.levels);
     this.concurrency = assertInteger('concurrency', options.concurrency ?? 1, 1, 100_000);
     this.#prefetch = assertInteger('prefetch', options.prefetch ?? defaultPrefetch(this.concurrency), 1, 1000);
-    const stalledTimeout = assertInteger('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
+    const stalledTimeout = assertDuration('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
     const maxStalled = assertInteger('maxStalled', options.maxStalled ?? 1, 0);
-    const stalledInterval = assertInteger('stalledInterval', options.stalledInterval ?? Math.floor(stalledTimeout / 2), 10);
-    const heartbeat = assertInteger('heartbeatInterval', options.heartbeatInterval ?? Math.floor(stalledTimeout / 3), 10);
+    const stalledInterval = assertDuration('stalledInterval', options.stalledInterval ?? Math.floor(stalledTimeout / 2), 10);
+    const heartbeat = assertDuration('heartbeatInterval', options.heartbeatInterval ?? Math.floor(stalledTimeout / 3), 10);
     if (heartbeat >= stalledTimeout) {
       throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
     }
-    const blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
+    const blockTimeout = assertDuration('blockTimeout', options.blockTimeout ?? 5000, 1);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
@@ -343,12 +344,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
+    // add() refuses more, but a job stored by an earlier version may have it, and would time out at once.
+    const ms = Math.min(timeout, MAX_TIMER_MS);
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
         attempt.abort(error);
         reject(error);
-      }, timeout);
+      }, ms);
       run.then(
         (value) => {
           clearTimeout(timer);
