@@ -31,7 +31,7 @@ for o = FIRST, #ARGV, FIELDS do
   local id, entry = ARGV[o], ARGV[o + 1]
   local status = acks.settle(base, levels, id, tonumber(ARGV[o + 2]), entry)
   if status == STATUS.OK then
-    local retryDelay, reason = tonumber(ARGV[o + 3]), ARGV[o + 4]
+    local retryDelay, reason = retryDelayOf(ARGV[o + 3]), ARGV[o + 4]
     local j = {
       id = id, name = ARGV[o + 8], data = ARGV[o + 9], opts = ARGV[o + 10], ts = ARGV[o + 11], prio = ARGV[o + 12],
       grp = ARGV[o + 13], ats = ARGV[o + 14], atm = int(tonumber(ARGV[o + 15]) + 1), stalls = ARGV[o + 16],

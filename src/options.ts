@@ -1,3 +1,4 @@
+import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { ValidationError } from './errors.js';
 
@@ -18,7 +19,7 @@ export interface KeepJobs {
 export type RemoveOption = boolean | number | KeepJobs;
 
 export type BackoffOptions =
-  /** delay * 2^(retry-1) ms, minus up to `jitter` of it at random (default jitter 0.5), capped at maxDelay. */
+  /** delay * 2^(retry-1) ms, capped at maxDelay (default 1 hour), minus up to `jitter` of it at random (default 0.5). */
   | { type: 'exponential'; delay?: number; jitter?: number; maxDelay?: number }
   | { type: 'fixed'; delay: number; jitter?: number }
   /** A strategy registered on the Worker under `backoffStrategies[type]`. */
@@ -207,14 +208,14 @@ function normalizeBackoff(value: unknown): BackoffOptions {
       `backoff must be { type: 'exponential' | 'fixed' | <a strategy name registered on the Worker>, delay }, got ${JSON.stringify(value)}`,
     );
   }
-  const delay = value.delay === undefined ? undefined : assertNumber('backoff.delay', value.delay, 0);
+  const delay = value.delay === undefined ? undefined : assertNumber('backoff.delay', value.delay, 0, MAX_RETRY_DELAY_MS);
   if (value.jitter !== undefined) assertNumber('backoff.jitter', value.jitter, 0, 1);
   if (value.type === 'fixed') {
     if (delay === undefined) throw new ValidationError(`backoff { type: 'fixed' } needs a delay in ms`);
     return { type: 'fixed', delay, ...(value.jitter === undefined ? {} : { jitter: value.jitter as number }) };
   }
   if (value.type === 'exponential') {
-    const maxDelay = value.maxDelay === undefined ? undefined : assertNumber('backoff.maxDelay', value.maxDelay, 0);
+    const maxDelay = value.maxDelay === undefined ? undefined : assertNumber('backoff.maxDelay', value.maxDelay, 0, MAX_RETRY_DELAY_MS);
     return {
       type: 'exponential',
       delay: delay ?? 1000,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
+import { BackoffError, backoffDelay, type BackoffStrategy } from './backoff.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
@@ -371,10 +371,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     let reason = error.message;
     if (!(error instanceof UnrecoverableError) && attempt < job.opts.attempts) {
       try {
-        retryDelay = Math.max(-1, Math.round(backoffDelay(job.opts.backoff, attempt, error, this.#strategies)));
+        retryDelay = backoffDelay(job.opts.backoff, attempt, error, this.#strategies);
       } catch (strategyError) {
         // A missing or throwing strategy must not lose the job: it fails for good, saying why.
-        const why = strategyError instanceof UnknownBackoffError ? strategyError.message : `backoff strategy threw: ${asError(strategyError).message}`;
+        const why = strategyError instanceof BackoffError ? strategyError.message : `backoff strategy threw: ${asError(strategyError).message}`;
         reason = `${reason} (not retried: ${why})`;
       }
     }

@@ -37,6 +37,42 @@ async function settledOrEscaped(queue: { getCounts(): Promise<{ completed: numbe
   });
 }
 
+describe('retry delays', () => {
+  it('retries after MAX_RETRY_DELAY_MS when a strategy asks for 1e300 ms, and fails a NaN one for good, saying why', async () => {
+    const name = uniqueQueue('backoff');
+    const queue = new Queue(name, { connection: redis.connection, defaultJobOptions: { attempts: 3 } });
+    const runs: string[] = [];
+    const worker = new Worker(
+      name,
+      async (job) => {
+        runs.push(job.name);
+        throw new Error('boom');
+      },
+      { connection: redis.connection, backoffStrategies: { huge: () => 1e300, nan: () => NaN } },
+    );
+    const retrying: number[] = [];
+    worker.on('retrying', (_job, _error, delay) => retrying.push(delay));
+    const huge = await queue.add('huge', {}, { backoff: { type: 'huge' } });
+    const nan = await queue.add('nan', {}, { backoff: { type: 'nan' } });
+    await waitFor('one retry and one failure', async () => {
+      const counts = await queue.getCounts();
+      return counts.failed >= 1 && retrying.length >= 1;
+    });
+    // Give a wrapped due time (-9.2e18: due at once) the chance to show as a second run.
+    await sleep(300);
+    expect(retrying).toEqual([MAX_TIMER_MS]);
+    const delayed = await queue.getJob(huge.id);
+    expect(delayed?.state).toBe('delayed');
+    expect(delayed?.dueAt).toBeGreaterThan(Date.now() + MAX_TIMER_MS - 60_000);
+    expect(runs.filter((run) => run === 'huge')).toEqual(['huge']);
+    const failed = await queue.getJob(nan.id);
+    expect(failed?.state).toBe('failed');
+    expect(failed?.failedReason).toBe("boom (not retried: backoff strategy 'nan' returned NaN; return a number of ms, or a negative number to stop retrying)");
+    await worker.close();
+    await queue.close();
+  });
+});
+
 describe('durations past the timer limit', () => {
   it.each(['stalledTimeout', 'stalledInterval', 'heartbeatInterval', 'blockTimeout'])('a Worker refuses %s of 2^31 ms', (option) => {
     const make = (): unknown => new Worker(uniqueQueue('durations'), async () => undefined, { connection: redis.connection, autorun: false, [option]: 2 ** 31 });

@@ -62,6 +62,8 @@ describe('job options', () => {
     ['zero timeout', { timeout: 0 }, 'timeout must be an integer from 1 to 2147483647, got 0'],
     ['a timeout past Node\'s timers', { timeout: 2 ** 31 }, "timeout must be at most 2147483647 ms (Node's timer limit), got 2147483648"],
     ['an infinite timeout', { timeout: Infinity }, 'timeout must be an integer from 1 to 2147483647, got Infinity'],
+    ['a backoff delay past the retry limit', { backoff: { type: 'fixed', delay: 2 ** 31 } }, 'backoff.delay must be a finite number from 0 to 2147483647'],
+    ['a maxDelay past the retry limit', { backoff: { type: 'exponential', maxDelay: 1e300 } }, 'backoff.maxDelay must be a finite number from 0 to 2147483647'],
     ['a jobId with a lone surrogate', { jobId: 'order-\uD800' }, 'jobId has a lone surrogate (\\uD800 at index 6)'],
   ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
