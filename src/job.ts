@@ -1,3 +1,4 @@
+import { cutUtf8, MAX_LOG_LINE_BYTES } from './bounds.js';
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
 import { assertDuration, expandOptions, TRACE_CONTEXT_KEY, type EncodedJobOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
@@ -178,10 +179,14 @@ export class Job<Data = unknown, Result = unknown> {
     this.progress = progress;
   }
 
-  /** Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). */
+  /**
+   * Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). A line is cut to
+   * 16 KiB of UTF-8, or to maxPayloadBytes where that is lower, and the start of it is kept.
+   */
   async log(line: string): Promise<number> {
     if (typeof line !== 'string') throw new ValidationError(`job.log takes a string, got ${typeof line}`);
-    const kept = await this.#owner.store.addLog(this.id, line, this.#owner.keepLogs);
+    const stored = cutUtf8(line, Math.min(MAX_LOG_LINE_BYTES, this.#owner.maxPayloadBytes));
+    const kept = await this.#owner.store.addLog(this.id, stored, this.#owner.keepLogs);
     if (kept === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
     return kept;
   }

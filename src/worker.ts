@@ -36,6 +36,7 @@ import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
 import { Settler } from './worker/settler.js';
+import { asError, failureTexts } from './worker/thrown.js';
 
 export interface ProcessorContext {
   /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
@@ -108,8 +109,6 @@ export interface WorkerEventMap<Data, Result> {
 
 /** Delayed jobs promoted per claim call at most; the rest follow on the next claims. */
 const PROMOTE_LIMIT = 1000;
-/** Failure texts are capped so one huge error message cannot bloat a job hash. */
-const MAX_REASON = 16 * 1024;
 const MAX_IDLE_BACKOFF = 5000;
 
 interface Running {
@@ -299,23 +298,26 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const started = performance.now();
     let result: Result;
     let encoded: Buffer;
+    let progress: Buffer | undefined;
     try {
       result = await this.#invoke(job, running.abort, span);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
+      // Progress the handler recorded goes into the completed job's record (its hash is deleted then). It is
+      // encoded again here, and an object changed since updateProgress may no longer encode: that fails the
+      // attempt like a result that cannot be stored.
+      progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     } catch (thrown) {
       const seconds = (performance.now() - started) / 1000;
       this.#freeSlot(entry);
       const error = asError(thrown);
       const outcome =
-        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, thrown.retryAfterMs) : await this.#settleFailure(job, claimed, error);
+        error instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, error.retryAfterMs) : await this.#settleFailure(job, claimed, error);
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    // Progress the handler recorded goes into the completed job's record (its hash is deleted then).
-    const progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
     if (status === Status.OK) {
       job.returnvalue = result;
@@ -378,18 +380,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         reason = `${reason} (not retried: ${why})`;
       }
     }
-    const status = await this.#settle(job, () =>
-      this.#settler.fail({
-        job: claimed,
-        retryDelay,
-        reason: reason.slice(0, MAX_REASON),
-        stack: (error.stack ?? '').slice(0, MAX_REASON),
-        keep: job.opts.keepFailed,
-      }),
-    );
+    const texts = failureTexts(reason, error);
+    const status = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
     if (status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
-    job.failedReason = reason;
+    job.failedReason = texts.reason;
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
     return retryDelay >= 0 ? 'retried' : 'failed';
@@ -480,8 +475,4 @@ function defaultPrefetch(concurrency: number): number {
 
 function rateLimit(ms: number): never {
   throw new RateLimitError(ms);
-}
-
-function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
 }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, QueueEvents, ValidationError, Worker } from 'sluice';
+import { Queue, QueueEvents, ValidationError, Worker, type Job } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -10,7 +10,7 @@ const redis = useRedis();
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMER_LIMIT_MESSAGE = "must be at most 2147483647 ms (Node's timer limit), got 2147483648";
 
-/** Rejections nobody handled: a value that escapes a worker's attempt lands here. */
+/** Rejections nobody handled: a thrown value that escapes a worker's attempt lands here. */
 const unhandled: unknown[] = [];
 const recordUnhandled = (reason: unknown): void => void unhandled.push(reason);
 beforeAll(() => {
@@ -36,6 +36,124 @@ async function settledOrEscaped(queue: { getCounts(): Promise<{ completed: numbe
     return counts.completed + counts.failed === total;
   });
 }
+
+describe('a handler cannot crash the process', () => {
+  it('fails a job whose handler throws a non-Error, with a readable reason, and goes on with the next', async () => {
+    const name = uniqueQueue('thrown');
+    const queue = new Queue<{ kind: string; sync: boolean }>(name, { connection: redis.connection, defaultJobOptions: { attempts: 1 } });
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+    const values: Record<string, [() => unknown, string]> = {
+      bigint: [() => 10n, '10n'],
+      circular: [() => circular, "<ref *1> { name: 'loop', self: [Circular *1] }"],
+      toJSON: [() => ({ toJSON: () => { throw new Error('no JSON'); } }), '{ toJSON: [Function: toJSON] }'],
+      null: [() => null, 'null'],
+      undefined: [() => undefined, 'undefined'],
+      symbol: [() => Symbol('boom'), 'Symbol(boom)'],
+      revokedProxy: [
+        () => {
+          const { proxy, revoke } = Proxy.revocable({}, {});
+          revoke();
+          return proxy;
+        },
+        '<Revoked Proxy>',
+      ],
+      string: [() => 'plain text', 'plain text'],
+      object: [() => ({ code: 42 }), '{"code":42}'],
+    };
+    const processor = (job: Job<{ kind: string; sync: boolean }>): Promise<string> => {
+      const make = values[job.data.kind]?.[0];
+      if (make === undefined) return Promise.resolve('ok');
+      const value = make();
+      // Thrown before the handler's first await, and rejected after it: both paths of Worker#invoke.
+      if (job.data.sync) throw value;
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the point of the test
+      return Promise.reject(value);
+    };
+    const worker = new Worker<{ kind: string; sync: boolean }, string>(name, processor, { connection: redis.connection, concurrency: 4 });
+    const errors: Error[] = [];
+    worker.on('error', (error) => errors.push(error));
+    const kinds = Object.keys(values);
+    const jobs = await queue.addBulk(kinds.flatMap((kind) => [true, false].map((sync) => ({ name: kind, data: { kind, sync } }))));
+    const ok = await queue.add('ok', { kind: 'ok', sync: false });
+    await settledOrEscaped(queue, jobs.length + 1);
+    expect(unhandled).toEqual([]);
+    expect(errors).toEqual([]);
+    for (const job of jobs) {
+      const stored = await queue.getJob(job.id);
+      expect([job.data.kind, job.data.sync, stored?.state, stored?.failedReason]).toEqual([job.data.kind, job.data.sync, 'failed', values[job.data.kind]?.[1]]);
+    }
+    expect((await queue.getJob(ok.id))?.state).toBe('completed');
+    await worker.close();
+    await queue.close();
+  });
+
+  it('fails the attempt, not the process, when progress stops encoding after updateProgress', async () => {
+    const name = uniqueQueue('progress');
+    const settings = { connection: redis.connection, maxPayloadBytes: 1024 };
+    const queue = new Queue(name, { ...settings, defaultJobOptions: { attempts: 1 } });
+    const worker = new Worker(
+      name,
+      async (job) => {
+        if (job.name === 'ok') return 'ok';
+        const progress: Record<string, unknown> = { step: 1 };
+        await job.updateProgress(progress);
+        if (job.name === 'function') progress.callback = () => 1;
+        else progress.blob = 'x'.repeat(5000);
+        return 'done';
+      },
+      settings,
+    );
+    const fn = await queue.add('function', {});
+    const big = await queue.add('big', {});
+    const ok = await queue.add('ok', {});
+    await settledOrEscaped(queue, 3);
+    expect(unhandled).toEqual([]);
+    expect((await queue.getJob(fn.id))?.failedReason).toBe('progress.callback is a function; job data must be plain data (functions cannot be stored)');
+    expect((await queue.getJob(big.id))?.failedReason).toMatch(/^progress encodes to \d+ bytes, over the limit of 1024 bytes/);
+    expect((await queue.getJob(ok.id))?.state).toBe('completed');
+    await worker.close();
+    await queue.close();
+  });
+
+  it('cuts a failure reason and stack at 16 KiB of UTF-8, never inside a character', async () => {
+    const name = uniqueQueue('reason');
+    const queue = new Queue<{ text: string }>(name, { connection: redis.connection, defaultJobOptions: { attempts: 1 } });
+    const worker = new Worker<{ text: string }>(name, async (job) => {
+      throw new Error(job.data.text);
+    }, { connection: redis.connection });
+    // 48 KiB of euro signs was stored whole: the cut counted 16,384 UTF-16 units.
+    const euros = await queue.add('euros', { text: '€'.repeat(16_384) });
+    const emoji = await queue.add('emoji', { text: `a${'😀'.repeat(5000)}` });
+    await settledOrEscaped(queue, 2);
+    const first = await queue.getJob(euros.id);
+    expect(first?.failedReason).toBe('€'.repeat(5461));
+    expect(Buffer.byteLength(first?.stacktrace ?? '')).toBeLessThanOrEqual(16_384);
+    expect(first?.stacktrace?.startsWith('Error: €€€')).toBe(true);
+    // 1 + 4,095 x 4 = 16,381 bytes; one more emoji would pass 16,384, and half of one would be U+FFFD.
+    expect((await queue.getJob(emoji.id))?.failedReason).toBe(`a${'😀'.repeat(4095)}`);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('cuts a log line at 16 KiB of UTF-8, or at maxPayloadBytes where the queue set that lower', async () => {
+    const name = uniqueQueue('log');
+    const small = new Queue(name, { connection: redis.connection, maxPayloadBytes: 1024 });
+    const plain = new Queue(name, { connection: redis.connection });
+    const added = await plain.add('chatty', {});
+    const viaSmall = await small.getJob(added.id);
+    const viaPlain = await plain.getJob(added.id);
+    const fourMiB = 'x'.repeat(4 * 1024 * 1024);
+    expect(await viaSmall?.log(fourMiB)).toBe(1);
+    expect(await viaSmall?.log('€'.repeat(1000))).toBe(2);
+    expect(await viaPlain?.log(fourMiB)).toBe(3);
+    const lines = (await plain.getJob(added.id).then((job) => job?.getLogs())) ?? [];
+    expect(lines.map((line) => Buffer.byteLength(line))).toEqual([1024, 1023, 16_384]);
+    expect(lines[1]).toBe('€'.repeat(341));
+    await small.close();
+    await plain.close();
+  });
+});
 
 describe('retry delays', () => {
   it('retries after MAX_RETRY_DELAY_MS when a strategy asks for 1e300 ms, and fails a NaN one for good, saying why', async () => {
