@@ -48,7 +48,7 @@ while at <= #jobs do
     status = acks.settle(base, levels, id, tonumber(level), entry)
   end
   if id ~= '' and status == STATUS.OK then
-    local retryDelay = tonumber(retryDelayS)
+    local retryDelay = retryDelayOf(retryDelayS)
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
       stalls = stalls, err = reason, stack = stack,
@@ -60,7 +60,7 @@ while at <= #jobs do
       putField(f, 'due', due)
       redis.call('HSET', jobKey(base, id), unpack(f))
       delayed.add(id, now + retryDelay)
-      emit(eventsKey, maxLen, 'retrying', id, retryDelayS .. ':' .. reason)
+      emit(eventsKey, maxLen, 'retrying', id, int(retryDelay) .. ':' .. reason)
     elseif retryDelay == 0 then
       enqueue(Q, j, false)
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)

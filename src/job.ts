@@ -1,5 +1,6 @@
+import { cutUtf8, MAX_LOG_LINE_BYTES } from './bounds.js';
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import { readStoredOptions, type StoredJobOptions } from './options.js';
+import { assertDuration, readStoredOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import type { StoredJob } from './redis/job-fields.js';
 import { Status } from './redis/status.js';
@@ -161,10 +162,14 @@ export class Job<Data = unknown, Result = unknown> {
     this.progress = progress;
   }
 
-  /** Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). */
+  /**
+   * Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). A line is cut to
+   * 16 KiB of UTF-8, or to maxPayloadBytes where that is lower, and the start of it is kept.
+   */
   async log(line: string): Promise<number> {
     if (typeof line !== 'string') throw new ValidationError(`job.log takes a string, got ${typeof line}`);
-    const kept = await this.#owner.store.addLog(this.id, line, this.#owner.keepLogs);
+    const stored = cutUtf8(line, Math.min(MAX_LOG_LINE_BYTES, this.#owner.maxPayloadBytes));
+    const kept = await this.#owner.store.addLog(this.id, stored, this.#owner.keepLogs);
     if (kept === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
     return kept;
   }
@@ -205,6 +210,8 @@ export class Job<Data = unknown, Result = unknown> {
    * by removeOnComplete: true before the event could be seen).
    */
   async waitUntilFinished(events: QueueEvents, timeoutMs?: number): Promise<Result> {
+    // Whole ms, as setTimeout counts them; past Node's timer limit the timeout would fire at once.
+    if (timeoutMs !== undefined) assertDuration('waitUntilFinished timeoutMs', typeof timeoutMs === 'number' ? Math.ceil(timeoutMs) : timeoutMs, 0);
     await events.waitUntilReady();
     return new Promise<Result>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

@@ -1,3 +1,4 @@
+import { assertWellFormed } from './bounds.js';
 import { ValidationError } from './errors.js';
 
 /**
@@ -86,10 +87,12 @@ export function validateQueueName(name: unknown): string {
       `queue name is ${bytes} bytes long; the limit is ${MAX_QUEUE_NAME_BYTES} bytes (it is part of every key)`,
     );
   }
+  // C0, DEL and C1: invisible in redis-cli and logs, and C1's U+0085 is a line break to some tools.
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f]/.test(name)) {
+  if (/[\s\x00-\x1f\x7f-\x9f]/.test(name)) {
     throw new ValidationError(`queue name '${name}' contains white space or a control character; use letters, digits, '-', '_', '.' or ':'`);
   }
+  assertWellFormed('queue name', name, 'two names could be one queue');
   return name;
 }
 

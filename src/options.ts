@@ -1,3 +1,5 @@
+import { MAX_RETRY_DELAY_MS } from './backoff.js';
+import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { decode } from './serializer.js';
 
@@ -18,7 +20,7 @@ export interface KeepJobs {
 export type RemoveOption = boolean | number | KeepJobs;
 
 export type BackoffOptions =
-  /** delay * 2^(retry-1) ms, minus up to `jitter` of it at random (default jitter 0.5), capped at maxDelay. */
+  /** delay * 2^(retry-1) ms, capped at maxDelay (default 1 hour), minus up to `jitter` of it at random (default 0.5). */
   | { type: 'exponential'; delay?: number; jitter?: number; maxDelay?: number }
   | { type: 'fixed'; delay: number; jitter?: number }
   /** A strategy registered on the Worker under `backoffStrategies[type]`. */
@@ -209,6 +211,14 @@ export function assertInteger(name: string, value: unknown, min: number, max = N
   return value;
 }
 
+/** An integer number of ms that a Node timer will wait: from `min` to MAX_TIMER_MS. */
+export function assertDuration(name: string, value: unknown, min: number): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > MAX_TIMER_MS) {
+    throw new ValidationError(`${name} must be at most ${MAX_TIMER_MS} ms (Node's timer limit), got ${value}`);
+  }
+  return assertInteger(name, value, min, MAX_TIMER_MS);
+}
+
 function assertNumber(name: string, value: unknown, min: number, max = Number.MAX_VALUE): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new ValidationError(`${name} must be a finite number from ${min} to ${max}, got ${String(value)}`);
@@ -241,14 +251,14 @@ function normalizeBackoff(value: unknown): BackoffOptions {
       `backoff must be { type: 'exponential' | 'fixed' | <a strategy name registered on the Worker>, delay }, got ${JSON.stringify(value)}`,
     );
   }
-  const delay = value.delay === undefined ? undefined : assertNumber('backoff.delay', value.delay, 0);
+  const delay = value.delay === undefined ? undefined : assertNumber('backoff.delay', value.delay, 0, MAX_RETRY_DELAY_MS);
   if (value.jitter !== undefined) assertNumber('backoff.jitter', value.jitter, 0, 1);
   if (value.type === 'fixed') {
     if (delay === undefined) throw new ValidationError(`backoff { type: 'fixed' } needs a delay in ms`);
     return { type: 'fixed', delay, ...(value.jitter === undefined ? {} : { jitter: value.jitter as number }) };
   }
   if (value.type === 'exponential') {
-    const maxDelay = value.maxDelay === undefined ? undefined : assertNumber('backoff.maxDelay', value.maxDelay, 0);
+    const maxDelay = value.maxDelay === undefined ? undefined : assertNumber('backoff.maxDelay', value.maxDelay, 0, MAX_RETRY_DELAY_MS);
     return {
       type: 'exponential',
       delay: delay ?? 1000,
@@ -301,6 +311,7 @@ export function normalizeJobOptions(
         `jobId '${opts.jobId}' is all digits; such ids are reserved for generated ids. Prefix it, e.g. 'order-${opts.jobId}'`,
       );
     }
+    assertWellFormed('jobId', opts.jobId, 'two ids could be one job');
     jobId = opts.jobId;
   }
   if (opts.delay !== undefined && opts.runAt !== undefined) {
@@ -322,7 +333,7 @@ export function normalizeJobOptions(
     keepCompleted: normalizeKeep('removeOnComplete', opts.removeOnComplete, DEFAULT_KEEP_COMPLETED),
     keepFailed: normalizeKeep('removeOnFail', opts.removeOnFail, KEEP_ALL),
   };
-  if (opts.timeout !== undefined) stored.timeout = assertInteger('timeout', opts.timeout, 1);
+  if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) {
     if (typeof opts.group !== 'string' || opts.group.length === 0 || opts.group.length > 256) {
       throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(opts.group)}`);

@@ -4,6 +4,7 @@ import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import { connectBlocking, disconnectNow, type ConnectionOptions, type RedisClient } from './redis/connection.js';
 import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
+import { assertDuration } from './options.js';
 import { decode } from './serializer.js';
 
 export interface QueueEventsOptions {
@@ -54,10 +55,10 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     super();
     const keys = queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 0);
     this.name = name;
+    this.#blockMs = assertDuration('blockMs', options.blockMs ?? 5000, 0);
     // Always a connection of its own (a duplicate when given an instance): it spends its life blocked.
     this.#client = connectBlocking(options.connection);
     this.#eventsKey = keys.events;
-    this.#blockMs = options.blockMs ?? 5000;
     trackOpen(this, `QueueEvents '${name}'`);
     this.#ready = lastEventId(this.#client, this.#eventsKey).then((id) => {
       this.#loop = this.#run(id);

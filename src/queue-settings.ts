@@ -1,7 +1,7 @@
 import type { RedisConfigCheck } from './durability.js';
 import { ValidationError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
-import { assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
+import { assertDuration, assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
 import type { ConnectionOptions } from './redis/connection.js';
 import type { Logger } from './telemetry/logger.js';
 
@@ -109,10 +109,10 @@ export interface ProducerSettings {
 }
 
 export function producerSettings(options: Pick<QueueOptions, 'commandTimeout' | 'offlineTimeout' | 'maxOfflineCalls' | 'durability'>): ProducerSettings {
-  const commandTimeout = assertInteger('commandTimeout', options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT, 1);
+  const commandTimeout = assertDuration('commandTimeout', options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT, 1);
   return {
     commandTimeout,
-    offlineTimeout: assertInteger('offlineTimeout', options.offlineTimeout ?? DEFAULT_OFFLINE_TIMEOUT, 0),
+    offlineTimeout: assertDuration('offlineTimeout', options.offlineTimeout ?? DEFAULT_OFFLINE_TIMEOUT, 0),
     maxOfflineCalls: assertInteger('maxOfflineCalls', options.maxOfflineCalls ?? DEFAULT_MAX_OFFLINE_CALLS, 0),
     durability: validateDurability(options.durability, commandTimeout),
   };

@@ -1,3 +1,4 @@
+import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
@@ -249,6 +250,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
+    assertWellFormed('jobId', id, 'it could name another job');
     await this.#init();
     const stored = await this.store.getJob(id);
     return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffDelay, UnknownBackoffError, type BackoffStrategy } from './backoff.js';
+import { BackoffError, backoffDelay, type BackoffStrategy } from './backoff.js';
+import { MAX_TIMER_MS } from './bounds.js';
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
   ConfigMismatchError,
@@ -16,7 +17,7 @@ import {
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { assertInteger, KEEP_ALL } from './options.js';
+import { assertDuration, assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status, type StatusCode } from './redis/status.js';
@@ -36,6 +37,7 @@ import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
 import { Settler } from './worker/settler.js';
+import { asError, failureTexts } from './worker/thrown.js';
 
 export interface ProcessorContext {
   /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
@@ -108,8 +110,6 @@ export interface WorkerEventMap<Data, Result> {
 
 /** Delayed jobs promoted per claim call at most; the rest follow on the next claims. */
 const PROMOTE_LIMIT = 1000;
-/** Failure texts are capped so one huge error message cannot bloat a job hash. */
-const MAX_REASON = 16 * 1024;
 const MAX_IDLE_BACKOFF = 5000;
 
 interface Running {
@@ -168,14 +168,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const keys = queueKeys(name, settings.prefix, settings.levels);
     this.concurrency = assertInteger('concurrency', options.concurrency ?? 1, 1, 100_000);
     this.#prefetch = assertInteger('prefetch', options.prefetch ?? defaultPrefetch(this.concurrency), 1, 1000);
-    const stalledTimeout = assertInteger('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
+    const stalledTimeout = assertDuration('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
     const maxStalled = assertInteger('maxStalled', options.maxStalled ?? 1, 0);
-    const stalledInterval = assertInteger('stalledInterval', options.stalledInterval ?? Math.floor(stalledTimeout / 2), 10);
-    const heartbeat = assertInteger('heartbeatInterval', options.heartbeatInterval ?? Math.floor(stalledTimeout / 3), 10);
+    const stalledInterval = assertDuration('stalledInterval', options.stalledInterval ?? Math.floor(stalledTimeout / 2), 10);
+    const heartbeat = assertDuration('heartbeatInterval', options.heartbeatInterval ?? Math.floor(stalledTimeout / 3), 10);
     if (heartbeat >= stalledTimeout) {
       throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
     }
-    const blockTimeout = assertInteger('blockTimeout', options.blockTimeout ?? 5000, 1);
+    const blockTimeout = assertDuration('blockTimeout', options.blockTimeout ?? 5000, 1);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
@@ -305,23 +305,26 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const started = performance.now();
     let result: Result;
     let encoded: Buffer;
+    let progress: Buffer | undefined;
     try {
       result = await this.#invoke(job, running.abort, span);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
+      // Progress the handler recorded goes into the completed job's record (its hash is deleted then). It is
+      // encoded again here, and an object changed since updateProgress may no longer encode: that fails the
+      // attempt like a result that cannot be stored.
+      progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     } catch (thrown) {
       const seconds = (performance.now() - started) / 1000;
       this.#freeSlot(entry);
       const error = asError(thrown);
       const outcome =
-        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, thrown.retryAfterMs) : await this.#settleFailure(job, claimed, error);
+        error instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, error.retryAfterMs) : await this.#settleFailure(job, claimed, error);
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    // Progress the handler recorded goes into the completed job's record (its hash is deleted then).
-    const progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
     if (status === Status.OK) {
       job.returnvalue = result;
@@ -350,12 +353,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const timeout = job.opts.timeout;
     if (timeout === undefined) return run;
+    // add() refuses more, but a job stored by an earlier version may have it, and would time out at once.
+    const ms = Math.min(timeout, MAX_TIMER_MS);
     return new Promise<Result>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
         attempt.abort(error);
         reject(error);
-      }, timeout);
+      }, ms);
       run.then(
         (value) => {
           clearTimeout(timer);
@@ -375,25 +380,18 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     let reason = error.message;
     if (!(error instanceof UnrecoverableError) && attempt < job.opts.attempts) {
       try {
-        retryDelay = Math.max(-1, Math.round(backoffDelay(job.opts.backoff, attempt, error, this.#strategies)));
+        retryDelay = backoffDelay(job.opts.backoff, attempt, error, this.#strategies);
       } catch (strategyError) {
         // A missing or throwing strategy must not lose the job: it fails for good, saying why.
-        const why = strategyError instanceof UnknownBackoffError ? strategyError.message : `backoff strategy threw: ${asError(strategyError).message}`;
+        const why = strategyError instanceof BackoffError ? strategyError.message : `backoff strategy threw: ${asError(strategyError).message}`;
         reason = `${reason} (not retried: ${why})`;
       }
     }
-    const status = await this.#settle(job, () =>
-      this.#settler.fail({
-        job: claimed,
-        retryDelay,
-        reason: reason.slice(0, MAX_REASON),
-        stack: (error.stack ?? '').slice(0, MAX_REASON),
-        keep: job.opts.keepFailed,
-      }),
-    );
+    const texts = failureTexts(reason, error);
+    const status = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
     if (status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
-    job.failedReason = reason;
+    job.failedReason = texts.reason;
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
     return retryDelay >= 0 ? 'retried' : 'failed';
@@ -484,8 +482,4 @@ function defaultPrefetch(concurrency: number): number {
 
 function rateLimit(ms: number): never {
   throw new RateLimitError(ms);
-}
-
-function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Status } from '../../src/redis/status.js';
 import type { ClaimedJob } from '../../src/redis/job-fields.js';
 import { KEEP_ALL } from '../../src/options.js';
+import { MAX_RETRY_DELAY_MS } from '../../src/backoff.js';
 import { decode, encode } from '../../src/serializer.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
@@ -153,6 +154,29 @@ describe('settling with fencing', () => {
     expect(raw?.attemptsMade).toBe(2);
     expect(raw?.failedReason).toBe('boom again');
     expect(await lua.store.getCounts()).toMatchObject({ delayed: 0, active: 0, failed: 1 });
+  });
+
+  it('keeps a retry due time an int64: a delay past MAX_RETRY_DELAY_MS is clamped, one that is not a number fails the job', async () => {
+    await lua.store.add([input(), input(), input()]);
+    const claimed = await lua.store.claim('a', 3, 100);
+    if (claimed.kind !== 'jobs') throw new Error('expected jobs');
+    const [huge, infinite, nan] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob];
+    const [seconds] = await lua.client.time();
+    const now = Number(seconds) * 1000;
+    // '%d' of now + 1e19 wraps to -9223372036854775808: the job would be due at once, every time.
+    expect(await lua.store.fail([failed(huge, 1e19, 'huge'), failed(infinite, Infinity, 'infinite'), failed(nan, NaN, 'nan')])).toEqual([
+      Status.OK,
+      Status.OK,
+      Status.OK,
+    ]);
+    for (const job of [huge, infinite]) {
+      const due = (await lua.store.getJob(job.id))?.dueAt ?? 0;
+      expect(due).toBeGreaterThan(now + MAX_RETRY_DELAY_MS - 5000);
+      expect(due).toBeLessThanOrEqual(now + MAX_RETRY_DELAY_MS + 5000);
+      expect(Number(await lua.client.zscore(lua.store.keys.delayed, job.id))).toBe(due);
+    }
+    expect((await lua.store.getJob(nan.id))?.state).toBe('failed');
+    expect(await lua.store.getCounts()).toMatchObject({ delayed: 2, failed: 1, active: 0, waiting: 0 });
   });
 
   it('settles a batch in one call with a status per job', async () => {

@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, UnknownBackoffError } from '../../src/backoff.js';
+import { BackoffError, backoffDelay, DEFAULT_MAX_DELAY_MS, MAX_RETRY_DELAY_MS } from '../../src/backoff.js';
+import { LUA_DIR } from '../../src/redis/lua.js';
 
 const error = new Error('downstream said no');
 
@@ -36,7 +39,42 @@ describe('backoff', () => {
   });
 
   it('names a strategy that is not registered', () => {
-    expect(() => backoffDelay({ type: 'nope' }, 1, error, {})).toThrow(UnknownBackoffError);
+    expect(() => backoffDelay({ type: 'nope' }, 1, error, {})).toThrow(BackoffError);
     expect(() => backoffDelay({ type: 'nope' }, 1, error, {})).toThrow("backoff strategy 'nope' is not registered");
+  });
+
+  it('caps the exponential backoff at an hour by default: retry 55 would otherwise wait 571 million years', () => {
+    expect(DEFAULT_MAX_DELAY_MS).toBe(3_600_000);
+    const noJitter = { type: 'exponential', delay: 1000, jitter: 0 } as const;
+    expect(backoffDelay(noJitter, 12, error, {})).toBe(2_048_000);
+    expect([13, 55, 1_000_000].map((n) => backoffDelay(noJitter, n, error, {}))).toEqual([3_600_000, 3_600_000, 3_600_000]);
+  });
+
+  it('keeps a zero base at zero however many retries (0 x 2^1100 is NaN in floating point)', () => {
+    expect(backoffDelay({ type: 'exponential', delay: 0, jitter: 0 }, 1100, error, {})).toBe(0);
+  });
+
+  it('clamps every delay to MAX_RETRY_DELAY_MS, a stored option or a strategy beyond it included', () => {
+    expect(MAX_RETRY_DELAY_MS).toBe(2 ** 31 - 1);
+    expect(backoffDelay({ type: 'exponential', delay: 1000, jitter: 0, maxDelay: 1e300 }, 1100, error, {})).toBe(MAX_RETRY_DELAY_MS);
+    expect(backoffDelay({ type: 'fixed', delay: 1e300 }, 1, error, {})).toBe(MAX_RETRY_DELAY_MS);
+    expect(backoffDelay({ type: 'huge' }, 1, error, { huge: () => 1e300 })).toBe(MAX_RETRY_DELAY_MS);
+    expect(backoffDelay({ type: 'forever' }, 1, error, { forever: () => Infinity })).toBe(MAX_RETRY_DELAY_MS);
+    expect(backoffDelay({ type: 'stop' }, 1, error, { stop: () => -Infinity })).toBe(-1);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['NaN', NaN, "backoff strategy 'bad' returned NaN"],
+    ['a string', '5000', "backoff strategy 'bad' returned a string"],
+    ['undefined', undefined, "backoff strategy 'bad' returned undefined"],
+  ])('refuses a strategy that returns %s, saying what to return instead', (_label, value, message) => {
+    const call = (): number => backoffDelay({ type: 'bad' }, 1, error, { bad: () => value as number });
+    expect(call).toThrow(message);
+    expect(call).toThrow('return a number of ms, or a negative number to stop retrying');
+  });
+
+  it('clamps in fail.lua at the same MAX_RETRY_DELAY_MS', () => {
+    const lua = readFileSync(join(LUA_DIR, 'includes', 'numbers.lua'), 'utf8');
+    expect(Number(/^local MAX_RETRY_DELAY_MS = (\d+)$/m.exec(lua)?.[1])).toBe(MAX_RETRY_DELAY_MS);
   });
 });

@@ -38,6 +38,11 @@ describe('queue keys', () => {
     ['a}', 'contains a brace'],
     ['x'.repeat(MAX_QUEUE_NAME_BYTES + 1), `the limit is ${MAX_QUEUE_NAME_BYTES} bytes`],
     ['with space', 'white space'],
+    ['del\x7f', 'control character'],
+    ['c1\u0085', 'control character'],
+    ['c1\u009f', 'control character'],
+    ['lone\uD800', 'has a lone surrogate (\\uD800 at index 4)'],
+    ['lone\uDC00x', 'has a lone surrogate (\\uDC00 at index 4)'],
   ])('refuses queue name %j with a message saying why', (name, message) => {
     expect(() => validateQueueName(name)).toThrow(ValidationError);
     expect(() => validateQueueName(name)).toThrow(message);
@@ -45,6 +50,7 @@ describe('queue keys', () => {
 
   it('accepts ordinary names, including colons and dots', () => {
     expect(validateQueueName('tenant-42.invoices:monthly')).toBe('tenant-42.invoices:monthly');
+    expect(validateQueueName('bücher-😀')).toBe('bücher-😀');
   });
 
   it('refuses a prefix with braces', () => {

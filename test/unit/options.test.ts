@@ -59,7 +59,12 @@ describe('job options', () => {
     ['fixed backoff without delay', { backoff: { type: 'fixed' } }, "backoff { type: 'fixed' } needs a delay in ms"],
     ['jitter above 1', { backoff: { type: 'exponential', jitter: 2 } }, 'backoff.jitter must be a finite number from 0 to 1'],
     ['bad retention', { removeOnFail: { keep: 1 } }, "removeOnFail has an unknown field 'keep'"],
-    ['zero timeout', { timeout: 0 }, 'timeout must be an integer >= 1'],
+    ['zero timeout', { timeout: 0 }, 'timeout must be an integer from 1 to 2147483647, got 0'],
+    ['a timeout past Node\'s timers', { timeout: 2 ** 31 }, "timeout must be at most 2147483647 ms (Node's timer limit), got 2147483648"],
+    ['an infinite timeout', { timeout: Infinity }, 'timeout must be an integer from 1 to 2147483647, got Infinity'],
+    ['a backoff delay past the retry limit', { backoff: { type: 'fixed', delay: 2 ** 31 } }, 'backoff.delay must be a finite number from 0 to 2147483647'],
+    ['a maxDelay past the retry limit', { backoff: { type: 'exponential', maxDelay: 1e300 } }, 'backoff.maxDelay must be a finite number from 0 to 2147483647'],
+    ['a jobId with a lone surrogate', { jobId: 'order-\uD800' }, 'jobId has a lone surrogate (\\uD800 at index 6)'],
   ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(message);
@@ -80,5 +85,10 @@ describe('job options', () => {
   it('refuses per-job fields in queue defaults', () => {
     expect(() => validateDefaultJobOptions({ jobId: 'x' }, 3)).toThrow("defaultJobOptions may not set 'jobId'");
     expect(() => validateDefaultJobOptions({ attempts: -1 }, 3)).toThrow('attempts must be an integer');
+  });
+
+  it('accepts durations up to the timer limit and ids in any well-formed Unicode', () => {
+    expect(normalizeJobOptions({ timeout: 2 ** 31 - 1 }, {}, 3).stored.timeout).toBe(2 ** 31 - 1);
+    expect(normalizeJobOptions({ jobId: 'order-😀' }, {}, 3).jobId).toBe('order-😀');
   });
 });
