@@ -102,6 +102,7 @@ export function validatePrefix(prefix: unknown): string {
       `prefix must be a non-empty string without braces or white space, got ${describe(prefix)}`,
     );
   }
+  assertWellFormed(`prefix '${prefix}'`, prefix, 'two prefixes would be one');
   return prefix;
 }
 

@@ -203,6 +203,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A group name: part of its keys (`group:<g>:wait`), so two names Redis would store alike would be one group. */
+export function assertGroupName(group: unknown): string {
+  if (typeof group !== 'string' || group.length === 0 || group.length > 256) {
+    throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(group)}`);
+  }
+  assertWellFormed(`group '${group}'`, group, 'two groups would be one');
+  return group;
+}
+
 export function assertInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
@@ -334,12 +343,7 @@ export function normalizeJobOptions(
     keepFailed: normalizeKeep('removeOnFail', opts.removeOnFail, KEEP_ALL),
   };
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
-  if (opts.group !== undefined) {
-    if (typeof opts.group !== 'string' || opts.group.length === 0 || opts.group.length > 256) {
-      throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(opts.group)}`);
-    }
-    stored.group = opts.group;
-  }
+  if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }

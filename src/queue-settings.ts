@@ -1,7 +1,7 @@
 import type { RedisConfigCheck } from './durability.js';
 import { ValidationError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
-import { assertDuration, assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
+import { assertDuration, assertGroupName, assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
 import type { ConnectionOptions } from './redis/connection.js';
 import type { Logger } from './telemetry/logger.js';
 
@@ -184,10 +184,6 @@ export function validateGroupLimit(limit: unknown): GroupLimit {
 
 /** '' stands for the default rule of every group. */
 export function validateGroupName(group: unknown): string {
-  if (group === undefined) return '';
-  if (typeof group !== 'string' || group.length === 0 || group.length > 256) {
-    throw new ValidationError(`group must be a string of 1 to 256 characters, got ${JSON.stringify(group)}`);
-  }
-  return group;
+  return group === undefined ? '' : assertGroupName(group);
 }
 

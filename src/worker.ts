@@ -317,8 +317,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       const seconds = (performance.now() - started) / 1000;
       this.#freeSlot(entry);
       const error = asError(thrown);
+      // A hold is capped as a retry's wait is: a Retry-After of 1e300 would stop the queue for good.
       const outcome =
-        error instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, error.retryAfterMs) : await this.#settleFailure(job, claimed, error);
+        error instanceof RateLimitError
+          ? await this.#settleRateLimited(job, claimed, Math.min(error.retryAfterMs, MAX_TIMER_MS))
+          : await this.#settleFailure(job, claimed, error);
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }

@@ -1,4 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
+import { assertWellFormed } from '../bounds.js';
 import { ValidationError } from '../errors.js';
 import {
   assertInteger,
@@ -112,6 +113,7 @@ export function validateScheduleId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SCHEDULE_ID) {
     throw new ValidationError(`schedule id must be a string of 1 to ${MAX_SCHEDULE_ID} characters, got ${JSON.stringify(id)}`);
   }
+  assertWellFormed(`schedule id '${id}'`, id, 'two schedules would be one');
   return id;
 }
 

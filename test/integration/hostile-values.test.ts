@@ -191,6 +191,26 @@ describe('retry delays', () => {
   });
 });
 
+describe('a RateLimitError of 1e300 ms', () => {
+  it('holds the queue for at most MAX_TIMER_MS, as a retry waits at most that long', async () => {
+    const name = uniqueQueue('hold');
+    const queue = new Queue(name, { connection: redis.connection });
+    const worker = new Worker(name, (_job, ctx) => ctx.rateLimit(1e300), { connection: redis.connection });
+    const held: number[] = [];
+    worker.on('rateLimited', (_job, holdMs) => held.push(holdMs));
+    await queue.add('n', {});
+    await waitFor('the release', () => held.length === 1);
+    expect(held).toEqual([MAX_TIMER_MS]);
+    const client = new Redis(redis.url);
+    const hold = Number(await client.hget(queue.store.keys.meta, 'hold'));
+    await client.quit();
+    expect(hold).toBeGreaterThan(Date.now() + MAX_TIMER_MS - 60_000);
+    expect(hold).toBeLessThan(Date.now() + MAX_TIMER_MS + 60_000);
+    await worker.close();
+    await queue.close();
+  });
+});
+
 describe('durations past the timer limit', () => {
   it.each(['stalledTimeout', 'stalledInterval', 'heartbeatInterval', 'blockTimeout'])('a Worker refuses %s of 2^31 ms', (option) => {
     const make = (): unknown => new Worker(uniqueQueue('durations'), async () => undefined, { connection: redis.connection, autorun: false, [option]: 2 ** 31 });

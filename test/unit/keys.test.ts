@@ -53,7 +53,8 @@ describe('queue keys', () => {
     expect(validateQueueName('bücher-😀')).toBe('bücher-😀');
   });
 
-  it('refuses a prefix with braces', () => {
+  it('refuses a prefix with braces or a lone surrogate', () => {
     expect(() => queueKeys('q', 'a{b', 1)).toThrow('prefix must be a non-empty string without braces');
+    expect(() => queueKeys('q', 'app\uD801', 1)).toThrow('so two prefixes would be one');
   });
 });

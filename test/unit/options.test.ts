@@ -65,6 +65,7 @@ describe('job options', () => {
     ['a backoff delay past the retry limit', { backoff: { type: 'fixed', delay: 2 ** 31 } }, 'backoff.delay must be a finite number from 0 to 2147483647'],
     ['a maxDelay past the retry limit', { backoff: { type: 'exponential', maxDelay: 1e300 } }, 'backoff.maxDelay must be a finite number from 0 to 2147483647'],
     ['a jobId with a lone surrogate', { jobId: 'order-\uD800' }, 'jobId has a lone surrogate (\\uD800 at index 6)'],
+    ['a group with a lone surrogate', { group: 'acme\uDC01' }, 'has a lone surrogate (\\uDC01 at index 4); Redis would store it as U+FFFD, so two groups would be one'],
   ])('refuses %s with a ValidationError that says what to do', (_label, options, message) => {
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(ValidationError);
     expect(() => normalizeJobOptions(options as JobOptions, {}, 3)).toThrow(message);

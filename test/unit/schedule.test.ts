@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { decodeDefinition, describeSpec, encodeDefinition, prepareSchedule, validateTiming, type Timing } from '../../src/schedules/definition.js';
+import { decodeDefinition, describeSpec, encodeDefinition, prepareSchedule, validateScheduleId, validateTiming, type Timing } from '../../src/schedules/definition.js';
 import { firstTick, LATE_NOT_MISSED_MS, planFire, tickAfter, tickAtOrBefore } from '../../src/schedules/ticks.js';
 import { encode } from '../../src/serializer.js';
 
@@ -269,5 +269,14 @@ describe('ticks past the end of the Date range', () => {
     expect(tickAfter(minutely, MAX_DATE_MS)).toBeNull();
     // The true next tick is the last Date; cron-parser gives up on it, which ends the schedule too.
     expect([null, MAX_DATE_MS]).toContain(tickAfter(minutely, MAX_DATE_MS - 1));
+  });
+});
+
+describe('schedule ids', () => {
+  it('are 1 to 200 characters of well-formed Unicode: two ids Redis would store alike would be one schedule', () => {
+    expect(validateScheduleId('nightly-report')).toBe('nightly-report');
+    expect(() => validateScheduleId('')).toThrow(ValidationError);
+    expect(() => validateScheduleId('x'.repeat(201))).toThrow('schedule id must be a string of 1 to 200 characters');
+    expect(() => validateScheduleId('nightly\uD800')).toThrow('so two schedules would be one');
   });
 });
