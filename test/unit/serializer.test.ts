@@ -79,6 +79,14 @@ describe('payload encoding', () => {
     expect(() => decode(Buffer.from(hex, 'hex'), 'job data')).toThrow(message);
   });
 
+  it('refuses a record definition in a long payload too (past 256 bytes the marker is looked for another way)', () => {
+    const long = Buffer.concat([Buffer.from('92', 'hex'), encode('x'.repeat(300), 'pad', 1000), Buffer.from('d4724091a16101', 'hex')]);
+    expect(long.length).toBeGreaterThan(256);
+    expect(() => decode(long, 'job data')).toThrow('it holds a msgpackr record definition');
+    const plain = { blob: Buffer.concat([Buffer.alloc(300, 0x72), Buffer.from([0xd4, 0x72])]) };
+    expect(Buffer.from(decode<typeof plain>(encode(plain, 'job data', 1024))?.blob ?? [])).toEqual(plain.blob);
+  });
+
   it('reads plain data that merely holds the bytes of a record marker (in a Buffer, a float)', () => {
     const value = { blob: Buffer.from([0xd4, 0x72, 0x40, 0xd5, 0x72]), n: 64, m: 127, list: [65, { x: 100 }] };
     const back = decode<typeof value>(encode(value, 'job data', 1024));
