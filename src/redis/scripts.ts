@@ -47,7 +47,7 @@ export interface ScriptSpec {
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'], decode: initReply },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels', 'create'], decode: initReply },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],

@@ -81,7 +81,24 @@ export class QueueStore implements SettingsSource {
   }
 
   async init(levels: number): Promise<void> {
-    const { status, recorded } = await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels });
+    await this.#initScript(levels, true);
+  }
+
+  /**
+   * Checks an existing queue's levels and storage format as init does, writing nothing; resolves false when
+   * the queue does not exist (never initialised, or obliterated). For reads, which must not create a queue.
+   */
+  async check(levels: number): Promise<boolean> {
+    return (await this.#initScript(levels, false)) === Status.OK;
+  }
+
+  async #initScript(levels: number, create: boolean): Promise<StatusCode> {
+    const { status, recorded } = await runScript(
+      this.client,
+      'init',
+      { meta: this.keys.meta, streams: this.keys.streams },
+      { group: GROUP, levels, create: create ? 1 : 0 },
+    );
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +
@@ -95,6 +112,7 @@ export class QueueStore implements SettingsSource {
           `use the same priorityLevels everywhere, or obliterate the queue to change it`,
       );
     }
+    return status;
   }
 
   /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
