@@ -9,7 +9,8 @@
 --           fields as one array (entry.lua)}: the job comes straight from XREADGROUP, no hash is read or
 --           written
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
---           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
+--           window or hold; PAUSED: the next delayed job alone, to promote it on time; -1: nothing
+--           pending), last ctl entry id, last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job); failed, for a job whose hash cannot be used when it is promoted or admitted
@@ -222,7 +223,9 @@ end
 
 local first = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
 if first[2] then waitAtMost(tonumber(first[2]) - now) end
-if tonumber(meta[6] or '0') > 0 then
+-- While paused, claim wakes no group: a throttled group's time must not wake the worker (it would find the
+-- same group due again at once, and spin).
+if status ~= STATUS.PAUSED and tonumber(meta[6] or '0') > 0 then
   local throttled = redis.call('ZRANGE', G.throttled, 0, 0, 'WITHSCORES')
   if throttled[2] then waitAtMost(tonumber(throttled[2]) - now) end
 end

@@ -27,6 +27,29 @@ describe('pause and resume', () => {
   });
 });
 
+describe('delayed jobs in a paused queue', () => {
+  it('become due while paused: counted and listed as paused waiting jobs, not run, and run on resume', async () => {
+    const name = uniqueQueue('paused-due');
+    const queue = new Queue(name, { connection: redis.connection });
+    const ran: string[] = [];
+    // blockTimeout far beyond the test: only the worker's own wake-up at the due time can promote the job.
+    const worker = new Worker(name, async (job) => void ran.push(job.id), { connection: redis.connection, blockTimeout: 60_000 });
+    await queue.pause();
+    const job = await queue.add('later', {}, { delay: 200 });
+    expect(await queue.getCounts()).toMatchObject({ waiting: 0, paused: 0, delayed: 1 });
+    await waitFor('the due job counted as paused', async () => (await queue.getCounts()).paused === 1);
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 1, limited: 0 });
+    expect((await queue.getJobs('waiting')).map((j) => j.id)).toEqual([job.id]);
+    expect(await queue.getJobs('delayed')).toEqual([]);
+    expect((await queue.getJob(job.id))?.state).toBe('waiting');
+    expect(ran).toEqual([]);
+    await queue.resume();
+    await waitFor('the job', () => ran.length === 1);
+    await worker.close();
+    await queue.close();
+  });
+});
+
 describe('graceful close', () => {
   it('stops claiming, lets running jobs finish and settle, then resolves', async () => {
     const name = uniqueQueue('close');
