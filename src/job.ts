@@ -43,10 +43,8 @@ export class Job<Data = unknown, Result = unknown> {
   readonly timestamp: number;
   processedOn: number | undefined;
   finishedOn: number | undefined;
-  /** When a delayed job is due (ms since epoch), while it is delayed. */
-  readonly dueAt: number | undefined;
-  /** The state when this snapshot was read. */
-  readonly state: JobState;
+  #dueAt: number | undefined;
+  #state: JobState;
 
   /** @internal the stream entry of the live delivery (the fencing token), when active. */
   readonly entry: string | undefined;
@@ -93,14 +91,14 @@ export class Job<Data = unknown, Result = unknown> {
     this.attemptsMade = fields.attemptsMade;
     this.attemptsStarted = fields.attemptsStarted;
     this.timestamp = fields.timestamp;
-    this.state = fields.state;
+    this.#state = fields.state;
     this.progress = fields.progress;
     this.returnvalue = fields.returnvalue;
     this.failedReason = fields.failedReason;
     this.stacktrace = fields.stacktrace;
     this.processedOn = fields.processedOn;
     this.finishedOn = fields.finishedOn;
-    this.dueAt = fields.dueAt;
+    this.#dueAt = fields.dueAt;
     this.entry = fields.entry;
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
@@ -137,6 +135,29 @@ export class Job<Data = unknown, Result = unknown> {
       entry: state === 'active' ? stored.entry : undefined,
       stream: state === 'active' ? stored.stream : undefined,
     });
+  }
+
+  /**
+   * The state when this snapshot was read; in a Worker's `completed`, `failed`, `retrying` and `rateLimited`
+   * listeners, the state the settle left the job in.
+   */
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /** When a delayed job is due (ms since epoch, Redis' clock), while it is delayed. */
+  get dueAt(): number | undefined {
+    return this.#dueAt;
+  }
+
+  /**
+   * @internal The worker, once Redis accepted a settle: the job as that settle left it, for the event
+   * listeners. `at` is Redis' time of the settle: finishedOn of a finished job, the start of a retry's delay.
+   */
+  settled(state: 'completed' | 'failed' | 'delayed' | 'waiting', at: number, delay = 0): void {
+    this.#state = state;
+    this.#dueAt = state === 'delayed' ? at + delay : undefined;
+    if (state === 'completed' || state === 'failed') this.finishedOn = at;
   }
 
   get queueName(): string {

@@ -19,7 +19,7 @@ import { trackOpen, untrackOpen } from './open-handles.js';
 import { assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
-import { Status, type StatusCode } from './redis/status.js';
+import { Status } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
 import type { ClaimedJob } from './redis/job-fields.js';
 import { QueueStore } from './redis/store.js';
@@ -35,7 +35,7 @@ import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/ou
 import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
-import { Settler } from './worker/settler.js';
+import { Settler, type Settled } from './worker/settler.js';
 
 export interface ProcessorContext {
   /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
@@ -322,13 +322,15 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const keep = job.opts.keepCompleted;
     // Progress the handler recorded goes into the completed job's record (its hash is deleted then).
     const progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
-    const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
-    if (status === Status.OK) {
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const ok = settled?.status === Status.OK;
+    if (ok) {
       job.returnvalue = result;
       job.attemptsMade += 1;
+      job.settled('completed', settled.at);
       this.emit('completed', job, result);
     }
-    this.#telemetry.finish(job, span, status === Status.OK ? 'completed' : undefined, seconds, undefined);
+    this.#telemetry.finish(job, span, ok ? 'completed' : undefined, seconds, undefined);
   }
 
   #invoke(job: Job<Data, Result>, attempt: AttemptSignal, span: Span): Promise<Result> {
@@ -382,7 +384,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         reason = `${reason} (not retried: ${why})`;
       }
     }
-    const status = await this.#settle(job, () =>
+    const settled = await this.#settle(job, () =>
       this.#settler.fail({
         job: claimed,
         retryDelay,
@@ -391,31 +393,34 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         keep: job.opts.keepFailed,
       }),
     );
-    if (status !== Status.OK) return undefined;
+    if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = reason;
+    job.stacktrace = error.stack?.slice(0, MAX_REASON) || undefined;
+    job.settled(retryDelay > 0 ? 'delayed' : retryDelay === 0 ? 'waiting' : 'failed', settled.at, retryDelay);
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
     return retryDelay >= 0 ? 'retried' : 'failed';
   }
 
   async #settleRateLimited(job: Job<Data, Result>, claimed: ClaimedJob, holdMs: number): Promise<JobOutcome | undefined> {
-    const status = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
-    if (status !== Status.OK) return undefined;
+    const settled = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
+    if (settled?.status !== Status.OK) return undefined;
+    job.settled('waiting', settled.at);
     this.emit('rateLimited', job, holdMs);
     return 'rate_limited';
   }
 
   /** Sends a settle; a refused one (lease lost, job gone) or a failed call is reported, never thrown. */
-  async #settle(job: { readonly id: string }, send: () => Promise<StatusCode>): Promise<StatusCode | undefined> {
+  async #settle(job: { readonly id: string }, send: () => Promise<Settled>): Promise<Settled | undefined> {
     try {
-      const status = await send();
-      if (status === Status.LEASE_LOST) {
+      const settled = await send();
+      if (settled.status === Status.LEASE_LOST) {
         this.#report(new LeaseLostError(job.id, 'the lease ran out and the job was handed to another worker'));
-      } else if (status === Status.JOB_MISSING) {
+      } else if (settled.status === Status.JOB_MISSING) {
         this.#report(new LeaseLostError(job.id, 'the job was removed while it ran'));
       }
-      return status;
+      return settled;
     } catch (error) {
       // The job stays active in Redis; once its lease runs out another worker runs it again.
       this.#report(error as Error);

@@ -2,7 +2,7 @@ import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError } from '../errors.js';
 import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
-import type { ClaimResult } from './replies.js';
+import type { ClaimResult, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
@@ -136,7 +136,7 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  complete(jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
+  complete(jobs: readonly CompleteInput[]): Promise<SettleReply> {
     return runScript(
       this.client,
       'complete',
@@ -157,7 +157,7 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<StatusCode[]> {
+  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
@@ -179,7 +179,7 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  release(jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
+  release(jobs: readonly ReleaseInput[]): Promise<SettleReply> {
     return runScript(
       this.client,
       'release',

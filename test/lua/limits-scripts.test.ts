@@ -116,7 +116,7 @@ describe('release (RateLimitError)', () => {
     await lua.store.add([...grouped('slow', 2), ...grouped('fast', 2)]);
     const jobs = await claim(2);
     const slow = jobs.find((j) => j.id === 'slow-0')!;
-    expect(await lua.store.release([{ job: slow, holdMs: 250 }])).toEqual([Status.OK]);
+    expect((await lua.store.release([{ job: slow, holdMs: 250 }])).statuses).toEqual([Status.OK]);
     const raw = await lua.store.getJob('slow-0');
     expect([raw?.state, raw?.attemptsMade, raw?.attemptsStarted]).toEqual(['waiting', 0, 0]);
     expect((await claim(10)).map((j) => j.id)).toEqual(['fast-1']);
