@@ -35,10 +35,11 @@ while at <= #jobs do
   if status == STATUS.OK then
     local untilMs = now + tonumber(holdS)
     if err == '' then err = nil end
-    -- The start did not happen as far as attempts go: attemptsStarted goes back down too.
+    -- No attempt is used (atm stays), but the run did start: attemptsStarted keeps it, so a handler can bound
+    -- its own runs, RateLimitError ones included (as BullMQ counts them).
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp,
-      ats = int(math.max(0, tonumber(ats) - 1)), atm = atm, stalls = stalls, err = err, stack = stack,
+      ats = ats, atm = atm, stalls = stalls, err = err, stack = stack,
     }
     settled = settled + 1
     enqueue(Q, j, false)

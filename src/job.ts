@@ -21,9 +21,9 @@ export interface JobOwner {
 
 /**
  * One job as last read from Redis. Fields are a snapshot: call `queue.getJob(id)` for a fresh one.
- * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run) and
- * `attemptsStarted` counts this one too; a job recovered from a crashed worker has attemptsStarted ahead
- * of attemptsMade + 1, which is how a handler knows it may be a duplicate delivery.
+ * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run),
+ * `attemptsStarted` every run started, this one and rate-limited ones included (what a handler bounds its
+ * own runs by), and `stalledCounter` the runs that never settled: above 0, this may be a duplicate delivery.
  */
 export class Job<Data = unknown, Result = unknown> {
   readonly id: string;
@@ -33,7 +33,13 @@ export class Job<Data = unknown, Result = unknown> {
   /** Priority level: 0 runs first. */
   readonly priority: number;
   attemptsMade: number;
+  /** Runs started, the current one included: failed, completed, rate-limited (RateLimitError) and stalled ones. */
   attemptsStarted: number;
+  /**
+   * Times the job was taken back from a worker that stopped responding (crashed, froze, lost its lease): an
+   * earlier run started and never settled. Inside a handler, above 0 means this may be a repeat delivery.
+   */
+  readonly stalledCounter: number;
   progress: unknown;
   returnvalue: Result | undefined;
   failedReason: string | undefined;
@@ -69,6 +75,7 @@ export class Job<Data = unknown, Result = unknown> {
     priority: number;
     attemptsMade: number;
     attemptsStarted: number;
+    stalledCounter?: number;
     timestamp: number;
     state: JobState;
     progress?: unknown;
@@ -90,6 +97,7 @@ export class Job<Data = unknown, Result = unknown> {
     this.priority = fields.priority;
     this.attemptsMade = fields.attemptsMade;
     this.attemptsStarted = fields.attemptsStarted;
+    this.stalledCounter = fields.stalledCounter ?? 0;
     this.timestamp = fields.timestamp;
     this.#state = fields.state;
     this.progress = fields.progress;
@@ -123,6 +131,7 @@ export class Job<Data = unknown, Result = unknown> {
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,
+      stalledCounter: stored.stalls,
       timestamp: stored.timestamp,
       state,
       progress: decode(stored.progress, `job '${id}' progress`),

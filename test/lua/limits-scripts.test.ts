@@ -118,7 +118,8 @@ describe('release (RateLimitError)', () => {
     const slow = jobs.find((j) => j.id === 'slow-0')!;
     expect((await lua.store.release([{ job: slow, holdMs: 250 }])).statuses).toEqual([Status.OK]);
     const raw = await lua.store.getJob('slow-0');
-    expect([raw?.state, raw?.attemptsMade, raw?.attemptsStarted]).toEqual(['waiting', 0, 0]);
+    // No attempt used, but the run started: attemptsStarted keeps it.
+    expect([raw?.state, raw?.attemptsMade, raw?.attemptsStarted]).toEqual(['waiting', 0, 1]);
     expect((await claim(10)).map((j) => j.id)).toEqual(['fast-1']);
     expect(await lua.store.getGroup('slow')).toMatchObject({ state: 'throttled', waiting: 2 });
     await sleep(270);
