@@ -1,7 +1,8 @@
 -- claim: hand up to `count` ready jobs to one consumer, within every rate limit, after promoting due
 -- delayed jobs. Groups are served round-robin, one job per ready group per pass, and ungrouped jobs take
 -- one turn per pass as one more member of the ring (all the rest of the batch when no group is ready).
--- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
+-- Ungrouped jobs come lowest level first, and within a level the jobs a RateLimitError gave back (its front,
+-- release.lua) before its stream; a group's jobs come lowest level first within the group.
 -- KEYS: id meta delayed failed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
 -- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
@@ -31,7 +32,7 @@ local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')
+local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'front')
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
 local nowS = int(now)
@@ -69,24 +70,71 @@ local function deliver(index, entry, fields)
   started[n] = entry
 end
 
--- Reads up to `want` ungrouped jobs, lowest level first: one XREADGROUP per level until the batch is full
--- (every entry read is a job handed out).
-local function readLevels(want)
-  local goal = n + want
-  for level = 1, #levels do
-    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', goal - n, 'STREAMS', levels[level], '>')
-    if reply then
-      for _, item in ipairs(reply[1][2]) do deliver(level - 1, item[1], item[2]) end
+-- Jobs a RateLimitError gave back, waiting in the levels' fronts (meta `front`): while there are none, which
+-- is nearly always, claim pays nothing for them but one more field of its HMGET of meta.
+local fronted = tonumber(meta[7] or '0')
+-- Entries added to the admit stream by this call and not read back yet.
+local admitted = 0
+local function readAdmitted()
+  if admitted == 0 then return end
+  local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
+  for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
+  admitted = 0
+end
+
+-- Hands out up to `want` jobs of level `level`'s front, in their order, through the admit stream (a stream
+-- cannot take an entry below its last one, so they cannot go back into their level's stream where they
+-- were): added, then read back at once, so they come before the level's stream in the reply too. Returns
+-- how many it handed out.
+local function admitFront(level, want)
+  local popped = redis.call('ZPOPMIN', frontKey(base, level), want)
+  if #popped == 0 then return 0 end
+  local taken = #popped / 2
+  fronted = fronted - taken
+  redis.call('HINCRBY', metaKey, 'front', -taken)
+  local got = 0
+  for i = 1, #popped, 2 do
+    local j = recordJob(base, popped[i])
+    local problem = j and jobProblem(j, #levels)
+    if problem then failCorrupt(Q, j, problem) end
+    -- No hash: removed meanwhile without leaving the front (remove-job takes it out; this is a safeguard).
+    if j and not problem then
+      local entry = nextEntryId(idKey)
+      appendJob(admitKey, entry, j, nowS)
+      -- Its place, should it be given back again.
+      markQueued(base, j.id, entry, int(admitIndex), popped[i + 1])
+      admitted = admitted + 1
+      got = got + 1
     end
-    if n >= goal then return end
   end
+  readAdmitted()
+  return got
+end
+
+-- Reads up to `want` ungrouped jobs, lowest level first: per level its front, then one XREADGROUP of its
+-- stream (every entry read is a job handed out), until the batch is full. Returns how many it took.
+local function readLevels(want)
+  local got = 0
+  for level = 1, #levels do
+    if fronted > 0 then got = got + admitFront(level - 1, want - got) end
+    if got < want then
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - got, 'STREAMS', levels[level], '>')
+      if reply then
+        for _, item in ipairs(reply[1][2]) do
+          deliver(level - 1, item[1], item[2])
+          got = got + 1
+        end
+      end
+    end
+    if got >= want then return got end
+  end
+  return got
 end
 
 -- Admits one job of group g when its limits allow, and puts the group where it belongs next: back in the
 -- ring, throttled until its window frees a slot, full until a running job settles, or idle.
 -- Returns true when a job was admitted (added to the admit stream, read back after the passes).
 local limitCache = {}
-local admitted = 0
 local function admitFrom(g)
   local heldUntil = tonumber(redis.call('HGET', G.hold, g) or '0')
   if heldUntil > now then
@@ -132,7 +180,8 @@ local function admitFrom(g)
   end
   local entry = nextEntryId(idKey)
   appendJob(admitKey, entry, j, nowS)
-  markQueued(base, j.id, entry, int(admitIndex))
+  -- Its place in the group, should a RateLimitError give it back (release.lua).
+  markQueued(base, j.id, entry, int(admitIndex), popped[2])
   redis.call('HINCRBY', G.active, g, 1)
   admitted = admitted + 1
   if rule.max > 0 then
@@ -192,16 +241,11 @@ if meta[2] ~= '1' then
       if ungroupedLeft and n + admitted < budget then
         local want = 1
         if not grouped or redis.call('LLEN', G.ready) == 0 then want = budget - n - admitted end
-        local got = n
-        readLevels(want)
-        if n - got < want then ungroupedLeft = false end
+        if readLevels(want) < want then ungroupedLeft = false end
       end
       if n + admitted == before then break end
     end
-    if admitted > 0 then
-      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
-      for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
-    end
+    readAdmitted()
   end
 
   if n > 0 then

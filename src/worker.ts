@@ -310,10 +310,17 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       encoded = encode(result, 'return value', this.maxPayloadBytes);
     } catch (thrown) {
       const seconds = (performance.now() - started) / 1000;
-      this.#freeSlot(entry);
       const error = asError(thrown);
-      const outcome =
-        thrown instanceof RateLimitError ? await this.#settleRateLimited(job, claimed, thrown.retryAfterMs) : await this.#settleFailure(job, claimed, error);
+      let outcome: JobOutcome | undefined;
+      if (thrown instanceof RateLimitError) {
+        // The slot frees once the release has landed: a claim before it would start the job behind this one
+        // ahead of it, and inside the hold the release is about to set.
+        outcome = await this.#settleRateLimited(job, claimed, thrown.retryAfterMs);
+        this.#freeSlot(entry);
+      } else {
+        this.#freeSlot(entry);
+        outcome = await this.#settleFailure(job, claimed, error);
+      }
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }

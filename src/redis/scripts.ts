@@ -76,7 +76,7 @@ export const SCRIPTS = {
     decode: settleReply,
   },
   release: {
-    keys: ['id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    keys: ['meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'holdMs', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack'],
     decode: settleReply,

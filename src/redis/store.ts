@@ -183,7 +183,7 @@ export class QueueStore implements SettingsSource {
     return runScript(
       this.client,
       'release',
-      { id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+      { meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
       jobs.map(({ job, holdMs }) => ({
         id: job.id,

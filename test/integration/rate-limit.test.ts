@@ -137,6 +137,56 @@ describe('RateLimitError', () => {
     await queue.close();
   });
 
+  it('keeps the place of a released job: first in its level it was, first it stays, behind lower levels', async () => {
+    const name = uniqueQueue('rle-place');
+    const queue = new Queue(name, { connection: redis.connection });
+    const runs: string[] = [];
+    let limited = false;
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        runs.push(job.name);
+        if (job.name === 'a' && !limited) {
+          limited = true;
+          // A job of a lower level, added while the hold lasts, still runs first.
+          await queue.add('urgent', {}, { priority: 0 });
+          ctx.rateLimit(50);
+        }
+      },
+      { connection: redis.connection, autorun: false },
+    );
+    await queue.addBulk(['a', 'b', 'c', 'd'].map((n) => ({ name: n, data: {} })));
+    void worker.run();
+    await waitFor('every job', async () => (await queue.getCounts()).completed === 5);
+    expect(runs).toEqual(['a', 'urgent', 'a', 'b', 'c', 'd']);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('keeps the place of a released job in its group', async () => {
+    const name = uniqueQueue('rle-group-place');
+    const queue = new Queue(name, { connection: redis.connection });
+    const runs: string[] = [];
+    let limited = false;
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        runs.push(job.name);
+        if (job.name === 'g1' && !limited) {
+          limited = true;
+          ctx.rateLimit(50);
+        }
+      },
+      { connection: redis.connection, autorun: false },
+    );
+    await queue.addBulk(['g1', 'g2', 'g3'].map((n) => ({ name: n, data: {}, opts: { group: 'g' } })));
+    void worker.run();
+    await waitFor('every job', async () => (await queue.getCounts()).completed === 3);
+    expect(runs).toEqual(['g1', 'g1', 'g2', 'g3']);
+    await worker.close();
+    await queue.close();
+  });
+
   it('holds the whole queue for a job without a group, and says so to the caller as a typed error', () => {
     const error = new RateLimitError(250);
     expect(error.retryAfterMs).toBe(250);
