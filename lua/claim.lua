@@ -32,7 +32,7 @@ local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'front')
+local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')
 if not meta[1] then return { STATUS.NEEDS_INIT } end
 local now = nowMs()
 local nowS = int(now)
@@ -70,53 +70,19 @@ local function deliver(index, entry, fields)
   started[n] = entry
 end
 
--- Jobs a RateLimitError gave back, waiting in the levels' fronts (meta `front`): while there are none, which
--- is nearly always, claim pays nothing for them but one more field of its HMGET of meta.
-local fronted = tonumber(meta[7] or '0')
 -- Entries added to the admit stream by this call and not read back yet.
 local admitted = 0
-local function readAdmitted()
-  if admitted == 0 then return end
-  local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
-  for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
-  admitted = 0
-end
+-- Hands out jobs a RateLimitError gave back (the levels' fronts, release.lua); made only while fronts hold
+-- jobs (below), because a function is a closure made on every call, and the hot path should not pay for one
+-- it does not use (its upvalues cost a drain at concurrency 64 about 300 Redis instructions per job).
+local takeFront
 
--- Hands out up to `want` jobs of level `level`'s front, in their order, through the admit stream (a stream
--- cannot take an entry below its last one, so they cannot go back into their level's stream where they
--- were): added, then read back at once, so they come before the level's stream in the reply too. Returns
--- how many it handed out.
-local function admitFront(level, want)
-  local popped = redis.call('ZPOPMIN', frontKey(base, level), want)
-  if #popped == 0 then return 0 end
-  local taken = #popped / 2
-  fronted = fronted - taken
-  redis.call('HINCRBY', metaKey, 'front', -taken)
-  local got = 0
-  for i = 1, #popped, 2 do
-    local j = recordJob(base, popped[i])
-    local problem = j and jobProblem(j, #levels)
-    if problem then failCorrupt(Q, j, problem) end
-    -- No hash: removed meanwhile without leaving the front (remove-job takes it out; this is a safeguard).
-    if j and not problem then
-      local entry = nextEntryId(idKey)
-      appendJob(admitKey, entry, j, nowS)
-      -- Its place, should it be given back again.
-      markQueued(base, j.id, entry, int(admitIndex), popped[i + 1])
-      admitted = admitted + 1
-      got = got + 1
-    end
-  end
-  readAdmitted()
-  return got
-end
-
--- Reads up to `want` ungrouped jobs, lowest level first: per level its front, then one XREADGROUP of its
--- stream (every entry read is a job handed out), until the batch is full. Returns how many it took.
+-- Reads up to `want` ungrouped jobs, lowest level first, until the batch is full: per level its front, then
+-- one XREADGROUP of its stream (every entry read is a job handed out). Returns how many it took.
 local function readLevels(want)
   local got = 0
   for level = 1, #levels do
-    if fronted > 0 then got = got + admitFront(level - 1, want - got) end
+    if takeFront then got = got + takeFront(level - 1, want - got) end
     if got < want then
       local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - got, 'STREAMS', levels[level], '>')
       if reply then
@@ -209,6 +175,47 @@ if meta[2] ~= '1' then
   local budget = count
   local rlmax, rldur = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
   local heldUntil = tonumber(meta[5] or '0')
+  -- Jobs a RateLimitError gave back wait in the levels' fronts (meta `front`). Looked for only when the
+  -- queue has a `hold` field, which release always sets with them and which claim deletes once the hold is
+  -- over and the fronts are empty: a queue that never releases a job pays nothing for them.
+  if meta[5] and heldUntil <= now then
+    local fronted = tonumber(redis.call('HGET', metaKey, 'front') or '0')
+    if fronted == 0 then redis.call('HDEL', metaKey, 'hold') end
+    -- Up to `want` jobs of level `level`'s front, in the fronts' order, through the admit stream (a stream
+    -- cannot take an entry below its last one, so they cannot go back into their level's stream where they
+    -- were), read back at once so they come first in the reply too. Returns how many it handed out.
+    if fronted > 0 then
+      takeFront = function(level, want)
+        if fronted <= 0 then return 0 end
+        local popped = redis.call('ZPOPMIN', frontKey(base, level), want)
+        if #popped == 0 then return 0 end
+        fronted = fronted - #popped / 2
+        redis.call('HINCRBY', metaKey, 'front', -#popped / 2)
+        local got = 0
+        for i = 1, #popped, 2 do
+          local j = recordJob(base, popped[i])
+          local problem = j and jobProblem(j, #levels)
+          if problem then failCorrupt(Q, j, problem) end
+          -- No hash: removed meanwhile without leaving the front (remove-job takes it out; a safeguard).
+          if j and not problem then
+            local entry = nextEntryId(idKey)
+            appendJob(admitKey, entry, j, nowS)
+            -- Its place, should it be given back again.
+            markQueued(base, j.id, entry, int(admitIndex), popped[i + 1])
+            admitted = admitted + 1
+            got = got + 1
+          end
+        end
+        -- Grouped jobs admitted earlier in this call come along: the admit stream hands out in its order.
+        if admitted > 0 then
+          local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
+          for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
+          admitted = 0
+        end
+        return got
+      end
+    end
+  end
   if heldUntil > now then
     budget = 0
     waitAtMost(heldUntil - now)
@@ -245,7 +252,10 @@ if meta[2] ~= '1' then
       end
       if n + admitted == before then break end
     end
-    readAdmitted()
+    if admitted > 0 then
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
+      for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
+    end
   end
 
   if n > 0 then

@@ -159,6 +159,9 @@ describe('release keeps the place of an ungrouped job (its level\'s front)', () 
     expect(ids(await claim(10))).toEqual([c, d, e]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 6 });
     expect(await lua.client.hget(lua.store.keys.meta, 'front')).toBe('0');
+    // With the hold over and the fronts empty, the next claim drops the hold: claim looks at fronts no more.
+    await claim(1);
+    expect(await lua.client.hexists(lua.store.keys.meta, 'hold')).toBe(0);
   });
 
   it('gives the same place to a job given back twice, and a removed or obliterated front job leaves nothing behind', async () => {
