@@ -1,7 +1,8 @@
 -- claim: hand up to `count` ready jobs to one consumer, within every rate limit, after promoting due
 -- delayed jobs. Groups are served round-robin, one job per ready group per pass, and ungrouped jobs take
 -- one turn per pass as one more member of the ring (all the rest of the batch when no group is ready).
--- Ungrouped jobs come lowest level first; a group's jobs come lowest level first within the group.
+-- Ungrouped jobs come lowest level first, and within a level the jobs a RateLimitError gave back (its front,
+-- release.lua) before its stream; a group's jobs come lowest level first within the group.
 -- KEYS: id meta delayed failed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit
 -- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
@@ -9,7 +10,8 @@
 --           fields as one array (entry.lua)}: the job comes straight from XREADGROUP, no hash is read or
 --           written
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
---           window or hold; -1: nothing pending), last ctl entry id, last entry id of each level}:
+--           window or hold; PAUSED: the next delayed job alone, to promote it on time; -1: nothing
+--           pending), last ctl entry id, last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job); failed, for a job whose hash cannot be used when it is promoted or admitted
@@ -68,24 +70,37 @@ local function deliver(index, entry, fields)
   started[n] = entry
 end
 
--- Reads up to `want` ungrouped jobs, lowest level first: one XREADGROUP per level until the batch is full
--- (every entry read is a job handed out).
+-- Entries added to the admit stream by this call and not read back yet.
+local admitted = 0
+-- Hands out jobs a RateLimitError gave back (the levels' fronts, release.lua); made only while fronts hold
+-- jobs (below), because a function is a closure made on every call, and the hot path should not pay for one
+-- it does not use (its upvalues cost a drain at concurrency 64 about 300 Redis instructions per job).
+local takeFront
+
+-- Reads up to `want` ungrouped jobs, lowest level first, until the batch is full: per level its front, then
+-- one XREADGROUP of its stream (every entry read is a job handed out). Returns how many it took.
 local function readLevels(want)
-  local goal = n + want
+  local got = 0
   for level = 1, #levels do
-    local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', goal - n, 'STREAMS', levels[level], '>')
-    if reply then
-      for _, item in ipairs(reply[1][2]) do deliver(level - 1, item[1], item[2]) end
+    if takeFront then got = got + takeFront(level - 1, want - got) end
+    if got < want then
+      local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - got, 'STREAMS', levels[level], '>')
+      if reply then
+        for _, item in ipairs(reply[1][2]) do
+          deliver(level - 1, item[1], item[2])
+          got = got + 1
+        end
+      end
     end
-    if n >= goal then return end
+    if got >= want then return got end
   end
+  return got
 end
 
 -- Admits one job of group g when its limits allow, and puts the group where it belongs next: back in the
 -- ring, throttled until its window frees a slot, full until a running job settles, or idle.
 -- Returns true when a job was admitted (added to the admit stream, read back after the passes).
 local limitCache = {}
-local admitted = 0
 local function admitFrom(g)
   local heldUntil = tonumber(redis.call('HGET', G.hold, g) or '0')
   if heldUntil > now then
@@ -131,7 +146,8 @@ local function admitFrom(g)
   end
   local entry = nextEntryId(idKey)
   appendJob(admitKey, entry, j, nowS)
-  markQueued(base, j.id, entry, int(admitIndex))
+  -- Its place in the group, should a RateLimitError give it back (release.lua).
+  markQueued(base, j.id, entry, int(admitIndex), popped[2])
   redis.call('HINCRBY', G.active, g, 1)
   admitted = admitted + 1
   if rule.max > 0 then
@@ -159,6 +175,47 @@ if meta[2] ~= '1' then
   local budget = count
   local rlmax, rldur = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
   local heldUntil = tonumber(meta[5] or '0')
+  -- Jobs a RateLimitError gave back wait in the levels' fronts (meta `front`). Looked for only when the
+  -- queue has a `hold` field, which release always sets with them and which claim deletes once the hold is
+  -- over and the fronts are empty: a queue that never releases a job pays nothing for them.
+  if meta[5] and heldUntil <= now then
+    local fronted = tonumber(redis.call('HGET', metaKey, 'front') or '0')
+    if fronted == 0 then redis.call('HDEL', metaKey, 'hold') end
+    -- Up to `want` jobs of level `level`'s front, in the fronts' order, through the admit stream (a stream
+    -- cannot take an entry below its last one, so they cannot go back into their level's stream where they
+    -- were), read back at once so they come first in the reply too. Returns how many it handed out.
+    if fronted > 0 then
+      takeFront = function(level, want)
+        if fronted <= 0 then return 0 end
+        local popped = redis.call('ZPOPMIN', frontKey(base, level), want)
+        if #popped == 0 then return 0 end
+        fronted = fronted - #popped / 2
+        redis.call('HINCRBY', metaKey, 'front', -#popped / 2)
+        local got = 0
+        for i = 1, #popped, 2 do
+          local j = recordJob(base, popped[i])
+          local problem = j and jobProblem(j, #levels)
+          if problem then failCorrupt(Q, j, problem) end
+          -- No hash: removed meanwhile without leaving the front (remove-job takes it out; a safeguard).
+          if j and not problem then
+            local entry = nextEntryId(idKey)
+            appendJob(admitKey, entry, j, nowS)
+            -- Its place, should it be given back again.
+            markQueued(base, j.id, entry, int(admitIndex), popped[i + 1])
+            admitted = admitted + 1
+            got = got + 1
+          end
+        end
+        -- Grouped jobs admitted earlier in this call come along: the admit stream hands out in its order.
+        if admitted > 0 then
+          local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', admitted, 'STREAMS', admitKey, '>')
+          for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
+          admitted = 0
+        end
+        return got
+      end
+    end
+  end
   if heldUntil > now then
     budget = 0
     waitAtMost(heldUntil - now)
@@ -191,9 +248,7 @@ if meta[2] ~= '1' then
       if ungroupedLeft and n + admitted < budget then
         local want = 1
         if not grouped or redis.call('LLEN', G.ready) == 0 then want = budget - n - admitted end
-        local got = n
-        readLevels(want)
-        if n - got < want then ungroupedLeft = false end
+        if readLevels(want) < want then ungroupedLeft = false end
       end
       if n + admitted == before then break end
     end
@@ -222,7 +277,9 @@ end
 
 local first = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
 if first[2] then waitAtMost(tonumber(first[2]) - now) end
-if tonumber(meta[6] or '0') > 0 then
+-- While paused, claim wakes no group: a throttled group's time must not wake the worker (it would find the
+-- same group due again at once, and spin).
+if status ~= STATUS.PAUSED and tonumber(meta[6] or '0') > 0 then
   local throttled = redis.call('ZRANGE', G.throttled, 0, 0, 'WITHSCORES')
   if throttled[2] then waitAtMost(tonumber(throttled[2]) - now) end
 end

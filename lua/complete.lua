@@ -8,8 +8,9 @@
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
 --   recorded progress), '0' when it has none
--- Returns: per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
---   a job that is not OK is left as it was
+-- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
+--   a job that is not OK is left as it was;
+--   then Redis' time (ms): the settled jobs' finishedOn}
 -- Events: completed (per settled job, with the result)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
@@ -65,4 +66,6 @@ end
 if closeBatch(acks, metaKey, settled) then retention.apply(completedKey, base, now, true) end
 countFinished(metaKey, 'completed', settled)
 flushEvents()
+-- Once per call, not per job: the worker gives its event listeners the job as it now is.
+out[#out + 1] = now
 return out

@@ -6,7 +6,8 @@
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
--- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+--   then Redis' time (ms): finishedOn of a job failed for good, what a retry's delay counts from}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
@@ -91,4 +92,6 @@ if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
 countFinished(metaKey, 'failed', failedForGood)
 flushEvents()
+-- Once per call, not per job: the worker gives its event listeners the job as it now is.
+out[#out + 1] = now
 return out

@@ -1,7 +1,7 @@
 -- get-counts: the number of jobs in each state, exact. Waiting is derived: the entries of the streams minus
 -- the active ones and minus the settled ones not trimmed yet (meta acked<stream>, see settle.lua), plus
--- grouped jobs not yet admitted, so add writes no counter for ungrouped jobs. `limited` counts waiting
--- jobs whose group is held back by a limit.
+-- grouped jobs not yet admitted and jobs in the levels' fronts (meta front, release.lua), so add writes no
+-- counter for ungrouped jobs. `limited` counts waiting jobs whose group is held back by a limit.
 -- KEYS: meta delayed completed failed groups... streams...
 -- ARGV: base
 -- Returns: {waiting, active, delayed, completed, failed, paused (0|1), limited}
@@ -10,13 +10,13 @@
 --@include keys
 --@include groups
 local streams = streamKeys(5 + GROUP_KEY_COUNT)
-local fields = { 'active', 'paused', 'gwaiting' }
+local fields = { 'active', 'paused', 'gwaiting', 'front' }
 for i = 1, #streams do fields[#fields + 1] = 'acked' .. (i - 1) end
 local meta = redis.call('HMGET', KEYS[1], unpack(fields))
 local G = groupKeys(5)
 local active = tonumber(meta[1] or '0')
-local entries = tonumber(meta[3] or '0')
-for i, key in ipairs(streams) do entries = entries + redis.call('XLEN', key) - tonumber(meta[3 + i] or '0') end
+local entries = tonumber(meta[3] or '0') + tonumber(meta[4] or '0')
+for i, key in ipairs(streams) do entries = entries + redis.call('XLEN', key) - tonumber(meta[4 + i] or '0') end
 local paused = 0
 if meta[2] == '1' then paused = 1 end
 local limited = 0

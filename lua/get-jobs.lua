@@ -1,5 +1,5 @@
--- get-jobs: one page of the jobs in a state, in the order they will run or ran: waiting by level then age
--- (then grouped jobs, group by group), active by stream then claim order, delayed soonest first, completed
+-- get-jobs: one page of the jobs in a state, in the order they will run or ran: waiting by level, each
+-- level's front (release.lua) before its stream, then age (then grouped jobs, group by group), active by stream then claim order, delayed soonest first, completed
 -- and failed newest first.
 -- KEYS: delayed completed failed groups... streams...
 -- ARGV: base group state start stop   (start and stop are 0-based and inclusive, as in ZRANGE)
@@ -34,7 +34,8 @@ elseif state == 'delayed' then
 elseif state == 'waiting' then
   for index, key in ipairs(levels) do
     if #seen >= want then break end
-    if redis.call('EXISTS', key) == 1 then
+    for _, id in ipairs(redis.call('ZRANGE', frontKey(base, index - 1), 0, want - #seen - 1)) do seen[#seen + 1] = id end
+    if #seen < want and redis.call('EXISTS', key) == 1 then
       -- Entries after the group's last-delivered id were never handed out: those are the waiting ones.
       for _, item in ipairs(redis.call('XRANGE', key, '(' .. lastDelivered(key, group), '+', 'COUNT', want - #seen)) do
         seen[#seen + 1] = { index - 1, item[1], item[2] }

@@ -1,8 +1,12 @@
 -- init: create the queue's consumer group on every stream (each level's, and admit) and record the
 -- number of levels. Idempotent; run once by each Queue and Worker before first use, and after obliterate.
+-- With create 0 it only checks a queue that exists and writes nothing: a Queue's reads must not create a
+-- queue that is not there (one obliterated a moment ago, say).
 -- KEYS: meta streams...
--- ARGV: group levels
--- Returns: {OK} | {LEVELS_MISMATCH, levels recorded in Redis} | {FORMAT_MISMATCH, format recorded in Redis}
+-- ARGV: group levels create
+--   create: 1 creates the queue when it does not exist; 0 only checks
+-- Returns: {OK} | {NEEDS_INIT} (create 0 and no such queue) | {LEVELS_MISMATCH, levels recorded in Redis}
+--   | {FORMAT_MISMATCH, format recorded in Redis}
 -- Events: none
 -- Loops: one XGROUP CREATE per stream (at most 33)
 --@include status
@@ -10,7 +14,7 @@
 
 local metaKey = KEYS[1]
 local streams = streamKeys(2)
-local group, levels = ARGV[1], tonumber(ARGV[2])
+local group, levels, create = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
 
 -- The storage format: 3 keeps jobs in their stream entries (entry.lua) with the field names of
 -- job-fields.lua. A queue written by an earlier sluice is refused rather than misread: format 2 named entry
@@ -23,6 +27,10 @@ if recorded and tonumber(meta[2] or '1') ~= FORMAT then
 end
 if recorded and tonumber(recorded) ~= levels then
   return { STATUS.LEVELS_MISMATCH, tonumber(recorded) }
+end
+if not create then
+  if recorded then return { STATUS.OK } end
+  return { STATUS.NEEDS_INIT }
 end
 for _, key in ipairs(streams) do
   -- BUSYGROUP (the group exists) is the expected answer on every call but the first.

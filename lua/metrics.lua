@@ -3,14 +3,16 @@
 -- its settled entries not trimmed yet (meta acked<level>, see settle.lua): what is left is exactly the
 -- undelivered jobs. XINFO GROUPS gives the group's pending count and last-delivered-id in O(1) (one
 -- group per stream), unlike XPENDING's summary, which walks every consumer. The oldest waiting job is
--- the first entry after last-delivered-id; its ready time is in its fields (entry.lua).
+-- the first entry after last-delivered-id; its ready time is in its fields (entry.lua). A level's front
+-- (jobs a RateLimitError gave back, release.lua) adds its ZCARD while there are any; they are not looked
+-- at for the oldest age.
 -- KEYS: meta delayed completed failed groups... streams...
 -- ARGV: base group
 -- Returns: {paused (0|1), active, delayed, completed, failed, completedTotal, failedTotal, grouped,
 --   heldGroups, limited (-1 when more than 1,000 groups are held), oldestMs (-1 when none waits),
 --   waiting of level 0, level 1, ...}
 -- Events: none
--- Loops: one XLEN, XINFO GROUPS and XRANGE COUNT 1 per level stream; one ZCARD per held group, skipped
+-- Loops: one XLEN, XINFO GROUPS and XRANGE COUNT 1 per level stream (and a ZCARD while fronts hold jobs); one ZCARD per held group, skipped
 --   when more than 1,000 groups are held (then `limited` is -1)
 --@include keys
 --@include groups
@@ -23,7 +25,7 @@
 local MAX_HELD = 1000
 
 local _, levels = streamKeys(5 + GROUP_KEY_COUNT)
-local fields = { 'active', 'paused', 'gwaiting', 'completed', 'failed' }
+local fields = { 'active', 'paused', 'gwaiting', 'completed', 'failed', 'front' }
 for i = 1, #levels do fields[#fields + 1] = 'acked' .. (i - 1) end
 local meta = redis.call('HMGET', KEYS[1], unpack(fields))
 local G = groupKeys(5)
@@ -32,7 +34,7 @@ local now = nowMs()
 local waiting, oldest = {}, -1
 for i, key in ipairs(levels) do
   local n = 0
-  local length = redis.call('XLEN', key) - tonumber(meta[5 + i] or '0')
+  local length = redis.call('XLEN', key) - tonumber(meta[6 + i] or '0')
   if length > 0 then
     local pending, last = 0, '0-0'
     local info = groupInfo(key, ARGV[2])
@@ -49,6 +51,7 @@ for i, key in ipairs(levels) do
       end
     end
   end
+  if tonumber(meta[6] or '0') > 0 then n = n + redis.call('ZCARD', frontKey(ARGV[1], i - 1)) end
   waiting[i] = n
 end
 

@@ -12,7 +12,7 @@
 --@include entry
 local metaKey = KEYS[1]
 local G = groupKeys(12)
-local streams = streamKeys(12 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(12 + GROUP_KEY_COUNT)
 local base, force, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local active = tonumber(redis.call('HGET', metaKey, 'active') or '0')
@@ -45,6 +45,14 @@ for k = 3, 5 do
     -- Completed jobs' records are in one hash: deleted in the same steps, so no single DEL frees millions.
     if k == 4 then redis.call('HDEL', doneKey(base), unpack(ids)) end
   end
+end
+-- The levels' fronts (jobs a RateLimitError gave back, release.lua).
+for level = 0, #levels - 1 do
+  if deleted >= limit then break end
+  local key = frontKey(base, level)
+  local ids = redis.call('ZRANGE', key, 0, limit - deleted - 1)
+  for _, id in ipairs(ids) do drop(id) end
+  if #ids > 0 then redis.call('ZREM', key, unpack(ids)) end
 end
 -- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
 -- groups expire on their own within one window).

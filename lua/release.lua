@@ -1,10 +1,16 @@
 -- release: give deliveries back without using an attempt (the handler threw RateLimitError): each job
--- goes back to waiting and its group, or the whole queue when it has none, is held for holdMs.
--- KEYS: id meta events ctl groups... streams...
+-- goes back to waiting where it was, first (it was first, it stays first), and its group, or the whole
+-- queue when it has none, is held for holdMs. A grouped job goes back into its group's set at the score it
+-- was admitted with; an ungrouped one into its level's front (frontKey), which claim serves before the
+-- level's stream, scored by its place: its entry's number (entry ids rise in the order jobs became ready)
+-- or, when it came through a front already, the place it had there. A stream cannot take it back where it
+-- was: XADD only appends above the stream's last id.
+-- KEYS: meta events ctl groups... streams...
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level holdMs name data opts ts prio grp ats atm stalls err stack
 --   jobs = the batch's values (packed.lua); name ... stack = the job as claim handed it, in job-fields.lua's
 --   names; err '' = no earlier failure
--- Returns: per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated)
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+--   then Redis' time (ms), once}
 -- Events: rate-limited (per released job, with the hold)
 -- Loops: one pass over the batch (at most 1,000)
 --@include status
@@ -12,19 +18,20 @@
 --@include clock
 --@include events
 --@include settle
---@include enqueue
+--@include record
 --@include packed
 
-local idKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3]
+local streams, levels = streamKeys(4 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local JOB = packedFormat(15)
 
 local now = nowMs()
-local G = groupKeys(5)
-local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
+local G = groupKeys(4)
+local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 local acks = newAcks(group, streams)
-local out, settled = {}, 0
+local out, settled, fronted = {}, 0, 0
+local admitIndex = #streams - 1
 
 local at = 1
 while at <= #jobs do
@@ -34,13 +41,28 @@ while at <= #jobs do
   if status == STATUS.OK then
     local untilMs = now + tonumber(holdS)
     if err == '' then err = nil end
-    -- The start did not happen as far as attempts go: attemptsStarted goes back down too.
+    -- No attempt is used (atm stays), but the run did start: attemptsStarted keeps it, so a handler can bound
+    -- its own runs, RateLimitError ones included (as BullMQ counts them).
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp,
-      ats = int(math.max(0, tonumber(ats) - 1)), atm = atm, stalls = stalls, err = err, stack = stack,
+      ats = ats, atm = atm, stalls = stalls, err = err, stack = stack,
     }
     settled = settled + 1
-    enqueue(Q, j, false)
+    local key = jobKey(base, id)
+    local f = recordFields('waiting', j)
+    -- Written by claim when the job came through the admit stream: its group score, or its front place.
+    local place = tonumber(level) == admitIndex and redis.call('HGET', key, 'place')
+    if grp ~= '' then
+      redis.call('HSET', key, unpack(f))
+      -- A job admitted before places were recorded goes first among its priority.
+      enqueueGrouped(Q, id, tonumber(prio), grp, place or int(tonumber(prio) * PRIO_SCALE))
+    else
+      place = place or string.match(entry, '^(%d+)-')
+      putField(f, 'place', place)
+      redis.call('HSET', key, unpack(f))
+      redis.call('ZADD', frontKey(base, prio), place, id)
+      fronted = fronted + 1
+    end
     if grp ~= '' then
       if tonumber(redis.call('HGET', G.hold, grp) or '0') < untilMs then redis.call('HSET', G.hold, grp, untilMs) end
       -- A throttled group waits for the later of its window and the hold; a ready or full one is moved
@@ -55,6 +77,14 @@ while at <= #jobs do
   out[#out + 1] = status
 end
 
+if fronted > 0 then
+  redis.call('HINCRBY', metaKey, 'front', fronted)
+  -- Blocked workers wake and claim, which tells them how long the hold lasts: no entry was added to a
+  -- stream they block on.
+  redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'front', int(fronted))
+end
 closeBatch(acks, metaKey, settled)
 flushEvents()
+-- Once per call, not per job: the worker gives its event listeners the job as it now is.
+out[#out + 1] = now
 return out

@@ -20,8 +20,13 @@ if index then
   redis.call('XDEL', streams[index + 1], entry)
 elseif state == 'waiting' then
   -- Its group keeps its place; claim finds the group empty (or not) when it next serves it.
-  local g = redis.call('HGET', jobKey(base, id), 'grp')
-  if g and redis.call('ZREM', groupWaitKey(base, g), id) == 1 then redis.call('HINCRBY', metaKey, 'gwaiting', -1) end
+  local g, prio = unpack(redis.call('HMGET', jobKey(base, id), 'grp', 'prio'))
+  if g then
+    if redis.call('ZREM', groupWaitKey(base, g), id) == 1 then redis.call('HINCRBY', metaKey, 'gwaiting', -1) end
+  elseif prio and redis.call('ZREM', frontKey(base, prio), id) == 1 then
+    -- Given back by a RateLimitError: in its level's front (release.lua).
+    redis.call('HINCRBY', metaKey, 'front', -1)
+  end
 elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
 elseif state == 'completed' then

@@ -22,9 +22,9 @@ export interface JobOwner {
 
 /**
  * One job as last read from Redis. Fields are a snapshot: call `queue.getJob(id)` for a fresh one.
- * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run) and
- * `attemptsStarted` counts this one too; a job recovered from a crashed worker has attemptsStarted ahead
- * of attemptsMade + 1, which is how a handler knows it may be a duplicate delivery.
+ * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run),
+ * `attemptsStarted` every run started, this one and rate-limited ones included (what a handler bounds its
+ * own runs by), and `stalledCounter` the runs that never settled: above 0, this may be a duplicate delivery.
  */
 export class Job<Data = unknown, Result = unknown> {
   readonly id: string;
@@ -34,7 +34,13 @@ export class Job<Data = unknown, Result = unknown> {
   /** Priority level: 0 runs first. */
   readonly priority: number;
   attemptsMade: number;
+  /** Runs started, the current one included: failed, completed, rate-limited (RateLimitError) and stalled ones. */
   attemptsStarted: number;
+  /**
+   * Times the job was taken back from a worker that stopped responding (crashed, froze, lost its lease): an
+   * earlier run started and never settled. Inside a handler, above 0 means this may be a repeat delivery.
+   */
+  readonly stalledCounter: number;
   progress: unknown;
   returnvalue: Result | undefined;
   failedReason: string | undefined;
@@ -44,10 +50,8 @@ export class Job<Data = unknown, Result = unknown> {
   readonly timestamp: number;
   processedOn: number | undefined;
   finishedOn: number | undefined;
-  /** When a delayed job is due (ms since epoch), while it is delayed. */
-  readonly dueAt: number | undefined;
-  /** The state when this snapshot was read. */
-  readonly state: JobState;
+  #dueAt: number | undefined;
+  #state: JobState;
 
   /** @internal the stream entry of the live delivery (the fencing token), when active. */
   readonly entry: string | undefined;
@@ -72,6 +76,7 @@ export class Job<Data = unknown, Result = unknown> {
     priority: number;
     attemptsMade: number;
     attemptsStarted: number;
+    stalledCounter?: number;
     timestamp: number;
     state: JobState;
     progress?: unknown;
@@ -93,15 +98,16 @@ export class Job<Data = unknown, Result = unknown> {
     this.priority = fields.priority;
     this.attemptsMade = fields.attemptsMade;
     this.attemptsStarted = fields.attemptsStarted;
+    this.stalledCounter = fields.stalledCounter ?? 0;
     this.timestamp = fields.timestamp;
-    this.state = fields.state;
+    this.#state = fields.state;
     this.progress = fields.progress;
     this.returnvalue = fields.returnvalue;
     this.failedReason = fields.failedReason;
     this.stacktrace = fields.stacktrace;
     this.processedOn = fields.processedOn;
     this.finishedOn = fields.finishedOn;
-    this.dueAt = fields.dueAt;
+    this.#dueAt = fields.dueAt;
     this.entry = fields.entry;
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
@@ -126,6 +132,7 @@ export class Job<Data = unknown, Result = unknown> {
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,
+      stalledCounter: stored.stalls,
       timestamp: stored.timestamp,
       state,
       progress: decode(stored.progress, `job '${id}' progress`),
@@ -138,6 +145,29 @@ export class Job<Data = unknown, Result = unknown> {
       entry: state === 'active' ? stored.entry : undefined,
       stream: state === 'active' ? stored.stream : undefined,
     });
+  }
+
+  /**
+   * The state when this snapshot was read; in a Worker's `completed`, `failed`, `retrying` and `rateLimited`
+   * listeners, the state the settle left the job in.
+   */
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /** When a delayed job is due (ms since epoch, Redis' clock), while it is delayed. */
+  get dueAt(): number | undefined {
+    return this.#dueAt;
+  }
+
+  /**
+   * @internal The worker, once Redis accepted a settle: the job as that settle left it, for the event
+   * listeners. `at` is Redis' time of the settle: finishedOn of a finished job, the start of a retry's delay.
+   */
+  settled(state: 'completed' | 'failed' | 'delayed' | 'waiting', at: number, delay = 0): void {
+    this.#state = state;
+    this.#dueAt = state === 'delayed' ? at + delay : undefined;
+    if (state === 'completed' || state === 'failed') this.finishedOn = at;
   }
 
   get queueName(): string {

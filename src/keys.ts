@@ -7,7 +7,7 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS and DONE below, and test/unit/keys.test.ts checks the two agree.
+ * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -18,6 +18,7 @@ const JOB = 'job:';
 const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
+const FRONT = 'front:';
 
 export interface QueueKeys {
   /** `prefix:{name}:`, the shared start of every key of the queue. */
@@ -69,6 +70,8 @@ export interface QueueKeys {
   logs(id: string): string;
   /** Sorted set: a group's waiting jobs, scored by priority then time added. */
   groupWait(group: string): string;
+  /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
+  front(level: number): string;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -139,6 +142,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     job: (id) => base + JOB + id,
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
+    front: (level) => `${base}${FRONT}${level}`,
   };
 }
 

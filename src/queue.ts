@@ -81,6 +81,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly #durability: Durability | undefined;
   readonly #spans: ProducerSpans;
   #ready: Promise<void> | undefined;
+  /** A read found the queue and checked it (#inspect); reset by obliterate. */
+  #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
 
@@ -122,6 +124,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       });
     }
     return this.#ready;
+  }
+
+  /**
+   * Before a read: checks the queue against Redis as #init does, but creates nothing. Reads must not write:
+   * a read of a queue that is not there (obliterated a moment ago, or never used) finds it empty and leaves
+   * no keys behind. Resolves whether the queue exists; only a found queue is remembered, so reads keep
+   * asking (one small script call) until something creates it.
+   */
+  #inspect(): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
+    if (this.#ready !== undefined) return this.#ready.then(() => true);
+    if (this.#checked === undefined) {
+      const checked = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`).then(() => this.store.check(this.#settings.levels));
+      this.#checked = checked;
+      const forget = (): void => {
+        if (this.#checked === checked) this.#checked = undefined;
+      };
+      void checked.then((found) => {
+        if (!found) forget();
+      }, forget);
+    }
+    return this.#checked;
   }
 
   #prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace?: StoredTraceContext): { input: AddInput; stored: StoredJobOptions } {
@@ -251,7 +275,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
-    await this.#init();
+    await this.#inspect();
     const stored = await this.store.getJob(id);
     return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
@@ -266,7 +290,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
     assertInteger('getJobs start', start, 0);
     assertInteger('getJobs end', end, start);
-    await this.#init();
+    await this.#inspect();
     const jobs: Job<Data, Result>[] = [];
     for (const stored of await this.store.getJobs(state, start, end)) {
       try {
@@ -281,7 +305,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
   async getCounts(): Promise<Counts> {
-    await this.#init();
+    await this.#inspect();
     return this.store.getCounts();
   }
 
@@ -290,7 +314,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * lifetime completed and failed totals. One script call, O(priority levels), no scans.
    */
   async getMetrics(): Promise<QueueMetrics> {
-    await this.#init();
+    await this.#inspect();
     return this.store.getMetrics();
   }
 
@@ -321,7 +345,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    await this.#init();
+    await this.#inspect();
     return this.store.getRateLimit();
   }
 
@@ -346,7 +370,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Every group rule; the default is under the key ''. */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
-    await this.#init();
+    await this.#inspect();
     return this.store.getGroupLimits();
   }
 
@@ -354,7 +378,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getGroup(group: string): Promise<GroupStatus> {
     const name = validateGroupName(group);
     if (name === '') throw new ValidationError('getGroup takes a group name');
-    await this.#init();
+    await this.#inspect();
     return this.store.getGroup(name);
   }
 
@@ -401,7 +425,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Every schedule of the queue, by id, with its next run (null once it ended) and runs so far. */
   async getSchedules(): Promise<ScheduleInfo<Data>[]> {
-    await this.#init();
+    await this.#inspect();
     return (await this.#schedules().list()).map((stored) => {
       const definition = decodeDefinition(stored.definition, stored.id);
       return {
@@ -414,10 +438,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     });
   }
 
-  /** Deletes a schedule (jobs it already enqueued stay); resolves with whether it existed. */
+  /**
+   * Deletes a schedule (jobs it already enqueued stay); resolves with whether it existed. Like the reads, it
+   * creates no queue: on a queue that does not exist it finds nothing to delete.
+   */
   async removeSchedule(id: string): Promise<boolean> {
     validateScheduleId(id);
-    await this.#init();
+    await this.#inspect();
     return this.#schedules().remove(id);
   }
 
@@ -440,6 +467,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       if (step === 0) break;
     }
     this.#ready = undefined;
+    this.#checked = undefined;
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ import { trackOpen, untrackOpen } from './open-handles.js';
 import { assertDuration, assertInteger, KEEP_ALL } from './options.js';
 import { queueSettings, type QueueOptions } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
-import { Status, type StatusCode } from './redis/status.js';
+import { Status } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
 import type { ClaimedJob } from './redis/job-fields.js';
 import { QueueStore } from './redis/store.js';
@@ -36,7 +36,7 @@ import { outboundThrottle, type OutboundLimit, type Throttle } from './worker/ou
 import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
-import { Settler } from './worker/settler.js';
+import { Settler, type Settled } from './worker/settler.js';
 import { asError, failureTexts } from './worker/thrown.js';
 
 export interface ProcessorContext {
@@ -315,26 +315,33 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     } catch (thrown) {
       const seconds = (performance.now() - started) / 1000;
-      this.#freeSlot(entry);
       const error = asError(thrown);
-      // A hold is capped as a retry's wait is: a Retry-After of 1e300 would stop the queue for good.
-      const outcome =
-        error instanceof RateLimitError
-          ? await this.#settleRateLimited(job, claimed, Math.min(error.retryAfterMs, MAX_TIMER_MS))
-          : await this.#settleFailure(job, claimed, error);
+      let outcome: JobOutcome | undefined;
+      if (error instanceof RateLimitError) {
+        // The slot frees once the release has landed: a claim before it would start the job behind this one
+        // ahead of it, and inside the hold the release is about to set. A hold is capped as a retry's wait
+        // is: a Retry-After of 1e300 would stop the queue for good.
+        outcome = await this.#settleRateLimited(job, claimed, Math.min(error.retryAfterMs, MAX_TIMER_MS));
+        this.#freeSlot(entry);
+      } else {
+        this.#freeSlot(entry);
+        outcome = await this.#settleFailure(job, claimed, error);
+      }
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
     }
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const status = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
-    if (status === Status.OK) {
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const ok = settled?.status === Status.OK;
+    if (ok) {
       job.returnvalue = result;
       job.attemptsMade += 1;
+      job.settled('completed', settled.at);
       this.emit('completed', job, result);
     }
-    this.#telemetry.finish(job, span, status === Status.OK ? 'completed' : undefined, seconds, undefined);
+    this.#telemetry.finish(job, span, ok ? 'completed' : undefined, seconds, undefined);
   }
 
   #invoke(job: Job<Data, Result>, attempt: AttemptSignal, span: Span): Promise<Result> {
@@ -391,32 +398,35 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       }
     }
     const texts = failureTexts(reason, error);
-    const status = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
-    if (status !== Status.OK) return undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
+    if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;
+    job.stacktrace = texts.stack || undefined;
+    job.settled(retryDelay > 0 ? 'delayed' : retryDelay === 0 ? 'waiting' : 'failed', settled.at, retryDelay);
     if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
     else this.emit('failed', job, error);
     return retryDelay >= 0 ? 'retried' : 'failed';
   }
 
   async #settleRateLimited(job: Job<Data, Result>, claimed: ClaimedJob, holdMs: number): Promise<JobOutcome | undefined> {
-    const status = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
-    if (status !== Status.OK) return undefined;
+    const settled = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
+    if (settled?.status !== Status.OK) return undefined;
+    job.settled('waiting', settled.at);
     this.emit('rateLimited', job, holdMs);
     return 'rate_limited';
   }
 
   /** Sends a settle; a refused one (lease lost, job gone) or a failed call is reported, never thrown. */
-  async #settle(job: { readonly id: string }, send: () => Promise<StatusCode>): Promise<StatusCode | undefined> {
+  async #settle(job: { readonly id: string }, send: () => Promise<Settled>): Promise<Settled | undefined> {
     try {
-      const status = await send();
-      if (status === Status.LEASE_LOST) {
+      const settled = await send();
+      if (settled.status === Status.LEASE_LOST) {
         this.#report(new LeaseLostError(job.id, 'the lease ran out and the job was handed to another worker'));
-      } else if (status === Status.JOB_MISSING) {
+      } else if (settled.status === Status.JOB_MISSING) {
         this.#report(new LeaseLostError(job.id, 'the job was removed while it ran'));
       }
-      return status;
+      return settled;
     } catch (error) {
       // The job stays active in Redis; once its lease runs out another worker runs it again.
       this.#report(error as Error);

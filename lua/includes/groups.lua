@@ -37,10 +37,12 @@ local function makeReady(Q, g)
   redis.call('XADD', Q.ctl, 'MAXLEN', 10, '*', 'group', g)
 end
 
--- A job joins its group's waiting set; an idle group joins the ring.
-local function enqueueGrouped(Q, id, prio, g)
-  local seq = redis.call('HINCRBY', Q.meta, 'gseq', 1)
-  redis.call('ZADD', groupWaitKey(Q.base, g), prio * PRIO_SCALE + seq, id)
+-- A job joins its group's waiting set, at the back of its priority, or at `place` (a score it had before);
+-- an idle group joins the ring.
+local function enqueueGrouped(Q, id, prio, g, place)
+  local score = place
+  if not score then score = prio * PRIO_SCALE + redis.call('HINCRBY', Q.meta, 'gseq', 1) end
+  redis.call('ZADD', groupWaitKey(Q.base, g), score, id)
   redis.call('HINCRBY', Q.meta, 'gwaiting', 1)
   if redis.call('HEXISTS', Q.G.state, g) == 0 then makeReady(Q, g) end
 end

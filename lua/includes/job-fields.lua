@@ -11,7 +11,7 @@
 --   ready   when its entry became ready (ms; entries only)
 --   err, stack  the latest failed attempt's reason and stack (absent without one)
 -- A hash adds its state's fields (record.lua): state, due, pon (processed on), fon (finished on),
--- progress, and for a locator entry and lvl. A completed record also has pon, rv (its result) and progress.
+-- progress, for a locator entry and lvl, and place: where a RateLimitError gives the job back (release.lua). A completed record also has pon, rv (its result) and progress.
 
 -- A stream entry in the full layout: these, in this order, then err and stack after a failed attempt.
 local FULL_FIELDS = { 'id', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'ready' }

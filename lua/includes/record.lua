@@ -24,9 +24,14 @@ local function recordFields(state, j)
   return f
 end
 
--- Job `id`'s hash becomes the locator of its entry `entry` on stream index `lvl`.
-local function markQueued(base, id, entry, lvl)
-  redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', lvl)
+-- Job `id`'s hash becomes the locator of its entry `entry` on stream index `lvl`. `place`, for a job
+-- admitted through the admit stream: its score in its group's waiting set, or its front score (release.lua).
+local function markQueued(base, id, entry, lvl, place)
+  if place then
+    redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', lvl, 'place', place)
+  else
+    redis.call('HSET', jobKey(base, id), 'state', 'queued', 'entry', entry, 'lvl', lvl)
+  end
 end
 
 -- A job's hash (delayed, waiting in a group, failed) read into the table appendJob takes, or nil when the

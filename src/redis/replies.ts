@@ -52,9 +52,18 @@ export function numberOf(what: string): (reply: unknown) => number {
   };
 }
 
-/** complete, fail, release: one status per job, in the batch's order. */
-export function statuses(reply: unknown): StatusCode[] {
-  return list(reply, 'a settle script').map((code) => status(code, 'a settle script'));
+/** What complete, fail and release answer: one status per job, in the batch's order, and Redis' time. */
+export interface SettleReply {
+  statuses: StatusCode[];
+  /** Redis' time of the call (ms): finishedOn of the jobs it finished, what a retry's delay counts from. */
+  at: number;
+}
+
+/** complete, fail, release: one status per job, in the batch's order, then Redis' time. */
+export function settleReply(reply: unknown): SettleReply {
+  const values = list(reply, 'a settle script');
+  if (values.length === 0) throw new ScriptError('a settle script returned no time');
+  return { statuses: values.slice(0, -1).map((code) => status(code, 'a settle script')), at: num(values[values.length - 1]) };
 }
 
 /** init: OK, or what Redis recorded that this caller disagrees with. */

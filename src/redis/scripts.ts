@@ -18,7 +18,7 @@ import {
   retryJobsReply,
   scheduleReply,
   statusOf,
-  statuses,
+  settleReply,
   strings,
 } from './replies.js';
 
@@ -47,7 +47,7 @@ export interface ScriptSpec {
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'], decode: initReply },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels', 'create'], decode: initReply },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],
@@ -64,7 +64,7 @@ export const SCRIPTS = {
     keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'keepCount', 'keepAge', 'group', 'record', 'result', 'hashed'],
-    decode: statuses,
+    decode: settleReply,
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
@@ -73,13 +73,13 @@ export const SCRIPTS = {
       'id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge',
       'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'pon',
     ],
-    decode: statuses,
+    decode: settleReply,
   },
   release: {
-    keys: ['id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    keys: ['meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen'],
     perJob: ['id', 'entry', 'level', 'holdMs', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'err', 'stack'],
-    decode: statuses,
+    decode: settleReply,
   },
   'recover-stalled': {
     keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],

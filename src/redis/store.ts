@@ -2,7 +2,7 @@ import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError } from '../errors.js';
 import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
-import type { ClaimResult } from './replies.js';
+import type { ClaimResult, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
@@ -81,7 +81,24 @@ export class QueueStore implements SettingsSource {
   }
 
   async init(levels: number): Promise<void> {
-    const { status, recorded } = await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels });
+    await this.#initScript(levels, true);
+  }
+
+  /**
+   * Checks an existing queue's levels and storage format as init does, writing nothing; resolves false when
+   * the queue does not exist (never initialised, or obliterated). For reads, which must not create a queue.
+   */
+  async check(levels: number): Promise<boolean> {
+    return (await this.#initScript(levels, false)) === Status.OK;
+  }
+
+  async #initScript(levels: number, create: boolean): Promise<StatusCode> {
+    const { status, recorded } = await runScript(
+      this.client,
+      'init',
+      { meta: this.keys.meta, streams: this.keys.streams },
+      { group: GROUP, levels, create: create ? 1 : 0 },
+    );
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +
@@ -95,6 +112,7 @@ export class QueueStore implements SettingsSource {
           `use the same priorityLevels everywhere, or obliterate the queue to change it`,
       );
     }
+    return status;
   }
 
   /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
@@ -118,7 +136,7 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  complete(jobs: readonly CompleteInput[]): Promise<StatusCode[]> {
+  complete(jobs: readonly CompleteInput[]): Promise<SettleReply> {
     return runScript(
       this.client,
       'complete',
@@ -139,7 +157,7 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<StatusCode[]> {
+  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
@@ -161,11 +179,11 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  release(jobs: readonly ReleaseInput[]): Promise<StatusCode[]> {
+  release(jobs: readonly ReleaseInput[]): Promise<SettleReply> {
     return runScript(
       this.client,
       'release',
-      { id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
+      { meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
       jobs.map(({ job, holdMs }) => ({
         id: job.id,

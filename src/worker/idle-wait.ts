@@ -10,9 +10,9 @@ const UNBLOCK_GRACE_MS = 1000;
 export type IdleClaim = Exclude<ClaimResult, { kind: 'jobs' | 'needs-init' }>;
 
 /**
- * How an idle Worker waits for work: blocked on Redis (XREAD on the level streams and ctl) until an add, a
- * resume, or blockTimeout, and, when claim said something becomes due sooner (a delayed job, a rate
- * window, a hold), woken on time by a local timer that ends the read with CLIENT UNBLOCK: Redis fires BLOCK
+ * How an idle Worker waits for work: blocked on Redis (XREAD on the level streams and ctl; ctl alone while
+ * paused) until an add, a resume, or blockTimeout, and, when claim said something becomes due sooner (a
+ * delayed job, a rate window, a hold), woken on time by a local timer that ends the read with CLIENT UNBLOCK: Redis fires BLOCK
  * timeouts up to 100 ms late (its 10 Hz cron).
  */
 export class IdleWait {
@@ -31,12 +31,12 @@ export class IdleWait {
 
   async until(claimed: IdleClaim): Promise<void> {
     const { ctl, wait } = this.streams;
-    if (claimed.kind === 'paused') {
-      await this.reads.waitForWork([ctl], [claimed.ctlId], this.blockTimeout);
-      return;
-    }
-    const streams = [ctl, ...wait];
-    const ids = [claimed.ctlId, ...claimed.waitIds];
+    // Paused: new jobs do not end the wait (they may not start), a resume on ctl does. The next delayed job's
+    // due time still does: claim promotes it then, so a job that comes due while the queue is paused is
+    // counted and listed as waiting (paused) at its time, not left delayed until blockTimeout.
+    const paused = claimed.kind === 'paused';
+    const streams = paused ? [ctl] : [ctl, ...wait];
+    const ids = paused ? [claimed.ctlId] : [claimed.ctlId, ...claimed.waitIds];
     const due = claimed.nextDueMs;
     if (due < 0 || due >= this.blockTimeout) {
       await this.reads.waitForWork(streams, ids, this.blockTimeout);

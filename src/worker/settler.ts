@@ -1,12 +1,19 @@
+import type { SettleReply } from '../redis/replies.js';
 import type { StatusCode } from '../redis/status.js';
 import type { CompleteInput, FailInput, QueueStore, ReleaseInput } from '../redis/store.js';
 
 /** Most settles per script call: bounds one call's Redis time (~1 ms per 1,000) and its ARGV size. */
 const MAX_BATCH = 1000;
 
+/** How one settle went: its status, and Redis' time of the call that made it. */
+export interface Settled {
+  status: StatusCode;
+  at: number;
+}
+
 interface Pending<T> {
   input: T;
-  resolve: (status: StatusCode) => void;
+  resolve: (settled: Settled) => void;
   reject: (error: unknown) => void;
 }
 
@@ -23,21 +30,21 @@ export class Settler {
 
   constructor(private readonly store: QueueStore) {}
 
-  complete(input: CompleteInput): Promise<StatusCode> {
+  complete(input: CompleteInput): Promise<Settled> {
     return new Promise((resolve, reject) => {
       this.#completes.push({ input, resolve, reject });
       this.#pump();
     });
   }
 
-  fail(input: FailInput): Promise<StatusCode> {
+  fail(input: FailInput): Promise<Settled> {
     return new Promise((resolve, reject) => {
       this.#fails.push({ input, resolve, reject });
       this.#pump();
     });
   }
 
-  release(input: ReleaseInput): Promise<StatusCode> {
+  release(input: ReleaseInput): Promise<Settled> {
     return new Promise((resolve, reject) => {
       this.#releases.push({ input, resolve, reject });
       this.#pump();
@@ -78,11 +85,11 @@ export class Settler {
   }
 }
 
-async function send<T>(batch: Pending<T>[], call: (inputs: T[]) => Promise<StatusCode[]>): Promise<void> {
+async function send<T>(batch: Pending<T>[], call: (inputs: T[]) => Promise<SettleReply>): Promise<void> {
   if (batch.length === 0) return;
   try {
-    const codes = await call(batch.map((p) => p.input));
-    batch.forEach((p, i) => p.resolve(codes[i] as StatusCode));
+    const { statuses, at } = await call(batch.map((p) => p.input));
+    batch.forEach((p, i) => p.resolve({ status: statuses[i] as StatusCode, at }));
   } catch (error) {
     for (const p of batch) p.reject(error);
   }

@@ -302,13 +302,16 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await queue.setGroupLimit({ concurrency: 1 }, 'g');
     const worker = new Worker(
       name,
-      async (job) => {
+      async (job, ctx) => {
         await job.log('a line');
         if (job.name === 'fail') throw new Error('no');
+        if (job.name === 'limited') ctx.rateLimit(60_000);
         return 1;
       },
       { connection, redisConfig: 'off' },
     );
+    let released = 0;
+    worker.on('rateLimited', () => released++);
     await queue.addBulk([
       { name: 'ok', data: {} },
       { name: 'fail', data: {}, opts: { attempts: 1 } },
@@ -319,6 +322,9 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
       const counts = await queue.getCounts();
       return counts.completed + counts.failed === 3;
     });
+    // A RateLimitError gives it back into its level's front (a key the scripts build from the queue's base).
+    await queue.add('limited', {});
+    await waitFor('the release', () => released === 1);
     await worker.close();
     // A group waiting (held by a full group is not needed): a paused queue keeps grouped jobs in their group.
     await queue.pause();
@@ -336,8 +342,9 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     for (const key of [keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.groups[5]]) {
       expect(names, key).toContain(key);
     }
-    // Hashes of the failed, the delayed and the grouped waiting job; the completed two are in keys.done.
-    expect([...names].filter((key) => key.startsWith(`${keys.base}job:`)).length).toBe(3);
+    // Hashes of the failed, the delayed, the released and the grouped waiting job; the completed two are in keys.done.
+    expect([...names].filter((key) => key.startsWith(`${keys.base}job:`)).length).toBe(4);
+    expect(names).toContain(keys.front(1));
     expect([...names].some((key) => key.startsWith(`${keys.base}logs:`))).toBe(true);
     expect(names).toContain(keys.groupWait('g2'));
     await queue.obliterate();

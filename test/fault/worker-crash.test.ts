@@ -22,10 +22,13 @@ describe('a worker process killed with SIGKILL mid-job', () => {
     const startedInChild = new Set(child.lines.filter((l) => l.startsWith('start ')).map((l) => l.slice(6)));
 
     const ranHere = new Map<string, number>();
+    // What each run here was told of earlier runs that never settled: the hint of a repeat delivery.
+    const stalledCounter = new Map<string, number>();
     const worker = new Worker<{ ms: number }, string>(
       name,
       async (job) => {
         ranHere.set(job.id, (ranHere.get(job.id) ?? 0) + 1);
+        stalledCounter.set(job.id, job.stalledCounter);
         return 'survivor';
       },
       { connection: redis.connection, concurrency: 10, stalledTimeout: 1000, stalledInterval: 200 },
@@ -49,6 +52,7 @@ describe('a worker process killed with SIGKILL mid-job', () => {
         // between its claim and its 'start' line) ran twice too; one it never claimed ran once.
         if (startedInChild.has(job.id)) expect(job.attemptsStarted).toBe(2);
         else expect(job.attemptsStarted).toBeLessThanOrEqual(2);
+        expect(stalledCounter.get(job.id)).toBe(job.attemptsStarted - 1);
       }
     }
     // Only jobs in the child's hands at the kill can have started twice: at most its concurrency (5).

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { ClosedError, JobActiveError, JobFailedError, JobNotFoundError, LeaseLostError, Queue, QueueEvents, TimeoutError, Worker } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
@@ -21,6 +22,29 @@ describe('pause and resume', () => {
     await waitFor('both jobs', () => ran.length === 2);
     await waitFor('counts', async () => (await queue.getCounts()).completed === 2);
     expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0 });
+    await worker.close();
+    await queue.close();
+  });
+});
+
+describe('delayed jobs in a paused queue', () => {
+  it('become due while paused: counted and listed as paused waiting jobs, not run, and run on resume', async () => {
+    const name = uniqueQueue('paused-due');
+    const queue = new Queue(name, { connection: redis.connection });
+    const ran: string[] = [];
+    // blockTimeout far beyond the test: only the worker's own wake-up at the due time can promote the job.
+    const worker = new Worker(name, async (job) => void ran.push(job.id), { connection: redis.connection, blockTimeout: 60_000 });
+    await queue.pause();
+    const job = await queue.add('later', {}, { delay: 200 });
+    expect(await queue.getCounts()).toMatchObject({ waiting: 0, paused: 0, delayed: 1 });
+    await waitFor('the due job counted as paused', async () => (await queue.getCounts()).paused === 1);
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 1, limited: 0 });
+    expect((await queue.getJobs('waiting')).map((j) => j.id)).toEqual([job.id]);
+    expect(await queue.getJobs('delayed')).toEqual([]);
+    expect((await queue.getJob(job.id))?.state).toBe('waiting');
+    expect(ran).toEqual([]);
+    await queue.resume();
+    await waitFor('the job', () => ran.length === 1);
     await worker.close();
     await queue.close();
   });
@@ -126,5 +150,53 @@ describe('inspection and administration', () => {
     expect(errors[0]).toBeInstanceOf(LeaseLostError);
     expect(errors[0]?.message).toContain('the job was removed while it ran');
     await worker.close();
+  });
+});
+
+describe('reads on a queue that does not exist', () => {
+  it('create nothing: after obliterate every read finds the queue empty and leaves no key; an add still works', async () => {
+    const name = uniqueQueue('gone');
+    const client = new Redis(redis.url);
+    const keys = async (): Promise<string[]> => {
+      const found: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await client.scan(cursor, 'MATCH', `sluice:{${name}}:*`, 'COUNT', 1000);
+        cursor = next;
+        found.push(...batch);
+      } while (cursor !== '0');
+      return found;
+    };
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.add('a', {});
+    await queue.upsertSchedule('tick', { every: 60_000 }, { name: 'tick', data: {} });
+    expect(await keys()).not.toEqual([]);
+    await queue.obliterate();
+    expect(await keys()).toEqual([]);
+
+    // A second Queue that never wrote anything reads the same way.
+    const reader = new Queue(name, { connection: redis.connection });
+    for (const q of [queue, reader]) {
+      expect(await q.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+      expect(await q.getMetrics()).toMatchObject({ waiting: 0, active: 0, delayed: 0, isPaused: false, waitingByLevel: [0, 0, 0] });
+      for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) expect(await q.getJobs(state)).toEqual([]);
+      expect(await q.getJob('1')).toBeUndefined();
+      expect(await q.getSchedules()).toEqual([]);
+      expect(await q.removeSchedule('tick')).toBe(false);
+      expect(await q.getRateLimit()).toBeNull();
+      expect(await q.getGroupLimits()).toEqual(new Map());
+      expect(await q.getGroup('g')).toEqual({ waiting: 0, active: 0, state: 'idle' });
+    }
+    expect(await keys()).toEqual([]);
+
+    // The reads did not leave the Queue believing the queue exists: an add creates it again and runs.
+    const added = await queue.add('b', {});
+    expect(await reader.getCounts()).toMatchObject({ waiting: 1 });
+    const worker = new Worker(name, async () => 'ok', { connection: redis.connection });
+    await waitFor('the job', async () => (await queue.getJob(added.id))?.state === 'completed');
+    await worker.close();
+    await reader.close();
+    await queue.close();
+    await client.quit();
   });
 });

@@ -37,10 +37,10 @@ describe('metrics script', () => {
     expect([a?.id, b?.id, c?.id]).toEqual(['a', 'b', 'c']);
     expect(await lua.store.getMetrics()).toMatchObject({ waitingByLevel: [0, 2, 1], waiting: 3, active: 3 });
 
-    expect(await lua.store.complete([done(a!)])).toEqual([Status.OK]);
-    expect(await lua.store.fail([failed(b!, -1)])).toEqual([Status.OK]);
+    expect((await lua.store.complete([done(a!)])).statuses).toEqual([Status.OK]);
+    expect((await lua.store.fail([failed(b!, -1)])).statuses).toEqual([Status.OK]);
     // A retry is not a failure for good: back on its level's stream, not counted in failedTotal.
-    expect(await lua.store.fail([failed(c!, 0)])).toEqual([Status.OK]);
+    expect((await lua.store.fail([failed(c!, 0)])).statuses).toEqual([Status.OK]);
     const metrics = await lua.store.getMetrics();
     expect(metrics).toMatchObject({
       waitingByLevel: [1, 2, 1],

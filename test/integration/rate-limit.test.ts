@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Queue, RateLimitError, Worker, type Job } from 'sluice';
+import { Queue, RateLimitError, UnrecoverableError, Worker, type Job } from 'sluice';
 import { runFixture, type Child } from '../harness/child.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -107,6 +107,82 @@ describe('RateLimitError', () => {
     expect(runs.find((r) => r.id === other.id)!.at - first.at).toBeLessThan(400);
     expect((await queue.getJob(strict.id))?.attemptsMade).toBe(1);
     expect(limited).toEqual([400]);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('counts its runs in attemptsStarted, not in attemptsMade, so a handler can bound its own runs', async () => {
+    const name = uniqueQueue('rle-runs');
+    const queue = new Queue(name, { connection: redis.connection });
+    const runs: [started: number, made: number][] = [];
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        runs.push([job.attemptsStarted, job.attemptsMade]);
+        // The downstream never lets it through: give up after three runs.
+        if (job.attemptsStarted >= 3) throw new UnrecoverableError(`still limited after ${job.attemptsStarted} runs`);
+        ctx.rateLimit(10);
+      },
+      { connection: redis.connection },
+    );
+    const started: number[] = [];
+    worker.on('rateLimited', (job) => started.push(job.attemptsStarted));
+    const job = await queue.add('call', {}, { attempts: 5 });
+    await waitFor('the job to fail', async () => (await queue.getCounts()).failed === 1);
+    expect(runs).toEqual([[1, 0], [2, 0], [3, 0]]);
+    expect(started).toEqual([1, 2]);
+    const failed = await queue.getJob(job.id);
+    expect([failed?.attemptsStarted, failed?.attemptsMade, failed?.failedReason]).toEqual([3, 1, 'still limited after 3 runs']);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('keeps the place of a released job: first in its level it was, first it stays, behind lower levels', async () => {
+    const name = uniqueQueue('rle-place');
+    const queue = new Queue(name, { connection: redis.connection });
+    const runs: string[] = [];
+    let limited = false;
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        runs.push(job.name);
+        if (job.name === 'a' && !limited) {
+          limited = true;
+          // A job of a lower level, added while the hold lasts, still runs first.
+          await queue.add('urgent', {}, { priority: 0 });
+          ctx.rateLimit(50);
+        }
+      },
+      { connection: redis.connection, autorun: false },
+    );
+    await queue.addBulk(['a', 'b', 'c', 'd'].map((n) => ({ name: n, data: {} })));
+    void worker.run();
+    await waitFor('every job', async () => (await queue.getCounts()).completed === 5);
+    expect(runs).toEqual(['a', 'urgent', 'a', 'b', 'c', 'd']);
+    await worker.close();
+    await queue.close();
+  });
+
+  it('keeps the place of a released job in its group', async () => {
+    const name = uniqueQueue('rle-group-place');
+    const queue = new Queue(name, { connection: redis.connection });
+    const runs: string[] = [];
+    let limited = false;
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        runs.push(job.name);
+        if (job.name === 'g1' && !limited) {
+          limited = true;
+          ctx.rateLimit(50);
+        }
+      },
+      { connection: redis.connection, autorun: false },
+    );
+    await queue.addBulk(['g1', 'g2', 'g3'].map((n) => ({ name: n, data: {}, opts: { group: 'g' } })));
+    void worker.run();
+    await waitFor('every job', async () => (await queue.getCounts()).completed === 3);
+    expect(runs).toEqual(['g1', 'g1', 'g2', 'g3']);
     await worker.close();
     await queue.close();
   });

@@ -114,3 +114,62 @@ describe('retries and failure', () => {
     await queue.close();
   });
 });
+
+describe("the Job a Worker's settle events carry", () => {
+  it('is the job as the settle left it: state, times, attempts, result or reason, as Redis holds them', async () => {
+    const name = uniqueQueue('settled');
+    const queue = new Queue(name, { connection: redis.connection });
+    const seen = new Map<string, Pick<Job, 'state' | 'finishedOn' | 'processedOn' | 'dueAt' | 'attemptsMade' | 'attemptsStarted' | 'returnvalue' | 'failedReason' | 'stacktrace'>>();
+    const snapshot = (event: string, job: Job): void => {
+      const { state, finishedOn, processedOn, dueAt, attemptsMade, attemptsStarted, returnvalue, failedReason, stacktrace } = job;
+      seen.set(`${event} ${job.name}`, { state, finishedOn, processedOn, dueAt, attemptsMade, attemptsStarted, returnvalue, failedReason, stacktrace });
+    };
+    let limitedOnce = false;
+    const worker = new Worker(
+      name,
+      async (job, ctx) => {
+        if (job.name === 'ok') return 'result';
+        if (job.name === 'limited' && !limitedOnce) {
+          limitedOnce = true;
+          ctx.rateLimit(50);
+        }
+        if (job.name === 'limited') return 'later';
+        if (job.name === 'bad') throw new UnrecoverableError('bad input');
+        throw new Error(`${job.name} failed`);
+      },
+      { connection: redis.connection },
+    );
+    worker.on('completed', (job) => snapshot('completed', job));
+    worker.on('failed', (job) => snapshot('failed', job));
+    worker.on('retrying', (job) => snapshot('retrying', job));
+    worker.on('rateLimited', (job) => snapshot('rateLimited', job));
+    const ok = await queue.add('ok', {});
+    const bad = await queue.add('bad', {});
+    const later = await queue.add('later', {}, { attempts: 2, backoff: { type: 'fixed', delay: 60_000 } });
+    await queue.add('now', {}, { attempts: 2, backoff: { type: 'fixed', delay: 0 } });
+    await queue.add('limited', {});
+    await waitFor('every settle', () => seen.size === 7);
+
+    const stored = async (id: string): Promise<Job> => (await queue.getJob(id))!;
+    const done = await stored(ok.id);
+    expect(seen.get('completed ok')).toEqual({
+      state: 'completed', finishedOn: done.finishedOn, processedOn: done.processedOn, dueAt: undefined, attemptsMade: 1, attemptsStarted: 1,
+      returnvalue: 'result', failedReason: undefined, stacktrace: undefined,
+    });
+    expect(done.finishedOn).toBeGreaterThan(0);
+    const failed = await stored(bad.id);
+    expect(seen.get('failed bad')).toMatchObject({ state: 'failed', finishedOn: failed.finishedOn, attemptsMade: 1, failedReason: 'bad input' });
+    expect(seen.get('failed bad')?.stacktrace).toBe(failed.stacktrace);
+    const delayed = await stored(later.id);
+    expect(delayed.state).toBe('delayed');
+    expect(seen.get('retrying later')).toMatchObject({ state: 'delayed', dueAt: delayed.dueAt, finishedOn: undefined, attemptsMade: 1, failedReason: 'later failed' });
+    expect(seen.get('retrying now')).toMatchObject({ state: 'waiting', dueAt: undefined, finishedOn: undefined, attemptsMade: 1, failedReason: 'now failed' });
+    // Its second attempt failed for good.
+    expect(seen.get('failed now')).toMatchObject({ state: 'failed', attemptsMade: 2, attemptsStarted: 2 });
+    expect(seen.get('rateLimited limited')).toMatchObject({ state: 'waiting', finishedOn: undefined, attemptsMade: 0 });
+    expect(seen.get('completed limited')).toMatchObject({ state: 'completed', attemptsMade: 1, returnvalue: 'later' });
+    await worker.close();
+    await queue.obliterate();
+    await queue.close();
+  });
+});

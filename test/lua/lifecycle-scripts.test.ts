@@ -95,8 +95,8 @@ describe('settling with fencing', () => {
   it('completes a held delivery once; a second settle of it is refused', async () => {
     await lua.store.add([input()]);
     const job = await claimOne('a');
-    expect(await lua.store.complete([done(job)])).toEqual([Status.OK]);
-    expect(await lua.store.complete([done(job)])).toEqual([Status.LEASE_LOST]);
+    expect((await lua.store.complete([done(job)])).statuses).toEqual([Status.OK]);
+    expect((await lua.store.complete([done(job)])).statuses).toEqual([Status.LEASE_LOST]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1 });
     expect(await lua.client.xlen(lua.store.keys.wait[1]!)).toBe(0);
   });
@@ -109,9 +109,9 @@ describe('settling with fencing', () => {
     expect(second.id).toBe(first.id);
     expect(second.entry).not.toBe(first.entry);
     expect(second.attemptsStarted).toBe(2);
-    expect(await lua.store.complete([done(first)])).toEqual([Status.LEASE_LOST]);
-    expect(await lua.store.fail([failed(first, -1, 'late')])).toEqual([Status.LEASE_LOST]);
-    expect(await lua.store.complete([done(second)])).toEqual([Status.OK]);
+    expect((await lua.store.complete([done(first)])).statuses).toEqual([Status.LEASE_LOST]);
+    expect((await lua.store.fail([failed(first, -1, 'late')])).statuses).toEqual([Status.LEASE_LOST]);
+    expect((await lua.store.complete([done(second)])).statuses).toEqual([Status.OK]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 0, completed: 1, failed: 0 });
   });
 
@@ -143,13 +143,13 @@ describe('settling with fencing', () => {
   it('retries after a backoff as delayed, then fails for good, counting attempts', async () => {
     await lua.store.add([input()]);
     const first = await claimOne('a');
-    expect(await lua.store.fail([failed(first, 100, 'boom', 'at x')])).toEqual([Status.OK]);
+    expect((await lua.store.fail([failed(first, 100, 'boom', 'at x')])).statuses).toEqual([Status.OK]);
     expect(await lua.store.getCounts()).toMatchObject({ delayed: 1, active: 0, waiting: 0 });
     await sleep(150);
     const second = await claimOne('a');
     expect(second.attemptsMade).toBe(1);
     expect(second.failedReason).toBe('boom');
-    expect(await lua.store.fail([failed(second, -1, 'boom again', 'at y')])).toEqual([Status.OK]);
+    expect((await lua.store.fail([failed(second, -1, 'boom again', 'at y')])).statuses).toEqual([Status.OK]);
     const raw = await lua.store.getJob(second.id);
     expect(raw?.attemptsMade).toBe(2);
     expect(raw?.failedReason).toBe('boom again');
@@ -164,7 +164,7 @@ describe('settling with fencing', () => {
     const [seconds] = await lua.client.time();
     const now = Number(seconds) * 1000;
     // '%d' of now + 1e19 wraps to -9223372036854775808: the job would be due at once, every time.
-    expect(await lua.store.fail([failed(huge, 1e19, 'huge'), failed(infinite, Infinity, 'infinite'), failed(nan, NaN, 'nan')])).toEqual([
+    expect((await lua.store.fail([failed(huge, 1e19, 'huge'), failed(infinite, Infinity, 'infinite'), failed(nan, NaN, 'nan')])).statuses).toEqual([
       Status.OK,
       Status.OK,
       Status.OK,
@@ -184,7 +184,7 @@ describe('settling with fencing', () => {
     const claimed = await lua.store.claim('a', 3, 100);
     if (claimed.kind !== 'jobs') throw new Error('expected jobs');
     const [a, b, c] = claimed.jobs as [ClaimedJob, ClaimedJob, ClaimedJob];
-    expect(await lua.store.complete([done(a), done(b), done({ ...c, entry: '99-0' })])).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
+    expect((await lua.store.complete([done(a), done(b), done({ ...c, entry: '99-0' })])).statuses).toEqual([Status.OK, Status.OK, Status.LEASE_LOST]);
     expect(await lua.store.getCounts()).toMatchObject({ active: 1, completed: 2 });
   });
 });
@@ -195,7 +195,7 @@ describe('completed records', () => {
     const job = await claimOne('a');
     const progress = encode({ pct: 100 }, 'progress', 100);
     const result = encode({ paid: true }, 'return value', 100);
-    expect(await lua.store.complete([{ job, result, keep: KEEP_ALL, progress }])).toEqual([Status.OK]);
+    expect((await lua.store.complete([{ job, result, keep: KEEP_ALL, progress }])).statuses).toEqual([Status.OK]);
     // No hash is left: the record in the done hash is the job now.
     expect(await lua.client.exists(lua.store.keys.job('invoice-7'))).toBe(0);
     expect(await lua.client.hlen(lua.store.keys.done)).toBe(1);

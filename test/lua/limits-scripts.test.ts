@@ -116,9 +116,10 @@ describe('release (RateLimitError)', () => {
     await lua.store.add([...grouped('slow', 2), ...grouped('fast', 2)]);
     const jobs = await claim(2);
     const slow = jobs.find((j) => j.id === 'slow-0')!;
-    expect(await lua.store.release([{ job: slow, holdMs: 250 }])).toEqual([Status.OK]);
+    expect((await lua.store.release([{ job: slow, holdMs: 250 }])).statuses).toEqual([Status.OK]);
     const raw = await lua.store.getJob('slow-0');
-    expect([raw?.state, raw?.attemptsMade, raw?.attemptsStarted]).toEqual(['waiting', 0, 0]);
+    // No attempt used, but the run started: attemptsStarted keeps it.
+    expect([raw?.state, raw?.attemptsMade, raw?.attemptsStarted]).toEqual(['waiting', 0, 1]);
     expect((await claim(10)).map((j) => j.id)).toEqual(['fast-1']);
     expect(await lua.store.getGroup('slow')).toMatchObject({ state: 'throttled', waiting: 2 });
     await sleep(270);
@@ -134,6 +135,68 @@ describe('release (RateLimitError)', () => {
     expect(await claim(10)).toHaveLength(0);
     await sleep(220);
     expect(await claim(10)).toHaveLength(3);
+  });
+});
+
+describe('release keeps the place of an ungrouped job (its level\'s front)', () => {
+  const ids = (jobs: { id: string }[]): string[] => jobs.map((j) => j.id);
+
+  it('serves it before its level\'s stream and after lower levels, in the order the jobs had, counted and listed as waiting', async () => {
+    const added = await lua.store.add(Array.from({ length: 5 }, () => input()));
+    const [a, b, c, d, e] = added.map((j) => j.id);
+    const first = await claim(3);
+    expect(ids(first)).toEqual([a, b, c]);
+    // Given back out of order: the front keeps the order they had.
+    expect((await lua.store.release([{ job: first[2]!, holdMs: 0 }, { job: first[0]!, holdMs: 0 }])).statuses).toEqual([Status.OK, Status.OK]);
+    const [urgent] = await lua.store.add([input({ prio: 0 })]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 5, active: 1 });
+    expect(ids(await lua.store.getJobs('waiting', 0, 10))).toEqual([urgent!.id, a, c, d, e]);
+    expect((await lua.store.getJob(a!))?.state).toBe('waiting');
+    const metrics = await lua.store.getMetrics();
+    expect(metrics.waitingByLevel).toEqual([1, 4, 0]);
+    expect(ids(await claim(2))).toEqual([urgent!.id, a]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 3, active: 3 });
+    expect(ids(await claim(10))).toEqual([c, d, e]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 6 });
+    expect(await lua.client.hget(lua.store.keys.meta, 'front')).toBe('0');
+    // With the hold over and the fronts empty, the next claim drops the hold: claim looks at fronts no more.
+    await claim(1);
+    expect(await lua.client.hexists(lua.store.keys.meta, 'hold')).toBe(0);
+  });
+
+  it('gives the same place to a job given back twice, and a removed or obliterated front job leaves nothing behind', async () => {
+    const [a, b, c] = (await lua.store.add(Array.from({ length: 3 }, () => input()))).map((j) => j.id);
+    let [job] = await claim(1);
+    await lua.store.release([{ job: job!, holdMs: 0 }]);
+    [job] = await claim(1);
+    expect(job!.id).toBe(a);
+    await lua.store.release([{ job: job!, holdMs: 0 }]);
+    const [second] = await claim(1);
+    await lua.store.release([{ job: second!, holdMs: 0 }]);
+    expect(ids(await lua.store.getJobs('waiting', 0, 10))).toEqual([a, b, c]);
+    expect(ids(await claim(1))).toEqual([a]);
+    const [stillB] = await claim(1);
+    expect(stillB!.id).toBe(b);
+    await lua.store.release([{ job: stillB!, holdMs: 0 }]);
+    expect(await lua.store.removeJob(b!)).toBe(Status.OK);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, active: 1 });
+    expect(await lua.client.exists(lua.store.keys.front(1))).toBe(0);
+    const [third] = await claim(1);
+    expect(third!.id).toBe(c);
+    await lua.store.release([{ job: third!, holdMs: 0 }]);
+    expect(await lua.client.zcard(lua.store.keys.front(1))).toBe(1);
+    while ((await lua.store.obliterate(true, 1000)) > 0);
+    const left = await lua.client.keys(`${lua.store.keys.base}*`);
+    expect(left).toEqual([]);
+  });
+
+  it('serves a grouped job given back before the rest of its group, at the place it had', async () => {
+    await lua.store.add(grouped('g', 3));
+    const [g0] = await claim(1);
+    expect(g0!.id).toBe('g-0');
+    await lua.store.release([{ job: g0!, holdMs: 0 }]);
+    expect(ids(await lua.store.getJobs('waiting', 0, 10))).toEqual(['g-0', 'g-1', 'g-2']);
+    expect(ids(await claim(3))).toEqual(['g-0', 'g-1', 'g-2']);
   });
 });
 

@@ -30,6 +30,8 @@ describe('queue keys', () => {
     expect(keys.logs('7')).toBe(`${keys.base}${logs}7`);
     const done = /doneKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.done).toBe(`${keys.base}${done}`);
+    const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
+    expect(keys.front(2)).toBe(`${keys.base}${front}2`);
   });
 
   it.each([
