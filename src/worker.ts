@@ -198,7 +198,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
-      this.#schedules = new ScheduleRunner(schedules, (fired) => this.emit('scheduleFired', fired), onError);
+      this.#schedules = new ScheduleRunner(schedules, (fired) => this.#notify('scheduleFired', fired), onError);
     }
     if (options.queueMetrics === true) this.#stopQueueMetrics = observeQueueDepth(name, () => this.store.getMetrics());
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
@@ -300,7 +300,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    */
   async #execute(job: Job<Data, Result>, claimed: ClaimedJob, running: Running): Promise<void> {
     const entry = claimed.entry;
-    this.emit('active', job);
+    this.#notify('active', job);
     const span = this.#telemetry.start(job);
     const started = performance.now();
     let result: Result;
@@ -339,7 +339,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       job.returnvalue = result;
       job.attemptsMade += 1;
       job.settled('completed', settled.at);
-      this.emit('completed', job, result);
+      this.#notify('completed', job, result);
     }
     this.#telemetry.finish(job, span, ok ? 'completed' : undefined, seconds, undefined);
   }
@@ -404,8 +404,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     job.failedReason = texts.reason;
     job.stacktrace = texts.stack || undefined;
     job.settled(retryDelay > 0 ? 'delayed' : retryDelay === 0 ? 'waiting' : 'failed', settled.at, retryDelay);
-    if (retryDelay >= 0) this.emit('retrying', job, error, retryDelay);
-    else this.emit('failed', job, error);
+    if (retryDelay >= 0) this.#notify('retrying', job, error, retryDelay);
+    else this.#notify('failed', job, error);
     return retryDelay >= 0 ? 'retried' : 'failed';
   }
 
@@ -413,7 +413,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const settled = await this.#settle(job, () => this.#settler.release({ job: claimed, holdMs }));
     if (settled?.status !== Status.OK) return undefined;
     job.settled('waiting', settled.at);
-    this.emit('rateLimited', job, holdMs);
+    this.#notify('rateLimited', job, holdMs);
     return 'rate_limited';
   }
 
@@ -448,10 +448,29 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
   }
 
+  /**
+   * Emits a worker event. A listener that throws is reported (#report) instead of thrown into the attempt,
+   * where it would leave the job unsettled until its lease ran out and reject a task nobody awaits.
+   */
+  #notify<K extends Exclude<keyof WorkerEventMap<Data, Result>, 'error'>>(event: K, ...args: WorkerEventMap<Data, Result>[K]): void {
+    try {
+      (this.emit as (event: K, ...args: WorkerEventMap<Data, Result>[K]) => boolean)(event, ...args);
+    } catch (thrown) {
+      this.#report(new Error(`a '${event}' listener of worker '${this.name}' threw: ${asError(thrown).message}`, { cause: thrown }));
+    }
+  }
+
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
   #report(error: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
-    else if (this.logger !== undefined) this.logger.error({ err: error, queue: this.name, consumer: this.consumer }, 'sluice worker error');
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', error);
+        return;
+      } catch (thrown) {
+        error = new Error(`an 'error' listener threw while reporting "${error.message}": ${asError(thrown).message}`, { cause: thrown });
+      }
+    }
+    if (this.logger !== undefined) this.logger.error({ err: error, queue: this.name, consumer: this.consumer }, 'sluice worker error');
     else process.emitWarning(`sluice worker '${this.name}': ${error.message}`, { code: (error as { code?: string }).code ?? 'SLUICE_WORKER' });
   }
 

@@ -191,6 +191,49 @@ describe('retry delays', () => {
   });
 });
 
+describe('a Worker listener that throws', () => {
+  it('is reported, never thrown into the attempt: every job still settles once, and the process goes on', async () => {
+    const name = uniqueQueue('listener');
+    const queue = new Queue<{ fail: boolean }>(name, { connection: redis.connection, defaultJobOptions: { attempts: 1 } });
+    const worker = new Worker<{ fail: boolean }>(name, async (job) => {
+      if (job.data.fail) throw new Error('boom');
+      return 'ok';
+    }, { connection: redis.connection, concurrency: 4 });
+    const reported: string[] = [];
+    worker.on('error', (error) => reported.push(error.message));
+    for (const event of ['active', 'completed', 'failed'] as const) {
+      worker.on(event, () => {
+        throw new Error(`${event} listener broke`);
+      });
+    }
+    await queue.addBulk([{ name: 'n', data: { fail: false } }, { name: 'n', data: { fail: true } }]);
+    await settledOrEscaped(queue, 2);
+    expect(await queue.getCounts()).toMatchObject({ completed: 1, failed: 1, active: 0 });
+    await waitFor('the listeners\' errors to be reported', () => reported.length === 4);
+    expect(reported.sort()).toEqual([
+      `a 'active' listener of worker '${name}' threw: active listener broke`,
+      `a 'active' listener of worker '${name}' threw: active listener broke`,
+      `a 'completed' listener of worker '${name}' threw: completed listener broke`,
+      `a 'failed' listener of worker '${name}' threw: failed listener broke`,
+    ]);
+    // An 'error' listener that throws too: a process warning says both.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
+    worker.removeAllListeners('error');
+    worker.on('error', () => {
+      throw new Error('error listener broke');
+    });
+    await queue.add('n', { fail: false });
+    await settledOrEscaped(queue, 3);
+    await waitFor('the warnings', () => warnings.some((w) => w.includes('error listener broke')));
+    process.off('warning', onWarning);
+    expect(unhandled).toEqual([]);
+    await worker.close();
+    await queue.close();
+  });
+});
+
 describe('a RateLimitError of 1e300 ms', () => {
   it('holds the queue for at most MAX_TIMER_MS, as a retry waits at most that long', async () => {
     const name = uniqueQueue('hold');
