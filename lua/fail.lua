@@ -22,6 +22,15 @@
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+
+-- A retry's wait as fail reads it: at most MAX_RETRY_DELAY_MS (src/backoff.ts, which sends no more), and -1,
+-- fail for good, for what is not a number. '%d' of now + 1e19 wraps to a due time in the past.
+local MAX_RETRY_DELAY_MS = 2147483647
+local function retryDelayOf(arg)
+  local ms = tonumber(arg)
+  if ms == nil or ms ~= ms then return -1 end
+  return math.min(ms, MAX_RETRY_DELAY_MS)
+end
 local JOB = packedFormat(18)
 
 local now = nowMs()

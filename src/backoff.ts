@@ -20,7 +20,7 @@ export const DEFAULT_MAX_DELAY_MS = 60 * 60 * 1000;
 /**
  * No retry waits longer than this, whatever the options or a strategy ask (24.8 days, the bound of every
  * other duration): fail.lua turns now + delay into an int64 due time, which wraps negative (due at once)
- * past 9.2e18. lua/includes/numbers.lua clamps to the same number.
+ * past 9.2e18. lua/fail.lua clamps to the same number.
  */
 export const MAX_RETRY_DELAY_MS = MAX_TIMER_MS;
 

@@ -48,16 +48,16 @@ local function entryJob(entry, fields, level)
 end
 
 -- The job id and the attempt a delivery of this entry starts, without reading all its fields: the full
--- layout has them at FULL_AT places; a fresh entry is its job's first attempt. A corrupt entry gives its
+-- layout has them at fixed places (job-fields.lua); a fresh entry is its job's first attempt. A corrupt entry gives its
 -- entry id or attempt 1 rather than an error: its worker fails it (src/redis/entries.ts).
 local function entryIdAndAttempt(entry, fields)
-  if fields[1] == 'id' then return fields[2], (tonumber(fields[FULL_AT.ats]) or 0) + 1 end
+  if fields[1] == 'id' then return fields[2], (tonumber(fields[FULL_ATS_AT]) or 0) + 1 end
   return string.sub(entry, 1, -3), 1
 end
 
 -- When the job of an entry became ready (ms): `ready` of the full layout, `ts` of a fresh one; nil for an
 -- entry that has neither where it should.
 local function entryReadyAt(fields)
-  if fields[1] == 'id' then return tonumber(fields[FULL_AT.ready]) end
+  if fields[1] == 'id' then return tonumber(fields[FULL_READY_AT]) end
   return tonumber(fields[8])
 end

@@ -74,7 +74,7 @@ describe('backoff', () => {
   });
 
   it('clamps in fail.lua at the same MAX_RETRY_DELAY_MS', () => {
-    const lua = readFileSync(join(LUA_DIR, 'includes', 'numbers.lua'), 'utf8');
+    const lua = readFileSync(join(LUA_DIR, 'fail.lua'), 'utf8');
     expect(Number(/^local MAX_RETRY_DELAY_MS = (\d+)$/m.exec(lua)?.[1])).toBe(MAX_RETRY_DELAY_MS);
   });
 });

@@ -21,9 +21,9 @@ import { SCRIPTS } from '../../src/redis/scripts.js';
 const lua = (path: string): string => readFileSync(join(LUA_DIR, path), 'utf8');
 const fieldsLua = lua('includes/job-fields.lua');
 
-/** A `local NAME = { 'a', 'b' }` table of job-fields.lua. */
+/** A `NAME = { 'a', 'b' }` table of job-fields.lua's jobFieldTables. */
 function luaTable(name: string): string[] {
-  const body = new RegExp(`^local ${name} = \\{([^}]*)\\}`, 'm').exec(fieldsLua)?.[1];
+  const body = new RegExp(`^\\s+${name} = \\{([^}]*)\\}`, 'm').exec(fieldsLua)?.[1];
   if (body === undefined) throw new Error(`job-fields.lua has no table ${name}`);
   return [...body.matchAll(/'([a-z]+)'/g)].map((match) => match[1] as string);
 }
@@ -42,6 +42,15 @@ describe('a job field has one name in Lua and in TypeScript', () => {
     expect(luaTable('FRESH_FIELDS')).toEqual([...FRESH_FIELDS]);
     expect(luaTable('RECORD_PARTS')).toEqual([...RECORD_PARTS]);
     expect(luaTable('COUNTERS')).toEqual([...COUNTERS]);
+  });
+
+  it('spells the tables out where a script reads by them: positions, the fresh layout, the counters', () => {
+    const position = (name: (typeof FULL_FIELDS)[number]) => 2 * FULL_FIELDS.indexOf(name) + 2;
+    expect(fieldsLua).toContain(`local FULL_ATS_AT, FULL_READY_AT = ${position('ats')}, ${position('ready')}`);
+    const fresh = FRESH_FIELDS.map((name, i) => `fields[${2 * i + 1}] == '${name}'`).join(' and ');
+    expect(fieldsLua).toContain(`return #fields == ${2 * FRESH_FIELDS.length} and ${fresh}`);
+    const counted = [...(/local problem = (countProblem[^\n]*\n[^\n]*)/.exec(fieldsLua)?.[1] ?? '').matchAll(/countProblem\(j, '([a-z]+)'\)/g)].map((m) => m[1]);
+    expect(counted).toEqual([...COUNTERS]);
   });
 
   it('writes entries as the tables say: the full layout in entry.lua, the fresh one in add.lua', () => {
