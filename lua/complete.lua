@@ -18,7 +18,6 @@
 --@include clock
 --@include events
 --@include settle
---@include done
 --@include packed
 
 local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]

@@ -17,8 +17,9 @@ local function failCorrupt(Q, j, problem)
     if type(value) == 'string' then return value end
     return ''
   end
+  -- A count as jobProblem's countProblem accepts one (job-fields.lua), else 0.
   local function count(value)
-    if countOf(value) then return value end
+    if type(value) == 'string' and #value <= 15 and string.match(value, '^%d+$') then return value end
     return '0'
   end
   local clean = { id = j.id, name = text(j.name), data = text(j.data), opts = text(j.opts), ts = count(j.ts), prio = count(j.prio),

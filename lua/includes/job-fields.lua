@@ -40,30 +40,26 @@ local function isFresh(fields)
   return #fields == 8 and fields[1] == 'name' and fields[3] == 'data' and fields[5] == 'opts' and fields[7] == 'ts'
 end
 
--- A count as written by sluice: 1 to 15 decimal digits (exact in a double), or nil.
-local function countOf(value)
-  if type(value) ~= 'string' or #value > 15 or not string.match(value, '^%d+$') then return nil end
-  return tonumber(value)
-end
-
 -- What is wrong with job table `j` read from Redis, or nil when it may be written back: an id, string
 -- name, data and opts, counts in COUNTERS, a priority below `levels`, a string group when any. A script
 -- checks before it writes: Redis does not roll back a script that fails half way. Written out rather than
 -- looped over tables, for the reason jobFieldTables gives.
-local function countProblem(j, name)
-  local value = j[name]
-  if countOf(value) then return nil end
-  if type(value) ~= 'string' then return "field '" .. name .. "' is missing" end
-  return "field '" .. name .. "' is \"" .. string.sub(value, 1, 40) .. '", not a count'
-end
 local function jobProblem(j, levels)
+  -- A count as written by sluice: 1 to 15 decimal digits (exact in a double). Defined here, on the rare
+  -- path, rather than at the top: see jobFieldTables.
+  local function countProblem(name)
+    local value = j[name]
+    if type(value) == 'string' and #value <= 15 and string.match(value, '^%d+$') then return nil end
+    if type(value) ~= 'string' then return "field '" .. name .. "' is missing" end
+    return "field '" .. name .. "' is \"" .. string.sub(value, 1, 40) .. '", not a count'
+  end
   if type(j.id) ~= 'string' or j.id == '' then return 'it has no id' end
   if type(j.name) ~= 'string' then return "field 'name' is missing" end
   if type(j.data) ~= 'string' then return "field 'data' is missing" end
   if type(j.opts) ~= 'string' then return "field 'opts' is missing" end
   -- COUNTERS, in its order.
-  local problem = countProblem(j, 'ts') or countProblem(j, 'prio') or countProblem(j, 'ats') or countProblem(j, 'atm')
-    or countProblem(j, 'stalls')
+  local problem = countProblem('ts') or countProblem('prio') or countProblem('ats') or countProblem('atm')
+    or countProblem('stalls')
   if problem then return problem end
   if tonumber(j.prio) >= levels then return "field 'prio' is " .. j.prio .. ', not a priority level of this queue (0 to ' .. (levels - 1) .. ')' end
   if j.grp ~= nil and type(j.grp) ~= 'string' then return "field 'grp' is not a string" end
