@@ -41,7 +41,21 @@ describe('redis-server killed with SIGKILL under add + process load, restarted o
     }
     expect(acknowledged.length).toBeGreaterThanOrEqual(total - 1000);
 
-    await waitFor('every acknowledged job to complete', async () => (await queue.getCounts()).completed >= acknowledged.length, 90_000);
+    let counts: unknown;
+    try {
+      await waitFor('every acknowledged job to complete', async () => {
+        const now = await queue.getCounts();
+        counts = now;
+        return now.completed >= acknowledged.length;
+      }, 90_000);
+    } catch (error) {
+      // What a hang leaves to look at: the counts, and the worker's last words.
+      throw new Error(
+        `${(error as Error).message}; ${acknowledged.length} acknowledged, counts ${JSON.stringify(counts)}; ` +
+          `worker stderr: ${worker.stderr.slice(-2000)}; last stdout: ${worker.lines.slice(-5).join(' | ')}`,
+        { cause: error },
+      );
+    }
     for (let i = 0; i < acknowledged.length; i += 500) {
       const states = await Promise.all(acknowledged.slice(i, i + 500).map(async (id) => (await queue.getJob(id))?.state));
       expect(states.every((state) => state === 'completed')).toBe(true);
