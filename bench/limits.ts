@@ -221,7 +221,7 @@ const percent = (share: number | null): string => (share === null ? '-' : `${Mat
 
 function summaryTable(results: readonly ScenarioResult[]): string {
   return textTable(
-    ['scenario', 'admitted', 'span s', 'worst 1 s', 'of limit', 'achieved', 'worst group 1 s', 'cmds/job', 'evalsha/job', 'errors'],
+    ['scenario', 'admitted', 'span s', 'worst 1 s', 'of limit', 'achieved', 'worst group 1 s', 'cmds/job', 'scripts/job', 'errors'],
     results.map((r) => {
       const worstGroup = r.perGroup.reduce<GroupFigures | undefined>((w, g) => (w === undefined || g.worstWindow > w.worstWindow ? g : w), undefined);
       const groupCell =
@@ -235,8 +235,12 @@ function summaryTable(results: readonly ScenarioResult[]): string {
         percent(r.achievedShare),
         groupCell,
         r.redis.commandsPerJob === null ? '-' : r.redis.commandsPerJob.toFixed(2),
-        // Script calls: about the round trips per job (commands/job also counts what the scripts ran).
-        (r.redis.byCommand.find((c) => c.command === 'evalsha')?.callsPerJob ?? 0).toFixed(2),
+        // Script calls (FCALL on Redis 7, EVALSHA for Bottleneck and on 6.2): about the round trips per job
+        // (commands/job also counts what the scripts ran).
+        r.redis.byCommand
+          .filter((c) => c.command === 'fcall' || c.command === 'evalsha')
+          .reduce((sum, c) => sum + (c.callsPerJob ?? 0), 0)
+          .toFixed(2),
         String(r.errors.reduce((n, e) => n + e.count, 0)),
       ];
     }),

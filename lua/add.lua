@@ -27,9 +27,9 @@
 --@include packed
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local JOB = packedFormat(8)
 local now = Q.now
 -- When add() was called, on Redis' clock: the job's timestamp, and what its delay counts from.

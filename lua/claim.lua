@@ -26,8 +26,8 @@
 --@include promote
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local G = groupKeys(8)
-local streams, levels = streamKeys(8 + GROUP_KEY_COUNT)
+local G = groupKeys(KEYS, 8)
+local streams, levels = streamKeys(KEYS, 8 + GROUP_KEY_COUNT)
 local admitKey, admitIndex = streams[#streams], #streams - 1
 local base, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])

@@ -21,13 +21,13 @@
 --@include packed
 
 local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local streams, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 5 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local JOB = packedFormat(9)
 
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, levels = levels, G = groupKeys(5), ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, levels = levels, G = groupKeys(KEYS, 5), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
 

@@ -20,7 +20,7 @@
 --@include packed
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 
 -- A retry's wait as fail reads it: at most MAX_RETRY_DELAY_MS (src/backoff.ts, which sends no more), and -1,
@@ -35,7 +35,7 @@ local JOB = packedFormat(18)
 
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
 local delayed = newSchedule(delayedKey, ctlKey)

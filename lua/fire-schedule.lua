@@ -22,7 +22,7 @@
 --@include enqueue
 
 local schedulesKey, nextKey, runsKey, idKey, metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local _, levels = streamKeys(8 + GROUP_KEY_COUNT)
+local _, levels = streamKeys(KEYS, 8 + GROUP_KEY_COUNT)
 local base, maxLen, id, defSha = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local expected, nextRun, limit = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local jobId, name, data, opts, prio, g = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
@@ -40,7 +40,7 @@ if jobId ~= '' then
   if redis.call('EXISTS', jobKey(base, jobId)) == 1 or redis.call('HEXISTS', doneKey(base), jobId) == 1 then
     status = STATUS.DUPLICATE
   else
-    local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(8), ctl = ctlKey, meta = metaKey, now = now }
+    local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 8), ctl = ctlKey, meta = metaKey, now = now }
     enqueue(Q, { id = jobId, name = name, data = data, opts = opts, ts = int(now), prio = prio, grp = g, ats = '0', atm = '0', stalls = '0' }, false)
     emit(eventsKey, maxLen, 'added', jobId, name)
     local runs = redis.call('HINCRBY', runsKey, id, 1)

@@ -11,7 +11,7 @@
 --@include keys
 --@include locate
 --@include view
-local streams, levels = streamKeys(2)
+local streams, levels = streamKeys(KEYS, 2)
 local base, group, id = ARGV[1], ARGV[2], ARGV[3]
 local state, index, entry, fields = locate(base, group, streams, levels, id)
 if not state then return {} end

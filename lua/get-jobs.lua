@@ -12,8 +12,8 @@
 --@include entry
 --@include xinfo
 --@include view
-local G = groupKeys(4)
-local streams, levels = streamKeys(4 + GROUP_KEY_COUNT)
+local G = groupKeys(KEYS, 4)
+local streams, levels = streamKeys(KEYS, 4 + GROUP_KEY_COUNT)
 local base, group, state = ARGV[1], ARGV[2], ARGV[3]
 local start, stop = tonumber(ARGV[4]), tonumber(ARGV[5])
 local want = stop + 1

@@ -13,7 +13,7 @@
 --@include keys
 
 local metaKey = KEYS[1]
-local streams = streamKeys(2)
+local streams = streamKeys(KEYS, 2)
 local group, levels, create = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
 
 -- The storage format: 3 keeps jobs in their stream entries (entry.lua) with the field names of

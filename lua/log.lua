@@ -8,7 +8,7 @@
 --@include keys
 --@include locate
 local logsKey = KEYS[1]
-local streams, levels = streamKeys(2)
+local streams, levels = streamKeys(KEYS, 2)
 local base, group, id = ARGV[1], ARGV[2], ARGV[3]
 if not locate(base, group, streams, levels, id) then return STATUS.JOB_MISSING end
 local n = redis.call('RPUSH', logsKey, ARGV[4])

@@ -24,11 +24,11 @@
 -- so the exporter reports the number of held groups alone.
 local MAX_HELD = 1000
 
-local _, levels = streamKeys(5 + GROUP_KEY_COUNT)
+local _, levels = streamKeys(KEYS, 5 + GROUP_KEY_COUNT)
 local fields = { 'active', 'paused', 'gwaiting', 'completed', 'failed', 'front' }
 for i = 1, #levels do fields[#fields + 1] = 'acked' .. (i - 1) end
 local meta = redis.call('HMGET', KEYS[1], unpack(fields))
-local G = groupKeys(5)
+local G = groupKeys(KEYS, 5)
 local now = nowMs()
 
 local waiting, oldest = {}, -1

@@ -11,8 +11,8 @@
 --@include groups
 --@include entry
 local metaKey = KEYS[1]
-local G = groupKeys(12)
-local streams, levels = streamKeys(12 + GROUP_KEY_COUNT)
+local G = groupKeys(KEYS, 12)
+local streams, levels = streamKeys(KEYS, 12 + GROUP_KEY_COUNT)
 local base, force, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
 local active = tonumber(redis.call('HGET', metaKey, 'active') or '0')

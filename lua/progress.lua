@@ -10,7 +10,7 @@
 --@include events
 --@include locate
 local eventsKey = KEYS[1]
-local streams, levels = streamKeys(2)
+local streams, levels = streamKeys(KEYS, 2)
 local base, group, id, progress = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local state, index, entry = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end

@@ -12,11 +12,11 @@
 --@include promote
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local _, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local _, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
 local base, limit, maxLen = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 -- An obliterated queue has no consumer group: entries added now would be invisible to it once init runs.
 if not redis.call('HGET', metaKey, 'levels') then return { STATUS.NEEDS_INIT } end
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = nowMs(),
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = nowMs(),
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local promoted = promoteDue(Q, delayedKey, limit)
 flushEvents()

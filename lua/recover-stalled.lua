@@ -20,12 +20,12 @@
 --@include corrupt
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, group, reaper = ARGV[1], ARGV[2], ARGV[3]
 local idleMs, maxStalled, limit, maxLen = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = now,
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now,
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
 local requeued, failed, corrupt, strays = 0, 0, 0, {}

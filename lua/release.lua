@@ -22,12 +22,12 @@
 --@include packed
 
 local metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3]
-local streams, levels = streamKeys(4 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 4 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local JOB = packedFormat(15)
 
 local now = nowMs()
-local G = groupKeys(4)
+local G = groupKeys(KEYS, 4)
 local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 local acks = newAcks(group, streams)
 local out, settled, fronted = {}, 0, 0

@@ -10,7 +10,7 @@
 --@include groups
 --@include locate
 local metaKey, delayedKey, completedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local state, index, entry = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end

@@ -9,9 +9,9 @@
 --@include revive
 --@include locate
 local idKey, metaKey, failedKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local streams, levels = streamKeys(7 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
 local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(7), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local state = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end
 if state ~= 'failed' and state ~= 'completed' then return STATUS.WRONG_STATE end

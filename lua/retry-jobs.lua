@@ -10,9 +10,9 @@
 --@include clock
 --@include revive
 local idKey, metaKey, setKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local _, levels = streamKeys(6 + GROUP_KEY_COUNT)
+local _, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, limit, maxLen, completed, skip = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1', tonumber(ARGV[5])
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(6), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = nowMs() }
 local ids = redis.call('ZRANGE', setKey, skip, skip + limit - 1)
 local revived, stayed = 0, 0
 for _, id in ipairs(ids) do

@@ -8,7 +8,7 @@
 --@include status
 --@include groups
 local ctlKey = KEYS[1]
-local G = groupKeys(2)
+local G = groupKeys(KEYS, 2)
 local g, rule = ARGV[1], ARGV[2]
 if rule == '' then redis.call('HDEL', G.limits, g) else redis.call('HSET', G.limits, g, rule) end
 local function release(held)

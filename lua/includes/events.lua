@@ -26,6 +26,13 @@ local function flushEvents()
   EVENTS.fields, EVENTS.n, EVENTS.count, EVENTS.kind = {}, 0, 0, false
 end
 
+-- Forgets events gathered and not flushed. An EVAL script begins with none; a library function
+-- (src/redis/lua.ts) shares EVENTS with the calls before it, and one that failed after emit() would
+-- leave its events for the next call, so every function calls this first.
+local function clearEvents()
+  if EVENTS.n ~= 0 then EVENTS.fields, EVENTS.n, EVENTS.count, EVENTS.kind = {}, 0, 0, false end
+end
+
 -- One event of type `kind`; `id` and `value` (a string) for a job's event, neither for paused and resumed.
 local function emit(eventsKey, maxLen, kind, id, value)
   if maxLen <= 0 then return end

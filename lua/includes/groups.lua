@@ -9,7 +9,7 @@
 
 -- KEYS order of the group bundle; src/keys.ts `groups` has the same order.
 local GROUP_KEY_COUNT = 7
-local function groupKeys(first)
+local function groupKeys(KEYS, first)
   return {
     ready = KEYS[first], state = KEYS[first + 1], throttled = KEYS[first + 2], full = KEYS[first + 3],
     active = KEYS[first + 4], limits = KEYS[first + 5], hold = KEYS[first + 6],

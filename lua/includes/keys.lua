@@ -9,8 +9,9 @@ local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 local function frontKey(base, level) return base .. 'front:' .. level end
 
 -- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
--- the admit stream (grouped deliveries). Returns all of them, and the level streams alone.
-local function streamKeys(first)
+-- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed
+-- in: as a function of the library (src/redis/library.ts) a script has no global KEYS.
+local function streamKeys(KEYS, first)
   local all, levels = {}, {}
   for i = first, #KEYS do all[#all + 1] = KEYS[i] end
   for i = 1, #all - 1 do levels[i] = all[i] end

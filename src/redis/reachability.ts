@@ -38,12 +38,12 @@ export class Reachability {
     if (client.status === 'wait') client.connect().catch(() => undefined);
     this.#waiting++;
     return new Promise<void>((resolve, reject) => {
-      const onReady = (): void => {
+      const wake = (): void => {
         clearTimeout(timer);
         resolve();
       };
       const timer = setTimeout(() => {
-        client.off('ready', onReady);
+        this.#forget(wake);
         reject(
           new RedisUnavailableError(
             `Redis did not become reachable within ${this.#timeoutMs} ms (offlineTimeout; connection ${client.status}); ` +
@@ -51,7 +51,25 @@ export class Reachability {
           ),
         );
       }, this.#timeoutMs);
-      client.once('ready', onReady);
+      if (this.#waiters.size === 0) client.once('ready', this.#wakeAll);
+      this.#waiters.add(wake);
     }).finally(() => this.#waiting--);
+  }
+
+  /**
+   * The waiting calls share one 'ready' listener: one each made Node warn of a listener leak past 10
+   * calls, and maxOfflineCalls allows 1,000 by default.
+   */
+  readonly #waiters = new Set<() => void>();
+
+  readonly #wakeAll = (): void => {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  };
+
+  #forget(wake: () => void): void {
+    this.#waiters.delete(wake);
+    if (this.#waiters.size === 0) this.#client.off('ready', this.#wakeAll);
   }
 }

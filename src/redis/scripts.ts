@@ -1,6 +1,7 @@
 import type { RedisClient } from './connection.js';
 import { throwRedisFailure } from './failures.js';
-import { loadLua, sha1 } from './lua.js';
+import { Cluster } from 'ioredis';
+import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
   addReply,
@@ -42,6 +43,8 @@ export interface ScriptSpec {
   readonly perJob?: readonly string[];
   /** Replies carry msgpack payloads: ask ioredis for Buffers instead of strings. */
   readonly binary?: boolean;
+  /** The script writes nothing: its function is flagged `no-writes` (lua.ts loadLibrary). */
+  readonly readOnly?: boolean;
   /** The reply as the verb uses it. */
   readonly decode: (reply: unknown) => unknown;
 }
@@ -108,15 +111,16 @@ export const SCRIPTS = {
     args: ['base', 'force', 'limit'],
     decode: numberOf('obliterate'),
   },
-  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], decode: countsReply },
-  metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], decode: metricsReply },
+  'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], readOnly: true, decode: countsReply },
+  metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], readOnly: true, decode: metricsReply },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
     binary: true,
+    readOnly: true,
     decode: jobsReply,
   },
-  'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], binary: true, decode: jobReply },
+  'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], readOnly: true, binary: true, decode: jobReply },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
   'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'], decode: none },
@@ -137,7 +141,7 @@ export const SCRIPTS = {
     args: ['base', 'limit', 'eventsMaxLen'],
     decode: promoteReply,
   },
-  'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], binary: true, decode: dueSchedulesReply },
+  'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], readOnly: true, binary: true, decode: dueSchedulesReply },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -173,9 +177,10 @@ type ScriptMethod = (numberOfKeys: number, ...args: ArgValue[]) => Promise<unkno
 const defined = new WeakMap<RedisClient, Set<string>>();
 
 /**
- * ioredis' defineCommand runs a script by EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or
- * flushed Redis), inside pipelines too: that is the loader, not one of our own. A Cluster defines it too
- * and sends each call to the master of its first key's slot; every key of a queue shares that slot.
+ * The EVAL way, for a Redis without Functions (6.2) or a user whose ACL refuses FUNCTION LOAD. ioredis'
+ * defineCommand runs a script by EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or flushed Redis):
+ * that is the loader, not one of our own. A Cluster defines it too and sends each call to the master of its
+ * first key's slot; every key of a queue shares that slot.
  */
 function method(client: RedisClient, name: ScriptName): ScriptMethod {
   const { command, source } = script(name);
@@ -193,6 +198,90 @@ function method(client: RedisClient, name: ScriptName): ScriptMethod {
   const fn = methods[key.binary === true ? `${command}Buffer` : command];
   if (fn === undefined) throw new Error(`ioredis did not define the command for script ${name}`);
   return fn.bind(client);
+}
+
+let library: Library | undefined;
+
+/** Every script as one Functions library, built on first use. */
+export function scriptLibrary(): Library {
+  library ??= loadLibrary(
+    Object.entries(SCRIPTS).map(([name, spec]: [string, ScriptSpec]) => ({ name, readOnly: spec.readOnly === true })),
+  );
+  return library;
+}
+
+/**
+ * How a client runs scripts: by FCALL of the library (the default, Redis 7), or by EVALSHA once Redis has
+ * shown it cannot load the library. A client starts with FCALL; the first "function not found" loads the
+ * library (on every master of a Cluster) and calls again, as NOSCRIPT does for EVALSHA.
+ */
+const evalOnly = new WeakSet<RedisClient>();
+const loading = new WeakMap<RedisClient, Promise<boolean>>();
+
+/** Runs scripts of `client` by EVALSHA from now on, as on a Redis without Functions (tests of that path). */
+export function useEvalScripts(client: RedisClient): void {
+  evalOnly.add(client);
+}
+
+function functionMissing(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('ERR Function not found');
+}
+
+/** Redis has no Functions (6.2: FCALL or FUNCTION unknown), or this user may not call or load them. */
+function functionsRefused(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const message = error.message.toLowerCase();
+  return message.startsWith('err unknown command') || (message.startsWith('noperm') && /fcall|function/.test(message));
+}
+
+/**
+ * Loads the library; true when it is there now, false when Redis refuses Functions (then the client runs
+ * scripts by EVALSHA). Concurrent first calls share one load.
+ */
+function loadOnce(client: RedisClient): Promise<boolean> {
+  let pending = loading.get(client);
+  if (pending === undefined) {
+    const { source } = scriptLibrary();
+    const targets: RedisClient[] = client instanceof Cluster ? client.nodes('master') : [client];
+    pending = Promise.all(
+      targets.map((target) =>
+        target.call('FUNCTION', 'LOAD', source).then(
+          () => true,
+          (error: unknown) => {
+            // Another process (or another call of ours) loaded it first.
+            if (error instanceof Error && / already exists/.test(error.message)) return true;
+            if (functionsRefused(error)) return false;
+            throw error;
+          },
+        ),
+      ),
+    ).then((answers) => answers.every(Boolean));
+    loading.set(client, pending);
+    // A later "function not found" (FUNCTION FLUSH, a restart without persistence) loads again.
+    void pending.then(
+      () => loading.delete(client),
+      () => loading.delete(client),
+    );
+  }
+  return pending;
+}
+
+function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {
+  const fn = scriptLibrary().functions.get(name) as string;
+  return (SCRIPTS[name] as ScriptSpec).binary === true ? client.callBuffer('FCALL', fn, ...params) : client.call('FCALL', fn, ...params);
+}
+
+async function run(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {
+  if (!evalOnly.has(client)) {
+    try {
+      return await fcall(client, name, params);
+    } catch (error) {
+      if (!functionMissing(error) && !functionsRefused(error)) throw error;
+      if (functionMissing(error) && (await loadOnce(client))) return fcall(client, name, params);
+      evalOnly.add(client);
+    }
+  }
+  return method(client, name)(...(params as [number, ...ArgValue[]]));
 }
 
 function flatten(names: readonly string[], values: Record<string, unknown>, into: ArgValue[], what: string): void {
@@ -243,6 +332,6 @@ export async function runScript<N extends ScriptName>(
   const argList: ArgValue[] = [];
   flatten(spec.args, args, argList, name);
   if (spec.perJob !== undefined) argList.push(packJobs(spec.perJob, jobs ?? [], name));
-  const reply = await method(client, name)(keyList.length, ...keyList, ...argList).catch(throwRedisFailure);
+  const reply = await run(client, name, [keyList.length, ...keyList, ...argList]).catch(throwRedisFailure);
   return spec.decode(reply) as ScriptReply<N>;
 }

@@ -40,6 +40,20 @@ describe('connections', () => {
     await admin.quit();
   });
 
+  it('lets many calls wait for the connection without a listener each (no MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const queue = new Queue(uniqueQueue('many-waiting'), { connection: redis.connection });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => queue.add('x', { i })));
+    expect((await queue.getCounts()).waiting).toBe(50);
+    // Node emits the warning on the next tick after the 11th listener.
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+    await queue.close();
+  });
+
   it('fails a producer fast with RedisUnavailableError when Redis cannot be reached, holding only so many calls', async () => {
     // A free port: nothing listens there, so the connection never comes up.
     const url = `redis://127.0.0.1:${await freePort()}`;
