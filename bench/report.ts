@@ -3,15 +3,20 @@
  * contender (the median over rounds), the ratios sluice/BullMQ and sluice/Bee-Queue, where each
  * library's Redis commands go, and how the run was made.
  */
-import type { ContenderId } from './contenders/contender.js';
+import { PRIORITY_LEVELS, type ContenderId } from './contenders/contender.js';
 import type { CompareResults, ContenderInfo } from './results-format.js';
 import {
   ADD_CHUNK,
+  C1_CONCURRENCY,
   DELAYED_CONCURRENCY,
   DRAIN_CONCURRENCY,
   E2E_CONCURRENCY,
+  INFLIGHT_ADDS,
   LATENCY_CONCURRENCY,
   PAYLOAD_BYTES,
+  PRIORITY_CONCURRENCY,
+  SCENARIO_IDS,
+  SINGLE_ADD_WARM_UP,
   SLEEP_CONCURRENCY,
   SLEEP_MS,
   type Measured,
@@ -23,7 +28,7 @@ import { textTable } from './text-table.js';
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 interface Figure {
-  /** Figure number as issue 4 lists them. */
+  /** Figure number: 1-9 as issue 4 lists them, 10-13 issue 13's interactive path. */
   readonly n: string;
   readonly label: string;
   readonly scenario: ScenarioId;
@@ -39,9 +44,33 @@ interface Figure {
 const formatInteger = (value: number): string => integer.format(value);
 const fixed = (digits: number) => (value: number) => value.toFixed(digits);
 const signed = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+/** A size from the results file; '?' in a file written before the scenario that uses it existed. */
+const size = (value: number | undefined): string => (value === undefined ? '?' : integer.format(value));
+
+/**
+ * The per-add (or per-job) cost rows of a scenario: producer CPU when there is no worker, Redis CPU and
+ * Redis commands. `what` names the unit: 'add' or 'job'.
+ */
+function costFigures(n: string, scenario: ScenarioId, title: string, what: 'add' | 'job', producer: boolean): Figure[] {
+  const row = (label: string, pick: Figure['pick'], digits: number): Figure => ({
+    n,
+    label: `${title}: ${label} per ${what}`,
+    scenario,
+    better: 'lower',
+    pick,
+    combine: 'median',
+    format: fixed(digits),
+    ratio: true,
+  });
+  return [
+    ...(producer ? [row('producer Node CPU µs', (m) => m.producerCpuMicrosPerJob, 1)] : []),
+    row('Redis CPU µs', (m) => m.redis.cpuMicrosPerJob, 1),
+    row('Redis commands', (m) => m.redis.commandsPerJob, 2),
+  ];
+}
 
 function figures(results: CompareResults): Figure[] {
-  const { jobs, delayedJobs, latencySamples } = results.sizes;
+  const { jobs, delayedJobs, latencySamples, singleAddJobs, c1Jobs, priorityJobs } = results.sizes;
   const n = integer.format(jobs);
   const ideal = (jobs * SLEEP_MS) / SLEEP_CONCURRENCY / 1000;
   return [
@@ -165,6 +194,59 @@ function figures(results: CompareResults): Figure[] {
       format: formatInteger,
       ratio: true,
     },
+    {
+      n: '10',
+      label: `jobs/s, single add (\`await add()\` one at a time, ${size(singleAddJobs)} jobs, no worker)`,
+      scenario: 'single-add',
+      better: 'higher',
+      pick: (m) => m.values.jobsPerSecond,
+      combine: 'median',
+      format: formatInteger,
+      ratio: true,
+    },
+    ...costFigures('10', 'single-add', 'single add', 'add', true),
+    {
+      n: '11',
+      label: `jobs/s, single adds ${INFLIGHT_ADDS} in flight from one process (${n} jobs, no worker)`,
+      scenario: 'inflight-add',
+      better: 'higher',
+      pick: (m) => m.values.jobsPerSecond,
+      combine: 'median',
+      format: formatInteger,
+      ratio: true,
+    },
+    ...costFigures('11', 'inflight-add', `${INFLIGHT_ADDS} adds in flight`, 'add', true),
+    {
+      n: '12',
+      label: `jobs/s, drain ${size(c1Jobs)} waiting jobs (worker process at concurrency ${C1_CONCURRENCY})`,
+      scenario: 'c1',
+      better: 'higher',
+      pick: (m) => m.values.jobsPerSecond,
+      combine: 'median',
+      format: formatInteger,
+      ratio: true,
+    },
+    ...costFigures('12', 'c1', `concurrency ${C1_CONCURRENCY}`, 'job', false),
+    {
+      n: '13',
+      label: `jobs/s, drain ${size(priorityJobs)} jobs on ${PRIORITY_LEVELS} priority levels (worker process at concurrency ${PRIORITY_CONCURRENCY})`,
+      scenario: 'priority-drain',
+      better: 'higher',
+      pick: (m) => m.values.jobsPerSecond,
+      combine: 'median',
+      format: formatInteger,
+      ratio: true,
+    },
+    {
+      n: '13',
+      label: 'priority drain: Redis CPU µs per job',
+      scenario: 'priority-drain',
+      better: 'lower',
+      pick: (m) => m.redis.cpuMicrosPerJob,
+      combine: 'median',
+      format: fixed(1),
+      ratio: true,
+    },
   ];
 }
 
@@ -173,6 +255,11 @@ function runsOf(results: CompareResults, scenario: ScenarioId, contender: Conten
   const out: Measured[] = [];
   for (const run of results.runs) if (run.scenario === scenario && run.contender === contender && run.measured !== undefined) out.push(run.measured);
   return out;
+}
+
+/** Why `scenario` does not apply to `contender`, when the run recorded it as not applicable. */
+function notApplicable(results: CompareResults, scenario: ScenarioId, contender: ContenderId): string | undefined {
+  return results.runs.find((r) => r.scenario === scenario && r.contender === contender && r.notApplicable !== undefined)?.notApplicable;
 }
 
 function combined(figure: Figure, runs: readonly Measured[]): number | undefined {
@@ -194,15 +281,16 @@ export interface FigureRow {
 }
 
 export function summarize(results: CompareResults): FigureRow[] {
-  return figures(results).map((figure) => {
+  return figures(results)
+    .filter((figure) => results.scenarios.includes(figure.scenario))
+    .map((figure) => {
     const values: Partial<Record<ContenderId, number>> = {};
     const formatted = {} as Record<ContenderId, string>;
     for (const c of results.contenders) {
       const runs = runsOf(results, figure.scenario, c.id);
       const value = combined(figure, runs);
       if (value !== undefined) values[c.id] = value;
-      const planned = results.scenarios.includes(figure.scenario);
-      formatted[c.id] = value !== undefined ? figure.format(value) : planned ? 'failed' : 'not run';
+      formatted[c.id] = value !== undefined ? figure.format(value) : notApplicable(results, figure.scenario, c.id) !== undefined ? 'n/a' : 'failed';
     }
     const ratios: Partial<Record<ContenderId, number>> = {};
     const ours = values.sluice;
@@ -246,9 +334,12 @@ interface TopCommand {
   readonly usecPerJob: number;
 }
 
-/** Commands per job in the add + process runs, averaged over rounds, most called first. */
-export function topCommands(results: CompareResults, contender: ContenderId, count: number): TopCommand[] {
-  const runs = runsOf(results, 'e2e', contender);
+/** The scenarios whose Redis commands the report breaks down, when the run had them. */
+const BREAKDOWN: readonly ScenarioId[] = ['e2e', 'single-add', 'c1'];
+
+/** Commands per job in a scenario's runs, averaged over rounds, most called first. */
+export function topCommands(results: CompareResults, scenario: ScenarioId, contender: ContenderId, count: number): TopCommand[] {
+  const runs = runsOf(results, scenario, contender);
   if (runs.length === 0) return [];
   const sums = new Map<string, { calls: number; usec: number }>();
   for (const run of runs) {
@@ -265,8 +356,8 @@ export function topCommands(results: CompareResults, contender: ContenderId, cou
     .slice(0, count);
 }
 
-function topLine(results: CompareResults, contender: ContenderId, count: number): string {
-  return topCommands(results, contender, count)
+function topLine(results: CompareResults, scenario: ScenarioId, contender: ContenderId, count: number): string {
+  return topCommands(results, scenario, contender, count)
     .map((c) => `${c.command} ${c.callsPerJob.toFixed(2)}`)
     .join(', ');
 }
@@ -279,6 +370,10 @@ const SCENARIO_LABELS: Record<ScenarioId, string> = {
   latency: `idle latency, c${LATENCY_CONCURRENCY}`,
   delayed: `delayed, c${DELAYED_CONCURRENCY}`,
   memory: 'memory (bulk add)',
+  'single-add': 'single add',
+  'inflight-add': `${INFLIGHT_ADDS} adds in flight`,
+  c1: `drain, c${C1_CONCURRENCY}`,
+  'priority-drain': `drain, ${PRIORITY_LEVELS} priorities, c${PRIORITY_CONCURRENCY}`,
 };
 
 /** Redis and Node cost of every scenario, median over rounds. */
@@ -289,7 +384,7 @@ function costTable(results: CompareResults): { header: string[]; rows: string[][
     for (const c of results.contenders) {
       const runs = runsOf(results, scenario, c.id);
       if (runs.length === 0) {
-        rows.push([SCENARIO_LABELS[scenario], c.label, 'failed', '', '', '', '']);
+        rows.push([SCENARIO_LABELS[scenario], c.label, notApplicable(results, scenario, c.id) !== undefined ? 'n/a' : 'failed', '', '', '', '']);
         continue;
       }
       const med = (pick: (m: Measured) => number | undefined): number | undefined => {
@@ -311,6 +406,12 @@ function costTable(results: CompareResults): { header: string[]; rows: string[][
   return { header, rows };
 }
 
+/** The scenarios this run left out (their figures are not in the tables), or '' when it ran them all. */
+function notRunNote(results: CompareResults): string {
+  const left = SCENARIO_IDS.filter((id) => !results.scenarios.includes(id));
+  return left.length === 0 ? '' : `Not run (left out of the tables): ${left.join(', ')}.`;
+}
+
 function failures(results: CompareResults): string[] {
   return results.runs.filter((r) => r.error !== undefined).map((r) => `${r.scenario} / ${r.contender} / round ${r.round}: ${r.error ?? ''}`);
 }
@@ -320,11 +421,16 @@ function failures(results: CompareResults): string[] {
 export function consoleReport(results: CompareResults): string {
   const main = mainTable(results);
   const cost = costTable(results);
+  const notRun = notRunNote(results);
+  const breakdown = BREAKDOWN.filter((scenario) => results.scenarios.includes(scenario));
   const out = [
     textTable(main.header, main.rows, 2),
-    '',
-    'Redis commands per job, add + process (commandstats counts the commands scripts call, and the script call itself):',
-    ...results.contenders.map((c) => `  ${c.label}: ${topLine(results, c.id, 8)}`),
+    ...(notRun === '' ? [] : [notRun]),
+    ...breakdown.flatMap((scenario) => [
+      '',
+      `Redis commands per job, ${SCENARIO_LABELS[scenario]} (commandstats counts the commands scripts call, and the script call itself):`,
+      ...results.contenders.map((c) => `  ${c.label}: ${topLine(results, scenario, c.id, 8)}`),
+    ]),
     '',
     'Cost per job of every scenario (median over rounds):',
     textTable(cost.header, cost.rows, 2),
@@ -349,8 +455,10 @@ function gib(bytes: number): string {
 export function markdown(results: CompareResults, resultsFile: string): string {
   const main = mainTable(results);
   const cost = costTable(results);
+  const planned = (scenario: ScenarioId): boolean => results.scenarios.includes(scenario);
+  const notRun = notRunNote(results);
   const versions = results.contenders.map((c) => `${c.label} ${c.version}`).join(', ');
-  const { jobs, latencySamples, latencyWarmUp, delayedJobs } = results.sizes;
+  const { jobs, latencySamples, latencyWarmUp, delayedJobs, singleAddJobs, c1Jobs, priorityJobs } = results.sizes;
   const n = integer.format(jobs);
   const m = results.machine;
   const git = results.git;
@@ -365,12 +473,76 @@ export function markdown(results: CompareResults, resultsFile: string): string {
         : " (uncommitted changes only outside sluice's code: bench, docs or package files)";
   const offsets = results.runs.map((r) => Math.abs(r.measured?.clockOffsetMs ?? 0));
   const maxOffset = offsets.length === 0 ? 0 : Math.max(...offsets);
-  const topRows = results.contenders.map((c) => [
-    c.label,
-    topCommands(results, c.id, 8)
-      .map((t) => `${t.command} ${t.callsPerJob.toFixed(2)}`)
-      .join(', '),
-  ]);
+  const breakdown = BREAKDOWN.filter(planned);
+  const topRows = breakdown.flatMap((scenario) =>
+    results.contenders.map((c) => [SCENARIO_LABELS[scenario], c.label, topLine(results, scenario, c.id, 8)]),
+  );
+  /** How each scenario ran, by figure: only those of the scenarios this run had. */
+  const method: [ScenarioId, string][] = [
+    [
+      'e2e',
+      `- 1-3: a worker process at concurrency ${E2E_CONCURRENCY} is started, and the bench adds ${n} jobs with the library's bulk ` +
+        `call, ${integer.format(ADD_CHUNK)} per call, one call after another; the window ends at the last completion.`,
+    ],
+    [
+      'drain',
+      `- 4: ${n} jobs are added first; the window runs from starting a worker process at concurrency ${DRAIN_CONCURRENCY} to its last completion.`,
+    ],
+    [
+      'add',
+      `- 5: ${n} jobs in bulk calls of ${integer.format(ADD_CHUNK)}, no worker.`,
+    ],
+    [
+      'sleep',
+      `- 6: ${n} jobs added first, then one worker process at concurrency ${integer.format(SLEEP_CONCURRENCY)}; ideal: ` +
+        `${n} x ${SLEEP_MS} ms / ${integer.format(SLEEP_CONCURRENCY)}.`,
+    ],
+    [
+      'latency',
+      `- 7: a worker process at concurrency ${LATENCY_CONCURRENCY}, idle and blocked. The bench adds one job (the library's ` +
+        `single add), waits until it completed, pauses 25-35 ms so the worker blocks again, and adds the next: ` +
+        `${latencySamples} samples after ${latencyWarmUp} unrecorded ones. Latency is from just before the add call to the ` +
+        'start of the handler, with the worker\'s clock corrected by the offset an IPC ping exchange measured (at most ' +
+        `${maxOffset.toFixed(3)} ms in this run).`,
+    ],
+    [
+      'delayed',
+      `- 8: ${integer.format(delayedJobs)} jobs with delays spread evenly over 0-5 s, bulk-added (chunks of ` +
+        `${integer.format(ADD_CHUNK)}) to an idle worker process at concurrency ${DELAYED_CONCURRENCY}. A job's intended ` +
+        "time is `Date.now()` right before its chunk's add call plus its delay; lateness is the handler's start minus " +
+        'that. sluice and BullMQ get `delay` (ms), Bee-Queue `delayUntil(intended time)`. A library that counts the ' +
+        'delay from a later instant (when its script runs on Redis, say) starts every job late by the time from the add ' +
+        'call to that instant, which shows in the earliest-start row.',
+    ],
+    [
+      'memory',
+      `- 9: \`used_memory\` growth while ${n} jobs whose data is \`{ i, pad }\` with a ${PAYLOAD_BYTES}-character \`pad\` are ` +
+        'bulk-added and left waiting. One job was added to the same queue before the window (and one to another queue, ' +
+        'so scripts are loaded), so the figure is the cost of one more waiting job.',
+    ],
+    [
+      'single-add',
+      `- 10: ${size(singleAddJobs)} jobs with the library's single add, each call awaited before the next (as an HTTP ` +
+        `handler adds one job per request), no worker; ${SINGLE_ADD_WARM_UP} unrecorded adds first, on the same producer. Producer CPU is ` +
+        "the bench process's, the only Node process running.",
+    ],
+    [
+      'inflight-add',
+      `- 11: ${n} jobs with the single add from one process, ${INFLIGHT_ADDS} calls outstanding at once (a new one starts ` +
+        `as each resolves, as in an HTTP server under load), no worker; ${SINGLE_ADD_WARM_UP} unrecorded adds first.`,
+    ],
+    [
+      'c1',
+      `- 12: ${size(c1Jobs)} jobs are added first; the window runs from starting a worker process at concurrency ` +
+        `${C1_CONCURRENCY} (every library's default) to its last completion.`,
+    ],
+    [
+      'priority-drain',
+      `- 13: ${size(priorityJobs)} jobs bulk-added with their level taking turns (job i on level i mod ${PRIORITY_LEVELS}, so ` +
+        `the worker has to reorder them), then a worker process at concurrency ${PRIORITY_CONCURRENCY} drains them. ` +
+        'Bee-Queue has no priorities: n/a.',
+    ],
+  ];
   const failed = failures(results);
   const lines = [
     '# Benchmarks: sluice, BullMQ and Bee-Queue',
@@ -388,13 +560,18 @@ export function markdown(results: CompareResults, resultsFile: string): string {
     '',
     markdownTable(main.header, main.rows, 2),
     '',
-    '## Where the Redis commands go',
-    '',
-    `Redis commands per job in the add + process run (INFO commandstats; on Redis 7 that counts each script call ` +
-      '(`evalsha`) and also every command the script runs):',
-    '',
-    markdownTable(['library', 'commands per job, most called first'], topRows, 2),
-    '',
+    ...(notRun === '' ? [] : [notRun, '']),
+    ...(breakdown.length > 0
+      ? [
+          '## Where the Redis commands go',
+          '',
+          `Redis commands per job (INFO commandstats; on Redis 7 that counts each script call ` +
+            '(`evalsha`) and also every command the script runs):',
+          '',
+          markdownTable(['scenario', 'library', 'commands per job, most called first'], topRows, 3),
+          '',
+        ]
+      : []),
     '## Cost per job of every scenario',
     '',
     'Redis CPU is `used_cpu_sys + used_cpu_user` of the bench\'s own redis-server over the measured window, per job; ' +
@@ -423,7 +600,8 @@ export function markdown(results: CompareResults, resultsFile: string): string {
     '```',
     '',
     'Needs `redis-server` on the PATH (the bench starts its own on a free port and stops it at the end) and, for ' +
-      'pinning, `taskset` (util-linux). Options: `--rounds N`, `--contenders sluice,bullmq`, `--scenarios e2e,drain`, ' +
+      'pinning, `taskset` (util-linux). Options: `--rounds N`, `--contenders sluice,bullmq`, `--scenarios e2e,drain` ' +
+      `(of ${SCENARIO_IDS.join(', ')}), ` +
       '`--docs` (write this page from a quick or partial run too).',
     '',
     '## Method',
@@ -436,26 +614,7 @@ export function markdown(results: CompareResults, resultsFile: string): string {
       'of a run adds no Redis command. Completions are counted on each library\'s own completion event, which fires ' +
       'after the result was written to Redis.',
     `- Job data is \`{ i }\` (a sequence number); the handler does nothing, except in figure 6 (it awaits a ${SLEEP_MS} ms timer).`,
-    `- 1-3: a worker process at concurrency ${E2E_CONCURRENCY} is started, and the bench adds ${n} jobs with the library's bulk ` +
-      `call, ${integer.format(ADD_CHUNK)} per call, one call after another; the window ends at the last completion.`,
-    `- 4: ${n} jobs are added first; the window runs from starting a worker process at concurrency ${DRAIN_CONCURRENCY} to its last completion.`,
-    `- 5: ${n} jobs in bulk calls of ${integer.format(ADD_CHUNK)}, no worker.`,
-    `- 6: ${n} jobs added first, then one worker process at concurrency ${integer.format(SLEEP_CONCURRENCY)}; ideal: ` +
-      `${n} x ${SLEEP_MS} ms / ${integer.format(SLEEP_CONCURRENCY)}.`,
-    `- 7: a worker process at concurrency ${LATENCY_CONCURRENCY}, idle and blocked. The bench adds one job (the library's ` +
-      `single add), waits until it completed, pauses 25-35 ms so the worker blocks again, and adds the next: ` +
-      `${latencySamples} samples after ${latencyWarmUp} unrecorded ones. Latency is from just before the add call to the ` +
-      'start of the handler, with the worker\'s clock corrected by the offset an IPC ping exchange measured (at most ' +
-      `${maxOffset.toFixed(3)} ms in this run).`,
-    `- 8: ${integer.format(delayedJobs)} jobs with delays spread evenly over 0-5 s, bulk-added (chunks of ` +
-      `${integer.format(ADD_CHUNK)}) to an idle worker process at concurrency ${DELAYED_CONCURRENCY}. A job's intended ` +
-      "time is `Date.now()` right before its chunk's add call plus its delay; lateness is the handler's start minus " +
-      'that. sluice and BullMQ get `delay` (ms), Bee-Queue `delayUntil(intended time)`. A library that counts the ' +
-      'delay from a later instant (when its script runs on Redis, say) starts every job late by the time from the add ' +
-      'call to that instant, which shows in the earliest-start row.',
-    `- 9: \`used_memory\` growth while ${n} jobs whose data is \`{ i, pad }\` with a ${PAYLOAD_BYTES}-character \`pad\` are ` +
-      'bulk-added and left waiting. One job was added to the same queue before the window (and one to another queue, ' +
-      'so scripts are loaded), so the figure is the cost of one more waiting job.',
+    ...method.filter(([scenario]) => planned(scenario)).map(([, text]) => text),
     '',
     '## Settings',
     '',
@@ -465,6 +624,14 @@ export function markdown(results: CompareResults, resultsFile: string): string {
       '`queue.process(concurrency, handler)`. Workers are created with `autorun: false` (sluice, BullMQ) and started ' +
       "with `run()` when the clock starts; Bee-Queue's worker is started by `process()`.",
     '',
+    ...(planned('priority-drain')
+      ? [
+          `Priorities (figure 13): sluice's \`priority\` 0 to ${PRIORITY_LEVELS - 1} on its default ${PRIORITY_LEVELS} levels; BullMQ's ` +
+            `\`priority\` 1 to ${PRIORITY_LEVELS} (BullMQ's 0 means no priority, and such jobs skip its prioritized set), so ` +
+            'every job of the scenario is a prioritized one in both.',
+          '',
+        ]
+      : []),
     'Changed from the defaults, for a fair comparison:',
     '',
     '- Bee-Queue: `getEvents: false` on the worker and the producer. By default every Bee-Queue instance subscribes to ' +

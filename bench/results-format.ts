@@ -3,7 +3,7 @@
  */
 import type { ContenderId } from './contenders/contender.js';
 import type { GitState, Machine, Pinning } from './environment.js';
-import type { Measured, ScenarioId, Sizes } from './scenarios.js';
+import type { InteractiveSizes, Measured, ScenarioId, Sizes } from './scenarios.js';
 
 export interface RunRecord {
   readonly scenario: ScenarioId;
@@ -16,6 +16,8 @@ export interface RunRecord {
   /** What it measured, or why it failed. */
   readonly measured?: Measured;
   readonly error?: string;
+  /** Why the scenario does not apply to the library (it lacks a feature): the run was not made. */
+  readonly notApplicable?: string;
 }
 
 export interface ContenderInfo {
@@ -30,7 +32,8 @@ export interface CompareResults {
   readonly finished: string;
   readonly quick: boolean;
   readonly rounds: number;
-  readonly sizes: Sizes;
+  /** Files written before issue 13's scenarios existed lack their sizes. */
+  readonly sizes: Omit<Sizes, InteractiveSizes> & Partial<Pick<Sizes, InteractiveSizes>>;
   readonly scenarios: readonly ScenarioId[];
   readonly contenders: readonly ContenderInfo[];
   readonly machine: Machine;

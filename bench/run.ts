@@ -6,11 +6,16 @@
  *   npm run bench -- --quick          sizes / 10, 1 round; writes the results JSON only
  *   npm run bench -- --rounds 3       more rounds (each figure is the median over them)
  *   npm run bench -- --contenders sluice,bullmq --scenarios e2e,latency
+ *   npm run bench -- --quick --scenarios single-add,inflight-add,c1,priority-drain   issue 13's interactive path
  *   npm run bench -- --docs           write docs/benchmarks.md even from a quick or partial run
  *
  * Needs redis-server on the PATH: the bench starts its own (pinned to CPU 0, the bench and its worker
  * processes to CPU 1, where taskset exists) and stops it at the end, also on errors. There is no REDIS_URL
  * mode: every run begins with FLUSHALL.
+ *
+ * Scenarios: e2e, drain, add, sleep, latency, delayed, memory (issue 4's figures 1-9) and single-add,
+ * inflight-add, c1, priority-drain (issue 13's, 10-13); see bench/scenarios.ts. A scenario that needs
+ * what a library lacks (priorities, in Bee-Queue) is recorded as n/a for it and not run.
  *
  * Writes bench/results/compare-<ISO date>[-quick].json. See bench/report.ts for the tables.
  */
@@ -104,6 +109,7 @@ async function warmUp(bench: Bench, contender: Contender): Promise<void> {
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 function describe(record: RunRecord): string {
+  if (record.notApplicable !== undefined) return `n/a: ${record.notApplicable}`;
   const m = record.measured;
   if (m === undefined) return `FAILED: ${record.error ?? ''}`;
   const v = m.values;
@@ -114,6 +120,10 @@ function describe(record: RunRecord): string {
   if (v.latenessP99Ms !== undefined) parts.push(`late p99 ${v.latenessP99Ms.toFixed(1)} ms, min ${(v.latenessMinMs ?? 0).toFixed(1)} ms, early ${v.earlyJobs ?? 0}, add call ${(v.addCallMs ?? 0).toFixed(1)} ms`);
   if (v.bytesPerJob !== undefined) parts.push(`${integer.format(v.bytesPerJob)} B/job`);
   parts.push(`${m.redis.commandsPerJob.toFixed(2)} cmd/job`, `${m.redis.cpuMicrosPerJob.toFixed(1)} Redis µs/job`);
+  // Without a worker process the bench is the only Node process, and its CPU per job is the producer's cost.
+  if (m.workerCpuMicrosPerJob === undefined && m.producerCpuMicrosPerJob !== undefined) {
+    parts.push(`${m.producerCpuMicrosPerJob.toFixed(1)} producer µs/job`);
+  }
   return parts.join(', ');
 }
 
@@ -161,6 +171,7 @@ async function main(): Promise<void> {
     }
 
     const runs: RunRecord[] = [];
+    const idWidth = Math.max(...options.scenarios.map((id) => id.length));
     for (let round = 1; round <= options.rounds; round++) {
       console.log(`\nround ${round} of ${options.rounds}`);
       for (const scenarioId of options.scenarios) {
@@ -169,12 +180,17 @@ async function main(): Promise<void> {
           await admin.flushall();
           const record: RunRecord = { scenario: scenarioId, contender: contender.id, round, loadAverage: loadAverage(), startedAt: new Date().toISOString() };
           const queue = `bench-${scenarioId}-r${round}`;
-          try {
-            runs.push({ ...record, measured: await scenario.run(bench, contender, queue) });
-          } catch (error) {
-            runs.push({ ...record, error: asError(error).message });
+          const notApplicable = scenario.notApplicable?.(contender);
+          if (notApplicable !== undefined) {
+            runs.push({ ...record, notApplicable });
+          } else {
+            try {
+              runs.push({ ...record, measured: await scenario.run(bench, contender, queue) });
+            } catch (error) {
+              runs.push({ ...record, error: asError(error).message });
+            }
           }
-          console.log(`  ${scenarioId.padEnd(7)} ${contender.label.padEnd(9)} ${describe(runs[runs.length - 1] as RunRecord)}  (load ${record.loadAverage})`);
+          console.log(`  ${scenarioId.padEnd(idWidth)} ${contender.label.padEnd(9)} ${describe(runs[runs.length - 1] as RunRecord)}  (load ${record.loadAverage})`);
         }
       }
     }

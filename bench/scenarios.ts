@@ -6,13 +6,26 @@
  * themselves talks to Redis inside the window.
  */
 import type { Redis } from 'ioredis';
-import type { BenchJob, Contender, Producer } from './contenders/contender.js';
+import { PRIORITY_LEVELS, type BenchJob, type Contender, type Producer } from './contenders/contender.js';
 import { diff, takeSnapshot, type RedisDelta } from './redis-stats.js';
 import { percentile, round } from './stats.js';
 import { WorkerProcess } from './worker-handle.js';
 import { preciseNow, type DoneMessage, type SetupMessage } from './worker-protocol.js';
 
-export const SCENARIO_IDS = ['e2e', 'drain', 'add', 'sleep', 'latency', 'delayed', 'memory'] as const;
+/** Issue 4's figures 1-9, then issue 13's interactive path, figures 10-13. */
+export const SCENARIO_IDS = [
+  'e2e',
+  'drain',
+  'add',
+  'sleep',
+  'latency',
+  'delayed',
+  'memory',
+  'single-add',
+  'inflight-add',
+  'c1',
+  'priority-drain',
+] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 /** Jobs per bulk add call, for every contender. */
@@ -23,6 +36,15 @@ export const SLEEP_CONCURRENCY = 1000;
 export const SLEEP_MS = 10;
 export const LATENCY_CONCURRENCY = 1;
 export const DELAYED_CONCURRENCY = 64;
+/** Adds outstanding at once in the inflight-add scenario, as from an HTTP server under load. */
+export const INFLIGHT_ADDS = 100;
+export const C1_CONCURRENCY = 1;
+export const PRIORITY_CONCURRENCY = 16;
+/**
+ * Unmeasured single adds before the window of the single-add and inflight-add scenarios: the run's warm-up
+ * only exercised the bulk add, and a producer's first single adds run cold code.
+ */
+export const SINGLE_ADD_WARM_UP = 200;
 /** Length of the memory scenario's padding string: job data is { i, pad } with this many characters. */
 export const PAYLOAD_BYTES = 100;
 /** Pause before each add of the latency scenario, so the worker is back to blocking (ms, plus up to 10 random). */
@@ -39,12 +61,25 @@ export interface Sizes {
   readonly delayedJobs: number;
   /** Delays are spread evenly over [0, this) ms. */
   readonly delaySpreadMs: number;
+  /** Jobs of the single-add scenario (the inflight-add scenario adds `jobs`). */
+  readonly singleAddJobs: number;
+  /** Jobs of the c1 scenario (drained at concurrency 1). */
+  readonly c1Jobs: number;
+  /** Jobs of the priority-drain scenario, spread evenly over PRIORITY_LEVELS levels. */
+  readonly priorityJobs: number;
 }
 
+/** The sizes issue 13's scenarios added; results files written before them lack these. */
+export type InteractiveSizes = 'singleAddJobs' | 'c1Jobs' | 'priorityJobs';
+
 export function sizesFor(quick: boolean): Sizes {
-  return quick
+  const base = quick
     ? { jobs: 10_000, latencySamples: 50, latencyWarmUp: 5, delayedJobs: 200, delaySpreadMs: 5000 }
     : { jobs: 100_000, latencySamples: 200, latencyWarmUp: 20, delayedJobs: 2000, delaySpreadMs: 5000 };
+  const interactive = quick
+    ? { singleAddJobs: 1_000, c1Jobs: 1_000, priorityJobs: 2_000 }
+    : { singleAddJobs: 10_000, c1Jobs: 10_000, priorityJobs: 20_000 };
+  return { ...base, ...interactive };
 }
 
 export interface Bench {
@@ -110,6 +145,8 @@ export interface Measured {
 export interface Scenario {
   readonly id: ScenarioId;
   readonly title: string;
+  /** Why this scenario does not apply to `contender` (it lacks a feature), or undefined when it does. */
+  notApplicable?(contender: Contender): string | undefined;
   run(bench: Bench, contender: Contender, queue: string): Promise<Measured>;
 }
 
@@ -183,6 +220,27 @@ async function addAll(producer: Producer, total: number, make: (i: number) => Be
   }
 }
 
+/**
+ * Adds jobs first..end-1 with the single-add call, `inFlight` calls outstanding at once: a new one starts
+ * as each resolves. After a failure no new call starts, and the first error rejects.
+ */
+async function addInFlight(producer: Producer, first: number, end: number, inFlight: number): Promise<void> {
+  let next = first;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < end && !failed) {
+      const i = next++;
+      try {
+        await producer.add({ data: { i } });
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, end - first) }, lane));
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -193,14 +251,21 @@ function startTimes(done: DoneMessage, worker: WorkerProcess): Map<number, numbe
 }
 
 /**
- * Drain scenarios: setup.expected jobs added first, then the worker process, started inside the window,
- * completes them all. `values` gets the window's seconds.
+ * Drain scenarios: setup.expected jobs (made by `make`) added first, then the worker process, started
+ * inside the window, completes them all. `values` gets the window's seconds.
  */
-function addThenProcess(bench: Bench, contender: Contender, queue: string, setup: WorkerSetup, values: (seconds: number) => Values): Promise<Measured> {
+function addThenProcess(
+  bench: Bench,
+  contender: Contender,
+  queue: string,
+  setup: WorkerSetup,
+  values: (seconds: number) => Values,
+  make?: (i: number) => BenchJob,
+): Promise<Measured> {
   const jobs = setup.expected;
   return withWorker(bench, contender, queue, setup, (worker) =>
     withProducer(bench, contender, queue, async (producer) => {
-      await addAll(producer, jobs);
+      await addAll(producer, jobs, make);
       const window = await measure(bench, () => {
         worker.start();
         return worker.done(STALL_MS);
@@ -420,4 +485,82 @@ const memory: Scenario = {
   },
 };
 
-export const scenarios: Readonly<Record<ScenarioId, Scenario>> = { e2e, drain, add, sleep: sleepy, latency, delayed, memory };
+/**
+ * Figure 10 (issue 13's scenarios begin here): `await queue.add()` one at a time, as an HTTP handler adds
+ * one job per request, no worker. Producer CPU per add is the bench process's, which does nothing else.
+ */
+const singleAdd: Scenario = {
+  id: 'single-add',
+  title: 'single add: `await add()` one at a time, no worker',
+  run: (bench, contender, queue) => {
+    const jobs = bench.sizes.singleAddJobs;
+    return withProducer(bench, contender, queue, async (producer) => {
+      for (let i = -SINGLE_ADD_WARM_UP; i < 0; i++) await producer.add({ data: { i } });
+      const window = await measure(bench, async () => {
+        for (let i = 0; i < jobs; i++) await producer.add({ data: { i } });
+      });
+      return fromWindow(window, jobs, { jobsPerSecond: Math.round(jobs / window.seconds) });
+    });
+  },
+};
+
+/** Figure 11: single adds from one process, 100 outstanding at once (an HTTP server under load), no worker. */
+const inflightAdd: Scenario = {
+  id: 'inflight-add',
+  title: `single adds, ${INFLIGHT_ADDS} in flight from one process, no worker`,
+  run: (bench, contender, queue) => {
+    const jobs = bench.sizes.jobs;
+    return withProducer(bench, contender, queue, async (producer) => {
+      await addInFlight(producer, -SINGLE_ADD_WARM_UP, 0, INFLIGHT_ADDS);
+      const window = await measure(bench, () => addInFlight(producer, 0, jobs, INFLIGHT_ADDS));
+      return fromWindow(window, jobs, { jobsPerSecond: Math.round(jobs / window.seconds) });
+    });
+  },
+};
+
+/** Figure 12: jobs added first, then one worker process at concurrency 1 (every library's default) drains them. */
+const c1: Scenario = {
+  id: 'c1',
+  title: `concurrency 1: jobs added first, then one worker process at concurrency ${C1_CONCURRENCY}`,
+  run: (bench, contender, queue) => {
+    const jobs = bench.sizes.c1Jobs;
+    const setup: WorkerSetup = { concurrency: C1_CONCURRENCY, handler: { kind: 'noop' }, expected: jobs, recordStarts: false, notifyEach: false, delayedJobs: false };
+    return addThenProcess(bench, contender, queue, setup, (seconds) => ({ jobsPerSecond: Math.round(jobs / seconds) }));
+  },
+};
+
+/**
+ * Figure 13: jobs bulk-added with their priority level taking turns (job i on level i mod 3, so the worker
+ * has to reorder them), then one worker process at concurrency 16 drains them.
+ */
+const priorityDrain: Scenario = {
+  id: 'priority-drain',
+  title: `drain with ${PRIORITY_LEVELS} priority levels in use: jobs added first, then one worker process at concurrency ${PRIORITY_CONCURRENCY}`,
+  notApplicable: (contender) => (contender.priorities ? undefined : `${contender.label} has no priorities`),
+  run: (bench, contender, queue) => {
+    const jobs = bench.sizes.priorityJobs;
+    const setup: WorkerSetup = { concurrency: PRIORITY_CONCURRENCY, handler: { kind: 'noop' }, expected: jobs, recordStarts: false, notifyEach: false, delayedJobs: false };
+    return addThenProcess(
+      bench,
+      contender,
+      queue,
+      setup,
+      (seconds) => ({ jobsPerSecond: Math.round(jobs / seconds) }),
+      (i) => ({ data: { i }, priority: i % PRIORITY_LEVELS }),
+    );
+  },
+};
+
+export const scenarios: Readonly<Record<ScenarioId, Scenario>> = {
+  e2e,
+  drain,
+  add,
+  sleep: sleepy,
+  latency,
+  delayed,
+  memory,
+  'single-add': singleAdd,
+  'inflight-add': inflightAdd,
+  c1,
+  'priority-drain': priorityDrain,
+};

@@ -5,6 +5,7 @@
  * QueueEvents for that). So getEvents is off on both sides, and on the producer storeJobs too: without
  * events nothing would ever take its jobs out of the map it keeps them in. The producer is a
  * non-worker queue (isWorker: false), as Bee-Queue's README does it for code that only adds jobs.
+ * Bee-Queue has no priorities: the priority scenario skips it.
  */
 import BeeQueue from 'bee-queue';
 import { packageVersion } from '../environment.js';
@@ -16,6 +17,7 @@ function redisSettings(url: string): { host: string; port: number } {
 }
 
 function createJob(queue: BeeQueue<BenchData>, job: BenchJob): BeeQueue.Job<BenchData> {
+  if (job.priority !== undefined) throw new Error('Bee-Queue has no priorities');
   const created = queue.createJob(job.data);
   return job.runAtMs === undefined ? created : created.delayUntil(job.runAtMs);
 }
@@ -59,6 +61,7 @@ export const beeQueue: Contender = {
   id: 'bee-queue',
   label: 'Bee-Queue',
   version: packageVersion('bee-queue'),
+  priorities: false,
   openProducer,
   openWorker,
 };

@@ -1,6 +1,8 @@
 /**
  * BullMQ, with its defaults: the events stream on (capped near 10,000 entries), completed jobs kept
- * (removeOnComplete unset), one attempt, the default lock and stalled-check timings.
+ * (removeOnComplete unset), one attempt, the default lock and stalled-check timings. Priorities: BullMQ's
+ * `priority` 1 runs first and 0 means none (such jobs skip the prioritized set and run before every
+ * prioritized one), so bench level L is priority L + 1: every job of the priority scenario is prioritized.
  */
 import { Queue, Worker } from 'bullmq';
 import { packageVersion } from '../environment.js';
@@ -9,7 +11,7 @@ import { asError, namedJobProducer, type BenchData, type BenchWorker, type Conte
 async function openProducer(url: string, queueName: string): Promise<Producer> {
   const queue = new Queue<BenchData, void>(queueName, { connection: { url } });
   await queue.waitUntilReady();
-  return namedJobProducer(queue);
+  return namedJobProducer(queue, (level) => level + 1);
 }
 
 async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {
@@ -35,6 +37,7 @@ export const bullmq: Contender = {
   id: 'bullmq',
   label: 'BullMQ',
   version: packageVersion('bullmq'),
+  priorities: true,
   openProducer,
   openWorker,
 };

@@ -24,7 +24,15 @@ export interface BenchJob {
    * or after the instant this was taken.
    */
   readonly runAtMs?: number;
+  /**
+   * Priority level, 0 to PRIORITY_LEVELS - 1, 0 running first (sluice's convention); each adapter maps it
+   * onto its library's option. Only set for a contender whose `priorities` is true.
+   */
+  readonly priority?: number;
 }
+
+/** Levels the priority scenario uses: sluice's default `priorityLevels`, so its queue needs no option. */
+export const PRIORITY_LEVELS = 3;
 
 export interface Producer {
   /** Adds the jobs with the library's bulk call, as one call (the scenarios pass chunks of 1,000). */
@@ -60,6 +68,8 @@ export interface Contender {
   readonly label: string;
   /** Installed version of the library. */
   readonly version: string;
+  /** Whether jobs can carry a priority; a scenario that needs one skips a library without (Bee-Queue). */
+  readonly priorities: boolean;
   /** Connects a producer to `queue`; resolves once its connection is ready. */
   openProducer(url: string, queue: string): Promise<Producer>;
   /** Connects a worker to `queue` without starting it; resolves once it is ready. */
@@ -79,26 +89,38 @@ export function asError(thrown: unknown): Error {
 
 // ------------------------------------------------------------------ sluice's and BullMQ's producer side
 
-/** A bench job as sluice and BullMQ both take it: a name, the data, and their `delay` option. */
+/** The options of a bench job as sluice and BullMQ both spell them. */
+interface NamedJobOptions {
+  readonly delay?: number;
+  readonly priority?: number;
+}
+
+/** A bench job as sluice and BullMQ both take it: a name, the data, and their `delay` and `priority` options. */
 interface NamedJob {
   readonly name: string;
   readonly data: BenchData;
-  readonly opts?: { readonly delay: number };
-}
-
-function toNamedJob(job: BenchJob): NamedJob {
-  return job.delayMs === undefined ? { name: 'bench', data: job.data } : { name: 'bench', data: job.data, opts: { delay: job.delayMs } };
+  readonly opts?: NamedJobOptions;
 }
 
 /** The producer calls sluice's Queue and BullMQ's Queue share (sluice's follow BullMQ's). */
 interface NamedJobQueue {
   addBulk(jobs: NamedJob[]): Promise<unknown>;
-  add(name: string, data: BenchData, opts?: { delay: number }): Promise<unknown>;
+  add(name: string, data: BenchData, opts?: NamedJobOptions): Promise<unknown>;
   close(): Promise<void>;
 }
 
-/** A Producer over a ready sluice or BullMQ queue: its own addBulk and add calls. */
-export function namedJobProducer(queue: NamedJobQueue): Producer {
+/**
+ * A Producer over a ready sluice or BullMQ queue: its own addBulk and add calls. `priorityOption` turns a
+ * bench level into the library's `priority` value (the two number their levels differently).
+ */
+export function namedJobProducer(queue: NamedJobQueue, priorityOption: (level: number) => number): Producer {
+  const toNamedJob = (job: BenchJob): NamedJob => {
+    if (job.delayMs === undefined && job.priority === undefined) return { name: 'bench', data: job.data };
+    const opts: { delay?: number; priority?: number } = {};
+    if (job.delayMs !== undefined) opts.delay = job.delayMs;
+    if (job.priority !== undefined) opts.priority = priorityOption(job.priority);
+    return { name: 'bench', data: job.data, opts };
+  };
   return {
     addBulk: async (jobs) => {
       await queue.addBulk(jobs.map(toNamedJob));

@@ -11,7 +11,8 @@ async function openProducer(url: string, queueName: string): Promise<Producer> {
   const queue = new Queue<BenchData, void>(queueName, { connection: { url }, redisConfig: 'off' });
   // A read, so the connection is up (and the scripts it loads are loaded) before any timing starts.
   await queue.getCounts();
-  return namedJobProducer(queue);
+  // The bench's levels are sluice's own: 0 runs first, on the default three levels.
+  return namedJobProducer(queue, (level) => level);
 }
 
 async function openWorker(url: string, queueName: string, spec: WorkerSpec): Promise<BenchWorker> {
@@ -39,6 +40,7 @@ export const sluice: Contender = {
   id: 'sluice',
   label: 'sluice',
   version: packageVersion('sluice'),
+  priorities: true,
   openProducer,
   openWorker,
 };
