@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
  * too and nothing the server counts is reset under anyone's feet.
  *
  * Redis counts commands run inside Lua scripts (redis.call) in commandstats as well, so one EVALSHA of
- * `complete` for 64 jobs shows up as 1 evalsha plus every HSET, ZADD, XADD... it ran.
+ * `complete` for 64 jobs shows up as 1 fcall (evalsha on Redis 6.2) plus every HSET, ZADD, XADD... it ran.
  */
 
 export interface RedisSnapshot {

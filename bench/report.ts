@@ -566,7 +566,7 @@ export function markdown(results: CompareResults, resultsFile: string): string {
           '## Where the Redis commands go',
           '',
           `Redis commands per job (INFO commandstats; on Redis 7 that counts each script call ` +
-            '(`evalsha`) and also every command the script runs):',
+            '(`fcall` for sluice, `evalsha` for the others) and also every command the script runs):',
           '',
           markdownTable(['scenario', 'library', 'commands per job, most called first'], topRows, 3),
           '',

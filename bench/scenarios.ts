@@ -94,7 +94,7 @@ export interface Bench {
 export interface CommandPerJob {
   readonly command: string;
   readonly callsPerJob: number;
-  /** Redis' own time per job in this command; a script's (evalsha) includes the commands it called. */
+  /** Redis' own time per job in this command; a script's (fcall, evalsha) includes the commands it called. */
   readonly usecPerJob: number;
 }
 

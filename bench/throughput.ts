@@ -128,7 +128,7 @@ interface CommandPerJob {
   readonly command: string;
   readonly calls: number;
   readonly callsPerJob: number;
-  /** Redis time per job; a script's figure (evalsha) includes the commands it called. */
+  /** Redis time per job; a script's figure (fcall, evalsha) includes the commands it called. */
   readonly usecPerJob: number;
 }
 
@@ -422,7 +422,7 @@ async function main(): Promise<void> {
     console.log('Top commands per job (commandstats counts commands called inside scripts too):');
     for (const r of results) console.log(`  ${r.scenario}: ${topLine(r, 8)}`);
     const e2e = results[results.length - 1] as ScenarioResult;
-    console.log(`\nAll commands of "${e2e.scenario}" (evalsha's µs include the commands its scripts called):\n${commandTable(e2e)}\n`);
+    console.log(`\nAll commands of "${e2e.scenario}" (fcall's and evalsha's µs include the commands their scripts called):\n${commandTable(e2e)}\n`);
     console.log(`Results: ${writeRunResults(info, results)}`);
     const wrong = results.filter((r) => !r.counts.ok);
     for (const r of wrong) {
