@@ -29,12 +29,15 @@
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = nowMs() }
+local exact = nowMsExact()
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = math.floor(exact) }
 local JOB = packedFormat(8)
 local now = Q.now
--- When add() was called, on Redis' clock: the job's timestamp, and what its delay counts from.
-local created = now - math.max(0, spent)
-local createdS = int(created)
+-- When add() was called, on Redis' clock to the µs (no earlier than the call: `spent` is floored): what a
+-- delay counts from, rounded up (so a job is never due early), and floored, the job's timestamp (so a
+-- claim in the same ms never has processedOn before it).
+local created = exact - math.max(0, spent)
+local createdS = int(math.floor(created))
 
 local number = redis.call('INCRBY', idKey, count) - count
 local delayed = newSchedule(delayedKey, ctlKey)
@@ -55,7 +58,7 @@ for _ = 1, count do
   end
   if status == STATUS.OK then
     local due = -1
-    if delay > 0 then due = created + delay elseif runAt > now then due = runAt end
+    if delay > 0 then due = math.ceil(created + delay) elseif runAt > now then due = runAt end
     -- Due already (the delay was shorter than the time spent getting here): waiting at once.
     if due <= now then due = -1 end
     local key = jobKey(base, id)

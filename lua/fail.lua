@@ -7,7 +7,7 @@
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
---   then Redis' time (ms): finishedOn of a job failed for good, what a retry's delay counts from}
+--   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
@@ -33,8 +33,13 @@ local function retryDelayOf(arg)
 end
 local JOB = packedFormat(18)
 
-local now = nowMs()
-local nowS = int(now)
+local exact = nowMsExact()
+local now = math.floor(exact)
+-- The settle's time, rounded up (clock.lua): a retry's delay counts from it, so it never ends before the
+-- failed attempt + delay; a job failed for good is finished at it, and the worker gets it back (its Job's
+-- finishedOn, and dueAt = it + delay, are then what Redis holds).
+local later = math.ceil(exact)
+local laterS = int(later)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
@@ -65,11 +70,11 @@ while at <= #jobs do
     }
     settled = settled + 1
     if retryDelay > 0 then
-      local due = int(now + retryDelay)
+      local due = int(later + retryDelay)
       local f = recordFields('delayed', j)
       putField(f, 'due', due)
       redis.call('HSET', jobKey(base, id), unpack(f))
-      delayed.add(id, now + retryDelay)
+      delayed.add(id, later + retryDelay)
       emit(eventsKey, maxLen, 'retrying', id, int(retryDelay) .. ':' .. reason)
     elseif retryDelay == 0 then
       enqueue(Q, j, false)
@@ -80,10 +85,10 @@ while at <= #jobs do
         dropped[#dropped + 1] = id
       else
         local f = recordFields('failed', j)
-        putField(f, 'fon', nowS)
+        putField(f, 'fon', laterS)
         putField(f, 'pon', pon)
         redis.call('HSET', jobKey(base, id), unpack(f))
-        kept[#kept + 1] = nowS
+        kept[#kept + 1] = laterS
         kept[#kept + 1] = id
         retention.add(keepCount, keepAge)
       end
@@ -102,5 +107,5 @@ if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now)
 countFinished(metaKey, 'failed', failedForGood)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
-out[#out + 1] = now
+out[#out + 1] = later
 return out

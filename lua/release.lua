@@ -26,7 +26,10 @@ local streams, levels = streamKeys(KEYS, 4 + GROUP_KEY_COUNT)
 local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local JOB = packedFormat(15)
 
-local now = nowMs()
+local exact = nowMsExact()
+local now = math.floor(exact)
+-- A hold counts from Redis' time rounded up (clock.lua), so it never ends early.
+local later = math.ceil(exact)
 local G = groupKeys(KEYS, 4)
 local Q = { base = base, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = now }
 local acks = newAcks(group, streams)
@@ -39,7 +42,10 @@ while at <= #jobs do
   at = nextAt
   local status = acks.settle(base, levels, id, tonumber(level), entry)
   if status == STATUS.OK then
-    local untilMs = now + tonumber(holdS)
+    local hold = tonumber(holdS)
+    -- No hold (0): the job may start again at once, not from the next ms.
+    local untilMs = now
+    if hold > 0 then untilMs = later + hold end
     if err == '' then err = nil end
     -- No attempt is used (atm stays), but the run did start: attemptsStarted keeps it, so a handler can bound
     -- its own runs, RateLimitError ones included (as BullMQ counts them).

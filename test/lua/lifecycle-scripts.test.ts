@@ -62,7 +62,8 @@ describe('add and claim', () => {
     const claimed = await lua.store.claim('a', 10, 100);
     if (claimed.kind !== 'empty') throw new Error(`expected empty, got ${claimed.kind}`);
     expect(claimed.nextDueMs).toBeGreaterThan(59_000);
-    expect(claimed.nextDueMs).toBeLessThanOrEqual(60_000);
+    // Due 60 s after the add to the µs, rounded up; claim counts from Redis' ms, floored.
+    expect(claimed.nextDueMs).toBeLessThanOrEqual(60_001);
     expect(claimed.waitIds).toEqual(['0-0', '0-0', '0-0']);
   });
 
@@ -73,6 +74,29 @@ describe('add and claim', () => {
     const job = await claimOne('a');
     expect(job.id).toBe(added!.id);
     expect(job.processedOn).toBeGreaterThanOrEqual(job.timestamp + 150);
+  });
+
+  it('counts a delay from Redis\' time to the µs: a job is never due before the time before the call + its delay', async () => {
+    // Redis' time in µs, read just before a call: the call runs later, so its due time may not be earlier.
+    const before = async (): Promise<number> => {
+      const [seconds, micros] = await lua.client.time();
+      return Number(seconds) * 1000 + Number(micros) / 1000;
+    };
+    // From a floored clock, a due time was up to 1 ms early whenever the call ran in the ms it was sent in:
+    // 20 tries make that all but certain to show.
+    for (let i = 0; i < 20; i++) {
+      const sent = await before();
+      const [added] = await lua.store.add([input({ delay: 5_000 })]);
+      expect((await lua.store.getJob(added!.id))?.dueAt).toBeGreaterThanOrEqual(sent + 5_000);
+    }
+    await lua.store.add([input(), input(), input()]);
+    const claimed = await lua.store.claim('a', 3, 100);
+    if (claimed.kind !== 'jobs') throw new Error('expected jobs');
+    for (const job of claimed.jobs) {
+      const sent = await before();
+      expect((await lua.store.fail([failed(job, 5_000, 'retry later')])).statuses).toEqual([Status.OK]);
+      expect((await lua.store.getJob(job.id))?.dueAt).toBeGreaterThanOrEqual(sent + 5_000);
+    }
   });
 
   it('wakes blocked workers (a ctl entry) only when a delayed job becomes the earliest due', async () => {
