@@ -8,7 +8,7 @@ import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
-import { throwRedisFailure } from './failures.js';
+import { redisFailure, throwRedisFailure } from './failures.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -366,10 +366,10 @@ export class QueueStore implements SettingsSource {
 
   /**
    * The settings that decide whether Redis may lose jobs, per server that can hold the queue (the Redis,
-   * or every master of a cluster); undefined when CONFIG is not allowed (managed Redis services often
-   * rename or disable it): then nothing can be checked.
+   * or every master of a cluster); `{ unreadable }` with Redis' answer when CONFIG is not allowed (managed
+   * Redis services often rename or disable it, an ACL may refuse it): then nothing can be checked.
    */
-  async durabilitySettings(): Promise<ServerSettings[] | undefined> {
+  async durabilitySettings(): Promise<ServerSettings[] | { unreadable: string }> {
     try {
       return await Promise.all(
         (await masters(this.client)).map(async ({ server, node }) => {
@@ -378,8 +378,10 @@ export class QueueStore implements SettingsSource {
           return { server, maxmemoryPolicy, appendonly, save };
         }),
       );
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Refused (an ACL) or not there (renamed, disabled); anything else (the connection) is a failure.
+      if (error instanceof Error && /^(NOPERM|ERR unknown command)/i.test(error.message)) return { unreadable: error.message };
+      throw redisFailure(error);
     }
   }
 
