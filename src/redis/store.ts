@@ -93,12 +93,9 @@ export class QueueStore implements SettingsSource {
   }
 
   async #initScript(levels: number, create: boolean): Promise<StatusCode> {
-    const { status, recorded } = await runScript(
-      this.client,
-      'init',
-      { meta: this.keys.meta, streams: this.keys.streams },
-      { group: GROUP, levels, create: create ? 1 : 0 },
-    );
+    const { status, recorded } = create
+      ? await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })
+      : await runScript(this.client, 'check', { meta: this.keys.meta }, { levels });
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +

@@ -21,7 +21,7 @@ beforeAll(async () => {
   // A Redis of its own: FUNCTION FLUSH below must not touch another file's.
   redis = await spawnRedis(['--appendonly', 'yes']);
   admin = new Redis(redis.url);
-  for (const role of ['producer', 'worker', 'metrics']) await admin.call('ACL', ...readmeRule(role));
+  for (const role of ['producer', 'worker', 'metrics', 'reader']) await admin.call('ACL', ...readmeRule(role));
   await admin.set('other:secret', 'x');
 });
 afterAll(async () => {
@@ -77,4 +77,27 @@ describe("README's ACL recipe", () => {
     await events.close();
     await queue.close();
   });
+
+  it('a reader reads counts, jobs and metrics with read-only keys, writes nothing, and serves the exporter with --no-scheduler', async () => {
+    const name = uniqueQueue('acl-reader');
+    const queue = new Queue(name, { connection: { url: url('producer') }, redisConfig: 'off' });
+    const [job] = await queue.addBulk([{ name: 'a', data: { n: 1 } }, { name: 'b', data: { n: 2 } }]);
+    await admin.call('FUNCTION', 'FLUSH');
+    const reader = new Queue(name, { connection: { url: url('reader') }, redisConfig: 'off' });
+    expect(await reader.getCounts()).toMatchObject({ waiting: 2 });
+    expect((await reader.getJobs('waiting')).map((j) => j.name)).toEqual(['a', 'b']);
+    expect((await reader.getJob(job!.id))?.data).toEqual({ n: 1 });
+    expect((await reader.getMetrics()).waiting).toBe(2);
+    await expect(reader.add('c', {})).rejects.toThrow(/NOPERM/);
+    const exporter = await startExporter(url('reader'), [name], ['--no-scheduler']);
+    try {
+      expect(sampleValue(await scrape(exporter.port), 'sluice_queue_jobs', { queue: name, state: 'waiting' })).toBe(2);
+    } finally {
+      expect(await exporter.stop()).toBe(0);
+    }
+    expect(await queue.getCounts()).toMatchObject({ waiting: 2 });
+    await reader.close();
+    await queue.close();
+  });
 });
+
