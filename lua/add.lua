@@ -8,7 +8,8 @@
 --   Redis' clock have passed since the call;
 --   jobId '' = generate one; delay = ms, or -1; runAt = absolute ms, or -1; group '' = none.
 --   name, data (msgpack) and opts (msgpack) are stored as given.
--- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed)
+-- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed) or
+--   LEVELS_MISMATCH (its priority is not a level of this queue: nothing written for it)
 -- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due, or an idle
 --         group gets work
 -- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call
@@ -61,7 +62,11 @@ for _ = 1, count do
   local delay, runAt = tonumber(delayS), tonumber(runAtS)
   local status = STATUS.OK
   local fresh = id == ''
-  if fresh then
+  -- A priority that is not a level of this queue costs that job, not the call: the jobs before it are
+  -- written already (sluice's Queue checks first; a producer in another language might not).
+  if not levels[(tonumber(prioS) or -1) + 1] then
+    status = STATUS.LEVELS_MISMATCH
+  elseif fresh then
     id = int(number)
   elseif redis.call('EXISTS', jobKey(base, id)) == 1 or redis.call('HEXISTS', doneKey(base), id) == 1 then
     status = STATUS.DUPLICATE

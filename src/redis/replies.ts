@@ -76,7 +76,12 @@ export function initReply(reply: unknown): { status: StatusCode; recorded: numbe
 export function addReply(reply: unknown): { id: string; duplicate: boolean }[] {
   const values = list(reply, 'add');
   const out: { id: string; duplicate: boolean }[] = [];
-  for (let i = 0; i + 1 < values.length; i += 2) out.push({ id: str(values[i]), duplicate: values[i + 1] === Status.DUPLICATE });
+  for (let i = 0; i + 1 < values.length; i += 2) {
+    const code = status(values[i + 1], 'add');
+    // Queue checks a job's priority before it sends it: a refusal here is a bug, not bad input.
+    if (code !== Status.OK && code !== Status.DUPLICATE) throw new ScriptError(`add refused job ${str(values[i])} with status ${code}`);
+    out.push({ id: str(values[i]), duplicate: code === Status.DUPLICATE });
+  }
   return out;
 }
 

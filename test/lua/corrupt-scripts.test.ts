@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScheduleStore } from '../../src/redis/schedule-store.js';
+import { packJobs, SCRIPTS, scriptLibrary } from '../../src/redis/scripts.js';
 import { Status } from '../../src/redis/status.js';
 import { GROUP } from '../../src/redis/store.js';
 import { useRedis } from '../harness/redis.js';
@@ -72,4 +73,22 @@ describe('retry-job and retry-jobs', () => {
     expect(await lua.store.retryJobs('completed', 10, 1)).toEqual({ looked: 0, revived: 0, stayed: 0 });
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, completed: 1 });
   });
+
+  it('add refuses a job whose priority is not a level of the queue, alone: the call goes on and the others are written', async () => {
+    const { keys } = lua.store;
+    // What a producer in another language might send: sluice's Queue checks the priority first.
+    const jobs = [input({ name: 'before' }), input({ name: 'bad', prio: 7 }), input({ name: 'after', prio: 0 })];
+    const keyList = [keys.id, keys.meta, keys.delayed, keys.events, keys.ctl, ...keys.groups, ...keys.streams];
+    await lua.store.getCounts();
+    await lua.store.add([input({ name: 'loads the library' })]);
+    const reply = (await lua.client.call(
+      'FCALL', scriptLibrary().functions.get('add') as string, keyList.length, ...keyList,
+      keys.base, '100', '0', '3', packJobs(SCRIPTS.add.perJob, jobs, 'add'),
+    )) as (string | number)[];
+    expect(reply.filter((_, i) => i % 2 === 1)).toEqual([Status.OK, Status.LEVELS_MISMATCH, Status.OK]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 3 });
+    const names = (await lua.store.getJobs('waiting', 0, 10)).map((job) => job.name).sort();
+    expect(names).toEqual(['after', 'before', 'loads the library']);
+  });
 });
+

@@ -45,8 +45,10 @@ def test_crlf_is_kept_as_node_reads_it(tmp_path):
 def test_scripts_of_an_unknown_format_are_refused(tmp_path):
     lua = tmp_path / "lua"
     shutil.copytree(REPO_LUA, lua)
-    init = lua / "init.lua"
-    init.write_text(init.read_text().replace("local FORMAT = 3", "local FORMAT = 4"))
+    # The format lives in an include that init.lua inlines.
+    fmt = lua / "includes" / "format.lua"
+    assert "local FORMAT = 3" in fmt.read_text()
+    fmt.write_text(fmt.read_text().replace("local FORMAT = 3", "local FORMAT = 4"))
     with pytest.raises(StorageFormatError, match="storage format 4, and this client writes format 3") as caught:
         Queue("q", "redis://127.0.0.1:1", lua_dir=lua)
     assert caught.value.found == 4

@@ -189,13 +189,13 @@ class Queue:
 
     def _init(self) -> None:
         """Creates the queue, or checks an existing one's priority levels and storage format, once per Queue
-        (lua/init.lua with create=1, as sluice's Queue does before its first add)."""
+        (lua/init.lua, as sluice's Queue does before its first add)."""
         if self._ready:
             return
         with self._lock:
             if self._ready:
                 return
-            reply = self._call(self._init_script, [self.keys.meta, *self.keys.streams], [CONSUMER_GROUP, self.levels, 1])
+            reply = self._call(self._init_script, [self.keys.meta, *self.keys.streams], [CONSUMER_GROUP, self.levels])
             status = int(reply[0])
             if status == STATUS_FORMAT_MISMATCH:
                 recorded = int(reply[1])
