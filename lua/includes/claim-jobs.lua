@@ -17,7 +17,7 @@
 
 -- The id of a stream's last entry ('0-0' for none): where an idle worker's XREAD starts.
 local function lastEntryId(key)
-  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  local last = redis.call('XREVRANGE', key, '+', '-', 'COUNT', '1')
   if last[1] then return last[1][1] end
   return '0-0'
 end
@@ -76,7 +76,7 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     for level = 1, #levels do
       if takeFront then got = got + takeFront(level - 1, want - got) end
       if got < want then
-        local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - got, 'STREAMS', levels[level], '>')
+        local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', int(want - got), 'STREAMS', levels[level], '>')
         if reply then
           for _, item in ipairs(reply[1][2]) do
             deliver(level - 1, item[1], item[2])
@@ -265,12 +265,12 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     end
   end
 
-  local first = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', delayedKey, '0', '0', 'WITHSCORES')
   if first[2] then waitAtMost(tonumber(first[2]) - now) end
   -- While paused, claim wakes no group: a throttled group's time must not wake the worker (it would find the
   -- same group due again at once, and spin).
   if status ~= STATUS.PAUSED and tonumber(meta[6] or '0') > 0 then
-    local throttled = redis.call('ZRANGE', G.throttled, 0, 0, 'WITHSCORES')
+    local throttled = redis.call('ZRANGE', G.throttled, '0', '0', 'WITHSCORES')
     if throttled[2] then waitAtMost(tonumber(throttled[2]) - now) end
   end
   local reply = { status, wait, lastEntryId(ctlKey) }
