@@ -1,8 +1,12 @@
 -- complete: settle a batch of deliveries as completed, each only if the caller still holds it (fencing: its
 -- entry must still be pending, see settle.lua). The worker sends the completed job's record (done.lua),
 -- built from what claim handed it, so nothing of the job is read here and the batch's records are one HSET.
--- KEYS: meta completed events ctl groups... streams...
--- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level keepCount keepAge group record result hashed
+-- With count > 0 the same call then claims up to `count` jobs for `consumer`, exactly as claim.lua does
+-- (claim-jobs.lua): a worker with free slots gets its next jobs in the reply that settles its last ones,
+-- one script call per job at concurrency 1 instead of two (src/worker/settler.ts).
+-- KEYS: id meta delayed failed completed events ctl rate groups... streams...
+-- ARGV: base group eventsMaxLen consumer count promoteLimit jobs | per job, packed in jobs: id entry level keepCount keepAge group record result hashed
+--   consumer, count, promoteLimit = the claim's, as claim.lua takes them; count 0 claims nothing (consumer '')
 --   jobs = the batch's values (packed.lua); level = the stream the delivery came from (claim's `stream`); keepCount 0 deletes the job at once,
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
@@ -10,24 +14,33 @@
 --   recorded progress), '0' when it has none
 -- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
---   then Redis' time (ms): the settled jobs' finishedOn}
--- Events: completed (per settled job, with the result)
--- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
+--   then Redis' time (ms): the settled jobs' finishedOn;
+--   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
+--   as one nested array}
+-- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
+--   whose hash cannot be used), in the same events entry
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
+--   count > 0 claim's bounds (count at most 1,000)
 --@include status
 --@include keys
+--@include numbers
 --@include clock
 --@include events
 --@include settle
 --@include packed
+--@include claim-jobs
 
-local metaKey, completedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local streams, levels = streamKeys(KEYS, 5 + GROUP_KEY_COUNT)
-local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
+local streams, levels = streamKeys(KEYS, 9 + GROUP_KEY_COUNT)
+local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local consumer, count, promoteLimit, jobs = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local JOB = packedFormat(9)
 
 local now = nowMs()
 local nowS = int(now)
-local Q = { base = base, levels = levels, G = groupKeys(KEYS, 5), ctl = ctlKey, meta = metaKey, now = now }
+local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 9), ctl = ctlKey, meta = metaKey, now = now,
+  failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks, retention = newAcks(group, streams), newRetention()
 local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
 
@@ -62,9 +75,20 @@ if #records > 0 then
   -- The job's hash (a locator, or progress) is stale now that the record holds the job.
   if #hashes > 0 then redis.call('DEL', unpack(hashes)) end
 end
-if closeBatch(acks, metaKey, settled) then retention.apply(completedKey, base, now, true) end
+-- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
+-- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
+-- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.
+local claimed
+if count > 0 then claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit) end
+acks.flush(metaKey)
+-- The jobs settled and the jobs claimed, in one HINCRBY.
+local active = -settled
+if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
+if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
+if settled > 0 then retention.apply(completedKey, base, now, true) end
 countFinished(metaKey, 'completed', settled)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now
+if claimed then out[#out + 1] = claimed end
 return out

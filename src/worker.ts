@@ -23,6 +23,7 @@ import { closeConnection, connect, connectBlocking, disconnectNow, type Connecti
 import { Status } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
 import type { ClaimedJob } from './redis/job-fields.js';
+import type { ClaimResult } from './redis/replies.js';
 import { QueueStore } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
@@ -87,10 +88,11 @@ interface Running {
  * Runs a queue's jobs.
  *
  * States: created -> running (claim loop) -> closing (no new claims; running jobs finish and settle)
- * -> closed. The claim loop: claim up to the free slots (one script call, many jobs) -> start each job
- * -> when nothing is ready, block on Redis (XREAD on the level streams and ctl) until an add, a resume,
- * the next delayed job's due time, or blockTimeout. A job: run the handler -> settle through the Settler
- * (completions and failures of one event-loop turn share one script call) -> emit.
+ * -> closed. The claim loop: claim up to the free slots (one script call, many jobs; or, when completions
+ * are about to leave, inside their complete call) -> start each job -> when nothing is ready, block on
+ * Redis (XREAD on the level streams and ctl) until an add, a resume, the next delayed job's due time, or
+ * blockTimeout. A job: run the handler -> settle through the Settler (completions and failures of one
+ * event-loop turn share one script call) -> emit.
  */
 export class Worker<Data = unknown, Result = unknown> extends EventEmitter<WorkerEventMap<Data, Result>> implements JobOwner {
   readonly name: string;
@@ -150,7 +152,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-    this.#settler = new Settler(this.store);
+    this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
@@ -197,8 +199,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           await new Promise<void>((resolve) => (this.#slotFreed = resolve));
           continue;
         }
-        const claimed = await this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
+        const claimed = await this.#claim(free);
         failures = 0;
+        if (claimed === undefined) continue;
         if (claimed.kind === 'jobs') {
           for (const entry of claimed.jobs) this.#startClaimed(entry);
         } else if (claimed.kind === 'needs-init') {
@@ -215,6 +218,20 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_IDLE_BACKOFF, 100 * 2 ** failures)));
       }
     }
+  }
+
+  /**
+   * One claim of up to the free slots: in the complete call about to leave when there is one (the Settler
+   * takes this turn: one script call settles and claims), else a claim call of its own. Undefined: that
+   * complete call claimed nothing, because the worker began closing before it left.
+   */
+  #claim(free: number): Promise<ClaimResult | undefined> {
+    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
+  }
+
+  /** How many jobs a claim leaving now may take: none once closing. */
+  #claimable(): number {
+    return this.#closing === undefined ? Math.min(this.#prefetch, this.concurrency - this.#running.size) : 0;
   }
 
   #startClaimed(claimed: ClaimedJob): void {

@@ -10,6 +10,7 @@
 -- 'id', id, and the value's name and value): the events of an add + process run took 25,000 Redis
 -- instructions per job in that form (callgrind, 10,000 jobs). src/redis/event-reader.ts reads them.
 -- Every script that emits must call flushEvents() before it returns (test/unit/scripts.test.ts checks).
+--@include numbers
 local EVENTS = { key = false, maxLen = 0, fields = {}, n = 0, count = 0, kind = false }
 
 local function flushEvents()
@@ -19,9 +20,9 @@ local function flushEvents()
   -- for a small cap would keep up to 100 batches; below 1,000 entries trim exactly, which is cheap there.
   local cap = math.max(1, math.floor(EVENTS.maxLen / EVENTS.count))
   if cap >= 1000 then
-    redis.call('XADD', EVENTS.key, 'MAXLEN', '~', cap, '*', unpack(EVENTS.fields, 1, EVENTS.n))
+    redis.call('XADD', EVENTS.key, 'MAXLEN', '~', int(cap), '*', unpack(EVENTS.fields, 1, EVENTS.n))
   else
-    redis.call('XADD', EVENTS.key, 'MAXLEN', cap, '*', unpack(EVENTS.fields, 1, EVENTS.n))
+    redis.call('XADD', EVENTS.key, 'MAXLEN', int(cap), '*', unpack(EVENTS.fields, 1, EVENTS.n))
   end
   EVENTS.fields, EVENTS.n, EVENTS.count, EVENTS.kind = {}, 0, 0, false
 end

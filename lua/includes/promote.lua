@@ -2,10 +2,11 @@
 -- oldest due first. Bounded by `limit` per call; claim returns the time of the next due job so workers
 -- wake for it. A job whose hash cannot be used is failed for good instead (corrupt.lua).
 -- Q as enqueue takes it, plus failed, events and maxLen for failCorrupt.
+--@include numbers
 --@include enqueue
 --@include corrupt
 local function promoteDue(Q, delayedKey, limit)
-  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', Q.now, 'LIMIT', 0, limit)
+  local ids = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', int(Q.now), 'LIMIT', '0', int(limit))
   if #ids == 0 then return 0 end
   for _, id in ipairs(ids) do
     local j = recordJob(Q.base, id)

@@ -63,16 +63,16 @@ local function newAcks(group, streams)
   end
   local function settle(metaKey, level, list, acked)
     local key, field = streams[level + 1], 'acked' .. int(level)
-    local present = redis.call('HINCRBY', metaKey, field, acked)
+    local present = redis.call('HINCRBY', metaKey, field, int(acked))
     if present > PINNED then
       redis.call('XDEL', key, unpack(list))
-      present = redis.call('HINCRBY', metaKey, field, -acked)
+      present = redis.call('HINCRBY', metaKey, field, int(-acked))
     end
-    local oldest = redis.call('XPENDING', key, group, '-', '+', 1)[1]
+    local oldest = redis.call('XPENDING', key, group, '-', '+', '1')[1]
     local keep
     if oldest then keep = oldest[1] else keep = nextId(lastDelivered(key, group)) end
     local trimmed = redis.call('XTRIM', key, 'MINID', '~', keep)
-    if trimmed > 0 then redis.call('HINCRBY', metaKey, field, -trimmed) end
+    if trimmed > 0 then redis.call('HINCRBY', metaKey, field, int(-trimmed)) end
   end
   function acks.flush(metaKey)
     for level, list in pairs(byLevel) do
@@ -87,14 +87,14 @@ end
 -- deliveries that settled. Returns whether anything settled.
 local function closeBatch(acks, metaKey, settled)
   acks.flush(metaKey)
-  if settled > 0 then redis.call('HINCRBY', metaKey, 'active', -settled) end
+  if settled > 0 then redis.call('HINCRBY', metaKey, 'active', int(-settled)) end
   return settled > 0
 end
 
 -- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter: one HINCRBY
 -- per settle call, not per job, so a batch of 64 pays 1/64 of a command per job for them.
 local function countFinished(metaKey, field, n)
-  if n > 0 then redis.call('HINCRBY', metaKey, field, n) end
+  if n > 0 then redis.call('HINCRBY', metaKey, field, int(n)) end
 end
 
 -- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.
@@ -122,13 +122,13 @@ local function trimFinished(setKey, base, count, age, now, done)
     local excess = redis.call('ZCARD', setKey) - count
     if excess > 0 then
       if excess > 1000 then excess = 1000 end
-      local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
+      local ids = redis.call('ZRANGE', setKey, '0', int(excess - 1))
       dropJobs(base, ids, done)
-      redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
+      redis.call('ZREMRANGEBYRANK', setKey, '0', int(excess - 1))
     end
   end
   if age >= 0 then
-    local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - age * 1000, 'LIMIT', 0, 1000)
+    local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', int(now - age * 1000), 'LIMIT', '0', '1000')
     if #ids > 0 then
       dropJobs(base, ids, done)
       redis.call('ZREM', setKey, unpack(ids))

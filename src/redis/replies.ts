@@ -59,11 +59,27 @@ export interface SettleReply {
   at: number;
 }
 
-/** complete, fail, release: one status per job, in the batch's order, then Redis' time. */
+/** fail, release: one status per job, in the batch's order, then Redis' time. */
 export function settleReply(reply: unknown): SettleReply {
-  const values = list(reply, 'a settle script');
-  if (values.length === 0) throw new ScriptError('a settle script returned no time');
-  return { statuses: values.slice(0, -1).map((code) => status(code, 'a settle script')), at: num(values[values.length - 1]) };
+  return settleValues(list(reply, 'a settle script'), 'a settle script');
+}
+
+function settleValues(values: readonly Reply[], what: string): SettleReply {
+  if (values.length === 0) throw new ScriptError(`${what} returned no time`);
+  return { statuses: values.slice(0, -1).map((code) => status(code, what)), at: num(values[values.length - 1]) };
+}
+
+/** complete: the settle, and what the same call claimed when it was asked to (undefined when not). */
+export interface CompleteReply extends SettleReply {
+  claimed: ClaimResult | undefined;
+}
+
+/** complete: settleReply's values, then, when it claimed too, claim's reply as one nested array. */
+export function completeReply(reply: unknown): CompleteReply {
+  const values = list(reply, 'complete');
+  const last = values[values.length - 1];
+  if (!Array.isArray(last)) return { ...settleValues(values, 'complete'), claimed: undefined };
+  return { ...settleValues(values.slice(0, -1), 'complete'), claimed: claimReply(last) };
 }
 
 /** init and check: a status, and for a mismatch what Redis recorded. */

@@ -6,6 +6,7 @@ import { lengthPrefixed } from './packed.js';
 import {
   addReply,
   claimReply,
+  completeReply,
   countsReply,
   dueSchedulesReply,
   initReply,
@@ -65,10 +66,12 @@ export const SCRIPTS = {
     decode: claimReply,
   },
   complete: {
-    keys: ['meta', 'completed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen'],
+    keys: ['id', 'meta', 'delayed', 'failed', 'completed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'consumer', 'count', 'promoteLimit'],
     perJob: ['id', 'entry', 'level', 'keepCount', 'keepAge', 'group', 'record', 'result', 'hashed'],
-    decode: settleReply,
+    // The jobs it may claim come as claim's do, payloads and all.
+    binary: true,
+    decode: completeReply,
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],

@@ -2,7 +2,7 @@ import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError } from '../errors.js';
 import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
-import type { ClaimResult, SettleReply } from './replies.js';
+import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
 import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
@@ -44,6 +44,13 @@ export interface CompleteInput {
   keep: Keep;
   /** The job's progress when its handler recorded one (kept in its completed record). */
   progress?: Buffer;
+}
+
+/** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
+export interface ClaimAlong {
+  consumer: string;
+  count: number;
+  promoteLimit: number;
 }
 
 export interface FailInput {
@@ -133,12 +140,21 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  complete(jobs: readonly CompleteInput[]): Promise<SettleReply> {
+  /** With `claim`, the same call then claims as claim() does; its reply is `claimed`. */
+  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong): Promise<CompleteReply> {
+    const { id, meta, delayed, failed, completed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
       'complete',
-      { meta: this.keys.meta, completed: this.keys.completed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+      { id, meta, delayed, failed, completed, events, ctl, rate, ...this.tail },
+      {
+        base: this.base,
+        group: GROUP,
+        eventsMaxLen: this.eventsMaxLen,
+        consumer: claim?.consumer ?? '',
+        count: claim?.count ?? 0,
+        promoteLimit: claim?.promoteLimit ?? 0,
+      },
       jobs.map(({ job, result, keep, progress }) => ({
         id: job.id,
         entry: job.entry,
