@@ -466,6 +466,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       }
       if (step === 0) break;
     }
+    await this.store.unregister();
     this.#ready = undefined;
     this.#checked = undefined;
   }

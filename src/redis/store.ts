@@ -9,6 +9,7 @@ import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { throwRedisFailure } from './failures.js';
+import { registerQueue, unregisterQueue } from './registry.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -80,8 +81,15 @@ export class QueueStore implements SettingsSource {
     return { groups: this.keys.groups, streams: this.keys.streams };
   }
 
+  /** Creates the queue (or checks the one there), then records it in the prefix's registry. */
   async init(levels: number): Promise<void> {
     await this.#initScript(levels, true);
+    await registerQueue(this.client, this.keys);
+  }
+
+  /** After obliterate: the queue leaves the registry (its next init records it again). */
+  unregister(): Promise<void> {
+    return unregisterQueue(this.client, this.keys);
   }
 
   /**
