@@ -3,8 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    // Tests import 'sluice' as users do; here it resolves to the source.
-    alias: { sluice: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // Tests import 'sluice' and 'sluice/dashboard' as users do; here they resolve to the source. Exact
+    // matches: a plain 'sluice' alias would also rewrite 'sluice/dashboard'.
+    alias: [
+      { find: /^sluice$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^sluice\/dashboard$/, replacement: fileURLToPath(new URL('./src/dashboard/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],
