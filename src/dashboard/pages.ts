@@ -59,6 +59,7 @@ export function layout(ctx: PageContext, options: { title: string; crumbs: Fragm
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${options.title} · sluice</title>
+<link rel="icon" href="${ctx.base}/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${ctx.base}/assets/dashboard.css">
 <script src="${ctx.base}/assets/dashboard.js" defer></script>
 </head>
