@@ -1,3 +1,5 @@
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, ValidationError, Worker } from 'sluice';
 import { createDashboard } from 'sluice/dashboard';
@@ -131,7 +133,23 @@ describe('pages', () => {
     expect(acmeInvoices.text).toContain('of 10 matching (looked through 60 delayed jobs)');
   });
 
-  it('links a trace id through the traceUrl template, and refuses a template that is not http(s)', () => {
+  it("links a job's trace id through the traceUrl template", async () => {
+    // A tracer provider makes add() store the producer span's context with the job (telemetry/tracing.ts).
+    trace.setGlobalTracerProvider(new BasicTracerProvider());
+    try {
+      const client = await dashboard({ traceUrl: 'http://localhost:16686/trace/{traceId}' });
+      const q = queue('trace');
+      const job = await q.add('traced', {});
+      const page = (await client.get(`/queues/${q.name}/jobs/${job.id}`)).text;
+      const traceId = /trace\/([0-9a-f]{32})" rel="noreferrer noopener"/.exec(page)?.[1];
+      expect(traceId).toBeDefined();
+      expect(page).toContain(`<code>${traceId}</code>`);
+    } finally {
+      trace.disable();
+    }
+  });
+
+  it('refuses a traceUrl that is not http(s), and a short token', () => {
     expect(() => createDashboard({ connection: redis.connection, traceUrl: 'javascript:alert(1)//{traceId}' })).toThrow(ValidationError);
     expect(() => createDashboard({ connection: redis.connection, traceUrl: 'http://jaeger/trace/' })).toThrow('with {traceId} in it');
     expect(() => createDashboard({ connection: redis.connection, token: 'short' })).toThrow('at least 16 characters');
