@@ -48,6 +48,11 @@
     if (document.visibilityState === 'visible') {
       try {
         var response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+        // Gone (a removed job, an obliterated queue): the page itself says so.
+        if (response.status === 404) {
+          window.location.reload();
+          return;
+        }
         if (!response.ok) throw new Error('HTTP ' + response.status);
         var body = await response.json();
         var reloadOn = main.dataset.reloadOn;

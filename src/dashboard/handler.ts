@@ -165,7 +165,7 @@ function redirect(res: ServerResponse, location: string): void {
 }
 
 /** Where the handler is mounted, and the path below it. */
-function locate(req: IncomingMessage, basePath: string): { base: string; path: string; query: URLSearchParams } | undefined {
+function locate(req: IncomingMessage, basePath: string): { base: string; path: string; query: URLSearchParams } {
   const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
   let path = url.pathname;
   let base = basePath;
@@ -494,9 +494,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     securityHeaders(res);
-    const where = locate(req, basePath);
-    if (where === undefined) throw new HttpError(404, 'No such page.');
-    const { base, path, query } = where;
+    const { base, path, query } = locate(req, basePath);
     const ctx: PageContext = { base, csrf: '', readOnly, now: Date.now(), traceUrl, pollMs: poll };
     if (!(await admit(req, res, base, query, ctx))) return;
     const parts = segments(path);
@@ -529,8 +527,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       }
       const title = status === 404 ? 'Not found' : status === 403 ? 'Forbidden' : status === 503 ? 'Redis is not answering' : status === 500 ? 'Something went wrong' : 'Refused';
       const message = error instanceof Error ? error.message : String(error);
-      const where = locate(req, basePath);
-      sendHtml(res, status, messagePage({ base: where?.base ?? '', csrf: '', readOnly: true, now: Date.now(), traceUrl, pollMs: poll }, title, message, `${where?.base ?? ''}/`));
+      const { base } = locate(req, basePath);
+      sendHtml(res, status, messagePage({ base, csrf: '', readOnly: true, now: Date.now(), traceUrl, pollMs: poll }, title, message, `${base}/`));
     });
   }) as DashboardHandler;
   handler.close = () => queues.close();

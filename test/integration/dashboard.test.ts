@@ -1,11 +1,12 @@
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, ValidationError, Worker } from 'sluice';
 import { createDashboard } from 'sluice/dashboard';
 import { FormClient, serveDashboard, type ServedDashboard } from '../harness/dashboard.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
-import { waitFor } from '../harness/wait.js';
+import { sleep, waitFor } from '../harness/wait.js';
 
 /**
  * The dashboard over HTTP, without a browser: its security model (token, authorize, read-only, CSRF,
@@ -278,6 +279,30 @@ describe('actions, each through the Queue API', () => {
     expect(await client.post(`${base}/jobs/${later.id}/actions/remove`)).toMatchObject({ location: `${base}/jobs/${later.id}?error=not-found` });
     expect(await client.post(`${base}/schedules/hourly/actions/remove`)).toMatchObject({ location: `${base}/schedules?done=schedule-removed` });
     expect(await q.getSchedules()).toEqual([]);
+  });
+});
+
+describe('polling', () => {
+  it('lets polls of one document within half the poll interval share one read of Redis', async () => {
+    const client = await dashboard({ pollIntervalMs: 400 });
+    const q = queue('shared');
+    await q.add('a', {});
+    const admin = new Redis(redis.url);
+    const scriptCalls = async (): Promise<number> => Number(/cmdstat_fcall:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    try {
+      await client.get(`/api/queues/${q.name}`);
+      await sleep(250);
+      await admin.config('RESETSTAT');
+      const polls = await Promise.all(Array.from({ length: 10 }, () => client.get(`/api/queues/${q.name}`)));
+      expect(new Set(polls.map((poll) => poll.text)).size).toBe(1);
+      expect(JSON.parse(polls[0]!.text)).toMatchObject({ cells: { waiting: '1' } });
+      expect(await scriptCalls()).toBe(1);
+      await sleep(250);
+      await q.add('b', {});
+      expect(JSON.parse((await client.get(`/api/queues/${q.name}`)).text)).toMatchObject({ cells: { waiting: '2' } });
+    } finally {
+      await admin.quit();
+    }
   });
 });
 
