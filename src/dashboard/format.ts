@@ -1,3 +1,5 @@
+import { cutUtf8 } from '../bounds.js';
+
 /**
  * What the pages show of values they do not control: job data, return values, progress, errors, logs.
  * Everything is cut for display (a job may carry 512 KiB; a page of 25 of them would be 12 MiB) and says
@@ -22,14 +24,8 @@ export interface Shown {
 
 /** Cuts `text` to at most `bytes` of UTF-8, never inside a character. */
 export function cut(text: string, bytes: number): Shown {
-  const size = Buffer.byteLength(text);
-  if (size <= bytes) return { text };
-  let end = Math.min(text.length, bytes);
-  while (Buffer.byteLength(text.slice(0, end)) > bytes) end = Math.floor(end * 0.9);
-  // Never end on the first half of a surrogate pair.
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  return { text: text.slice(0, end), cutFrom: size };
+  const shown = cutUtf8(text, bytes);
+  return shown.length === text.length ? { text } : { text: shown, cutFrom: Buffer.byteLength(text) };
 }
 
 /**
