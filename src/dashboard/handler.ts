@@ -173,8 +173,8 @@ function locate(req: IncomingMessage, basePath: string): { base: string; path: s
   if (typeof original === 'string') {
     // Express and Connect cut the mount path from req.url and keep the whole one in originalUrl.
     const whole = new URL(original, 'http://dashboard.invalid').pathname;
-    base = whole.endsWith(path) ? whole.slice(0, whole.length - path.length) : basePath;
-    if (path === '/' && whole.endsWith('/') && base.endsWith('/')) base = base.slice(0, -1);
+    // `/admin` itself reaches the handler as '/', which `/admin` does not end with.
+    base = whole.endsWith(path) ? whole.slice(0, whole.length - path.length) : path === '/' ? whole : basePath;
   } else if (basePath !== '' && (path === basePath || path.startsWith(`${basePath}/`))) {
     path = path.slice(basePath.length);
   }

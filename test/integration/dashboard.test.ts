@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, ValidationError, Worker } from 'sluice';
 import { createDashboard } from 'sluice/dashboard';
+import { serve as serveExpress } from '../../examples/dashboard-express.js';
 import { FormClient, serveDashboard, type ServedDashboard } from '../harness/dashboard.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -318,5 +319,21 @@ describe('mounting', () => {
     expect(page.text).toContain('data-poll="/ops/queues/api/overview"');
     expect((await client.get(`/ops/queues/queues/${q.name}`)).status).toBe(200);
     expect(client.cookies.has('sluice_csrf')).toBe(true);
+  });
+
+  it('in Express, finds its mount path with or without the trailing slash', async () => {
+    const q = queue('express');
+    await q.add('a', {});
+    const express = await serveExpress({ connection: redis.connection, port: 0 });
+    try {
+      const origin = new URL(express.url).origin;
+      for (const path of ['/admin/queues', '/admin/queues/', `/admin/queues/queues/${q.name}`]) {
+        const text = await (await fetch(origin + path)).text();
+        expect(text, path).toContain('href="/admin/queues/assets/dashboard.css"');
+        expect(text, path).toContain(`href="/admin/queues/queues/${q.name}"`);
+      }
+    } finally {
+      await express.close();
+    }
   });
 });
