@@ -3,11 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    // Tests import 'sluice' and 'sluice/dashboard' as users do; here they resolve to the source. Exact
-    // matches: a plain 'sluice' alias would also rewrite 'sluice/dashboard'.
+    // Tests import 'sluice', 'sluice/testing' and 'sluice/dashboard' as users do; here they resolve to the
+    // source. Exact matches: a plain 'sluice' alias would also rewrite the subpaths.
     alias: [
-      { find: /^sluice$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^sluice\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
       { find: /^sluice\/dashboard$/, replacement: fileURLToPath(new URL('./src/dashboard/index.ts', import.meta.url)) },
+      { find: /^sluice$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],
   },
   test: {

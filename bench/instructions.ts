@@ -10,6 +10,9 @@
  *   npm run bench:instructions -- --listpack-value 128   Redis' hash-max-listpack-value raised from 64
  *   npm run bench:instructions -- --keep /tmp/cg.out     keeps callgrind's output, for callgrind_annotate
  *   npm run bench:instructions -- --phases   adds every job first, then processes them: the two counted apart
+ *   npm run bench:instructions -- --phases --single-adds --concurrency 1
+ *                                            the interactive path: `await queue.add()` one job at a time, and
+ *                                            a worker at concurrency 1 (issue 13's figures)
  *                                            (callgrind_control dumps between them)
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
@@ -32,7 +35,17 @@ import { writeRunResults } from './results-file.js';
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
 const ADD_CHUNK = 1000;
 
-function options(): { jobs: number; events: number; listpackValue: number; keep: string | undefined; phases: boolean } {
+interface Options {
+  jobs: number;
+  events: number;
+  listpackValue: number;
+  keep: string | undefined;
+  phases: boolean;
+  singleAdds: boolean;
+  concurrency: number;
+}
+
+function options(): Options {
   const { values } = parseArgs({
     options: {
       jobs: { type: 'string' },
@@ -40,6 +53,8 @@ function options(): { jobs: number; events: number; listpackValue: number; keep:
       'listpack-value': { type: 'string' },
       keep: { type: 'string' },
       phases: { type: 'boolean' },
+      'single-adds': { type: 'boolean' },
+      concurrency: { type: 'string' },
     },
     strict: true,
   });
@@ -49,7 +64,9 @@ function options(): { jobs: number; events: number; listpackValue: number; keep:
   if (!Number.isSafeInteger(jobs) || jobs < ADD_CHUNK) throw new Error(`--jobs takes an integer >= ${ADD_CHUNK}`);
   if (!Number.isSafeInteger(events) || events < 0) throw new Error('--events takes an integer >= 0 (0: events off)');
   if (!Number.isSafeInteger(listpackValue) || listpackValue < 1) throw new Error('--listpack-value takes a positive integer');
-  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true };
+  const concurrency = Number(values.concurrency ?? '64');
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error('--concurrency takes a positive integer');
+  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true, singleAdds: values['single-adds'] === true, concurrency };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -99,7 +116,7 @@ async function dump(pid: number, out: string, n: number, admin: Redis): Promise<
 }
 
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue, keep, phases } = options();
+  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -121,7 +138,7 @@ async function main(): Promise<void> {
     let done = 0;
     const worker = new Worker('instructions', async () => 1, {
       connection: { url },
-      concurrency: 64,
+      concurrency,
       redisConfig: 'off',
       eventsMaxLen: events,
       autorun: !phases,
@@ -138,7 +155,11 @@ async function main(): Promise<void> {
       await worker.store.ping();
       await dump(pid, out, 1, admin);
     }
-    for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+    if (singleAdds) {
+      for (let i = 0; i < jobs; i++) await queue.add('email', PAYLOAD);
+    } else {
+      for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+    }
     if (phases) {
       const add = await dump(pid, out, 2, admin);
       void worker.run();
@@ -161,14 +182,14 @@ async function main(): Promise<void> {
       .reduce((sum, file) => sum + totalInstructions(file), 0);
     const perJob = Math.round(total / jobs);
     console.log(
-      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added and processed ` +
-        `(events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
+      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added ${singleAdds ? 'one at a time' : `${ADD_CHUNK} per addBulk`} ` +
+        `and processed at concurrency ${concurrency} (events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
     );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
     console.log(`Redis commands per job: ${(delta.commands / jobs).toFixed(2)}`);
     if (split !== undefined) {
       const each = (n: number): string => Math.round(n / jobs).toLocaleString('en');
-      console.log(`per job: adding ${each(split.add)} (every job added first), processing ${each(split.process)} (then drained at concurrency 64)`);
+      console.log(`per job: adding ${each(split.add)} (every job added first), processing ${each(split.process)} (then drained at concurrency ${concurrency})`);
     }
     const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', profile], { encoding: 'utf8' });
     if (annotate.status === 0) {
@@ -182,6 +203,8 @@ async function main(): Promise<void> {
         jobs,
         events: events > 0,
         hashMaxListpackValue: listpackValue,
+        singleAdds,
+        concurrency,
         redis: version,
         sluice: packageVersion('sluice'),
         git: gitState(),

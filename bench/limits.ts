@@ -238,7 +238,7 @@ function summaryTable(results: readonly ScenarioResult[]): string {
         // Script calls (FCALL on Redis 7, EVALSHA for Bottleneck and on 6.2): about the round trips per job
         // (commands/job also counts what the scripts ran).
         r.redis.byCommand
-          .filter((c) => c.command === 'fcall' || c.command === 'evalsha')
+          .filter((c) => c.command === 'fcall' || c.command === 'fcall_ro' || c.command === 'evalsha')
           .reduce((sum, c) => sum + (c.callsPerJob ?? 0), 0)
           .toFixed(2),
         String(r.errors.reduce((n, e) => n + e.count, 0)),

@@ -27,12 +27,23 @@
 --@include packed
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
+local _, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local exact = nowMsExact()
-local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = math.floor(exact) }
+local now = math.floor(exact)
+-- What a grouped job needs (groups.lua) and the delayed set's batch, made only for a call that has such a
+-- job: a single add of a ready job, the common call, allocates neither (every table a call makes is also
+-- garbage Redis' Lua collects).
+local Q, delayed
+local function grouped()
+  Q = Q or { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now }
+  return Q
+end
+local function schedule()
+  delayed = delayed or newSchedule(delayedKey, ctlKey)
+  return delayed
+end
 local JOB = packedFormat(8)
-local now = Q.now
 -- When add() was called, on Redis' clock to the µs (no earlier than the call: `spent` is floored): what a
 -- delay counts from, rounded up (so a job is never due early), and floored, the job's timestamp (so a
 -- claim in the same ms never has processedOn before it).
@@ -40,7 +51,6 @@ local created = exact - math.max(0, spent)
 local createdS = int(math.floor(created))
 
 local number = redis.call('INCRBY', idKey, count) - count
-local delayed = newSchedule(delayedKey, ctlKey)
 
 local out = {}
 local at = 1
@@ -61,22 +71,22 @@ for _ = 1, count do
     if delay > 0 then due = math.ceil(created + delay) elseif runAt > now then due = runAt end
     -- Due already (the delay was shorter than the time spent getting here): waiting at once.
     if due <= now then due = -1 end
-    local key = jobKey(base, id)
     local entry = int(number) .. '-0'
     -- Counters that start at 0 (ats, atm, stalls) and an empty group are left out of a hash: readers take a
     -- missing field as 0 or none.
-    if due > 0 then
-      delayed.add(id, due)
+    if fresh and due < 0 and g == '' then
+      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'name', name, 'data', data, 'opts', opts, 'ts', createdS)
+    elseif due > 0 then
+      local key = jobKey(base, id)
+      schedule().add(id, due)
       if g ~= '' then
         redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'due', int(due))
       else
         redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'due', int(due))
       end
     elseif g ~= '' then
-      redis.call('HSET', key, 'state', 'waiting', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g)
-      enqueueGrouped(Q, id, tonumber(prioS), g)
-    elseif fresh then
-      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'name', name, 'data', data, 'opts', opts, 'ts', createdS)
+      redis.call('HSET', jobKey(base, id), 'state', 'waiting', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g)
+      enqueueGrouped(grouped(), id, tonumber(prioS), g)
     else
       local j = { id = id, name = name, data = data, opts = opts, ts = createdS, prio = prioS, grp = '', ats = '0', atm = '0', stalls = '0' }
       appendJob(levels[tonumber(prioS) + 1], entry, j, createdS)
@@ -87,6 +97,6 @@ for _ = 1, count do
   out[#out + 1] = id
   out[#out + 1] = status
 end
-delayed.flush()
+if delayed then delayed.flush() end
 flushEvents()
 return out

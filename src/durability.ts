@@ -18,11 +18,16 @@ export interface ServerSettings {
 
 /** Where the settings come from: QueueStore reads them from every server that can hold the queue. */
 export interface SettingsSource {
-  /** undefined when Redis does not allow CONFIG: then nothing can be checked. */
-  durabilitySettings(): Promise<ServerSettings[] | undefined>;
+  /**
+   * `{ unreadable }` when Redis does not let this client read them (CONFIG renamed or disabled, as managed
+   * services often do, or refused by the user's ACL): Redis' own answer.
+   */
+  durabilitySettings(): Promise<ServerSettings[] | { unreadable: string }>;
 }
 
 const warned = new Set<string>();
+/** In `warned`: the settings could not be read (once per process, whichever Redis). */
+const UNREADABLE = '(settings unreadable)';
 
 export function durabilityRisks(settings: { maxmemoryPolicy: string; appendonly: string; save: string }): string[] {
   const risks: string[] = [];
@@ -50,7 +55,18 @@ export function durabilityRisks(settings: { maxmemoryPolicy: string; appendonly:
 export async function checkRedisConfig(store: SettingsSource, mode: RedisConfigCheck, where: string): Promise<void> {
   if (mode === 'off') return;
   const servers = await store.durabilitySettings();
-  if (servers === undefined) return;
+  if (!Array.isArray(servers)) {
+    // Said plainly rather than passed over: the check did not run, so it cannot vouch for this Redis.
+    const message =
+      `sluice ${where}: cannot check whether this Redis can lose jobs: reading its settings with CONFIG GET was ` +
+      `refused (${servers.unreadable}). Make sure maxmemory-policy is noeviction and appendonly is yes (or save ` +
+      `points are set), then set redisConfig: 'off' to skip the check`;
+    if (mode === 'error') throw new RedisConfigError(`${message} (redisConfig: 'error' refuses to start unchecked; see docs/guarantees.md)`);
+    if (warned.has(UNREADABLE)) return;
+    warned.add(UNREADABLE);
+    process.emitWarning(message, { code: 'SLUICE_REDIS_CONFIG' });
+    return;
+  }
   const risky = servers.map((settings) => ({ server: settings.server, risks: durabilityRisks(settings) })).filter(({ risks }) => risks.length > 0);
   if (risky.length === 0) return;
   // A single Redis is "this Redis"; cluster masters are named, since only some of them may be at fault.

@@ -358,3 +358,10 @@ export function validateDefaultJobOptions(defaults: unknown, levels: number): De
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;
 }
+
+/** A job's name as every producer must give it: 1 to 256 characters. */
+export function assertJobName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
+    throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
+  }
+}

@@ -152,3 +152,26 @@ export async function masters(client: RedisClient): Promise<{ server: string; no
   if (client.status !== 'ready') await client.ping();
   return client.nodes('master').map((node) => ({ server: address(node), node }));
 }
+
+/**
+ * Resolves once a Redis at `url` answers PING, trying every 50 ms for up to `timeoutMs` (a redis-server
+ * just spawned refuses connections until it has bound its port). For the testing kit.
+ */
+export async function waitUntilAnswers(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // Refused connections are expected until redis-server is up; connect() reports them below.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      return;
+    } catch (error) {
+      client.disconnect();
+      if (Date.now() > deadline) throw new Error(`redis at ${url} did not answer within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -66,10 +66,10 @@ export function settleReply(reply: unknown): SettleReply {
   return { statuses: values.slice(0, -1).map((code) => status(code, 'a settle script')), at: num(values[values.length - 1]) };
 }
 
-/** init: OK, or what Redis recorded that this caller disagrees with. */
+/** init and check: a status, and for a mismatch what Redis recorded. */
 export function initReply(reply: unknown): { status: StatusCode; recorded: number } {
-  const values = list(reply, 'init');
-  return { status: status(values[0], 'init'), recorded: values.length > 1 ? num(values[1]) : 0 };
+  const values = list(reply, 'init or check');
+  return { status: status(values[0], 'init or check'), recorded: values.length > 1 ? num(values[1]) : 0 };
 }
 
 /** add: per job its id, then OK or DUPLICATE. */

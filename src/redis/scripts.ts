@@ -50,7 +50,8 @@ export interface ScriptSpec {
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'streams...'], args: ['group', 'levels', 'create'], decode: initReply },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'], decode: initReply },
+  check: { keys: ['meta'], args: ['levels'], readOnly: true, decode: initReply },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],
@@ -266,9 +267,16 @@ function loadOnce(client: RedisClient): Promise<boolean> {
   return pending;
 }
 
+/**
+ * A read-only script goes by FCALL_RO: Redis then checks only read access to its keys, so a user whose ACL
+ * lets it read a queue's keys and no more (README's sluice-reader) can run it; FCALL asks for write access
+ * to every key it is given.
+ */
 function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {
   const fn = scriptLibrary().functions.get(name) as string;
-  return (SCRIPTS[name] as ScriptSpec).binary === true ? client.callBuffer('FCALL', fn, ...params) : client.call('FCALL', fn, ...params);
+  const spec = SCRIPTS[name] as ScriptSpec;
+  const command = spec.readOnly === true ? 'FCALL_RO' : 'FCALL';
+  return spec.binary === true ? client.callBuffer(command, fn, ...params) : client.call(command, fn, ...params);
 }
 
 async function run(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {

@@ -8,7 +8,7 @@ import type { QueueKeys } from '../keys.js';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
-import { throwRedisFailure } from './failures.js';
+import { redisFailure, throwRedisFailure } from './failures.js';
 import { registerQueue, unregisterQueue } from './registry.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
@@ -101,12 +101,9 @@ export class QueueStore implements SettingsSource {
   }
 
   async #initScript(levels: number, create: boolean): Promise<StatusCode> {
-    const { status, recorded } = await runScript(
-      this.client,
-      'init',
-      { meta: this.keys.meta, streams: this.keys.streams },
-      { group: GROUP, levels, create: create ? 1 : 0 },
-    );
+    const { status, recorded } = create
+      ? await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })
+      : await runScript(this.client, 'check', { meta: this.keys.meta }, { levels });
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +
@@ -374,10 +371,10 @@ export class QueueStore implements SettingsSource {
 
   /**
    * The settings that decide whether Redis may lose jobs, per server that can hold the queue (the Redis,
-   * or every master of a cluster); undefined when CONFIG is not allowed (managed Redis services often
-   * rename or disable it): then nothing can be checked.
+   * or every master of a cluster); `{ unreadable }` with Redis' answer when CONFIG is not allowed (managed
+   * Redis services often rename or disable it, an ACL may refuse it): then nothing can be checked.
    */
-  async durabilitySettings(): Promise<ServerSettings[] | undefined> {
+  async durabilitySettings(): Promise<ServerSettings[] | { unreadable: string }> {
     try {
       return await Promise.all(
         (await masters(this.client)).map(async ({ server, node }) => {
@@ -386,8 +383,10 @@ export class QueueStore implements SettingsSource {
           return { server, maxmemoryPolicy, appendonly, save };
         }),
       );
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Refused (an ACL) or not there (renamed, disabled); anything else (the connection) is a failure.
+      if (error instanceof Error && /^(NOPERM|ERR unknown command)/i.test(error.message)) return { unreadable: error.message };
+      throw redisFailure(error);
     }
   }
 

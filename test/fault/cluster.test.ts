@@ -109,12 +109,13 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     const name = uniqueQueue('delayed');
     const queue = new Queue(name, { connection, redisConfig: 'off' });
     const worker = new Worker(name, async () => 'late', { connection, redisConfig: 'off' });
-    const job = await queue.add('later', {}, { delay: 400 });
+    // 2 s: long enough that the read below comes before it is due, even on a loaded machine (400 ms was not).
+    const job = await queue.add('later', {}, { delay: 2000 });
     expect((await queue.getJob(job.id))?.state).toBe('delayed');
     await waitFor('the delayed job to complete', async () => (await queue.getJob(job.id))?.state === 'completed');
     const done = await queue.getJob(job.id);
     // Both on Redis' clock (the master of the queue's slot).
-    expect((done?.processedOn ?? 0) - (done?.timestamp ?? 0)).toBeGreaterThanOrEqual(400);
+    expect((done?.processedOn ?? 0) - (done?.timestamp ?? 0)).toBeGreaterThanOrEqual(2000);
     await worker.close();
     await queue.close();
   });

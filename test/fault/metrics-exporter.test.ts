@@ -148,7 +148,7 @@ describe('sluice metrics while Redis is down or frozen', () => {
       const calls = await commandCalls(admin);
       const delta = (command: string): number => (calls.get(command) ?? 0) - (before.get(command) ?? 0);
       // 20 scrapes while frozen made one read (a script call per queue), as did each scrape after.
-      expect(delta('fcall') + delta('evalsha') + delta('eval')).toBe(names.length * (1 + after));
+      expect(delta('fcall') + delta('fcall_ro') + delta('evalsha') + delta('eval')).toBe(names.length * (1 + after));
       // 20 /healthz checks while frozen sent one PING.
       expect(delta('ping')).toBe(1);
 

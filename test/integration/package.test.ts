@@ -225,5 +225,6 @@ describe('the published package', () => {
     expect(code, `${stdout.split('\n').filter((line) => line.includes('error TS')).join('\n')}\n${stderr}`).toBe(0);
     // Resolved through "exports" to the installed declarations, not to anything in this repo.
     expect(stdout).toContain(`Module name 'sluice' was successfully resolved to '${join(installed, 'dist/index.d.ts')}'`);
+    expect(stdout).toContain(`Module name 'sluice/testing' was successfully resolved to '${join(installed, 'dist/testing/index.d.ts')}'`);
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, RedisConfigError, Worker } from 'sluice';
 import { durabilityRisks } from '../../src/durability.js';
@@ -56,4 +57,27 @@ describe("Redis settings that can lose jobs", () => {
     expect(await check.getCounts()).toMatchObject({ waiting: 0 });
     await check.close();
   });
+
+  it('says plainly when it cannot read the settings (CONFIG refused), and refuses to start unchecked with redisConfig: error', async () => {
+    const admin = new Redis(risky.url);
+    await admin.call('ACL', 'SETUSER', 'noconfig', 'on', '>secret', '~*', '&*', '+@all', '-config');
+    const url = `redis://noconfig:secret@127.0.0.1:${risky.port}`;
+    const warnings: Error[] = [];
+    const listen = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', listen);
+    const queue = new Queue(uniqueQueue('unchecked'), { connection: { url } });
+    await queue.add('x', {});
+    await waitFor('the warning', () => warnings.some((w) => /cannot check/.test(w.message)));
+    process.off('warning', listen);
+    const ours = warnings.filter((w) => (w as Error & { code?: string }).code === 'SLUICE_REDIS_CONFIG');
+    expect(ours).toHaveLength(1);
+    expect(ours[0]?.message).toMatch(/cannot check whether this Redis can lose jobs: reading its settings with CONFIG GET was refused \(NOPERM.*\)\. Make sure maxmemory-policy is noeviction .*redisConfig: 'off'/);
+    const strict = new Queue(uniqueQueue('unchecked'), { connection: { url }, redisConfig: 'error' });
+    await expect(strict.add('x', {})).rejects.toThrow(/refuses to start unchecked/);
+    await strict.close();
+    await queue.close();
+    await admin.call('ACL', 'DELUSER', 'noconfig');
+    await admin.quit();
+  });
 });
+

@@ -170,6 +170,9 @@ describe('upsertSchedule: hashed cron fields, dates before 1970, the end of the 
     expect((await queue.getSchedules()).find((s) => s.id === 'half')?.spec).toEqual({ every: 1000, startAt: new Date(-500), limit: 2, missed: 'once' });
     const worker = new Worker(name, async () => undefined, { connection: redis.connection });
     await waitFor('both schedules ran out', async () => (await queue.getSchedules()).every((s) => s.runs === 2 && s.next === null));
+    // And their jobs ran: tickJobs reads one state after another, so a job that completes in between
+    // would be listed twice (active, then completed).
+    await waitFor('the four tick jobs to complete', async () => (await queue.getCounts()).completed === 4);
     const half = await tickJobs(queue, 'half');
     expect(half.map((id) => Number(id.split(':')[1]) % 1000)).toEqual([500, 500]);
     expect((await tickJobs(queue, 'cron')).map((id) => Number(id.split(':')[1]) % 1000)).toEqual([0, 0]);

@@ -1,0 +1,16 @@
+-- format: the storage format of a queue, recorded in its meta (`fmt`) with its number of levels. Format 3
+-- keeps jobs in their stream entries (entry.lua) with the field names of job-fields.lua. A queue written by
+-- an earlier sluice is refused rather than misread: format 2 named entry fields with one letter (n d o t
+-- ...), format 1 (no field) kept every job in a hash. src/redis/store.ts STORAGE_FORMAT says the same.
+--@include status
+local FORMAT = 3
+
+-- What init and check answer for a queue whose meta holds `recorded` levels and format `fmt` (HMGET
+-- values, false when absent), asked for `levels`: nil when it exists and fits, NEEDS_INIT when it does not
+-- exist, else the mismatch and what Redis recorded.
+local function queueFit(recorded, fmt, levels)
+  if not recorded then return { STATUS.NEEDS_INIT } end
+  if tonumber(fmt or '1') ~= FORMAT then return { STATUS.FORMAT_MISMATCH, tonumber(fmt or '1') } end
+  if tonumber(recorded) ~= levels then return { STATUS.LEVELS_MISMATCH, tonumber(recorded) } end
+  return nil
+end

@@ -1,0 +1,136 @@
+import { Job, type JobOwner } from '../job.js';
+import { validateQueueName } from '../keys.js';
+import {
+  assertInteger,
+  assertJobName,
+  compactOptions,
+  DEFAULT_PRIORITY_LEVELS,
+  MAX_PRIORITY_LEVELS,
+  normalizeJobOptions,
+  type DefaultJobOptions,
+  type JobOptions,
+} from '../options.js';
+import type { BulkJob, Queue } from '../queue.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../queue-settings.js';
+import type { QueueStore } from '../redis/store.js';
+import { encode } from '../serializer.js';
+
+/**
+ * What producer code needs of a Queue. Type producer functions with it, pass a Queue in production and a
+ * FakeQueue in unit tests that must not touch Redis.
+ */
+export type Producer<Data = unknown, Result = unknown> = Pick<Queue<Data, Result>, 'name' | 'add' | 'addBulk'>;
+
+/** One add a FakeQueue recorded. */
+export interface AddedJob<Data> {
+  readonly id: string;
+  readonly name: string;
+  readonly data: Data;
+  readonly opts: JobOptions | undefined;
+}
+
+export interface FakeQueueOptions {
+  readonly defaultJobOptions?: DefaultJobOptions;
+  /** As the real Queue's: bounds `priority`. Default 3. */
+  readonly priorityLevels?: number;
+  /** As the real Queue's: bounds the encoded data and options. Default 512 KiB. */
+  readonly maxPayloadBytes?: number;
+}
+
+/**
+ * A record-only Queue for unit tests of producer code: add() and addBulk() check names, options and data
+ * exactly as a Queue does (the same ValidationError for the same bad input, the same payload limit, data
+ * that msgpack cannot carry refused), then record the job instead of writing it. Ids are generated as a
+ * Queue's are ('1', '2', ...), and a jobId given twice is one job, as in Redis. The Jobs it returns carry
+ * what was added; their methods that need Redis (updateProgress, log, waitUntilFinished...) throw.
+ */
+export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Data, Result> {
+  readonly name: string;
+  /** Every job added, in order (a repeated jobId once). */
+  readonly added: AddedJob<Data>[] = [];
+  readonly #defaults: DefaultJobOptions;
+  readonly #levels: number;
+  readonly #owner: JobOwner;
+  readonly #byJobId = new Map<string, Job<Data, Result>>();
+  #next = 1;
+
+  constructor(name: string, options: FakeQueueOptions = {}) {
+    this.name = validateQueueName(name);
+    this.#defaults = options.defaultJobOptions ?? {};
+    this.#levels = assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS);
+    const maxPayloadBytes = assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1);
+    const queueName = this.name;
+    this.#owner = {
+      queueName,
+      maxPayloadBytes,
+      keepLogs: 0,
+      logger: undefined,
+      get store(): QueueStore {
+        throw new Error(`a FakeQueue ('${queueName}') records jobs and has no Redis: test this with a real Queue (startRedis)`);
+      },
+    };
+  }
+
+  /** The recorded jobs named `name`. */
+  jobsNamed(name: string): AddedJob<Data>[] {
+    return this.added.filter((job) => job.name === name);
+  }
+
+  /** Forgets every recorded job. */
+  clear(): void {
+    this.added.length = 0;
+    this.#byJobId.clear();
+  }
+
+  add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    try {
+      return Promise.resolve(this.#record(name, data, opts));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
+    try {
+      // Every job is checked before any is recorded, as a Queue encodes a whole bulk before writing.
+      for (const job of jobs) this.#check(job.name, job.data, job.opts);
+      return Promise.resolve(jobs.map((job) => this.#record(job.name, job.data, job.opts)));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #check(name: unknown, data: unknown, opts: JobOptions | undefined): ReturnType<typeof normalizeJobOptions> {
+    assertJobName(name);
+    const job = normalizeJobOptions(opts, this.#defaults, this.#levels);
+    encode(data, 'job data', this.#owner.maxPayloadBytes);
+    encode(compactOptions(job.stored), 'job options', this.#owner.maxPayloadBytes);
+    return job;
+  }
+
+  #record(name: string, data: Data, opts: JobOptions | undefined): Job<Data, Result> {
+    const job = this.#check(name, data, opts);
+    if (job.jobId !== undefined) {
+      const existing = this.#byJobId.get(job.jobId);
+      if (existing !== undefined) return existing;
+    }
+    const id = job.jobId ?? String(this.#next++);
+    const now = Date.now();
+    const dueAt = job.delay > 0 ? now + job.delay : job.runAt > now ? job.runAt : undefined;
+    const created = new Job<Data, Result>(this.#owner, {
+      id,
+      name,
+      data,
+      opts: job.stored,
+      priority: job.priority,
+      attemptsMade: 0,
+      attemptsStarted: 0,
+      timestamp: now,
+      state: dueAt === undefined ? 'waiting' : 'delayed',
+      ...(dueAt === undefined ? {} : { dueAt }),
+    });
+    if (job.jobId !== undefined) this.#byJobId.set(job.jobId, created);
+    this.added.push({ id, name, data, opts });
+    return created;
+  }
+}
