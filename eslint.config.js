@@ -19,6 +19,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's one browser script: plain JavaScript, outside the TypeScript project.
+    files: ['assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', HTMLFormElement: 'readonly', JSON: 'readonly' },
+    },
+  },
+  {
     // Tests drive internals on purpose and assert on loosely typed Redis replies; their handlers are async
     // by the Processor signature even when they await nothing.
     files: ['test/**/*.ts', 'bench/**/*.ts'],

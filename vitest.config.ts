@@ -3,9 +3,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    // Tests import 'sluice' as users do; here it resolves to the source.
+    // Tests import 'sluice', 'sluice/testing' and 'sluice/dashboard' as users do; here they resolve to the
+    // source. Exact matches: a plain 'sluice' alias would also rewrite the subpaths.
     alias: [
       { find: /^sluice\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+      { find: /^sluice\/dashboard$/, replacement: fileURLToPath(new URL('./src/dashboard/index.ts', import.meta.url)) },
       { find: /^sluice$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],
   },

@@ -21,8 +21,12 @@ const DONE = 'done';
 const FRONT = 'front:';
 
 export interface QueueKeys {
+  /** The queue's name, as the hash tag holds it. */
+  readonly name: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
+  /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
+  readonly registry: string;
   /** Hash: levels, paused, active (the exact count of jobs being run). */
   readonly meta: string;
   /** String: INCR counter for generated job ids. */
@@ -114,7 +118,9 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
   const wait: string[] = [];
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
+    name,
     base,
+    registry: registryKey(prefix),
     meta: `${base}meta`,
     id: `${base}id`,
     delayed: `${base}delayed`,
@@ -144,6 +150,16 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
   };
+}
+
+/**
+ * Set: the name of every queue of `prefix` that was initialised (src/redis/registry.ts), for the dashboard.
+ * It cannot share a queue's hash tag, since it lists them all: it is one key of its own, in whatever slot
+ * `prefix:queues` hashes to, and no script ever touches it (a script may only touch its queue's slot). It
+ * cannot collide with a queue's keys, which all hold a `{`.
+ */
+export function registryKey(prefix: string): string {
+  return `${validatePrefix(prefix)}:queues`;
 }
 
 function describe(value: unknown): string {

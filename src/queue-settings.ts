@@ -34,6 +34,28 @@ export interface GroupStatus {
   state: 'idle' | 'ready' | 'throttled' | 'full';
 }
 
+/** The groups limits hold back right now (queue.getLimitedGroups). */
+export interface LimitedGroups {
+  /** Held by their rate window or a RateLimitError hold, the soonest free first, with when they may start. */
+  throttled: ({ group: string; until: Date } & Omit<GroupStatus, 'state'>)[];
+  /** At their concurrency limit, by name. */
+  full: ({ group: string } & Omit<GroupStatus, 'state'>)[];
+  /** All throttled groups; more than `throttled` lists when past the limit asked for. */
+  throttledTotal: number;
+  fullTotal: number;
+  /** Groups with waiting jobs (ready, throttled or full). */
+  withWork: number;
+}
+
+/** The queue-wide limit as it stands now (queue.getRateWindow). */
+export interface RateWindow {
+  limit: RateLimit | null;
+  /** Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one). */
+  started: number;
+  /** Until when a RateLimitError holds the whole queue, or null. */
+  heldUntil: Date | null;
+}
+
 export interface QueueOptions {
   connection: ConnectionOptions;
   /** First part of every key. Default 'sluice'. */

@@ -1,6 +1,6 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
-import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
+import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -25,7 +25,9 @@ import {
   type Durability,
   type GroupLimit,
   type GroupStatus,
+  type LimitedGroups,
   type QueueOptions,
+  type RateWindow,
   type QueueSettings,
   type RateLimit,
 } from './queue-settings.js';
@@ -466,6 +468,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       }
       if (step === 0) break;
     }
+    await this.store.unregister();
     this.#ready = undefined;
     this.#checked = undefined;
   }
@@ -475,5 +478,92 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.#closed = true;
     await closeConnection(this.#connection);
     untrackOpen(this);
+  }
+
+  // Operators' operations (the dashboard, the CLI): bulk clean-up, promotion, and reads of the limits.
+
+  /**
+   * Deletes the `state` jobs (completed or failed) that finished more than `olderThanMs` ago on Redis'
+   * clock, with their logs, 1,000 per step through the remove-job script; resolves how many it deleted.
+   * Jobs that finish meanwhile are newer than the cut and stay.
+   */
+  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+    if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
+    assertInteger('clean olderThanMs', olderThanMs, 0);
+    if (!(await this.#inspect())) return 0;
+    const before = (await this.store.time()) - olderThanMs;
+    let removed = 0;
+    // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
+    let skip = 0;
+    for (;;) {
+      const ids = await this.store.finishedBefore(state, before, skip, STEP);
+      const statuses = await Promise.all(ids.map((id) => this.store.removeJob(id)));
+      const gone = statuses.filter((status) => status === Status.OK).length;
+      removed += gone;
+      skip += ids.length - gone;
+      if (ids.length < STEP) break;
+    }
+    return removed;
+  }
+
+  /**
+   * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, through the script that
+   * moves due jobs. JobNotFoundError when there is no such job, ValidationError when it is not delayed.
+   */
+  async promoteJob(id: string): Promise<void> {
+    if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`promoteJob takes a job id string, got ${JSON.stringify(id)}`);
+    assertWellFormed('jobId', id, 'it could name another job');
+    if ((await this.#inspect()) && (await this.store.dueTime(id)) !== null) {
+      await this.#schedules().promote(Math.max(await this.store.makeDue([id]), 1));
+      return;
+    }
+    const state = (await this.store.getJob(id))?.state;
+    if (state === undefined) throw new JobNotFoundError(this.name, id);
+    throw new ValidationError(`job '${id}' is ${state}, not delayed; only a delayed job can be promoted`);
+  }
+
+  /**
+   * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
+   * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   */
+  async promoteJobs(): Promise<number> {
+    if (!(await this.#inspect())) return 0;
+    const present = (await this.store.getCounts()).delayed;
+    let total = 0;
+    while (total < present) {
+      const ids = await this.store.soonestDelayed(Math.min(STEP, present - total));
+      if (ids.length === 0) break;
+      const step = await this.#schedules().promote(await this.store.makeDue(ids));
+      if (step === 'needs-init' || step.promoted === 0) break;
+      total += step.promoted;
+    }
+    return total;
+  }
+
+  /**
+   * The groups limits hold back now: up to `limit` throttled (soonest free first) and `limit` full ones,
+   * each with its waiting and running jobs, and the totals. O(limit) reads.
+   */
+  async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
+    assertInteger('getLimitedGroups limit', limit, 1, 10_000);
+    if (!(await this.#inspect())) return { throttled: [], full: [], throttledTotal: 0, fullTotal: 0, withWork: 0 };
+    const held = await this.store.heldGroups(limit);
+    const status = async (group: string): Promise<{ group: string; waiting: number; active: number }> => {
+      const { waiting, active } = await this.store.getGroup(group);
+      return { group, waiting, active };
+    };
+    const [throttled, full] = await Promise.all([
+      Promise.all(held.throttled.map(async ({ group, until }) => ({ ...(await status(group)), until: new Date(until) }))),
+      Promise.all(held.full.map(status)),
+    ]);
+    return { throttled, full, throttledTotal: held.throttledTotal, fullTotal: held.fullTotal, withWork: held.withWork };
+  }
+
+  /** The queue-wide limit, the jobs started in its current window, and a RateLimitError's hold on the queue. */
+  async getRateWindow(): Promise<RateWindow> {
+    if (!(await this.#inspect())) return { limit: null, started: 0, heldUntil: null };
+    const [limit, now, hold] = await Promise.all([this.store.getRateLimit(), this.store.time(), this.store.queueHold()]);
+    const started = limit === null ? 0 : await this.store.startedSince(now - limit.duration);
+    return { limit, started, heldUntil: hold === null || hold <= now ? null : new Date(hold) };
   }
 }

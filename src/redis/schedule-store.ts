@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from './connection.js';
+import { recordedLevels } from './registry.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -113,9 +114,8 @@ export class ScheduleStore {
   }
 
   /** The priority levels recorded for the queue, or undefined when it was never initialised. */
-  async recordedLevels(): Promise<number | undefined> {
-    const levels = await this.client.hget(this.keys.meta, 'levels');
-    return levels === null ? undefined : Number(levels);
+  recordedLevels(): Promise<number | undefined> {
+    return recordedLevels(this.client, this.keys);
   }
 }
 

@@ -9,6 +9,7 @@ import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
+import { registerQueue, unregisterQueue } from './registry.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -87,8 +88,15 @@ export class QueueStore implements SettingsSource {
     return { groups: this.keys.groups, streams: this.keys.streams };
   }
 
+  /** Creates the queue (or checks the one there), then records it in the prefix's registry. */
   async init(levels: number): Promise<void> {
     await this.#initScript(levels, true);
+    await registerQueue(this.client, this.keys);
+  }
+
+  /** After obliterate: the queue leaves the registry (its next init records it again). */
+  unregister(): Promise<void> {
+    return unregisterQueue(this.client, this.keys);
   }
 
   /**
@@ -407,5 +415,83 @@ export class QueueStore implements SettingsSource {
     // goes on the node connection that ran the adds: the one to the master of the queue's slot.
     const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
     return connection.wait(replicas, timeoutMs).catch(throwRedisFailure);
+  }
+
+  // Reads and admin steps for operators (dashboard, CLI); none is on a worker's path.
+
+  /** Redis' clock (ms): ages are measured on the clock the scripts stamp jobs with. */
+  async time(): Promise<number> {
+    const [seconds = 0, micros = 0] = (await this.client.time().catch(throwRedisFailure)).map(Number);
+    return seconds * 1000 + Math.floor(micros / 1000);
+  }
+
+  /** Up to `count` ids of `state` jobs that finished at or before `before` (ms), oldest first, past the first `skip`. */
+  finishedBefore(state: 'completed' | 'failed', before: number, skip: number, count: number): Promise<string[]> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
+  }
+
+  /** The `count` delayed jobs due soonest. */
+  soonestDelayed(count: number): Promise<string[]> {
+    return this.client.zrange(this.keys.delayed, 0, String(count - 1)).catch(throwRedisFailure);
+  }
+
+  /** A delayed job's due time (ms), or null when it is not delayed. */
+  async dueTime(id: string): Promise<number | null> {
+    const score = await this.client.zscore(this.keys.delayed, id).catch(throwRedisFailure);
+    return score === null ? null : Number(score);
+  }
+
+  /**
+   * Makes delayed jobs due now, for promote-delayed to move them (it moves due jobs only): their due time
+   * becomes 0, the only state they change. `XX` leaves alone an id no longer delayed (promoted, removed
+   * meanwhile). Resolves how many jobs are due at 0 now, these and any another call made due: the limit
+   * for the promote-delayed call that follows, so the whole front is moved.
+   */
+  async makeDue(ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const members = ids.flatMap((id) => ['0', id]);
+    const [, zeros] = await Promise.all([
+      this.client.zadd(this.keys.delayed, 'XX', ...members),
+      this.client.zcount(this.keys.delayed, '-inf', 0),
+    ]).catch(throwRedisFailure);
+    return zeros;
+  }
+
+  /** Jobs started under the queue-wide limit since `since` (ms): the rate log's current window. */
+  startedSince(since: number): Promise<number> {
+    return this.client.zcount(this.keys.rate, `(${since}`, '+inf').catch(throwRedisFailure);
+  }
+
+  /** Until when a RateLimitError holds the whole queue (ms), or null. */
+  async queueHold(): Promise<number | null> {
+    const hold = await this.client.hget(this.keys.meta, 'hold').catch(throwRedisFailure);
+    return hold === null ? null : Number(hold);
+  }
+
+  /**
+   * Groups that limits hold back: the `limit` throttled ones due soonest (with when they may start) and up
+   * to `limit` full ones (SSCAN, at most `limit` / 10 + 1 steps), with the totals of each and of the groups
+   * that have work.
+   */
+  async heldGroups(limit: number): Promise<{ throttled: { group: string; until: number }[]; full: string[]; throttledTotal: number; fullTotal: number; withWork: number }> {
+    const [, state, throttledKey, fullKey] = this.keys.groups;
+    const [soonest, throttledTotal, fullTotal, withWork] = await Promise.all([
+      this.client.zrange(throttledKey, 0, String(limit - 1), 'WITHSCORES'),
+      this.client.zcard(throttledKey),
+      this.client.scard(fullKey),
+      this.client.hlen(state),
+    ]).catch(throwRedisFailure);
+    const throttled: { group: string; until: number }[] = [];
+    for (let i = 0; i + 1 < soonest.length; i += 2) throttled.push({ group: soonest[i] as string, until: Number(soonest[i + 1]) });
+    const full = new Set<string>();
+    let cursor = '0';
+    for (let step = 0; step <= limit / 10 && full.size < limit; step++) {
+      const [next, found] = await this.client.sscan(fullKey, cursor, 'COUNT', 10).catch(throwRedisFailure);
+      for (const group of found) if (full.size < limit) full.add(group);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    return { throttled, full: [...full].sort(), throttledTotal, fullTotal, withWork };
   }
 }

@@ -1,7 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, RedisConfigError, Worker, type ConnectionOptions } from 'sluice';
-import { queueKeys } from '../../src/keys.js';
+import { createDashboard } from 'sluice/dashboard';
+import { queueKeys, registryKey } from '../../src/keys.js';
 import { connectBlocking, disconnectNow, quit } from '../../src/redis/connection.js';
 import { BlockingReads } from '../../src/redis/blocking-reads.js';
 import { hasRedisCli, NO_REDIS_CLI, startCluster, type TestCluster } from '../harness/redis-cluster.js';
@@ -295,6 +298,30 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     }
     return found;
   }
+
+  it('records queues on every master in the one registry key, which the dashboard lists and reads', async () => {
+    const names = [...(await namesOnEveryMaster('registry')).values()];
+    expect(names).toHaveLength(cluster.nodes.length);
+    const queues = names.map((name) => new Queue(name, { connection, redisConfig: 'off' }));
+    for (const queue of queues) await queue.add('a', {});
+    expect(await admin.smembers(registryKey('sluice'))).toEqual(expect.arrayContaining(names));
+    const dashboard = createDashboard({ connection });
+    const server = createServer(dashboard);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const overview = (await (await fetch(`http://127.0.0.1:${port}/api/overview`)).json()) as { cells: Record<string, string> };
+      for (const name of names) expect(overview.cells[`q:${name}:waiting`]).toBe('1');
+    } finally {
+      server.close();
+      await dashboard.close();
+    }
+    for (const queue of queues) {
+      await queue.obliterate();
+      await queue.close();
+    }
+    expect(await admin.smembers(registryKey('sluice'))).not.toEqual(expect.arrayContaining([names[0]]));
+  });
 
   it("keeps every key of a queue in the slot of its hash tag, on that slot's master", async () => {
     const name = uniqueQueue('slot');

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, Worker } from 'sluice';
 import { sampleValue, scrape, startExporter } from '../../examples/autoscale-controller.js';
+import { FormClient, serveDashboard } from '../harness/dashboard.js';
 import { spawnRedis, uniqueQueue, type SpawnedRedis } from '../harness/redis.js';
 
 /** README's rule for `role`, exactly as written there: the docs cannot drift from what is tested. */
@@ -99,5 +100,36 @@ describe("README's ACL recipe", () => {
     await reader.close();
     await queue.close();
   });
-});
 
+  it('a read-only dashboard serves every page under sluice-reader, and a writable one acts under sluice-worker', async () => {
+    const name = uniqueQueue('acl-dashboard');
+    const queue = new Queue(name, { connection: { url: url('worker') }, redisConfig: 'off' });
+    const job = await queue.add('later', { n: 1 }, { delay: 600_000 });
+    await queue.upsertSchedule('hourly', { every: 3_600_000 }, { name: 'tick', data: {} });
+    // The worker's rule covers the prefix's registry of queues too.
+    expect(await admin.smembers('sluice:queues')).toContain(name);
+    const reader = await serveDashboard({ connection: { url: url('reader') }, readOnly: true });
+    try {
+      const client = new FormClient(reader.origin);
+      const q = `/queues/${name}`;
+      for (const path of ['/', '/api/overview', `${q}?state=delayed`, `${q}/jobs/${job.id}`, `${q}/schedules`, `${q}/groups?group=g`, `/api/queues/${name}`, `/api/queues/${name}/jobs/${job.id}`]) {
+        const page = await client.get(path);
+        expect(page.status, `${path}: ${page.text.slice(0, 300)}`).toBe(200);
+      }
+      expect((await client.get('/')).text).toContain(`${q}"`);
+    } finally {
+      await reader.close();
+    }
+    const writer = await serveDashboard({ connection: { url: url('worker') } });
+    try {
+      const client = new FormClient(writer.origin);
+      await client.get(`/queues/${name}`);
+      expect((await client.post(`/queues/${name}/jobs/${job.id}/actions/promote`)).status).toBe(303);
+      expect((await queue.getJob(job.id))?.state).toBe('waiting');
+    } finally {
+      await writer.close();
+    }
+    await queue.obliterate();
+    await queue.close();
+  });
+});

@@ -52,6 +52,34 @@ try {
 }
 `;
 
+/** The dashboard as a user mounts it, from the installed package. */
+const DASHBOARD_SCRIPT = `
+import { createServer } from 'node:http';
+import { Queue } from 'sluice';
+import { createDashboard } from 'sluice/dashboard';
+
+const connection = { url: process.env.REDIS_URL };
+const queue = new Queue(process.env.QUEUE_NAME, { connection });
+await queue.add('hello', {});
+const dashboard = createDashboard({ connection });
+const server = createServer(dashboard);
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const origin = 'http://127.0.0.1:' + server.address().port;
+try {
+  const page = await fetch(origin + '/');
+  console.log('PAGE ' + page.status + ' ' + (await page.text()).includes(process.env.QUEUE_NAME));
+  const js = await fetch(origin + '/assets/dashboard.js');
+  const css = await fetch(origin + '/assets/dashboard.css');
+  console.log('ASSETS ' + js.status + ' ' + css.status);
+  console.log('RESOLVED ' + import.meta.resolve('sluice/dashboard'));
+} finally {
+  server.close();
+  await dashboard.close();
+  await queue.obliterate();
+  await queue.close();
+}
+`;
+
 describe('the published package', () => {
   let work: string | undefined;
   let app = '';
@@ -105,7 +133,7 @@ describe('the published package', () => {
   });
 
   it('the installed package holds dist/ and lua/, and none of the sources, tests or examples', () => {
-    for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/redis/lua.js', 'lua/claim.lua', 'lua/includes/keys.lua']) {
+    for (const file of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/redis/lua.js', 'lua/claim.lua', 'lua/includes/keys.lua', 'dist/dashboard/index.js', 'assets/dashboard/dashboard.js']) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }
     // Every script the library loads ships, with every include.
@@ -131,6 +159,16 @@ describe('the published package', () => {
     const resolved = /^RESOLVED (.+)$/m.exec(stdout)?.[1];
     expect(resolved).toBeDefined();
     expect(fileURLToPath(resolved as string)).toBe(join(installed, 'dist/index.js'));
+  }, 30_000);
+
+  it("serves the dashboard from 'sluice/dashboard' of the installed package, its script and stylesheet included", async () => {
+    writeFileSync(join(app, 'dashboard.mjs'), DASHBOARD_SCRIPT);
+    const env = { ...process.env, REDIS_URL: redis.url, QUEUE_NAME: uniqueQueue('package-dash') };
+    const { code, stdout, stderr } = await run(process.execPath, ['dashboard.mjs'], app, env);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
+    expect(stdout).toContain('PAGE 200 true');
+    expect(stdout).toContain('ASSETS 200 200');
+    expect(fileURLToPath(/^RESOLVED (.+)$/m.exec(stdout)?.[1] ?? '')).toBe(join(installed, 'dist/dashboard/index.js'));
   }, 30_000);
 
   it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics', async () => {

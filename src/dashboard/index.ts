@@ -1,0 +1,5 @@
+/**
+ * `sluice/dashboard`: the web dashboard as a plain Node `(req, res)` handler. A separate entry point, so
+ * `import 'sluice'` never loads it (test/unit/entry-points.test.ts walks the import graph to check).
+ */
+export { createDashboard, type DashboardHandler, type DashboardOptions } from './handler.js';
