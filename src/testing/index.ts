@@ -1,6 +1,6 @@
 /**
  * sluice/testing: what users of sluice need to test their own producers and workers. A separate export:
- * `import 'sluice'` loads none of it (test/unit/exports.test.ts checks).
+ * `import 'sluice'` loads none of it (test/unit/entry-points.test.ts checks).
  *
  * - startRedis(): a private Redis for a test suite (REDIS_URL, a redis-server from PATH, or testcontainers);
  * - waitUntilDrained, expectAdded, runJobs, expectAllClosed: helpers against a real queue;

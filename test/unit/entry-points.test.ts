@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * `import 'sluice'` must not load the dashboard (nor the metrics exporter's OpenTelemetry SDK): both are
- * entry points of their own. Checked on the source's import graph, static and dynamic imports alike.
+ * `import 'sluice'` must not load the dashboard or the testing kit (nor the metrics exporter's OpenTelemetry
+ * SDK): each is an entry point of its own. Checked on the source's import graph, static and dynamic imports alike.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,10 +25,16 @@ function reachable(entry: string): Set<string> {
 }
 
 describe('entry points', () => {
-  it("'sluice' loads no module of the dashboard", () => {
+  it("'sluice' loads no module of the dashboard or the testing kit", () => {
     const loaded = [...reachable('src/index.ts')];
     expect(loaded).toContain('src/queue.ts');
-    expect(loaded.filter((file) => file.startsWith('src/dashboard/'))).toEqual([]);
+    expect(loaded.filter((file) => file.startsWith('src/dashboard/') || file.startsWith('src/testing/'))).toEqual([]);
+  });
+
+  it("'sluice/testing' is an export of the package, built from src/testing/index.ts", () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, { import: string; types: string }> };
+    expect(pkg.exports['./testing']).toEqual({ types: './dist/testing/index.d.ts', import: './dist/testing/index.js' });
+    expect([...reachable('src/testing/index.ts')]).toContain('src/testing/fake-queue.ts');
   });
 
   it("'sluice/dashboard' is an export of the package, built from src/dashboard/index.ts", () => {
