@@ -77,6 +77,7 @@ describe('a stream entry that is not a job sluice wrote', () => {
       return counts.completed === good.length && counts.failed === 8;
     }, 20_000);
     const ids = (word: string) => worker.lines.filter((line) => line.startsWith(`${word} `)).map((line) => line.slice(word.length + 1));
+    await waitFor('the worker to report every job it ran', () => ids('done').length >= good.length);
     expect(ids('start').sort()).toEqual([...good].sort());
     expect(ids('done').sort()).toEqual([...good].sort());
 
