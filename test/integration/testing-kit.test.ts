@@ -49,6 +49,15 @@ describe('sluice/testing against a real queue', () => {
     await queue.close();
   });
 
+  it("runs a delayed job now in a test as README says: promoteJobs, then runJobs (no fake clock)", async () => {
+    const queue = new Queue<{ n: number }, number>(uniqueQueue('kit-delayed'), { connection: redis.connection });
+    const job = await queue.add('later', { n: 5 }, { delay: 3_600_000 });
+    expect(await queue.promoteJobs()).toBe(1);
+    const { completed } = await runJobs(queue, async (j) => j.data.n + 1, { connection: redis.connection });
+    expect(Object.fromEntries(completed)).toEqual({ [job.id]: 6 });
+    await queue.close();
+  });
+
   it('waitUntilDrained fails with the counts when jobs stay, and expectAllClosed closes and reports what was left open', async () => {
     const name = uniqueQueue('kit-drained');
     const queue = new Queue(name, { connection: redis.connection });
