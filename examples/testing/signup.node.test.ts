@@ -1,4 +1,5 @@
-// The node:test way: `node --import tsx --test examples/testing/signup.node.test.ts`.
+// The node:test way: `node --import tsx --test examples/testing/signup.node.test.ts` (the suite adds
+// --test-reporter=tap, which it reads: Node 20 prints TAP where there is no terminal, Node 24 its spec).
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Queue } from 'sluice';

@@ -133,7 +133,7 @@ describe('examples/testing: an app tested with the kit, as a user would', () => 
   }, 120_000);
 
   it('the node:test suite passes', async () => {
-    const { code, stdout, stderr } = await runCommand('node', ['--import', 'tsx', '--test', 'examples/testing/signup.node.test.ts'], { env });
+    const { code, stdout, stderr } = await runCommand('node', ['--import', 'tsx', '--test', '--test-reporter=tap', 'examples/testing/signup.node.test.ts'], { env });
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
     expect(stdout).toMatch(/^# pass 2$/m);
     expect(stdout).toMatch(/^# fail 0$/m);
