@@ -1,6 +1,7 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
+import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -51,7 +52,13 @@ import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
-import { ProducerSpans, type SendSpans } from './telemetry/tracing.js';
+import { ProducerSpans } from './telemetry/tracing.js';
+
+/** A job validated and encoded for the add script, with its options as its Job shows them. */
+interface Prepared {
+  input: AddInput;
+  stored: StoredJobOptions;
+}
 
 export interface BulkJob<Data> {
   name: string;
@@ -59,14 +66,7 @@ export interface BulkJob<Data> {
   opts?: JobOptions;
 }
 
-/**
- * Jobs per add script call. A call of 1,000 took about 6 ms of Redis time, during which no claim of any
- * worker runs, and its jobs were written only once all of them had been serialized: the first jobs due in a
- * bulk of delayed jobs started 25-60 ms late. 200 keeps a call near a millisecond; the calls of one bulk go
- * out pipelined, so Redis runs one while the client serializes the next.
- */
-const ADD_CHUNK = 200;
-/** Jobs per obliterate / retryJobs step, for the same reason. */
+/** Jobs per obliterate / retryJobs step: one call stays near a millisecond of Redis time, as ADD_CHUNK (adder.ts). */
 const STEP = 1000;
 /** The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes. */
 export class Queue<Data = unknown, Result = unknown> implements JobOwner {
@@ -82,7 +82,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly #reachability: Reachability;
   readonly #durability: Durability | undefined;
   readonly #spans: ProducerSpans;
+  readonly #adder: Adder;
+  /** add and addBulk calls whose jobs joined the Adder and are not answered yet; close() waits for them. */
+  #joinedCalls = 0;
+  #allAnswered: (() => void) | undefined;
+  /** The add input and options of a job added without options: normalized once. */
+  readonly #plain: Prepared;
   #ready: Promise<void> | undefined;
+  /** #ready resolved: the hot path checks this field instead of awaiting a settled promise. */
+  #setUpDone = false;
   /** A read found the queue and checked it (#inspect); reset by obliterate. */
   #checked: Promise<boolean> | undefined;
   #closed = false;
@@ -106,6 +114,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.#connection = connect(options.connection, { commandTimeout: producer.commandTimeout });
     this.#reachability = new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
     this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
+    this.#plain = this.#prepareOptions(undefined, undefined);
+    // Shared by the Job of every job added without options, as reads share DEFAULT_STORED.
+    Object.freeze(this.#plain.stored);
+    this.#adder = new Adder(this.store, { ready: () => (this.#setUpDone ? undefined : this.#setUp()), durability: this.#durability });
     trackOpen(this, `Queue '${name}'`);
   }
 
@@ -116,14 +128,25 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** Checks priorityLevels against Redis once; later calls reuse the answer. */
   #init(): Promise<void> {
     if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
+    return this.#setUp();
+  }
+
+  /** #init without the closed check: adds handed to the Adder before close() are still sent. */
+  #setUp(): Promise<void> {
     if (this.#ready === undefined) {
       const limit = this.#rateLimit;
-      this.#ready = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`)
+      const ready = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`)
         .then(() => this.store.init(this.#settings.levels))
         .then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
-      this.#ready.catch(() => {
-        this.#ready = undefined;
-      });
+      this.#ready = ready;
+      ready.then(
+        () => {
+          if (this.#ready === ready) this.#setUpDone = true;
+        },
+        () => {
+          if (this.#ready === ready) this.#ready = undefined;
+        },
+      );
     }
     return this.#ready;
   }
@@ -150,17 +173,31 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.#checked;
   }
 
-  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace?: StoredTraceContext): { input: AddInput; stored: StoredJobOptions } {
+  /**
+   * Validates and encodes one job; throws before anything is sent. A job without options (most of them)
+   * reuses the queue's default options, normalized and encoded once in the constructor.
+   */
+  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
+    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const encoded = encode(data, 'job data', this.maxPayloadBytes);
+    return {
+      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
+      stored,
+    };
+  }
+
+  /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
     const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
     const compact = compactOptions(job.stored);
     const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
     const input = {
       jobId: job.jobId ?? '',
-      name,
-      data: encode(data, 'job data', this.maxPayloadBytes),
+      name: '',
+      data: NO_OPTIONS,
       opts: noOptions(stored) ? NO_OPTIONS : encode(stored, 'job options', this.maxPayloadBytes),
       prio: job.priority,
       delay: job.delay,
@@ -170,9 +207,24 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return { input, stored: job.stored };
   }
 
+  /**
+   * Adds one job. It is validated and encoded at once (a bad one rejects alone), then joins the add script
+   * call of the other adds of this Queue made meanwhile (see adder.ts): adds made while one is in flight
+   * leave together when it returns, up to 200 per call. Each caller gets its own job or its own error.
+   */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
-    const [job] = await this.addBulk([{ name, data, ...(opts === undefined ? {} : { opts }) }]);
-    return job as Job<Data, Result>;
+    const called = performance.now();
+    const spans = this.#spans.start(1);
+    try {
+      const prepared = this.#prepare(name, data, opts, spans.traceContext(0));
+      const [job] = await this.#submit([prepared.input], [prepared], [data], called);
+      spans.end([job as Job<Data, Result>]);
+      if (this.logger?.isLevelEnabled('debug') === true) this.logger.debug({ queue: this.name, count: 1, jobId: job?.id }, 'jobs added');
+      return job as Job<Data, Result>;
+    } catch (error) {
+      spans.end(undefined, error);
+      throw error;
+    }
   }
 
   /**
@@ -184,7 +236,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     // One send span per call (plus a create span per job for a bulk); see telemetry/tracing.ts.
     const spans = this.#spans.start(Array.isArray(jobs) ? jobs.length : 0);
     try {
-      const added = await this.#addBulk(jobs, spans, called);
+      // Checked through `unknown`: Array.isArray would narrow a readonly array to any[].
+      const given: unknown = jobs;
+      if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
+      const prepared = jobs.map((job, i) => {
+        if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
+        return this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
+      });
+      const added = await this.#submit(
+        prepared.map((p) => p.input),
+        prepared,
+        jobs.map((job) => job.data),
+        called,
+      );
       spans.end(added);
       if (this.logger?.isLevelEnabled('debug') === true) {
         this.logger.debug({ queue: this.name, count: added.length, ...(added.length === 1 ? { jobId: added[0]?.id } : {}) }, 'jobs added');
@@ -196,67 +260,67 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     }
   }
 
-  async #addBulk(jobs: readonly BulkJob<Data>[], spans: SendSpans, called: number): Promise<Job<Data, Result>[]> {
-    // Checked through `unknown`: Array.isArray would narrow a readonly array to any[].
-    const given: unknown = jobs;
-    if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
-    const prepared = jobs.map((job, i) => {
-      if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
-      return this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
-    });
+  /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
+  async #submit(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    // Each call waits for a connection that is down on its own, bounded by offlineTimeout and
+    // maxOfflineCalls, before it joins a batch: a call that gives up was never sent.
     const offline = this.#reachability.whenReady();
     if (offline !== undefined) await offline;
-    await this.#init();
-    const inputs = prepared.map((p) => p.input);
-    const chunks: Promise<{ id: string; duplicate: boolean }[]>[] = [];
-    // Delays count from this call, not from when Redis runs the script: encoding a 2,000-job bulk took
-    // 30 ms in the bench, which made every delayed job in it that late. See lua/add.lua.
-    const spent = Math.floor(performance.now() - called);
-    // Each chunk says how long the call had taken when it was sent (serializing the chunks before it
-    // included), so a later chunk's delays count from the call too.
-    for (let i = 0; i < inputs.length; i += ADD_CHUNK) chunks.push(this.store.add(inputs.slice(i, i + ADD_CHUNK), Math.floor(performance.now() - called)));
-    const settled = await Promise.allSettled(chunks);
+    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    if (prepared.length === 0) {
+      await this.#init();
+      if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
+      return [];
+    }
+    // From here on the call is close()'s to wait for: its jobs may already be in a batch.
+    this.#joinedCalls++;
+    try {
+      return await this.#joined(this.#adder.add(inputs, called), prepared, data);
+    } finally {
+      if (--this.#joinedCalls === 0) this.#allAnswered?.();
+    }
+  }
+
+  async #joined(reply: Promise<AddReply>, prepared: readonly Prepared[], data: readonly Data[]): Promise<Job<Data, Result>[]> {
+    const { outcomes, replicated } = await reply;
     const failed: { index: number; error: Error }[] = [];
-    const results: ({ id: string; duplicate: boolean } | undefined)[] = [];
-    settled.forEach((chunk, c) => {
-      if (chunk.status === 'fulfilled') {
-        results.push(...chunk.value);
-        return;
-      }
-      const start = c * ADD_CHUNK;
-      for (let i = start; i < Math.min(start + ADD_CHUNK, inputs.length); i++) {
-        results.push(undefined);
-        failed.push({ index: i, error: chunk.reason as Error });
-      }
-    });
-    // Every chunk failed: nothing of this call was written (or, on a timeout, nothing is known), so the
-    // chunk's own error says it best.
-    if (failed.length === inputs.length && failed[0] !== undefined) throw failed[0].error;
     const out: Job<Data, Result>[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i];
-      if (result === undefined) continue;
-      if (result.duplicate) {
-        const existing = await this.getJob(result.id);
-        if (existing !== undefined) {
-          out.push(existing);
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as AddOutcome;
+      if ('error' in outcome) {
+        failed.push({ index: i, error: outcome.error });
+        continue;
+      }
+      if (outcome.duplicate) {
+        // Read through the store, not getJob(): a close() that began meanwhile waits for this call.
+        const existing = await this.store.getJob(outcome.id);
+        if (existing !== null) {
+          out.push(Job.fromStored<Data, Result>(this, existing));
           continue;
         }
       }
-      const { input, stored } = prepared[i] as { input: AddInput; stored: StoredJobOptions };
-      out.push(this.#fresh(result.id, (jobs[i] as BulkJob<Data>).data, input, stored, spent));
+      const { input, stored } = prepared[i] as Prepared;
+      out.push(this.#fresh(outcome.id, data[i] as Data, input, stored, outcome.spent));
     }
-    if (failed.length > 0) throw new BulkAddError(out, failed, inputs.length);
-    if (this.#durability !== undefined) {
-      const { replicas, timeoutMs } = this.#durability;
-      const acknowledged = await this.store.waitForReplicas(replicas, timeoutMs);
-      if (acknowledged < replicas) throw new ReplicationError(acknowledged, replicas, timeoutMs);
-    }
+    // Every call failed: nothing of this call was written (or, on a timeout, nothing is known), so the
+    // call's own error says it best.
+    if (failed.length === outcomes.length && failed[0] !== undefined) throw failed[0].error;
+    if (failed.length > 0) throw new BulkAddError(out, failed, outcomes.length);
+    this.#checkReplicated(replicated);
     return out;
   }
 
+  /** Throws when durability asked for replicas and WAIT did not confirm them (or failed). */
+  #checkReplicated(replicated: number | Error | undefined): void {
+    if (replicated === undefined || this.#durability === undefined) return;
+    if (replicated instanceof Error) throw replicated;
+    const { replicas, timeoutMs } = this.#durability;
+    if (replicated < replicas) throw new ReplicationError(replicated, replicas, timeoutMs);
+  }
+
   #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions, spent: number): Job<Data, Result> {
-    const delayed = input.delay > spent || input.runAt > Date.now();
+    const now = Date.now();
+    const delayed = input.delay > spent || input.runAt > now;
     return new Job<Data, Result>(this, {
       id,
       name: input.name,
@@ -265,7 +329,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       priority: input.prio,
       attemptsMade: 0,
       attemptsStarted: 0,
-      timestamp: Date.now(),
+      timestamp: now,
       state: delayed ? 'delayed' : 'waiting',
     });
   }
@@ -470,12 +534,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     }
     await this.store.unregister();
     this.#ready = undefined;
+    this.#setUpDone = false;
     this.#checked = undefined;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Adds already handed to the Adder are sent and answered before the connection goes.
+    if (this.#joinedCalls > 0) {
+      await new Promise<void>((resolve) => {
+        this.#allAnswered = resolve;
+      });
+    }
     await closeConnection(this.#connection);
     untrackOpen(this);
   }

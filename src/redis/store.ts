@@ -10,7 +10,7 @@ import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
 import { registerQueue, unregisterQueue } from './registry.js';
-import { runScript } from './scripts.js';
+import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
 /**
@@ -127,15 +127,13 @@ export class QueueStore implements SettingsSource {
     return status;
   }
 
+  /** The add script's keys, the same for every call: built once, as add is the producer's hot path. */
+  #addKeys: ScriptKeys<'add'> | undefined;
+
   /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
   add(jobs: readonly AddInput[], spentMs = 0): Promise<{ id: string; duplicate: boolean }[]> {
-    return runScript(
-      this.client,
-      'add',
-      { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail },
-      { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length },
-      jobs,
-    );
+    this.#addKeys ??= { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail };
+    return runScript(this.client, 'add', this.#addKeys, { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length }, jobs);
   }
 
   claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
