@@ -1,4 +1,4 @@
-import { ScriptError } from './errors.js';
+import { RedisTimeoutError, RedisUnavailableError, ScriptError } from './errors.js';
 import type { AddInput, QueueStore } from './redis/store.js';
 
 /**
@@ -64,6 +64,8 @@ export class Adder {
   #busy = false;
   /** The flush in flight carries a single add or addBulk call. */
   #lone = false;
+  /** A call of the flush in flight got no answer within commandTimeout (Redis frozen or unreachable). */
+  #timedOut = false;
 
   constructor(
     private readonly store: QueueStore,
@@ -98,6 +100,22 @@ export class Adder {
   };
 
   readonly #flushed = (): void => {
+    if (this.#timedOut) {
+      // The adds gathered behind a call Redis did not answer in time were never sent. Sending them now
+      // would make each wait a second commandTimeout (4 s where the producer was promised 2, seen with
+      // Redis frozen): they fail at once instead, typed and safe to retry.
+      this.#timedOut = false;
+      const stranded = this.#pending;
+      this.#pending = [];
+      for (const request of stranded) {
+        request.reject(
+          new RedisUnavailableError(
+            `Redis did not answer the add call before this one within commandTimeout; this add waited behind it and was ` +
+              `not sent. Retry it (with a jobId it is deduplicated)`,
+          ),
+        );
+      }
+    }
     // A lone add with nothing behind it: go idle now rather than hop to the end of the turn.
     if (this.#lone && this.#pending.length === 0) this.#busy = false;
     else setImmediate(this.#next);
@@ -165,6 +183,7 @@ export class Adder {
       }
       return true;
     } catch (error) {
+      if (error instanceof RedisTimeoutError) this.#timedOut = true;
       for (let k = 0; k < owners.length; k++) (owners[k] as Request).outcomes[slots[k] as number] = { error: error as Error };
       return false;
     }

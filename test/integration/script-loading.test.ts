@@ -45,7 +45,8 @@ describe('how scripts reach Redis', () => {
     const delta = (command: string): number => (after.get(command) ?? 0) - (before.get(command) ?? 0);
     expect(delta('function|load')).toBe(1);
     expect(delta('evalsha') + delta('eval')).toBe(0);
-    expect(delta('fcall')).toBeGreaterThanOrEqual(11);
+    // The ten adds share one call (src/adder.ts); the reads are calls of their own.
+    expect(delta('fcall') + delta('fcall_ro')).toBeGreaterThanOrEqual(2);
     await queue.close();
     await admin.quit();
   });
