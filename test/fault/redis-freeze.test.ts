@@ -80,6 +80,8 @@ describe('redis-server frozen with SIGSTOP for 10 s, then resumed', () => {
     // ends up as exactly one job, completed once by the same worker process, which never restarted.
     for (const outcome of failed) await queue.add('w', { ms: 5 }, { jobId: outcome.id });
     await waitFor('every job to complete', async () => (await queue.getCounts()).completed === n, 60_000);
+    // Redis' count comes first; the worker's line about its last jobs may come a moment later.
+    await waitFor('the worker to report every job', () => worker.lines.filter((line) => line.startsWith('done ')).length >= n);
     const done = worker.lines.filter((line) => line.startsWith('done '));
     expect(new Set(done).size).toBe(n);
     expect(done).toHaveLength(n);
