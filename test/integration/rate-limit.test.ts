@@ -12,6 +12,9 @@ function workers(count: number, env: Record<string, string>): Child[] {
 }
 
 async function stop(children: Child[]): Promise<void> {
+  // A worker process that has not started yet has no SIGTERM handler: it would die of the signal (seen on
+  // a loaded machine, where the work was done before the second process was up).
+  await waitFor('every worker process to start', () => children.every((child) => child.lines.includes('ready')), 30_000);
   for (const child of children) child.process.kill('SIGTERM');
   expect(await Promise.all(children.map((c) => c.exited))).toEqual(children.map(() => 0));
 }
