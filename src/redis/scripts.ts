@@ -272,7 +272,7 @@ function loadOnce(client: RedisClient): Promise<boolean> {
 
 /**
  * A read-only script goes by FCALL_RO: Redis then checks only read access to its keys, so a user whose ACL
- * lets it read a queue's keys and no more (README's sluice-reader) can run it; FCALL asks for write access
+ * lets it read a queue's keys and no more (the sluice-reader rule of docs/guide/redis-setup.md) can run it; FCALL asks for write access
  * to every key it is given.
  */
 function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {
