@@ -24,10 +24,11 @@ function compile(snippets: readonly CodeBlock[]): string[] {
     },
   });
   if (config === undefined) throw new Error('tsconfig.json could not be read');
-  // Virtual files beside the repository's own, so `paths` maps 'sluice' to src/ as for tests and examples.
+  // Virtual files inside the repository, so `paths` maps 'sluice' to src/ as for tests and examples.
   const virtual = new Map<string, CodeBlock>();
   snippets.forEach((block, index) => {
-    const name = normalize(join(REPO, '.doc-snippets', `${block.file.replace(/[/.]/g, '_')}_${block.line}_${index}.ts`));
+    // Beside its page, so a relative import in a block resolves as a reader of that page would expect.
+    const name = normalize(join(REPO, dirname(block.file), `.snippet-${block.line}-${index}.ts`));
     // A block without an import is still a module of its own, so two blocks may declare the same names.
     virtual.set(name, { ...block, code: /^\s*(import|export) /m.test(block.code) ? block.code : `${block.code}\nexport {};\n` });
   });
