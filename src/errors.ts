@@ -23,7 +23,8 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REDIS_OOM'
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
-  | 'ERR_SLUICE_DECODE';
+  | 'ERR_SLUICE_DECODE'
+  | 'ERR_SLUICE_SANDBOX';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -251,4 +252,15 @@ export class RateLimitError extends SluiceError {
 
 export function isSluiceError(value: unknown): value is SluiceError {
   return value instanceof SluiceError;
+}
+
+/**
+ * A sandboxed processor's runner (child process or worker thread) ended while it ran a job: a crash, a
+ * heap past `sandbox.maxMemoryMb`, `process.exit` in the handler. The attempt fails with it and is retried
+ * like any failure; a new runner takes the next job.
+ */
+export class SandboxError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_SANDBOX', message);
+  }
 }

@@ -18,6 +18,7 @@ export { Job } from './job.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
+export type { SandboxOptions } from './worker/sandbox/pool.js';
 export type { RedisConfigCheck } from './durability.js';
 export type { Counts, JobState, QueueMetrics } from './states.js';
 export type { RateLimit, GroupLimit, GroupStatus, LimitedGroups, RateWindow } from './queue-settings.js';
@@ -45,6 +46,7 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  SandboxError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

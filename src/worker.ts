@@ -37,6 +37,7 @@ import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
+import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import { asError, failureTexts } from './worker/thrown.js';
 import { workerSettings, type WorkerOptions } from './worker/settings.js';
@@ -104,6 +105,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly consumer: string;
   readonly concurrency: number;
   readonly #processor: Processor<Data, Result>;
+  readonly #sandbox: SandboxPool | undefined;
   readonly #prefetch: number;
   readonly #levels: number;
   readonly #strategies: Record<string, BackoffStrategy>;
@@ -124,8 +126,17 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions) {
+  /**
+   * @param processor An async function `(job, ctx) => result` run in this process, or the absolute path
+   *   (or file URL) of a module whose default export is one, run in a sandbox (the `sandbox` option).
+   */
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
     super();
+    if (typeof processor === 'string' || processor instanceof URL) {
+      const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
+      this.#sandbox = pool;
+      processor = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+    }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
     }
@@ -470,7 +481,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     await this.#loop;
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, this.#sandbox?.close()]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

@@ -3,6 +3,7 @@ import { ValidationError } from '../errors.js';
 import { assertDuration, assertInteger } from '../options.js';
 import type { QueueOptions } from '../queue-settings.js';
 import type { OutboundLimit } from './outbound.js';
+import type { SandboxOptions } from './sandbox/pool.js';
 
 /**
  * The options of a Worker and their validation, as queue-settings.ts is for a Queue: every setting is
@@ -44,6 +45,8 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    * fleet needs it from one place, and the standalone exporter is the place that survives scaling to zero.
    */
   queueMetrics?: boolean;
+  /** How a processor given as a file runs: in child processes (default) or worker threads, and their heap limit. */
+  sandbox?: SandboxOptions;
 }
 
 /** A Worker's own settings, checked and with their defaults. */
