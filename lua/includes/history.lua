@@ -8,7 +8,7 @@
 -- that HINCRBY find its field at the end of a 361-field listpack: 90,900 Redis instructions per call,
 -- against 5,500 in a hash of a few fields (npm run bench:lua-costs). The first count of a kind in a new
 -- minute (HINCRBY answers exactly n) rolls the minute before it into `history` and drops from `history` the
--- minutes that left the window: 4 to 7 commands, once a minute, whatever the number of settle calls.
+-- minutes that left the window: at most 7 commands, once a minute, whatever the number of settle calls.
 --
 -- Bounded: `history` holds at most HISTORY_MINUTES minutes before `at` (2 fields each), and `history:now`
 -- at most 5 fields. A clock that steps back leaves the minutes "ahead" of it in `history` until they too
