@@ -20,7 +20,7 @@ export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { SandboxOptions } from './worker/sandbox/pool.js';
 export type { RedisConfigCheck } from './durability.js';
-export type { Counts, JobState, QueueMetrics } from './states.js';
+export type { Counts, JobState, MinuteCounts, QueueMetrics } from './states.js';
 export type { RateLimit, GroupLimit, GroupStatus, LimitedGroups, RateWindow } from './queue-settings.js';
 export type { ClusterConnectionOptions, ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';

@@ -33,10 +33,11 @@ import {
   type RateLimit,
 } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
+import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
-import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
+import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import {
   decodeDefinition,
@@ -48,6 +49,7 @@ import {
   type ScheduleJob,
   type ScheduleSpec,
 } from './schedules/definition.js';
+import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
@@ -384,6 +386,17 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.store.getMetrics();
   }
 
+  /**
+   * Jobs completed and failed for good in each of the last `minutes` minutes of Redis' clock (default and at
+   * most 180), oldest first, the current minute last; a minute without any is there with 0s. The settle
+   * scripts count them once per call (lua/includes/history.lua); this is one read-only script call.
+   */
+  async getMetricsHistory(options: { minutes?: number } = {}): Promise<MinuteCounts[]> {
+    const minutes = assertInteger('getMetricsHistory minutes', options.minutes ?? HISTORY_MINUTES, 1, HISTORY_MINUTES);
+    await this.#inspect();
+    return readHistory(this.store.client, this.store.keys, minutes);
+  }
+
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
     await this.#init();
@@ -512,6 +525,18 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     validateScheduleId(id);
     await this.#inspect();
     return this.#schedules().remove(id);
+  }
+
+  /**
+   * Enqueues schedule `id`'s job now, outside its ticks (an operator's "run now"), with the job id
+   * `<id>:now:<ms of Redis' clock>`. The schedule's next run and run count stay as they are: its limit
+   * counts ticks, not these. Resolves with the job's id, or null when there is no such schedule.
+   */
+  async runSchedule(id: string): Promise<string | null> {
+    validateScheduleId(id);
+    // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
+    if (!(await this.#inspect())) return null;
+    return runScheduleNow(this.#schedules(), id);
   }
 
   #schedules(): ScheduleStore {

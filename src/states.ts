@@ -40,3 +40,13 @@ export interface QueueMetrics extends Omit<Counts, 'limited'> {
   /** Jobs failed for good (attempts used up, or stalled too often) since the queue was created. */
   failedTotal: number;
 }
+
+/** Jobs that ended in one minute of Redis' clock (Queue#getMetricsHistory). */
+export interface MinuteCounts {
+  /** The minute's start (ms since the epoch, Redis' clock). */
+  minute: number;
+  /** Jobs completed in that minute. */
+  completed: number;
+  /** Jobs failed for good in that minute (a retry is not counted). */
+  failed: number;
+}

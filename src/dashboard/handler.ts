@@ -26,6 +26,7 @@ import {
   type PageContext,
 } from './pages.js';
 import { QueueDirectory } from './queues.js';
+import { readTimeline } from './timeline.js';
 import { CSRF_FIELD, Csrf, presentedToken, sameOrigin, sameSecret, securityHeaders, setCookie, TOKEN_COOKIE } from './security.js';
 
 export interface DashboardOptions {
@@ -88,6 +89,8 @@ const FLASH: Record<string, { kind: 'ok' | 'error'; text: (n: number) => string 
   promoted: { kind: 'ok', text: () => 'Promoted: waiting now.' },
   removed: { kind: 'ok', text: () => 'Job removed.' },
   'schedule-removed': { kind: 'ok', text: () => 'Schedule removed.' },
+  'schedule-ran': { kind: 'ok', text: () => "Added now by its schedule's Run now; the schedule's next run is unchanged." },
+  'schedule-missing': { kind: 'error', text: () => 'No such schedule (removed meanwhile?).' },
   'not-found': { kind: 'error', text: () => 'No such job (removed meanwhile?).' },
   'job-active': { kind: 'error', text: () => 'The job is running; wait for it to finish.' },
   'wrong-state': { kind: 'error', text: () => 'The job is not in a state that allows this any more.' },
@@ -264,14 +267,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   // ---- pages ----
 
-  async function overviewRows(): Promise<OverviewRow[]> {
+  /** Every queue's metrics; with `history`, its per-minute history too (a page view, not a poll). */
+  async function overviewRows(history: boolean): Promise<OverviewRow[]> {
     const names = await queues.names();
     return Promise.all(
       names.map(async (name): Promise<OverviewRow> => {
         try {
           const queue = await queues.get(name, false);
           if (queue === undefined) return { name, error: 'registered, but not found in Redis (obliterated?)' };
-          return { name, metrics: await queue.getMetrics() };
+          const [metrics, minutes] = await Promise.all([queue.getMetrics(), history ? queue.getMetricsHistory() : []]);
+          return { name, metrics, history: minutes };
         } catch (error) {
           return { name, error: (error as Error).message };
         }
@@ -303,7 +308,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   async function get(r: Request, parts: string[]): Promise<void> {
     const { res, query, ctx } = r;
     if (parts.length === 0) {
-      const rows = await overviewRows();
+      const rows = await overviewRows(true);
       return sendHtml(res, 200, overviewPage(ctx, rows));
     }
     if (parts[0] === 'api') return api(r, parts.slice(1));
@@ -325,17 +330,17 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       const metrics = await queue.getMetrics();
       const list = await jobList(queue, state, page, filter, metrics);
       if (query.get('partial') === 'rows') return sendHtml(res, 200, jobRows(ctx, name, list));
-      return sendHtml(res, 200, queuePage(ctx, name, metrics, list));
+      return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
       const job = await queue.getJob(parts[3]);
       if (job === undefined) throw new HttpError(404, `There is no job '${parts[3]}' in ${name} (removed, or deleted by retention).`);
-      const logs = await job.getLogs(-(LOG_LINES + 1), -1);
+      const [logs, timeline] = await Promise.all([job.getLogs(-(LOG_LINES + 1), -1), readTimeline(queue, job)]);
       const older = logs.length > LOG_LINES;
       return sendHtml(
         res,
         200,
-        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId }),
+        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId, timeline }),
       );
     }
     if (parts[2] === 'schedules' && parts.length === 3) return sendHtml(res, 200, schedulesPage(ctx, name, await queue.getSchedules()));
@@ -360,7 +365,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     let read: () => Promise<unknown>;
     if (parts.length === 1 && parts[0] === 'overview') {
       read = async () => {
-        const rows = await overviewRows();
+        const rows = await overviewRows(false);
         const cells: Record<string, string> = {};
         for (const row of rows) if ('metrics' in row) Object.assign(cells, metricCells(`q:${row.name}:`, row.metrics));
         return { names: rows.map((row) => row.name), cells };
@@ -454,9 +459,25 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         throw error;
       }
     }
-    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts[5] === 'remove' && parts.length === 6) {
-      await queue.removeSchedule(parts[3]);
-      return done(q(base, name, 'schedules'), 'schedule-removed');
+    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts.length === 6) {
+      const back = q(base, name, 'schedules');
+      try {
+        switch (parts[5]) {
+          case 'remove':
+            await queue.removeSchedule(parts[3]);
+            return done(back, 'schedule-removed');
+          case 'run': {
+            const id = await queue.runSchedule(parts[3]);
+            // To the job it added: the page shows it, and follows it as it runs.
+            return id === null ? redirect(r.res, `${back}?error=schedule-missing`) : done(jobUrl(base, name, id), 'schedule-ran');
+          }
+          default:
+            throw new HttpError(404, 'No such action.');
+        }
+      } catch (error) {
+        if (error instanceof ValidationError) throw new HttpError(400, error.message);
+        throw error;
+      }
     }
     throw new HttpError(404, 'No such action.');
   }
