@@ -29,6 +29,7 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include queue-limits
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -78,8 +79,14 @@ end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.
+-- A claim wakes the workers waiting for a slot under the queue's concurrency itself (queue-limits.lua).
 local claimed
-if count > 0 then claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit) end
+if count > 0 then
+  Q.settled = settled
+  claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
+elseif settled > 0 then
+  slotsFreed(metaKey, ctlKey)
+end
 acks.flush(metaKey)
 -- The jobs settled and the jobs claimed, in one HINCRBY.
 local active = -settled

@@ -18,6 +18,7 @@
 --@include enqueue
 --@include schedule
 --@include packed
+--@include queue-limits
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -103,7 +104,10 @@ end
 delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
-if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
+if closeBatch(acks, metaKey, settled) then
+  slotsFreed(metaKey, ctlKey)
+  retention.apply(failedKey, base, now)
+end
 countFinished(Q, 'failed', failedForGood)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.

@@ -18,6 +18,7 @@
 --@include enqueue
 --@include xinfo
 --@include corrupt
+--@include queue-limits
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -70,7 +71,7 @@ end
 
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
-closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
+if closeBatch(acks, metaKey, requeued + failed + corrupt + #strays) then slotsFreed(metaKey, ctlKey) end
 countFinished(Q, 'failed', failed)
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the

@@ -20,6 +20,7 @@
 --@include settle
 --@include record
 --@include packed
+--@include queue-limits
 
 local metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3]
 local streams, levels = streamKeys(KEYS, 4 + GROUP_KEY_COUNT)
@@ -89,7 +90,7 @@ if fronted > 0 then
   -- stream they block on.
   redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'front', int(fronted))
 end
-closeBatch(acks, metaKey, settled)
+if closeBatch(acks, metaKey, settled) then slotsFreed(metaKey, ctlKey) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

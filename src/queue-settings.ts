@@ -15,6 +15,15 @@ export interface RateLimit {
   max: number;
   /** ...in any window of this many ms. */
   duration: number;
+  /**
+   * Space the starts `duration / max` ms apart (GCRA) instead of keeping a sliding window. The sliding window
+   * (the default) lets a whole window's worth start at once, so a downstream that counts on its own clock
+   * can see up to twice `max` in one of its windows; a smooth limit never lets more than `max + burst` into
+   * one while the jitter between the two clocks stays below the spacing.
+   */
+  smooth?: boolean;
+  /** With `smooth`: how many may start at once after a pause, from 1 (strict spacing, the default) to `max`. */
+  burst?: number;
 }
 
 export interface GroupLimit {
@@ -23,6 +32,10 @@ export interface GroupLimit {
   duration?: number;
   /** At most this many of the group's jobs run at once. */
   concurrency?: number;
+  /** The group's starts spaced `duration / max` apart, as RateLimit's `smooth`. */
+  smooth?: boolean;
+  /** With `smooth`: how many of the group's jobs may start at once after a pause (1 to max; default 1). */
+  burst?: number;
 }
 
 export interface GroupStatus {
@@ -182,26 +195,47 @@ export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaul
 }
 
 export function validateRateLimit(limit: unknown, what: string): RateLimit {
-  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }`);
-  const { max, duration } = limit as Record<string, unknown>;
-  return { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }, or { max, duration, smooth: true, burst }`);
+  const { max, duration, smooth, burst } = limit as Record<string, unknown>;
+  const rate = { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+  return { ...rate, ...validateSmooth(what, rate.max, smooth, burst) };
+}
+
+/** `smooth` and `burst` of a rate: a burst only with smooth, from 1 to max (max at once is the sliding window's worst). */
+function validateSmooth(what: string, max: number, smooth: unknown, burst: unknown): Pick<RateLimit, 'smooth' | 'burst'> {
+  if (smooth !== undefined && typeof smooth !== 'boolean') throw new ValidationError(`${what}: smooth must be true or false, got ${JSON.stringify(smooth) ?? typeof smooth}`);
+  if (smooth !== true) {
+    if (burst !== undefined) throw new ValidationError(`${what}: burst applies to a smooth limit; add smooth: true, or leave burst out`);
+    return {};
+  }
+  return { smooth: true, burst: burst === undefined ? 1 : assertInteger(`${what}: burst`, burst, 1, max) };
 }
 
 export function validateGroupLimit(limit: unknown): GroupLimit {
-  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency }');
-  const { max, duration, concurrency, ...rest } = limit as Record<string, unknown>;
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency, smooth, burst }');
+  const { max, duration, concurrency, smooth, burst, ...rest } = limit as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration and concurrency`);
+  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration, concurrency, smooth and burst`);
   if ((max === undefined) !== (duration === undefined)) {
     throw new ValidationError('setGroupLimit: give max and duration together (at most max starts per duration ms)');
   }
   if (max === undefined && concurrency === undefined) {
     throw new ValidationError('setGroupLimit: give { max, duration }, { concurrency }, or all three');
   }
+  if (max === undefined && (smooth !== undefined || burst !== undefined)) {
+    throw new ValidationError('setGroupLimit: smooth and burst shape a rate; give max and duration with them');
+  }
+  const rate = max === undefined ? undefined : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) };
   return {
-    ...(max === undefined ? {} : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) }),
+    ...rate,
     ...(concurrency === undefined ? {} : { concurrency: assertInteger('setGroupLimit: concurrency', concurrency, 1) }),
+    ...(rate === undefined ? {} : validateSmooth('setGroupLimit', rate.max, smooth, burst)),
   };
+}
+
+/** The queue-wide concurrency: at most this many of the queue's jobs run at once, across every worker. */
+export function validateConcurrency(concurrency: unknown): number {
+  return assertInteger('setConcurrency: concurrency', concurrency, 1);
 }
 
 /** '' stands for the default rule of every group. */

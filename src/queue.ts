@@ -20,6 +20,7 @@ import {
 import {
   producerSettings,
   queueSettings,
+  validateConcurrency,
   validateGroupLimit,
   validateGroupName,
   validateRateLimit,
@@ -426,6 +427,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getRateLimit(): Promise<RateLimit | null> {
     await this.#inspect();
     return this.store.getRateLimit();
+  }
+
+  /**
+   * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
+   * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
+   * Takes effect from the next claim of every worker.
+   */
+  async setConcurrency(concurrency: number): Promise<void> {
+    const valid = validateConcurrency(concurrency);
+    await this.#init();
+    await this.store.setConcurrency(valid);
+  }
+
+  async removeConcurrency(): Promise<void> {
+    await this.#init();
+    await this.store.setConcurrency(null);
+  }
+
+  /** The queue-wide concurrency, or null when none is set. */
+  async getConcurrency(): Promise<number | null> {
+    if (!(await this.#inspect())) return null;
+    return (await this.store.queueLimits()).concurrency;
   }
 
   /**

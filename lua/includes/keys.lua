@@ -8,6 +8,8 @@ local function historyNowKey(base) return base .. 'history:now' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
 local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
+-- A group's smooth limit: its theoretical arrival time (queue-limits.lua).
+local function groupTatKey(base, g) return base .. 'group:' .. g .. ':tat' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
 

@@ -130,7 +130,8 @@ export const SCRIPTS = {
   'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], readOnly: true, binary: true, decode: jobReply },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
-  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'], decode: none },
+  'set-rate-limit': { keys: ['meta', 'ctl', 'rate'], args: ['max', 'duration', 'burst'], decode: none },
+  'set-concurrency': { keys: ['meta', 'ctl'], args: ['concurrency'], decode: none },
   'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'], decode: none },
   'upsert-schedule': {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns'],

@@ -9,6 +9,7 @@ import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
+import { burstArg, groupLimitOf, groupRuleText, queueLimitsOf } from './limit-rules.js';
 import { registerQueue, unregisterQueue } from './registry.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
@@ -319,34 +320,37 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** max 0 removes the queue-wide limit. */
+  /** null removes the queue-wide limit (the queue's concurrency stays). */
   setRateLimit(limit: RateLimit | null): Promise<void> {
-    return runScript(this.client, 'set-rate-limit', { meta: this.keys.meta, ctl: this.keys.ctl }, { max: limit?.max ?? 0, duration: limit?.duration ?? 0 });
+    const keys = { meta: this.keys.meta, ctl: this.keys.ctl, rate: this.keys.rate };
+    return runScript(this.client, 'set-rate-limit', keys, { max: limit?.max ?? 0, duration: limit?.duration ?? 0, burst: burstArg(limit) });
+  }
+
+  /** The queue's rate limit and concurrency, as meta holds them (limit-rules.ts). */
+  async queueLimits(): Promise<{ rate: RateLimit | null; concurrency: number | null }> {
+    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
+    return queueLimitsOf(max ?? null, duration ?? null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
-    return max === null || duration === null ? null : { max: Number(max), duration: Number(duration) };
+    return (await this.queueLimits()).rate;
+  }
+
+  /** null removes the queue's concurrency (its rate limit stays). */
+  setConcurrency(concurrency: number | null): Promise<void> {
+    return runScript(this.client, 'set-concurrency', { meta: this.keys.meta, ctl: this.keys.ctl }, { concurrency: concurrency ?? 0 });
   }
 
   /** group '' is the default of every group; null removes the rule. */
   setGroupLimit(group: string, limit: GroupLimit | null): Promise<void> {
-    const rule = limit === null ? '' : `${limit.max ?? -1} ${limit.duration ?? -1} ${limit.concurrency ?? -1}`;
+    const rule = limit === null ? '' : groupRuleText(limit);
     return runScript(this.client, 'set-group-limit', { ctl: this.keys.ctl, groups: this.keys.groups }, { group, rule });
   }
 
   /** Every group rule, by group ('' is the default). */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
     const rules = await this.client.hgetall(this.keys.groups[5]);
-    const out = new Map<string, GroupLimit>();
-    for (const [group, rule] of Object.entries(rules)) {
-      const [max = -1, duration = -1, concurrency = -1] = rule.split(' ').map(Number);
-      out.set(group, {
-        ...(max > 0 ? { max, duration } : {}),
-        ...(concurrency > 0 ? { concurrency } : {}),
-      });
-    }
-    return out;
+    return new Map(Object.entries(rules).map(([group, rule]) => [group, groupLimitOf(rule)]));
   }
 
   /** A group's waiting and running jobs, and whether a limit holds it back right now. */
