@@ -63,7 +63,10 @@ export interface LimitedGroups {
 /** The queue-wide limit as it stands now (queue.getRateWindow). */
 export interface RateWindow {
   limit: RateLimit | null;
-  /** Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one). */
+  /**
+   * Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one; 0
+   * under a smooth limit too, which keeps one time instead of a log).
+   */
   started: number;
   /** Until when a RateLimitError holds the whole queue, or null. */
   heldUntil: Date | null;
