@@ -19,6 +19,8 @@
 --   as one nested array}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
 --   whose hash cannot be used), in the same events entry
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
 --   count > 0 claim's bounds (count at most 1,000)
 --@include status

@@ -9,6 +9,8 @@
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
 --@include keys

@@ -8,6 +8,8 @@
 -- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
 -- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status

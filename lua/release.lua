@@ -12,6 +12,8 @@
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms), once}
 -- Events: rate-limited (per released job, with the hold)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000)
 --@include status
 --@include keys
