@@ -105,10 +105,11 @@ local function slotsFreed(metaKey, ctlKey)
 end
 
 -- After a claim of n jobs under the rule: the smooth limit's tat moves on by n spacings; a settle that
--- claimed too and left slots free wakes the workers waiting for one.
+-- claimed too and left slots free (or claimed nothing, held by a rate or a hold) wakes the workers waiting
+-- for one.
 local function commitQueueRule(Q, rule, n)
   if rule.tat and n > 0 then redis.call('HSET', Q.meta, 'rltat', string.format('%.3f', rule.tat + n * rule.spacing)) end
-  if rule.free and (Q.settled or 0) > 0 and rule.free > n then slotsFreed(Q.meta, Q.ctl) end
+  if rule.concurrency > 0 and (Q.settled or 0) > 0 and not rule.capped and (rule.free or n + 1) > n then slotsFreed(Q.meta, Q.ctl) end
 end
 
 -- A group's smooth limit (rule.burst > 0): when its next start may come (ms; <= t: now), from its tat.
