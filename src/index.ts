@@ -15,6 +15,17 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
+export {
+  MAX_FLOW_JOBS,
+  MAX_FLOW_DEPENDENCIES,
+  MAX_DEPENDENTS,
+  type Flow,
+  type FlowJob,
+  type AddedFlow,
+  type OnFailureJob,
+  type DependencyFailurePolicy,
+  type DependencyOutcome,
+} from './flows.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';

@@ -8,6 +8,7 @@ import type { QueueStore } from './redis/store.js';
 import type { JobState } from './states.js';
 import { decode, encode } from './serializer.js';
 import { jobLogger, type Logger } from './telemetry/logger.js';
+import { dependencyOutcomes, type DependencyOutcome } from './dependencies.js';
 
 /** What a Job needs from the Queue or Worker that made it. */
 export interface JobOwner {
@@ -209,6 +210,15 @@ export class Job<Data = unknown, Result = unknown> {
   }
 
   /** The job's current state in Redis, or undefined when it no longer exists. */
+  /**
+   * How the jobs this job depends on ended (queue.addFlow, or add with dependsOn), by their key in the flow
+   * (by id for those given by id): state, and the return value or the failure reason. Their results are
+   * copied to this job when they end, so retention cannot take them first. Empty once this job ended.
+   */
+  async getDependencies(): Promise<Record<string, DependencyOutcome>> {
+    return dependencyOutcomes(this.#owner, this.id);
+  }
+
   async getState(): Promise<JobState | undefined> {
     return (await this.#owner.store.getJob(this.id))?.state;
   }

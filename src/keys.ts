@@ -7,7 +7,7 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * file mirrors JOB, LOGS, DONE, FRONT and the flows' keys (DEPS, DEPENDENTS, BLOCKED, LINKED) below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -19,6 +19,10 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const DEPS = 'deps:';
+const DEPENDENTS = 'dependents:';
+const BLOCKED = 'blocked';
+const LINKED = 'linked';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -76,6 +80,14 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: blocked jobs (waiting for their dependencies, src/flows.ts), scored by when they were added. */
+  readonly blocked: string;
+  /** Set: jobs that have dependencies or dependents and have not finished; meta `linked` is its size. */
+  readonly linked: string;
+  /** Hash: job `id`'s dependencies, dependency id -> its state, key and result or reason (lua/includes/dependents.lua). */
+  deps(id: string): string;
+  /** Set: the jobs that wait for job `id`. */
+  dependents(id: string): string;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -149,6 +161,10 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    blocked: base + BLOCKED,
+    linked: base + LINKED,
+    deps: (id) => base + DEPS + id,
+    dependents: (id) => base + DEPENDENTS + id,
   };
 }
 

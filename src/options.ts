@@ -49,9 +49,18 @@ export interface JobOptions {
    * their group limits (queue.setGroupLimit); priority orders jobs within a group.
    */
   group?: string;
+  /**
+   * Ids of existing jobs of this queue that must end first (src/flows.ts): the job waits `blocked` until
+   * then. Not with delay or runAt.
+   */
+  dependsOn?: string[];
+  /** What a dependency that fails for good does to this job: 'fail' (default), 'ignore' or 'remove'. */
+  onDependencyFailure?: 'fail' | 'ignore' | 'remove';
+  /** A job enqueued exactly once if this job fails for good (a failed dependency included). */
+  onFailure?: { name: string; data: unknown; opts?: JobOptions };
 }
 
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
 
 /** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
 export interface Keep {

@@ -2,6 +2,7 @@ import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
+import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -95,6 +96,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  #flowsImpl: Flows | undefined;
 
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
@@ -213,6 +215,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * leave together when it returns, up to 200 per call. Each caller gets its own job or its own error.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
     const called = performance.now();
     const spans = this.#spans.start(1);
     try {
@@ -258,6 +261,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       spans.end(undefined, error);
       throw error;
     }
+  }
+
+  /**
+   * Adds jobs that depend on each other (and on existing jobs, by `opts.dependsOn`) in one script call, all
+   * or none: each waits `blocked` until the jobs it depends on ended (src/flows.ts).
+   */
+  async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
+    return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
+  }
+
+  #flows(): Flows {
+    this.#flowsImpl ??= new Flows({
+      name: this.name,
+      queueName: this.name,
+      store: this.store,
+      maxPayloadBytes: this.maxPayloadBytes,
+      keepLogs: this.keepLogs,
+      logger: this.logger,
+      prepare: (name, data, opts) => this.#prepare(name, data, opts, undefined),
+      ready: () => this.#init(),
+    });
+    return this.#flowsImpl;
   }
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */

@@ -4,13 +4,16 @@
  * lua/metrics.lua, read in src/redis/replies.ts.
  */
 
-export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
+/** `blocked`: waiting for the jobs it depends on (src/flows.ts); it cannot be claimed until they ended. */
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'blocked', 'completed', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export interface Counts {
   waiting: number;
   active: number;
   delayed: number;
+  /** Jobs waiting for their dependencies (queue.addFlow, or add with dependsOn). */
+  blocked: number;
   completed: number;
   failed: number;
   /** Jobs waiting while the queue is paused (then `waiting` is 0). */

@@ -1,5 +1,5 @@
 -- keys: per-job, per-group and per-level key names, and the completed jobs' hash. Mirrors src/keys.ts
--- (JOB, LOGS, GROUP, DONE, FRONT); test/unit/keys.test.ts checks they agree.
+-- (JOB, LOGS, GROUP, DONE, FRONT, DEPS, DEPENDENTS, BLOCKED, LINKED); test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
@@ -7,6 +7,13 @@ local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
+-- Flows (dependents.lua): a job's dependencies' outcomes (hash, dependency id -> its state, key and value),
+-- the jobs waiting on a job (set), the blocked jobs (sorted set, by when they were added) and the jobs
+-- that have dependencies or dependents and have not finished (set; meta `linked` is its size).
+local function depsKey(base, id) return base .. 'deps:' .. id end
+local function dependentsKey(base, id) return base .. 'dependents:' .. id end
+local function blockedKey(base) return base .. 'blocked' end
+local function linkedKey(base) return base .. 'linked' end
 
 -- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
 -- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed

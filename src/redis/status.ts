@@ -21,6 +21,8 @@ export const Status = {
   FORMAT_MISMATCH: -8,
   /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
   CORRUPT: -9,
+  /** add-flow: a job would have more dependents than MAX_DEPENDENTS (src/flows.ts): nothing written. */
+  TOO_MANY_DEPENDENTS: -10,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

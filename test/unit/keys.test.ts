@@ -32,6 +32,16 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const deps = /depsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    const dependents = /dependentsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    const blocked = /blockedKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const linked = /linkedKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.deps('7'), keys.dependents('7'), keys.blocked, keys.linked]).toEqual([
+      `${keys.base}${deps}7`,
+      `${keys.base}${dependents}7`,
+      `${keys.base}${blocked}`,
+      `${keys.base}${linked}`,
+    ]);
   });
 
   it.each([
