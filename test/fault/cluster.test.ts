@@ -67,7 +67,7 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     }
     for (const { queue } of opened) {
       await waitFor(`queue ${queue.name} to finish`, async () => (await queue.getCounts()).completed === 50, 20_000);
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50, failed: 0, paused: 0, limited: 0, blocked: 0 });
       const done = await queue.getJobs('completed', 0, 49);
       expect(done.map((job) => job.returnvalue).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 50 }, (_, n) => n * 2));
     }
@@ -151,7 +151,7 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await queue.addBulk(Array.from({ length: 5 }, (_, n) => ({ name: 'now', data: { n } })));
     await queue.add('later', { n: 99 }, { delay: 60_000 });
     const failing = await queue.add('broken', { n: -1 }, { attempts: 1 });
-    expect(await queue.getCounts()).toEqual({ waiting: 6, active: 0, delayed: 1, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 6, active: 0, delayed: 1, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
     const worker = new Worker<{ n: number }, number>(
       name,
       async (job) => {
@@ -163,7 +163,7 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await waitFor('five completed events', () => completed.size === 5);
     expect([...completed.values()].sort()).toEqual([1, 2, 3, 4, 5]);
     await waitFor('the failure', async () => (await queue.getJob(failing.id))?.state === 'failed');
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 5, failed: 1, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 5, failed: 1, paused: 0, limited: 0, blocked: 0 });
     await worker.close();
     await events.close();
     await queue.close();
