@@ -9,9 +9,9 @@
 --   onfail (dependents.lua); deps = the job's dependencies, packed as `jobs` is (packed.lua), each 'L<n>'
 --   (the n-th job of this call, 1-based) or 'E<id>' (an existing job of this queue)
 -- Returns: {OK, id of each job in order} | {JOB_MISSING, id} (a dependency that does not exist: never
---   added, removed, or deleted by retention) | {DUPLICATE, jobId} (a job with that id exists) |
---   {LEVELS_MISMATCH, n} (job n's priority is not a level of this queue) | {TOO_MANY_DEPENDENTS, id} (an
---   existing job would have more than maxDependents dependents)
+--   added, removed, or deleted by retention) | {DUPLICATE, jobId} (a job with that id exists, or two jobs
+--   of this call have it) | {LEVELS_MISMATCH, n} (job n's priority is not a level of this queue) |
+--   {TOO_MANY_DEPENDENTS, id} (an existing job would have more than maxDependents dependents)
 -- Events: added (per job); waiting, failed or removed for jobs whose dependencies had ended already
 -- Loops: one pass over the jobs and one over their dependencies to check, one to write (the caller sends
 --   at most 1,000 jobs and 10,000 dependencies); one locate per distinct existing dependency; the
@@ -49,11 +49,14 @@ while at <= #jobs do
 end
 
 -- Check everything first. External dependencies: where each is now, and how many dependents it gains.
-local external, gains = {}, {}
+local external, gains, given = {}, {}, {}
 for n, job in ipairs(list) do
   if not levels[(tonumber(job.prio) or -1) + 1] then return { STATUS.LEVELS_MISMATCH, n } end
-  if job.jobId ~= '' and (redis.call('EXISTS', jobKey(base, job.jobId)) == 1 or redis.call('HEXISTS', doneKey(base), job.jobId) == 1) then
-    return { STATUS.DUPLICATE, job.jobId }
+  if job.jobId ~= '' then
+    if given[job.jobId] or redis.call('EXISTS', jobKey(base, job.jobId)) == 1 or redis.call('HEXISTS', doneKey(base), job.jobId) == 1 then
+      return { STATUS.DUPLICATE, job.jobId }
+    end
+    given[job.jobId] = true
   end
   for _, ref in ipairs(job.refs) do
     if string.sub(ref, 1, 1) == 'E' then
