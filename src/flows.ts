@@ -1,6 +1,8 @@
 import { ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
-import type { JobOptions, StoredJobOptions } from './options.js';
+import { MAX_TRACE_LINKS, type JobOptions, type StoredJobOptions } from './options.js';
+import type { StoredTraceContext } from './telemetry/trace-context.js';
+import type { ProducerSpans } from './telemetry/tracing.js';
 import { Status } from './redis/status.js';
 import type { AddInput, FlowInput } from './redis/store.js';
 export type { DependencyOutcome } from './dependencies.js';
@@ -66,8 +68,13 @@ export function hasFlowOptions(opts: object): boolean {
 /** What Flows needs of its Queue. */
 export interface FlowHost extends JobOwner {
   readonly name: string;
-  /** A job validated and encoded as add() does it (ValidationError, PayloadTooLargeError). */
-  prepare(name: unknown, data: unknown, opts: JobOptions | undefined): { input: AddInput; stored: StoredJobOptions };
+  /**
+   * A job validated and encoded as add() does it (ValidationError, PayloadTooLargeError), with its creation
+   * context and its dependencies' (`links`) stored when tracing is on.
+   */
+  prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links: StoredTraceContext[] | undefined): { input: AddInput; stored: StoredJobOptions };
+  /** The producer spans of an add call (telemetry/tracing.ts). */
+  readonly spans: ProducerSpans;
   /** The queue created or checked, as before an add. */
   ready(): Promise<void>;
 }
@@ -75,6 +82,8 @@ export interface FlowHost extends JobOwner {
 /** One job on its way to the script, with what the reply needs to make its Job. */
 interface Planned {
   key: string;
+  name: unknown;
+  opts: JobOptions | undefined;
   input: AddInput;
   stored: StoredJobOptions;
   data: unknown;
@@ -246,14 +255,15 @@ export class Flows {
     if (flow.onDependencyFailure !== undefined && external.length === 0 && local.length === 0) {
       throw new ValidationError(`${what}: onDependencyFailure needs dependencies`);
     }
-    const { input, stored } = this.#host.prepare(name, data, rest);
-    return { key, input, stored, data, policy: flow.onDependencyFailure ?? 'fail', local, external };
+    // Checked now, so a bad job is refused before the others are encoded; encoded again, traced, in #write.
+    const { input, stored } = this.#host.prepare(name, data, rest, undefined, undefined);
+    return { key, name, opts: rest, input, stored, data, policy: flow.onDependencyFailure ?? 'fail', local, external };
   }
 
   #onFailure(what: string, job: OnFailureJob, watched: number[]): Planned {
-    const { input, stored } = this.#host.prepare(job.name, job.data, job.opts);
+    const { input, stored } = this.#host.prepare(job.name, job.data, job.opts, undefined, undefined);
     if (input.delay >= 0 || input.runAt >= 0) throw new ValidationError(`${what}: an onFailure job cannot have delay or runAt`);
-    return { key: `onFailure`, input, stored, data: job.data, policy: 'onfail', local: watched, external: [] };
+    return { key: `onFailure`, name: job.name, opts: job.opts, input, stored, data: job.data, policy: 'onfail', local: watched, external: [] };
   }
 
   /** One add-flow call; `duplicateIsJob`: a jobId that exists answers with that job (add), not a refusal. */
@@ -264,6 +274,28 @@ export class Flows {
       if (p.input.jobId === '') continue;
       if (jobIds.has(p.input.jobId)) throw new ValidationError(`jobId '${p.input.jobId}' is given to two jobs of one flow`);
       jobIds.add(p.input.jobId);
+    }
+    const spans = host.spans.start(planned.length);
+    try {
+      const jobs = await this.#send(planned, duplicateIsJob, (index) => spans.traceContext(index));
+      spans.end(jobs);
+      return jobs;
+    } catch (error) {
+      spans.end(undefined, error);
+      throw error;
+    }
+  }
+
+  async #send(planned: Planned[], duplicateIsJob: boolean, traceContext: (index: number) => StoredTraceContext | undefined): Promise<Job[]> {
+    const host = this.#host;
+    // With an SDK recording, each job stores its creation context and its dependencies' (process spans link
+    // to them); without one, the jobs as #plan encoded them.
+    const traces = planned.map((_, n) => traceContext(n));
+    if (traces.some((t) => t !== undefined)) {
+      planned.forEach((p, n) => {
+        const links = p.local.slice(0, MAX_TRACE_LINKS).map((d) => traces[d]).filter((t): t is StoredTraceContext => t !== undefined);
+        ({ input: p.input, stored: p.stored } = host.prepare(p.name, p.data, p.opts, traces[n], links.length > 0 ? links : undefined));
+      });
     }
     const inputs: FlowInput[] = planned.map((p) => ({
       key: p.key,

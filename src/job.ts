@@ -65,6 +65,11 @@ export class Job<Data = unknown, Result = unknown> {
    * undefined when the job was added without an OpenTelemetry SDK. Not part of `opts` on purpose.
    */
   readonly traceContext: unknown;
+  /**
+   * @internal the creation contexts of the jobs this job depends on in its flow (src/flows.ts), which its
+   * process span links to; undefined for most jobs.
+   */
+  readonly traceLinks: unknown;
   readonly #owner: JobOwner;
   #logger: Logger | undefined;
 
@@ -90,6 +95,7 @@ export class Job<Data = unknown, Result = unknown> {
     entry?: string;
     stream?: number;
     traceContext?: unknown;
+    traceLinks?: unknown;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -113,6 +119,7 @@ export class Job<Data = unknown, Result = unknown> {
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
     this.traceContext = fields.traceContext;
+    this.traceLinks = fields.traceLinks;
   }
 
   /**
@@ -123,13 +130,14 @@ export class Job<Data = unknown, Result = unknown> {
   static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
     const { id, state } = stored;
     if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
-    const { options, traceContext } = readableOptions(stored.opts, state, `job '${id}' options`);
+    const { options, traceContext, traceLinks } = readableOptions(stored.opts, state, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
       name: stored.name,
       data: readableData<D>(stored.data, state, `job '${id}' data`),
       opts: options,
       traceContext,
+      traceLinks,
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,

@@ -116,8 +116,17 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
  */
 export const TRACE_CONTEXT_KEY = 'tc';
 
+/**
+ * Reserved key of the stored options: the creation contexts of the jobs this job depends on in its flow
+ * (src/flows.ts), at most MAX_TRACE_LINKS of them, in the form of TRACE_CONTEXT_KEY. The worker links the
+ * job's process span to them. Written only when the producer's spans have valid contexts.
+ */
+export const TRACE_LINKS_KEY = 'tl';
+/** The SDK keeps 128 links per span by default; 32 stored contexts (25 bytes each) bound the options' size. */
+export const MAX_TRACE_LINKS = 32;
+
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
-export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown };
 
 /**
  * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
@@ -143,8 +152,8 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
-  if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {
-    const { [TRACE_CONTEXT_KEY]: _trace, ...rest } = compact;
+  if (compact?.[TRACE_CONTEXT_KEY] !== undefined || compact?.[TRACE_LINKS_KEY] !== undefined) {
+    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, ...rest } = compact;
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
@@ -170,7 +179,7 @@ function isKeep(value: unknown): boolean {
  * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
  * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
  */
-export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown } {
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown } {
   if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
   const decoded = decode<unknown>(bytes, what);
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
@@ -189,7 +198,9 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
-  return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
+  const options = expandOptions(decoded);
+  const traceLinks = decoded[TRACE_LINKS_KEY];
+  return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   NO_OPTIONS,
   noOptions,
   TRACE_CONTEXT_KEY,
+  TRACE_LINKS_KEY,
   normalizeJobOptions,
   validateDefaultJobOptions,
   type DefaultJobOptions,
@@ -192,10 +193,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[]): Prepared {
     const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
     const compact = compactOptions(job.stored);
-    const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
+    const stored =
+      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
     const input = {
       jobId: job.jobId ?? '',
       name: '',
@@ -279,7 +281,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       maxPayloadBytes: this.maxPayloadBytes,
       keepLogs: this.keepLogs,
       logger: this.logger,
-      prepare: (name, data, opts) => this.#prepare(name, data, opts, undefined),
+      spans: this.#spans,
+      prepare: (name, data, opts, trace, links) => {
+        if (links === undefined) return this.#prepare(name, data, opts, trace);
+        // A job that waits for others in a traced flow: its dependencies' creation contexts too.
+        const { input } = this.#prepare(name, data, opts, trace);
+        const { input: withLinks, stored } = this.#prepareOptions(opts, trace, links);
+        return { input: { ...input, opts: withLinks.opts }, stored };
+      },
       ready: () => this.#init(),
     });
     return this.#flowsImpl;
