@@ -67,6 +67,7 @@ describe('flows: jobs that wait for other jobs', () => {
     // B is held running: D must still be blocked, and counted as such, with C's result waiting for it.
     expect(t.started).not.toContain('d');
     expect(await t.queue.getCounts()).toMatchObject({ blocked: 1, active: 1, waiting: 0 });
+    expect((await t.queue.getMetrics()).blocked).toBe(1);
     expect((await t.queue.getJobs('blocked')).map((job) => job.id)).toEqual([jobs.D!.id]);
     expect((await t.queue.getJob(jobs.D!.id))?.state).toBe('blocked');
     releaseB();
@@ -197,6 +198,24 @@ describe('flows: jobs that wait for other jobs', () => {
       trimmed: { id: jobs.trimmed!.id, state: 'completed', returnvalue: { from: 'trimmed' } },
       other: { id: jobs.other!.id, state: 'completed', returnvalue: { from: 'other' } },
     });
+    await t.close();
+  });
+
+  it('runs grouped and prioritized jobs of a flow within their group and level once unblocked', async () => {
+    const t = open('grouped', async (job) => job.name, 2);
+    await t.queue.setGroupLimit({ concurrency: 1 }, 'tenant-a');
+    const { jobs } = await t.queue.addFlow({
+      jobs: [
+        { key: 'root', name: 'root', data: {}, opts: { group: 'tenant-a' } },
+        { key: 'left', name: 'left', data: {}, opts: { group: 'tenant-a', priority: 0 }, dependsOn: ['root'] },
+        { key: 'right', name: 'right', data: {}, opts: { priority: 2 }, dependsOn: ['root'] },
+      ],
+    });
+    await waitFor('the flow to complete', async () => (await t.queue.getCounts()).completed === 3);
+    expect(t.started[0]).toBe('root');
+    const left = await t.queue.getJob(jobs.left!.id);
+    expect([left?.group, left?.priority, (await t.queue.getJob(jobs.right!.id))?.priority]).toEqual(['tenant-a', 0, 2]);
+    expect(await t.queue.getCounts()).toMatchObject({ blocked: 0, waiting: 0, active: 0, limited: 0 });
     await t.close();
   });
 
