@@ -45,7 +45,7 @@ emit(eventsKey, maxLen, 'removed', id, '')
 if redis.call('SISMEMBER', linkedKey(base), id) == 1 then
   local C = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 8), ctl = ctlKey, meta = metaKey, now = nowMs(),
     failed = failedKey, events = eventsKey, maxLen = maxLen }
-  LINKS.settle(C, { { id, 'r', '' } })
+  LINKS.settle(C, { { C, id, 'r', '' } })
 end
 flushEvents()
 return STATUS.OK

@@ -10,6 +10,8 @@ import { decode } from './serializer.js';
 /** How one dependency of a job ended, as `job.getDependencies()` reports it. */
 export interface DependencyOutcome<Result = unknown> {
   id: string;
+  /** The dependency's queue: the job's own, or another of the prefix (a flow across queues). */
+  queue: string;
   /** `pending`: not ended yet (an onFailure job may run while some of the jobs it watches still run). */
   state: 'completed' | 'failed' | 'removed' | 'pending';
   returnvalue?: Result;
@@ -20,22 +22,24 @@ export interface DependencyOutcome<Result = unknown> {
 export async function dependencyOutcomes(owner: JobOwner, id: string): Promise<Record<string, DependencyOutcome>> {
   const stored = await owner.store.getDependencies(id);
   const out: Record<string, DependencyOutcome> = {};
-  for (const [depId, value] of Object.entries(stored)) {
-    // Three parts: outcome ('w', 'c', 'f', 'r'), key ('' for a dependency given by id), value.
+  for (const [field, value] of Object.entries(stored)) {
+    // The field names the dependency as '{queue}id' (lua/includes/dependents.lua); the value is three parts:
+    // outcome ('w', 'c', 'f', 'r'), key (its key in the flow, or its id), value.
+    const [, queue = '', id = field] = /^\{([^}]*)\}([\s\S]*)$/.exec(field) ?? [];
     const [outcome, key, bytes] = readLengthPrefixed(value) ?? [];
-    const name = key === undefined || key.length === 0 ? depId : key.toString();
+    const name = key === undefined || key.length === 0 ? id : key.toString();
     switch (outcome?.toString()) {
       case 'c':
-        out[name] = { id: depId, state: 'completed', returnvalue: bytes === undefined || bytes.length === 0 ? undefined : decode(bytes, `job '${depId}' return value`) };
+        out[name] = { id, queue, state: 'completed', returnvalue: bytes === undefined || bytes.length === 0 ? undefined : decode(bytes, `job '${id}' return value`) };
         break;
       case 'f':
-        out[name] = { id: depId, state: 'failed', failedReason: bytes?.toString() ?? '' };
+        out[name] = { id, queue, state: 'failed', failedReason: bytes?.toString() ?? '' };
         break;
       case 'r':
-        out[name] = { id: depId, state: 'removed' };
+        out[name] = { id, queue, state: 'removed' };
         break;
       default:
-        out[name] = { id: depId, state: 'pending' };
+        out[name] = { id, queue, state: 'pending' };
     }
   }
   return out;

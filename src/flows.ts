@@ -5,6 +5,7 @@ import type { StoredTraceContext } from './telemetry/trace-context.js';
 import type { ProducerSpans } from './telemetry/tracing.js';
 import { Status } from './redis/status.js';
 import type { AddInput, FlowInput } from './redis/store.js';
+import { validateQueueName } from './keys.js';
 export type { DependencyOutcome } from './dependencies.js';
 
 /**
@@ -30,6 +31,11 @@ type FlowOptions = Pick<JobOptions, 'dependsOn' | 'onDependencyFailure' | 'onFai
 export interface FlowJob<Data = unknown> {
   /** The job's name within the flow: unique in it, what dependsOn and getDependencies() use. */
   key: string;
+  /**
+   * Another queue of the same prefix to add this job to (default: the Queue's own). One Redis only: on a
+   * Redis Cluster a flow across queues is refused. The job takes this Queue's defaultJobOptions.
+   */
+  queue?: string;
   name: string;
   data: Data;
   opts?: JobOptions;
@@ -65,49 +71,84 @@ export function hasFlowOptions(opts: object): boolean {
   return false;
 }
 
+/** A dependency given by id: a job of this queue, or `{ queue, id }` for one of another queue of the prefix. */
+export type DependencyRef = string | { queue: string; id: string };
+
 /** What Flows needs of its Queue. */
 export interface FlowHost extends JobOwner {
   readonly name: string;
   /**
    * A job validated and encoded as add() does it (ValidationError, PayloadTooLargeError), with its creation
-   * context and its dependencies' (`links`) stored when tracing is on.
+   * context and its dependencies' (`links`) stored when tracing is on; `levels`: those of the job's queue
+   * when it is another queue's.
    */
-  prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links: StoredTraceContext[] | undefined): { input: AddInput; stored: StoredJobOptions };
+  prepare(
+    name: unknown,
+    data: unknown,
+    opts: JobOptions | undefined,
+    trace: StoredTraceContext | undefined,
+    links: StoredTraceContext[] | undefined,
+    levels: number | undefined,
+  ): { input: AddInput; stored: StoredJobOptions };
   /** The producer spans of an add call (telemetry/tracing.ts). */
   readonly spans: ProducerSpans;
   /** The queue created or checked, as before an add. */
   ready(): Promise<void>;
+  /** Another queue of the prefix: its priority levels (null: it does not exist), and an owner for its Jobs. */
+  levelsOf(queue: string): Promise<number | null>;
+  ownerFor(queue: string, levels: number): JobOwner;
+  /** The connection is a Redis Cluster, where no script may touch two queues. */
+  readonly clustered: boolean;
 }
 
 /** One job on its way to the script, with what the reply needs to make its Job. */
 interface Planned {
   key: string;
+  /** '' for the Queue's own queue. */
+  queue: string;
   name: unknown;
-  opts: JobOptions | undefined;
-  input: AddInput;
-  stored: StoredJobOptions;
   data: unknown;
+  opts: JobOptions | undefined;
   policy: FlowInput['policy'];
-  /** Local deps by index into the plan, then existing ids. */
+  /** Dependencies among the jobs of the call, by index into the plan. */
   local: number[];
-  external: string[];
+  /** Existing jobs, by queue ('' for the Queue's own) and id. */
+  external: { queue: string; id: string }[];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function idString(what: string, item: unknown): string {
+  if (typeof item !== 'string' || item.length === 0 || item.length > 256) {
+    throw new ValidationError(`${what} must hold strings of 1 to 256 characters, got ${JSON.stringify(item)}`);
+  }
+  return item;
+}
+
 function stringList(what: string, value: unknown, max: number): string[] {
   if (!Array.isArray(value)) throw new ValidationError(`${what} must be an array of strings, got ${typeof value}`);
   if (value.length > max) throw new ValidationError(`${what} has ${value.length} entries; at most ${max} are allowed`);
-  const out = new Set<string>();
-  for (const item of value) {
-    if (typeof item !== 'string' || item.length === 0 || item.length > 256) {
-      throw new ValidationError(`${what} must hold strings of 1 to 256 characters, got ${JSON.stringify(item)}`);
+  return [...new Set(value.map((item: unknown) => idString(what, item)))];
+}
+
+/** dependsOn of existing jobs: ids of this queue, or { queue, id } of another; '' stands for this queue. */
+function dependencyList(what: string, value: unknown, own: string): { queue: string; id: string }[] {
+  if (!Array.isArray(value)) throw new ValidationError(`${what} must be an array of job ids (or { queue, id }), got ${typeof value}`);
+  if (value.length > MAX_FLOW_JOBS) throw new ValidationError(`${what} has ${value.length} entries; at most ${MAX_FLOW_JOBS} are allowed`);
+  const out = new Map<string, { queue: string; id: string }>();
+  for (const item of value as unknown[]) {
+    let ref: { queue: string; id: string };
+    if (isObject(item)) {
+      const queue = validateQueueName(item.queue);
+      ref = { queue: queue === own ? '' : queue, id: idString(what, item.id) };
+    } else {
+      ref = { queue: '', id: idString(what, item) };
     }
-    out.add(item);
+    out.set(`${ref.queue}\n${ref.id}`, ref);
   }
-  return [...out];
+  return [...out.values()];
 }
 
 /** Splits a job's options into the ordinary ones and the flow's, checking the flow's. */
@@ -116,7 +157,8 @@ function splitOptions(what: string, opts: JobOptions | undefined): { rest: JobOp
   if (!isObject(opts)) throw new ValidationError(`${what}: job options must be an object, got ${typeof opts}`);
   const { dependsOn, onDependencyFailure, onFailure, ...rest } = opts;
   const flow: FlowOptions = {};
-  if (dependsOn !== undefined) flow.dependsOn = stringList(`${what}: dependsOn`, dependsOn, MAX_FLOW_JOBS);
+  // Checked by dependencyList (#plan), which knows the Queue's own name.
+  if (dependsOn !== undefined) flow.dependsOn = dependsOn as FlowOptions['dependsOn'];
   if (onDependencyFailure !== undefined) {
     if (typeof onDependencyFailure !== 'string' || !POLICIES.has(onDependencyFailure)) {
       throw new ValidationError(`${what}: onDependencyFailure must be 'fail', 'ignore' or 'remove', got ${JSON.stringify(onDependencyFailure)}`);
@@ -124,11 +166,6 @@ function splitOptions(what: string, opts: JobOptions | undefined): { rest: JobOp
     flow.onDependencyFailure = onDependencyFailure as DependencyFailurePolicy;
   }
   if (onFailure !== undefined) flow.onFailure = onFailureJob(`${what}: onFailure`, onFailure);
-  if (rest.delay !== undefined || rest.runAt !== undefined) {
-    if (flow.dependsOn !== undefined) {
-      throw new ValidationError(`${what}: a job with dependsOn cannot also have delay or runAt; it becomes waiting when its dependencies end`);
-    }
-  }
   return { rest: Object.keys(rest).length === 0 ? undefined : rest, flow };
 }
 
@@ -187,14 +224,14 @@ export class Flows {
     if (flow.onDependencyFailure !== undefined && flow.dependsOn === undefined) {
       throw new ValidationError('add: onDependencyFailure needs dependsOn (the jobs whose failure it is about)');
     }
-    const planned: Planned[] = [this.#plan('add', '', name, data, rest, flow, [])];
-    if (flow.onFailure !== undefined) planned.push(this.#onFailure('add: onFailure', flow.onFailure, [0]));
+    const planned: Planned[] = [this.#plan('add', '', '', name, data, rest, flow, [])];
+    if (flow.onFailure !== undefined) planned.push(this.#onFailure(flow.onFailure, [0]));
     const jobs = await this.#write(planned, true);
     return jobs[0] as Job;
   }
 
   async addFlow(flow: Flow): Promise<AddedFlow> {
-    if (!isObject(flow) || !Array.isArray(flow.jobs)) throw new ValidationError('addFlow takes { jobs: [{ key, name, data, opts?, dependsOn? }], onFailure? }');
+    if (!isObject(flow) || !Array.isArray(flow.jobs)) throw new ValidationError('addFlow takes { jobs: [{ key, name, data, opts?, dependsOn?, queue? }], onFailure? }');
     const given = flow.jobs as unknown[];
     if (given.length === 0) throw new ValidationError('addFlow: a flow needs at least one job');
     const index = new Map<string, number>();
@@ -222,19 +259,17 @@ export class Flows {
     for (const i of order) {
       const job = jobs[i] as FlowJob;
       const what = `addFlow: job '${job.key}'`;
+      const queue = job.queue === undefined ? '' : validateQueueName(job.queue);
       const { rest, flow: options } = splitOptions(what, job.opts);
-      if ((options.dependsOn !== undefined || (local[i] as number[]).length > 0) && (rest?.delay !== undefined || rest?.runAt !== undefined)) {
-        throw new ValidationError(`${what}: a job with dependencies cannot also have delay or runAt; it becomes waiting when they end`);
-      }
       const at = planned.length;
       placed.set(i, at);
-      planned.push(this.#plan(what, job.key, job.name, job.data, rest, options, (local[i] as number[]).map((d) => placed.get(d) as number)));
-      if (options.onFailure !== undefined) onFailures.push(this.#onFailure(`${what}: onFailure`, options.onFailure, [at]));
+      planned.push(this.#plan(what, job.key, queue, job.name, job.data, rest, options, (local[i] as number[]).map((d) => placed.get(d) as number)));
+      if (options.onFailure !== undefined) onFailures.push(this.#onFailure(options.onFailure, [at]));
     }
     planned.push(...onFailures);
     let onFailure: Planned | undefined;
     if (flow.onFailure !== undefined) {
-      onFailure = this.#onFailure('addFlow: onFailure', onFailureJob('addFlow: onFailure', flow.onFailure), jobs.map((_, i) => placed.get(i) as number));
+      onFailure = this.#onFailure(onFailureJob('addFlow: onFailure', flow.onFailure), jobs.map((_, i) => placed.get(i) as number));
       planned.push(onFailure);
     }
     if (planned.length > MAX_FLOW_JOBS) {
@@ -250,34 +285,57 @@ export class Flows {
     return { jobs: byKey, onFailure: onFailure === undefined ? undefined : added[added.length - 1] };
   }
 
-  #plan(what: string, key: string, name: unknown, data: unknown, rest: JobOptions | undefined, flow: FlowOptions, local: number[]): Planned {
-    const external = flow.dependsOn ?? [];
+  #plan(what: string, key: string, queue: string, name: unknown, data: unknown, rest: JobOptions | undefined, flow: FlowOptions, local: number[]): Planned {
+    const own = this.#host.name;
+    const external = flow.dependsOn === undefined ? [] : dependencyList(`${what}: dependsOn`, flow.dependsOn, own);
     if (flow.onDependencyFailure !== undefined && external.length === 0 && local.length === 0) {
       throw new ValidationError(`${what}: onDependencyFailure needs dependencies`);
     }
-    // Checked now, so a bad job is refused before the others are encoded; encoded again, traced, in #write.
-    const { input, stored } = this.#host.prepare(name, data, rest, undefined, undefined);
-    return { key, name, opts: rest, input, stored, data, policy: flow.onDependencyFailure ?? 'fail', local, external };
+    if ((external.length > 0 || local.length > 0) && (rest?.delay !== undefined || rest?.runAt !== undefined)) {
+      throw new ValidationError(`${what}: a job with dependencies cannot also have delay or runAt; it becomes waiting when they end`);
+    }
+    return { key, queue: queue === own ? '' : queue, name, data, opts: rest, policy: flow.onDependencyFailure ?? 'fail', local, external };
   }
 
-  #onFailure(what: string, job: OnFailureJob, watched: number[]): Planned {
-    const { input, stored } = this.#host.prepare(job.name, job.data, job.opts, undefined, undefined);
-    if (input.delay >= 0 || input.runAt >= 0) throw new ValidationError(`${what}: an onFailure job cannot have delay or runAt`);
-    return { key: `onFailure`, name: job.name, opts: job.opts, input, stored, data: job.data, policy: 'onfail', local: watched, external: [] };
+  /** An onFailure job: in the Queue's own queue, watching the jobs at `watched`. */
+  #onFailure(job: OnFailureJob, watched: number[]): Planned {
+    return { key: 'onFailure', queue: '', name: job.name, data: job.data, opts: job.opts, policy: 'onfail', local: watched, external: [] };
   }
 
   /** One add-flow call; `duplicateIsJob`: a jobId that exists answers with that job (add), not a refusal. */
   async #write(planned: Planned[], duplicateIsJob: boolean): Promise<Job[]> {
     const host = this.#host;
-    const jobIds = new Set<string>();
-    for (const p of planned) {
-      if (p.input.jobId === '') continue;
-      if (jobIds.has(p.input.jobId)) throw new ValidationError(`jobId '${p.input.jobId}' is given to two jobs of one flow`);
-      jobIds.add(p.input.jobId);
+    // Other queues: on one Redis the script writes their keys too; a Cluster keeps them on other masters.
+    const others = [...new Set([...planned.map((p) => p.queue), ...planned.flatMap((p) => p.external.map((e) => e.queue))].filter((q) => q !== ''))];
+    if (others.length > 0 && host.clustered) {
+      throw new ValidationError(
+        `a flow across queues ('${host.name}' and '${others[0] as string}') needs one Redis: on a Redis Cluster two queues are two slots, ` +
+          'which no script may touch together; keep the flow in one queue (docs/ARCHITECTURE.md has the design that is not built)',
+      );
+    }
+    const levels = new Map<string, number>();
+    for (const queue of others) {
+      const found = await host.levelsOf(queue);
+      if (found === null) throw new ValidationError(`queue '${queue}' of this prefix does not exist: a Queue's first add or a Worker creates it; nothing was written`);
+      levels.set(queue, found);
     }
     const spans = host.spans.start(planned.length);
     try {
-      const jobs = await this.#send(planned, duplicateIsJob, (index) => spans.traceContext(index));
+      // Encoded with each job's creation context when tracing is on, and its flow dependencies' (its
+      // process span links to them).
+      const traces = planned.map((_, n) => spans.traceContext(n));
+      const prepared = planned.map((p, n) => {
+        const links = traces[n] === undefined ? [] : p.local.slice(0, MAX_TRACE_LINKS).map((d) => traces[d]).filter((t): t is StoredTraceContext => t !== undefined);
+        return host.prepare(p.name, p.data, p.opts, traces[n], links.length > 0 ? links : undefined, p.queue === '' ? undefined : levels.get(p.queue));
+      });
+      const jobIds = new Set<string>();
+      prepared.forEach(({ input }, n) => {
+        if (input.jobId === '') return;
+        const named = `${(planned[n] as Planned).queue}\n${input.jobId}`;
+        if (jobIds.has(named)) throw new ValidationError(`jobId '${input.jobId}' is given to two jobs of one flow`);
+        jobIds.add(named);
+      });
+      const jobs = await this.#send(planned, prepared, duplicateIsJob, levels);
       spans.end(jobs);
       return jobs;
     } catch (error) {
@@ -286,33 +344,28 @@ export class Flows {
     }
   }
 
-  async #send(planned: Planned[], duplicateIsJob: boolean, traceContext: (index: number) => StoredTraceContext | undefined): Promise<Job[]> {
+  async #send(planned: Planned[], prepared: { input: AddInput; stored: StoredJobOptions }[], duplicateIsJob: boolean, levels: Map<string, number>): Promise<Job[]> {
     const host = this.#host;
-    // With an SDK recording, each job stores its creation context and its dependencies' (process spans link
-    // to them); without one, the jobs as #plan encoded them.
-    const traces = planned.map((_, n) => traceContext(n));
-    if (traces.some((t) => t !== undefined)) {
-      planned.forEach((p, n) => {
-        const links = p.local.slice(0, MAX_TRACE_LINKS).map((d) => traces[d]).filter((t): t is StoredTraceContext => t !== undefined);
-        ({ input: p.input, stored: p.stored } = host.prepare(p.name, p.data, p.opts, traces[n], links.length > 0 ? links : undefined));
-      });
-    }
-    const inputs: FlowInput[] = planned.map((p) => ({
-      key: p.key,
-      jobId: p.input.jobId,
-      name: p.input.name,
-      data: p.input.data,
-      opts: p.input.opts,
-      prio: p.input.prio,
-      grp: p.input.group,
-      policy: p.policy,
-      deps: [...p.local.map((n) => `L${n + 1}`), ...p.external.map((id) => `E${id}`)],
-    }));
+    const inputs: FlowInput[] = planned.map((p, n) => {
+      const { input } = prepared[n] as { input: AddInput };
+      return {
+        key: p.key,
+        queue: p.queue,
+        jobId: input.jobId,
+        name: input.name,
+        data: input.data,
+        opts: input.opts,
+        prio: input.prio,
+        grp: input.group,
+        policy: p.policy,
+        deps: [...p.local.map((d) => `L${d + 1}`), ...p.external.map(({ queue, id }) => (queue === '' ? `E${id}` : `X${queue}\n${id}`))],
+      };
+    });
     await host.ready();
     const reply = await host.store.addFlow(inputs, MAX_DEPENDENTS);
     if ('refused' in reply) {
       const { refused, detail } = reply;
-      if (refused === Status.DUPLICATE && duplicateIsJob && planned[0]?.input.jobId === detail) {
+      if (refused === Status.DUPLICATE && duplicateIsJob && prepared[0]?.input.jobId === detail) {
         const existing = await host.store.getJob(detail);
         if (existing !== null) return [Job.fromStored(host, existing)];
       }
@@ -321,17 +374,18 @@ export class Flows {
     const now = Date.now();
     return reply.ids.map((id, n) => {
       const p = planned[n] as Planned;
-      const blocked = p.local.length + p.external.length > 0;
-      return new Job(host, {
+      const { input, stored } = prepared[n] as { input: AddInput; stored: StoredJobOptions };
+      const owner = p.queue === '' ? host : host.ownerFor(p.queue, levels.get(p.queue) as number);
+      return new Job(owner, {
         id,
-        name: p.input.name,
+        name: input.name,
         data: p.data,
-        opts: p.stored,
-        priority: p.input.prio,
+        opts: stored,
+        priority: input.prio,
         attemptsMade: 0,
         attemptsStarted: 0,
         timestamp: now,
-        state: blocked ? 'blocked' : 'waiting',
+        state: p.local.length + p.external.length > 0 ? 'blocked' : 'waiting',
       });
     });
   }
@@ -346,7 +400,9 @@ function refusal(queue: string, status: number, detail: string): string {
     case Status.TOO_MANY_DEPENDENTS:
       return `job '${detail}' would have more than ${MAX_DEPENDENTS} dependents; nothing was written. Put a job between them (it depends on '${detail}', the others on it)`;
     case Status.LEVELS_MISMATCH:
-      return `job ${detail} of the flow has a priority that is not a level of queue '${queue}'; nothing was written`;
+      return `job ${detail} of the flow has a priority that is not a level of its queue; nothing was written`;
+    case Status.NEEDS_INIT:
+      return `queue '${detail}' of this prefix does not exist (obliterated meanwhile?); nothing was written`;
     default:
       return `add-flow refused the flow with status ${status}; nothing was written`;
   }

@@ -27,6 +27,8 @@ const LINKED = 'linked';
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
   readonly name: string;
+  /** The prefix: other queues of it are built from it (a flow across queues). */
+  readonly prefix: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
   /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
@@ -131,6 +133,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
     name,
+    prefix,
     base,
     registry: registryKey(prefix),
     meta: `${base}meta`,

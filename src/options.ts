@@ -50,10 +50,11 @@ export interface JobOptions {
    */
   group?: string;
   /**
-   * Ids of existing jobs of this queue that must end first (src/flows.ts): the job waits `blocked` until
-   * then. Not with delay or runAt.
+   * Existing jobs that must end first (src/flows.ts): ids of this queue's jobs, or `{ queue, id }` for a job
+   * of another queue of the prefix (one Redis only). The job waits `blocked` until then. Not with delay or
+   * runAt.
    */
-  dependsOn?: string[];
+  dependsOn?: (string | { queue: string; id: string })[];
   /** What a dependency that fails for good does to this job: 'fail' (default), 'ignore' or 'remove'. */
   onDependencyFailure?: 'fail' | 'ignore' | 'remove';
   /** A job enqueued exactly once if this job fails for good (a failed dependency included). */

@@ -98,6 +98,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
   #flowsImpl: Flows | undefined;
+  readonly #owners = new Map<string, JobOwner>();
 
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
@@ -193,8 +194,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[]): Prepared {
-    const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#settings.levels): Prepared {
+    const job = normalizeJobOptions(opts, this.#defaults, levels);
     const compact = compactOptions(job.stored);
     const stored =
       trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
@@ -282,16 +283,30 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       keepLogs: this.keepLogs,
       logger: this.logger,
       spans: this.#spans,
-      prepare: (name, data, opts, trace, links) => {
-        if (links === undefined) return this.#prepare(name, data, opts, trace);
-        // A job that waits for others in a traced flow: its dependencies' creation contexts too.
-        const { input } = this.#prepare(name, data, opts, trace);
-        const { input: withLinks, stored } = this.#prepareOptions(opts, trace, links);
-        return { input: { ...input, opts: withLinks.opts }, stored };
+      prepare: (name, data, opts, trace, links, levels) => {
+        if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
+        // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
+        const { input } = this.#prepare(name, data, undefined, undefined);
+        const { input: options, stored } = this.#prepareOptions(opts, trace, links, levels);
+        return { input: { ...options, name: input.name, data: input.data }, stored };
       },
       ready: () => this.#init(),
+      levelsOf: (queue) => this.store.levelsOf(queue),
+      ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
+      clustered: this.store.clustered,
     });
     return this.#flowsImpl;
+  }
+
+  /** What a Job of another queue of this prefix (added by a flow) needs: that queue's store on this connection. */
+  #ownerFor(queue: string, levels: number): JobOwner {
+    let owner = this.#owners.get(queue);
+    if (owner === undefined) {
+      const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger };
+      this.#owners.set(queue, owner);
+    }
+    return owner;
   }
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */

@@ -15,6 +15,17 @@ local function dependentsKey(base, id) return base .. 'dependents:' .. id end
 local function blockedKey(base) return base .. 'blocked' end
 local function linkedKey(base) return base .. 'linked' end
 
+-- Another queue of the same prefix, for a flow across queues (dependents.lua): its base, and the names of
+-- its level streams, admit stream and group keys as src/keys.ts builds them (test/unit/keys.test.ts).
+local function otherBase(base, name, other) return string.sub(base, 1, #base - #name - 3) .. '{' .. other .. '}:' end
+local function levelKey(base, level) return base .. 'wait:' .. level end
+local function admitKey(base) return base .. 'admit' end
+local function groupKeysOf(base)
+  local g = base .. 'groups:'
+  return { ready = g .. 'ready', state = g .. 'state', throttled = g .. 'throttled', full = g .. 'full', active = g .. 'active',
+    limits = g .. 'limits', hold = g .. 'hold' }
+end
+
 -- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
 -- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed
 -- in: as a function of the library (src/redis/library.ts) a script has no global KEYS.

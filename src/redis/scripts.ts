@@ -63,7 +63,7 @@ export const SCRIPTS = {
   'add-flow': {
     keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
-    perJob: ['key', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
+    perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
     decode: addFlowReply,
   },
   claim: {

@@ -4,7 +4,8 @@ import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
-import type { QueueKeys } from '../keys.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import { Cluster } from 'ioredis';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
@@ -39,6 +40,8 @@ export interface AddInput {
 /** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
 export interface FlowInput {
   key: string;
+  /** '' for the store's own queue, else another queue of its prefix. */
+  queue: string;
   jobId: string;
   name: string;
   data: Buffer;
@@ -162,7 +165,18 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** Job `id`'s dependencies as its deps hash holds them (dependency id -> packed outcome, key, value). */
+  /** Another queue of this prefix: its priority levels, or null when it does not exist. */
+  async levelsOf(queue: string): Promise<number | null> {
+    const levels = await this.client.hget(queueKeys(queue, this.keys.prefix, 1).meta, 'levels');
+    return levels === null ? null : Number(levels);
+  }
+
+  /** The connection is a Redis Cluster. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /** Job `id`'s dependencies as its deps hash holds them ('{queue}id' -> packed outcome, key, value). */
   getDependencies(id: string): Promise<Record<string, Buffer>> {
     return this.client.hgetallBuffer(this.keys.deps(id));
   }

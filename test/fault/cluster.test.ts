@@ -169,6 +169,41 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await queue.close();
   });
 
+  it('runs a flow within one queue, and refuses one across queues (two slots) writing nothing', async () => {
+    const name = uniqueQueue('flow');
+    const queue = new Queue(name, { connection, redisConfig: 'off' });
+    const seen: Record<string, unknown> = {};
+    const worker = new Worker(
+      name,
+      async (job) => {
+        if (job.name === 'd') Object.assign(seen, await job.getDependencies());
+        if (job.name === 'c') throw new Error('c failed');
+        return job.name;
+      },
+      { connection, redisConfig: 'off' },
+    );
+    const { jobs, onFailure } = await queue.addFlow({
+      jobs: [
+        { key: 'b', name: 'b', data: 1 },
+        { key: 'c', name: 'c', data: 2, opts: { attempts: 1 } },
+        { key: 'd', name: 'd', data: 3, dependsOn: ['b', 'c'], opts: { onDependencyFailure: 'ignore' } },
+      ],
+      onFailure: { name: 'on-failure', data: 0 },
+    });
+    await waitFor('d and the onFailure job to complete', async () => (await queue.getCounts()).completed === 3);
+    expect(seen).toMatchObject({ b: { state: 'completed', returnvalue: 'b' }, c: { state: 'failed', failedReason: 'c failed' } });
+    expect((await queue.getJob(onFailure!.id))?.state).toBe('completed');
+    expect((await queue.getJob(jobs.d!.id))?.state).toBe('completed');
+    const other = uniqueQueue('flow-other');
+    const before = await queue.getCounts();
+    await expect(queue.addFlow({ jobs: [{ key: 'x', name: 'x', data: 1 }, { key: 'y', name: 'y', data: 1, queue: other, dependsOn: ['x'] }] })).rejects.toThrow(
+      'needs one Redis: on a Redis Cluster two queues are two slots',
+    );
+    expect(await queue.getCounts()).toEqual(before);
+    await worker.close();
+    await queue.close();
+  });
+
   it('holds a group to its concurrency limit', async () => {
     const name = uniqueQueue('group');
     const queue = new Queue(name, { connection, redisConfig: 'off' });

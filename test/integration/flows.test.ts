@@ -74,8 +74,8 @@ describe('flows: jobs that wait for other jobs', () => {
     await waitFor('d to complete', async () => (await t.queue.getJob(jobs.D!.id))?.state === 'completed');
     expect(t.started.indexOf('d')).toBe(3);
     expect(seen).toEqual({
-      B: { id: jobs.B!.id, state: 'completed', returnvalue: 'b-result' },
-      C: { id: jobs.C!.id, state: 'completed', returnvalue: 'c-result' },
+      B: { id: jobs.B!.id, queue: t.name, state: 'completed', returnvalue: 'b-result' },
+      C: { id: jobs.C!.id, queue: t.name, state: 'completed', returnvalue: 'c-result' },
     });
     expect(await t.queue.getCounts()).toMatchObject({ blocked: 0, waiting: 0, active: 0, completed: 4, failed: 0 });
     // Nothing of the links is left once the flow ended.
@@ -132,7 +132,7 @@ describe('flows: jobs that wait for other jobs', () => {
       ],
     });
     await waitFor('the flow to end', async () => (await t.queue.getJob(jobs.tolerant!.id))?.state === 'completed' && (await t.queue.getCounts()).blocked === 0);
-    expect(seen).toEqual({ bad: { id: jobs.bad!.id, state: 'failed', failedReason: 'no' }, good: { id: jobs.good!.id, state: 'completed', returnvalue: 'good' } });
+    expect(seen).toEqual({ bad: { id: jobs.bad!.id, queue: t.name, state: 'failed', failedReason: 'no' }, good: { id: jobs.good!.id, queue: t.name, state: 'completed', returnvalue: 'good' } });
     expect(await t.queue.getJob(jobs.optional!.id)).toBeUndefined();
     const after = await t.queue.getJob(jobs['after-optional']!.id);
     expect([after?.state, after?.failedReason]).toEqual(['failed', `dependency 'optional' (job ${jobs.optional!.id}) was removed`]);
@@ -168,8 +168,8 @@ describe('flows: jobs that wait for other jobs', () => {
     expect(t.started.indexOf('handle-partition-failure')).toBeGreaterThan(t.started.indexOf('partition'));
     const final = await t.queue.getJob(finalize.id);
     expect(final?.returnvalue).toEqual({
-      [done.id]: { id: done.id, state: 'completed', returnvalue: 'done-before done' },
-      [prepare.id]: { id: prepare.id, state: 'completed', returnvalue: 'prepare done' },
+      [done.id]: { id: done.id, queue: t.name, state: 'completed', returnvalue: 'done-before done' },
+      [prepare.id]: { id: prepare.id, queue: t.name, state: 'completed', returnvalue: 'prepare done' },
     });
     await t.close();
   });
@@ -194,9 +194,9 @@ describe('flows: jobs that wait for other jobs', () => {
     // Retention kept one completed job of count 1 (and none of `gone`): at least one result is gone from Redis.
     expect((await t.queue.getJob(jobs.gone!.id))).toBeUndefined();
     expect(seen).toEqual({
-      gone: { id: jobs.gone!.id, state: 'completed', returnvalue: { from: 'gone' } },
-      trimmed: { id: jobs.trimmed!.id, state: 'completed', returnvalue: { from: 'trimmed' } },
-      other: { id: jobs.other!.id, state: 'completed', returnvalue: { from: 'other' } },
+      gone: { id: jobs.gone!.id, queue: t.name, state: 'completed', returnvalue: { from: 'gone' } },
+      trimmed: { id: jobs.trimmed!.id, queue: t.name, state: 'completed', returnvalue: { from: 'trimmed' } },
+      other: { id: jobs.other!.id, queue: t.name, state: 'completed', returnvalue: { from: 'other' } },
     });
     await t.close();
   });
@@ -236,6 +236,64 @@ describe('flows: jobs that wait for other jobs', () => {
     await waitFor('third to complete', async () => (await t.queue.getJob(third.id))?.state === 'completed');
     expect(await t.queue.store.client.hget(t.queue.store.keys.meta, 'linked')).toBe('0');
     await t.close();
+  });
+
+  it('spans two queues of one Redis: each job runs on its own queue, ends pass across, events go to each queue', async () => {
+    const results: Record<string, unknown> = {};
+    const p = open('orders', async (job) => {
+      if (job.name === 'total') Object.assign(results, await job.getDependencies());
+      return `${job.name} done`;
+    });
+    const q = open('emails', async (job) => {
+      if (job.name === 'broken') throw new Error('smtp down');
+      return `${job.name} sent`;
+    });
+    // The other queue must exist: anything that writes to it creates it (here a pause and resume).
+    await q.queue.pause();
+    await q.queue.resume();
+    const { jobs } = await p.queue.addFlow({
+      jobs: [
+        { key: 'price', name: 'price', data: {} },
+        { key: 'notify', name: 'notify', data: {}, queue: q.name },
+        { key: 'total', name: 'total', data: {}, dependsOn: ['price', 'notify'] },
+        { key: 'receipt', name: 'receipt', data: {}, queue: q.name, dependsOn: ['total'] },
+      ],
+    });
+    expect(jobs.notify?.queueName).toBe(q.name);
+    await waitFor('the receipt to be sent', async () => (await q.queue.getJob(jobs.receipt!.id))?.state === 'completed');
+    expect(p.started).toEqual(['price', 'total']);
+    expect(q.started).toEqual(['notify', 'receipt']);
+    expect(results).toEqual({
+      price: { id: jobs.price!.id, queue: p.name, state: 'completed', returnvalue: 'price done' },
+      notify: { id: jobs.notify!.id, queue: q.name, state: 'completed', returnvalue: 'notify sent' },
+    });
+    expect(await p.queue.getCounts()).toMatchObject({ completed: 2, blocked: 0, waiting: 0, active: 0 });
+    expect(await q.queue.getCounts()).toMatchObject({ completed: 2, blocked: 0, waiting: 0, active: 0 });
+    // Each job's 'added' event went to its own queue's stream.
+    const added = async (queue: Queue): Promise<string[]> =>
+      (await queue.store.client.xrange(queue.store.keys.events, '-', '+')).flatMap(([, fields]) => {
+        const ids: string[] = [];
+        let type = '';
+        for (let i = 0; i + 1 < fields.length; i += 2) {
+          if (fields[i] === '') type = fields[i + 1] as string;
+          else if (type === 'added') ids.push(fields[i + 1] as string);
+        }
+        return ids;
+      });
+    expect((await added(q.queue)).sort()).toEqual(['notify', 'receipt']);
+    expect((await added(p.queue)).sort()).toEqual(['price', 'total']);
+
+    // A dependency in another queue, given by id; its failure fails the job here and, through it, the next.
+    const broken = await q.queue.add('broken', {}, { attempts: 1 });
+    const after = await p.queue.add('after', {}, { dependsOn: [{ queue: q.name, id: broken.id }] });
+    const last = await q.queue.add('last', {}, { dependsOn: [{ queue: p.name, id: after.id }] });
+    await waitFor('last to fail', async () => (await q.queue.getJob(last.id))?.state === 'failed');
+    expect((await p.queue.getJob(after.id))?.failedReason).toBe(`dependency '${broken.id}' (job ${broken.id} of queue '${q.name}') failed: smtp down`);
+    expect((await q.queue.getJob(last.id))?.failedReason).toBe(`dependency '${after.id}' (job ${after.id} of queue '${p.name}') failed: dependency '${broken.id}' (job ${broken.id} of queue '${q.name}') failed: smtp down`);
+    for (const queue of [p.queue, q.queue]) expect(await queue.store.client.hget(queue.store.keys.meta, 'linked')).toBe('0');
+    await expect(p.queue.addFlow({ jobs: [{ key: 'x', name: 'x', data: 1, queue: 'nowhere' }] })).rejects.toThrow("queue 'nowhere' of this prefix does not exist");
+    await p.close();
+    await q.close();
   });
 
   it('refuses cycles, unknown keys and ids, removed jobs, oversize flows and taken jobIds, writing nothing', async () => {

@@ -16,7 +16,7 @@ const lua = useStore(redis);
 
 function job(key: string, deps: string[] = [], overrides: Partial<FlowInput> = {}): FlowInput {
   const { name, data, opts, prio, group } = input();
-  return { key, jobId: '', name: `${name}-${key}`, data, opts, prio, grp: group, policy: 'fail', deps, ...overrides };
+  return { key, queue: '', jobId: '', name: `${name}-${key}`, data, opts, prio, grp: group, policy: 'fail', deps, ...overrides };
 }
 
 async function addFlow(jobs: FlowInput[], maxDependents = 1000): Promise<string[]> {
@@ -76,7 +76,8 @@ describe('flows in the scripts', () => {
     const [b, c, d] = await addFlow([job('B'), job('C'), job('D', ['L1', 'L2'])]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, blocked: 1 });
     expect(await lua.client.hmget(lua.store.keys.job(d!), 'state', 'open', 'pol')).toEqual(['blocked', '2', 'fail']);
-    expect(await lua.client.smembers(lua.store.keys.dependents(b!))).toEqual([d]);
+    const tag = `{${lua.store.keys.name}}`;
+    expect(await lua.client.smembers(lua.store.keys.dependents(b!))).toEqual([`${tag}${d}`]);
     expect((await lua.client.smembers(lua.store.keys.linked)).sort()).toEqual([b, c, d].sort());
     expect(await lua.client.hget(lua.store.keys.meta, 'linked')).toBe('3');
 
@@ -86,8 +87,8 @@ describe('flows in the scripts', () => {
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, blocked: 0, completed: 2 });
     expect((await claimAll('a', 5)).map((j) => j.id)).toEqual([d]);
     const deps = await lua.store.getDependencies(d!);
-    expect(Object.keys(deps).sort()).toEqual([b, c].sort());
-    expect(deps[b!]!.includes(Buffer.from('from B'))).toBe(true);
+    expect(Object.keys(deps).sort()).toEqual([`${tag}${b}`, `${tag}${c}`].sort());
+    expect(deps[`${tag}${b}`]!.includes(Buffer.from('from B'))).toBe(true);
     // B and C left the linked set; D stays in it until it ends.
     expect(await lua.client.smembers(lua.store.keys.linked)).toEqual([d]);
     expect(await lua.client.exists(lua.store.keys.dependents(b!), lua.store.keys.deps(b!))).toBe(0);
