@@ -125,7 +125,9 @@ function LINKS.ended(C, d, dep, outcome, value, ended)
   local old = redis.call('HGET', depsK, dep)
   -- d ended already (its deps hash goes when it ends) or was removed.
   if not old then return end
-  local _, key = struct.unpack('>I4c0I4c0', old)
+  local was, key = struct.unpack('>I4c0I4c0', old)
+  -- Passed on already: an end is applied once, however often it is told (the Cluster design's notes).
+  if was ~= 'w' then return end
   local q, id = string.match(dep, '^{([^}]*)}(.*)$')
   if key == '' then key = id end
   redis.call('HSET', depsK, dep, LINKS.value(outcome, key, value))
