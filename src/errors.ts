@@ -479,9 +479,14 @@ export function isSluiceError(value: unknown): value is SluiceError {
 /**
  * A sandboxed processor's runner (child process or worker thread) ended while it ran a job: a crash, a
  * heap past `sandbox.maxMemoryMb`, `process.exit` in the handler. The attempt fails with it and is retried
- * like any failure; a new runner takes the next job.
+ * like any failure; a new runner takes the next job. Code `ERR_SLUICE_SANDBOX`.
  */
 export class SandboxError extends SluiceError {
+  /**
+   * Made by the Worker when a runner ends while it runs a job.
+   *
+   * @param message - Which job, and how its runner ended (exit code, signal, out of memory).
+   */
   constructor(message: string) {
     super('ERR_SLUICE_SANDBOX', message);
   }

@@ -102,7 +102,12 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    * @defaultValue `false`
    */
   queueMetrics?: boolean;
-  /** How a processor given as a file runs: in child processes (default) or worker threads, and their heap limit. */
+  /**
+   * How a processor given as a file runs: in child processes (default) or worker threads, and their heap
+   * limit. Ignored for a processor given as a function.
+   *
+   * @defaultValue `{}`: child processes with Node's default heap
+   */
   sandbox?: SandboxOptions;
 }
 
