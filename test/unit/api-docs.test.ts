@@ -1,14 +1,17 @@
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Application, Logger, LogLevel, ReflectionKind, type ProjectReflection, type Reflection } from 'typedoc';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The API reference (`npm run docs:api`) is TypeDoc's reading of the TSDoc comments of the public surface.
- * This runs TypeDoc as that script does (typedoc.json, convert, validate; no HTML) and fails listing every
- * warning, above all every export or member without a comment, and every optional property of the public
- * types without a `@defaultValue`: an option's default is part of its documentation. About 5 s of CPU,
- * most of it TypeScript reading the sources; the fixture run below takes about 1 s.
+ * The API reference (docs/api/, `npm run docs:api`) is TypeDoc's reading of the TSDoc comments of the
+ * public surface. This runs TypeDoc as that script does (typedoc.json: convert, validate, render the
+ * markdown into a temporary directory) and fails listing every warning, above all every export or member
+ * without a comment; every optional property of the public types without a `@defaultValue` (an option's
+ * default is part of its documentation); and every file of docs/api/ that is not what the comments
+ * generate now. About 6 s of CPU, most of it TypeScript reading the sources; the fixture run below, 1 s.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,20 +32,33 @@ interface Reading {
 }
 
 /**
- * TypeDoc with the options file `config` (the project's, or the fixture's that extends it): converted and
- * validated. Without TypeScript's own diagnostics, which `npm run typecheck` reports: they were more than
- * half of the run's CPU time (10.2 s of user time against 4.5 s for the CLI).
+ * TypeDoc with the options file `config` (the project's, or the fixture's that extends it): converted,
+ * validated and, given `out`, rendered there, as `npm run docs:api` does.
  */
-async function readApi(config: string): Promise<Reading> {
-  const app = await Application.bootstrapWithPlugins({ options: join(root, config), skipErrorChecking: true });
+async function readApi(config: string, out?: string): Promise<Reading> {
+  const app = await Application.bootstrapWithPlugins({ options: join(root, config), logLevel: 'Warn', ...(out === undefined ? {} : { out }) });
   // What bootstrapping reported went to TypeDoc's own logger: counted, not lost.
   const early = app.logger.errorCount + app.logger.warningCount;
   const logger = new CollectingLogger();
   app.logger = logger;
   if (early > 0) logger.messages.push(`[Warn] ${early} warnings or errors while TypeDoc read its options (run npx typedoc to see them)`);
   const project = await app.convert();
-  if (project !== undefined) app.validate(project);
+  if (project !== undefined) {
+    app.validate(project);
+    if (out !== undefined) await app.generateOutputs(project);
+  }
   return { project, messages: logger.messages };
+}
+
+/** Every file under `dir`, by its path relative to `dir`, with its text. */
+function filesUnder(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(relative(dir, path), readFileSync(path, 'utf8'));
+  }
+  return files;
 }
 
 /** Whether `reflection` is part of a parameter's type, as `force` in `obliterate(options: { force?: boolean })`. */
@@ -76,8 +92,15 @@ function withoutDefault(project: ProjectReflection): string[] {
 
 describe('API reference', () => {
   let api: Reading;
+  let generated: Map<string, string>;
   beforeAll(async () => {
-    api = await readApi('typedoc.json');
+    const out = mkdtempSync(join(tmpdir(), 'sluice-api-docs-'));
+    try {
+      api = await readApi('typedoc.json', out);
+      generated = filesUnder(out);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('builds with no TypeDoc warning: every export and member of the public surface has a comment', () => {
@@ -94,6 +117,14 @@ describe('API reference', () => {
       expect.arrayContaining(['sluice.QueueOptions.prefix', 'sluice.WorkerOptions.concurrency', 'sluice/dashboard.DashboardOptions.pollIntervalMs']),
     );
     expect(withoutDefault(project)).toEqual([]);
+  });
+
+  it('is committed as generated: docs/api/ is what the comments give now (else run npm run docs:api)', () => {
+    const committed = filesUnder(join(root, 'docs/api'));
+    const paths = [...new Set([...generated.keys(), ...committed.keys()])].sort();
+    const stale = paths.filter((path) => generated.get(path) !== committed.get(path));
+    expect(generated.size).toBeGreaterThan(50);
+    expect(stale).toEqual([]);
   });
 
   it('reports an undocumented export and an option without a default (a fixture)', async () => {
