@@ -89,7 +89,7 @@ local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
 if settled > 0 then retention.apply(completedKey, base, now, true) end
-countFinished(metaKey, 'completed', settled)
+countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
 if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
 flushEvents()

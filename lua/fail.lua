@@ -107,7 +107,7 @@ delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
-countFinished(metaKey, 'failed', failedForGood)
+countFinished(Q, 'failed', failedForGood)
 if failedForGood > 0 then
   Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
   LINKS.failed(Q, jobs, out, JOB, retryDelayOf)

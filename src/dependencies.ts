@@ -9,12 +9,23 @@ import { decode } from './serializer.js';
 
 /** How one dependency of a job ended, as `job.getDependencies()` reports it. */
 export interface DependencyOutcome<Result = unknown> {
+  /** The dependency's id. */
   id: string;
   /** The dependency's queue: the job's own, or another of the prefix (a flow across queues). */
   queue: string;
   /** `pending`: not ended yet (an onFailure job may run while some of the jobs it watches still run). */
   state: 'completed' | 'failed' | 'removed' | 'pending';
+  /**
+   * Its result, once completed (as its worker returned it).
+   *
+   * @defaultValue undefined until it completed
+   */
   returnvalue?: Result;
+  /**
+   * Why it failed, once failed for good.
+   *
+   * @defaultValue undefined unless it failed
+   */
   failedReason?: string;
 }
 

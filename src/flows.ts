@@ -1,6 +1,6 @@
 import { ValidationError } from './errors.js';
 import { Job, type JobOwner } from './job.js';
-import { MAX_TRACE_LINKS, type JobOptions, type StoredJobOptions } from './options.js';
+import { MAX_TRACE_LINKS, type JobOptions, type OnFailureJob, type StoredJobOptions } from './options.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import type { ProducerSpans } from './telemetry/tracing.js';
 import { Status } from './redis/status.js';
@@ -18,40 +18,55 @@ export type { DependencyOutcome } from './dependencies.js';
 /** What a dependency that fails for good (or is removed) does to the job waiting for it. */
 export type DependencyFailurePolicy = 'fail' | 'ignore' | 'remove';
 
-/** A job enqueued exactly once when the job (or flow) it is attached to fails for good. */
-export interface OnFailureJob<Data = unknown> {
-  name: string;
-  data: Data;
-  opts?: JobOptions;
-}
-
 /** The job options this module handles (JobOptions declares them for users). */
 type FlowOptions = Pick<JobOptions, 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
 
+/** One job of a flow ({@link Queue.addFlow}). */
 export interface FlowJob<Data = unknown> {
   /** The job's name within the flow: unique in it, what dependsOn and getDependencies() use. */
   key: string;
   /**
-   * Another queue of the same prefix to add this job to (default: the Queue's own). One Redis only: on a
-   * Redis Cluster a flow across queues is refused. The job takes this Queue's defaultJobOptions.
+   * Another queue of the same prefix to add this job to. One Redis only: on a Redis Cluster a flow across
+   * queues is refused. The job takes this Queue's defaultJobOptions.
+   *
+   * @defaultValue the Queue's own queue
    */
   queue?: string;
+  /** The job's name, 1 to 256 characters. */
   name: string;
+  /** The job's data. */
   data: Data;
+  /**
+   * The job's options, the workflow ones included (`opts.dependsOn` names existing jobs).
+   *
+   * @defaultValue the Queue's `defaultJobOptions`
+   */
   opts?: JobOptions;
-  /** Keys of jobs of this flow that must end first. */
+  /**
+   * Keys of jobs of this flow that must end first.
+   *
+   * @defaultValue none
+   */
   dependsOn?: string[];
 }
 
+/** What {@link Queue.addFlow} takes: jobs that depend on each other, written all or none. */
 export interface Flow<Data = unknown> {
+  /** The flow's jobs, 1 to MAX_FLOW_JOBS, in any order (the order they run in follows dependsOn). */
   jobs: FlowJob<Data>[];
-  /** Enqueued exactly once, when the first job of the flow fails for good; deleted once all ended otherwise. */
+  /**
+   * Enqueued exactly once, when the first job of the flow fails for good; deleted once all ended otherwise.
+   *
+   * @defaultValue none
+   */
   onFailure?: OnFailureJob;
 }
 
+/** What {@link Queue.addFlow} resolves with. */
 export interface AddedFlow<Data = unknown, Result = unknown> {
   /** Each job by its key, as written (a snapshot: `blocked`, or `waiting` for a job without dependencies). */
   jobs: Record<string, Job<Data, Result>>;
+  /** The flow's onFailure job (`blocked` until a job of the flow fails for good), when it has one. */
   onFailure: Job | undefined;
 }
 
@@ -70,9 +85,6 @@ export function hasFlowOptions(opts: object): boolean {
   for (const name of FLOW_OPTION_NAMES) if (name in opts) return true;
   return false;
 }
-
-/** A dependency given by id: a job of this queue, or `{ queue, id }` for one of another queue of the prefix. */
-export type DependencyRef = string | { queue: string; id: string };
 
 /** What Flows needs of its Queue. */
 export interface FlowHost extends JobOwner {

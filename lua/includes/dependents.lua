@@ -26,6 +26,7 @@
 --@include events
 --@include enqueue
 --@include corrupt
+--@include history
 
 local LINKS = {}
 
@@ -105,6 +106,7 @@ local function failBlocked(C, d, reason, ended)
   redis.call('HSET', jobKey(C.base, d), 'state', 'failed', 'err', reason, 'stack', '', 'fon', now)
   redis.call('ZADD', C.failed, now, d)
   redis.call('HINCRBY', C.meta, 'failed', 1)
+  countMinute(C.base, C.now, 'failed', 1)
   eventsFor(C)
   emit(C.events, C.maxLen, 'failed', d, reason)
   ended[#ended + 1] = { C, d, 'f', reason }

@@ -106,6 +106,9 @@ describe('flows in the scripts', () => {
       `dependency 'B' (job ${b}) failed: stalled: the job's worker stopped responding 1 times (maxStalled 0)`,
     ]);
     expect(await lua.store.getCounts()).toMatchObject({ blocked: 0, failed: 2, active: 0 });
+    // Counted as failed for good, as any job: the lifetime total and the minute's count.
+    expect((await lua.store.getMetrics()).failedTotal).toBe(2);
+    expect(Object.entries(await lua.client.hgetall(lua.store.keys.historyNow)).filter(([field]) => field.startsWith('f')).map(([, n]) => n)).toEqual(['2']);
     expect(await lua.client.hget(lua.store.keys.meta, 'linked')).toBe('0');
   });
 
