@@ -23,7 +23,9 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REDIS_OOM'
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
-  | 'ERR_SLUICE_DECODE';
+  | 'ERR_SLUICE_DECODE'
+  | 'ERR_SLUICE_JOB_STATE'
+  | 'ERR_SLUICE_JOB_CANCELLED';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -91,6 +93,38 @@ export class JobNotFoundError extends SluiceError {
 export class JobActiveError extends SluiceError {
   constructor(message: string) {
     super('ERR_SLUICE_JOB_ACTIVE', message);
+  }
+}
+
+/**
+ * The job is not in a state the operation applies to: changing the priority of a completed job, promoting
+ * one that is not delayed, cancelling one that already ended. `state` is the state it was found in. Nothing
+ * was changed. (A running job is refused with JobActiveError instead.)
+ */
+export class JobStateError extends SluiceError {
+  readonly jobId: string;
+  readonly state: string;
+
+  constructor(jobId: string, state: string, message: string) {
+    super('ERR_SLUICE_JOB_STATE', message);
+    this.jobId = jobId;
+    this.state = state;
+  }
+}
+
+/**
+ * The reason ctx.signal aborts with when a person cancelled the running job (queue.cancel, job.cancel). The
+ * job is failed already, with `cancelled: <reason>`, and is not retried; whatever the handler returns or
+ * throws afterwards is discarded, as for a lost lease.
+ */
+export class JobCancelledError extends SluiceError {
+  readonly jobId: string;
+  readonly failedReason: string;
+
+  constructor(jobId: string, failedReason: string) {
+    super('ERR_SLUICE_JOB_CANCELLED', `job '${jobId}' was ${failedReason}; stop its work: its result will be discarded`);
+    this.jobId = jobId;
+    this.failedReason = failedReason;
   }
 }
 

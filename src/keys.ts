@@ -7,7 +7,8 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * file mirrors JOB, LOGS, DONE, FRONT, DEDUPE and DEDUPE_WINDOWS below, and test/unit/keys.test.ts checks the
+ * two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -19,6 +20,8 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const DEDUPE = 'dedupe';
+const DEDUPE_WINDOWS = 'dedupe:windows';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -54,6 +57,10 @@ export interface QueueKeys {
   readonly streams: readonly string[];
   /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
   readonly rate: string;
+  /** Hash: dedupe locks, dedupe key -> '<until>:<job id>' (lua/includes/dedupe.lua); made by the first deduplicated add. */
+  readonly dedupe: string;
+  /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
+  readonly dedupeWindows: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
@@ -133,6 +140,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     admit: `${base}admit`,
     streams: [...wait, `${base}admit`],
     rate: `${base}rate`,
+    dedupe: base + DEDUPE,
+    dedupeWindows: base + DEDUPE_WINDOWS,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,

@@ -1,5 +1,6 @@
 import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
+import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { decode } from './serializer.js';
 
@@ -49,9 +50,11 @@ export interface JobOptions {
    * their group limits (queue.setGroupLimit); priority orders jobs within a group.
    */
   group?: string;
+  /** One job per key while it is unfinished, for a window (throttle), or the last data wins (debounce): see DedupeOptions. */
+  dedupe?: DedupeOptions;
 }
 
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe'>;
 
 /** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
 export interface Keep {
@@ -69,6 +72,7 @@ export interface StoredJobOptions {
   /** ms from add to the first run, when delayed. */
   delay?: number;
   group?: string;
+  dedupe?: DedupeOptions;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -95,6 +99,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.timeout !== undefined) out.timeout = stored.timeout;
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
+  if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
   return out;
 }
 
@@ -167,7 +172,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -180,6 +185,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 
@@ -196,7 +202,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -345,6 +351,7 @@ export function normalizeJobOptions(
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
+  if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -352,7 +359,7 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group']) {
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe']) {
     if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
   }
   normalizeJobOptions(undefined, defaults, levels);
