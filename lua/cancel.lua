@@ -4,7 +4,7 @@
 -- (settle.lua answers CANCELLED). The job becomes failed, not retried: reason 'cancelled' or 'cancelled:
 -- <reason>', its hash marked `cxl`. Its dedupe key, if any, is released. Retention of the failed set is
 -- left to the next fail call (a cancel does not know the job's removeOnFail without decoding its options).
--- KEYS: meta delayed failed events groups... streams...
+-- KEYS: meta delayed failed events ctl groups... streams...
 -- ARGV: base group id reason eventsMaxLen
 -- Returns: {status, state, at}: OK with the state it ended from and Redis' time (its finishedOn) |
 --   JOB_MISSING | WRONG_STATE (completed or failed: it ended already) | CORRUPT (its stored fields cannot be
@@ -21,11 +21,11 @@
 --@include dedupe
 --@include waiting
 
-local metaKey, delayedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local streams, levels = streamKeys(KEYS, 5 + GROUP_KEY_COUNT)
+local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, group, id, reason, maxLen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local now = nowMs()
-local Q = { base = base, levels = levels, G = groupKeys(KEYS, 5), meta = metaKey, now = now }
+local Q = { base = base, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now }
 local state, index, entry, fields = locate(base, group, streams, levels, id)
 if not state then return { STATUS.JOB_MISSING, '', 0 } end
 if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' then return { STATUS.WRONG_STATE, state, 0 } end

@@ -37,7 +37,8 @@ if state ~= 'waiting' and state ~= 'delayed' then return { STATUS.WRONG_STATE, s
 local j = jobAt(base, id, index, entry, fields)
 if not j or jobProblem(j, #levels) then return { STATUS.CORRUPT, state, 0 } end
 local after = state
-if due <= now then
+-- A delay of 0 is now, not the next ms (ceil of a time with µs).
+if delay == 0 or due <= now then
   due = now
   if state == 'delayed' then
     redis.call('ZREM', delayedKey, id)

@@ -89,11 +89,11 @@ export class ControlStore {
   }
 
   cancel(jobId: string, reason: string): Promise<ControlReply> {
-    const { meta, delayed, failed, events, groups, streams } = this.keys;
+    const { meta, delayed, failed, events, ctl, groups, streams } = this.keys;
     return runScript(
       this.client,
       'cancel',
-      { meta, delayed, failed, events, groups, streams },
+      { meta, delayed, failed, events, ctl, groups, streams },
       { base: this.base, group: GROUP, id: jobId, reason, eventsMaxLen: this.eventsMaxLen },
     );
   }

@@ -168,7 +168,7 @@ export const SCRIPTS = {
     decode: controlReply('promote-job'),
   },
   cancel: {
-    keys: ['meta', 'delayed', 'failed', 'events', 'groups...', 'streams...'],
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
     decode: controlReply('cancel'),
   },

@@ -32,6 +32,9 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const dedupe = /dedupeKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const windows = /dedupeWindowsKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.dedupe, keys.dedupeWindows]).toEqual([`${keys.base}${dedupe}`, `${keys.base}${windows}`]);
   });
 
   it.each([
