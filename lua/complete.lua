@@ -12,7 +12,7 @@
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
 --   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none
--- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
+-- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)

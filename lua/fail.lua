@@ -7,7 +7,7 @@
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
--- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule

@@ -299,7 +299,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         // Read through the store, not getJob(): a close() that began meanwhile waits for this call.
         const existing = await this.store.getJob(outcome.id);
         if (existing !== null) {
-          out.push(Job.fromStored<Data, Result>(this, existing));
+          const job = Job.fromStored<Data, Result>(this, existing);
+          job.deduplicated = true;
+          out.push(job);
           continue;
         }
       }

@@ -170,10 +170,14 @@ describe('changing a job after it was added', () => {
     await job.updateData({ v: 2 });
     expect(job.data).toEqual({ v: 2 });
     const held = gate();
-    const worker = new Worker<{ v: number }>(name, async (j, ctx) => {
-      if (j.data.v === 2) throw new Error('bad data');
-      return held.handler(j as Job, ctx) as never;
-    }, { connection: redis.connection });
+    const worker = new Worker<{ v: number }>(
+      name,
+      async (j) => {
+        if (j.data.v === 2) throw new Error('bad data');
+        await held.handler(j);
+      },
+      { connection: redis.connection },
+    );
     await waitFor('failed', async () => (await queue.getJob(job.id))?.state === 'failed');
     const failed = (await queue.getJob(job.id))!;
     await failed.updateData({ v: 3 });

@@ -105,7 +105,7 @@ describe('add-deduped: throttle', () => {
     await sleep(70);
     await deduped({ key: 'other' });
     expect(Object.keys(await locks()).sort()).toEqual(['other', 't']);
-    expect(await lua.client.zrange(lua.store.keys.dedupeWindows, 0, -1)).toEqual(['t']);
+    expect(await lua.client.zrange(lua.store.keys.dedupeWindows, '0', '-1')).toEqual(['t']);
   });
 });
 
