@@ -53,8 +53,8 @@ export class Leases {
     if (this.watch !== undefined && performance.now() - this.#extended < this.intervalMs - tick / 2) {
       try {
         if (!(await this.watch.moved())) return;
-      } catch (error) {
-        this.onError(error as Error);
+      } catch {
+        // Not reported: Redis being unreachable is reported by the extension, at its own period, not twice a second.
         return;
       }
     }
