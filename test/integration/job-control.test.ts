@@ -186,6 +186,9 @@ describe('changing a job after it was added', () => {
     await waitFor('running with the fixed data', () => held.started.length === 1);
     expect(held.seen).toEqual([{ v: 3 }]);
     await expect(failed.updateData({ v: 4 })).rejects.toBeInstanceOf(JobActiveError);
+    await expect(failed.changePriority(0)).rejects.toBeInstanceOf(JobActiveError);
+    await expect(failed.changeDelay(1000)).rejects.toBeInstanceOf(JobActiveError);
+    await expect(failed.promote()).rejects.toBeInstanceOf(JobStateError);
     held.release(job.id);
     await waitFor('completed', async () => (await queue.getJob(job.id))?.state === 'completed');
     const refused = await failed.updateData({ v: 5 }).catch((error: unknown) => error);
@@ -230,6 +233,9 @@ describe('changing a job after it was added', () => {
     expect(soon.state).toBe('waiting');
     await waitFor('soon ran', () => ran.includes('soon'));
     await worker.close();
+    await waitFor('soon completed', async () => (await queue.getJob(soon.id))?.state === 'completed');
+    await expect(soon.changeDelay(10)).rejects.toMatchObject({ name: 'JobStateError', state: 'completed' });
+    await expect(soon.reschedule(new Date())).rejects.toBeInstanceOf(JobStateError);
     const later = await queue.add('later', {});
     await later.changeDelay(60_000);
     expect(later.state).toBe('delayed');

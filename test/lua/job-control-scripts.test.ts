@@ -213,7 +213,8 @@ describe('change-delay and promote-job', () => {
     expect(now.state).toBe('waiting');
     for (const id of ['w', 'gw']) expect((await control().changeDelay(id, 60_000, -1)).state).toBe('delayed');
     expect(await counts()).toMatchObject({ waiting: 1, delayed: 2 });
-    expect((await claim()).map((j) => j.id)).toEqual(['d']);
+    const [d] = await claim();
+    expect(d?.id).toBe('d');
     expect(await control().promote('w')).toEqual({ status: Status.OK, state: 'delayed', at: 0 });
     expect((await control().promote('w')).state).toBe('waiting');
     expect((await control().promote('w')).status).toBe(Status.WRONG_STATE);
@@ -221,6 +222,8 @@ describe('change-delay and promote-job', () => {
     expect(await control().changeDelay('d', 10, -1)).toEqual({ status: Status.JOB_ACTIVE, state: 'active', at: 0 });
     expect((await claim()).map((j) => j.id)).toEqual(['w']);
     expect(await counts()).toMatchObject({ waiting: 0, delayed: 1, active: 2 });
+    await failForGood(d!, false);
+    expect(await control().changeDelay('d', 10, -1)).toEqual({ status: Status.WRONG_STATE, state: 'failed', at: 0 });
   });
 });
 
