@@ -19,6 +19,7 @@
 --@include enqueue
 --@include xinfo
 --@include corrupt
+--@include dedupe
 --@include dependents
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -59,6 +60,8 @@ for level = 1, #streams do
         redis.call('HSET', jobKey(base, j.id), unpack(f))
         redis.call('ZADD', failedKey, nowS, j.id)
         emit(eventsKey, maxLen, 'failed', j.id, reason)
+        -- Failed for good: a dedupe key it holds is free (one HGET, on this rare path, for every such job).
+        releaseDedupe(base, j.id)
         gone[#gone + 1] = { j.id, 'f', reason }
         failed = failed + 1
       else

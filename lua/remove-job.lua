@@ -9,6 +9,7 @@
 --@include events
 --@include groups
 --@include locate
+--@include dedupe
 --@include clock
 --@include dependents
 local idKey, metaKey, delayedKey, completedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -39,6 +40,7 @@ elseif state == 'completed' then
 elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
+releaseDedupe(base, id)
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'removed', id, '')
 -- A removed job ends for the jobs that wait for it, as a failed one does, and leaves those it waited for.

@@ -178,6 +178,9 @@ function splitOptions(what: string, opts: JobOptions | undefined): { rest: JobOp
     flow.onDependencyFailure = onDependencyFailure as DependencyFailurePolicy;
   }
   if (onFailure !== undefined) flow.onFailure = onFailureJob(`${what}: onFailure`, onFailure);
+  if (rest.dedupe !== undefined) {
+    throw new ValidationError(`${what}: dedupe cannot be combined with dependsOn, onDependencyFailure or onFailure (a flow's jobs are added as written); give a jobId for idempotency`);
+  }
   return { rest: Object.keys(rest).length === 0 ? undefined : rest, flow };
 }
 
@@ -186,6 +189,7 @@ function onFailureJob(what: string, value: unknown): OnFailureJob {
   if (isObject(value.opts) && hasFlowOptions(value.opts)) {
     throw new ValidationError(`${what}: an onFailure job cannot have dependsOn, onDependencyFailure or onFailure of its own`);
   }
+  if (isObject(value.opts) && value.opts.dedupe !== undefined) throw new ValidationError(`${what}: an onFailure job cannot have dedupe`);
   if (isObject(value.opts) && (value.opts.delay !== undefined || value.opts.runAt !== undefined)) {
     throw new ValidationError(`${what}: an onFailure job cannot have delay or runAt; it becomes waiting when the failure happens`);
   }

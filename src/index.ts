@@ -32,6 +32,7 @@ export {
   type DependencyFailurePolicy,
   type DependencyOutcome,
 } from './flows.js';
+export type { DedupeOptions } from './dedupe.js';
 export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
@@ -65,6 +66,8 @@ export {
   ReplicationError,
   BulkAddError,
   SandboxError,
+  JobStateError,
+  JobCancelledError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

@@ -50,7 +50,7 @@ function LINKS.context(C, name)
   local O = C.others[name]
   if O ~= nil then return O or nil end
   local base = otherBase(C.base, LINKS.name(C), name)
-  local levels = tonumber(redis.call('HGET', base .. 'meta', 'levels') or '0')
+  local levels = tonumber(redis.call('HGET', queueKeysOf(base).meta, 'levels') or '0')
   if levels < 1 then
     C.others[name] = false
     return nil
@@ -61,8 +61,9 @@ function LINKS.context(C, name)
     streams[level] = levelKeys[level]
   end
   streams[levels + 1] = admitKey(base)
-  O = { base = base, name = name, idKey = base .. 'id', levels = levelKeys, streams = streams, G = groupKeysOf(base), ctl = base .. 'ctl',
-    meta = base .. 'meta', now = C.now, failed = base .. 'failed', events = base .. 'events', maxLen = C.maxLen, root = C }
+  local K = queueKeysOf(base)
+  O = { base = base, name = name, idKey = K.id, levels = levelKeys, streams = streams, G = groupKeysOf(base), ctl = K.ctl,
+    meta = K.meta, now = C.now, failed = K.failed, events = K.events, maxLen = C.maxLen, root = C }
   C.others[name] = O
   return O
 end

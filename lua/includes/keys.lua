@@ -11,6 +11,10 @@ local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
+-- Dedupe locks (dedupe.lua): dedupe key -> '<until>:<job id>'; and the windows' ends, dedupe key -> until (ms).
+local function dedupeKey(base) return base .. 'dedupe' end
+local function dedupeWindowsKey(base) return base .. 'dedupe:windows' end
+
 -- Flows (dependents.lua): a job's dependencies' outcomes (hash, dependency id -> its state, key and value),
 -- the jobs waiting on a job (set), the blocked jobs (sorted set, by when they were added) and the jobs
 -- that have dependencies or dependents and have not finished (set; meta `linked` is its size).
@@ -24,6 +28,9 @@ local function linkedKey(base) return base .. 'linked' end
 local function otherBase(base, name, other) return string.sub(base, 1, #base - #name - 3) .. '{' .. other .. '}:' end
 local function levelKey(base, level) return base .. 'wait:' .. level end
 local function admitKey(base) return base .. 'admit' end
+local function queueKeysOf(base)
+  return { id = base .. 'id', meta = base .. 'meta', ctl = base .. 'ctl', failed = base .. 'failed', events = base .. 'events' }
+end
 local function groupKeysOf(base)
   local g = base .. 'groups:'
   return { ready = g .. 'ready', state = g .. 'state', throttled = g .. 'throttled', full = g .. 'full', active = g .. 'active',

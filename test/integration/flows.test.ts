@@ -296,6 +296,23 @@ describe('flows: jobs that wait for other jobs', () => {
     await q.close();
   });
 
+  it('cancelling a dependency, or a blocked job, ends it for the jobs that wait for it', async () => {
+    const name = uniqueQueue('cancel');
+    const queue = new Queue(name, { connection: redis.connection });
+    const first = await queue.add('first', {});
+    const second = await queue.add('second', {}, { dependsOn: [first.id] });
+    const third = await queue.add('third', {}, { dependsOn: [second.id] });
+    const fourth = await queue.add('fourth', {}, { dependsOn: [first.id], onDependencyFailure: 'ignore' });
+    await queue.cancel(second.id, 'not needed');
+    expect((await queue.getJob(second.id))?.failedReason).toBe('cancelled: not needed');
+    expect((await queue.getJob(third.id))?.failedReason).toBe(`dependency '${second.id}' failed: cancelled: not needed`);
+    await queue.cancel(first.id);
+    expect((await queue.getJob(fourth.id))?.state).toBe('waiting');
+    expect(await queue.getCounts()).toMatchObject({ blocked: 0, waiting: 1, failed: 3 });
+    expect(await queue.store.client.hget(queue.store.keys.meta, 'linked')).toBe('1');
+    await queue.close();
+  });
+
   it('refuses cycles, unknown keys and ids, removed jobs, oversize flows and taken jobIds, writing nothing', async () => {
     const name = uniqueQueue('refuse');
     const queue = new Queue(name, { connection: redis.connection });

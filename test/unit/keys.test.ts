@@ -39,6 +39,9 @@ describe('queue keys', () => {
     const historyNow = /historyNowKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.history).toBe(`${keys.base}${history}`);
     expect(keys.historyNow).toBe(`${keys.base}${historyNow}`);
+    const dedupe = /dedupeKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const windows = /dedupeWindowsKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.dedupe, keys.dedupeWindows]).toEqual([`${keys.base}${dedupe}`, `${keys.base}${windows}`]);
     const deps = /depsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
     const dependents = /dependentsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
     const blocked = /blockedKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
@@ -53,6 +56,8 @@ describe('queue keys', () => {
     const groupsAt = /local g = base \.\. '([^']+)'/.exec(lua)?.[1];
     const names = [...(/ready = g \.\. '(\w+)', state = g \.\. '(\w+)', throttled = g \.\. '(\w+)', full = g \.\. '(\w+)', active = g \.\. '(\w+)',\s+limits = g \.\. '(\w+)', hold = g \.\. '(\w+)'/.exec(lua) ?? [])].slice(1);
     expect(names.map((n) => `${other.base}${groupsAt}${n}`)).toEqual(other.groups);
+    const own = /id = base \.\. '(\w+)', meta = base \.\. '(\w+)', ctl = base \.\. '(\w+)', failed = base \.\. '(\w+)', events = base \.\. '(\w+)'/.exec(lua)?.slice(1);
+    expect(own?.map((n) => `${other.base}${n}`)).toEqual([other.id, other.meta, other.ctl, other.failed, other.events]);
     expect([keys.deps('7'), keys.dependents('7'), keys.blocked, keys.linked]).toEqual([
       `${keys.base}${deps}7`,
       `${keys.base}${dependents}7`,
