@@ -303,6 +303,9 @@ describe('flows: jobs that wait for other jobs', () => {
     const second = await queue.add('second', {}, { dependsOn: [first.id] });
     const third = await queue.add('third', {}, { dependsOn: [second.id] });
     const fourth = await queue.add('fourth', {}, { dependsOn: [first.id], onDependencyFailure: 'ignore' });
+    // A blocked job's data may still change: it is read when it runs.
+    await fourth.updateData({ fixed: true });
+    expect([(await queue.getJob(fourth.id))?.state, (await queue.getJob(fourth.id))?.data]).toEqual(['blocked', { fixed: true }]);
     await queue.cancel(second.id, 'not needed');
     expect((await queue.getJob(second.id))?.failedReason).toBe('cancelled: not needed');
     expect((await queue.getJob(third.id))?.failedReason).toBe(`dependency '${second.id}' failed: cancelled: not needed`);
