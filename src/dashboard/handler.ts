@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DecodeError, JobActiveError, JobNotFoundError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
+import { DecodeError, JobActiveError, JobNotFoundError, JobStateError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Queue } from '../queue.js';
 import type { ConnectionOptions } from '../redis/connection.js';
 import { JOB_STATES, type JobState, type QueueMetrics } from '../states.js';
@@ -29,32 +29,72 @@ import { QueueDirectory } from './queues.js';
 import { readTimeline } from './timeline.js';
 import { CSRF_FIELD, Csrf, presentedToken, sameOrigin, sameSecret, securityHeaders, setCookie, TOKEN_COOKIE } from './security.js';
 
+/**
+ * The options of {@link createDashboard}. Validated when the dashboard is created: a bad one throws
+ * ValidationError. Without `token` or `authorize` anyone who reaches the handler may act on the queues:
+ * mount it behind your own authentication, or set one of them.
+ */
 export interface DashboardOptions {
   /** How to reach Redis, as for a Queue: `{ url }`, ioredis options, a cluster, or an ioredis instance (never closed by the dashboard). */
   connection: ConnectionOptions;
-  /** The prefix whose queues it shows. Default 'sluice'. */
+  /**
+   * The prefix whose queues it shows.
+   *
+   * @defaultValue `'sluice'`
+   */
   prefix?: string;
-  /** Hides every action and refuses every POST with 403. */
+  /**
+   * Hides every action and refuses every POST with 403.
+   *
+   * @defaultValue `false`
+   */
   readOnly?: boolean;
-  /** Called for every request, assets included; nothing is served unless it resolves true. */
+  /**
+   * Called for every request, assets included; nothing is served unless it resolves true.
+   *
+   * @defaultValue none: every request is served (after `token`, when set)
+   */
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * A shared secret: a request must carry it as `Authorization: Bearer <token>`, or have visited any page
-   * with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the URL without it).
+   * A shared secret of at least 16 characters: a request must carry it as `Authorization: Bearer <token>`,
+   * or have visited any page with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the
+   * URL without it).
+   *
+   * @defaultValue none: no token is asked for
    */
   token?: string;
-  /** A link for a job's trace id, with `{traceId}` where the id goes: `http://jaeger:16686/trace/{traceId}`. */
+  /**
+   * A link for a job's trace id: an http(s) URL with `{traceId}` where the id goes,
+   * `http://jaeger:16686/trace/{traceId}`.
+   *
+   * @defaultValue none: trace ids are shown without a link
+   */
   traceUrl?: string;
   /**
    * The path the handler is mounted at, for servers that pass the full URL (node:http, Fastify, Koa):
    * it is cut from the URL and prefixed to every link. Express' `app.use(path, handler)` needs none.
+   *
+   * @defaultValue `''`: mounted at the root, or found by Express
    */
   basePath?: string;
-  /** Signs the CSRF tokens. Default: random per process; set it when several processes serve one dashboard. */
+  /**
+   * Signs the CSRF tokens; set the same one on every process when several serve one dashboard.
+   *
+   * @defaultValue random: 32 bytes, new in each process
+   */
   secret?: string;
-  /** The events stream cap of the queues (as their Queues set it): retry and remove write events. Default 10,000. */
+  /**
+   * The events stream cap of the queues (as their Queues set it): retry and remove write events.
+   *
+   * @defaultValue `10000`
+   */
   eventsMaxLen?: number;
-  /** How often an open page asks for fresh counts, in ms. Default 2,000. */
+  /**
+   * How often an open page asks for fresh counts, in ms (an integer of at least 250). Polls of the same
+   * page within half of it (at most 1 s) share one read of Redis.
+   *
+   * @defaultValue `2000`
+   */
   pollIntervalMs?: number;
 }
 
@@ -237,6 +277,15 @@ function validTraceUrl(template: string | undefined): string | undefined {
   return template;
 }
 
+/**
+ * The web dashboard as a plain Node `(req, res)` handler, mountable in node:http, Express, Fastify or Koa:
+ * the queues under one prefix, their counts, jobs, groups and schedules, and (unless `readOnly`) the
+ * operator's actions: retry, promote, remove, pause, clean. Server-rendered, with a strict
+ * Content-Security-Policy and CSRF tokens on every form. Call `close()` on the handler at shutdown.
+ *
+ * @param options - {@link DashboardOptions}; `connection` is required.
+ * @throws ValidationError for a bad option (a short `token`, a `traceUrl` without `{traceId}`, ...).
+ */
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   if (typeof options !== 'object' || options === null || options.connection === undefined) {
     throw new ValidationError('createDashboard(options) needs options.connection ({ url } or ioredis options or an instance)');
@@ -455,7 +504,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         if (error instanceof JobNotFoundError) return failed('not-found');
         if (error instanceof JobActiveError) return failed('job-active');
         if (error instanceof DecodeError) return failed('corrupt');
-        if (error instanceof ValidationError) return failed('wrong-state');
+        if (error instanceof ValidationError || error instanceof JobStateError) return failed('wrong-state');
         throw error;
       }
     }

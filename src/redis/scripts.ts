@@ -4,9 +4,12 @@ import { Cluster } from 'ioredis';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
+  addFlowReply,
   addReply,
   claimReply,
   completeReply,
+  controlReply,
+  dedupedReply,
   countsReply,
   dueSchedulesReply,
   historyReply,
@@ -61,6 +64,12 @@ export const SCRIPTS = {
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
   },
+  'add-flow': {
+    keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
+    perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
+    decode: addFlowReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -98,7 +107,7 @@ export const SCRIPTS = {
   'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
-    keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
+    keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: statusOf('remove-job'),
   },
@@ -155,6 +164,30 @@ export const SCRIPTS = {
     decode: promoteReply,
   },
   'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], readOnly: true, binary: true, decode: dueSchedulesReply },
+  // Job control (src/redis/control-store.ts).
+  'add-deduped': {
+    keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup'],
+    binary: true,
+    decode: dedupedReply,
+  },
+  'update-data': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'data', 'eventsMaxLen'], decode: controlReply('update-data') },
+  'change-priority': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'priority', 'eventsMaxLen'], decode: controlReply('change-priority') },
+  'change-delay': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'delay', 'runAt', 'eventsMaxLen'],
+    decode: controlReply('change-delay'),
+  },
+  'promote-job': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: controlReply('promote-job'),
+  },
+  cancel: {
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
+    decode: controlReply('cancel'),
+  },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -25,9 +25,18 @@ import { toSandboxError } from './protocol.js';
 
 /** How a sandboxed processor runs; the Worker option `sandbox`. */
 export interface SandboxOptions {
-  /** `'process'` (default): a child process per runner, which survives anything. `'thread'`: a worker thread, lighter, but a native crash takes the Worker's process with it. */
+  /**
+   * `'process'`: a child process per runner, which survives anything. `'thread'`: a worker thread,
+   * lighter, but a native crash takes the Worker's process with it.
+   *
+   * @defaultValue `'process'`
+   */
   kind?: 'process' | 'thread';
-  /** Old-generation heap per runner, in MB; a runner past it ends and its attempt fails. Default: Node's. */
+  /**
+   * Old-generation heap per runner, in MB; a runner past it ends and its attempt fails with SandboxError.
+   *
+   * @defaultValue Node's default heap limit
+   */
   maxMemoryMb?: number;
 }
 
