@@ -25,9 +25,15 @@ export interface RateLimit {
    * (the default) lets a whole window's worth start at once, so a downstream that counts on its own clock
    * can see up to twice `max` in one of its windows; a smooth limit never lets more than `max + burst` into
    * one while the jitter between the two clocks stays below the spacing.
+   *
+   * @defaultValue `false` (the sliding window)
    */
   smooth?: boolean;
-  /** With `smooth`: how many may start at once after a pause, from 1 (strict spacing, the default) to `max`. */
+  /**
+   * With `smooth`: how many may start at once after a pause (an integer from 1, strict spacing, to `max`).
+   *
+   * @defaultValue `1`
+   */
   burst?: number;
 }
 
@@ -55,9 +61,17 @@ export interface GroupLimit {
    * @defaultValue no concurrency limit
    */
   concurrency?: number;
-  /** The group's starts spaced `duration / max` apart, as RateLimit's `smooth`. */
+  /**
+   * The group's starts spaced `duration / max` apart, as RateLimit's `smooth` (needs `max` and `duration`).
+   *
+   * @defaultValue `false` (the sliding window)
+   */
   smooth?: boolean;
-  /** With `smooth`: how many of the group's jobs may start at once after a pause (1 to max; default 1). */
+  /**
+   * With `smooth`: how many of the group's jobs may start at once after a pause (an integer from 1 to `max`).
+   *
+   * @defaultValue `1`
+   */
   burst?: number;
 }
 

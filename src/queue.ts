@@ -574,6 +574,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     await this.store.setConcurrency(valid);
   }
 
+  /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
   async removeConcurrency(): Promise<void> {
     await this.#init();
     await this.store.setConcurrency(null);
