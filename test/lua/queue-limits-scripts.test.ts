@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ClaimResult } from '../../src/redis/replies.js';
+import { Status } from '../../src/redis/status.js';
 import type { ClaimedJob } from '../../src/redis/job-fields.js';
 import { KEEP_ALL } from '../../src/options.js';
+import { ControlStore } from '../../src/redis/control-store.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from './store.js';
@@ -104,6 +106,18 @@ describe('queue-wide concurrency', () => {
     expect(await slotWakes(mark)).toBe(1);
     expect(await claim(5, 'live')).toHaveLength(2);
     expect(await active()).toBe(2);
+  });
+
+  it('frees the slot of a running job that is cancelled', async () => {
+    await lua.store.setConcurrency(1);
+    await lua.store.add(Array.from({ length: 3 }, () => input()));
+    const [running] = await claim(5);
+    expect((await lua.store.claim('other', 5, 100)).kind).toBe('paused');
+    const mark = await lastCtl();
+    expect((await ControlStore.of(lua.store).cancel(running!.id, 'stop')).status).toBe(Status.OK);
+    expect(await slotWakes(mark)).toBe(1);
+    expect(await claim(5, 'other')).toHaveLength(1);
+    expect(await active()).toBe(1);
   });
 
   it('counts grouped jobs too, holds a lowered concurrency until enough settle, and is removed without touching the rate limit', async () => {
