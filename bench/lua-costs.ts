@@ -189,6 +189,8 @@ async function main(): Promise<void> {
     metaLoop("redis.call('HMGET', KEYS[1], 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'qlim')"),
   );
   await measure('HDEL of a meta field that is not there (per call)', all, () => metaLoop("redis.call('HDEL', KEYS[1], 'cwait')"));
+  await measure("a complete's HGET of meta `linked` (per call)", all, () => metaLoop("redis.call('HGET', KEYS[1], 'linked')"));
+  await measure('HMGET of `linked` and `cwait` instead (per call)', all, () => metaLoop("redis.call('HMGET', KEYS[1], 'linked', 'cwait')"));
   await measure('the loop around them alone (per call)', all, () => metaLoop(''));
 
   await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);

@@ -3,8 +3,8 @@
 --
 -- The queue's rule lives in meta. A sliding window alone is `rlmax` = max and `rldur` = duration, as before
 -- these existed, so a queue that uses neither reads what it read before: claim's one HMGET of meta, whose
--- fields decide everything else (a seventh field in it would cost every claim call 1,758 Redis instructions,
--- measured with callgrind as npm run bench:lua-costs measures). With a concurrency or a smooth limit, `rlmax`
+-- fields decide everything else (one more field in it would cost every claim call about 1,700 Redis
+-- instructions, npm run bench:lua-costs). With a concurrency or a smooth limit, `rlmax`
 -- holds the rule "<max> <burst> <concurrency>" (max 0: no rate limit; burst -1: the sliding window;
 -- concurrency -1: none) and `rldur` the duration. An older sluice's claim cannot read that `rlmax` and
 -- fails, rather than start jobs past a limit it does not know.

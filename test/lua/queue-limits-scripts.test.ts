@@ -4,6 +4,7 @@ import { Status } from '../../src/redis/status.js';
 import type { ClaimedJob } from '../../src/redis/job-fields.js';
 import { KEEP_ALL } from '../../src/options.js';
 import { ControlStore } from '../../src/redis/control-store.js';
+import { commandCalls } from '../harness/commandstats.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from './store.js';
@@ -21,6 +22,34 @@ const active = async (): Promise<number> => Number(await lua.client.hget(lua.sto
 const slotWakes = async (after: string): Promise<number> =>
   (await lua.client.xrange(lua.store.keys.ctl, `(${after}`, '+')).filter(([, fields]) => fields[0] === 'slots').length;
 const lastCtl = async (): Promise<string> => (await lua.client.xrevrange(lua.store.keys.ctl, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+
+async function callsDuring(action: () => Promise<unknown>): Promise<Record<string, number>> {
+  const before = await commandCalls(lua.client);
+  await action();
+  const out: Record<string, number> = {};
+  for (const [name, n] of await commandCalls(lua.client)) if (n !== (before.get(name) ?? 0)) out[name] = n - (before.get(name) ?? 0);
+  return out;
+}
+
+describe('what a queue without them pays', () => {
+  it('reads nothing more on a claim or a settle that claims; a settle that does not pays one HDEL', async () => {
+    await lua.store.add(Array.from({ length: 6 }, () => input()));
+    const claiming = await callsDuring(() => lua.store.claim('a', 2, 100));
+    // Claim's HMGET of meta and nothing of these: no HGET, no HDEL, no TIME beyond the clock's one.
+    expect([claiming.hmget, claiming.hget, claiming.hdel, claiming.time]).toEqual([1, undefined, undefined, 1]);
+    const [a, b] = await claim(2);
+    // A complete that claims nothing: HGET of meta `linked` (dependents.lua), and the HDEL of `cwait`.
+    const completeAlone = await callsDuring(() => complete([a!]));
+    expect([completeAlone.hmget, completeAlone.hget, completeAlone.hdel]).toEqual([undefined, 1, 1]);
+    const completeClaiming = await callsDuring(() =>
+      lua.store.complete([{ job: b!, result: Buffer.alloc(0), keep: KEEP_ALL }], { consumer: 'a', count: 1, promoteLimit: 100 }),
+    );
+    expect([completeClaiming.hmget, completeClaiming.hget, completeClaiming.hdel]).toEqual([1, undefined, undefined]);
+    const [c] = await claim(1);
+    const failing = await callsDuring(() => fail([c!], 0));
+    expect(failing.hdel).toBe(1);
+  });
+});
 
 describe('queue-wide concurrency', () => {
   it('hands out at most n jobs across consumers claiming at once, and refuses the rest until a slot frees', async () => {
