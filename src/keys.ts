@@ -7,7 +7,8 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * file mirrors JOB, LOGS, DONE, FRONT, WORKERS and WORKER_INFO below, and test/unit/keys.test.ts checks the
+ * two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -19,6 +20,8 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const WORKERS = 'workers';
+const WORKER_INFO = 'workers:info';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -60,6 +63,10 @@ export interface QueueKeys {
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Sorted set: the workers alive, consumer name -> when its heartbeat runs out (ms); src/worker/heartbeat.ts. */
+  readonly workers: string;
+  /** Hash: consumer name -> what the worker said of itself at its last heartbeat (JSON). */
+  readonly workerInfo: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -136,6 +143,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    workers: base + WORKERS,
+    workerInfo: base + WORKER_INFO,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,

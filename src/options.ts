@@ -1,6 +1,7 @@
 import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { DecodeError, ValidationError } from './errors.js';
+import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
 
 /**
@@ -49,9 +50,15 @@ export interface JobOptions {
    * their group limits (queue.setGroupLimit); priority orders jobs within a group.
    */
   group?: string;
+  /**
+   * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
+   * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
+   * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win.
+   */
+  meta?: Record<string, string | number | boolean>;
 }
 
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'meta'>;
 
 /** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
 export interface Keep {
@@ -69,6 +76,8 @@ export interface StoredJobOptions {
   /** ms from add to the first run, when delayed. */
   delay?: number;
   group?: string;
+  /** The job's meta (meta.ts); absent when it has none. */
+  meta?: JobMeta;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -95,6 +104,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.timeout !== undefined) out.timeout = stored.timeout;
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
+  if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
 
@@ -167,7 +177,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, meta } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -180,6 +190,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (meta !== undefined) readStoredMeta(meta, what);
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 
@@ -196,7 +207,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'meta',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -345,6 +356,7 @@ export function normalizeJobOptions(
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
+  if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -352,8 +364,8 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group']) {
-    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'meta']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? " (or give the Queue a context() for every job)" : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;

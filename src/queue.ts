@@ -4,6 +4,7 @@ import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundErro
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
+import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
@@ -34,6 +35,7 @@ import {
 } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
 import { Reachability } from './redis/reachability.js';
+import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
@@ -53,6 +55,7 @@ import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
+import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
 interface Prepared {
@@ -75,7 +78,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly maxPayloadBytes: number;
   readonly keepLogs: number;
   readonly logger: Logger | undefined;
+  readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
+  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
@@ -108,6 +113,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
+    this.telemetryMeta = this.#settings.telemetryMeta;
+    if (options.context !== undefined && typeof options.context !== 'function') {
+      throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
+    }
+    this.#context = options.context;
     this.#spans = new ProducerSpans(name);
     const producer = producerSettings(options);
     this.#durability = producer.durability;
@@ -181,7 +191,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
-    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
+    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
       input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
@@ -342,8 +353,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
     await this.#inspect();
-    const stored = await this.store.getJob(id);
-    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
+    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
+    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
@@ -358,7 +369,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     assertInteger('getJobs end', end, start);
     await this.#inspect();
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await this.store.getJobs(state, start, end)) {
+    for (const stored of await withProcessedBy(this.store.client, this.store.keys, await this.store.getJobs(state, start, end))) {
       try {
         jobs.push(Job.fromStored<Data, Result>(this, stored));
       } catch (error) {
@@ -382,6 +393,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getMetrics(): Promise<QueueMetrics> {
     await this.#inspect();
     return this.store.getMetrics();
+  }
+
+  /**
+   * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts).
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    if (!(await this.#inspect())) return [];
+    return readWorkers(this.store.client, this.store.keys, 1000);
   }
 
   /** Workers stop taking jobs (running ones finish); adds keep working. */

@@ -1,5 +1,5 @@
 -- keys: per-job, per-group and per-level key names, and the completed jobs' hash. Mirrors src/keys.ts
--- (JOB, LOGS, GROUP, DONE, FRONT); test/unit/keys.test.ts checks they agree.
+-- (JOB, LOGS, GROUP, DONE, FRONT, WORKERS, WORKER_INFO); test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
@@ -7,6 +7,9 @@ local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
+-- The worker registry (src/worker/heartbeat.ts): who is alive until when, and what each said of itself.
+local function workersKey(base) return base .. 'workers' end
+local function workerInfoKey(base) return base .. 'workers:info' end
 
 -- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
 -- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed

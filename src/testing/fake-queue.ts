@@ -65,6 +65,7 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
       maxPayloadBytes,
       keepLogs: 0,
       logger: undefined,
+      telemetryMeta: [],
       get store(): QueueStore {
         throw new Error(`a FakeQueue ('${queueName}') records jobs and has no Redis: test this with a real Queue (startRedis)`);
       },
