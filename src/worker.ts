@@ -445,12 +445,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     event: keyof WorkerEventMap<Data, Result> | K,
     ..._args: K extends keyof WorkerEventMap<Data, Result> ? WorkerEventMap<Data, Result>[K] : never
   ): void {
-    this.#report(new Error(`a '${String(event)}' listener of worker '${this.name}' rejected: ${asError(error).message}`, { cause: error }));
+    const wrapped = new Error(`a '${String(event)}' listener of worker '${this.name}' rejected: ${asError(error).message}`, { cause: error });
+    // An 'error' listener that rejects is not handed its own failure again: that would loop.
+    this.#report(wrapped, event !== 'error');
   }
 
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
-  #report(error: Error): void {
-    if (this.listenerCount('error') > 0) {
+  #report(error: Error, toListeners = true): void {
+    if (toListeners && this.listenerCount('error') > 0) {
       try {
         this.emit('error', error);
         return;
@@ -495,6 +497,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** close({ force }): the jobs whose handlers still run, aborted and given back; waits for the release only. */
   async #abandonRunning(): Promise<void> {
     const abandoned = this.#running.abandon(() => new ClosedError(`Worker '${this.name}' (${this.consumer}), closed with force,`));
+    for (const { claimed } of abandoned) this.#leases.release(claimed.entry);
     await Promise.all(abandoned.map(({ claimed }) => this.#settle(claimed, () => this.#settler.release({ job: claimed, holdMs: 0 }))));
   }
 }

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Queue, RateLimitError, ValidationError, Worker, type Job, type JobMeta } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
-import { waitFor } from '../harness/wait.js';
+import { sleep, waitFor } from '../harness/wait.js';
 
 const redis = useRedis();
 
@@ -296,6 +296,36 @@ describe('lifecycle hooks', () => {
     await waitFor('the hooks', () => seen.length === 3 && errors.length === 1);
     expect(seen.sort()).toEqual(['completed good', 'failed bad failed', 'retrying bad']);
     expect(errors[0]).toMatch(/a 'completed' listener of worker '.*' rejected: hook broke/);
+    await worker.close();
+    await queue.close();
+  });
+
+  it("reports an async 'error' listener that rejects once, as a process warning, not to itself again", async () => {
+    const name = uniqueQueue('hooks-error');
+    const queue = new Queue(name, { connection: redis.connection });
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection });
+    let calls = 0;
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
+    // The subject of this test, as above.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    worker.on('error', async () => {
+      calls++;
+      await Promise.resolve();
+      throw new Error('listener broke');
+    });
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    worker.on('completed', async () => {
+      await Promise.resolve();
+      throw new Error('hook broke');
+    });
+    await queue.add('x', {});
+    await waitFor('the warning', () => warnings.some((w) => w.includes('listener broke')));
+    await sleep(100);
+    expect(calls).toBe(1);
+    expect(warnings.filter((w) => w.includes('listener broke'))).toHaveLength(1);
+    process.off('warning', onWarning);
     await worker.close();
     await queue.close();
   });

@@ -192,6 +192,20 @@ describe('queue.getWorkers() and job.processedBy', () => {
     await admin.quit();
   });
 
+  it('is deleted with the queue by obliterate', async () => {
+    const name = uniqueQueue('workers-obliterate');
+    const admin = new Redis(redis.url);
+    const queue = new Queue(name, { connection: redis.connection });
+    // A heartbeat far apart: none comes between the obliterate and the check.
+    const worker = new Worker(name, async () => undefined, { connection: redis.connection, stalledTimeout: 600_000 });
+    await waitFor('listed', async () => (await queue.getWorkers()).length === 1);
+    await queue.obliterate();
+    expect(await admin.exists(queue.store.keys.workers, queue.store.keys.workerInfo)).toBe(0);
+    await worker.close();
+    await queue.close();
+    await admin.quit();
+  });
+
   it('names the worker in the handler, on a job failed for good, and not on a waiting one', async () => {
     const name = uniqueQueue('processed-by');
     const queue = new Queue(name, { connection: redis.connection });
