@@ -6,9 +6,10 @@ import { ValidationError } from './errors.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE, FRONT, WORKERS and WORKER_INFO below, and test/unit/keys.test.ts checks the
- * two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
+ * per-minute history's two hashes and the worker registry's two keys from `base` too; that file mirrors
+ * JOB, LOGS, DONE, FRONT, HISTORY, WORKERS and WORKER_INFO below, and test/unit/keys.test.ts checks the two
+ * agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -22,6 +23,7 @@ const DONE = 'done';
 const FRONT = 'front:';
 const WORKERS = 'workers';
 const WORKER_INFO = 'workers:info';
+const HISTORY = 'history';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -67,6 +69,10 @@ export interface QueueKeys {
   readonly workers: string;
   /** Hash: consumer name -> what the worker said of itself at its last heartbeat (JSON). */
   readonly workerInfo: string;
+  /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
+  readonly history: string;
+  /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
+  readonly historyNow: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -145,6 +151,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     scheduleRuns: `${base}schedules:runs`,
     workers: base + WORKERS,
     workerInfo: base + WORKER_INFO,
+    history: base + HISTORY,
+    historyNow: `${base}${HISTORY}:now`,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,

@@ -11,8 +11,12 @@ import { encode } from './serializer.js';
  * without meta stores, packs and decodes nothing more than before.
  */
 
-/** One value of a job's meta: plain, so it logs, traces and crosses languages as it is. */
+/** One value of a job's meta (`job.meta`): plain, so it logs, traces and crosses languages as it is. */
 export type MetaValue = string | number | boolean;
+/**
+ * A job's meta as a worker reads it (`job.meta`): plain keys and values, at most 1 KiB encoded, from the
+ * Queue's `context()` and the job option `meta`.
+ */
 export type JobMeta = Readonly<Record<string, MetaValue>>;
 
 /**

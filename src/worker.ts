@@ -42,6 +42,7 @@ import { Reaper } from './worker/reaper.js';
 import { RunningJobs, type Running } from './worker/running-jobs.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner } from './schedules/runner.js';
+import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 import { asError, failureTexts } from './worker/thrown.js';
@@ -65,18 +66,32 @@ const MAX_IDLE_BACKOFF = 5000;
  * blockTimeout. A job: run the handler (inside its middleware) -> settle through the Settler (completions
  * and failures of one event-loop turn share one script call) -> emit. While paused (worker.pause()), or
  * with every slot taken, the loop parks instead of claiming (ClaimGate); running jobs go on.
+ *
+ * A Worker opens two connections: one for commands and one for its blocking waits. It also fires the
+ * queue's recurring schedules (option `schedules`) and recovers stalled jobs. Call `close()` on shutdown
+ * (SIGTERM): running jobs finish and settle first.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what the processor returns.
  */
 export class Worker<Data = unknown, Result = unknown> extends EventEmitter<WorkerEventMap<Data, Result>> implements JobOwner {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
+  /** @internal The queue's typed script verbs (src/redis/store.ts), for Job and tests. */
   readonly store: QueueStore;
+  /** The `maxPayloadBytes` option in effect, in bytes: the limit on return values and progress. */
   readonly maxPayloadBytes: number;
+  /** The `keepLogs` option in effect: newest log lines kept per job, 0 for all. */
   readonly keepLogs: number;
+  /** The `logger` option, if one was given: the parent of every `job.logger` of this worker's jobs. */
   readonly logger: Logger | undefined;
+  /** The `telemetryMeta` option in effect: the meta keys its log lines and process spans show. */
   readonly telemetryMeta: readonly string[];
   /** This worker's consumer name in Redis: the `id` of queue.getWorkers() and the jobs' `processedBy`. */
   readonly consumer: string;
   #concurrency: number;
   readonly #processor: Processor<Data, Result>;
+  readonly #sandbox: SandboxPool | undefined;
   /** The processor inside the middleware (use()): the processor itself while there is none. */
   #handler: Processor<Data, Result>;
   readonly #middleware: Middleware<Data, Result>[] = [];
@@ -100,9 +115,26 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions) {
+  /**
+   * Validates the options, opens its two connections and, unless `autorun` is false, starts claiming
+   * jobs at once. The first claim checks the queue's settings against Redis (the `redisConfig` check,
+   * `priorityLevels`): a failure there is reported on `error`, and a {@link RedisConfigError} or
+   * {@link ConfigMismatchError} stops the claim loop (close() still works).
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(job, ctx) => result` run in this process, or the absolute path
+   *   (or file URL) of a module whose default export is one, run in a sandbox (the `sandbox` option).
+   * @param options - {@link WorkerOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
     // An async listener's rejection is reported as a throwing listener is ([captureRejectionSymbol]).
     super({ captureRejections: true });
+    if (typeof processor === 'string' || processor instanceof URL) {
+      const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
+      this.#sandbox = pool;
+      processor = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+    }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
     }
@@ -147,6 +179,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (options.autorun !== false) void this.run();
   }
 
+  /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
   }
@@ -165,6 +198,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * Changes how many jobs this worker runs at once, while it runs (1 to 100,000). Raised, it claims for the
    * new slots at once; lowered, running jobs finish and no job starts until fewer than the new number run.
    * A prefetch left to its default follows it.
+   *
+   * @throws {@link ValidationError} when `value` is not an integer from 1 to 100,000.
    */
   set concurrency(value: number) {
     this.#concurrency = assertConcurrency('worker.concurrency', value);
@@ -192,6 +227,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * This worker stops claiming jobs; the jobs it runs go on and settle. Resolves once no claim is out (from
    * then on it starts no job), or, with `waitForActive`, once its running jobs have also settled. Other
    * workers of the queue go on: pause them all with queue.pause().
+   *
+   * @param options - What to wait for.
+   * @param options.waitForActive - Also wait until the jobs running now have settled; default false.
    */
   async pause(options: { waitForActive?: boolean } = {}): Promise<void> {
     await this.#gate.pause();
@@ -471,6 +509,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * attempt (one release call; the events stream records them as rate-limited with no hold), then closes.
    * Their handlers may still run on in this process, but their outcomes are dropped. A force given while a
    * graceful close waits ends that wait. Safe to call more than once.
+   *
+   * @param options - How to treat running jobs.
+   * @param options.force - Give them back at once instead of waiting for them; default false.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force === true) this.#running.force();
@@ -488,7 +529,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     await this.#running.settled();
     if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, this.#sandbox?.close()]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

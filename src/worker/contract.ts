@@ -1,13 +1,13 @@
 import type { Job } from '../job.js';
 import type { FiredTick } from '../schedules/runner.js';
 
-/**
- * What a Worker promises its handler (the processor and its ctx) and its listeners (the events). The
- * events are the worker-side lifecycle hooks: `completed`, `failed` (for good) and `retrying` run in the
- * worker process once Redis accepted the settle, with the job as the settle left it; an async listener's
- * rejection is reported on `error`, as a throwing listener is.
- */
+// What a Worker promises its handler (the processor and its ctx) and its listeners (the events). The
+// events are the worker-side lifecycle hooks: `completed`, `failed` (for good) and `retrying` run in the
+// worker process once Redis accepted the settle, with the job as the settle left it.
 
+/**
+ * The second argument of a {@link Processor}: what a handler may use besides its job.
+ */
 export interface ProcessorContext {
   /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
   signal: AbortSignal;
@@ -23,10 +23,28 @@ export interface ProcessorContext {
   throttle<T>(call: () => PromiseLike<T>): Promise<T>;
 }
 
+/**
+ * A job handler: runs one attempt of a job and resolves with its result, which is stored as the job's
+ * `returnvalue` (at most `maxPayloadBytes` encoded). A rejection fails the attempt: the job is retried per
+ * its `attempts` and `backoff`, or fails for good. Throw {@link UnrecoverableError} to fail it at once and
+ * {@link RateLimitError} (or call `ctx.rateLimit`) to put it back without using an attempt.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what it returns.
+ */
 export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
 
+/**
+ * A Worker's events and their arguments: `worker.on('completed', (job, result) => ...)`. The job the
+ * settle events (`completed`, `failed`, `retrying`, `rateLimited`) carry is the job as the settle left it,
+ * as `queue.getJob(id)` would read it then. These are the worker's lifecycle hooks: they run in the worker
+ * process, after the middleware returned. A listener that throws, or an async one that rejects, is
+ * reported on `error`, never thrown into the worker.
+ */
 export interface WorkerEventMap<Data, Result> {
+  /** A run of the job starts (its handler is about to be called). */
   active: [job: Job<Data, Result>];
+  /** Redis accepted the job's completion; `result` is what the handler returned. */
   completed: [job: Job<Data, Result>, result: Result];
   /** The job failed for good: no attempts left, or UnrecoverableError. */
   failed: [job: Job<Data, Result>, error: Error];
@@ -36,6 +54,12 @@ export interface WorkerEventMap<Data, Result> {
   rateLimited: [job: Job<Data, Result>, holdMs: number];
   /** This worker fired a schedule's tick: the tick's job was enqueued. */
   scheduleFired: [fired: FiredTick];
+  /**
+   * Something went wrong outside a handler: a rejected settle (LeaseLostError), a Redis error, a config
+   * mismatch, a listener of another event that threw. Without a listener it goes to the `logger` option
+   * at level error, or, without one, becomes a process warning.
+   */
   error: [error: Error];
+  /** `close()` finished: nothing of this worker runs any more. */
   closed: [];
 }

@@ -24,6 +24,7 @@ export interface WorkerInfo {
   id: string;
   /** The host it runs on (os.hostname()). */
   host: string;
+  /** Its process id on that host. */
   pid: number;
   /** Jobs it may run at once, as set at its last heartbeat. */
   concurrency: number;
@@ -31,6 +32,7 @@ export interface WorkerInfo {
   running: number;
   /** Its own pause (worker.pause()), not the queue's. */
   paused: boolean;
+  /** When the Worker was constructed, on its own clock. */
   startedAt: Date;
   /** Its last heartbeat, on Redis' clock. */
   lastHeartbeat: Date;
