@@ -1,5 +1,6 @@
 import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
+import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
@@ -157,6 +158,13 @@ export interface JobOptions {
    */
   group?: string;
   /**
+   * One job per key while it is unfinished, for a window (throttle), or the last data wins (debounce): see
+   * DedupeOptions. Per job only: not in defaultJobOptions, addBulk or a schedule's job.
+   *
+   * @defaultValue none: every add makes a job (unless its jobId exists)
+   */
+  dedupe?: DedupeOptions;
+  /**
    * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
    * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
    * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win. Per job only (not in
@@ -168,7 +176,7 @@ export interface JobOptions {
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'meta'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'meta'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -210,6 +218,12 @@ export interface StoredJobOptions {
    */
   group?: string;
   /**
+   * The job's dedupe option as it was added (see JobOptions.dedupe).
+   *
+   * @defaultValue none: no dedupe key
+   */
+  dedupe?: DedupeOptions;
+  /**
    * The job's meta, as `job.meta` reads it.
    *
    * @defaultValue none: the job has no meta
@@ -241,6 +255,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.timeout !== undefined) out.timeout = stored.timeout;
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
+  if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
   if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
@@ -314,7 +329,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, meta } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -327,6 +342,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
   if (meta !== undefined) readStoredMeta(meta, what);
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
@@ -344,7 +360,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'meta',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -493,6 +509,7 @@ export function normalizeJobOptions(
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
+  if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
   if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
@@ -501,8 +518,8 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group', 'meta']) {
-    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? " (or give the Queue a context() for every job)" : ''}`);
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? ' (or give the Queue a context() for every job)' : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;

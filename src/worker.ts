@@ -35,6 +35,8 @@ import { withTimeout } from './worker/attempt-timeout.js';
 import { ClaimGate } from './worker/claim-gate.js';
 import { Heartbeat } from './worker/heartbeat.js';
 import { assertMiddleware, compose, type Middleware } from './worker/middleware.js';
+import { CancelWatch } from './worker/cancel-watch.js';
+import { ControlStore } from './redis/control-store.js';
 import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
@@ -107,6 +109,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #idle: IdleWait;
   readonly #settler: Settler;
   readonly #leases: Leases;
+  readonly #cancels: CancelWatch;
   readonly #reaper: Reaper;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
@@ -167,8 +170,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
+    this.#cancels = new CancelWatch(ControlStore.of(this.store));
     const presence = () => ({ concurrency: this.#concurrency, running: this.#running.size, paused: this.#gate.paused });
-    this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError);
+    this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
@@ -372,7 +376,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -417,7 +422,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       }
     }
     const texts = failureTexts(reason, error);
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;
@@ -458,11 +464,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#gate.wake();
   }
 
+  /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
   #onLost(entries: string[]): void {
-    for (const entry of entries) {
-      const running = this.#running.get(entry);
-      running?.abort.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
-    }
+    const lost = entries.flatMap((entry) => this.#running.get(entry) ?? []);
+    void this.#cancels.whyLost(lost.map((running) => running.jobId)).then((why) => {
+      for (const running of lost) running.abort.abort(why(running.jobId));
+    });
   }
 
   /**

@@ -9,7 +9,11 @@ import type { FiredTick } from '../schedules/runner.js';
  * The second argument of a {@link Processor}: what a handler may use besides its job.
  */
 export interface ProcessorContext {
-  /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
+  /**
+   * Aborts when the attempt times out, when the lease was lost (another worker now owns the job), when a
+   * person cancelled the job (its reason a JobCancelledError), or when the worker was closed with force
+   * (ClosedError).
+   */
   signal: AbortSignal;
   /**
    * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
