@@ -145,6 +145,28 @@ describe('meta from the producer context', () => {
     await queue.close();
   });
 
+  it("stamps a flow's jobs and its onFailure job from context(), and a waiting job runs with its meta", async () => {
+    const name = uniqueQueue('meta-flow');
+    const als = new AsyncLocalStorage<RequestContext>();
+    const queue = new Queue(name, { connection: redis.connection, context: () => als.getStore() });
+    const { jobs, onFailure } = await als.run({ tenant: 'acme' }, () =>
+      queue.addFlow({
+        jobs: [
+          { key: 'A', name: 'a', data: {} },
+          { key: 'B', name: 'b', data: {}, dependsOn: ['A'], opts: { meta: { step: 2 } } },
+        ],
+        onFailure: { name: 'on-failure', data: {} },
+      }),
+    );
+    expect([jobs.A?.meta, jobs.B?.meta, onFailure?.meta]).toEqual([{ tenant: 'acme' }, { tenant: 'acme', step: 2 }, { tenant: 'acme' }]);
+    const seen = new Map<string, JobMeta | undefined>();
+    const worker = new Worker(name, async (job) => void seen.set(job.name, job.meta), { connection: redis.connection });
+    await waitFor('both jobs', () => seen.size === 2);
+    expect(Object.fromEntries(seen)).toEqual({ a: { tenant: 'acme' }, b: { tenant: 'acme', step: 2 } });
+    await worker.close();
+    await queue.close();
+  });
+
   it("carries a schedule's meta into every job it fires", async () => {
     const name = uniqueQueue('meta-schedule');
     const queue = new Queue(name, { connection: redis.connection });
