@@ -1,5 +1,6 @@
 // The public surface of sluice: everything a user imports, nothing else.
 export { Queue, type BulkJob } from './queue.js';
+export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
 export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
