@@ -154,12 +154,14 @@ describe('output', () => {
   it("shows a terminal's control characters and bidi overrides as escapes", () => {
     expect(safeText('a\x1b[31mred\x1b]0;title\x07\u009b\u202eevil\nnext')).toBe('a\\x1b[31mred\\x1b]0;title\\x07\\x9b\\u202eevil\\nnext');
     expect(safeBlock('at x\n\tat y\x1b[2J')).toBe('at x\n\tat y\\x1b[2J');
+    // eslint-disable-next-line no-control-regex -- the control characters are what is checked
     expect(pretty({ s: '\x1b[2J\u202e' })).not.toMatch(/[\x1b\u202e]/);
   });
 
   it('JSON: valid, and with every control and bidi character escaped', () => {
     const value = { s: '\x1b\x7f\u0085\u009b\u2028\u202e\u2066', when: new Date(0), big: 2n ** 70n, bytes: Buffer.from('hi'), none: undefined, nan: NaN };
     const text = json(value);
+    // eslint-disable-next-line no-control-regex -- the control characters are what is checked
     expect(text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/);
     expect(JSON.parse(text)).toEqual({ s: value.s, when: '1970-01-01T00:00:00.000Z', big: '1180591620717411303424', bytes: { $bytes: 'aGk=' }, nan: null });
   });
