@@ -23,8 +23,8 @@ export interface DashboardDoc {
   /** Where it serves, ending in '/'. */
   url: string;
   readOnly: boolean;
-  /** Whether a token is needed (--auth-token-file). */
-  token: boolean;
+  /** Whether a request needs the token (--auth-token-file); the token itself is never printed. */
+  tokenRequired: boolean;
 }
 
 interface Settings {
@@ -84,6 +84,10 @@ Options:
   ({ common, flags }) => {
     const basePath = (flags.string('base-path') ?? '/').replace(/\/+$/, '');
     if (basePath !== '' && !basePath.startsWith('/')) throw new ValidationError(`--base-path must start with '/', got '${basePath}'`);
+    const traceUrl = flags.string('trace-url');
+    if (traceUrl !== undefined && (!/^https?:\/\/./i.test(traceUrl) || !traceUrl.includes('{traceId}'))) {
+      throw new ValidationError(`--trace-url takes an http(s) URL with {traceId} in it, such as http://localhost:16686/trace/{traceId}; got '${traceUrl}'`);
+    }
     const file = flags.string('auth-token-file');
     const settings: Settings = {
       port: integer('--port', flags.string('port'), 0, 65535) ?? DEFAULT_PORT,
@@ -91,7 +95,7 @@ Options:
       basePath,
       readOnly: flags.flag('read-only'),
       token: file === undefined ? undefined : readToken(file),
-      traceUrl: flags.string('trace-url'),
+      traceUrl,
     };
     return () => serve(common, settings);
   },
@@ -126,8 +130,8 @@ async function serve(common: Common, settings: Settings): Promise<number> {
     await listen(server, settings.port, settings.host);
     const { port } = server.address() as AddressInfo;
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-    const doc: DashboardDoc = { url: `http://${host}:${port}${basePath}/`, readOnly: settings.readOnly, token: settings.token !== undefined };
-    emit(common.json, doc, (d) => `sluice dashboard: serving ${d.url}${d.readOnly ? ' (read-only)' : ''}${d.token ? ' (token required)' : ''}\n`);
+    const doc: DashboardDoc = { url: `http://${host}:${port}${basePath}/`, readOnly: settings.readOnly, tokenRequired: settings.token !== undefined };
+    emit(common.json, doc, (d) => `sluice dashboard: serving ${d.url}${d.readOnly ? ' (read-only)' : ''}${d.tokenRequired ? ' (token required)' : ''}\n`);
     if (!isLoopback(settings.host) && settings.token === undefined && !settings.readOnly) {
       process.stderr.write(`sluice dashboard: warning: serving actions on ${settings.host} with no --auth-token-file: whoever reaches this port can retry and delete jobs\n`);
     }

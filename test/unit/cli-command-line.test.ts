@@ -118,6 +118,8 @@ describe("the commands' own flags", () => {
   it('dashboard: a port in range, a base path from the root, a token file that holds a token', () => {
     expect(refusal(() => invocation(dashboardCommand, ['--port', '70000']))).toMatch(/--port/);
     expect(refusal(() => invocation(dashboardCommand, ['--base-path', 'admin']))).toMatch(/--base-path must start with '\/'/);
+    expect(refusal(() => invocation(dashboardCommand, ['--trace-url', 'http://jaeger:16686/trace/']))).toMatch(/\{traceId\}/);
+    invocation(dashboardCommand, ['--trace-url', 'http://jaeger:16686/trace/{traceId}', '--read-only', '--host', '0.0.0.0', '-p', '0']);
     expect(refusal(() => invocation(dashboardCommand, ['--auth-token-file', '/nonexistent/token']))).toMatch(/cannot read '\/nonexistent\/token' \(ENOENT\)/);
     expect(refusal(() => invocation(dashboardCommand, ['--auth-token-file', fileURLToPath(new URL('../../package.json', import.meta.url))]))).toMatch(/one line of at least 16/);
   });
