@@ -32,10 +32,16 @@ const COMMANDS = new Map<string, Command>([
   ['metrics', metricsCommand],
 ]);
 
+/** A command's form and what it does, in two columns; a form too long for the first gets a line of its own. */
+function synopsis(command: Command): string {
+  const [form = '', summary = ''] = command.synopsis.split(/\s{2,}/);
+  return form.length <= 31 ? `  ${form.padEnd(31)}  ${summary}` : `  ${form}\n  ${''.padEnd(31)}  ${summary}`;
+}
+
 const OVERVIEW = `Usage: sluice <command> [options]
 
 Commands:
-${[...COMMANDS.values()].map((command) => `  ${command.synopsis}`).join('\n')}
+${[...COMMANDS.values()].map(synopsis).join('\n')}
 
 ${COMMON_USAGE}
 Exit codes: 0 done; 1 the command failed (Redis unreachable or refusing, no such queue or job, ...);

@@ -192,7 +192,7 @@ export interface CleanDoc {
 export const cleanCommand: Command = defineCommand(
   { command: 'clean', positionals: ['queue'], flags: { state: { type: 'string', short: 's' }, 'older-than': { type: 'string' } } },
   {
-    synopsis: 'clean <queue> --state completed --older-than 1h  delete old finished jobs',
+    synopsis: 'clean <queue> --state completed|failed --older-than <age>  delete the jobs that finished longer ago than <age>',
     usage: `Usage: sluice clean <queue> --state completed|failed --older-than <age> [options]
 
 Deletes the completed (or failed) jobs that finished more than <age> ago on Redis' clock, with their

@@ -105,7 +105,7 @@ function refusal(error: unknown, command: string): ValidationError {
     const flag = /'([^']*)'/.exec(message)?.[1] ?? '';
     // `--redis://...` or `--pass=...` typed by mistake: the "flag" is the secret.
     const named = /^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*$/.test(flag) ? `'${flag}'` : `(${NOT_SHOWN})`;
-    return new ValidationError(`sluice ${command} has no option ${named}; see sluice ${command} --help`);
+    return new ValidationError(`sluice ${command} has no option ${named}`);
   }
   // Missing values, a value given to a boolean flag: parseArgs names the flag, never its value.
   return new ValidationError(message.replace(/\s*\n\s*/g, ' '));

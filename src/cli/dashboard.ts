@@ -65,7 +65,7 @@ export const dashboardCommand: Command = defineCommand(
     },
   },
   {
-    synopsis: 'dashboard                      serve the web dashboard [--port 3000] [--read-only] [--auth-token-file F]',
+    synopsis: 'dashboard [--port 3000] [--read-only] [--auth-token-file F]  serve the web dashboard',
     usage: `Usage: sluice dashboard [options]
 
 Serves the web dashboard (sluice/dashboard) over HTTP until SIGTERM or SIGINT. Every queue of the

@@ -142,7 +142,7 @@ export const jobsCommand: Command = defineCommand(
     flags: { state: { type: 'string', short: 's' }, name: { type: 'string' }, group: { type: 'string' }, limit: { type: 'string', short: 'n' }, offset: { type: 'string' } },
   },
   {
-    synopsis: 'jobs <queue> --state <state>   the jobs in a state [--name n] [--group g] [--limit 20]',
+    synopsis: 'jobs <queue> --state <state> [--name n] [--group g] [--limit 20]  the jobs in a state',
     usage: `Usage: sluice jobs <queue> --state <state> [options]
 
 Lists a queue's jobs in one state: waiting and active in the order they run, delayed soonest first,
@@ -220,7 +220,7 @@ function showJobs(doc: JobsDoc): string {
   const shown = doc.jobs.length === 0 ? 'none shown' : `showing ${doc.offset + 1}-${doc.offset + doc.jobs.length}`;
   let footer = `${plural(doc.total, `${doc.state} job`)} in ${safeText(doc.queue)}; ${shown}`;
   if (doc.scanned !== null) {
-    footer = `${plural(doc.jobs.length, 'match')} among the first ${doc.scanned.looked} of ${plural(doc.total, `${doc.state} job`)}${doc.scanned.more ? ' (more were not looked through)' : ''}`;
+    footer = `${plural(doc.jobs.length, 'match', 'matches')} among the first ${doc.scanned.looked} of ${plural(doc.total, `${doc.state} job`)}${doc.scanned.more ? ' (more were not looked through)' : ''}`;
   }
   return `${doc.jobs.length === 0 ? '' : table(columns, rows)}${footer}\n`;
 }

@@ -39,7 +39,7 @@ async function run(command: MetricsCommand): Promise<number> {
 }
 
 export const metricsCommand: Command = {
-  synopsis: 'metrics --queues a,b           serve queue depths to Prometheus [--port 9464]',
+  synopsis: 'metrics --queues a,b [--port 9464]  serve queue depths to Prometheus',
   usage: USAGE,
   parse(args, env) {
     const parsed = parseMetrics(args, env);

@@ -126,9 +126,9 @@ export function timestamp(ms: number | null | undefined): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
-/** `n` thing(s). */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+/** `n` thing(s); `many` when adding an s will not do. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }
 
 /** Prints a command's result on stdout: its JSON document with --json, else what `human` makes of it. */
