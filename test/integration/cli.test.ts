@@ -428,6 +428,31 @@ describe('sluice: bulk actions and the progress bar', () => {
     expect(promoted).toEqual({ code: 0, stdout: `Promoted 1500 delayed jobs of ${q.name} to waiting.\n`, stderr: '' });
   }, 120_000);
 
+  it("the Queue's bulk calls report each step of at most 1,000 jobs to onProgress", async () => {
+    const q = queue('cli-steps');
+    const steps = [1000, 2000, 2500].map((done) => ({ done, total: 2500 }));
+    const fail = (): Promise<void> =>
+      work(
+        q,
+        async () => {
+          throw new UnrecoverableError('no');
+        },
+        async () => (await q.getCounts()).failed === 2500,
+      );
+    await q.addBulk(Array.from({ length: 2500 }, (_, n) => ({ name: 'x', data: n, opts: { delay: 3_600_000 } })));
+    const promoted: unknown[] = [];
+    expect(await q.promoteJobs({ onProgress: (p) => promoted.push(p) })).toBe(2500);
+    expect(promoted).toEqual(steps);
+    await fail();
+    const retried: unknown[] = [];
+    expect(await q.retryJobs('failed', { onProgress: (p) => retried.push(p) })).toBe(2500);
+    expect(retried).toEqual(steps);
+    await fail();
+    const cleaned: unknown[] = [];
+    expect(await q.clean('failed', 0, { onProgress: (p) => cleaned.push(p) })).toBe(2500);
+    expect(cleaned).toEqual(steps);
+  }, 120_000);
+
   it.skipIf(!hasScript)('clean draws its bar under a pseudo-terminal, and clears it before the result', async () => {
     const q = queue('cli-bar');
     // Kept whole: by default a queue keeps the newest 1,000 completed jobs.
