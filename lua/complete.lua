@@ -86,7 +86,7 @@ local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
 if settled > 0 then retention.apply(completedKey, base, now, true) end
-countFinished(metaKey, 'completed', settled)
+countFinished(Q, 'completed', settled)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

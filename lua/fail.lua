@@ -104,7 +104,7 @@ delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
-countFinished(metaKey, 'failed', failedForGood)
+countFinished(Q, 'failed', failedForGood)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later

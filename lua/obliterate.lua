@@ -1,5 +1,5 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits and schedules, in bounded steps; pauses it
--- first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules and per-minute history, in
+-- bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
@@ -69,5 +69,5 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
 end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base))
+redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base))
 return 0

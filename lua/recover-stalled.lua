@@ -71,7 +71,7 @@ end
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
 closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
-countFinished(metaKey, 'failed', failed)
+countFinished(Q, 'failed', failed)
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `sluice` command: finds the subcommand, lets it read its command line, runs it, and turns the
- * outcome into an exit code. The commands live in src/cli/ (README, "Command line").
+ * outcome into an exit code. The commands live in src/cli/; users read of them in docs/guide/dashboard-and-cli.md.
  *
  * Exit codes: 0 done (or --help); 1 the command failed (Redis unreachable or refusing, no such queue or
  * job, a job in the wrong state, a port taken); 2 a bad command line, refused before anything connects.
@@ -12,13 +12,14 @@ import { cleanCommand, pause, promoteCommand, removeCommand, resume, retryComman
 import { COMMON_USAGE, type Command } from './cli/arguments.js';
 import { dashboardCommand } from './cli/dashboard.js';
 import { redactor, reportFailure } from './cli/failures.js';
-import { jobCommand, jobsCommand, queuesCommand, schedulesCommand, statsCommand } from './cli/inspect.js';
+import { historyCommand, jobCommand, jobsCommand, queuesCommand, schedulesCommand, statsCommand } from './cli/inspect.js';
 import { metricsCommand } from './cli/metrics.js';
 import { json, safeText } from './cli/output.js';
 
 const COMMANDS = new Map<string, Command>([
   ['queues', queuesCommand],
   ['stats', statsCommand],
+  ['history', historyCommand],
   ['jobs', jobsCommand],
   ['job', jobCommand],
   ['schedules', schedulesCommand],

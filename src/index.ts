@@ -1,4 +1,11 @@
 // The public surface of sluice: everything a user imports, nothing else.
+/**
+ * `sluice`: a job queue for Node.js on Redis Streams. {@link Queue} adds and inspects jobs, {@link Worker}
+ * runs them, {@link QueueEvents} follows them as they happen, and {@link Scheduler} keeps schedules and
+ * delayed jobs moving where no Worker runs. Every error is a {@link SluiceError} with a stable `code`.
+ *
+ * @module sluice
+ */
 export { Queue, type BulkJob } from './queue.js';
 export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
@@ -19,8 +26,10 @@ export { Job } from './job.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
+export type { SandboxOptions } from './worker/sandbox/pool.js';
 export type { RedisConfigCheck } from './durability.js';
-export type { Counts, JobState, QueueMetrics } from './states.js';
+export type { Keep } from './options.js';
+export type { Counts, JobState, MinuteCounts, QueueMetrics } from './states.js';
 export type { RateLimit, GroupLimit, GroupStatus, LimitedGroups, RateWindow } from './queue-settings.js';
 export type { ClusterConnectionOptions, ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';
@@ -46,6 +55,7 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  SandboxError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

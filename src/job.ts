@@ -25,14 +25,27 @@ export interface JobOwner {
  * Inside a handler, `attemptsMade` counts the attempts that ended before this one (0 on the first run),
  * `attemptsStarted` every run started, this one and rate-limited ones included (what a handler bounds its
  * own runs by), and `stalledCounter` the runs that never settled: above 0, this may be a duplicate delivery.
+ *
+ * Jobs are made by sluice (`queue.add`, `queue.getJob`, a Worker's handler), not constructed by users.
+ *
+ * @typeParam Data - The type of the job's data.
+ * @typeParam Result - The type of what its handler returns.
  */
 export class Job<Data = unknown, Result = unknown> {
+  /** The job's id: generated ('1', '2', ...) or the `jobId` it was added with. */
   readonly id: string;
+  /** The job's name, as added. */
   readonly name: string;
+  /** The job's data, as added (decoded); undefined for a failed job whose stored data cannot be read. */
   readonly data: Data;
+  /** The job's options as stored, every default filled in; retention as `{ count, age }`, -1 for no limit. */
   readonly opts: StoredJobOptions;
   /** Priority level: 0 runs first. */
   readonly priority: number;
+  /**
+   * Attempts that ended with a result or an error. A run taken back as stalled counts only when the stall
+   * failed the job; a run that threw RateLimitError does not count.
+   */
   attemptsMade: number;
   /** Runs started, the current one included: failed, completed, rate-limited (RateLimitError) and stalled ones. */
   attemptsStarted: number;
@@ -41,14 +54,19 @@ export class Job<Data = unknown, Result = unknown> {
    * earlier run started and never settled. Inside a handler, above 0 means this may be a repeat delivery.
    */
   readonly stalledCounter: number;
+  /** The last value given to `updateProgress`, or undefined. */
   progress: unknown;
+  /** The handler's result, once completed. */
   returnvalue: Result | undefined;
+  /** The message of the latest failed attempt's error; it stays after a later successful attempt. */
   failedReason: string | undefined;
   /** The stack of the latest failed attempt. */
   stacktrace: string | undefined;
   /** When the job was added (ms since epoch, Redis' clock). */
   readonly timestamp: number;
+  /** When the latest run started (ms since epoch, Redis' clock). */
   processedOn: number | undefined;
+  /** When the job completed or failed for good (ms since epoch, Redis' clock). */
   finishedOn: number | undefined;
   #dueAt: number | undefined;
   #state: JobState;
@@ -170,6 +188,7 @@ export class Job<Data = unknown, Result = unknown> {
     if (state === 'completed' || state === 'failed') this.finishedOn = at;
   }
 
+  /** The name of the queue the job belongs to. */
   get queueName(): string {
     return this.#owner.queueName;
   }
@@ -184,7 +203,13 @@ export class Job<Data = unknown, Result = unknown> {
     return this.#logger;
   }
 
-  /** Records progress (any msgpack-encodable value) and emits a 'progress' event. */
+  /**
+   * Records progress (any msgpack-encodable value) and emits a 'progress' event.
+   *
+   * @param progress - Any value msgpack can carry, at most `maxPayloadBytes` once encoded.
+   * @throws {@link PayloadTooLargeError} or {@link EncodeError} for a value that cannot be stored;
+   * {@link JobNotFoundError} when the job no longer exists.
+   */
   async updateProgress(progress: unknown): Promise<void> {
     const encoded = encode(progress, 'progress', this.#owner.maxPayloadBytes);
     const status = await this.#owner.store.updateProgress(this.id, encoded);
@@ -195,6 +220,11 @@ export class Job<Data = unknown, Result = unknown> {
   /**
    * Appends a line to the job's log (the newest lines are kept, per the worker's keepLogs). A line is cut to
    * 16 KiB of UTF-8, or to maxPayloadBytes where that is lower, and the start of it is kept.
+   *
+   * @param line - The line to append.
+   * @returns How many lines the log keeps now.
+   * @throws {@link ValidationError} when `line` is not a string; {@link JobNotFoundError} when the job no
+   * longer exists.
    */
   async log(line: string): Promise<number> {
     if (typeof line !== 'string') throw new ValidationError(`job.log takes a string, got ${typeof line}`);
@@ -204,6 +234,13 @@ export class Job<Data = unknown, Result = unknown> {
     return kept;
   }
 
+  /**
+   * The job's log lines, oldest first; `start` and `end` are inclusive and may count from the end (-1 is
+   * the newest), as in LRANGE.
+   *
+   * @param start - First line, from 0.
+   * @param end - Last line, inclusive.
+   */
   async getLogs(start = 0, end = -1): Promise<string[]> {
     return this.#owner.store.getLogs(this.id, start, end);
   }
@@ -213,7 +250,12 @@ export class Job<Data = unknown, Result = unknown> {
     return (await this.#owner.store.getJob(this.id))?.state;
   }
 
-  /** Sends a failed (or completed) job back to waiting with its attempts reset. */
+  /**
+   * Sends a failed (or completed) job back to waiting with its attempts and its stall count reset.
+   *
+   * @throws {@link ValidationError} when the job is not failed or completed; {@link JobNotFoundError} when
+   * it no longer exists; {@link DecodeError} when its stored fields cannot be read.
+   */
   async retry(): Promise<void> {
     const status = await this.#owner.store.retryJob(this.id);
     if (status === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
@@ -225,7 +267,11 @@ export class Job<Data = unknown, Result = unknown> {
     }
   }
 
-  /** Deletes the job and its logs. A running job is refused with JobActiveError. */
+  /**
+   * Deletes the job and its logs, and emits a 'removed' event.
+   *
+   * @throws {@link JobActiveError} while the job runs; {@link JobNotFoundError} when it no longer exists.
+   */
   async remove(): Promise<void> {
     const status = await this.#owner.store.removeJob(this.id);
     if (status === Status.JOB_MISSING) throw new JobNotFoundError(this.queueName, this.id);
@@ -238,6 +284,12 @@ export class Job<Data = unknown, Result = unknown> {
    * Resolves with the return value once the job completes; rejects with JobFailedError when it fails for
    * good, TimeoutError after `timeoutMs`, JobNotFoundError when it disappears (removed, or deleted at once
    * by removeOnComplete: true before the event could be seen).
+   *
+   * @param events - A QueueEvents of the same queue and prefix; the queue's events must be on
+   * (`eventsMaxLen` above 0).
+   * @param timeoutMs - Longest wait in ms, at most 2,147,483,647; without it, no limit.
+   * @throws {@link JobFailedError}, {@link TimeoutError}, {@link JobNotFoundError} as above;
+   * {@link ClosedError} when `events` is closed.
    */
   async waitUntilFinished(events: QueueEvents, timeoutMs?: number): Promise<Result> {
     // Whole ms, as setTimeout counts them; past Node's timer limit the timeout would fire at once.

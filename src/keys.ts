@@ -6,8 +6,9 @@ import { ValidationError } from './errors.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
+ * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT and HISTORY
+ * below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -19,6 +20,7 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const HISTORY = 'history';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -60,6 +62,10 @@ export interface QueueKeys {
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
+  readonly history: string;
+  /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
+  readonly historyNow: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -136,6 +142,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    history: base + HISTORY,
+    historyNow: `${base}${HISTORY}:now`,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,

@@ -9,65 +9,195 @@ import { decode } from './serializer.js';
  * written, and every message names the option, the value and what is allowed.
  */
 
+/**
+ * Retention by count and age: the object form of {@link RemoveOption}. A finished job is deleted once
+ * either bound is passed.
+ */
 export interface KeepJobs {
-  /** Keep at most this many jobs in the state; older ones are deleted. */
+  /**
+   * Keep at most this many jobs in the state (an integer >= 0); older ones are deleted.
+   *
+   * @defaultValue no limit on the count
+   */
   count?: number;
-  /** Keep jobs for at most this many seconds after they finished. */
+  /**
+   * Keep jobs for at most this many seconds after they finished (an integer >= 0).
+   *
+   * @defaultValue no limit on the age
+   */
   age?: number;
 }
 
 /** true: delete at once; false: keep forever; a number: keep that many; an object: by count and/or age. */
 export type RemoveOption = boolean | number | KeepJobs;
 
+/**
+ * How long a job waits before each retry (the job option `backoff`): exponential, fixed, or a strategy
+ * registered on the Worker. No wait is longer than 2,147,483,647 ms.
+ */
 export type BackoffOptions =
   /** delay * 2^(retry-1) ms, capped at maxDelay (default 1 hour), minus up to `jitter` of it at random (default 0.5). */
-  | { type: 'exponential'; delay?: number; jitter?: number; maxDelay?: number }
-  | { type: 'fixed'; delay: number; jitter?: number }
+  | {
+      /** The wait doubles at each retry: delay × 2^(retry - 1). */
+      type: 'exponential';
+      /**
+       * The first retry's wait, in ms (0 to 2,147,483,647).
+       *
+       * @defaultValue `1000`
+       */
+      delay?: number;
+      /**
+       * Share of each wait taken off at random, 0 to 1 ("equal jitter": with 0.5 a wait is 50% to 100% of
+       * its full length), so retries of many jobs do not hit a recovering downstream at once.
+       *
+       * @defaultValue `0.5`
+       */
+      jitter?: number;
+      /**
+       * Cap on each wait, in ms (0 to 2,147,483,647).
+       *
+       * @defaultValue `3600000` (one hour)
+       */
+      maxDelay?: number;
+    }
+  | {
+      /** Every retry waits the same `delay`. */
+      type: 'fixed';
+      /** The wait before each retry, in ms (0 to 2,147,483,647); required. */
+      delay: number;
+      /**
+       * Share of each wait taken off at random, 0 to 1.
+       *
+       * @defaultValue `0`
+       */
+      jitter?: number;
+    }
   /** A strategy registered on the Worker under `backoffStrategies[type]`. */
-  | { type: string; delay?: number };
+  | {
+      /** The strategy's name in the Worker option `backoffStrategies`. */
+      type: string;
+      /**
+       * Passed to the strategy in its `options` argument, in ms.
+       *
+       * @defaultValue none
+       */
+      delay?: number;
+    };
 
+/**
+ * The options of one job, the third argument of {@link Queue.add}. Every one but `jobId`, `delay`, `runAt`
+ * and `group` may also be set for all of a Queue's jobs (`defaultJobOptions`). Validated before anything is
+ * written: a bad one rejects with {@link ValidationError} naming the option, the value and what is allowed.
+ */
 export interface JobOptions {
-  /** Idempotency key: adding an id that exists returns the existing job. Not all digits (those are generated ids). */
+  /**
+   * Idempotency key, 1 to 256 characters: adding an id that exists returns the existing job. Not all
+   * digits (those are generated ids).
+   *
+   * @defaultValue generated: `'1'`, `'2'`, ... per queue
+   */
   jobId?: string;
-  /** Run no earlier than this many ms from now. */
+  /**
+   * Run no earlier than this many ms from now (an integer >= 0, counted on Redis' clock).
+   *
+   * @defaultValue none: the job may run at once
+   */
   delay?: number;
-  /** Run no earlier than this instant. Exclusive with `delay`. */
+  /**
+   * Run no earlier than this instant. Exclusive with `delay`.
+   *
+   * @defaultValue none: the job may run at once
+   */
   runAt?: Date;
-  /** Level from 0 (runs first) to priorityLevels - 1. Default: the queue's middle level. */
+  /**
+   * Level from 0 (runs first) to priorityLevels - 1.
+   *
+   * @defaultValue the queue's middle level, `floor((priorityLevels - 1) / 2)`: 1 with 3 levels
+   */
   priority?: number;
-  /** Total tries, the first included. Default 11: the first run and 10 retries. */
+  /**
+   * Total tries, the first included (1 to 1,000,000).
+   *
+   * @defaultValue `11`: the first run and 10 retries
+   */
   attempts?: number;
+  /**
+   * How long the job waits before each retry.
+   *
+   * @defaultValue `{ type: 'exponential', delay: 1000, jitter: 0.5 }`: 0.5 to 1 s, then 1 to 2 s, ...,
+   * up to 256 to 512 s before the 10th retry
+   */
   backoff?: BackoffOptions;
-  /** Default { count: 1000, age: 86400 }: completed jobs are kept for a day, at most 1000 of them. */
+  /**
+   * Retention of the job once completed: true deletes it at once (its event is still emitted), false
+   * keeps it, a number keeps the newest that many, `{ count?, age? }` bounds both.
+   *
+   * @defaultValue `{ count: 1000, age: 86400 }`: completed jobs are kept for a day, at most 1000 of them
+   */
   removeOnComplete?: RemoveOption;
-  /** Default false: failed jobs stay until a person retries or removes them. */
+  /**
+   * Retention of the job once failed for good, in the same forms as `removeOnComplete`.
+   *
+   * @defaultValue `false`: failed jobs stay until a person retries or removes them
+   */
   removeOnFail?: RemoveOption;
-  /** ms a single attempt may run; past it the attempt fails with TimeoutError and ctx.signal aborts. */
+  /**
+   * ms a single attempt may run (1 to 2,147,483,647); past it the attempt fails with TimeoutError and
+   * ctx.signal aborts.
+   *
+   * @defaultValue none: no time limit
+   */
   timeout?: number;
   /**
-   * The group (tenant, customer, account) the job belongs to. Groups are served round-robin and obey
-   * their group limits (queue.setGroupLimit); priority orders jobs within a group.
+   * The group (tenant, customer, account) the job belongs to, 1 to 256 characters. Groups are served
+   * round-robin and obey their group limits (queue.setGroupLimit); priority orders jobs within a group.
+   *
+   * @defaultValue none: the job belongs to no group
    */
   group?: string;
 }
 
+/** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
 export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
 
-/** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
+/**
+ * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
+ * `removeOnFail` in the one form the scripts take. -1 means "no limit"; count 0 means "delete at once".
+ */
 export interface Keep {
+  /** Most jobs kept in the state; -1 for no limit, 0 to delete each job as it finishes. */
   count: number;
+  /** Longest time a job is kept after it finished, in seconds; -1 for no limit. */
   age: number;
 }
 
 /** What is stored with the job (msgpack) so that any worker can settle it without the producer's options. */
 export interface StoredJobOptions {
+  /** Total tries, the first included. */
   attempts: number;
+  /** The wait before each retry, with its defaults filled in. */
   backoff: BackoffOptions;
+  /** Retention once completed (from `removeOnComplete`). */
   keepCompleted: Keep;
+  /** Retention once failed for good (from `removeOnFail`). */
   keepFailed: Keep;
+  /**
+   * ms a single attempt may run.
+   *
+   * @defaultValue none: no time limit
+   */
   timeout?: number;
-  /** ms from add to the first run, when delayed. */
+  /**
+   * ms from add to the first run, when delayed.
+   *
+   * @defaultValue none: not delayed (or added with `runAt`)
+   */
   delay?: number;
+  /**
+   * The group the job belongs to.
+   *
+   * @defaultValue none: no group
+   */
   group?: string;
 }
 

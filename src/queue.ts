@@ -34,10 +34,11 @@ import {
   type RateLimit,
 } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
+import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
-import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
+import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import {
   decodeDefinition,
@@ -49,6 +50,7 @@ import {
   type ScheduleJob,
   type ScheduleSpec,
 } from './schedules/definition.js';
+import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
@@ -61,20 +63,43 @@ interface Prepared {
   stored: StoredJobOptions;
 }
 
+/** One job of {@link Queue.addBulk}: the arguments of {@link Queue.add} as an object. */
 export interface BulkJob<Data> {
+  /** The job's name, 1 to 256 characters: what a handler tells jobs apart by. */
   name: string;
+  /** The job's data: any value msgpack can carry, at most `maxPayloadBytes` once encoded. */
   data: Data;
+  /**
+   * The job's own options, over the Queue's `defaultJobOptions`.
+   *
+   * @defaultValue none: the Queue's `defaultJobOptions` alone
+   */
   opts?: JobOptions;
 }
 
 /** Jobs per obliterate / retryJobs step: one call stays near a millisecond of Redis time, as ADD_CHUNK (adder.ts). */
 const STEP = 1000;
-/** The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes. */
+/**
+ * The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes.
+ *
+ * Reads (getJob, getJobs, getCounts, getMetrics, the limit and schedule reads), removeSchedule, clean and
+ * promoteJob(s) never create the queue: on a queue that does not exist they find it empty and write
+ * nothing. add, pause, the limit and schedule setters and a Worker create it. Every method of a closed
+ * Queue rejects with {@link ClosedError}.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what the jobs' handlers return.
+ */
 export class Queue<Data = unknown, Result = unknown> implements JobOwner {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
+  /** @internal The queue's typed script verbs (src/redis/store.ts), for Job, the dashboard and tests. */
   readonly store: QueueStore;
+  /** The `maxPayloadBytes` option in effect, in bytes. */
   readonly maxPayloadBytes: number;
+  /** The `keepLogs` option in effect: newest log lines kept per job, 0 for all. */
   readonly keepLogs: number;
+  /** The `logger` option, if one was given: the parent of every `job.logger` of this Queue's jobs. */
   readonly logger: Logger | undefined;
   readonly #settings: QueueSettings;
   readonly #defaults: DefaultJobOptions;
@@ -97,6 +122,16 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
 
+  /**
+   * Validates the name and every option, then opens a connection (an ioredis instance given as
+   * `connection` is used as is). Nothing is written until the first call that needs the queue; that call
+   * checks the queue's settings against Redis first (the `redisConfig` check, `priorityLevels`).
+   *
+   * @param name - The queue's name: 1 to 100 bytes of UTF-8, without braces, white space or control
+   * characters (it is the Redis Cluster hash tag of every key of the queue).
+   * @param options - {@link QueueOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name or an option is not acceptable.
+   */
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
       throw new ValidationError(`new Queue('${String(name)}', options) needs options.connection ({ url } or ioredis options or an instance)`);
@@ -122,6 +157,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     trackOpen(this, `Queue '${name}'`);
   }
 
+  /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
   }
@@ -212,6 +248,16 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Adds one job. It is validated and encoded at once (a bad one rejects alone), then joins the add script
    * call of the other adds of this Queue made meanwhile (see adder.ts): adds made while one is in flight
    * leave together when it returns, up to 200 per call. Each caller gets its own job or its own error.
+   *
+   * @param name - The job's name, 1 to 256 characters.
+   * @param data - Any value msgpack can carry, at most `maxPayloadBytes` once encoded.
+   * @param opts - The job's options, over the Queue's `defaultJobOptions`.
+   * @returns The job as added; with a `jobId` that exists already, the existing job as it is now.
+   * @throws {@link ValidationError} for a bad name or option, {@link PayloadTooLargeError} or
+   * {@link EncodeError} for data that cannot be stored: nothing was sent.
+   * @throws {@link RedisUnavailableError} (nothing was sent), {@link RedisTimeoutError} (the outcome is
+   * unknown: retry with the same `jobId`), {@link RedisOutOfMemoryError}, {@link ReplicationError} (with
+   * `durability`: the job exists), {@link ClosedError}.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
     const called = performance.now();
@@ -231,6 +277,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Adds many jobs: all are validated and encoded before anything is written, then sent 200 per script
    * call, pipelined. Each job is atomic; a jobId that exists returns the existing job.
+   *
+   * @param jobs - The jobs, each `{ name, data, opts? }` as for {@link Queue.add}.
+   * @returns The jobs in input order.
+   * @throws {@link ValidationError}, {@link PayloadTooLargeError} or {@link EncodeError} when any job is
+   * refused: then none was sent.
+   * @throws {@link BulkAddError} when some chunks were written and others were not: its `added` and
+   * `failed` say which. When no chunk was written, the chunks' own error (as for {@link Queue.add}).
    */
   async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
     const called = performance.now();
@@ -338,6 +391,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * The job as it is now, or undefined when there is none. A job whose stored fields cannot be read (written
    * by hand, or by a buggy client) is a DecodeError that names what is wrong.
+   *
+   * @param id - The job's id.
+   * @throws {@link ValidationError} for an id that is not a non-empty string; {@link DecodeError}.
    */
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
@@ -352,6 +408,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * completed and failed newest first. `start` and `end` are inclusive, as in ZRANGE. A job whose stored
    * fields cannot be read is left out of the page with a process warning (DecodeError) naming it: one bad
    * record must not hide the others.
+   *
+   * @param state - One of the five job states.
+   * @param start - First position, from 0.
+   * @param end - Last position, inclusive: the default page is the first 100 jobs.
+   * @throws {@link ValidationError} for an unknown state or a bad range.
    */
   async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
@@ -385,12 +446,24 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.store.getMetrics();
   }
 
+  /**
+   * Jobs completed and failed for good in each of the last `minutes` minutes of Redis' clock (default and at
+   * most 180), oldest first, the current minute last; a minute without any is there with 0s. The settle
+   * scripts count them once per call (lua/includes/history.lua); this is one read-only script call.
+   */
+  async getMetricsHistory(options: { minutes?: number } = {}): Promise<MinuteCounts[]> {
+    const minutes = assertInteger('getMetricsHistory minutes', options.minutes ?? HISTORY_MINUTES, 1, HISTORY_MINUTES);
+    await this.#inspect();
+    return readHistory(this.store.client, this.store.keys, minutes);
+  }
+
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
     await this.#init();
     await this.store.setPaused(true);
   }
 
+  /** Workers take jobs again after {@link Queue.pause}; workers blocked waiting for jobs wake at once. */
   async resume(): Promise<void> {
     await this.#init();
     await this.store.setPaused(false);
@@ -399,6 +472,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
    * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker.
+   *
+   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1.
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
@@ -406,11 +481,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     await this.store.setRateLimit(valid);
   }
 
+  /** Removes the queue-wide rate limit; the next claim of every worker starts jobs without it. */
   async removeRateLimit(): Promise<void> {
     await this.#init();
     await this.store.setRateLimit(null);
   }
 
+  /** The queue-wide rate limit kept in Redis, or null when there is none. */
   async getRateLimit(): Promise<RateLimit | null> {
     await this.#inspect();
     return this.store.getRateLimit();
@@ -420,6 +497,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Limits for groups: without `group`, the default for every group; with it, that group's own rule,
    * which replaces the default for it. `max` and `duration` bound starts per window, `concurrency` bounds
    * the group's jobs running at once. Takes effect from the next claim of every worker.
+   *
+   * @param limit - `{ max, duration }`, `{ concurrency }`, or all three.
+   * @param group - The group whose own rule this is; without it, the default rule of every group.
+   * @throws {@link ValidationError} for a limit without `max`/`duration` or `concurrency`, `max` without
+   * `duration` (or the reverse), or an unknown field.
    */
   async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
     const valid = validateGroupLimit(limit);
@@ -452,6 +534,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Sends the jobs that are failed (or completed) now back to waiting, 1,000 per script call; returns how
    * many. Bounded by the set's size at the call: jobs that fail again meanwhile are not retried twice.
+   * Their attempts start again from 0.
+   *
+   * @param state - Which finished jobs to send back.
+   * @param options - `onProgress`, told after each script call (a progress bar).
    */
   async retryJobs(state: 'failed' | 'completed' = 'failed', options: BulkOptions = {}): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
@@ -480,8 +566,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * again changes nothing (call it at every boot from every pod); a changed one recomputes the next run.
    * Everything is validated before anything is written. Ticks are fired by every Worker of the queue and
    * by Schedulers, not by the Queue.
+   *
+   * @param id - The schedule's id, 1 to 200 characters.
+   * @param spec - When its ticks fall: `{ cron, tz? }` or `{ every }`, with optional bounds.
+   * @param job - The job each tick enqueues; its `opts` go over the Queue's `defaultJobOptions`.
+   * @returns The next run and whether anything changed.
+   * @throws {@link ValidationError} for a bad id, expression, time zone, interval, bound or job.
    */
-  async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
+  async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{
+    /** The next run, or null when the schedule has none left (its `limit` or `endAt` reached). */
+    next: Date | null;
+    /** Whether the definition differed from the stored one: false for an upsert of the same definition. */
+    changed: boolean;
+  }> {
     validateScheduleId(id);
     const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
     await this.#init();
@@ -516,6 +613,18 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.#schedules().remove(id);
   }
 
+  /**
+   * Enqueues schedule `id`'s job now, outside its ticks (an operator's "run now"), with the job id
+   * `<id>:now:<ms of Redis' clock>`. The schedule's next run and run count stay as they are: its limit
+   * counts ticks, not these. Resolves with the job's id, or null when there is no such schedule.
+   */
+  async runSchedule(id: string): Promise<string | null> {
+    validateScheduleId(id);
+    // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
+    if (!(await this.#inspect())) return null;
+    return runScheduleNow(this.#schedules(), id);
+  }
+
   #schedules(): ScheduleStore {
     this.#scheduleStore ??= new ScheduleStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen);
     return this.#scheduleStore;
@@ -523,7 +632,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /**
    * Deletes the queue and all its jobs, 1,000 per script call. Refused with JobActiveError while jobs are
-   * running, unless `force` (their workers' results are then discarded as lease-lost).
+   * running, unless `force` (their workers' results are then discarded as lease-lost). Generated ids start
+   * again at 1. Unlike the other methods, it does not first check the queue's settings against Redis.
+   *
+   * @param options - How to treat running jobs.
+   * @param options.force - Delete running jobs too; default false.
+   * @throws {@link JobActiveError} while jobs run, without `force`.
    */
   async obliterate(options: { force?: boolean } = {}): Promise<void> {
     if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
@@ -540,6 +654,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.#checked = undefined;
   }
 
+  /**
+   * Closes the Queue's connection (not an ioredis instance passed as `connection`), once the adds already
+   * handed to Redis are answered. Later calls reject with {@link ClosedError}; calling it again does nothing.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -559,6 +677,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Deletes the `state` jobs (completed or failed) that finished more than `olderThanMs` ago on Redis'
    * clock, with their logs, 1,000 per step through the remove-job script; resolves how many it deleted.
    * Jobs that finish meanwhile are newer than the cut and stay.
+   *
+   * @param state - Which finished jobs to delete.
+   * @param olderThanMs - Age in ms since they finished; 0 deletes every one finished by now.
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
   async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
@@ -584,6 +706,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, through the script that
    * moves due jobs. JobNotFoundError when there is no such job, ValidationError when it is not delayed.
+   *
+   * @param id - The delayed job's id.
+   * @throws {@link JobNotFoundError} when there is no such job; {@link ValidationError} when it is not delayed.
    */
   async promoteJob(id: string): Promise<void> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`promoteJob takes a job id string, got ${JSON.stringify(id)}`);
@@ -600,6 +725,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   *
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
   async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (!(await this.#inspect())) return 0;
@@ -619,6 +746,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * The groups limits hold back now: up to `limit` throttled (soonest free first) and `limit` full ones,
    * each with its waiting and running jobs, and the totals. O(limit) reads.
+   *
+   * @param limit - Most groups listed of each kind, 1 to 10,000.
    */
   async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
     assertInteger('getLimitedGroups limit', limit, 1, 10_000);

@@ -1,7 +1,10 @@
--- keys: per-job, per-group and per-level key names, and the completed jobs' hash. Mirrors src/keys.ts
--- (JOB, LOGS, GROUP, DONE, FRONT); test/unit/keys.test.ts checks they agree.
+-- keys: per-job, per-group and per-level key names, the completed jobs' hash and the per-minute history.
+-- Mirrors src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT, HISTORY); test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
+-- Completed and failed per minute (history.lua): the minutes before the current one, and the current one.
+local function historyKey(base) return base .. 'history' end
+local function historyNowKey(base) return base .. 'history:now' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
 local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end

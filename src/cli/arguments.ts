@@ -24,7 +24,8 @@ export const COMMON_USAGE = `Every command:
   -u, --redis <url>   Redis, redis://[user:password@]host:port[/db] or rediss:// (default: $REDIS_URL;
                       prefer the variable: a flag's value shows in ps to every user of the machine)
   --prefix <prefix>   the queues' key prefix (default ${DEFAULT_PREFIX})
-  --json              print one JSON document for scripts instead of tables (shapes in README)
+  --json              print one JSON document instead of tables, for scripts (its shape is in
+                      docs/guide/dashboard-and-cli.md)
   -h, --help          print this text
 `;
 

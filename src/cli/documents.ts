@@ -1,10 +1,11 @@
 /**
- * The JSON documents the commands print with --json: stable shapes, documented in README ("Command line"),
- * so scripts can rely on them. A field is added, never renamed or removed, without a major version.
+ * The JSON documents the commands print with --json: stable shapes, documented in
+ * docs/guide/dashboard-and-cli.md ("Command line"), so scripts can rely on them. A field is added, never
+ * renamed or removed, without a major version.
  * Instants are ms since the epoch on Redis' clock (as Job's fields), absent values are null.
  */
 import type { Job } from '../job.js';
-import type { JobState, QueueMetrics } from '../states.js';
+import type { JobState, MinuteCounts, QueueMetrics } from '../states.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
 import type { RateWindow } from '../queue-settings.js';
 import { unpackTraceContext } from '../telemetry/trace-context.js';
@@ -41,6 +42,12 @@ export interface StatsDoc {
   rateLimit: { max: number; duration: number } | null;
   startedInWindow: number;
   heldUntil: number | null;
+}
+
+export interface HistoryDoc {
+  queue: string;
+  /** Every minute asked for, oldest first, the current one last; `minute` is its start. */
+  minutes: MinuteCounts[];
 }
 
 export interface JobSummaryDoc {

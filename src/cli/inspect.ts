@@ -7,6 +7,7 @@ import { DecodeError, JobNotFoundError, QueueNotFoundError, ValidationError } fr
 import { JOB_STATES, type JobState } from '../states.js';
 import type { Job } from '../job.js';
 import type { Queue } from '../queue.js';
+import { HISTORY_MINUTES } from '../redis/history.js';
 import { defineCommand, integer, oneOf, type Command } from './arguments.js';
 import {
   countsDoc,
@@ -14,6 +15,7 @@ import {
   jobSummaryDoc,
   scheduleDoc,
   statsDoc,
+  type HistoryDoc,
   type JobDoc,
   type JobsDoc,
   type QueueRowDoc,
@@ -131,6 +133,39 @@ function showStats(doc: StatsDoc): string {
       ['held until', timestamp(doc.heldUntil)],
     ])
   );
+}
+
+// ---- sluice history <queue> ----
+
+export const historyCommand: Command = defineCommand(
+  { command: 'history', positionals: ['queue'], flags: { minutes: { type: 'string', short: 'm' } } },
+  {
+    synopsis: 'history <queue> [--minutes 60]  jobs completed and failed per minute',
+    usage: `Usage: sluice history <queue> [options]
+
+Jobs completed and failed for good in each minute of Redis' clock, as the settle scripts count them
+(queue.getMetricsHistory): the minutes with any, oldest first, and the totals. --json gives every minute.
+
+Options:
+  -m, --minutes <n>     how far back (default 60, at most ${HISTORY_MINUTES})
+`,
+  },
+  ({ common, flags, positionals: [name = ''] }) => {
+    const minutes = integer('--minutes', flags.string('minutes'), 1, HISTORY_MINUTES) ?? 60;
+    return async () => {
+      const doc = await withSession(common, async (session): Promise<HistoryDoc> => ({ queue: name, minutes: await (await session.queue(name)).getMetricsHistory({ minutes }) }));
+      emit(common.json, doc, showHistory);
+      return 0;
+    };
+  },
+);
+
+function showHistory(doc: HistoryDoc): string {
+  const busy = doc.minutes.filter((m) => m.completed > 0 || m.failed > 0);
+  const sum = (key: 'completed' | 'failed'): number => doc.minutes.reduce((total, m) => total + m[key], 0);
+  const rows = busy.map((m) => [timestamp(m.minute).replace(/:00 UTC$/, ''), String(m.completed), String(m.failed)]);
+  const totals = `In the last ${plural(doc.minutes.length, 'minute')}: ${sum('completed')} completed, ${sum('failed')} failed${busy.length < doc.minutes.length && busy.length > 0 ? ' (minutes with neither left out)' : ''}.\n`;
+  return `${busy.length === 0 ? '' : table([{ header: 'MINUTE (UTC)' }, { header: 'COMPLETED', align: 'right' }, { header: 'FAILED', align: 'right' }], rows)}${totals}`;
 }
 
 // ---- sluice jobs <queue> --state <state> ----

@@ -1,5 +1,5 @@
 import { ScriptError } from '../errors.js';
-import type { Counts, JobState, QueueMetrics } from '../states.js';
+import type { Counts, JobState, MinuteCounts, QueueMetrics } from '../states.js';
 import { readDoneRecord } from './done-record.js';
 import { entryJob, freshJob } from './entries.js';
 import { readHash, type ClaimedJob, type StoredJob } from './job-fields.js';
@@ -195,6 +195,15 @@ export function metricsReply(reply: unknown): QueueMetrics {
   };
 }
 
+/** metrics-history: see lua/metrics-history.lua's Returns. */
+export function historyReply(reply: unknown): MinuteCounts[] {
+  const [now, ...counts] = list(reply, 'metrics-history').map(num);
+  if (now === undefined || counts.length % 2 !== 0) throw new ScriptError(`metrics-history returned ${JSON.stringify(reply)}`);
+  const minutes = counts.length / 2;
+  const first = (Math.floor(now / 60_000) - minutes + 1) * 60_000;
+  return Array.from({ length: minutes }, (_, i) => ({ minute: first + i * 60_000, completed: counts[2 * i] ?? 0, failed: counts[2 * i + 1] ?? 0 }));
+}
+
 /** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
 const VIEW_SIZE = 6;
 /** The `stream` of a completed job's view: `fields` is its done record, `entry` its finish time. */
@@ -251,6 +260,12 @@ export function scheduleReply(what: string): (reply: unknown) => { status: Statu
     const values = list(reply, what);
     return { status: status(values[0], what), next: num(values[1]) };
   };
+}
+
+/** run-schedule: its status and the job id it made (or found made: DUPLICATE); '' when STALE. */
+export function runScheduleReply(reply: unknown): { status: StatusCode; jobId: string } {
+  const values = list(reply, 'run-schedule');
+  return { status: status(values[0], 'run-schedule'), jobId: str(values[1]) };
 }
 
 /** promote-delayed: jobs promoted and ms until the next is due (-1: none), or 'needs-init'. */

@@ -9,6 +9,7 @@ import {
   completeReply,
   countsReply,
   dueSchedulesReply,
+  historyReply,
   initReply,
   jobReply,
   jobsReply,
@@ -18,6 +19,7 @@ import {
   promoteReply,
   recoverReply,
   retryJobsReply,
+  runScheduleReply,
   scheduleReply,
   statusOf,
   settleReply,
@@ -117,6 +119,7 @@ export const SCRIPTS = {
   },
   'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], readOnly: true, decode: countsReply },
   metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], readOnly: true, decode: metricsReply },
+  'metrics-history': { keys: ['history', 'historyNow'], args: ['minutes'], readOnly: true, decode: historyReply },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
@@ -139,6 +142,11 @@ export const SCRIPTS = {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns', 'id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
     decode: scheduleReply('fire-schedule'),
+  },
+  'run-schedule': {
+    keys: ['schedules', 'id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'name', 'data', 'opts', 'prio', 'group'],
+    decode: runScheduleReply,
   },
   'promote-delayed': {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
@@ -272,7 +280,7 @@ function loadOnce(client: RedisClient): Promise<boolean> {
 
 /**
  * A read-only script goes by FCALL_RO: Redis then checks only read access to its keys, so a user whose ACL
- * lets it read a queue's keys and no more (README's sluice-reader) can run it; FCALL asks for write access
+ * lets it read a queue's keys and no more (the sluice-reader rule of docs/guide/redis-setup.md) can run it; FCALL asks for write access
  * to every key it is given.
  */
 function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {

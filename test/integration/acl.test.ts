@@ -8,7 +8,7 @@ import { spawnRedis, uniqueQueue, type SpawnedRedis } from '../harness/redis.js'
 
 /** README's rule for `role`, exactly as written there: the docs cannot drift from what is tested. */
 function readmeRule(role: string): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../docs/guide/redis-setup.md', import.meta.url), 'utf8');
   const line = readme.split('\n').find((l) => l.startsWith(`ACL SETUSER sluice-${role} `));
   if (line === undefined) throw new Error(`README has no ACL rule for sluice-${role}`);
   return line.split(' ').slice(1).map((part) => (part === '>PASSWORD' ? '>secret' : part));

@@ -92,7 +92,7 @@ async function seeded(label: string): Promise<Queue> {
 const sorted = (value: object): string[] => Object.keys(value).sort();
 
 describe('sluice: reading', () => {
-  it('queues and stats, as tables and as JSON', async () => {
+  it('queues, stats and history, as tables and as JSON', async () => {
     const q = await seeded('cli-read');
     const [table, queues, stats, statsJson] = await Promise.all([human(['queues']), doc<{ prefix: string; queues: Record<string, unknown>[] }>(['queues']), human(['stats', q.name]), doc(['stats', q.name])]);
 
@@ -109,6 +109,14 @@ describe('sluice: reading', () => {
       ['completedTotal', 'counts', 'failedTotal', 'heldUntil', 'limited', 'limitedGroups', 'oldestWaitingMs', 'paused', 'queue', 'rateLimit', 'startedInWindow', 'waitingByLevel', 'waitingGrouped'].sort(),
     );
     expect(statsJson).toMatchObject({ queue: q.name, paused: false, completedTotal: 3, failedTotal: 2, rateLimit: null, waitingByLevel: [0, 0, 0], counts: { failed: 2, delayed: 1 } });
+
+    const [history, historyTable] = await Promise.all([doc<{ queue: string; minutes: { minute: number; completed: number; failed: number }[] }>(['history', q.name, '--minutes', '30']), human(['history', q.name])]);
+    expect(history.queue).toBe(q.name);
+    expect(history.minutes).toHaveLength(30);
+    expect(sorted(history.minutes[0] as object)).toEqual(['completed', 'failed', 'minute']);
+    expect([history.minutes.reduce((n, m) => n + m.completed, 0), history.minutes.reduce((n, m) => n + m.failed, 0)]).toEqual([3, 2]);
+    expect(historyTable).toMatch(/^MINUTE \(UTC\)\s+COMPLETED\s+FAILED$/m);
+    expect(historyTable).toMatch(/^In the last 60 minutes: 3 completed, 2 failed/m);
 
     await q.setRateLimit({ max: 10, duration: 60_000 });
     expect(await doc(['stats', q.name])).toMatchObject({ rateLimit: { max: 10, duration: 60_000 }, startedInWindow: 0 });

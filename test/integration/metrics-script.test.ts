@@ -5,6 +5,7 @@ import type { ClaimedJob } from '../../src/redis/job-fields.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from '../lua/store.js';
+import { callsSoFar, SCRIPT_CALLS } from '../harness/commandstats.js';
 
 /** lua/metrics.lua through QueueStore#getMetrics: each number against a state built step by step. */
 const redis = useRedis();
@@ -142,12 +143,7 @@ describe('metrics script', () => {
   });
 
   it('costs a fixed number of commands per level, whatever the depth (no scans)', async () => {
-    const commands = async (): Promise<number> => {
-      const info = await lua.client.info('commandstats');
-      return [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
-        .filter(([, name]) => !['info', 'fcall', 'fcall_ro', 'evalsha', 'eval'].includes(name as string))
-        .reduce((sum, match) => sum + Number(match[2]), 0);
-    };
+    const commands = (): Promise<number> => callsSoFar(lua.client, (command) => command !== 'info' && !SCRIPT_CALLS(command));
     const measure = async (): Promise<number> => {
       await lua.store.getMetrics(); // loads the script
       const before = await commands();

@@ -80,6 +80,33 @@ try {
 }
 `;
 
+// A processor file run in a child process and in a worker thread from the installed package: the runner
+// is dist/worker/sandbox/runner.js, loaded without tsx, as users run it.
+const SANDBOX_PROCESSOR = `export default async function (job) {
+  await job.updateProgress(1);
+  return { doubled: job.data.n * 2, pid: process.pid };
+}
+`;
+const SANDBOX_SCRIPT = `import { Queue, Worker } from 'sluice';
+
+const connection = { url: process.env.REDIS_URL };
+for (const kind of ['process', 'thread']) {
+  const name = process.env.QUEUE_NAME + '-' + kind;
+  const queue = new Queue(name, { connection });
+  const worker = new Worker(name, new URL('./processor.mjs', import.meta.url), { connection, sandbox: { kind } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('completed', (_job, result) => resolve(result));
+    worker.on('retrying', (_job, error) => reject(error));
+  });
+  await queue.add('double', { n: 21 });
+  const result = await done;
+  console.log('SANDBOX ' + kind + ' ' + result.doubled + ' ' + (result.pid === process.pid ? 'same' : 'other') + ' process');
+  await worker.close();
+  await queue.obliterate();
+  await queue.close();
+}
+`;
+
 describe('the published package', () => {
   let work: string | undefined;
   let app = '';
@@ -159,6 +186,16 @@ describe('the published package', () => {
     const resolved = /^RESOLVED (.+)$/m.exec(stdout)?.[1];
     expect(resolved).toBeDefined();
     expect(fileURLToPath(resolved as string)).toBe(join(installed, 'dist/index.js'));
+  }, 30_000);
+
+  it('runs a sandboxed processor file from the installed package, in a child process and in a thread', async () => {
+    writeFileSync(join(app, 'processor.mjs'), SANDBOX_PROCESSOR);
+    writeFileSync(join(app, 'sandbox.mjs'), SANDBOX_SCRIPT);
+    const env = { ...process.env, REDIS_URL: redis.url, QUEUE_NAME: uniqueQueue('package-sandbox') };
+    const { code, stdout, stderr } = await run(process.execPath, ['sandbox.mjs'], app, env);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
+    expect(stdout).toContain('SANDBOX process 42 other process');
+    expect(stdout).toContain('SANDBOX thread 42 same process');
   }, 30_000);
 
   it("serves the dashboard from 'sluice/dashboard' of the installed package, its script and stylesheet included", async () => {

@@ -8,7 +8,7 @@ import { parseCommand, type Command, type Invocation, type Parsed, type Shape } 
 import { dashboardCommand } from '../../src/cli/dashboard.js';
 import { formatDuration, parseDuration } from '../../src/cli/durations.js';
 import { redactor } from '../../src/cli/failures.js';
-import { jobsCommand } from '../../src/cli/inspect.js';
+import { historyCommand, jobsCommand } from '../../src/cli/inspect.js';
 import { json, pretty, safeBlock, safeText, table } from '../../src/cli/output.js';
 import { render } from '../../src/cli/progress.js';
 import { why } from '../../src/redis/operator-connection.js';
@@ -122,6 +122,14 @@ describe("the commands' own flags", () => {
     invocation(dashboardCommand, ['--trace-url', 'http://jaeger:16686/trace/{traceId}', '--read-only', '--host', '0.0.0.0', '-p', '0']);
     expect(refusal(() => invocation(dashboardCommand, ['--auth-token-file', '/nonexistent/token']))).toMatch(/cannot read '\/nonexistent\/token' \(ENOENT\)/);
     expect(refusal(() => invocation(dashboardCommand, ['--auth-token-file', fileURLToPath(new URL('../../package.json', import.meta.url))]))).toMatch(/one line of at least 16/);
+  });
+});
+
+describe('history', () => {
+  it('--minutes from 1 to 180, the window Redis keeps', () => {
+    expect(refusal(() => invocation(historyCommand, ['emails', '--minutes', '181']))).toMatch(/--minutes takes a whole number from 1 to 180/);
+    expect(refusal(() => invocation(historyCommand, ['emails', '-m', '0']))).toMatch(/from 1 to 180/);
+    invocation(historyCommand, ['emails', '-m', '180']);
   });
 });
 

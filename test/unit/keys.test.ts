@@ -15,8 +15,11 @@ function hashTag(key: string): string | undefined {
 describe('queue keys', () => {
   it('puts every key of a queue under one hash tag, the queue name', () => {
     const keys = queueKeys('emails', 'sluice', 3);
-    const all = [keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y')];
-    expect(all).toHaveLength(13);
+    const all = [
+      keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y'),
+      keys.history, keys.historyNow,
+    ];
+    expect(all).toHaveLength(15);
     for (const key of all) expect(hashTag(key)).toBe('emails');
     expect(keys.wait).toEqual(['sluice:{emails}:wait:0', 'sluice:{emails}:wait:1', 'sluice:{emails}:wait:2']);
   });
@@ -32,6 +35,10 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const history = /historyKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const historyNow = /historyNowKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.history).toBe(`${keys.base}${history}`);
+    expect(keys.historyNow).toBe(`${keys.base}${historyNow}`);
   });
 
   it.each([
