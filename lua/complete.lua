@@ -11,8 +11,8 @@
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
---   recorded progress), '0' when it has none
--- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
+--   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none
+-- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
@@ -29,6 +29,7 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include dedupe
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -52,6 +53,7 @@ while at <= #jobs do
   if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, g)
+    if hashed == '2' then releaseDedupe(base, id) end
     if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
@@ -60,7 +62,7 @@ while at <= #jobs do
       records[n + 1], records[n + 2] = id, record
       n = #scores
       scores[n + 1], scores[n + 2] = nowS, id
-      if hashed == '1' then hashes[#hashes + 1] = jobKey(base, id) end
+      if hashed ~= '0' then hashes[#hashes + 1] = jobKey(base, id) end
       retention.add(keepCount, keepAge)
     end
     emit(eventsKey, maxLen, 'completed', id, result)

@@ -69,5 +69,5 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
 end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base))
+redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base))
 return 0

@@ -29,7 +29,9 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
   | 'ERR_SLUICE_DECODE'
-  | 'ERR_SLUICE_SANDBOX';
+  | 'ERR_SLUICE_SANDBOX'
+  | 'ERR_SLUICE_JOB_STATE'
+  | 'ERR_SLUICE_JOB_CANCELLED';
 
 /**
  * The base of every error sluice throws. Catch it (or test with {@link isSluiceError}) to tell sluice's
@@ -190,6 +192,55 @@ export class JobActiveError extends SluiceError {
    */
   constructor(message: string) {
     super('ERR_SLUICE_JOB_ACTIVE', message);
+  }
+}
+
+/**
+ * The job is not in a state the operation applies to: changing the priority of a completed job, promoting
+ * one that is not delayed, cancelling one that already ended. `state` is the state it was found in. Nothing
+ * was changed. (A running job is refused with JobActiveError instead.)
+ */
+export class JobStateError extends SluiceError {
+  /** The job the operation was refused for. */
+  readonly jobId: string;
+  /** The state the job was found in (`completed`, `failed`, `waiting`, ...). */
+  readonly state: string;
+
+  /**
+   * Made by the job-changing methods when the job's state refuses the change.
+   *
+   * @param jobId - The job's id.
+   * @param state - The state it was found in.
+   * @param message - What was refused, and why.
+   */
+  constructor(jobId: string, state: string, message: string) {
+    super('ERR_SLUICE_JOB_STATE', message);
+    this.jobId = jobId;
+    this.state = state;
+  }
+}
+
+/**
+ * The reason ctx.signal aborts with when a person cancelled the running job (queue.cancel, job.cancel). The
+ * job is failed already, with `cancelled: <reason>`, and is not retried; whatever the handler returns or
+ * throws afterwards is discarded, as for a lost lease.
+ */
+export class JobCancelledError extends SluiceError {
+  /** The cancelled job. */
+  readonly jobId: string;
+  /** The reason the job was failed with: `cancelled` or `cancelled: <reason>`. */
+  readonly failedReason: string;
+
+  /**
+   * Made by a Worker when it learns that a job it runs was cancelled.
+   *
+   * @param jobId - The job's id.
+   * @param failedReason - The reason it was failed with.
+   */
+  constructor(jobId: string, failedReason: string) {
+    super('ERR_SLUICE_JOB_CANCELLED', `job '${jobId}' was ${failedReason}; stop its work: its result will be discarded`);
+    this.jobId = jobId;
+    this.failedReason = failedReason;
   }
 }
 

@@ -23,6 +23,7 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
+export type { DedupeOptions } from './dedupe.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
@@ -56,6 +57,8 @@ export {
   ReplicationError,
   BulkAddError,
   SandboxError,
+  JobStateError,
+  JobCancelledError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

@@ -1,6 +1,7 @@
 import { cutUtf8, MAX_LOG_LINE_BYTES } from './bounds.js';
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
-import { assertDuration, readStoredOptions, type StoredJobOptions } from './options.js';
+import { cancelJob, changeJobPriority, promoteJob, rescheduleJob, updateJobData } from './job-control.js';
+import { assertDuration, assertInteger, readStoredOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import type { StoredJob } from './redis/job-fields.js';
 import { Status } from './redis/status.js';
@@ -36,12 +37,19 @@ export class Job<Data = unknown, Result = unknown> {
   readonly id: string;
   /** The job's name, as added. */
   readonly name: string;
-  /** The job's data, as added (decoded); undefined for a failed job whose stored data cannot be read. */
-  readonly data: Data;
+  /** The job's data, as added (decoded), or as updateData last set it; undefined for a failed job whose stored data cannot be read. */
+  data: Data;
   /** The job's options as stored, every default filled in; retention as `{ count, age }`, -1 for no limit. */
   readonly opts: StoredJobOptions;
   /** Priority level: 0 runs first. */
-  readonly priority: number;
+  priority: number;
+  /**
+   * Set on the Job an add() resolved with: true when that add created nothing, because a job held its
+   * `dedupe` key (or its jobId): this is that job, as it is now (with debounce, carrying this add's data).
+   *
+   * @defaultValue `false`
+   */
+  deduplicated = false;
   /**
    * Attempts that ended with a result or an error. A run taken back as stalled counts only when the stall
    * failed the job; a run that threw RateLimitError does not count.
@@ -265,6 +273,65 @@ export class Job<Data = unknown, Result = unknown> {
     if (status === Status.CORRUPT) {
       throw new DecodeError(`job '${this.id}' cannot be retried: its stored fields cannot be read (written by hand or by another client); remove it`);
     }
+  }
+
+  /**
+   * Replaces the data of a waiting, delayed or failed job (fix it, then retry). A job waiting on its level's
+   * stream goes to the back of that level: a stream entry cannot be changed in place. JobActiveError while it
+   * runs, JobStateError once it completed.
+   */
+  async updateData(data: Data): Promise<void> {
+    await updateJobData(this.#owner, this.id, data);
+    this.data = data;
+  }
+
+  /**
+   * Moves a waiting or delayed job to another priority level: a job waiting on a stream goes to the back of
+   * its new level; one in a group keeps its place among its group's jobs. JobActiveError while it runs,
+   * JobStateError once it ended.
+   */
+  async changePriority(priority: number): Promise<void> {
+    await changeJobPriority(this.#owner, this.id, priority);
+    this.priority = priority;
+  }
+
+  /**
+   * The job may start `ms` from now (Redis' clock). A delayed job gets the new time (0: it waits now); a
+   * waiting job becomes delayed (and, once due, joins the back of its level). JobActiveError while it runs,
+   * JobStateError once it ended.
+   */
+  async changeDelay(ms: number): Promise<void> {
+    assertInteger('changeDelay ms', ms, 0);
+    this.#rescheduled(await rescheduleJob(this.#owner, this.id, ms, -1));
+  }
+
+  /** As changeDelay, to an instant: the job may start at `runAt`. */
+  async reschedule(runAt: Date): Promise<void> {
+    if (!(runAt instanceof Date) || Number.isNaN(runAt.getTime())) throw new ValidationError(`reschedule takes a valid Date, got ${String(runAt)}`);
+    this.#rescheduled(await rescheduleJob(this.#owner, this.id, -1, runAt.getTime()));
+  }
+
+  #rescheduled({ state, dueAt }: { state: 'delayed' | 'waiting'; dueAt: number }): void {
+    this.#state = state;
+    this.#dueAt = state === 'delayed' ? dueAt : undefined;
+  }
+
+  /** A delayed job (waiting out its delay or a retry's backoff) waits now. JobStateError when it is not delayed. */
+  async promote(): Promise<void> {
+    await promoteJob(this.#owner, this.id);
+    this.#rescheduled({ state: 'waiting', dueAt: 0 });
+  }
+
+  /**
+   * Ends the job for good: a waiting or delayed job is failed with `cancelled` (or `cancelled: <reason>`)
+   * and never runs; a running one is failed the same way, its worker's ctx.signal aborts with
+   * JobCancelledError within about half a second, it is not retried, and its late result is discarded.
+   * JobStateError when it already completed or failed.
+   */
+  async cancel(reason?: string): Promise<void> {
+    const { at, failedReason } = await cancelJob(this.#owner, this.id, reason);
+    this.failedReason = failedReason;
+    this.settled('failed', at);
   }
 
   /**

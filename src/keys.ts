@@ -7,8 +7,8 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
- * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT and HISTORY
- * below, and test/unit/keys.test.ts checks the two agree.
+ * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE
+ * and DEDUPE_WINDOWS below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -21,6 +21,8 @@ const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
 const HISTORY = 'history';
+const DEDUPE = 'dedupe';
+const DEDUPE_WINDOWS = 'dedupe:windows';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -56,6 +58,10 @@ export interface QueueKeys {
   readonly streams: readonly string[];
   /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
   readonly rate: string;
+  /** Hash: dedupe locks, dedupe key -> '<until>:<job id>' (lua/includes/dedupe.lua); made by the first deduplicated add. */
+  readonly dedupe: string;
+  /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
+  readonly dedupeWindows: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
@@ -139,6 +145,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     admit: `${base}admit`,
     streams: [...wait, `${base}admit`],
     rate: `${base}rate`,
+    dedupe: base + DEDUPE,
+    dedupeWindows: base + DEDUPE_WINDOWS,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,

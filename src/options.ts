@@ -1,5 +1,6 @@
 import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
+import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { decode } from './serializer.js';
 
@@ -155,10 +156,17 @@ export interface JobOptions {
    * @defaultValue none: the job belongs to no group
    */
   group?: string;
+  /**
+   * One job per key while it is unfinished, for a window (throttle), or the last data wins (debounce): see
+   * DedupeOptions. Per job only: not in defaultJobOptions, addBulk or a schedule's job.
+   *
+   * @defaultValue none: every add makes a job (unless its jobId exists)
+   */
+  dedupe?: DedupeOptions;
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -199,6 +207,12 @@ export interface StoredJobOptions {
    * @defaultValue none: no group
    */
   group?: string;
+  /**
+   * The job's dedupe option as it was added (see JobOptions.dedupe).
+   *
+   * @defaultValue none: no dedupe key
+   */
+  dedupe?: DedupeOptions;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -225,6 +239,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.timeout !== undefined) out.timeout = stored.timeout;
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
+  if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
   return out;
 }
 
@@ -297,7 +312,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -310,6 +325,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 
@@ -326,7 +342,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -475,6 +491,7 @@ export function normalizeJobOptions(
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
+  if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -482,7 +499,7 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group']) {
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe']) {
     if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
   }
   normalizeJobOptions(undefined, defaults, levels);

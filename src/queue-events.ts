@@ -5,6 +5,7 @@ import { trackOpen, untrackOpen } from './open-handles.js';
 import { connectBlocking, disconnectNow, type ConnectionOptions, type RedisClient } from './redis/connection.js';
 import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
 import { assertDuration } from './options.js';
+import { cancelledReason } from './job-control.js';
 import { decode } from './serializer.js';
 
 /** The options of a {@link QueueEvents}. */
@@ -100,6 +101,53 @@ export interface QueueEventMap {
   removed: [event: {
     /** The job's id. */
     jobId: string;
+  }];
+  /** An add with the dedupe option returned this job, which holds `key`, instead of adding one. */
+  deduplicated: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The dedupe key the job holds. */
+    key: string;
+  }];
+  /** An add with dedupe.debounce gave this job, not started yet, its data and a start at `dueAt` (ms). */
+  debounced: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** When the job may start now, in ms since the epoch (Redis' clock). */
+    dueAt: number;
+  }];
+  /** job.updateData replaced the job's data. */
+  updated: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** job.changePriority moved the job to level `priority`. */
+  priorityChanged: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The job's new priority level. */
+    priority: number;
+  }];
+  /** job.changeDelay or job.reschedule: the job may start at `dueAt` (ms; now, when it waits at once). */
+  rescheduled: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** When the job may start, in ms since the epoch (Redis' clock). */
+    dueAt: number;
+  }];
+  /** job.promote or queue.promoteJob: a delayed job waits now. */
+  promoted: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** A person cancelled the job (queue.cancel, job.cancel): it is failed with `failedReason`, not retried. */
+  cancelled: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The reason given to cancel, '' when none. */
+    reason: string;
+    /** The failed reason the job now has: `cancelled` or `cancelled: <reason>`. */
+    failedReason: string;
   }];
   /** The queue was paused (queue.pause). */
   paused: [];
@@ -255,6 +303,32 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
       case 'removed':
         this.emit('removed', { jobId });
         break;
+      case 'deduplicated':
+        this.emit('deduplicated', { jobId, key: value.toString() });
+        break;
+      case 'debounced':
+        this.emit('debounced', { jobId, dueAt: Number(value.toString()) });
+        break;
+      case 'updated':
+        this.emit('updated', { jobId });
+        break;
+      case 'priority':
+        this.emit('priorityChanged', { jobId, priority: Number(value.toString()) });
+        break;
+      case 'rescheduled':
+        this.emit('rescheduled', { jobId, dueAt: Number(value.toString()) });
+        break;
+      case 'promoted':
+        this.emit('promoted', { jobId });
+        break;
+      case 'cancelled': {
+        // Ended for good, as a failure: waitUntilFinished rejects with this reason.
+        const reason = value.toString();
+        const failedReason = cancelledReason(reason);
+        this.#finish(jobId, { failedReason });
+        this.emit('cancelled', { jobId, reason, failedReason });
+        break;
+      }
       case 'paused':
         this.emit('paused');
         break;

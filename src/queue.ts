@@ -1,9 +1,11 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import type { BulkOptions } from './bulk-progress.js';
-import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
+import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
+import { addDeduped } from './deduplicated-add.js';
 import { Job, type JobOwner } from './job.js';
+import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
@@ -264,7 +266,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const spans = this.#spans.start(1);
     try {
       const prepared = this.#prepare(name, data, opts, spans.traceContext(0));
-      const [job] = await this.#submit([prepared.input], [prepared], [data], called);
+      const [job] = prepared.stored.dedupe === undefined ? await this.#submit([prepared.input], [prepared], [data], called) : [await this.#addDeduped(prepared, called)];
       spans.end([job as Job<Data, Result>]);
       if (this.logger?.isLevelEnabled('debug') === true) this.logger.debug({ queue: this.name, count: 1, jobId: job?.id }, 'jobs added');
       return job as Job<Data, Result>;
@@ -295,7 +297,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
       const prepared = jobs.map((job, i) => {
         if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
-        return this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
+        const one = this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
+        if (one.stored.dedupe !== undefined) throw new ValidationError(`addBulk: item ${i} has the dedupe option; add such jobs with add()`);
+        return one;
       });
       const added = await this.#submit(
         prepared.map((p) => p.input),
@@ -349,7 +353,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         // Read through the store, not getJob(): a close() that began meanwhile waits for this call.
         const existing = await this.store.getJob(outcome.id);
         if (existing !== null) {
-          out.push(Job.fromStored<Data, Result>(this, existing));
+          const job = Job.fromStored<Data, Result>(this, existing);
+          job.deduplicated = true;
+          out.push(job);
           continue;
         }
       }
@@ -362,6 +368,21 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (failed.length > 0) throw new BulkAddError(out, failed, outcomes.length);
     this.#checkReplicated(replicated);
     return out;
+  }
+
+  /** An add with the dedupe option: its own script call (deduplicated-add.ts), which close() waits for as for the others. */
+  async #addDeduped(prepared: Prepared, called: number): Promise<Job<Data, Result>> {
+    const offline = this.#reachability.whenReady();
+    if (offline !== undefined) await offline;
+    await this.#init();
+    this.#joinedCalls++;
+    try {
+      const job = await addDeduped<Data, Result>(this, prepared.input, prepared.stored.dedupe as NonNullable<StoredJobOptions['dedupe']>, performance.now() - called);
+      if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
+      return job;
+    } finally {
+      if (--this.#joinedCalls === 0) this.#allAnswered?.();
+    }
   }
 
   /** Throws when durability asked for replicas and WAIT did not confirm them (or failed). */
@@ -704,22 +725,24 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /**
-   * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, through the script that
-   * moves due jobs. JobNotFoundError when there is no such job, ValidationError when it is not delayed.
+   * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, with a `promoted` event.
    *
    * @param id - The delayed job's id.
-   * @throws {@link JobNotFoundError} when there is no such job; {@link ValidationError} when it is not delayed.
+   * @throws {@link JobNotFoundError} when there is no such job; {@link JobStateError} when it is not delayed.
    */
   async promoteJob(id: string): Promise<void> {
-    if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`promoteJob takes a job id string, got ${JSON.stringify(id)}`);
-    assertWellFormed('jobId', id, 'it could name another job');
-    if ((await this.#inspect()) && (await this.store.dueTime(id)) !== null) {
-      await this.#schedules().promote(Math.max(await this.store.makeDue([id]), 1));
-      return;
-    }
-    const state = (await this.store.getJob(id))?.state;
-    if (state === undefined) throw new JobNotFoundError(this.name, id);
-    throw new ValidationError(`job '${id}' is ${state}, not delayed; only a delayed job can be promoted`);
+    await this.#inspect();
+    await promoteJob(this, id);
+  }
+
+  /**
+   * Ends a waiting, delayed or running job for good (job.cancel): failed with `cancelled` or
+   * `cancelled: <reason>`, not retried; a running job's ctx.signal aborts in its worker. JobStateError when
+   * it already ended, JobNotFoundError when there is no such job.
+   */
+  async cancel(id: string, reason?: string): Promise<void> {
+    await this.#inspect();
+    await cancelJob(this, id, reason);
   }
 
   /**

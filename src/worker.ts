@@ -31,6 +31,8 @@ import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { AttemptSignal } from './worker/attempt-signal.js';
+import { CancelWatch } from './worker/cancel-watch.js';
+import { ControlStore } from './redis/control-store.js';
 import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
@@ -48,7 +50,10 @@ export type { WorkerOptions } from './worker/settings.js';
  * The second argument of a {@link Processor}: what a handler may use besides its job.
  */
 export interface ProcessorContext {
-  /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
+  /**
+   * Aborts when the attempt times out, when the lease was lost (another worker now owns the job), or when a
+   * person cancelled the job (its reason a JobCancelledError).
+   */
   signal: AbortSignal;
   /**
    * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
@@ -155,6 +160,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #idle: IdleWait;
   readonly #settler: Settler;
   readonly #leases: Leases;
+  readonly #cancels: CancelWatch;
   readonly #reaper: Reaper;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
@@ -213,7 +219,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
-    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#cancels = new CancelWatch(ControlStore.of(this.store));
+    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
@@ -368,7 +375,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -433,7 +441,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       }
     }
     const texts = failureTexts(reason, error);
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;
@@ -476,11 +485,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     wake?.();
   }
 
+  /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
   #onLost(entries: string[]): void {
-    for (const entry of entries) {
-      const running = this.#running.get(entry);
-      running?.abort.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
-    }
+    const lost = entries.flatMap((entry) => this.#running.get(entry) ?? []);
+    void this.#cancels.whyLost(lost.map((running) => running.jobId)).then((why) => {
+      for (const running of lost) running.abort.abort(why(running.jobId));
+    });
   }
 
   /**

@@ -10,6 +10,9 @@ local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
+-- Dedupe locks (dedupe.lua): dedupe key -> '<until>:<job id>'; and the windows' ends, dedupe key -> until (ms).
+local function dedupeKey(base) return base .. 'dedupe' end
+local function dedupeWindowsKey(base) return base .. 'dedupe:windows' end
 
 -- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
 -- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed

@@ -26,10 +26,13 @@ local function nextId(id)
 end
 
 -- The status of a delivery the caller no longer holds: LEASE_LOST while its job exists (it was taken back
--- and runs, or ran, elsewhere), JOB_MISSING once it is gone (removed, or the queue obliterated).
+-- and runs, or ran, elsewhere), CANCELLED when a person cancelled it (cancel.lua marks its hash `cxl`),
+-- JOB_MISSING once it is gone (removed, or the queue obliterated).
 local function lostStatus(base, group, streams, levels, id)
-  if locate(base, group, streams, levels, id) then return STATUS.LEASE_LOST end
-  return STATUS.JOB_MISSING
+  local state = locate(base, group, streams, levels, id)
+  if not state then return STATUS.JOB_MISSING end
+  if state == 'failed' and redis.call('HEXISTS', jobKey(base, id), 'cxl') == 1 then return STATUS.CANCELLED end
+  return STATUS.LEASE_LOST
 end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them

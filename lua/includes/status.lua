@@ -15,4 +15,7 @@ local STATUS = {
   STALE = -7,
   FORMAT_MISMATCH = -8,
   CORRUPT = -9,
+  DEDUPLICATED = 6,
+  DEBOUNCED = 7,
+  CANCELLED = -10,
 }

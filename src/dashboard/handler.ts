@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DecodeError, JobActiveError, JobNotFoundError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
+import { DecodeError, JobActiveError, JobNotFoundError, JobStateError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Queue } from '../queue.js';
 import type { ConnectionOptions } from '../redis/connection.js';
 import { JOB_STATES, type JobState, type QueueMetrics } from '../states.js';
@@ -504,7 +504,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         if (error instanceof JobNotFoundError) return failed('not-found');
         if (error instanceof JobActiveError) return failed('job-active');
         if (error instanceof DecodeError) return failed('corrupt');
-        if (error instanceof ValidationError) return failed('wrong-state');
+        if (error instanceof ValidationError || error instanceof JobStateError) return failed('wrong-state');
         throw error;
       }
     }

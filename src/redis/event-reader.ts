@@ -13,7 +13,9 @@ export interface StreamEvent {
   /** '' for an event without a job. */
   jobId: string;
   /** The name for added, the attempt for active, the result for completed, the reason for failed,
-   * '<delay>:<reason>' for retrying, the delay for rate-limited, the progress for progress; else empty. */
+   * '<delay>:<reason>' for retrying, the delay for rate-limited, the progress for progress, the key for
+   * deduplicated, the due time for debounced and rescheduled, the level for priority, the reason for
+   * cancelled; else empty. */
   value: Buffer;
 }
 

@@ -254,6 +254,33 @@ export function jobsReply(reply: unknown): StoredJob[] {
   return out;
 }
 
+/**
+ * What the scripts that change one job answer (update-data, change-priority, change-delay, promote-job,
+ * cancel): a status, the job's state ('' when it is missing), and a time (a due time, a finish time; 0 when
+ * none).
+ */
+export interface ControlReply {
+  status: StatusCode;
+  state: string;
+  at: number;
+}
+
+export function controlReply(what: string): (reply: unknown) => ControlReply {
+  return (reply) => {
+    const values = list(reply, what);
+    return { status: status(values[0], what), state: values[1] === undefined ? '' : str(values[1]), at: values[2] === undefined ? 0 : num(values[2]) };
+  };
+}
+
+/** add-deduped: a status, the job's id (none for LEVELS_MISMATCH), and the job as it is now (null when gone). */
+export function dedupedReply(reply: unknown): { status: StatusCode; id: string; job: StoredJob | null } {
+  const values = list(reply, 'add-deduped');
+  // The view is one nested array, as get-job returns it (lua/includes/view.lua).
+  const view = values[2];
+  const job = Array.isArray(view) && view.length >= VIEW_SIZE ? readView(view, 0) : null;
+  return { status: status(values[0], 'add-deduped'), id: values[1] === undefined ? '' : str(values[1]), job };
+}
+
 /** upsert-schedule, fire-schedule: a status and the schedule's next run (-1: ended). */
 export function scheduleReply(what: string): (reply: unknown) => { status: StatusCode; next: number } {
   return (reply) => {

@@ -7,6 +7,8 @@ import {
   addReply,
   claimReply,
   completeReply,
+  controlReply,
+  dedupedReply,
   countsReply,
   dueSchedulesReply,
   historyReply,
@@ -154,6 +156,30 @@ export const SCRIPTS = {
     decode: promoteReply,
   },
   'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], readOnly: true, binary: true, decode: dueSchedulesReply },
+  // Job control (src/redis/control-store.ts).
+  'add-deduped': {
+    keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup'],
+    binary: true,
+    decode: dedupedReply,
+  },
+  'update-data': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'data', 'eventsMaxLen'], decode: controlReply('update-data') },
+  'change-priority': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'priority', 'eventsMaxLen'], decode: controlReply('change-priority') },
+  'change-delay': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'delay', 'runAt', 'eventsMaxLen'],
+    decode: controlReply('change-delay'),
+  },
+  'promote-job': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: controlReply('promote-job'),
+  },
+  cancel: {
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
+    decode: controlReply('cancel'),
+  },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;

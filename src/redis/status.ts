@@ -21,6 +21,12 @@ export const Status = {
   FORMAT_MISMATCH: -8,
   /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
   CORRUPT: -9,
+  /** add-deduped: the job that holds the dedupe key came back; nothing was added. */
+  DEDUPLICATED: 6,
+  /** add-deduped: the job that holds the dedupe key got this add's data and a later start. */
+  DEBOUNCED: 7,
+  /** A settle of a job a person cancelled while it ran (lua/cancel.lua): refused, as a lost lease is. */
+  CANCELLED: -10,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

@@ -45,6 +45,8 @@ export interface CompleteInput {
   keep: Keep;
   /** The job's progress when its handler recorded one (kept in its completed record). */
   progress?: Buffer;
+  /** The job has the dedupe option: complete releases its key (sent as `hashed` 2, lua/complete.lua). */
+  dedupe?: boolean;
 }
 
 /** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
@@ -61,6 +63,8 @@ export interface FailInput {
   reason: string;
   stack: string;
   keep: Keep;
+  /** The job has the dedupe option: failing it for good releases its key (sent as retryDelay -2, lua/fail.lua). */
+  dedupe?: boolean;
 }
 
 export interface ReleaseInput {
@@ -76,7 +80,8 @@ export class QueueStore implements SettingsSource {
   constructor(
     readonly client: RedisClient,
     readonly keys: QueueKeys,
-    private readonly eventsMaxLen: number,
+    /** Events kept in the events stream (0: none); other stores of the queue write events as this one does. */
+    readonly eventsMaxLen: number,
   ) {}
 
   private get base(): string {
@@ -161,7 +166,7 @@ export class QueueStore implements SettingsSource {
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
       },
-      jobs.map(({ job, result, keep, progress }) => ({
+      jobs.map(({ job, result, keep, progress, dedupe }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
@@ -171,7 +176,8 @@ export class QueueStore implements SettingsSource {
         // Deleted at once (keep count 0): no record to send.
         record: keep.count === 0 ? '' : doneRecord(job, result, progress),
         result: this.eventsMaxLen > 0 ? result : '',
-        hashed: job.hashed || progress !== undefined ? 1 : 0,
+        // A deduplicated job always has a hash (its dedupe key is in it).
+        hashed: dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0,
       })),
     );
   }
@@ -183,11 +189,11 @@ export class QueueStore implements SettingsSource {
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-      jobs.map(({ job, retryDelay, reason, stack, keep }) => ({
+      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
-        retryDelay,
+        retryDelay: retryDelay < 0 && dedupe === true ? -2 : retryDelay,
         reason,
         stack,
         keepCount: keep.count,

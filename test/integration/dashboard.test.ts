@@ -275,6 +275,7 @@ describe('actions, each through the Queue API', () => {
     expect((await client.get(`${base}/jobs/${failed.id}?error=wrong-state`)).text).toContain('not in a state that allows this');
     expect(await client.post(`${base}/jobs/${later.id}/actions/promote`)).toMatchObject({ location: `${base}/jobs/${later.id}?done=promoted` });
     expect((await q.getJob(later.id))?.state).toBe('waiting');
+    expect(await client.post(`${base}/jobs/${later.id}/actions/promote`)).toMatchObject({ location: `${base}/jobs/${later.id}?error=wrong-state` });
     expect(await client.post(`${base}/jobs/${later.id}/actions/remove`)).toMatchObject({ location: `${base}?done=removed` });
     expect(await q.getJob(later.id)).toBeUndefined();
     expect(await client.post(`${base}/jobs/${later.id}/actions/remove`)).toMatchObject({ location: `${base}/jobs/${later.id}?error=not-found` });

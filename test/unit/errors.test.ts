@@ -25,6 +25,8 @@ describe('errors', () => {
       new sluice.ReplicationError(0, 1, 100),
       new sluice.BulkAddError([], [{ index: 0, error: new Error('x') }], 1),
       new sluice.DecodeError('d'),
+      new sluice.JobStateError('1', 'completed', 's'),
+      new sluice.JobCancelledError('1', 'cancelled'),
       // Thrown by the sluice command only; not exported.
       new QueueNotFoundError('q', 'sluice'),
     ];

@@ -39,6 +39,9 @@ describe('queue keys', () => {
     const historyNow = /historyNowKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.history).toBe(`${keys.base}${history}`);
     expect(keys.historyNow).toBe(`${keys.base}${historyNow}`);
+    const dedupe = /dedupeKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const windows = /dedupeWindowsKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.dedupe, keys.dedupeWindows]).toEqual([`${keys.base}${dedupe}`, `${keys.base}${windows}`]);
   });
 
   it.each([
