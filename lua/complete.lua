@@ -18,9 +18,11 @@
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
 --   as one nested array}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
---   whose hash cannot be used), in the same events entry
+--   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
+--   waited for a settled job (dependents.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
---   count > 0 claim's bounds (count at most 1,000)
+--   count > 0 claim's bounds (count at most 1,000); while jobs wait for others, one more pass over the
+--   batch and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include numbers
@@ -30,6 +32,7 @@
 --@include packed
 --@include claim-jobs
 --@include dedupe
+--@include dependents
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -89,6 +92,8 @@ if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
 if settled > 0 then retention.apply(completedKey, base, now, true) end
 countFinished(Q, 'completed', settled)
+-- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
+if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

@@ -9,8 +9,10 @@
 --   job (src/redis/entries.ts): it is only acknowledged
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
--- Events: retrying (with delay and reason) or failed (with reason), per settled job
--- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
+-- Events: retrying (with delay and reason) or failed (with reason), per settled job; waiting, failed or
+--   removed for the jobs that waited for one failed for good (dependents.lua)
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; while jobs
+--   wait for others and one failed for good, one more pass and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include clock
@@ -20,6 +22,7 @@
 --@include schedule
 --@include packed
 --@include dedupe
+--@include dependents
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -108,6 +111,10 @@ if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
 countFinished(Q, 'failed', failedForGood)
+if failedForGood > 0 then
+  Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
+  LINKS.failed(Q, jobs, out, JOB, retryDelayOf)
+end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later

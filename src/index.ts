@@ -23,8 +23,18 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
+export {
+  MAX_FLOW_JOBS,
+  MAX_FLOW_DEPENDENCIES,
+  MAX_DEPENDENTS,
+  type Flow,
+  type FlowJob,
+  type AddedFlow,
+  type DependencyFailurePolicy,
+  type DependencyOutcome,
+} from './flows.js';
 export type { DedupeOptions } from './dedupe.js';
-export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
+export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { SandboxOptions } from './worker/sandbox/pool.js';

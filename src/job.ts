@@ -9,6 +9,7 @@ import type { QueueStore } from './redis/store.js';
 import type { JobState } from './states.js';
 import { decode, encode } from './serializer.js';
 import { jobLogger, type Logger } from './telemetry/logger.js';
+import { dependencyOutcomes, type DependencyOutcome } from './dependencies.js';
 
 /** What a Job needs from the Queue or Worker that made it. */
 export interface JobOwner {
@@ -90,6 +91,11 @@ export class Job<Data = unknown, Result = unknown> {
    * undefined when the job was added without an OpenTelemetry SDK. Not part of `opts` on purpose.
    */
   readonly traceContext: unknown;
+  /**
+   * @internal the creation contexts of the jobs this job depends on in its flow (src/flows.ts), which its
+   * process span links to; undefined for most jobs.
+   */
+  readonly traceLinks: unknown;
   readonly #owner: JobOwner;
   #logger: Logger | undefined;
 
@@ -115,6 +121,7 @@ export class Job<Data = unknown, Result = unknown> {
     entry?: string;
     stream?: number;
     traceContext?: unknown;
+    traceLinks?: unknown;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -138,6 +145,7 @@ export class Job<Data = unknown, Result = unknown> {
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
     this.traceContext = fields.traceContext;
+    this.traceLinks = fields.traceLinks;
   }
 
   /**
@@ -148,13 +156,14 @@ export class Job<Data = unknown, Result = unknown> {
   static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
     const { id, state } = stored;
     if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
-    const { options, traceContext } = readableOptions(stored.opts, state, `job '${id}' options`);
+    const { options, traceContext, traceLinks } = readableOptions(stored.opts, state, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
       name: stored.name,
       data: readableData<D>(stored.data, state, `job '${id}' data`),
       opts: options,
       traceContext,
+      traceLinks,
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,
@@ -253,6 +262,16 @@ export class Job<Data = unknown, Result = unknown> {
     return this.#owner.store.getLogs(this.id, start, end);
   }
 
+  /**
+   * How the jobs this job depends on ended ({@link Queue.addFlow}, or `add` with `dependsOn`), by their key
+   * in the flow (by id for those given by id): state, and the return value or the failure reason. Their
+   * results are copied to this job when they end, so retention cannot take them first. Empty for a job
+   * without dependencies, and once this job ended.
+   */
+  async getDependencies(): Promise<Record<string, DependencyOutcome>> {
+    return dependencyOutcomes(this.#owner, this.id);
+  }
+
   /** The job's current state in Redis, or undefined when it no longer exists. */
   async getState(): Promise<JobState | undefined> {
     return (await this.#owner.store.getJob(this.id))?.state;
@@ -323,8 +342,8 @@ export class Job<Data = unknown, Result = unknown> {
   }
 
   /**
-   * Ends the job for good: a waiting or delayed job is failed with `cancelled` (or `cancelled: <reason>`)
-   * and never runs; a running one is failed the same way, its worker's ctx.signal aborts with
+   * Ends the job for good: a waiting, delayed or blocked job is failed with `cancelled` (or `cancelled:
+   * <reason>`) and never runs (the jobs that wait for it learn it, as of any failure); a running one is failed the same way, its worker's ctx.signal aborts with
    * JobCancelledError within about half a second, it is not retried, and its late result is discarded.
    * JobStateError when it already completed or failed.
    */

@@ -7,8 +7,9 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
- * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE
- * and DEDUPE_WINDOWS below, and test/unit/keys.test.ts checks the two agree.
+ * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE,
+ * DEDUPE_WINDOWS and the flows' keys (DEPS, DEPENDENTS, BLOCKED, LINKED) below, and test/unit/keys.test.ts
+ * checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -23,10 +24,16 @@ const FRONT = 'front:';
 const HISTORY = 'history';
 const DEDUPE = 'dedupe';
 const DEDUPE_WINDOWS = 'dedupe:windows';
+const DEPS = 'deps:';
+const DEPENDENTS = 'dependents:';
+const BLOCKED = 'blocked';
+const LINKED = 'linked';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
   readonly name: string;
+  /** The prefix: other queues of it are built from it (a flow across queues). */
+  readonly prefix: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
   /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
@@ -88,6 +95,14 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: blocked jobs (waiting for their dependencies, src/flows.ts), scored by when they were added. */
+  readonly blocked: string;
+  /** Set: jobs that have dependencies or dependents and have not finished; meta `linked` is its size. */
+  readonly linked: string;
+  /** Hash: job `id`'s dependencies, dependency id -> its state, key and result or reason (lua/includes/dependents.lua). */
+  deps(id: string): string;
+  /** Set: the jobs that wait for job `id`. */
+  dependents(id: string): string;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -131,6 +146,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
     name,
+    prefix,
     base,
     registry: registryKey(prefix),
     meta: `${base}meta`,
@@ -165,6 +181,10 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    blocked: base + BLOCKED,
+    linked: base + LINKED,
+    deps: (id) => base + DEPS + id,
+    dependents: (id) => base + DEPENDENTS + id,
   };
 }
 

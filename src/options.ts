@@ -163,10 +163,55 @@ export interface JobOptions {
    * @defaultValue none: every add makes a job (unless its jobId exists)
    */
   dedupe?: DedupeOptions;
+  /**
+   * Existing jobs that must end first: ids of this queue's jobs, or `{ queue, id }` for a job of another
+   * queue of the prefix (one Redis only). The job waits `blocked` until then. Not with `delay` or `runAt`.
+   * Per job only.
+   *
+   * @defaultValue none: the job is ready at once
+   */
+  dependsOn?: (string | DependencyRef)[];
+  /**
+   * What a dependency that fails for good (or is removed) does to this job: `'fail'` (it fails without
+   * running, its reason naming the dependency), `'ignore'` (it runs once all ended) or `'remove'` (it is
+   * deleted). Per job only.
+   *
+   * @defaultValue `'fail'`
+   */
+  onDependencyFailure?: 'fail' | 'ignore' | 'remove';
+  /**
+   * A job enqueued exactly once if this job fails for good (a failed dependency included), in this queue.
+   * Per job only.
+   *
+   * @defaultValue none
+   */
+  onFailure?: OnFailureJob;
+}
+
+/** A job of another queue of the same prefix, named by its queue and id (a flow across queues, one Redis only). */
+export interface DependencyRef {
+  /** The queue's name. */
+  queue: string;
+  /** The job's id in that queue. */
+  id: string;
+}
+
+/** A job enqueued exactly once when the job (or flow) it is attached to fails for good. */
+export interface OnFailureJob<Data = unknown> {
+  /** The job's name. */
+  name: string;
+  /** The job's data. */
+  data: Data;
+  /**
+   * The job's options: any but `delay`, `runAt` and the workflow options.
+   *
+   * @defaultValue the Queue's `defaultJobOptions`
+   */
+  opts?: JobOptions;
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -252,8 +297,17 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
  */
 export const TRACE_CONTEXT_KEY = 'tc';
 
+/**
+ * Reserved key of the stored options: the creation contexts of the jobs this job depends on in its flow
+ * (src/flows.ts), at most MAX_TRACE_LINKS of them, in the form of TRACE_CONTEXT_KEY. The worker links the
+ * job's process span to them. Written only when the producer's spans have valid contexts.
+ */
+export const TRACE_LINKS_KEY = 'tl';
+/** The SDK keeps 128 links per span by default; 32 stored contexts (25 bytes each) bound the options' size. */
+export const MAX_TRACE_LINKS = 32;
+
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
-export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown };
 
 /**
  * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
@@ -279,8 +333,8 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
-  if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {
-    const { [TRACE_CONTEXT_KEY]: _trace, ...rest } = compact;
+  if (compact?.[TRACE_CONTEXT_KEY] !== undefined || compact?.[TRACE_LINKS_KEY] !== undefined) {
+    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, ...rest } = compact;
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
@@ -306,7 +360,7 @@ function isKeep(value: unknown): boolean {
  * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
  * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
  */
-export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown } {
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown } {
   if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
   const decoded = decode<unknown>(bytes, what);
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
@@ -326,7 +380,9 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
-  return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
+  const options = expandOptions(decoded);
+  const traceLinks = decoded[TRACE_LINKS_KEY];
+  return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { BulkOptions } from './bulk-progress.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { addDeduped } from './deduplicated-add.js';
+import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Job, type JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
@@ -14,6 +15,7 @@ import {
   NO_OPTIONS,
   noOptions,
   TRACE_CONTEXT_KEY,
+  TRACE_LINKS_KEY,
   normalizeJobOptions,
   validateDefaultJobOptions,
   type DefaultJobOptions,
@@ -123,6 +125,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  #flowsImpl: Flows | undefined;
+  readonly #owners = new Map<string, JobOwner>();
 
   /**
    * Validates the name and every option, then opens a connection (an ioredis instance given as
@@ -229,10 +233,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
-    const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#settings.levels): Prepared {
+    const job = normalizeJobOptions(opts, this.#defaults, levels);
     const compact = compactOptions(job.stored);
-    const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
+    const stored =
+      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
     const input = {
       jobId: job.jobId ?? '',
       name: '',
@@ -262,6 +267,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * `durability`: the job exists), {@link ClosedError}.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
     const called = performance.now();
     const spans = this.#spans.start(1);
     try {
@@ -316,6 +322,49 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       spans.end(undefined, error);
       throw error;
     }
+  }
+
+  /**
+   * Adds jobs that depend on each other (and on existing jobs, by `opts.dependsOn`) in one script call, all
+   * or none: each waits `blocked` until the jobs it depends on ended (src/flows.ts).
+   */
+  async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
+    return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
+  }
+
+  #flows(): Flows {
+    this.#flowsImpl ??= new Flows({
+      name: this.name,
+      queueName: this.name,
+      store: this.store,
+      maxPayloadBytes: this.maxPayloadBytes,
+      keepLogs: this.keepLogs,
+      logger: this.logger,
+      spans: this.#spans,
+      prepare: (name, data, opts, trace, links, levels) => {
+        if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
+        // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
+        const { input } = this.#prepare(name, data, undefined, undefined);
+        const { input: options, stored } = this.#prepareOptions(opts, trace, links, levels);
+        return { input: { ...options, name: input.name, data: input.data }, stored };
+      },
+      ready: () => this.#init(),
+      levelsOf: (queue) => this.store.levelsOf(queue),
+      ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
+      clustered: this.store.clustered,
+    });
+    return this.#flowsImpl;
+  }
+
+  /** What a Job of another queue of this prefix (added by a flow) needs: that queue's store on this connection. */
+  #ownerFor(queue: string, levels: number): JobOwner {
+    let owner = this.#owners.get(queue);
+    if (owner === undefined) {
+      const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger };
+      this.#owners.set(queue, owner);
+    }
+    return owner;
   }
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
@@ -736,7 +785,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /**
-   * Ends a waiting, delayed or running job for good (job.cancel): failed with `cancelled` or
+   * Ends a waiting, delayed, blocked or running job for good (job.cancel): failed with `cancelled` or
    * `cancelled: <reason>`, not retried; a running job's ctx.signal aborts in its worker. JobStateError when
    * it already ended, JobNotFoundError when there is no such job.
    */

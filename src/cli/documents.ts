@@ -17,6 +17,8 @@ export interface CountsDoc {
   paused: number;
   active: number;
   delayed: number;
+  /** Waiting for the jobs they depend on (flows). */
+  blocked: number;
   completed: number;
   failed: number;
 }
@@ -109,7 +111,7 @@ export interface SchedulesDoc {
 }
 
 export function countsDoc(m: QueueMetrics): CountsDoc {
-  return { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, completed: m.completed, failed: m.failed };
+  return { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, blocked: m.blocked, completed: m.completed, failed: m.failed };
 }
 
 export function statsDoc(queue: string, m: QueueMetrics, window: RateWindow): StatsDoc {

@@ -75,13 +75,13 @@ function showQueues(doc: QueuesDoc): string {
   const columns: Column[] = [
     { header: 'QUEUE' },
     { header: 'STATE' },
-    ...['WAITING', 'ACTIVE', 'DELAYED', 'COMPLETED', 'FAILED'].map((header): Column => ({ header, align: 'right' })),
+    ...['WAITING', 'ACTIVE', 'DELAYED', 'BLOCKED', 'COMPLETED', 'FAILED'].map((header): Column => ({ header, align: 'right' })),
     { header: 'OLDEST WAITING' },
   ];
   const rows = doc.queues.map((row) => {
-    if ('error' in row) return [cell(row.name), 'error', '', '', '', '', '', cell(row.error)];
+    if ('error' in row) return [cell(row.name), 'error', '', '', '', '', '', '', cell(row.error)];
     const c = row.counts;
-    const counts = [c.waiting + c.paused, c.active, c.delayed, c.completed, c.failed].map(String);
+    const counts = [c.waiting + c.paused, c.active, c.delayed, c.blocked, c.completed, c.failed].map(String);
     return [cell(row.name), row.paused ? 'paused' : 'running', ...counts, row.oldestWaitingMs === null ? '-' : formatDuration(row.oldestWaitingMs)];
   });
   return table(columns, rows);
@@ -121,6 +121,7 @@ function showStats(doc: StatsDoc): string {
       ['waiting', doc.paused ? `${c.paused} (paused)` : String(c.waiting)],
       ['active', String(c.active)],
       ['delayed', String(c.delayed)],
+      ['blocked', String(c.blocked)],
       ['completed', String(c.completed)],
       ['failed', String(c.failed)],
       ['waiting per level', doc.waitingByLevel.map((n, level) => `${level}: ${n}`).join(', ')],
@@ -238,6 +239,7 @@ const WHEN: Record<JobState, { header: string; of: (job: JobsDoc['jobs'][number]
   waiting: { header: 'ADDED', of: (job) => job.timestamp },
   active: { header: 'STARTED', of: (job) => job.processedOn },
   delayed: { header: 'DUE', of: (job) => job.dueAt },
+  blocked: { header: 'ADDED', of: (job) => job.timestamp },
   completed: { header: 'FINISHED', of: (job) => job.finishedOn },
   failed: { header: 'FAILED', of: (job) => job.finishedOn },
 };

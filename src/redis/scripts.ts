@@ -4,6 +4,7 @@ import { Cluster } from 'ioredis';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
+  addFlowReply,
   addReply,
   claimReply,
   completeReply,
@@ -63,6 +64,12 @@ export const SCRIPTS = {
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
   },
+  'add-flow': {
+    keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
+    perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
+    decode: addFlowReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -100,7 +107,7 @@ export const SCRIPTS = {
   'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
-    keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
+    keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: statusOf('remove-job'),
   },

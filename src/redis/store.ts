@@ -4,12 +4,14 @@ import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
-import type { QueueKeys } from '../keys.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import { Cluster } from 'ioredis';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
 import { registerQueue, unregisterQueue } from './registry.js';
+import { lengthPrefixed } from './packed.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -33,6 +35,21 @@ export interface AddInput {
   runAt: number;
   /** '' for none. */
   group: string;
+}
+
+/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
+export interface FlowInput {
+  key: string;
+  /** '' for the store's own queue, else another queue of its prefix. */
+  queue: string;
+  jobId: string;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  grp: string;
+  policy: 'fail' | 'ignore' | 'remove' | 'onfail';
+  deps: string[];
 }
 
 /**
@@ -139,6 +156,34 @@ export class QueueStore implements SettingsSource {
   add(jobs: readonly AddInput[], spentMs = 0): Promise<{ id: string; duplicate: boolean }[]> {
     this.#addKeys ??= { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail };
     return runScript(this.client, 'add', this.#addKeys, { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length }, jobs);
+  }
+
+  /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
+  addFlow(jobs: readonly FlowInput[], maxDependents: number): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
+    const { id, meta, failed, events, ctl } = this.keys;
+    return runScript(
+      this.client,
+      'add-flow',
+      { id, meta, failed, events, ctl, ...this.tail },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents },
+      jobs.map((job) => ({ ...job, deps: lengthPrefixed(job.deps) })),
+    );
+  }
+
+  /** Another queue of this prefix: its priority levels, or null when it does not exist. */
+  async levelsOf(queue: string): Promise<number | null> {
+    const levels = await this.client.hget(queueKeys(queue, this.keys.prefix, 1).meta, 'levels');
+    return levels === null ? null : Number(levels);
+  }
+
+  /** The connection is a Redis Cluster. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /** Job `id`'s dependencies as its deps hash holds them ('{queue}id' -> packed outcome, key, value). */
+  getDependencies(id: string): Promise<Record<string, Buffer>> {
+    return this.client.hgetallBuffer(this.keys.deps(id));
   }
 
   claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
@@ -253,10 +298,11 @@ export class QueueStore implements SettingsSource {
   }
 
   removeJob(id: string): Promise<StatusCode> {
+    const { meta, delayed, completed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'remove-job',
-      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
+      { id: this.keys.id, meta, delayed, completed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     );
   }

@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors.js';
+import { hasFlowOptions } from '../flows.js';
 import { Job, type JobOwner } from '../job.js';
 import { validateQueueName } from '../keys.js';
 import {
@@ -144,6 +146,9 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
 
   #check(name: unknown, data: unknown, opts: JobOptions | undefined): ReturnType<typeof normalizeJobOptions> {
     assertJobName(name);
+    if (opts !== undefined && typeof opts === 'object' && opts !== null && hasFlowOptions(opts)) {
+      throw new ValidationError('FakeQueue records no workflows (dependsOn, onDependencyFailure, onFailure): test those against a real Redis (startRedis)');
+    }
     const job = normalizeJobOptions(opts, this.#defaults, this.#levels);
     encode(data, 'job data', this.#owner.maxPayloadBytes);
     encode(compactOptions(job.stored), 'job options', this.#owner.maxPayloadBytes);

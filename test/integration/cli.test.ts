@@ -96,11 +96,11 @@ describe('sluice: reading', () => {
     const q = await seeded('cli-read');
     const [table, queues, stats, statsJson] = await Promise.all([human(['queues']), doc<{ prefix: string; queues: Record<string, unknown>[] }>(['queues']), human(['stats', q.name]), doc(['stats', q.name])]);
 
-    expect(table).toMatch(/^QUEUE\s+STATE\s+WAITING\s+ACTIVE\s+DELAYED\s+COMPLETED\s+FAILED\s+OLDEST WAITING$/m);
-    expect(table).toMatch(new RegExp(`^${q.name}\\s+running\\s+0\\s+0\\s+1\\s+3\\s+2\\s+-$`, 'm'));
+    expect(table).toMatch(/^QUEUE\s+STATE\s+WAITING\s+ACTIVE\s+DELAYED\s+BLOCKED\s+COMPLETED\s+FAILED\s+OLDEST WAITING$/m);
+    expect(table).toMatch(new RegExp(`^${q.name}\\s+running\\s+0\\s+0\\s+1\\s+0\\s+3\\s+2\\s+-$`, 'm'));
     expect(queues.prefix).toBe('sluice');
     const row = queues.queues.find((r) => r.name === q.name);
-    expect(row).toEqual({ name: q.name, paused: false, counts: { waiting: 0, paused: 0, active: 0, delayed: 1, completed: 3, failed: 2 }, oldestWaitingMs: null });
+    expect(row).toEqual({ name: q.name, paused: false, counts: { waiting: 0, paused: 0, active: 0, delayed: 1, blocked: 0, completed: 3, failed: 2 }, oldestWaitingMs: null });
 
     expect(stats).toContain(`Queue ${q.name}: running`);
     expect(stats).toMatch(/^\s+failed\s+2$/m);

@@ -58,7 +58,7 @@ describe('examples/producer.ts + examples/worker.ts', () => {
       expect(new Set(names)).toEqual(new Set(['welcome', 'password-reset', 'reminder', 'receipt', 'newsletter']));
 
       await waitFor('all completions to be counted', async () => (await queue.getCounts()).completed === DISTINCT_JOBS);
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: DISTINCT_JOBS, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: DISTINCT_JOBS, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
       // What the worker stored matches what it returned, and its last progress report.
       const receipt = await queue.getJob(RECEIPT_JOB_ID);
@@ -86,7 +86,7 @@ describe('examples/producer.ts + examples/worker.ts', () => {
       const stored = await queue.getJob(job.id);
       expect(stored?.state).toBe('completed');
       expect(stored?.returnvalue).toEqual(expectedResult(job.id, job.data));
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0, blocked: 0 });
     } finally {
       await worker.close();
       await queue.close();

@@ -90,7 +90,7 @@ describe('sluice command line: the flags every command takes', () => {
 
 describe("the commands' own flags", () => {
   it('jobs: --state is required and one of the states; --limit is bounded', () => {
-    expect(refusal(() => invocation(jobsCommand, ['emails']))).toMatch(/--state is required: one of waiting, active, delayed, completed, failed/);
+    expect(refusal(() => invocation(jobsCommand, ['emails']))).toMatch(/--state is required: one of waiting, active, delayed, blocked, completed, failed/);
     expect(refusal(() => invocation(jobsCommand, ['emails', '--state', 'paused']))).toMatch(/--state takes one of/);
     expect(refusal(() => invocation(jobsCommand, ['emails', '--state', 'failed', '--limit', '0']))).toMatch(/--limit takes a whole number from 1 to 1000/);
     expect(refusal(() => invocation(jobsCommand, ['emails', '-s', 'failed', '-n', '-3']))).toMatch(/'-n' argument is ambiguous.*--limit=-XYZ/);
