@@ -7,6 +7,7 @@
  * @module sluice
  */
 export { Queue, type BulkJob } from './queue.js';
+export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
 export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap, type Middleware } from './worker.js';
 export type { WorkerInfo } from './worker/heartbeat.js';

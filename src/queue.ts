@@ -1,5 +1,6 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
+import type { BulkOptions } from './bulk-progress.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { addDeduped } from './deduplicated-add.js';
@@ -629,8 +630,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Their attempts start again from 0.
    *
    * @param state - Which finished jobs to send back.
+   * @param options - `onProgress`, told after each script call (a progress bar).
    */
-  async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
+  async retryJobs(state: 'failed' | 'completed' = 'failed', options: BulkOptions = {}): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
@@ -645,6 +647,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       total += revived;
       // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
       skip += stayed;
+      options.onProgress?.({ done: seen, total: present });
       if (looked === 0) break;
     }
     return total;
@@ -770,12 +773,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    *
    * @param state - Which finished jobs to delete.
    * @param olderThanMs - Age in ms since they finished; 0 deletes every one finished by now.
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+  async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
+    const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
     let removed = 0;
     // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
     let skip = 0;
@@ -785,6 +790,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const gone = statuses.filter((status) => status === Status.OK).length;
       removed += gone;
       skip += ids.length - gone;
+      options.onProgress?.({ done: removed + skip, total });
       if (ids.length < STEP) break;
     }
     return removed;
@@ -814,8 +820,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   *
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async promoteJobs(): Promise<number> {
+  async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -825,6 +833,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const step = await this.#schedules().promote(await this.store.makeDue(ids));
       if (step === 'needs-init' || step.promoted === 0) break;
       total += step.promoted;
+      options.onProgress?.({ done: total, total: present });
     }
     return total;
   }

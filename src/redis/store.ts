@@ -488,6 +488,12 @@ export class QueueStore implements SettingsSource {
     return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
   }
 
+  /** How many `state` jobs finished at or before `before` (ms): what a clean to that cut looks at. */
+  countFinishedBefore(state: 'completed' | 'failed', before: number): Promise<number> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zcount(set, '-inf', before).catch(throwRedisFailure);
+  }
+
   /** The `count` delayed jobs due soonest. */
   soonestDelayed(count: number): Promise<string[]> {
     return this.client.zrange(this.keys.delayed, 0, String(count - 1)).catch(throwRedisFailure);
