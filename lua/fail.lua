@@ -1,7 +1,8 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
 -- KEYS: id meta delayed failed events ctl groups... streams...
--- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
+-- ARGV: base group eventsMaxLen by jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
+--   by = the worker's consumer, kept in the hash of a job failed for good (job.processedBy; '' for none);
 --   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
 --   key, dedupe.lua); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
@@ -29,7 +30,7 @@
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
-local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local base, group, maxLen, by, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
 -- A retry's wait as fail reads it: at most MAX_RETRY_DELAY_MS (src/backoff.ts, which sends no more), and -1,
 -- fail for good, for what is not a number. '%d' of now + 1e19 wraps to a due time in the past.
@@ -96,6 +97,7 @@ while at <= #jobs do
         local f = recordFields('failed', j)
         putField(f, 'fon', laterS)
         putField(f, 'pon', pon)
+        if by ~= '' then putField(f, 'by', by) end
         redis.call('HSET', jobKey(base, id), unpack(f))
         kept[#kept + 1] = laterS
         kept[#kept + 1] = id

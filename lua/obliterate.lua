@@ -76,5 +76,5 @@ end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
-  linkedKey(base))
+  linkedKey(base), workersKey(base), workerInfoKey(base))
 return 0

@@ -222,6 +222,24 @@ export interface QueueOptions {
    * @defaultValue none: `add()` resolves once the primary has the job
    */
   durability?: Durability;
+  /**
+   * Called at every add (and for every job of an addBulk), in the caller's async context: what it returns
+   * becomes the job's meta (`job.meta`), under the job's own `meta` option. Read the request's tenant or
+   * user from your AsyncLocalStorage here. Undefined or `{}`: the job has no meta and costs nothing more.
+   * Typed `object` so an interface your store already has fits; its values are checked at each add
+   * (strings, finite numbers, booleans; ValidationError otherwise).
+   *
+   * @defaultValue none: jobs carry only the meta given per job
+   */
+  context?: () => object | undefined;
+  /**
+   * Meta keys that show in `job.logger` lines and the worker's own log lines (under `meta`), and as
+   * attributes of the process span (`messaging.sluice.job.meta.<key>`). Default none: meta may hold ids a
+   * team does not want in every log line.
+   *
+   * @defaultValue `[]`: no meta in logs or spans
+   */
+  telemetryMeta?: readonly string[];
 }
 
 /**
@@ -294,9 +312,10 @@ export interface QueueSettings {
   eventsMaxLen: number;
   keepLogs: number;
   redisConfig: RedisConfigCheck;
+  telemetryMeta: readonly string[];
 }
 
-export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit'>): QueueSettings {
+export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit' | 'context'>): QueueSettings {
   const redisConfig = options.redisConfig ?? 'warn';
   if (redisConfig !== 'warn' && redisConfig !== 'error' && redisConfig !== 'off') {
     throw new ValidationError(`redisConfig must be 'warn', 'error' or 'off', got ${JSON.stringify(redisConfig)}`);
@@ -308,7 +327,16 @@ export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaul
     eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
     keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
     redisConfig,
+    telemetryMeta: validateTelemetryMeta(options.telemetryMeta),
   };
+}
+
+function validateTelemetryMeta(keys: unknown): readonly string[] {
+  if (keys === undefined) return [];
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string' && key.length > 0)) {
+    throw new ValidationError(`telemetryMeta must be an array of meta key names, got ${JSON.stringify(keys)}`);
+  }
+  return Object.freeze([...new Set(keys as string[])]);
 }
 
 export function validateRateLimit(limit: unknown, what: string): RateLimit {

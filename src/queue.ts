@@ -1,5 +1,6 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
+import type { BulkOptions } from './bulk-progress.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { addDeduped } from './deduplicated-add.js';
@@ -7,6 +8,7 @@ import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Job, type JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
+import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
@@ -40,6 +42,7 @@ import {
 import { closeConnection, connect, type Connection } from './redis/connection.js';
 import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
+import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
@@ -60,6 +63,7 @@ import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
+import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
 interface Prepared {
@@ -105,7 +109,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly keepLogs: number;
   /** The `logger` option, if one was given: the parent of every `job.logger` of this Queue's jobs. */
   readonly logger: Logger | undefined;
+  /** The `telemetryMeta` option in effect: the meta keys this Queue's jobs' `job.logger` binds. */
+  readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
+  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
@@ -150,6 +157,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
+    this.telemetryMeta = this.#settings.telemetryMeta;
+    if (options.context !== undefined && typeof options.context !== 'function') {
+      throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
+    }
+    this.#context = options.context;
     this.#spans = new ProducerSpans(name);
     const producer = producerSettings(options);
     this.#durability = producer.durability;
@@ -224,7 +236,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
-    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
+    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
       input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
@@ -340,12 +353,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       maxPayloadBytes: this.maxPayloadBytes,
       keepLogs: this.keepLogs,
       logger: this.logger,
+      telemetryMeta: this.telemetryMeta,
       spans: this.#spans,
       prepare: (name, data, opts, trace, links, levels) => {
         if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
         // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
         const { input } = this.#prepare(name, data, undefined, undefined);
-        const { input: options, stored } = this.#prepareOptions(opts, trace, links, levels);
+        const merged = this.#context === undefined ? opts : withContext(this.#context, opts);
+        const { input: options, stored } = this.#prepareOptions(merged, trace, links, levels);
         return { input: { ...options, name: input.name, data: input.data }, stored };
       },
       ready: () => this.#init(),
@@ -361,7 +376,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     let owner = this.#owners.get(queue);
     if (owner === undefined) {
       const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
-      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger };
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger, telemetryMeta: this.telemetryMeta };
       this.#owners.set(queue, owner);
     }
     return owner;
@@ -469,8 +484,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
     await this.#inspect();
-    const stored = await this.store.getJob(id);
-    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
+    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
+    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
@@ -490,7 +505,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     assertInteger('getJobs end', end, start);
     await this.#inspect();
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await this.store.getJobs(state, start, end)) {
+    for (const stored of await withProcessedBy(this.store.client, this.store.keys, await this.store.getJobs(state, start, end))) {
       try {
         jobs.push(Job.fromStored<Data, Result>(this, stored));
       } catch (error) {
@@ -514,6 +529,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getMetrics(): Promise<QueueMetrics> {
     await this.#inspect();
     return this.store.getMetrics();
+  }
+
+  /**
+   * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts).
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    if (!(await this.#inspect())) return [];
+    return readWorkers(this.store.client, this.store.keys, 1000);
   }
 
   /**
@@ -630,8 +654,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Their attempts start again from 0.
    *
    * @param state - Which finished jobs to send back.
+   * @param options - `onProgress`, told after each script call (a progress bar).
    */
-  async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
+  async retryJobs(state: 'failed' | 'completed' = 'failed', options: BulkOptions = {}): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
@@ -646,6 +671,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       total += revived;
       // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
       skip += stayed;
+      options.onProgress?.({ done: seen, total: present });
       if (looked === 0) break;
     }
     return total;
@@ -771,12 +797,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    *
    * @param state - Which finished jobs to delete.
    * @param olderThanMs - Age in ms since they finished; 0 deletes every one finished by now.
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+  async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
+    const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
     let removed = 0;
     // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
     let skip = 0;
@@ -786,6 +814,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const gone = statuses.filter((status) => status === Status.OK).length;
       removed += gone;
       skip += ids.length - gone;
+      options.onProgress?.({ done: removed + skip, total });
       if (ids.length < STEP) break;
     }
     return removed;
@@ -815,8 +844,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   *
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async promoteJobs(): Promise<number> {
+  async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -826,6 +857,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const step = await this.#schedules().promote(await this.store.makeDue(ids));
       if (step === 'needs-init' || step.promoted === 0) break;
       total += step.promoted;
+      options.onProgress?.({ done: total, total: present });
     }
     return total;
   }

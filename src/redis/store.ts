@@ -197,8 +197,11 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** With `claim`, the same call then claims as claim() does; its reply is `claimed`. */
-  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong): Promise<CompleteReply> {
+  /**
+   * With `claim`, the same call then claims as claim() does; its reply is `claimed`. `by`: the consumer that
+   * ran the jobs, kept in their records (processedBy).
+   */
+  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong, by = ''): Promise<CompleteReply> {
     const { id, meta, delayed, failed, completed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
@@ -220,7 +223,7 @@ export class QueueStore implements SettingsSource {
         keepAge: keep.age,
         group: job.group,
         // Deleted at once (keep count 0): no record to send.
-        record: keep.count === 0 ? '' : doneRecord(job, result, progress),
+        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
         hashed: dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0,
@@ -228,13 +231,14 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
+  /** `by`: the consumer that ran the attempts, kept with the jobs that fail for good (processedBy). */
+  fail(jobs: readonly FailInput[], by = ''): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
       jobs.map(({ job, retryDelay, reason, stack, keep, dedupe }) => ({
         id: job.id,
         entry: job.entry,
@@ -278,13 +282,16 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. */
-  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[]): Promise<string[]> {
+  /**
+   * `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. `beat`: the
+   * worker's heartbeat (src/worker/heartbeat.ts); without one (ttl 0) the worker leaves the registry.
+   */
+  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[], beat = { ttl: 0, info: '' }): Promise<string[]> {
     return runScript(
       this.client,
       'extend-leases',
-      { streams: this.keys.streams },
-      { group: GROUP, consumer },
+      { workers: this.keys.workers, workerInfo: this.keys.workerInfo, streams: this.keys.streams },
+      { group: GROUP, consumer, beatTtl: beat.ttl, info: beat.info },
       held.map(({ stream, entry }) => ({ level: stream, entry })),
     );
   }
@@ -483,6 +490,12 @@ export class QueueStore implements SettingsSource {
   finishedBefore(state: 'completed' | 'failed', before: number, skip: number, count: number): Promise<string[]> {
     const set = state === 'completed' ? this.keys.completed : this.keys.failed;
     return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
+  }
+
+  /** How many `state` jobs finished at or before `before` (ms): what a clean to that cut looks at. */
+  countFinishedBefore(state: 'completed' | 'failed', before: number): Promise<number> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zcount(set, '-inf', before).catch(throwRedisFailure);
   }
 
   /** The `count` delayed jobs due soonest. */
