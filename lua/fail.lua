@@ -3,7 +3,7 @@
 -- KEYS: id meta delayed failed events ctl groups... streams...
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
 --   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
---   key, dedupe.lua); 0 = back to waiting now; > 0 =
+--   key, dedupe.lua; -3: the job has labels, labels.lua; -4: both); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
@@ -20,6 +20,7 @@
 --@include schedule
 --@include packed
 --@include dedupe
+--@include labels
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -66,7 +67,12 @@ while at <= #jobs do
   end
   if id ~= '' and status == STATUS.OK then
     local retryDelay = retryDelayOf(retryDelayS)
-    if retryDelay == -2 then releaseDedupe(base, id) end
+    -- Dedupe and labels: one number compare for a job with neither.
+    local labeled = false
+    if retryDelay < -1 then
+      if retryDelay == -2 or retryDelay == -4 then releaseDedupe(base, id) end
+      labeled = retryDelay <= -3
+    end
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
       stalls = stalls, err = reason, stack = stack,
@@ -84,6 +90,7 @@ while at <= #jobs do
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
+      if labeled then finishLabels(base, metaKey, id, keepCount, 'f', laterS) end
       if keepCount == '0' then
         dropped[#dropped + 1] = id
       else
@@ -106,7 +113,7 @@ end
 delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
-if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
+if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now, false, metaKey) end
 countFinished(Q, 'failed', failedForGood)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.

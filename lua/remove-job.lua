@@ -10,6 +10,7 @@
 --@include groups
 --@include locate
 --@include dedupe
+--@include labels
 local metaKey, delayedKey, completedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -37,6 +38,7 @@ elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
 releaseDedupe(base, id)
+dropLabelsIf(base, metaKey, { id }, labelPhase(state))
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'removed', id, '')
 flushEvents()

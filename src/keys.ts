@@ -7,8 +7,8 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
- * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE
- * and DEDUPE_WINDOWS below, and test/unit/keys.test.ts checks the two agree.
+ * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE,
+ * DEDUPE_WINDOWS, LABELS, LABELS_OF and LABEL below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -23,6 +23,9 @@ const FRONT = 'front:';
 const HISTORY = 'history';
 const DEDUPE = 'dedupe';
 const DEDUPE_WINDOWS = 'dedupe:windows';
+const LABELS = 'labels';
+const LABELS_OF = 'labels:of';
+const LABEL = 'label:';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -62,6 +65,10 @@ export interface QueueKeys {
   readonly dedupe: string;
   /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
   readonly dedupeWindows: string;
+  /** Sorted set: the labels jobs carry now, label -> how many jobs carry it (lua/includes/labels.lua). */
+  readonly labels: string;
+  /** Hash: job id -> its labels joined by line breaks, for the jobs that have labels. */
+  readonly labelsOf: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
@@ -88,7 +95,12 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
+  label(label: string, phase: LabelPhase): string;
 }
+
+/** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
+export type LabelPhase = 'q' | 'c' | 'f';
 
 export function validateQueueName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
@@ -147,6 +159,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     rate: `${base}rate`,
     dedupe: base + DEDUPE,
     dedupeWindows: base + DEDUPE_WINDOWS,
+    labels: base + LABELS,
+    labelsOf: base + LABELS_OF,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
@@ -165,6 +179,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
   };
 }
 

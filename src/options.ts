@@ -2,6 +2,7 @@ import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
+import { isStoredLabels, validateLabels } from './labels.js';
 import { decode } from './serializer.js';
 
 /**
@@ -163,6 +164,14 @@ export interface JobOptions {
    * @defaultValue none: every add makes a job (unless its jobId exists)
    */
   dedupe?: DedupeOptions;
+  /**
+   * Labels to find the job by later (`queue.getJobs(state, { label })`): at most 8 distinct strings of 1 to
+   * 64 characters, no control characters. Each one is an entry of the label index, which the job's every
+   * state change keeps exact; a job without labels has none.
+   *
+   * @defaultValue none: the job has no labels
+   */
+  labels?: string[];
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
@@ -213,6 +222,12 @@ export interface StoredJobOptions {
    * @defaultValue none: no dedupe key
    */
   dedupe?: DedupeOptions;
+  /**
+   * The job's labels (see JobOptions.labels).
+   *
+   * @defaultValue none: no labels
+   */
+  labels?: string[];
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -240,6 +255,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
   if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
+  if (stored.labels !== undefined) out.labels = stored.labels;
   return out;
 }
 
@@ -312,7 +328,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, labels } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -326,6 +342,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
+  if (labels !== undefined && !isStoredLabels(labels)) throw wrong('labels', 'an array of labels');
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 
@@ -342,7 +359,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'labels',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -492,6 +509,10 @@ export function normalizeJobOptions(
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
   if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
+  if (opts.labels !== undefined) {
+    const labels = validateLabels(opts.labels);
+    if (labels !== undefined) stored.labels = labels;
+  }
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 

@@ -54,6 +54,7 @@ import {
 import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
+import { packLabels } from './labels.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
@@ -222,7 +223,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
-      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
+      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group, labels: input.labels },
       stored,
     };
   }
@@ -241,6 +242,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       delay: job.delay,
       runAt: job.runAt,
       group: job.stored.group ?? '',
+      labels: job.stored.labels === undefined ? undefined : packLabels(job.stored.labels),
     };
     return { input, stored: job.stored };
   }

@@ -376,7 +376,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
     const dedupe = job.opts.dedupe !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, ...(progress === undefined ? {} : { progress }) }));
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, labels, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -442,7 +443,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const texts = failureTexts(reason, error);
     const dedupe = job.opts.dedupe !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe }));
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe, labels }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;

@@ -58,6 +58,7 @@ export class ControlStore {
         delay: input.delay,
         runAt: input.runAt,
         jobGroup: input.group,
+        labels: input.labels ?? '',
       },
     );
   }

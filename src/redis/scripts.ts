@@ -63,6 +63,13 @@ export const SCRIPTS = {
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
   },
+  // add's contract, and each job's labels (src/labels.ts): a call with a labeled job (store.ts add).
+  'add-labeled': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'spent', 'count'],
+    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group', 'labels'],
+    decode: addReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -159,7 +166,7 @@ export const SCRIPTS = {
   // Job control (src/redis/control-store.ts).
   'add-deduped': {
     keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup', 'labels'],
     binary: true,
     decode: dedupedReply,
   },
