@@ -55,6 +55,9 @@ import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
 import { packLabels } from './labels.js';
+import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
+import { LabelStore } from './redis/label-store.js';
+import type { StoredJob } from './redis/job-fields.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
@@ -436,15 +439,55 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @param end - Last position, inclusive: the default page is the first 100 jobs.
    * @throws {@link ValidationError} for an unknown state or a bad range.
    */
-  async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
+  getJobs(state: JobState, start?: number, end?: number): Promise<Job<Data, Result>[]>;
+  /**
+   * Jobs in a state with a label, a name or a group ({@link JobFilter}): `filter.start` to `filter.end` among
+   * the matches. A label is read from the label index, never by going through the state; a group in state
+   * `waiting` from the group's waiting set. A name (or a group in another state) is checked on the jobs
+   * read, and at most `filter.scanLimit` (10,000) are looked at.
+   *
+   * @param state - One of the five job states.
+   * @param filter - What to match, and which page of the matches.
+   * @throws {@link ValidationError} for an unknown state, a bad label, group or range.
+   */
+  getJobs(state: JobState, filter: JobFilter): Promise<Job<Data, Result>[]>;
+  async getJobs(state: JobState, startOrFilter: number | JobFilter = 0, end = 99): Promise<Job<Data, Result>[]> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
-    assertInteger('getJobs start', start, 0);
-    assertInteger('getJobs end', end, start);
+    if (isJobFilter(startOrFilter)) return (await this.findJobs(state, startOrFilter)).jobs;
+    assertInteger('getJobs start', startOrFilter, 0);
+    assertInteger('getJobs end', end, startOrFilter);
     await this.#inspect();
+    return this.#jobsOf(await this.store.getJobs(state, startOrFilter, end));
+  }
+
+  /**
+   * @internal getJobs with a filter, and how far it looked (the dashboard says so).
+   */
+  async findJobs(state: JobState, filter: JobFilter): Promise<{ jobs: Job<Data, Result>[]; looked: number; complete: boolean }> {
+    if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
+    if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
+    const found = await findJobs(this.store, state, filter);
+    return { jobs: this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
+  }
+
+  /**
+   * The labels jobs of this queue carry now, most used first, each with how many jobs (in any state) carry
+   * it: read from the label index, O(limit).
+   *
+   * @param limit - Most labels listed, 1 to 10,000.
+   */
+  async getLabels(limit = 100): Promise<{ label: string; jobs: number }[]> {
+    assertInteger('getLabels limit', limit, 1, 10_000);
+    if (!(await this.#inspect())) return [];
+    return LabelStore.of(this.store).labels(limit);
+  }
+
+  /** Jobs built from what a read returned; one that cannot be read is left out with a warning naming it. */
+  #jobsOf(stored: readonly StoredJob[]): Job<Data, Result>[] {
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await this.store.getJobs(state, start, end)) {
+    for (const one of stored) {
       try {
-        jobs.push(Job.fromStored<Data, Result>(this, stored));
+        jobs.push(Job.fromStored<Data, Result>(this, one));
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
         process.emitWarning(`sluice queue '${this.name}': ${error.message}`, { code: error.code });
