@@ -27,13 +27,13 @@ const failForGood = (jobs: ClaimedJob[], labeled: Set<string>, keep: Keep = KEEP
 /** The whole label index of the queue: each label's three sets, the registry, labels:of and meta `labeled`. */
 async function index(): Promise<{ sets: Record<string, string[]>; registry: Record<string, number>; of: Record<string, string>; labeled: number }> {
   const { keys } = lua.store;
-  const registryFlat = await lua.client.zrange(keys.labels, 0, -1, 'WITHSCORES');
+  const registryFlat = await lua.client.zrange(keys.labels, '0', '-1', 'WITHSCORES');
   const registry: Record<string, number> = {};
   for (let i = 0; i < registryFlat.length; i += 2) registry[registryFlat[i]!] = Number(registryFlat[i + 1]);
   const sets: Record<string, string[]> = {};
   // Every key of the index, found by SCAN: a set left behind (empty sets do not exist) shows up here.
   for (const key of await lua.client.keys(`${keys.base}label:*`)) {
-    sets[key.slice(`${keys.base}label:`.length)] = (await lua.client.zrange(key, 0, -1)).sort();
+    sets[key.slice(`${keys.base}label:`.length)] = (await lua.client.zrange(key, '0', '-1')).sort();
   }
   return { sets, registry, of: await lua.client.hgetall(keys.labelsOf), labeled: Number((await lua.client.hget(keys.meta, 'labeled')) ?? '0') };
 }
