@@ -35,7 +35,7 @@ describe('labels: validation', () => {
     const labels = Array.from({ length: MAX_LABELS }, (_, i) => `${i}`.padEnd(MAX_LABEL_LENGTH, 'x'));
     const job = await queue.add('x', {}, { labels });
     expect((await queue.getJob(job.id))?.opts.labels).toEqual(labels);
-    await expect(queue.upsertSchedule('s', { every: 1000 }, { name: 'x', opts: { labels: ['a'] } as never })).rejects.toThrow(ValidationError);
+    await expect(queue.upsertSchedule('s', { every: 1000 }, { name: 'x', data: {}, opts: { labels: ['a'] } as never })).rejects.toThrow(ValidationError);
     await queue.close();
   });
 });
