@@ -57,6 +57,7 @@ import { encode } from './serializer.js';
 import { packLabels } from './labels.js';
 import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
 import { LabelStore } from './redis/label-store.js';
+import { ControlStore } from './redis/control-store.js';
 import type { StoredJob } from './redis/job-fields.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
@@ -782,6 +783,26 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async cancel(id: string, reason?: string): Promise<void> {
     await this.#inspect();
     await cancelJob(this, id, reason);
+  }
+
+  /**
+   * Removes every waiting and delayed job (paused ones too), as `job.remove()` removes one, with a `removed`
+   * event each; running jobs finish, and completed and failed ones stay. 1,000 per script call, each atomic:
+   * counts are exact after every step. Bounded by the jobs waiting and delayed at the call: jobs added
+   * meanwhile may stay. Resolves how many it removed.
+   */
+  async drain(): Promise<number> {
+    if (!(await this.#inspect())) return 0;
+    const counts = await this.store.getCounts();
+    const present = counts.waiting + counts.paused + counts.delayed;
+    const control = ControlStore.of(this.store);
+    let total = 0;
+    while (total < present) {
+      const removed = await control.drain(STEP);
+      total += removed;
+      if (removed < STEP) break;
+    }
+    return total;
   }
 
   /**

@@ -190,6 +190,11 @@ export const SCRIPTS = {
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: controlReply('promote-job'),
   },
+  drain: {
+    keys: ['meta', 'delayed', 'events', 'groups...', 'streams...'],
+    args: ['base', 'group', 'limit', 'eventsMaxLen'],
+    decode: numberOf('drain'),
+  },
   cancel: {
     keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
