@@ -8,7 +8,17 @@
  */
 export { Queue, type BulkJob } from './queue.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
-export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
+export {
+  Worker,
+  type WorkerOptions,
+  type ChunkWorkerOptions,
+  type ChunkOptions,
+  type ChunkContext,
+  type ChunkProcessor,
+  type Processor,
+  type ProcessorContext,
+  type WorkerEventMap,
+} from './worker.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEventMap } from './scheduler.js';
 export type {

@@ -42,9 +42,11 @@ import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
 import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import { asError, failureTexts } from './worker/thrown.js';
-import { workerSettings, type WorkerOptions } from './worker/settings.js';
+import { workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
+import { ChunkCollector, chunkSettings, type ChunkProcessor } from './worker/chunks.js';
 
-export type { WorkerOptions } from './worker/settings.js';
+export type { WorkerOptions, ChunkWorkerOptions } from './worker/settings.js';
+export type { ChunkOptions, ChunkContext, ChunkProcessor } from './worker/chunks.js';
 
 /**
  * The second argument of a {@link Processor}: what a handler may use besides its job.
@@ -183,12 +185,39 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * @param options - {@link WorkerOptions}; `connection` is required.
    * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
    */
-  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions);
+  /**
+   * A worker whose processor takes the jobs in chunks (`options.chunk`): see {@link ChunkProcessor}. Each job
+   * is claimed, leased, timed and settled on its own, as with a per-job processor.
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(jobs, ctx) => results`, one result (or Error) per job, in order.
+   * @param options - {@link ChunkWorkerOptions}: {@link WorkerOptions} with `chunk`; `concurrency` defaults
+   *   to `chunk.size` and may not be smaller.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: ChunkProcessor<Data, Result>, options: ChunkWorkerOptions);
+  constructor(name: string, processor: Processor<Data, Result> | ChunkProcessor<Data, Result> | string | URL, options: WorkerOptions | ChunkWorkerOptions) {
     super();
+    if (options?.chunk !== undefined) {
+      // A chunked processor is called with arrays: it goes behind a collector that takes jobs one by one.
+      const chunk = chunkSettings(options.chunk);
+      if (typeof processor !== 'function') {
+        throw new ValidationError(`new Worker('${String(name)}', processor, { chunk }): a chunk processor must be an async function (jobs, ctx) => results; a sandboxed file takes one job at a time`);
+      }
+      options = { ...options, concurrency: options.concurrency ?? chunk.size };
+      if ((options.concurrency ?? 1) < chunk.size) {
+        throw new ValidationError(`concurrency (${String(options.concurrency)}) must be at least chunk.size (${chunk.size}), or no chunk could fill`);
+      }
+      const collector = new ChunkCollector(processor as ChunkProcessor<Data, Result>, chunk, outboundThrottle(options.outbound), rateLimit);
+      const perJob: Processor<Data, Result> = (job, ctx) => collector.add(job, () => ctx.signal);
+      processor = perJob;
+    }
     if (typeof processor === 'string' || processor instanceof URL) {
       const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
       this.#sandbox = pool;
-      processor = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+      const sandboxed: Processor<Data, Result> = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+      processor = sandboxed;
     }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
@@ -204,7 +233,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
-    this.#processor = processor;
+    this.#processor = processor as Processor<Data, Result>;
     this.#levels = settings.levels;
     this.name = name;
     this.maxPayloadBytes = settings.maxPayloadBytes;
