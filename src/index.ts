@@ -34,7 +34,7 @@ export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
 export type { DedupeOptions } from './dedupe.js';
 export type { JobFilter } from './job-finder.js';
-export { MAX_LABELS, MAX_LABEL_LENGTH } from './labels.js';
+export { MAX_LABELS, MAX_LABEL_LENGTH, type LabelUse } from './labels.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';

@@ -66,3 +66,11 @@ export function isStoredLabels(value: unknown): value is string[] {
 export function packLabels(labels: readonly string[] | undefined): string {
   return labels === undefined ? '' : labels.join(LABEL_SEPARATOR);
 }
+
+/** A label in use and how many jobs carry it now, in any state (`queue.getLabels()`). */
+export interface LabelUse {
+  /** The label. */
+  label: string;
+  /** Jobs that carry it now, whatever their state. */
+  jobs: number;
+}

@@ -54,7 +54,7 @@ import {
 import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
-import { packLabels } from './labels.js';
+import { packLabels, type LabelUse } from './labels.js';
 import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
 import { LabelStore } from './redis/label-store.js';
 import { ControlStore } from './redis/control-store.js';
@@ -477,7 +477,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    *
    * @param limit - Most labels listed, 1 to 10,000.
    */
-  async getLabels(limit = 100): Promise<{ label: string; jobs: number }[]> {
+  async getLabels(limit = 100): Promise<LabelUse[]> {
     assertInteger('getLabels limit', limit, 1, 10_000);
     if (!(await this.#inspect())) return [];
     return LabelStore.of(this.store).labels(limit);

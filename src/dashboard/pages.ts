@@ -1,4 +1,5 @@
 import type { Job } from '../job.js';
+import type { LabelUse } from '../labels.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
 import type { JobState, MinuteCounts, QueueMetrics } from '../states.js';
@@ -173,7 +174,7 @@ export interface JobList {
   /** With a filter: how many jobs of the state were looked through, and whether there were more. */
   scanned?: { looked: number; more: boolean };
   /** The labels jobs carry now, most used first: the label filter's choices. */
-  labels?: readonly { label: string; jobs: number }[];
+  labels?: readonly LabelUse[];
 }
 
 /** The queue page's filter, each '' when not set. */

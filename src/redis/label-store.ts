@@ -1,4 +1,5 @@
 import type { LabelPhase, QueueKeys } from '../keys.js';
+import type { LabelUse } from '../labels.js';
 import type { JobState } from '../states.js';
 import type { RedisClient } from './connection.js';
 import { throwRedisFailure } from './failures.js';
@@ -41,9 +42,9 @@ export class LabelStore {
   }
 
   /** The labels jobs carry now, most used first, with how many jobs carry each: at most `limit`. */
-  async labels(limit: number): Promise<{ label: string; jobs: number }[]> {
+  async labels(limit: number): Promise<LabelUse[]> {
     const flat = await this.client.zrevrange(this.keys.labels, 0, limit - 1, 'WITHSCORES').catch(throwRedisFailure);
-    const out: { label: string; jobs: number }[] = [];
+    const out: LabelUse[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) out.push({ label: flat[i] as string, jobs: Number(flat[i + 1]) });
     return out;
   }
