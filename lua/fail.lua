@@ -3,7 +3,7 @@
 -- KEYS: id meta delayed failed events ctl groups... streams...
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
 --   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
---   key, dedupe.lua; -3: the job has labels, labels.lua; -4: both); 0 = back to waiting now; > 0 =
+--   key, dedupe.lua; -3: the job has labels, or its worker could not read whether (labels.lua); -4: both); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged

@@ -344,7 +344,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           : why,
       );
       const reason = `${why.message}; the job was failed without running`;
-      const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(
+      // labels: whether it had any cannot be read; fail.lua then looks (one HGET), so the index stays exact.
+      const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL, labels: true })).then(
         () => void this.#tasks.delete(task),
       );
       this.#tasks.add(task);
