@@ -337,9 +337,10 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     );
   }
 
-  async function jobList(queue: Queue, state: JobState, page: number, filter: ListFilter, m: QueueMetrics): Promise<JobList> {
+  /** `withLabels`: read the labels in use for the filter's choices (a page view, not the rows' poll). */
+  async function jobList(queue: Queue, state: JobState, page: number, filter: ListFilter, m: QueueMetrics, withLabels: boolean): Promise<JobList> {
     const inState = state === 'waiting' ? m.waiting + m.paused : m[state];
-    const labels = await queue.getLabels(50);
+    const labels = withLabels ? await queue.getLabels(50) : [];
     const start = page * PAGE_SIZE;
     if (!filtered(filter)) return { state, page, filter, labels, total: inState, jobs: await queue.getJobs(state, start, start + PAGE_SIZE - 1) };
     const wanted = { ...(filter.label === '' ? {} : { label: filter.label }), ...(filter.name === '' ? {} : { name: filter.name }), ...(filter.group === '' ? {} : { group: filter.group }) };
@@ -380,14 +381,15 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       const page = Number.isInteger(pageNumber) && pageNumber >= 1 ? Math.min(pageNumber, MAX_PAGE) - 1 : 0;
       const filter = { name: query.get('name') ?? '', group: query.get('group') ?? '', label: query.get('label') ?? '' };
       const metrics = await queue.getMetrics();
-      const list = await jobList(queue, state, page, filter, metrics).catch((error: unknown) => {
+      const rowsOnly = query.get('partial') === 'rows';
+      const list = await jobList(queue, state, page, filter, metrics, !rowsOnly).catch((error: unknown) => {
         // A label or group no job could carry (a control character, too long): say so in fixed words (never
         // text a link chose), list without it.
         if (!(error instanceof ValidationError)) throw error;
         ctx.flash = { kind: 'error', text: 'Label and group filters not applied: no job can carry that label or group (1 to 64 and 1 to 256 characters, no control characters).' };
-        return jobList(queue, state, page, { name: filter.name, group: '', label: '' }, metrics);
+        return jobList(queue, state, page, { name: filter.name, group: '', label: '' }, metrics, !rowsOnly);
       });
-      if (query.get('partial') === 'rows') return sendHtml(res, 200, jobRows(ctx, name, list));
+      if (rowsOnly) return sendHtml(res, 200, jobRows(ctx, name, list));
       return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
