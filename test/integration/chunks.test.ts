@@ -112,6 +112,29 @@ describe('chunked handlers', () => {
     await queue.close();
   });
 
+  it("holds each job's lease while its chunk runs longer than stalledTimeout", async () => {
+    const name = uniqueQueue('chunks-lease');
+    const queue = new Queue<{ n: number }>(name, { connection: redis.connection });
+    await queue.addBulk(Array.from({ length: 6 }, (_, n) => ({ name: 'row', data: { n } })));
+    const worker = new Worker<{ n: number }, number>(
+      name,
+      async (jobs) => {
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        return jobs.map((job) => job.data.n);
+      },
+      { connection: redis.connection, chunk: { size: 6, maxWaitMs: 20 }, stalledTimeout: 1000 },
+    );
+    const errors: Error[] = [];
+    worker.on('error', (error) => errors.push(error));
+    await settled(queue, 6);
+    await worker.close();
+    const completed = await queue.getJobs('completed');
+    expect(completed).toHaveLength(6);
+    for (const job of completed) expect([job.attemptsMade, job.stalledCounter]).toEqual([1, 0]);
+    expect(errors).toEqual([]);
+    await queue.close();
+  }, 20_000);
+
   it('refuses a concurrency below the chunk size, a bad chunk option and a sandboxed file', () => {
     const options = { connection: redis.connection, autorun: false };
     const chunkOf = async (jobs: Job[]): Promise<unknown[]> => jobs.map(() => 1);
