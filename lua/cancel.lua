@@ -1,4 +1,4 @@
--- cancel: a person ends one unfinished job for good. A waiting or delayed job leaves where it waits; a
+-- cancel: a person ends one unfinished job for good. A waiting, delayed or blocked job leaves where it waits; a
 -- running one loses its delivery as recover-stalled takes one back (its entry is acknowledged), so its
 -- worker's next lease extension reports it lost, which aborts its ctx.signal, and its late settle is refused
 -- (settle.lua answers CANCELLED). The job becomes failed, not retried: reason 'cancelled' or 'cancelled:
@@ -9,8 +9,12 @@
 -- Returns: {status, state, at}: OK with the state it ended from and Redis' time (its finishedOn) |
 --   JOB_MISSING | WRONG_STATE (completed or failed: it ended already) | CORRUPT (its stored fields cannot be
 --   used: nothing changed; remove it); state is the job's ('' when missing)
--- Events: cancelled (value: the reason)
--- Loops: one XRANGE per level at most (locate); a running job's acknowledgement trims its stream once
+-- Events: cancelled (value: the reason); waiting, failed or removed for the jobs that waited for it
+--   (dependents.lua)
+-- Wakes: with a ctl entry `slots`, for a running job, the workers a claim refused at the queue's concurrency
+--   (queue-limits.lua)
+-- Loops: one XRANGE per level at most (locate); a running job's acknowledgement trims its stream once; the
+--   dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include numbers
@@ -20,6 +24,8 @@
 --@include record
 --@include dedupe
 --@include waiting
+--@include dependents
+--@include queue-limits
 --@include labels
 
 local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -29,7 +35,7 @@ local now = nowMs()
 local Q = { base = base, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now }
 local state, index, entry, fields = locate(base, group, streams, levels, id)
 if not state then return { STATUS.JOB_MISSING, '', 0 } end
-if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' then return { STATUS.WRONG_STATE, state, 0 } end
+if state ~= 'waiting' and state ~= 'delayed' and state ~= 'active' and state ~= 'blocked' then return { STATUS.WRONG_STATE, state, 0 } end
 local j = jobAt(base, id, index, entry, fields)
 if not j or jobProblem(j, #levels) then return { STATUS.CORRUPT, state, 0 } end
 
@@ -37,6 +43,7 @@ if state == 'active' then
   local acks = newAcks(group, streams)
   if acks.take(index, entry) then
     closeBatch(acks, metaKey, 1)
+    slotsFreed(metaKey, ctlKey)
     endDelivery(Q, j.grp)
     -- The attempt it was running started and ends here.
     j.ats, j.atm = int(tonumber(j.ats) + 1), int(tonumber(j.atm) + 1)
@@ -46,6 +53,9 @@ if state == 'active' then
   end
 elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
+elseif state == 'blocked' then
+  -- Waiting for its dependencies (dependents.lua): it leaves the blocked set; its end is passed on below.
+  redis.call('ZREM', blockedKey(base), id)
 else
   takeWaiting(Q, streams, j, index, entry)
 end
@@ -65,5 +75,10 @@ redis.call('HSET', key, unpack(f))
 redis.call('ZADD', failedKey, int(now), id)
 countFinished(Q, 'failed', 1)
 emit(eventsKey, maxLen, 'cancelled', id, reason)
+-- Failed for good: the jobs that wait for it learn it, as from any failure (dependents.lua).
+if redis.call('SISMEMBER', linkedKey(base), id) == 1 then
+  Q.idKey, Q.failed, Q.events, Q.maxLen = queueKeysOf(base).id, failedKey, eventsKey, maxLen
+  LINKS.settle(Q, { { Q, id, 'f', text } })
+end
 flushEvents()
 return { STATUS.OK, state, now }

@@ -19,9 +19,13 @@
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
 --   as one nested array}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
---   whose hash cannot be used), in the same events entry
+--   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
+--   waited for a settled job (dependents.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
---   count > 0 claim's bounds (count at most 1,000)
+--   count > 0 claim's bounds (count at most 1,000); while jobs wait for others, one more pass over the
+--   batch and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include numbers
@@ -31,6 +35,8 @@
 --@include packed
 --@include claim-jobs
 --@include dedupe
+--@include dependents
+--@include queue-limits
 --@include labels
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -91,8 +97,14 @@ end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.
+-- A claim wakes the workers waiting for a slot under the queue's concurrency itself (queue-limits.lua).
 local claimed
-if count > 0 then claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit) end
+if count > 0 then
+  Q.settled = settled
+  claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
+elseif settled > 0 then
+  slotsFreed(metaKey, ctlKey)
+end
 acks.flush(metaKey)
 -- The jobs settled and the jobs claimed, in one HINCRBY.
 local active = -settled
@@ -100,6 +112,8 @@ if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
 if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
 countFinished(Q, 'completed', settled)
+-- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
+if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

@@ -1,5 +1,5 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits, schedules and per-minute history, in
--- bounded steps; pauses it first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules, per-minute history and flows'
+-- links, in bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs (or, once no job is left,
@@ -27,7 +27,7 @@ local deleted = 0
 local labeled = labelsInUse(metaKey)
 local dropped = {}
 local function drop(id)
-  redis.call('DEL', jobKey(base, id), logsKey(base, id))
+  redis.call('DEL', jobKey(base, id), logsKey(base, id), depsKey(base, id), dependentsKey(base, id))
   deleted = deleted + 1
   if labeled then dropped[#dropped + 1] = id end
 end
@@ -57,6 +57,12 @@ for k = 3, 5 do
     if k == 4 then redis.call('HDEL', doneKey(base), unpack(ids)) end
   end
 end
+-- Jobs waiting for their dependencies (dependents.lua).
+if deleted < limit then
+  local ids = redis.call('ZRANGE', blockedKey(base), 0, limit - deleted - 1)
+  for _, id in ipairs(ids) do drop(id) end
+  if #ids > 0 then redis.call('ZREM', blockedKey(base), unpack(ids)) end
+end
 -- The levels' fronts (jobs a RateLimitError gave back, release.lua).
 for level = 0, #levels - 1 do
   if deleted >= limit then break end
@@ -65,8 +71,8 @@ for level = 0, #levels - 1 do
   for _, id in ipairs(ids) do drop(id) end
   if #ids > 0 then redis.call('ZREM', key, unpack(ids)) end
 end
--- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
--- groups expire on their own within one window).
+-- Groups with waiting jobs are the ones with a state; their rate logs and smooth limits' times go with them
+-- (those of idle groups expire on their own within one window).
 for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if deleted >= limit then break end
   local waitKey = groupWaitKey(base, g)
@@ -75,7 +81,7 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if #ids > 0 then redis.call('ZREM', waitKey, unpack(ids)) end
   if redis.call('EXISTS', waitKey) == 0 then
     redis.call('HDEL', G.state, g)
-    redis.call('DEL', groupRateKey(base, g))
+    redis.call('DEL', groupRateKey(base, g), groupTatKey(base, g))
   end
 end
 forget()
@@ -90,5 +96,6 @@ if #labels > 0 then
   return #labels
 end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), labelsOfKey(base))
+redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
+  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base))
 return 0

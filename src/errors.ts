@@ -12,6 +12,7 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_PAYLOAD_TOO_LARGE'
   | 'ERR_SLUICE_ENCODE'
   | 'ERR_SLUICE_JOB_NOT_FOUND'
+  | 'ERR_SLUICE_QUEUE_NOT_FOUND'
   | 'ERR_SLUICE_JOB_ACTIVE'
   | 'ERR_SLUICE_LEASE_LOST'
   | 'ERR_SLUICE_CLOSED'
@@ -157,6 +158,25 @@ export class JobNotFoundError extends SluiceError {
       `job '${jobId}' does not exist in queue '${queue}' (it may have been removed by retention or by remove())`,
     );
     this.jobId = jobId;
+  }
+}
+
+/**
+ * An operator's tool (the `sluice` command) was asked about a queue that does not exist under the prefix:
+ * never created, obliterated, or another prefix. It never creates one by asking. Code
+ * `ERR_SLUICE_QUEUE_NOT_FOUND`; not exported: only the command throws it.
+ */
+export class QueueNotFoundError extends SluiceError {
+  /** The queue asked for. */
+  readonly queue: string;
+
+  /**
+   * @param queue - The queue asked for.
+   * @param prefix - The prefix it was looked for under.
+   */
+  constructor(queue: string, prefix: string) {
+    super('ERR_SLUICE_QUEUE_NOT_FOUND', `there is no queue '${queue}' under the prefix '${prefix}' (never used, obliterated, or under another --prefix; sluice queues lists them)`);
+    this.queue = queue;
   }
 }
 

@@ -7,6 +7,7 @@
  * @module sluice
  */
 export { Queue, type BulkJob } from './queue.js';
+export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
 export {
   Worker,
@@ -18,7 +19,10 @@ export {
   type Processor,
   type ProcessorContext,
   type WorkerEventMap,
+  type Middleware,
 } from './worker.js';
+export type { WorkerInfo } from './worker/heartbeat.js';
+export type { JobMeta, MetaValue } from './meta.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEventMap } from './scheduler.js';
 export type {
@@ -32,10 +36,20 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
+export {
+  MAX_FLOW_JOBS,
+  MAX_FLOW_DEPENDENCIES,
+  MAX_DEPENDENTS,
+  type Flow,
+  type FlowJob,
+  type AddedFlow,
+  type DependencyFailurePolicy,
+  type DependencyOutcome,
+} from './flows.js';
 export type { DedupeOptions } from './dedupe.js';
 export type { JobFilter } from './job-finder.js';
 export { MAX_LABELS, MAX_LABEL_LENGTH, type LabelUse } from './labels.js';
-export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
+export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { SandboxOptions } from './worker/sandbox/pool.js';

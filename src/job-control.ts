@@ -42,7 +42,7 @@ function assertId(id: unknown, what: string): asserts id is string {
 export async function updateJobData(owner: JobOwner, id: string, data: unknown): Promise<void> {
   const encoded = encode(data, 'job data', owner.maxPayloadBytes);
   const reply = await ControlStore.of(owner.store).updateData(id, encoded);
-  accepted(owner, id, reply, 'updateData', 'waiting, delayed and failed');
+  accepted(owner, id, reply, 'updateData', 'waiting, delayed, blocked and failed');
 }
 
 export async function changeJobPriority(owner: JobOwner, id: string, priority: number): Promise<void> {
@@ -88,9 +88,9 @@ export async function cancelJob(owner: JobOwner, id: string, reason: string | un
   const text = reason === undefined ? '' : cutUtf8(reason, MAX_FAILURE_TEXT_BYTES - 16);
   const reply = await ControlStore.of(owner.store).cancel(id, text);
   if (reply.status === Status.WRONG_STATE) {
-    throw new JobStateError(id, reply.state, `job '${id}' is ${reply.state} already; only a waiting, delayed or running job can be cancelled`);
+    throw new JobStateError(id, reply.state, `job '${id}' is ${reply.state} already; only a waiting, delayed, blocked or running job can be cancelled`);
   }
-  const { at } = accepted(owner, id, reply, 'cancel', 'waiting, delayed and running');
+  const { at } = accepted(owner, id, reply, 'cancel', 'waiting, delayed, blocked and running');
   return { at, failedReason: cancelledReason(text) };
 }
 

@@ -1,6 +1,7 @@
 import { cutUtf8, MAX_LOG_LINE_BYTES } from './bounds.js';
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
 import { cancelJob, changeJobPriority, promoteJob, rescheduleJob, updateJobData } from './job-control.js';
+import type { JobMeta } from './meta.js';
 import { assertDuration, assertInteger, readStoredOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import type { StoredJob } from './redis/job-fields.js';
@@ -9,6 +10,7 @@ import type { QueueStore } from './redis/store.js';
 import type { JobState } from './states.js';
 import { decode, encode } from './serializer.js';
 import { jobLogger, type Logger } from './telemetry/logger.js';
+import { dependencyOutcomes, type DependencyOutcome } from './dependencies.js';
 
 /** What a Job needs from the Queue or Worker that made it. */
 export interface JobOwner {
@@ -19,6 +21,10 @@ export interface JobOwner {
   readonly keepLogs: number;
   /** The logger passed to the Queue or Worker, if any; job.logger derives from it. */
   readonly logger: Logger | undefined;
+  /** The meta keys job.logger binds (the `telemetryMeta` option); empty for none. */
+  readonly telemetryMeta: readonly string[];
+  /** A Worker's consumer name: the processedBy of the jobs it runs. */
+  readonly consumer?: string;
 }
 
 /**
@@ -86,10 +92,21 @@ export class Job<Data = unknown, Result = unknown> {
   /** The group the job belongs to, if any. */
   readonly group: string | undefined;
   /**
+   * The consumer name of the worker running the job (active), or that ran its last attempt (completed,
+   * failed for good); undefined otherwise, and for a job failed by the stalled sweep. It is the `id` of
+   * `queue.getWorkers()`.
+   */
+  readonly processedBy: string | undefined;
+  /**
    * @internal the creation context stored by the producer's span (telemetry/trace-context.ts), or
    * undefined when the job was added without an OpenTelemetry SDK. Not part of `opts` on purpose.
    */
   readonly traceContext: unknown;
+  /**
+   * @internal the creation contexts of the jobs this job depends on in its flow (src/flows.ts), which its
+   * process span links to; undefined for most jobs.
+   */
+  readonly traceLinks: unknown;
   readonly #owner: JobOwner;
   #logger: Logger | undefined;
 
@@ -115,6 +132,8 @@ export class Job<Data = unknown, Result = unknown> {
     entry?: string;
     stream?: number;
     traceContext?: unknown;
+    processedBy?: string;
+    traceLinks?: unknown;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -138,6 +157,13 @@ export class Job<Data = unknown, Result = unknown> {
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
     this.traceContext = fields.traceContext;
+    this.processedBy = fields.processedBy;
+    this.traceLinks = fields.traceLinks;
+  }
+
+  /** The job's meta (the Queue's `context()` and the `meta` option), or undefined when it has none. */
+  get meta(): JobMeta | undefined {
+    return this.opts.meta;
   }
 
   /**
@@ -148,13 +174,14 @@ export class Job<Data = unknown, Result = unknown> {
   static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
     const { id, state } = stored;
     if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
-    const { options, traceContext } = readableOptions(stored.opts, state, `job '${id}' options`);
+    const { options, traceContext, traceLinks } = readableOptions(stored.opts, state, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
       name: stored.name,
       data: readableData<D>(stored.data, state, `job '${id}' data`),
       opts: options,
       traceContext,
+      traceLinks,
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,
@@ -170,6 +197,7 @@ export class Job<Data = unknown, Result = unknown> {
       dueAt: state === 'delayed' ? stored.dueAt : undefined,
       entry: state === 'active' ? stored.entry : undefined,
       stream: state === 'active' ? stored.stream : undefined,
+      processedBy: stored.processedBy ?? (state === 'active' ? owner.consumer : undefined),
     });
   }
 
@@ -203,11 +231,12 @@ export class Job<Data = unknown, Result = unknown> {
 
   /**
    * A pino child logger bound to this job (queue, jobId, jobName, attempt; inside a traced handler also
-   * trace_id and span_id), made on first use. It derives from the Queue's or Worker's `logger` option, or,
+   * trace_id and span_id; the job's meta keys named by the `telemetryMeta` option, under `meta`), made on
+   * first use. It derives from the Queue's or Worker's `logger` option, or,
    * without one, from a logger that writes warn and above to stderr. Job data is never bound to it.
    */
   get logger(): Logger {
-    this.#logger ??= jobLogger(this.#owner.logger, this);
+    this.#logger ??= jobLogger(this.#owner.logger, this, this.#owner.telemetryMeta);
     return this.#logger;
   }
 
@@ -251,6 +280,16 @@ export class Job<Data = unknown, Result = unknown> {
    */
   async getLogs(start = 0, end = -1): Promise<string[]> {
     return this.#owner.store.getLogs(this.id, start, end);
+  }
+
+  /**
+   * How the jobs this job depends on ended ({@link Queue.addFlow}, or `add` with `dependsOn`), by their key
+   * in the flow (by id for those given by id): state, and the return value or the failure reason. Their
+   * results are copied to this job when they end, so retention cannot take them first. Empty for a job
+   * without dependencies, and once this job ended.
+   */
+  async getDependencies(): Promise<Record<string, DependencyOutcome>> {
+    return dependencyOutcomes(this.#owner, this.id);
   }
 
   /** The job's current state in Redis, or undefined when it no longer exists. */
@@ -323,8 +362,8 @@ export class Job<Data = unknown, Result = unknown> {
   }
 
   /**
-   * Ends the job for good: a waiting or delayed job is failed with `cancelled` (or `cancelled: <reason>`)
-   * and never runs; a running one is failed the same way, its worker's ctx.signal aborts with
+   * Ends the job for good: a waiting, delayed or blocked job is failed with `cancelled` (or `cancelled:
+   * <reason>`) and never runs (the jobs that wait for it learn it, as of any failure); a running one is failed the same way, its worker's ctx.signal aborts with
    * JobCancelledError within about half a second, it is not retried, and its late result is discarded.
    * JobStateError when it already completed or failed.
    */

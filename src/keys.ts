@@ -7,8 +7,10 @@ import { ValidationError } from './errors.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
- * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE,
- * DEDUPE_WINDOWS, LABELS, LABELS_OF and LABEL below, and test/unit/keys.test.ts checks the two agree.
+ * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
+ * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
+ * BLOCKED, LINKED), WORKERS, WORKER_INFO and the label index's (LABELS, LABELS_OF, LABEL) below, and
+ * test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -20,9 +22,15 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const WORKERS = 'workers';
+const WORKER_INFO = 'workers:info';
 const HISTORY = 'history';
 const DEDUPE = 'dedupe';
 const DEDUPE_WINDOWS = 'dedupe:windows';
+const DEPS = 'deps:';
+const DEPENDENTS = 'dependents:';
+const BLOCKED = 'blocked';
+const LINKED = 'linked';
 const LABELS = 'labels';
 const LABELS_OF = 'labels:of';
 const LABEL = 'label:';
@@ -30,6 +38,8 @@ const LABEL = 'label:';
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
   readonly name: string;
+  /** The prefix: other queues of it are built from it (a flow across queues). */
+  readonly prefix: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
   /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
@@ -75,6 +85,10 @@ export interface QueueKeys {
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Sorted set: the workers alive, consumer name -> when its heartbeat runs out (ms); src/worker/heartbeat.ts. */
+  readonly workers: string;
+  /** Hash: consumer name -> what the worker said of itself at its last heartbeat (JSON). */
+  readonly workerInfo: string;
   /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
   readonly history: string;
   /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
@@ -95,6 +109,14 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: blocked jobs (waiting for their dependencies, src/flows.ts), scored by when they were added. */
+  readonly blocked: string;
+  /** Set: jobs that have dependencies or dependents and have not finished; meta `linked` is its size. */
+  readonly linked: string;
+  /** Hash: job `id`'s dependencies, dependency id -> its state, key and result or reason (lua/includes/dependents.lua). */
+  deps(id: string): string;
+  /** Set: the jobs that wait for job `id`. */
+  dependents(id: string): string;
   /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
   label(label: string, phase: LabelPhase): string;
 }
@@ -143,6 +165,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
     name,
+    prefix,
     base,
     registry: registryKey(prefix),
     meta: `${base}meta`,
@@ -164,6 +187,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    workers: base + WORKERS,
+    workerInfo: base + WORKER_INFO,
     history: base + HISTORY,
     historyNow: `${base}${HISTORY}:now`,
     groups: [
@@ -179,6 +204,10 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    blocked: base + BLOCKED,
+    linked: base + LINKED,
+    deps: (id) => base + DEPS + id,
+    dependents: (id) => base + DEPENDENTS + id,
     label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
   };
 }

@@ -3,6 +3,7 @@ import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
 import { isStoredLabels, validateLabels } from './labels.js';
+import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
 
 /**
@@ -167,15 +168,70 @@ export interface JobOptions {
   /**
    * Labels to find the job by later (`queue.getJobs(state, { label })`): at most 8 distinct strings of 1 to
    * 64 characters, no control characters. Each one is an entry of the label index, which the job's every
-   * state change keeps exact; a job without labels has none.
+   * state change keeps exact; a job without labels has none. Per job only: not in `defaultJobOptions`, a
+   * schedule's job or a flow's (those are written by scripts that keep no label index yet).
    *
    * @defaultValue none: the job has no labels
    */
   labels?: string[];
+  /**
+   * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
+   * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
+   * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win. Per job only (not in
+   * `defaultJobOptions`).
+   *
+   * @defaultValue none: the Queue's `context()` alone, or no meta
+   */
+  meta?: Record<string, string | number | boolean>;
+  /**
+   * Existing jobs that must end first: ids of this queue's jobs, or `{ queue, id }` for a job of another
+   * queue of the prefix (one Redis only). The job waits `blocked` until then. Not with `delay` or `runAt`.
+   * Per job only.
+   *
+   * @defaultValue none: the job is ready at once
+   */
+  dependsOn?: (string | DependencyRef)[];
+  /**
+   * What a dependency that fails for good (or is removed) does to this job: `'fail'` (it fails without
+   * running, its reason naming the dependency), `'ignore'` (it runs once all ended) or `'remove'` (it is
+   * deleted). Per job only.
+   *
+   * @defaultValue `'fail'`
+   */
+  onDependencyFailure?: 'fail' | 'ignore' | 'remove';
+  /**
+   * A job enqueued exactly once if this job fails for good (a failed dependency included), in this queue.
+   * Per job only.
+   *
+   * @defaultValue none
+   */
+  onFailure?: OnFailureJob;
+}
+
+/** A job of another queue of the same prefix, named by its queue and id (a flow across queues, one Redis only). */
+export interface DependencyRef {
+  /** The queue's name. */
+  queue: string;
+  /** The job's id in that queue. */
+  id: string;
+}
+
+/** A job enqueued exactly once when the job (or flow) it is attached to fails for good. */
+export interface OnFailureJob<Data = unknown> {
+  /** The job's name. */
+  name: string;
+  /** The job's data. */
+  data: Data;
+  /**
+   * The job's options: any but `delay`, `runAt` and the workflow options.
+   *
+   * @defaultValue the Queue's `defaultJobOptions`
+   */
+  opts?: JobOptions;
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure' | 'meta' | 'labels'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -228,6 +284,12 @@ export interface StoredJobOptions {
    * @defaultValue none: no labels
    */
   labels?: string[];
+  /**
+   * The job's meta, as `job.meta` reads it.
+   *
+   * @defaultValue none: the job has no meta
+   */
+  meta?: JobMeta;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -256,6 +318,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.group !== undefined) out.group = stored.group;
   if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
   if (stored.labels !== undefined) out.labels = stored.labels;
+  if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
 
@@ -268,8 +331,17 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
  */
 export const TRACE_CONTEXT_KEY = 'tc';
 
+/**
+ * Reserved key of the stored options: the creation contexts of the jobs this job depends on in its flow
+ * (src/flows.ts), at most MAX_TRACE_LINKS of them, in the form of TRACE_CONTEXT_KEY. The worker links the
+ * job's process span to them. Written only when the producer's spans have valid contexts.
+ */
+export const TRACE_LINKS_KEY = 'tl';
+/** The SDK keeps 128 links per span by default; 32 stored contexts (25 bytes each) bound the options' size. */
+export const MAX_TRACE_LINKS = 32;
+
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
-export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown };
 
 /**
  * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
@@ -295,8 +367,8 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
-  if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {
-    const { [TRACE_CONTEXT_KEY]: _trace, ...rest } = compact;
+  if (compact?.[TRACE_CONTEXT_KEY] !== undefined || compact?.[TRACE_LINKS_KEY] !== undefined) {
+    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, ...rest } = compact;
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
@@ -322,13 +394,13 @@ function isKeep(value: unknown): boolean {
  * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
  * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
  */
-export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown } {
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown } {
   if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
   const decoded = decode<unknown>(bytes, what);
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, labels } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta, labels } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -343,7 +415,10 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
   if (labels !== undefined && !isStoredLabels(labels)) throw wrong('labels', 'an array of labels');
-  return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
+  if (meta !== undefined) readStoredMeta(meta, what);
+  const options = expandOptions(decoded);
+  const traceLinks = decoded[TRACE_LINKS_KEY];
+  return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
 }
 
 /**
@@ -359,7 +434,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'labels',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta', 'labels',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -513,6 +588,7 @@ export function normalizeJobOptions(
     const labels = validateLabels(opts.labels);
     if (labels !== undefined) stored.labels = labels;
   }
+  if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -520,8 +596,8 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe']) {
-    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta', 'labels']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? ' (or give the Queue a context() for every job)' : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;

@@ -1,11 +1,14 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
+import type { BulkOptions } from './bulk-progress.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { addDeduped } from './deduplicated-add.js';
+import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Job, type JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
+import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
@@ -13,6 +16,7 @@ import {
   NO_OPTIONS,
   noOptions,
   TRACE_CONTEXT_KEY,
+  TRACE_LINKS_KEY,
   normalizeJobOptions,
   validateDefaultJobOptions,
   type DefaultJobOptions,
@@ -22,6 +26,7 @@ import {
 import {
   producerSettings,
   queueSettings,
+  validateConcurrency,
   validateGroupLimit,
   validateGroupName,
   validateRateLimit,
@@ -37,6 +42,7 @@ import {
 import { closeConnection, connect, type Connection } from './redis/connection.js';
 import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
+import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
@@ -62,6 +68,7 @@ import type { StoredJob } from './redis/job-fields.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
+import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
 interface Prepared {
@@ -107,7 +114,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly keepLogs: number;
   /** The `logger` option, if one was given: the parent of every `job.logger` of this Queue's jobs. */
   readonly logger: Logger | undefined;
+  /** The `telemetryMeta` option in effect: the meta keys this Queue's jobs' `job.logger` binds. */
+  readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
+  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
@@ -127,6 +137,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  #flowsImpl: Flows | undefined;
+  readonly #owners = new Map<string, JobOwner>();
 
   /**
    * Validates the name and every option, then opens a connection (an ioredis instance given as
@@ -150,6 +162,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
+    this.telemetryMeta = this.#settings.telemetryMeta;
+    if (options.context !== undefined && typeof options.context !== 'function') {
+      throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
+    }
+    this.#context = options.context;
     this.#spans = new ProducerSpans(name);
     const producer = producerSettings(options);
     this.#durability = producer.durability;
@@ -224,7 +241,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
-    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
+    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
       input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group, labels: input.labels },
@@ -233,10 +251,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
-    const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#settings.levels): Prepared {
+    const job = normalizeJobOptions(opts, this.#defaults, levels);
     const compact = compactOptions(job.stored);
-    const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
+    const stored =
+      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
     const input = {
       jobId: job.jobId ?? '',
       name: '',
@@ -267,6 +286,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * `durability`: the job exists), {@link ClosedError}.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
     const called = performance.now();
     const spans = this.#spans.start(1);
     try {
@@ -321,6 +341,51 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       spans.end(undefined, error);
       throw error;
     }
+  }
+
+  /**
+   * Adds jobs that depend on each other (and on existing jobs, by `opts.dependsOn`) in one script call, all
+   * or none: each waits `blocked` until the jobs it depends on ended (src/flows.ts).
+   */
+  async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
+    return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
+  }
+
+  #flows(): Flows {
+    this.#flowsImpl ??= new Flows({
+      name: this.name,
+      queueName: this.name,
+      store: this.store,
+      maxPayloadBytes: this.maxPayloadBytes,
+      keepLogs: this.keepLogs,
+      logger: this.logger,
+      telemetryMeta: this.telemetryMeta,
+      spans: this.#spans,
+      prepare: (name, data, opts, trace, links, levels) => {
+        if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
+        // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
+        const { input } = this.#prepare(name, data, undefined, undefined);
+        const merged = this.#context === undefined ? opts : withContext(this.#context, opts);
+        const { input: options, stored } = this.#prepareOptions(merged, trace, links, levels);
+        return { input: { ...options, name: input.name, data: input.data }, stored };
+      },
+      ready: () => this.#init(),
+      levelsOf: (queue) => this.store.levelsOf(queue),
+      ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
+      clustered: this.store.clustered,
+    });
+    return this.#flowsImpl;
+  }
+
+  /** What a Job of another queue of this prefix (added by a flow) needs: that queue's store on this connection. */
+  #ownerFor(queue: string, levels: number): JobOwner {
+    let owner = this.#owners.get(queue);
+    if (owner === undefined) {
+      const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger, telemetryMeta: this.telemetryMeta };
+      this.#owners.set(queue, owner);
+    }
+    return owner;
   }
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
@@ -425,8 +490,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
     await this.#inspect();
-    const stored = await this.store.getJob(id);
-    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
+    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
+    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
@@ -468,7 +533,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
     if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
     const found = await findJobs(this.store, state, filter);
-    return { jobs: this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
+    return { jobs: await this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
   }
 
   /**
@@ -483,10 +548,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return LabelStore.of(this.store).labels(limit);
   }
 
-  /** Jobs built from what a read returned; one that cannot be read is left out with a warning naming it. */
-  #jobsOf(stored: readonly StoredJob[]): Job<Data, Result>[] {
+  /** Jobs built from what a read returned (with who processed them); one that cannot be read is left out with a warning naming it. */
+  async #jobsOf(stored: readonly StoredJob[]): Promise<Job<Data, Result>[]> {
     const jobs: Job<Data, Result>[] = [];
-    for (const one of stored) {
+    for (const one of await withProcessedBy(this.store.client, this.store.keys, [...stored])) {
       try {
         jobs.push(Job.fromStored<Data, Result>(this, one));
       } catch (error) {
@@ -510,6 +575,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getMetrics(): Promise<QueueMetrics> {
     await this.#inspect();
     return this.store.getMetrics();
+  }
+
+  /**
+   * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts).
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    if (!(await this.#inspect())) return [];
+    return readWorkers(this.store.client, this.store.keys, 1000);
   }
 
   /**
@@ -560,6 +634,29 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /**
+   * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
+   * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
+   * Takes effect from the next claim of every worker.
+   */
+  async setConcurrency(concurrency: number): Promise<void> {
+    const valid = validateConcurrency(concurrency);
+    await this.#init();
+    await this.store.setConcurrency(valid);
+  }
+
+  /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
+  async removeConcurrency(): Promise<void> {
+    await this.#init();
+    await this.store.setConcurrency(null);
+  }
+
+  /** The queue-wide concurrency, or null when none is set. */
+  async getConcurrency(): Promise<number | null> {
+    if (!(await this.#inspect())) return null;
+    return (await this.store.queueLimits()).concurrency;
+  }
+
+  /**
    * Limits for groups: without `group`, the default for every group; with it, that group's own rule,
    * which replaces the default for it. `max` and `duration` bound starts per window, `concurrency` bounds
    * the group's jobs running at once. Takes effect from the next claim of every worker.
@@ -603,8 +700,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Their attempts start again from 0.
    *
    * @param state - Which finished jobs to send back.
+   * @param options - `onProgress`, told after each script call (a progress bar).
    */
-  async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
+  async retryJobs(state: 'failed' | 'completed' = 'failed', options: BulkOptions = {}): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
@@ -619,6 +717,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       total += revived;
       // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
       skip += stayed;
+      options.onProgress?.({ done: seen, total: present });
       if (looked === 0) break;
     }
     return total;
@@ -744,12 +843,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    *
    * @param state - Which finished jobs to delete.
    * @param olderThanMs - Age in ms since they finished; 0 deletes every one finished by now.
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+  async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
+    const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
     let removed = 0;
     // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
     let skip = 0;
@@ -759,6 +860,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const gone = statuses.filter((status) => status === Status.OK).length;
       removed += gone;
       skip += ids.length - gone;
+      options.onProgress?.({ done: removed + skip, total });
       if (ids.length < STEP) break;
     }
     return removed;
@@ -776,7 +878,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /**
-   * Ends a waiting, delayed or running job for good (job.cancel): failed with `cancelled` or
+   * Ends a waiting, delayed, blocked or running job for good (job.cancel): failed with `cancelled` or
    * `cancelled: <reason>`, not retried; a running job's ctx.signal aborts in its worker. JobStateError when
    * it already ended, JobNotFoundError when there is no such job.
    */
@@ -808,8 +910,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   *
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async promoteJobs(): Promise<number> {
+  async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -819,6 +923,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const step = await this.#schedules().promote(await this.store.makeDue(ids));
       if (step === 'needs-init' || step.promoted === 0) break;
       total += step.promoted;
+      options.onProgress?.({ done: total, total: present });
     }
     return total;
   }

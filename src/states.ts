@@ -4,11 +4,12 @@
  * lua/metrics.lua, read in src/redis/replies.ts.
  */
 
-export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'blocked', 'completed', 'failed'] as const;
 /**
  * The state a job is in: `waiting` (ready to run), `active` (a worker runs it), `delayed` (due later: a
- * `delay`, `runAt` or a retry's backoff), `completed`, `failed` (for good). Finished jobs are kept as
- * `removeOnComplete` and `removeOnFail` say.
+ * `delay`, `runAt` or a retry's backoff), `blocked` (waiting for the jobs it depends on: queue.addFlow, or
+ * add with `dependsOn`; no worker can take it until they ended), `completed`, `failed` (for good).
+ * Finished jobs are kept as `removeOnComplete` and `removeOnFail` say.
  *
  * @useDeclaredType
  */
@@ -22,6 +23,8 @@ export interface Counts {
   active: number;
   /** Jobs due later: a delay, a `runAt`, or a retry's backoff. */
   delayed: number;
+  /** Jobs waiting for their dependencies (queue.addFlow, or add with dependsOn). */
+  blocked: number;
   /** Completed jobs still kept by retention. */
   completed: number;
   /** Jobs failed for good still kept by retention. */

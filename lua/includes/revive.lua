@@ -19,7 +19,7 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   redis.call('ZREM', setKey, id)
   if completed then redis.call('HDEL', doneKey(Q.base), id) end
   moveLabelsIf(Q.base, Q.meta, id, completed and 'c' or 'f', 'q', int(Q.now), Q)
-  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl')
+  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl', 'by')
   enqueue(Q, j, false)
   emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK

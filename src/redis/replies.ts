@@ -101,6 +101,14 @@ export function addReply(reply: unknown): { id: string; duplicate: boolean }[] {
   return out;
 }
 
+/** add-flow: the ids of the jobs in order, or why nothing was written (lua/add-flow.lua's Returns). */
+export function addFlowReply(reply: unknown): { ids: string[] } | { refused: StatusCode; detail: string } {
+  const values = list(reply, 'add-flow');
+  const code = status(values[0], 'add-flow');
+  if (code !== Status.OK) return { refused: code, detail: str(values[1]) };
+  return { ids: values.slice(1).map(str) };
+}
+
 export type ClaimResult =
   | { kind: 'jobs'; jobs: ClaimedJob[] }
   | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
@@ -150,6 +158,26 @@ export function recoverReply(reply: unknown): { requeued: number; failed: number
   return { requeued: num(values[0]), failed: num(values[1]), strays: values.slice(2).map(str) };
 }
 
+/** A worker registry entry as get-workers returns it (src/worker/heartbeat.ts reads its info). */
+export interface RegistryEntry {
+  id: string;
+  deadline: number;
+  info: string | null;
+}
+
+/** get-workers: Redis' time, then (consumer, deadline, info) per worker alive. */
+export function workersReply(reply: unknown): { now: number; entries: RegistryEntry[] } {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number' || reply.length % 3 !== 1) {
+    throw new ScriptError(`get-workers returned ${JSON.stringify(reply).slice(0, 200)}, not its time and (id, deadline, info) triples`);
+  }
+  const entries: RegistryEntry[] = [];
+  for (let i = 1; i < reply.length; i += 3) {
+    const info: unknown = reply[i + 2];
+    entries.push({ id: String(reply[i]), deadline: Number(reply[i + 1]), info: typeof info === 'string' ? info : null });
+  }
+  return { now: reply[0], entries };
+}
+
 export function strings(reply: unknown): string[] {
   return list(reply, 'a script').map(str);
 }
@@ -162,20 +190,20 @@ export function retryJobsReply(reply: unknown): { looked: number; revived: numbe
 
 /** get-counts: waiting, active, delayed, completed, failed, paused flag, limited. */
 export function countsReply(reply: unknown): Counts {
-  const [waiting, active, delayed, completed, failed, paused, limited] = list(reply, 'get-counts').map(num);
-  if (limited === undefined) throw new ScriptError(`get-counts returned ${JSON.stringify(reply)}`);
+  const [waiting, active, delayed, completed, failed, paused, limited, blocked] = list(reply, 'get-counts').map(num);
+  if (blocked === undefined || limited === undefined) throw new ScriptError(`get-counts returned ${JSON.stringify(reply)}`);
   const ready = waiting ?? 0;
-  const counts = { active: active ?? 0, delayed: delayed ?? 0, completed: completed ?? 0, failed: failed ?? 0 };
+  const counts = { active: active ?? 0, delayed: delayed ?? 0, completed: completed ?? 0, failed: failed ?? 0, blocked };
   return paused === 1 ? { waiting: 0, ...counts, paused: ready, limited } : { waiting: ready, ...counts, paused: 0, limited };
 }
 
 /** metrics: see lua/metrics.lua's Returns. */
 export function metricsReply(reply: unknown): QueueMetrics {
   const values = list(reply, 'metrics').map(num);
-  if (values.length < 11) throw new ScriptError(`metrics returned ${JSON.stringify(reply)}`);
-  const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1] =
+  if (values.length < 12) throw new ScriptError(`metrics returned ${JSON.stringify(reply)}`);
+  const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1, blocked = 0] =
     values;
-  const waitingByLevel = values.slice(11);
+  const waitingByLevel = values.slice(12);
   const total = waitingByLevel.reduce((sum, n) => sum + n, grouped);
   return {
     waiting: isPaused === 1 ? 0 : total,
@@ -183,6 +211,7 @@ export function metricsReply(reply: unknown): QueueMetrics {
     delayed,
     completed,
     failed,
+    blocked,
     paused: isPaused === 1 ? total : 0,
     isPaused: isPaused === 1,
     waitingByLevel,

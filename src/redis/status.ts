@@ -27,6 +27,8 @@ export const Status = {
   DEBOUNCED: 7,
   /** A settle of a job a person cancelled while it ran (lua/cancel.lua): refused, as a lost lease is. */
   CANCELLED: -10,
+  /** add-flow: a job would have more dependents than MAX_DEPENDENTS (src/flows.ts): nothing written. */
+  TOO_MANY_DEPENDENTS: -11,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

@@ -4,12 +4,15 @@ import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
-import type { QueueKeys } from '../keys.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import { Cluster } from 'ioredis';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
+import { burstArg, groupLimitOf, groupRuleText, queueLimitsOf } from './limit-rules.js';
 import { registerQueue, unregisterQueue } from './registry.js';
+import { lengthPrefixed } from './packed.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -35,6 +38,21 @@ export interface AddInput {
   group: string;
   /** The job's labels joined by line breaks (src/labels.ts packLabels); undefined for none. */
   labels?: string | undefined;
+}
+
+/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
+export interface FlowInput {
+  key: string;
+  /** '' for the store's own queue, else another queue of its prefix. */
+  queue: string;
+  jobId: string;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  grp: string;
+  policy: 'fail' | 'ignore' | 'remove' | 'onfail';
+  deps: string[];
 }
 
 /**
@@ -153,6 +171,34 @@ export class QueueStore implements SettingsSource {
     return runScript(this.client, 'add', this.#addKeys, args, jobs);
   }
 
+  /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
+  addFlow(jobs: readonly FlowInput[], maxDependents: number): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
+    const { id, meta, failed, events, ctl } = this.keys;
+    return runScript(
+      this.client,
+      'add-flow',
+      { id, meta, failed, events, ctl, ...this.tail },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents },
+      jobs.map((job) => ({ ...job, deps: lengthPrefixed(job.deps) })),
+    );
+  }
+
+  /** Another queue of this prefix: its priority levels, or null when it does not exist. */
+  async levelsOf(queue: string): Promise<number | null> {
+    const levels = await this.client.hget(queueKeys(queue, this.keys.prefix, 1).meta, 'levels');
+    return levels === null ? null : Number(levels);
+  }
+
+  /** The connection is a Redis Cluster. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /** Job `id`'s dependencies as its deps hash holds them ('{queue}id' -> packed outcome, key, value). */
+  getDependencies(id: string): Promise<Record<string, Buffer>> {
+    return this.client.hgetallBuffer(this.keys.deps(id));
+  }
+
   claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
     const { id, meta, delayed, failed, events, ctl, rate } = this.keys;
     return runScript(
@@ -163,8 +209,11 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** With `claim`, the same call then claims as claim() does; its reply is `claimed`. */
-  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong): Promise<CompleteReply> {
+  /**
+   * With `claim`, the same call then claims as claim() does; its reply is `claimed`. `by`: the consumer that
+   * ran the jobs, kept in their records (processedBy).
+   */
+  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong, by = ''): Promise<CompleteReply> {
     const { id, meta, delayed, failed, completed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
@@ -186,7 +235,7 @@ export class QueueStore implements SettingsSource {
         keepAge: keep.age,
         group: job.group,
         // Deleted at once (keep count 0): no record to send.
-        record: keep.count === 0 ? '' : doneRecord(job, result, progress),
+        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
         hashed: (dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0),
@@ -194,13 +243,14 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
+  /** `by`: the consumer that ran the attempts, kept with the jobs that fail for good (processedBy). */
+  fail(jobs: readonly FailInput[], by = ''): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
       jobs.map(({ job, retryDelay, reason, stack, keep, dedupe, labels }) => ({
         id: job.id,
         entry: job.entry,
@@ -244,13 +294,16 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. */
-  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[]): Promise<string[]> {
+  /**
+   * `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. `beat`: the
+   * worker's heartbeat (src/worker/heartbeat.ts); without one (ttl 0) the worker leaves the registry.
+   */
+  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[], beat = { ttl: 0, info: '' }): Promise<string[]> {
     return runScript(
       this.client,
       'extend-leases',
-      { streams: this.keys.streams },
-      { group: GROUP, consumer },
+      { workers: this.keys.workers, workerInfo: this.keys.workerInfo, streams: this.keys.streams },
+      { group: GROUP, consumer, beatTtl: beat.ttl, info: beat.info },
       held.map(({ stream, entry }) => ({ level: stream, entry })),
     );
   }
@@ -265,10 +318,11 @@ export class QueueStore implements SettingsSource {
   }
 
   removeJob(id: string): Promise<StatusCode> {
+    const { meta, delayed, completed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'remove-job',
-      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
+      { id: this.keys.id, meta, delayed, completed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     );
   }
@@ -337,34 +391,37 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** max 0 removes the queue-wide limit. */
+  /** null removes the queue-wide limit (the queue's concurrency stays). */
   setRateLimit(limit: RateLimit | null): Promise<void> {
-    return runScript(this.client, 'set-rate-limit', { meta: this.keys.meta, ctl: this.keys.ctl }, { max: limit?.max ?? 0, duration: limit?.duration ?? 0 });
+    const keys = { meta: this.keys.meta, ctl: this.keys.ctl, rate: this.keys.rate };
+    return runScript(this.client, 'set-rate-limit', keys, { max: limit?.max ?? 0, duration: limit?.duration ?? 0, burst: burstArg(limit) });
+  }
+
+  /** The queue's rate limit and concurrency, as meta holds them (limit-rules.ts). */
+  async queueLimits(): Promise<{ rate: RateLimit | null; concurrency: number | null }> {
+    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
+    return queueLimitsOf(max ?? null, duration ?? null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
-    return max === null || duration === null ? null : { max: Number(max), duration: Number(duration) };
+    return (await this.queueLimits()).rate;
+  }
+
+  /** null removes the queue's concurrency (its rate limit stays). */
+  setConcurrency(concurrency: number | null): Promise<void> {
+    return runScript(this.client, 'set-concurrency', { meta: this.keys.meta, ctl: this.keys.ctl }, { concurrency: concurrency ?? 0 });
   }
 
   /** group '' is the default of every group; null removes the rule. */
   setGroupLimit(group: string, limit: GroupLimit | null): Promise<void> {
-    const rule = limit === null ? '' : `${limit.max ?? -1} ${limit.duration ?? -1} ${limit.concurrency ?? -1}`;
+    const rule = limit === null ? '' : groupRuleText(limit);
     return runScript(this.client, 'set-group-limit', { ctl: this.keys.ctl, groups: this.keys.groups }, { group, rule });
   }
 
   /** Every group rule, by group ('' is the default). */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
     const rules = await this.client.hgetall(this.keys.groups[5]);
-    const out = new Map<string, GroupLimit>();
-    for (const [group, rule] of Object.entries(rules)) {
-      const [max = -1, duration = -1, concurrency = -1] = rule.split(' ').map(Number);
-      out.set(group, {
-        ...(max > 0 ? { max, duration } : {}),
-        ...(concurrency > 0 ? { concurrency } : {}),
-      });
-    }
-    return out;
+    return new Map(Object.entries(rules).map(([group, rule]) => [group, groupLimitOf(rule)]));
   }
 
   /** A group's waiting and running jobs, and whether a limit holds it back right now. */
@@ -445,6 +502,12 @@ export class QueueStore implements SettingsSource {
   finishedBefore(state: 'completed' | 'failed', before: number, skip: number, count: number): Promise<string[]> {
     const set = state === 'completed' ? this.keys.completed : this.keys.failed;
     return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
+  }
+
+  /** How many `state` jobs finished at or before `before` (ms): what a clean to that cut looks at. */
+  countFinishedBefore(state: 'completed' | 'failed', before: number): Promise<number> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zcount(set, '-inf', before).catch(throwRedisFailure);
   }
 
   /** The `count` delayed jobs due soonest. */

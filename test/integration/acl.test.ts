@@ -60,6 +60,8 @@ describe("README's ACL recipe", () => {
     const now = await queue.add('now', {});
     expect(await now.waitUntilFinished(events, 10_000)).toBe('done now');
     expect(await later.waitUntilFinished(events, 10_000)).toBe('done later');
+    // Its heartbeat registered it under the same rule.
+    expect((await queue.getWorkers()).map((w) => w.id)).toEqual([worker.consumer]);
     expect(errors).toEqual([]);
 
     // The exporter may not load the library (no function|load): it runs the scripts by EVALSHA.
@@ -92,6 +94,7 @@ describe("README's ACL recipe", () => {
     // The label index reads: find-jobs by FCALL_RO, the labels in use by ZREVRANGE.
     expect((await reader.getJobs('waiting', { label: 'tenant:x' })).map((j) => j.name)).toEqual(['b']);
     expect(await reader.getLabels()).toEqual([{ label: 'tenant:x', jobs: 1 }]);
+    expect(await reader.getWorkers()).toEqual([]);
     await expect(reader.add('c', {})).rejects.toThrow(/NOPERM/);
     const exporter = await startExporter(url('reader'), [name], ['--no-scheduler']);
     try {

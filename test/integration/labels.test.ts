@@ -36,6 +36,11 @@ describe('labels: validation', () => {
     const job = await queue.add('x', {}, { labels });
     expect((await queue.getJob(job.id))?.opts.labels).toEqual(labels);
     await expect(queue.upsertSchedule('s', { every: 1000 }, { name: 'x', data: {}, opts: { labels: ['a'] } as never })).rejects.toThrow(ValidationError);
+    // Per job only: the scripts that write a flow's jobs, or fire a schedule's, keep no label index.
+    expect(() => new Queue('q', { connection: redis.connection, defaultJobOptions: { labels: ['a'] } as never })).toThrow("may not set 'labels'");
+    await expect(queue.add('x', {}, { labels: ['a'], dependsOn: [job.id] })).rejects.toThrow('cannot have labels yet');
+    await expect(queue.addFlow({ jobs: [{ key: 'a', name: 'x', data: {}, opts: { labels: ['a'] } }] })).rejects.toThrow('cannot have labels yet');
+    await expect(queue.add('x', {}, { onFailure: { name: 'y', data: {}, opts: { labels: ['a'] } } })).rejects.toThrow('cannot have labels yet');
     await queue.close();
   });
 });

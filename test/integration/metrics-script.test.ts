@@ -154,10 +154,10 @@ describe('metrics script', () => {
     await lua.store.add(Array.from({ length: 2000 }, (_, i) => input({ prio: i % 3 })));
     await claim(500);
     const deep = await measure();
-    // HMGET meta, TIME, ZCARD x4 (delayed, completed, failed, throttled groups) and SCARD (full groups);
-    // XLEN per level, and XINFO GROUPS and XRANGE COUNT 1 for a level with entries.
-    expect(empty).toBe(7 + 3);
-    expect(deep).toBe(7 + 3 * 3);
+    // HMGET meta, TIME, ZCARD x5 (delayed, completed, failed, blocked, throttled groups) and SCARD (full
+    // groups); XLEN per level, and XINFO GROUPS and XRANGE COUNT 1 for a level with entries.
+    expect(empty).toBe(8 + 3);
+    expect(deep).toBe(8 + 3 * 3);
   });
 });
 

@@ -208,7 +208,7 @@ describe('the published package', () => {
     expect(fileURLToPath(/^RESOLVED (.+)$/m.exec(stdout)?.[1] ?? '')).toBe(join(installed, 'dist/dashboard/index.js'));
   }, 30_000);
 
-  it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics', async () => {
+  it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics; sluice queues reads', async () => {
     expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     // The OpenTelemetry SDK and Prometheus exporter load with the command only: no module the library entry
     // point can reach imports them (dist/metrics/exporter.js does, loaded by dist/cli.js with import()).
@@ -216,11 +216,15 @@ describe('the published package', () => {
       .filter((file) => file.endsWith('.js'))
       .filter((file) => /from '@opentelemetry\/(sdk-metrics|exporter-prometheus)'/.test(readFileSync(join(installed, 'dist', file), 'utf8')));
     expect(sdkImporters).toEqual([join('metrics', 'exporter.js')]);
-    expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8')).toContain("await import('./metrics/exporter.js')");
+    expect(readFileSync(join(installed, 'dist/cli/metrics.js'), 'utf8')).toContain("await import('../metrics/exporter.js')");
     const help = await run('npx', ['--no-install', 'sluice', 'metrics', '--help'], app);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('--queues');
     expect((await run('npx', ['--no-install', 'sluice', 'metrics', '--port', '1'], app)).code).toBe(2);
+    // The other commands come with it: one of them read against Redis from the built files.
+    const queues = await run('npx', ['--no-install', 'sluice', 'queues', '--json', '--redis', redis.url], app);
+    expect(queues.code, queues.stderr).toBe(0);
+    expect(JSON.parse(queues.stdout)).toMatchObject({ prefix: 'sluice' });
 
     // Started briefly: it serves the queue, then exits 0 on SIGTERM.
     const queue = uniqueQueue('package-metrics');

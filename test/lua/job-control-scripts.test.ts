@@ -231,7 +231,7 @@ describe('cancel', () => {
   it('fails waiting, grouped and delayed jobs for good with the reason, counted exactly', async () => {
     await lua.store.add([input({ jobId: 'w' }), input({ jobId: 'g', group: 'acme' }), input({ jobId: 'd', delay: 60_000 })]);
     for (const id of ['w', 'g', 'd']) expect((await control().cancel(id, id === 'w' ? 'not needed' : '')).status).toBe(Status.OK);
-    expect(await counts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 3, paused: 0, limited: 0 });
+    expect(await counts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 3, paused: 0, limited: 0, blocked: 0 });
     expect((await lua.store.getJob('w'))?.failedReason).toBe('cancelled: not needed');
     expect((await lua.store.getJob('d'))?.failedReason).toBe('cancelled');
     expect(await claim()).toEqual([]);
