@@ -4,9 +4,10 @@
 -- gets this add's data and starts `delay` ms after this add, and a job that started or finished makes way
 -- for a new one. Adds without a dedupe key never come here (add.lua): they pay nothing for it.
 -- KEYS: id meta delayed completed events ctl locks windows groups... streams...
--- ARGV: base group eventsMaxLen spent key ttl debounce jobId name data opts prio delay runAt jobGroup
+-- ARGV: base group eventsMaxLen spent key ttl debounce jobId name data opts prio delay runAt jobGroup labels
 --   spent, jobId, name, data, opts, prio, delay, runAt: as add.lua takes them; jobGroup '' = none;
---   key = the dedupe key; ttl = the window in ms (0: in flight); debounce '1' or '0'
+--   key = the dedupe key; ttl = the window in ms (0: in flight); debounce '1' or '0'; labels = the new job's
+--   labels joined by '\n' ('' for none: labels.lua), indexed only when this add creates the job
 -- Returns: {status, id, then the job as get-job returns it (view.lua)}: OK (created) | DEDUPLICATED (the job
 --   that holds the key, unchanged) | DEBOUNCED (the job that holds the key, with this add's data and start) |
 --   DUPLICATE (a job with that jobId exists: nothing changed) | {LEVELS_MISMATCH} (prio is not a level)
@@ -25,6 +26,7 @@
 --@include view
 --@include dedupe
 --@include waiting
+--@include labels
 
 local idKey, metaKey, delayedKey, completedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ctlKey, locksKey, windowsKey = KEYS[6], KEYS[7], KEYS[8]
@@ -32,7 +34,7 @@ local streams, levels = streamKeys(KEYS, 9 + GROUP_KEY_COUNT)
 local base, group, maxLen, spent = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local key, ttl, debounce = ARGV[5], tonumber(ARGV[6]), ARGV[7] == '1'
 local jobId, name, data, opts, prioS = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-local delay, runAt, g = tonumber(ARGV[13]), tonumber(ARGV[14]), ARGV[15]
+local delay, runAt, g, labels = tonumber(ARGV[13]), tonumber(ARGV[14]), ARGV[15], ARGV[16]
 
 local exact = nowMsExact()
 local now = math.floor(exact)
@@ -132,5 +134,6 @@ else
   redis.call('HSET', jobHash, 'ddk', key)
 end
 lock(id)
+indexLabels(base, metaKey, id, labels, createdS)
 emit(eventsKey, maxLen, 'added', id, name)
 return answer(STATUS.OK, id)

@@ -26,6 +26,7 @@
 --@include waiting
 --@include dependents
 --@include queue-limits
+--@include labels
 
 local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -64,6 +65,7 @@ if reason ~= '' then text = 'cancelled: ' .. reason end
 j.err, j.stack = text, ''
 local key = jobKey(base, id)
 releaseDedupe(base, id)
+moveLabelsIf(base, metaKey, id, 'q', 'f', int(now))
 -- A locator's entry, a front place or a due time would be read as fields of this state.
 redis.call('HDEL', key, 'entry', 'lvl', 'place', 'due')
 local f = recordFields('failed', j)

@@ -11,7 +11,8 @@
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
---   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none
+--   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none;
+--   3 more ('3', '4', '5') when the job has labels (labels.lua)
 -- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
@@ -36,6 +37,7 @@
 --@include dedupe
 --@include dependents
 --@include queue-limits
+--@include labels
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -59,7 +61,16 @@ while at <= #jobs do
   if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, g)
-    if hashed == '2' then releaseDedupe(base, id) end
+    -- Dedupe and labels: one string compare for a job with neither.
+    if hashed > '1' then
+      local h = tonumber(hashed)
+      if h >= 3 then
+        finishLabels(base, metaKey, id, keepCount, 'c', nowS)
+        h = h - 3
+      end
+      if h == 2 then releaseDedupe(base, id) end
+      if h == 0 then hashed = '0' else hashed = '1' end
+    end
     if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
@@ -99,7 +110,7 @@ acks.flush(metaKey)
 local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
-if settled > 0 then retention.apply(completedKey, base, now, true) end
+if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
 countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
 if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end

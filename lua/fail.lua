@@ -4,7 +4,7 @@
 -- ARGV: base group eventsMaxLen by jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
 --   by = the worker's consumer, kept in the hash of a job failed for good (job.processedBy; '' for none);
 --   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
---   key, dedupe.lua); 0 = back to waiting now; > 0 =
+--   key, dedupe.lua; -3: the job has labels, or its worker could not read whether (labels.lua); -4: both); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
@@ -27,6 +27,7 @@
 --@include dedupe
 --@include dependents
 --@include queue-limits
+--@include labels
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -73,7 +74,12 @@ while at <= #jobs do
   end
   if id ~= '' and status == STATUS.OK then
     local retryDelay = retryDelayOf(retryDelayS)
-    if retryDelay == -2 then releaseDedupe(base, id) end
+    -- Dedupe and labels: one number compare for a job with neither.
+    local labeled = false
+    if retryDelay < -1 then
+      if retryDelay == -2 or retryDelay == -4 then releaseDedupe(base, id) end
+      labeled = retryDelay <= -3
+    end
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
       stalls = stalls, err = reason, stack = stack,
@@ -91,6 +97,7 @@ while at <= #jobs do
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
+      if labeled then finishLabels(base, metaKey, id, keepCount, 'f', laterS) end
       if keepCount == '0' then
         dropped[#dropped + 1] = id
       else
@@ -116,7 +123,7 @@ if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then
   slotsFreed(metaKey, ctlKey)
-  retention.apply(failedKey, base, now)
+  retention.apply(failedKey, base, now, false, metaKey)
 end
 countFinished(Q, 'failed', failedForGood)
 if failedForGood > 0 then

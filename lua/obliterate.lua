@@ -2,14 +2,16 @@
 -- links, in bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
--- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
---          0 means the queue is gone; call again while it returns a positive number
+-- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs (or, once no job is left,
+--          labels' index keys) deleted by this call; 0 means the queue is gone; call again while it returns a
+--          positive number
 -- Events: none (the events stream is deleted)
--- Loops: at most `limit` jobs deleted per call
+-- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys per call
 --@include status
 --@include keys
 --@include groups
 --@include entry
+--@include labels
 local metaKey = KEYS[1]
 local G = groupKeys(KEYS, 12)
 local streams, levels = streamKeys(KEYS, 12 + GROUP_KEY_COUNT)
@@ -20,9 +22,18 @@ if active > 0 and force ~= '1' then return STATUS.JOB_ACTIVE end
 if redis.call('EXISTS', metaKey) == 1 then redis.call('HSET', metaKey, 'paused', '1') end
 
 local deleted = 0
+-- Labeled jobs' entries in labels:of go in the same steps as their jobs, so no single DEL frees millions;
+-- asked once per call (labels.lua), a queue that never had labels touches none of it.
+local labeled = labelsInUse(metaKey)
+local dropped = {}
 local function drop(id)
   redis.call('DEL', jobKey(base, id), logsKey(base, id), depsKey(base, id), dependentsKey(base, id))
   deleted = deleted + 1
+  if labeled then dropped[#dropped + 1] = id end
+end
+local function forget()
+  if #dropped > 0 then redis.call('HDEL', labelsOfKey(base), unpack(dropped)) end
+  dropped = {}
 end
 for _, key in ipairs(streams) do
   if deleted >= limit then break end
@@ -73,8 +84,18 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
     redis.call('DEL', groupRateKey(base, g), groupTatKey(base, g))
   end
 end
+forget()
 if deleted > 0 then return deleted end
+-- The label index: each label's three sets, `limit` labels per call.
+local labels = redis.call('ZRANGE', labelsKey(base), 0, limit - 1)
+if #labels > 0 then
+  for _, label in ipairs(labels) do
+    redis.call('DEL', labelKey(base, label, 'q'), labelKey(base, label, 'c'), labelKey(base, label, 'f'))
+  end
+  redis.call('ZREM', labelsKey(base), unpack(labels))
+  return #labels
+end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
-  linkedKey(base), workersKey(base), workerInfoKey(base))
+  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base))
 return 0

@@ -24,6 +24,7 @@
 --@include dedupe
 --@include dependents
 --@include queue-limits
+--@include labels
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -63,8 +64,10 @@ for level = 1, #streams do
         redis.call('HSET', jobKey(base, j.id), unpack(f))
         redis.call('ZADD', failedKey, nowS, j.id)
         emit(eventsKey, maxLen, 'failed', j.id, reason)
-        -- Failed for good: a dedupe key it holds is free (one HGET, on this rare path, for every such job).
+        -- Failed for good: a dedupe key it holds is free (one HGET, on this rare path, for every such job),
+        -- and its label entries move to failed (behind the gate: one HGET of meta per call).
         releaseDedupe(base, j.id)
+        moveLabelsIf(base, metaKey, j.id, 'q', 'f', nowS, Q)
         gone[#gone + 1] = { j.id, 'f', reason }
         failed = failed + 1
       else

@@ -12,6 +12,7 @@
 --@include dedupe
 --@include clock
 --@include dependents
+--@include labels
 local idKey, metaKey, delayedKey, completedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local streams, levels = streamKeys(KEYS, 8 + GROUP_KEY_COUNT)
 local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -41,6 +42,7 @@ elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
 releaseDedupe(base, id)
+dropLabelsIf(base, metaKey, { id }, labelPhase(state))
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'removed', id, '')
 -- A removed job ends for the jobs that wait for it, as a failed one does, and leaves those it waited for.

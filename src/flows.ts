@@ -181,6 +181,8 @@ function splitOptions(what: string, opts: JobOptions | undefined): { rest: JobOp
   if (rest.dedupe !== undefined) {
     throw new ValidationError(`${what}: dedupe cannot be combined with dependsOn, onDependencyFailure or onFailure (a flow's jobs are added as written); give a jobId for idempotency`);
   }
+  // A flow's jobs are written by add-flow.lua, which keeps no label index (lua/includes/labels.lua).
+  if (rest.labels !== undefined) throw new ValidationError(`${what}: a job of a flow (or with dependsOn or onFailure) cannot have labels yet; add it with add() to label it`);
   return { rest: Object.keys(rest).length === 0 ? undefined : rest, flow };
 }
 
@@ -190,6 +192,7 @@ function onFailureJob(what: string, value: unknown): OnFailureJob {
     throw new ValidationError(`${what}: an onFailure job cannot have dependsOn, onDependencyFailure or onFailure of its own`);
   }
   if (isObject(value.opts) && value.opts.dedupe !== undefined) throw new ValidationError(`${what}: an onFailure job cannot have dedupe`);
+  if (isObject(value.opts) && value.opts.labels !== undefined) throw new ValidationError(`${what}: an onFailure job cannot have labels yet`);
   if (isObject(value.opts) && (value.opts.delay !== undefined || value.opts.runAt !== undefined)) {
     throw new ValidationError(`${what}: an onFailure job cannot have delay or runAt; it becomes waiting when the failure happens`);
   }

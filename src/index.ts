@@ -9,7 +9,18 @@
 export { Queue, type BulkJob } from './queue.js';
 export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
-export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap, type Middleware } from './worker.js';
+export {
+  Worker,
+  type WorkerOptions,
+  type ChunkWorkerOptions,
+  type ChunkOptions,
+  type ChunkContext,
+  type ChunkProcessor,
+  type Processor,
+  type ProcessorContext,
+  type WorkerEventMap,
+  type Middleware,
+} from './worker.js';
 export type { WorkerInfo } from './worker/heartbeat.js';
 export type { JobMeta, MetaValue } from './meta.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
@@ -36,6 +47,8 @@ export {
   type DependencyOutcome,
 } from './flows.js';
 export type { DedupeOptions } from './dedupe.js';
+export type { JobFilter } from './job-finder.js';
+export { MAX_LABELS, MAX_LABEL_LENGTH, type LabelUse } from './labels.js';
 export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';

@@ -9,7 +9,8 @@ import { ValidationError } from './errors.js';
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
  * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
  * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
- * BLOCKED, LINKED), WORKERS and WORKER_INFO below, and test/unit/keys.test.ts checks the two agree.
+ * BLOCKED, LINKED), WORKERS, WORKER_INFO and the label index's (LABELS, LABELS_OF, LABEL) below, and
+ * test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -30,6 +31,9 @@ const DEPS = 'deps:';
 const DEPENDENTS = 'dependents:';
 const BLOCKED = 'blocked';
 const LINKED = 'linked';
+const LABELS = 'labels';
+const LABELS_OF = 'labels:of';
+const LABEL = 'label:';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -71,6 +75,10 @@ export interface QueueKeys {
   readonly dedupe: string;
   /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
   readonly dedupeWindows: string;
+  /** Sorted set: the labels jobs carry now, label -> how many jobs carry it (lua/includes/labels.lua). */
+  readonly labels: string;
+  /** Hash: job id -> its labels joined by line breaks, for the jobs that have labels. */
+  readonly labelsOf: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
@@ -109,7 +117,12 @@ export interface QueueKeys {
   deps(id: string): string;
   /** Set: the jobs that wait for job `id`. */
   dependents(id: string): string;
+  /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
+  label(label: string, phase: LabelPhase): string;
 }
+
+/** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
+export type LabelPhase = 'q' | 'c' | 'f';
 
 export function validateQueueName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
@@ -169,6 +182,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     rate: `${base}rate`,
     dedupe: base + DEDUPE,
     dedupeWindows: base + DEDUPE_WINDOWS,
+    labels: base + LABELS,
+    labelsOf: base + LABELS_OF,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
@@ -193,6 +208,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     linked: base + LINKED,
     deps: (id) => base + DEPS + id,
     dependents: (id) => base + DEPENDENTS + id,
+    label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
   };
 }
 

@@ -2,6 +2,7 @@ import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
+import { isStoredLabels, validateLabels } from './labels.js';
 import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
 
@@ -165,6 +166,15 @@ export interface JobOptions {
    */
   dedupe?: DedupeOptions;
   /**
+   * Labels to find the job by later (`queue.getJobs(state, { label })`): at most 8 distinct strings of 1 to
+   * 64 characters, no control characters. Each one is an entry of the label index, which the job's every
+   * state change keeps exact; a job without labels has none. Per job only: not in `defaultJobOptions`, a
+   * schedule's job or a flow's (those are written by scripts that keep no label index yet).
+   *
+   * @defaultValue none: the job has no labels
+   */
+  labels?: string[];
+  /**
    * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
    * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
    * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win. Per job only (not in
@@ -221,7 +231,7 @@ export interface OnFailureJob<Data = unknown> {
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure' | 'meta'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure' | 'meta' | 'labels'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -269,6 +279,12 @@ export interface StoredJobOptions {
    */
   dedupe?: DedupeOptions;
   /**
+   * The job's labels (see JobOptions.labels).
+   *
+   * @defaultValue none: no labels
+   */
+  labels?: string[];
+  /**
    * The job's meta, as `job.meta` reads it.
    *
    * @defaultValue none: the job has no meta
@@ -301,6 +317,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
   if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
+  if (stored.labels !== undefined) out.labels = stored.labels;
   if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
@@ -383,7 +400,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta, labels } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -397,6 +414,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
+  if (labels !== undefined && !isStoredLabels(labels)) throw wrong('labels', 'an array of labels');
   if (meta !== undefined) readStoredMeta(meta, what);
   const options = expandOptions(decoded);
   const traceLinks = decoded[TRACE_LINKS_KEY];
@@ -416,7 +434,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta', 'labels',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -566,6 +584,10 @@ export function normalizeJobOptions(
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
   if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
+  if (opts.labels !== undefined) {
+    const labels = validateLabels(opts.labels);
+    if (labels !== undefined) stored.labels = labels;
+  }
   if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
@@ -574,7 +596,7 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta']) {
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta', 'labels']) {
     if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? ' (or give the Queue a context() for every job)' : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);

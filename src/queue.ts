@@ -60,6 +60,11 @@ import {
 import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
+import { packLabels, type LabelUse } from './labels.js';
+import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
+import { LabelStore } from './redis/label-store.js';
+import { ControlStore } from './redis/control-store.js';
+import type { StoredJob } from './redis/job-fields.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
@@ -240,7 +245,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
-      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
+      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group, labels: input.labels },
       stored,
     };
   }
@@ -260,6 +265,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       delay: job.delay,
       runAt: job.runAt,
       group: job.stored.group ?? '',
+      labels: job.stored.labels === undefined ? undefined : packLabels(job.stored.labels),
     };
     return { input, stored: job.stored };
   }
@@ -499,15 +505,55 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @param end - Last position, inclusive: the default page is the first 100 jobs.
    * @throws {@link ValidationError} for an unknown state or a bad range.
    */
-  async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
+  getJobs(state: JobState, start?: number, end?: number): Promise<Job<Data, Result>[]>;
+  /**
+   * Jobs in a state with a label, a name or a group ({@link JobFilter}): `filter.start` to `filter.end` among
+   * the matches. A label is read from the label index, never by going through the state; a group in state
+   * `waiting` from the group's waiting set. A name (or a group in another state) is checked on the jobs
+   * read, and at most `filter.scanLimit` (10,000) are looked at.
+   *
+   * @param state - One of the five job states.
+   * @param filter - What to match, and which page of the matches.
+   * @throws {@link ValidationError} for an unknown state, a bad label, group or range.
+   */
+  getJobs(state: JobState, filter: JobFilter): Promise<Job<Data, Result>[]>;
+  async getJobs(state: JobState, startOrFilter: number | JobFilter = 0, end = 99): Promise<Job<Data, Result>[]> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
-    assertInteger('getJobs start', start, 0);
-    assertInteger('getJobs end', end, start);
+    if (isJobFilter(startOrFilter)) return (await this.findJobs(state, startOrFilter)).jobs;
+    assertInteger('getJobs start', startOrFilter, 0);
+    assertInteger('getJobs end', end, startOrFilter);
     await this.#inspect();
+    return this.#jobsOf(await this.store.getJobs(state, startOrFilter, end));
+  }
+
+  /**
+   * @internal getJobs with a filter, and how far it looked (the dashboard says so).
+   */
+  async findJobs(state: JobState, filter: JobFilter): Promise<{ jobs: Job<Data, Result>[]; looked: number; complete: boolean }> {
+    if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
+    if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
+    const found = await findJobs(this.store, state, filter);
+    return { jobs: await this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
+  }
+
+  /**
+   * The labels jobs of this queue carry now, most used first, each with how many jobs (in any state) carry
+   * it: read from the label index, O(limit).
+   *
+   * @param limit - Most labels listed, 1 to 10,000.
+   */
+  async getLabels(limit = 100): Promise<LabelUse[]> {
+    assertInteger('getLabels limit', limit, 1, 10_000);
+    if (!(await this.#inspect())) return [];
+    return LabelStore.of(this.store).labels(limit);
+  }
+
+  /** Jobs built from what a read returned (with who processed them); one that cannot be read is left out with a warning naming it. */
+  async #jobsOf(stored: readonly StoredJob[]): Promise<Job<Data, Result>[]> {
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await withProcessedBy(this.store.client, this.store.keys, await this.store.getJobs(state, start, end))) {
+    for (const one of await withProcessedBy(this.store.client, this.store.keys, [...stored])) {
       try {
-        jobs.push(Job.fromStored<Data, Result>(this, stored));
+        jobs.push(Job.fromStored<Data, Result>(this, one));
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
         process.emitWarning(`sluice queue '${this.name}': ${error.message}`, { code: error.code });
@@ -839,6 +885,26 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async cancel(id: string, reason?: string): Promise<void> {
     await this.#inspect();
     await cancelJob(this, id, reason);
+  }
+
+  /**
+   * Removes every waiting and delayed job (paused ones too), as `job.remove()` removes one, with a `removed`
+   * event each; running jobs finish, and completed and failed ones stay. 1,000 per script call, each atomic:
+   * counts are exact after every step. Bounded by the jobs waiting and delayed at the call: jobs added
+   * meanwhile may stay. Resolves how many it removed.
+   */
+  async drain(): Promise<number> {
+    if (!(await this.#inspect())) return 0;
+    const counts = await this.store.getCounts();
+    const present = counts.waiting + counts.paused + counts.delayed;
+    const control = ControlStore.of(this.store);
+    let total = 0;
+    while (total < present) {
+      const removed = await control.drain(STEP);
+      total += removed;
+      if (removed < STEP) break;
+    }
+    return total;
   }
 
   /**

@@ -48,9 +48,11 @@ import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 import { asError, failureTexts } from './worker/thrown.js';
-import { assertConcurrency, defaultPrefetch, workerSettings, type WorkerOptions } from './worker/settings.js';
+import { assertConcurrency, defaultPrefetch, workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
+import { ChunkCollector, chunkSettings, type ChunkProcessor } from './worker/chunks.js';
 
-export type { WorkerOptions } from './worker/settings.js';
+export type { WorkerOptions, ChunkWorkerOptions } from './worker/settings.js';
+export type { ChunkOptions, ChunkContext, ChunkProcessor } from './worker/chunks.js';
 export type { Middleware } from './worker/middleware.js';
 export type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 
@@ -130,13 +132,40 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * @param options - {@link WorkerOptions}; `connection` is required.
    * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
    */
-  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions);
+  /**
+   * A worker whose processor takes the jobs in chunks (`options.chunk`): see {@link ChunkProcessor}. Each job
+   * is claimed, leased, timed and settled on its own, as with a per-job processor.
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(jobs, ctx) => results`, one result (or Error) per job, in order.
+   * @param options - {@link ChunkWorkerOptions}: {@link WorkerOptions} with `chunk`; `concurrency` defaults
+   *   to `chunk.size` and may not be smaller.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: ChunkProcessor<Data, Result>, options: ChunkWorkerOptions);
+  constructor(name: string, processor: Processor<Data, Result> | ChunkProcessor<Data, Result> | string | URL, options: WorkerOptions | ChunkWorkerOptions) {
     // An async listener's rejection is reported as a throwing listener is ([captureRejectionSymbol]).
     super({ captureRejections: true });
+    if (options?.chunk !== undefined) {
+      // A chunked processor is called with arrays: it goes behind a collector that takes jobs one by one.
+      const chunk = chunkSettings(options.chunk);
+      if (typeof processor !== 'function') {
+        throw new ValidationError(`new Worker('${String(name)}', processor, { chunk }): a chunk processor must be an async function (jobs, ctx) => results; a sandboxed file takes one job at a time`);
+      }
+      options = { ...options, concurrency: options.concurrency ?? chunk.size };
+      if ((options.concurrency ?? 1) < chunk.size) {
+        throw new ValidationError(`concurrency (${String(options.concurrency)}) must be at least chunk.size (${chunk.size}), or no chunk could fill`);
+      }
+      const collector = new ChunkCollector(processor as ChunkProcessor<Data, Result>, chunk, outboundThrottle(options.outbound), rateLimit);
+      const perJob: Processor<Data, Result> = (job, ctx) => collector.add(job, () => ctx.signal);
+      processor = perJob;
+    }
     if (typeof processor === 'string' || processor instanceof URL) {
       const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
       this.#sandbox = pool;
-      processor = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+      const sandboxed: Processor<Data, Result> = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+      processor = sandboxed;
     }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
@@ -153,8 +182,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
-    this.#processor = processor;
-    this.#handler = processor;
+    this.#processor = processor as Processor<Data, Result>;
+    this.#handler = this.#processor;
     this.#levels = settings.levels;
     this.name = name;
     this.maxPayloadBytes = settings.maxPayloadBytes;
@@ -320,7 +349,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           : why,
       );
       const reason = `${why.message}; the job was failed without running`;
-      this.#running.track(this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(() => undefined));
+      // labels: whether it had any cannot be read; fail.lua then looks (one HGET), so the index stays exact.
+      this.#running.track(this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL, labels: true })).then(() => undefined));
       return;
     }
     this.#start(job, claimed);
@@ -377,7 +407,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
     const dedupe = job.opts.dedupe !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, ...(progress === undefined ? {} : { progress }) }));
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, labels, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -423,7 +454,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const texts = failureTexts(reason, error);
     const dedupe = job.opts.dedupe !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe }));
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe, labels }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;

@@ -10,6 +10,7 @@
 --@include events
 --@include record
 --@include history
+--@include labels
 
 local function failCorrupt(Q, j, problem)
   -- Worded as the worker words the jobs it cannot read (Job.fromStored).
@@ -36,5 +37,7 @@ local function failCorrupt(Q, j, problem)
   redis.call('ZADD', Q.failed, now, j.id)
   redis.call('HINCRBY', Q.meta, 'failed', 1)
   countMinute(Q.base, Q.now, 'failed', 1)
+  -- An unfinished job becomes failed: its label entries follow (behind the gate, on this rare path).
+  moveLabelsIf(Q.base, Q.meta, j.id, 'q', 'f', now, Q)
   emit(Q.events, Q.maxLen, 'failed', j.id, reason)
 end

@@ -1,7 +1,7 @@
 -- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history, the
--- dedupe keys, the flows' keys and the worker registry. Mirrors src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT,
--- HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED, LINKED, WORKERS, WORKER_INFO);
--- test/unit/keys.test.ts checks they agree.
+-- dedupe keys, the flows' keys, the worker registry and the label index. Mirrors src/keys.ts (JOB, LOGS, GROUP,
+-- DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED, LINKED, WORKERS, WORKER_INFO, LABELS,
+-- LABELS_OF, LABEL); test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 -- Completed and failed per minute (history.lua): the minutes before the current one, and the current one.
@@ -20,6 +20,11 @@ local function workerInfoKey(base) return base .. 'workers:info' end
 -- Dedupe locks (dedupe.lua): dedupe key -> '<until>:<job id>'; and the windows' ends, dedupe key -> until (ms).
 local function dedupeKey(base) return base .. 'dedupe' end
 local function dedupeWindowsKey(base) return base .. 'dedupe:windows' end
+-- The label index (labels.lua): label -> jobs that carry it; job id -> its labels; a label's jobs per phase
+-- ('q' unfinished, 'c' completed, 'f' failed).
+local function labelsKey(base) return base .. 'labels' end
+local function labelsOfKey(base) return base .. 'labels:of' end
+local function labelKey(base, label, phase) return base .. 'label:' .. label .. ':' .. phase end
 
 -- Flows (dependents.lua): a job's dependencies' outcomes (hash, dependency id -> its state, key and value),
 -- the jobs waiting on a job (set), the blocked jobs (sorted set, by when they were added) and the jobs

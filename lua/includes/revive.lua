@@ -5,6 +5,7 @@
 --@include events
 --@include enqueue
 --@include done
+--@include labels
 local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   local j
   if completed then j = doneJob(Q.base, id) else j = recordJob(Q.base, id) end
@@ -17,6 +18,7 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   if jobProblem(j, #Q.levels) then return STATUS.CORRUPT end
   redis.call('ZREM', setKey, id)
   if completed then redis.call('HDEL', doneKey(Q.base), id) end
+  moveLabelsIf(Q.base, Q.meta, id, completed and 'c' or 'f', 'q', int(Q.now), Q)
   redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl', 'by')
   enqueue(Q, j, false)
   emit(eventsKey, maxLen, 'waiting', id, '')

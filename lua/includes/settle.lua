@@ -8,6 +8,7 @@
 --@include xinfo
 --@include locate
 --@include history
+--@include labels
 
 -- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
 -- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
@@ -124,14 +125,17 @@ end
 -- Retention for a finished set (completed or failed), scored by finish time; `done`: the completed set,
 -- whose jobs' records are in the done hash. count 0 never gets here (such jobs are deleted at once); -1
 -- means no limit. Each call deletes at most 1,000 jobs per rule, so a lowered limit is caught up over a
--- few calls instead of blocking Redis once.
-local function trimFinished(setKey, base, count, age, now, done)
+-- few calls instead of blocking Redis once. The deleted jobs' label entries go too, behind the gate
+-- (labels.lua): a queue without labeled jobs pays one HGET of meta per call that deletes, not per job.
+local function trimFinished(setKey, base, count, age, now, done, meta)
+  local phase = done and 'c' or 'f'
   if count > 0 then
     local excess = redis.call('ZCARD', setKey) - count
     if excess > 0 then
       if excess > 1000 then excess = 1000 end
       local ids = redis.call('ZRANGE', setKey, '0', int(excess - 1))
       dropJobs(base, ids, done)
+      dropLabelsIf(base, meta, ids, phase)
       redis.call('ZREMRANGEBYRANK', setKey, '0', int(excess - 1))
     end
   end
@@ -139,6 +143,7 @@ local function trimFinished(setKey, base, count, age, now, done)
     local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', int(now - age * 1000), 'LIMIT', '0', '1000')
     if #ids > 0 then
       dropJobs(base, ids, done)
+      dropLabelsIf(base, meta, ids, phase)
       redis.call('ZREM', setKey, unpack(ids))
     end
   end
@@ -154,8 +159,8 @@ local function newRetention()
     local rule = count .. ':' .. age
     if not rules[rule] then rules[rule] = { tonumber(count), tonumber(age) } end
   end
-  function r.apply(setKey, base, now, done)
-    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done) end
+  function r.apply(setKey, base, now, done, meta)
+    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done, meta) end
   end
   return r
 end

@@ -9,6 +9,7 @@ import { LOG_LINES } from './format.js';
 import type { Html } from './html.js';
 import {
   FILTER_SCAN,
+  filtered,
   groupsPage,
   jobCells,
   jobPage,
@@ -22,10 +23,12 @@ import {
   queuePage,
   schedulesPage,
   type JobList,
+  type ListFilter,
   type OverviewRow,
   type PageContext,
 } from './pages.js';
 import { QueueDirectory } from './queues.js';
+import { LabelStore } from '../redis/label-store.js';
 import { readTimeline } from './timeline.js';
 import { CSRF_FIELD, Csrf, presentedToken, sameOrigin, sameSecret, securityHeaders, setCookie, TOKEN_COOKIE } from './security.js';
 
@@ -128,6 +131,7 @@ const FLASH: Record<string, { kind: 'ok' | 'error'; text: (n: number) => string 
   retried: { kind: 'ok', text: () => 'Sent back to waiting.' },
   promoted: { kind: 'ok', text: () => 'Promoted: waiting now.' },
   removed: { kind: 'ok', text: () => 'Job removed.' },
+  cancelled: { kind: 'ok', text: () => 'Cancelled: the job failed for good; a running handler was told to stop.' },
   'schedule-removed': { kind: 'ok', text: () => 'Schedule removed.' },
   'schedule-ran': { kind: 'ok', text: () => "Added now by its schedule's Run now; the schedule's next run is unchanged." },
   'schedule-missing': { kind: 'error', text: () => 'No such schedule (removed meanwhile?).' },
@@ -333,25 +337,25 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     );
   }
 
-  async function jobList(queue: Queue, state: JobState, page: number, filter: { name: string; group: string }, m: QueueMetrics): Promise<JobList> {
+  /** `withLabels`: read the labels in use for the filter's choices (a page view, not the rows' poll). */
+  async function jobList(queue: Queue, state: JobState, page: number, filter: ListFilter, m: QueueMetrics, withLabels: boolean): Promise<JobList> {
     const inState = state === 'waiting' ? m.waiting + m.paused : m[state];
-    if (filter.name === '' && filter.group === '') {
-      const start = page * PAGE_SIZE;
-      return { state, page, filter, total: inState, jobs: await queue.getJobs(state, start, start + PAGE_SIZE - 1) };
+    const labels = withLabels ? await queue.getLabels(50) : [];
+    const start = page * PAGE_SIZE;
+    if (!filtered(filter)) return { state, page, filter, labels, total: inState, jobs: await queue.getJobs(state, start, start + PAGE_SIZE - 1) };
+    const wanted = { ...(filter.label === '' ? {} : { label: filter.label }), ...(filter.name === '' ? {} : { name: filter.name }), ...(filter.group === '' ? {} : { group: filter.group }) };
+    // A label's completed or failed jobs are a set of their own: read by position, counted exactly.
+    if (filter.label !== '' && filter.name === '' && filter.group === '' && (state === 'completed' || state === 'failed')) {
+      const [jobs, total] = await Promise.all([
+        queue.getJobs(state, { ...wanted, start, end: start + PAGE_SIZE - 1 }),
+        LabelStore.of(queue.store).size(filter.label, state === 'completed' ? 'c' : 'f'),
+      ]);
+      return { state, page, filter, labels, total, jobs };
     }
-    const matches = [];
-    const step = 250;
-    let looked = 0;
-    for (let start = 0; start < FILTER_SCAN; start += step) {
-      const batch = await queue.getJobs(state, start, start + step - 1);
-      looked += batch.length;
-      for (const job of batch) {
-        if ((filter.name === '' || job.name === filter.name) && (filter.group === '' || job.group === filter.group)) matches.push(job);
-      }
-      if (batch.length < step) break;
-    }
-    const jobs = matches.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
-    return { state, page, filter, total: matches.length, jobs, scanned: { looked, more: inState > looked } };
+    // Otherwise the matches up to this page and one more (whether a next page exists), looking through
+    // FILTER_SCAN jobs at most where no index answers.
+    const found = await queue.findJobs(state, { ...wanted, start: 0, end: start + PAGE_SIZE, scanLimit: FILTER_SCAN });
+    return { state, page, filter, labels, total: found.jobs.length, jobs: found.jobs.slice(start, start + PAGE_SIZE), scanned: { looked: found.looked, more: !found.complete } };
   }
 
   async function get(r: Request, parts: string[]): Promise<void> {
@@ -375,10 +379,17 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       const state = (JOB_STATES as readonly string[]).includes(stateParam) ? (stateParam as JobState) : 'failed';
       const pageNumber = Number(query.get('page') ?? '1');
       const page = Number.isInteger(pageNumber) && pageNumber >= 1 ? Math.min(pageNumber, MAX_PAGE) - 1 : 0;
-      const filter = { name: query.get('name') ?? '', group: query.get('group') ?? '' };
+      const filter = { name: query.get('name') ?? '', group: query.get('group') ?? '', label: query.get('label') ?? '' };
       const metrics = await queue.getMetrics();
-      const list = await jobList(queue, state, page, filter, metrics);
-      if (query.get('partial') === 'rows') return sendHtml(res, 200, jobRows(ctx, name, list));
+      const rowsOnly = query.get('partial') === 'rows';
+      const list = await jobList(queue, state, page, filter, metrics, !rowsOnly).catch((error: unknown) => {
+        // A label or group no job could carry (a control character, too long): say so in fixed words (never
+        // text a link chose), list without it.
+        if (!(error instanceof ValidationError)) throw error;
+        ctx.flash = { kind: 'error', text: 'Label and group filters not applied: no job can carry that label or group (1 to 64 and 1 to 256 characters, no control characters).' };
+        return jobList(queue, state, page, { name: filter.name, group: '', label: '' }, metrics, !rowsOnly);
+      });
+      if (rowsOnly) return sendHtml(res, 200, jobRows(ctx, name, list));
       return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
@@ -497,6 +508,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
           case 'promote':
             await queue.promoteJob(id);
             return done(page, 'promoted');
+          case 'cancel':
+            await queue.cancel(id);
+            return done(page, 'cancelled');
           default:
             throw new HttpError(404, 'No such action.');
         }

@@ -1,4 +1,5 @@
 import type { Job } from '../job.js';
+import type { LabelUse } from '../labels.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
 import type { JobState, MinuteCounts, QueueMetrics } from '../states.js';
@@ -30,7 +31,10 @@ export interface PageContext {
 }
 
 export const PAGE_SIZE = 25;
-/** How many jobs of a state a name or group filter looks through (getJobs pages of 250). */
+/**
+ * How many jobs a filter looks through when it has no index to read (a name, a group outside its waiting
+ * set, a label's unfinished jobs checked for their state): the scanLimit of queue.getJobs' filter.
+ */
 export const FILTER_SCAN = 1000;
 
 const STATES: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
@@ -166,9 +170,30 @@ export interface JobList {
   jobs: Job[];
   /** Jobs of the state (the count), or with a filter the matches found. */
   total: number;
-  filter: { name: string; group: string };
+  filter: ListFilter;
   /** With a filter: how many jobs of the state were looked through, and whether there were more. */
   scanned?: { looked: number; more: boolean };
+  /** The labels jobs carry now, most used first: the label filter's choices. */
+  labels?: readonly LabelUse[];
+}
+
+/** The queue page's filter, each '' when not set. */
+export interface ListFilter {
+  name: string;
+  group: string;
+  label: string;
+}
+
+/** Whether any field of the filter is set. */
+export function filtered(filter: ListFilter): boolean {
+  return filter.name !== '' || filter.group !== '' || filter.label !== '';
+}
+
+/** A job's labels as small tags, or nothing. */
+function labelTags(job: Job): Html | '' {
+  const labels = job.opts.labels;
+  if (labels === undefined || labels.length === 0) return '';
+  return html` <span class="labels">${labels.map((label) => html`<span class="label">${label}</span>`)}</span>`;
 }
 
 function whenColumn(state: JobState): string {
@@ -181,10 +206,10 @@ function whenValue(job: Job, ctx: PageContext): string {
 }
 
 export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
-  if (list.jobs.length === 0) return html`<tr><td colspan="7" class="empty">No ${list.state} jobs${list.filter.name !== '' || list.filter.group !== '' ? ' match' : ''}.</td></tr>`;
+  if (list.jobs.length === 0) return html`<tr><td colspan="7" class="empty">No ${list.state} jobs${filtered(list.filter) ? ' match' : ''}.</td></tr>`;
   return join(list.jobs.map((job) => html`<tr>
 <td><a href="${jobUrl(ctx.base, queue, job.id)}">${job.id}</a></td>
-<td>${job.name}</td>
+<td>${job.name}${labelTags(job)}</td>
 <td>${job.group ?? ''}</td>
 <td>${whenValue(job, ctx)}</td>
 <td class="n">${job.attemptsMade}</td>
@@ -196,13 +221,14 @@ export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
 export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList, history: readonly MinuteCounts[]): Html {
   const cells = metricCells('', m);
   const base = q(ctx.base, name);
-  const listUrl = (state: JobState, page = 0): string => withQuery(base, { state, page: page === 0 ? undefined : page + 1, name: list.filter.name, group: list.filter.group });
+  const listUrl = (state: JobState, page = 0): string =>
+    withQuery(base, { state, page: page === 0 ? undefined : page + 1, name: list.filter.name, group: list.filter.group, label: list.filter.label });
   const tabs = STATES.map((state) => html`<a href="${listUrl(state)}"${state === list.state ? html` aria-current="page"` : ''} class="state-tab">${state} <b>${live(state, cells[state])}</b></a>`);
   const first = list.page * PAGE_SIZE;
   const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
   const pager = html`<div class="pager">
 ${list.page > 0 ? html`<a href="${listUrl(list.state, list.page - 1)}" rel="prev">← newer</a>` : ''}
-<span>${list.total === 0 ? '0' : `${first + 1}–${first + list.jobs.length}`} of ${count(list.total)}${list.scanned === undefined ? '' : ` matching (looked through ${count(list.scanned.looked)} ${list.state} jobs${list.scanned.more ? ', the first ones only' : ''})`}</span>
+<span>${list.total === 0 ? '0' : `${first + 1}–${first + list.jobs.length}`} of ${count(list.total)}${list.scanned === undefined ? '' : ` matching (looked through ${count(list.scanned.looked)} ${list.filter.label === '' ? `${list.state} jobs` : 'jobs with the label'}${list.scanned.more ? ', the first ones only' : ''})`}</span>
 ${list.page + 1 < pages ? html`<a href="${listUrl(list.state, list.page + 1)}" rel="next">older →</a>` : ''}
 </div>`;
   const ages = [['1 hour', 3_600_000], ['1 day', 86_400_000], ['7 days', 604_800_000], ['0 (all)', 0]] as const;
@@ -227,7 +253,7 @@ ${largeChart(history)}
 ${actions}
 <div class="toolbar">
 <form method="get" action="${base}" class="search" role="search"><input type="search" name="id" placeholder="Job id" aria-label="Find a job by id" required><button type="submit">Find</button></form>
-<form method="get" action="${base}" class="filter"><input type="hidden" name="state" value="${list.state}"><input name="name" value="${list.filter.name}" placeholder="Job name" aria-label="Filter by job name"><input name="group" value="${list.filter.group}" placeholder="Group" aria-label="Filter by group"><button type="submit">Filter</button>${list.filter.name !== '' || list.filter.group !== '' ? html` <a href="${listUrl(list.state)}">clear</a>` : ''}</form>
+<form method="get" action="${base}" class="filter"><input type="hidden" name="state" value="${list.state}"><input name="name" value="${list.filter.name}" placeholder="Job name" aria-label="Filter by job name"><input name="group" value="${list.filter.group}" placeholder="Group" aria-label="Filter by group"><input name="label" value="${list.filter.label}" placeholder="Label" aria-label="Filter by label" list="labels-in-use"><datalist id="labels-in-use">${(list.labels ?? []).map((l) => html`<option value="${l.label}">${l.label} (${count(l.jobs)})</option>`)}</datalist><button type="submit">Filter</button>${filtered(list.filter) ? html` <a href="${withQuery(base, { state: list.state })}">clear</a>` : ''}</form>
 </div>
 <nav class="states">${tabs}</nav>
 <table class="grid jobs" data-list="${list.state}" data-refresh="${list.page === 0 && list.scanned === undefined ? withQuery(base, { state: list.state, partial: 'rows' }) : ''}">
@@ -276,6 +302,7 @@ export function jobPage(ctx: PageContext, queue: string, view: JobView): Html {
   const finished = job.state === 'failed' || job.state === 'completed';
   const actions = html`<section class="actions" aria-label="Job actions">
 ${finished ? action(ctx, `${url}/actions/retry`, 'Retry', { id: 'retry' }) : ''}
+${finished ? '' : action(ctx, `${url}/actions/cancel`, 'Cancel', { confirm: `Cancel job ${job.id}? It fails for good${job.state === 'active' ? ' and its handler is told to stop' : ''}.`, danger: true, id: 'cancel' })}
 ${job.state === 'delayed' ? action(ctx, `${url}/actions/promote`, 'Promote (run now)', { id: 'promote' }) : ''}
 ${job.state !== 'active' ? action(ctx, `${url}/actions/remove`, 'Remove', { confirm: `Delete job ${job.id} and its logs for good?`, danger: true, id: 'remove' }) : ''}
 </section>`;
@@ -288,6 +315,7 @@ ${ctx.readOnly ? '' : actions}
 <dl class="facts job">
 ${row('Name', job.name)}
 ${row('Group', job.group ?? '–')}
+${row('Labels', labelTags(job) || '–')}
 ${row('Priority level', job.priority)}
 ${row('Attempts', live('attempts', cells.attempts))}
 ${row('Stalled', job.stalledCounter)}

@@ -10,7 +10,7 @@ import type { DedupeOptions } from '../dedupe.js';
 
 /**
  * The verbs of job control: adds under a dedupe key, changing one job after it was added, cancelling one,
- * and the two reads a worker's cancel watch makes. One script per change (lua/add-deduped.lua,
+ * draining a queue's waiting and delayed jobs, and the two reads a worker's cancel watch makes. One script per change (lua/add-deduped.lua,
  * update-data, change-priority, change-delay, promote-job, cancel). Kept apart from QueueStore, whose verbs
  * are the hot path's: none of these is on it.
  */
@@ -58,6 +58,7 @@ export class ControlStore {
         delay: input.delay,
         runAt: input.runAt,
         jobGroup: input.group,
+        labels: input.labels ?? '',
       },
     );
   }
@@ -86,6 +87,12 @@ export class ControlStore {
   promote(jobId: string): Promise<ControlReply> {
     const { id, meta, delayed, events, ctl, groups, streams } = this.keys;
     return runScript(this.client, 'promote-job', { id, meta, delayed, events, ctl, groups, streams }, { base: this.base, group: GROUP, id: jobId, eventsMaxLen: this.eventsMaxLen });
+  }
+
+  /** Removes up to `limit` waiting and delayed jobs (lua/drain.lua); resolves how many. */
+  drain(limit: number): Promise<number> {
+    const { meta, delayed, events, groups, streams } = this.keys;
+    return runScript(this.client, 'drain', { meta, delayed, events, groups, streams }, { base: this.base, group: GROUP, limit, eventsMaxLen: this.eventsMaxLen });
   }
 
   cancel(jobId: string, reason: string): Promise<ControlReply> {

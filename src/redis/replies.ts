@@ -283,6 +283,17 @@ export function jobsReply(reply: unknown): StoredJob[] {
   return out;
 }
 
+/** find-jobs' reply: how many index entries it looked at, and the jobs among them in the state asked for. */
+export function foundReply(reply: unknown): { looked: number; jobs: StoredJob[] } {
+  const values = list(reply, 'find-jobs');
+  const jobs: StoredJob[] = [];
+  for (let o = 1; o + VIEW_SIZE <= values.length; o += VIEW_SIZE) {
+    const job = readView(values, o);
+    if (job !== null) jobs.push(job);
+  }
+  return { looked: num(values[0]), jobs };
+}
+
 /**
  * What the scripts that change one job answer (update-data, change-priority, change-delay, promote-job,
  * cancel): a status, the job's state ('' when it is missing), and a time (a due time, a finish time; 0 when

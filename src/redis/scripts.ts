@@ -10,6 +10,7 @@ import {
   completeReply,
   controlReply,
   dedupedReply,
+  foundReply,
   countsReply,
   dueSchedulesReply,
   historyReply,
@@ -63,6 +64,13 @@ export const SCRIPTS = {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
+    decode: addReply,
+  },
+  // add's contract, and each job's labels (src/labels.ts): a call with a labeled job (store.ts add).
+  'add-labeled': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'spent', 'count'],
+    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group', 'labels'],
     decode: addReply,
   },
   'add-flow': {
@@ -143,6 +151,13 @@ export const SCRIPTS = {
     readOnly: true,
     decode: jobsReply,
   },
+  'find-jobs': {
+    keys: ['streams...'],
+    args: ['base', 'group', 'state', 'label', 'jobGroup', 'start', 'count'],
+    binary: true,
+    readOnly: true,
+    decode: foundReply,
+  },
   'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], readOnly: true, binary: true, decode: jobReply },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
@@ -174,7 +189,7 @@ export const SCRIPTS = {
   // Job control (src/redis/control-store.ts).
   'add-deduped': {
     keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup', 'labels'],
     binary: true,
     decode: dedupedReply,
   },
@@ -189,6 +204,11 @@ export const SCRIPTS = {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: controlReply('promote-job'),
+  },
+  drain: {
+    keys: ['meta', 'delayed', 'events', 'groups...', 'streams...'],
+    args: ['base', 'group', 'limit', 'eventsMaxLen'],
+    decode: numberOf('drain'),
   },
   cancel: {
     keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],

@@ -36,6 +36,8 @@ export interface AddInput {
   runAt: number;
   /** '' for none. */
   group: string;
+  /** The job's labels joined by line breaks (src/labels.ts packLabels); undefined for none. */
+  labels?: string | undefined;
 }
 
 /** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
@@ -65,6 +67,8 @@ export interface CompleteInput {
   progress?: Buffer;
   /** The job has the dedupe option: complete releases its key (sent as `hashed` 2, lua/complete.lua). */
   dedupe?: boolean;
+  /** The job has labels: complete moves its index entries (`hashed` + 3, lua/complete.lua). */
+  labels?: boolean;
 }
 
 /** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
@@ -83,6 +87,8 @@ export interface FailInput {
   keep: Keep;
   /** The job has the dedupe option: failing it for good releases its key (sent as retryDelay -2, lua/fail.lua). */
   dedupe?: boolean;
+  /** The job has labels: failing it for good moves its index entries (retryDelay -3, or -4 with dedupe). */
+  labels?: boolean;
 }
 
 export interface ReleaseInput {
@@ -156,7 +162,13 @@ export class QueueStore implements SettingsSource {
   /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
   add(jobs: readonly AddInput[], spentMs = 0): Promise<{ id: string; duplicate: boolean }[]> {
     this.#addKeys ??= { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail };
-    return runScript(this.client, 'add', this.#addKeys, { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length }, jobs);
+    const args = { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length };
+    // A call with a labeled job goes whole to add-labeled (add.lua and its order, plus the index), so add.lua
+    // keeps no label code: an add without labels pays a scan of its call's inputs here and nothing in Redis.
+    if (jobs.some((job) => job.labels !== undefined)) {
+      return runScript<'add-labeled'>(this.client, 'add-labeled', this.#addKeys, args, jobs.map((job) => ({ ...job, labels: job.labels ?? '' })));
+    }
+    return runScript(this.client, 'add', this.#addKeys, args, jobs);
   }
 
   /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
@@ -215,7 +227,7 @@ export class QueueStore implements SettingsSource {
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
       },
-      jobs.map(({ job, result, keep, progress, dedupe }) => ({
+      jobs.map(({ job, result, keep, progress, dedupe, labels }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
@@ -226,7 +238,7 @@ export class QueueStore implements SettingsSource {
         record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
-        hashed: dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0,
+        hashed: (dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0),
       })),
     );
   }
@@ -239,11 +251,11 @@ export class QueueStore implements SettingsSource {
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
-      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe }) => ({
+      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe, labels }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
-        retryDelay: retryDelay < 0 && dedupe === true ? -2 : retryDelay,
+        retryDelay: retryDelay < 0 ? failFlags(dedupe === true, labels === true) : retryDelay,
         reason,
         stack,
         keepCount: keep.count,
@@ -561,4 +573,9 @@ export class QueueStore implements SettingsSource {
     }
     return { throttled, full: [...full].sort(), throttledTotal, fullTotal, withWork };
   }
+}
+
+/** What fail.lua takes for a job failed for good: -1, -2 (release its dedupe key), -3 (move its labels), -4 (both). */
+function failFlags(dedupe: boolean, labels: boolean): number {
+  return -1 - (dedupe ? 1 : 0) - (labels ? 2 : 0);
 }

@@ -76,7 +76,7 @@ export interface EverySchedule extends ScheduleBounds {
 export type ScheduleSpec = CronSchedule | EverySchedule;
 
 /** Job options a schedule's jobs take: all but jobId, delay and runAt, which the schedule decides. */
-export type ScheduleJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'dedupe'>;
+export type ScheduleJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'dedupe' | 'labels'>;
 
 /** The job each tick enqueues. */
 export interface ScheduleJob<Data> {
@@ -147,7 +147,7 @@ export const MAX_SCHEDULE_ID = 200;
  */
 const VERSION = 2;
 const SPEC_FIELDS = new Set(['cron', 'tz', 'every', 'startAt', 'endAt', 'limit', 'missed']);
-const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt', 'dedupe'];
+const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt', 'dedupe', 'labels'];
 
 export function validateScheduleId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SCHEDULE_ID) {

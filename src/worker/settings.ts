@@ -4,6 +4,7 @@ import { assertDuration, assertInteger } from '../options.js';
 import type { QueueOptions } from '../queue-settings.js';
 import type { OutboundLimit } from './outbound.js';
 import type { SandboxOptions } from './sandbox/pool.js';
+import type { ChunkOptions } from './chunks.js';
 
 /**
  * The options of a Worker and their validation, as queue-settings.ts is for a Queue: every setting is
@@ -109,6 +110,21 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    * @defaultValue `{}`: child processes with Node's default heap
    */
   sandbox?: SandboxOptions;
+  /**
+   * Only with a {@link ChunkProcessor}: see {@link ChunkWorkerOptions}. A per-job processor takes no chunks.
+   *
+   * @defaultValue none: the processor takes one job at a time
+   */
+  chunk?: undefined;
+}
+
+/**
+ * The options of a Worker whose processor takes chunks of jobs: {@link WorkerOptions} and `chunk`.
+ * `concurrency` (jobs out at once, in all its chunks) defaults to `chunk.size` and may not be smaller.
+ */
+export interface ChunkWorkerOptions extends Omit<WorkerOptions, 'chunk'> {
+  /** How jobs are gathered into one call of the processor. */
+  chunk: ChunkOptions;
 }
 
 /** Jobs one worker may run at once: 1 to 100,000 (README's Limits). */
@@ -129,7 +145,7 @@ export interface WorkerSettings {
   blockTimeout: number;
 }
 
-export function workerSettings(options: WorkerOptions): WorkerSettings {
+export function workerSettings(options: WorkerOptions | ChunkWorkerOptions): WorkerSettings {
   const concurrency = assertConcurrency('concurrency', options.concurrency ?? 1);
   const prefetch = assertInteger('prefetch', options.prefetch ?? defaultPrefetch(concurrency), 1, 1000);
   const stalledTimeout = assertDuration('stalledTimeout', options.stalledTimeout ?? 30_000, 100);

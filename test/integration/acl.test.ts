@@ -84,13 +84,16 @@ describe("README's ACL recipe", () => {
   it('a reader reads counts, jobs and metrics with read-only keys, writes nothing, and serves the exporter with --no-scheduler', async () => {
     const name = uniqueQueue('acl-reader');
     const queue = new Queue(name, { connection: { url: url('producer') }, redisConfig: 'off' });
-    const [job] = await queue.addBulk([{ name: 'a', data: { n: 1 } }, { name: 'b', data: { n: 2 } }]);
+    const [job] = await queue.addBulk([{ name: 'a', data: { n: 1 } }, { name: 'b', data: { n: 2 }, opts: { labels: ['tenant:x'] } }]);
     await admin.call('FUNCTION', 'FLUSH');
     const reader = new Queue(name, { connection: { url: url('reader') }, redisConfig: 'off' });
     expect(await reader.getCounts()).toMatchObject({ waiting: 2 });
     expect((await reader.getJobs('waiting')).map((j) => j.name)).toEqual(['a', 'b']);
     expect((await reader.getJob(job!.id))?.data).toEqual({ n: 1 });
     expect((await reader.getMetrics()).waiting).toBe(2);
+    // The label index reads: find-jobs by FCALL_RO, the labels in use by ZREVRANGE.
+    expect((await reader.getJobs('waiting', { label: 'tenant:x' })).map((j) => j.name)).toEqual(['b']);
+    expect(await reader.getLabels()).toEqual([{ label: 'tenant:x', jobs: 1 }]);
     expect(await reader.getWorkers()).toEqual([]);
     await expect(reader.add('c', {})).rejects.toThrow(/NOPERM/);
     const exporter = await startExporter(url('reader'), [name], ['--no-scheduler']);
