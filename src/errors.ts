@@ -23,7 +23,8 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REDIS_OOM'
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
-  | 'ERR_SLUICE_DECODE';
+  | 'ERR_SLUICE_DECODE'
+  | 'ERR_SLUICE_PARTITIONED';
 
 export class SluiceError extends Error {
   readonly code: SluiceErrorCode;
@@ -218,6 +219,16 @@ export class BulkAddError<J = unknown> extends SluiceError {
     );
     this.added = added;
     this.failed = failed;
+  }
+}
+
+/**
+ * The operation is not built for a partitioned queue (`partitions` > 1): a queue-wide rate limit, which one
+ * partition's claim cannot enforce for the others. Nothing was written.
+ */
+export class PartitionedQueueError extends SluiceError {
+  constructor(message: string) {
+    super('ERR_SLUICE_PARTITIONED', message);
   }
 }
 

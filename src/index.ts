@@ -45,6 +45,7 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  PartitionedQueueError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

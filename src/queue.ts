@@ -49,13 +49,15 @@ import {
   type ScheduleSpec,
 } from './schedules/definition.js';
 import { firstTick } from './schedules/ticks.js';
+import { innerOptions, innerPartition, once } from './partitions/inner.js';
+import { QueuePartitions, refuseRateLimit } from './partitions/queue-partitions.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
-interface Prepared {
+export interface Prepared {
   input: AddInput;
   stored: StoredJobOptions;
 }
@@ -95,29 +97,48 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  /** With `partitions` > 1: the partitions' Queues, which every method hands its work to (src/partitions/). */
+  readonly #parts: QueuePartitions<Data, Result, Prepared> | undefined;
+  /** The Redis config check before first use; a partitioned Queue's partitions share one. */
+  readonly #checkConfig: () => Promise<void>;
 
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
       throw new ValidationError(`new Queue('${String(name)}', options) needs options.connection ({ url } or ioredis options or an instance)`);
     }
     this.#settings = queueSettings(options);
-    const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels);
+    const inner = innerPartition(options);
+    const partitions = inner?.count ?? this.#settings.partitions;
+    const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels, { index: inner?.index ?? 0, count: partitions });
     this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
     this.#rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
+    if (this.#rateLimit !== undefined && partitions > 1) throw refuseRateLimit(name, partitions, 'the rateLimit option');
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
     this.#spans = new ProducerSpans(name);
+    this.#checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
     const producer = producerSettings(options);
     this.#durability = producer.durability;
-    this.#connection = connect(options.connection, { commandTimeout: producer.commandTimeout });
-    this.#reachability = new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
+    this.#connection = inner === undefined ? connect(options.connection, { commandTimeout: producer.commandTimeout }) : { client: inner.client, owned: false };
+    this.#reachability = inner?.reachability ?? new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
     this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
     this.#plain = this.#prepareOptions(undefined, undefined);
     // Shared by the Job of every job added without options, as reads share DEFAULT_STORED.
     Object.freeze(this.#plain.stored);
     this.#adder = new Adder(this.store, { ready: () => (this.#setUpDone ? undefined : this.#setUp()), durability: this.#durability });
+    if (inner === undefined && partitions > 1) {
+      const client = this.#connection.client;
+      const reachability = this.#reachability;
+      // One Redis config check for all partitions (3 CONFIG GETs per master each would be N times as many).
+      const checkConfig = once(() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
+      const parts = Array.from(
+        { length: partitions },
+        (_, index) => new Queue<Data, Result>(name, innerOptions(options, { index, count: partitions, client, reachability, checkConfig })),
+      );
+      this.#parts = new QueuePartitions(name, parts);
+    }
     trackOpen(this, `Queue '${name}'`);
   }
 
@@ -135,7 +156,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #setUp(): Promise<void> {
     if (this.#ready === undefined) {
       const limit = this.#rateLimit;
-      const ready = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`)
+      const ready = this.#checkConfig()
         .then(() => this.store.init(this.#settings.levels))
         .then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
       this.#ready = ready;
@@ -161,7 +182,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
     if (this.#ready !== undefined) return this.#ready.then(() => true);
     if (this.#checked === undefined) {
-      const checked = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`).then(() => this.store.check(this.#settings.levels));
+      const checked = this.#checkConfig().then(() => this.store.check(this.#settings.levels));
       this.#checked = checked;
       const forget = (): void => {
         if (this.#checked === checked) this.#checked = undefined;
@@ -262,6 +283,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
   async #submit(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    if (this.#parts !== undefined) {
+      if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+      return this.#parts.submit(inputs, prepared, data, called);
+    }
     // Each call waits for a connection that is down on its own, bounded by offlineTimeout and
     // maxOfflineCalls, before it joins a batch: a call that gives up was never sent.
     const offline = this.#reachability.whenReady();
@@ -318,6 +343,16 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (replicated < replicas) throw new ReplicationError(replicated, replicas, timeoutMs);
   }
 
+  /** @internal A partitioned Queue's way into one partition's Queue: jobs it prepared and routed (src/partitions/). */
+  submitPrepared(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    return this.#submit(inputs, prepared, data, called);
+  }
+
+  /** The number of partitions (1 for an unpartitioned queue). */
+  get partitions(): number {
+    return this.#parts?.count ?? 1;
+  }
+
   #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions, spent: number): Job<Data, Result> {
     const now = Date.now();
     const delayed = input.delay > spent || input.runAt > now;
@@ -341,6 +376,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
+    if (this.#parts !== undefined) return this.#parts.getJob(id);
     await this.#inspect();
     const stored = await this.store.getJob(id);
     return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
@@ -356,6 +392,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
     assertInteger('getJobs start', start, 0);
     assertInteger('getJobs end', end, start);
+    if (this.#parts !== undefined) return this.#parts.getJobs(state, start, end);
     await this.#inspect();
     const jobs: Job<Data, Result>[] = [];
     for (const stored of await this.store.getJobs(state, start, end)) {
@@ -371,6 +408,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
   async getCounts(): Promise<Counts> {
+    if (this.#parts !== undefined) return this.#parts.getCounts();
     await this.#inspect();
     return this.store.getCounts();
   }
@@ -380,17 +418,20 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * lifetime completed and failed totals. One script call, O(priority levels), no scans.
    */
   async getMetrics(): Promise<QueueMetrics> {
+    if (this.#parts !== undefined) return this.#parts.getMetrics();
     await this.#inspect();
     return this.store.getMetrics();
   }
 
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.pause();
     await this.#init();
     await this.store.setPaused(true);
   }
 
   async resume(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.resume();
     await this.#init();
     await this.store.setPaused(false);
   }
@@ -401,16 +442,20 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
+    if (this.#parts !== undefined) throw refuseRateLimit(this.name, this.#parts.count, 'setRateLimit');
     await this.#init();
     await this.store.setRateLimit(valid);
   }
 
   async removeRateLimit(): Promise<void> {
+    // No partitioned queue has one to remove.
+    if (this.#parts !== undefined) return;
     await this.#init();
     await this.store.setRateLimit(null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
+    if (this.#parts !== undefined) return null;
     await this.#inspect();
     return this.store.getRateLimit();
   }
@@ -423,6 +468,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
     const valid = validateGroupLimit(limit);
     const name = validateGroupName(group);
+    if (this.#parts !== undefined) return this.#parts.setGroupLimit(valid, name);
     await this.#init();
     await this.store.setGroupLimit(name, valid);
   }
@@ -430,12 +476,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** Removes a group's own rule (it falls back to the default), or, without `group`, the default itself. */
   async removeGroupLimit(group?: string): Promise<void> {
     const name = validateGroupName(group);
+    if (this.#parts !== undefined) return this.#parts.removeGroupLimit(name);
     await this.#init();
     await this.store.setGroupLimit(name, null);
   }
 
   /** Every group rule; the default is under the key ''. */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
+    if (this.#parts !== undefined) return this.#parts.getGroupLimits();
     await this.#inspect();
     return this.store.getGroupLimits();
   }
@@ -444,6 +492,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getGroup(group: string): Promise<GroupStatus> {
     const name = validateGroupName(group);
     if (name === '') throw new ValidationError('getGroup takes a group name');
+    if (this.#parts !== undefined) return this.#parts.getGroup(name);
     await this.#inspect();
     return this.store.getGroup(name);
   }
@@ -456,6 +505,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
+    if (this.#parts !== undefined) return this.#parts.retryJobs(state);
     await this.#init();
     const present = (await this.store.getCounts())[state];
     let seen = 0;
@@ -481,6 +531,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
     validateScheduleId(id);
+    if (this.#parts !== undefined) return this.#parts.upsertSchedule(id, spec, job);
     const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
     await this.#init();
     const schedules = this.#schedules();
@@ -491,6 +542,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Every schedule of the queue, by id, with its next run (null once it ended) and runs so far. */
   async getSchedules(): Promise<ScheduleInfo<Data>[]> {
+    if (this.#parts !== undefined) return this.#parts.getSchedules();
     await this.#inspect();
     return (await this.#schedules().list()).map((stored) => {
       const definition = decodeDefinition(stored.definition, stored.id);
@@ -510,6 +562,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async removeSchedule(id: string): Promise<boolean> {
     validateScheduleId(id);
+    if (this.#parts !== undefined) return this.#parts.removeSchedule(id);
     await this.#inspect();
     return this.#schedules().remove(id);
   }
@@ -525,6 +578,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async obliterate(options: { force?: boolean } = {}): Promise<void> {
     if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    if (this.#parts !== undefined) return this.#parts.obliterate(options);
     for (;;) {
       const step = await this.store.obliterate(options.force === true, STEP);
       if (step === Status.JOB_ACTIVE) {
@@ -547,6 +601,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         this.#allAnswered = resolve;
       });
     }
+    await this.#parts?.close();
     await closeConnection(this.#connection);
     untrackOpen(this);
   }
@@ -561,6 +616,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
+    if (this.#parts !== undefined) return this.#parts.clean(state, olderThanMs);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
     let removed = 0;
@@ -584,6 +640,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async promoteJob(id: string): Promise<void> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`promoteJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
+    if (this.#parts !== undefined) return this.#parts.promoteJob(id);
     if ((await this.#inspect()) && (await this.store.dueTime(id)) !== null) {
       await this.#schedules().promote(Math.max(await this.store.makeDue([id]), 1));
       return;
@@ -598,6 +655,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
    */
   async promoteJobs(): Promise<number> {
+    if (this.#parts !== undefined) return this.#parts.promoteJobs();
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -617,6 +675,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
     assertInteger('getLimitedGroups limit', limit, 1, 10_000);
+    if (this.#parts !== undefined) return this.#parts.getLimitedGroups(limit);
     if (!(await this.#inspect())) return { throttled: [], full: [], throttledTotal: 0, fullTotal: 0, withWork: 0 };
     const held = await this.store.heldGroups(limit);
     const status = async (group: string): Promise<{ group: string; waiting: number; active: number }> => {
@@ -632,6 +691,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** The queue-wide limit, the jobs started in its current window, and a RateLimitError's hold on the queue. */
   async getRateWindow(): Promise<RateWindow> {
+    if (this.#parts !== undefined) return this.#parts.getRateWindow();
     if (!(await this.#inspect())) return { limit: null, started: 0, heldUntil: null };
     const [limit, now, hold] = await Promise.all([this.store.getRateLimit(), this.store.time(), this.store.queueHold()]);
     const started = limit === null ? 0 : await this.store.startedSince(now - limit.duration);

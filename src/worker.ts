@@ -40,6 +40,9 @@ import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
 import { Settler, type Settled } from './worker/settler.js';
 import { asError, failureTexts } from './worker/thrown.js';
 import { workerSettings, type WorkerOptions } from './worker/settings.js';
+import { Slots } from './worker/slots.js';
+import { innerOptions, innerPartition, once } from './partitions/inner.js';
+import { consumedPartitions, partitionedMetrics } from './partitions/worker-partitions.js';
 
 export type { WorkerOptions } from './worker/settings.js';
 
@@ -120,7 +123,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #stopQueueMetrics: (() => void) | undefined;
   readonly #running = new Map<string, Running>();
   readonly #tasks = new Set<Promise<void>>();
-  #slotFreed: (() => void) | undefined;
+  /** The concurrency slots: this worker's own, or with partitions, shared with its siblings. */
+  readonly #slots: Slots;
+  /** Slots taken by the claim in flight (at most one is). */
+  #reserved = 0;
+  /** Who emits this worker's events: itself, or the partitioned Worker that made it. */
+  readonly #events: EventEmitter;
+  /** With partitions: the Workers of the other partitions this one consumes (src/partitions/worker-partitions.ts). */
+  readonly #siblings: Worker<Data, Result>[] = [];
+  /** The Redis config check before the first claim; a partitioned Worker's loops share one. */
+  readonly #checkConfig: () => Promise<void>;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -133,7 +145,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       throw new ValidationError(`new Worker('${String(name)}', processor, options) needs options.connection`);
     }
     const settings = queueSettings(options);
-    const keys = queueKeys(name, settings.prefix, settings.levels);
+    const inner = innerPartition(options);
+    const partitions = inner?.count ?? settings.partitions;
+    const consumed = inner === undefined ? consumedPartitions(options.consumePartitions, partitions) : [inner.index];
+    const index = consumed[0] ?? 0;
+    const keys = queueKeys(name, settings.prefix, settings.levels, { index, count: partitions });
     const { concurrency, prefetch, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
     this.concurrency = concurrency;
     this.#prefetch = prefetch;
@@ -149,19 +165,33 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.logger = options.logger;
     this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger);
 
-    this.#connection = connect(options.connection);
+    this.#connection = inner === undefined ? connect(options.connection) : { client: inner.client, owned: false };
     this.#blocking = connectBlocking(options.connection);
+    this.#slots = inner?.slots ?? new Slots(concurrency);
+    this.#events = inner?.events ?? this;
+    this.#checkConfig = inner?.checkConfig ?? once(() => checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`));
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
-    if (options.schedules !== false) {
+    // Schedules live on partition 0 (src/partitions/queue-partitions.ts): fired by the loop that consumes it.
+    if (options.schedules !== false && index === 0) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
       this.#schedules = new ScheduleRunner(schedules, (fired) => this.#notify('scheduleFired', fired), onError);
     }
-    if (options.queueMetrics === true) this.#stopQueueMetrics = observeQueueDepth(name, () => this.store.getMetrics());
+    if (options.queueMetrics === true && inner === undefined) {
+      const every = Array.from({ length: partitions }, (_, p) => queueKeys(name, settings.prefix, settings.levels, { index: p, count: partitions }));
+      this.#stopQueueMetrics = observeQueueDepth(name, partitions === 1 ? () => this.store.getMetrics() : partitionedMetrics(this.#connection.client, every, settings.eventsMaxLen));
+    }
+    if (inner === undefined) {
+      const client = this.#connection.client;
+      for (const other of consumed.slice(1)) {
+        const own = innerOptions({ ...options, autorun: false }, { index: other, count: partitions, client, slots: this.#slots, events: this, checkConfig: this.#checkConfig });
+        this.#siblings.push(new Worker<Data, Result>(name, processor, own));
+      }
+    }
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
   }
@@ -172,39 +202,50 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   /** Jobs whose handler is running right now. */
   get running(): number {
-    return this.#running.size;
+    return this.#siblings.reduce((sum, sibling) => sum + sibling.running, this.#running.size);
   }
 
   /** Starts the claim loop (done by the constructor unless autorun is false); resolves when it ends. */
   run(): Promise<void> {
     this.#loop ??= this.#claimLoop();
-    return this.#loop;
+    if (this.#siblings.length === 0) return this.#loop;
+    return Promise.all([this.#loop, ...this.#siblings.map((sibling) => sibling.run())]).then(() => undefined);
   }
 
   async #claimLoop(): Promise<void> {
     let failures = 0;
-    let started = false;
+    let ready = false;
     while (this.#closing === undefined) {
       try {
-        if (!started) {
-          await checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`);
+        if (!ready) {
+          await this.#checkConfig();
           await this.store.init(this.#levels);
           this.#leases.start();
           this.#reaper.start();
           this.#schedules?.start();
-          started = true;
+          ready = true;
         }
-        const free = this.concurrency - this.#running.size;
-        if (free <= 0) {
-          await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        if (this.#slots.free <= 0) {
+          await this.#slots.wait(this);
           continue;
         }
-        const claimed = await this.#claim(free);
+        let claimed: ClaimResult | undefined;
+        let started = 0;
+        try {
+          claimed = await this.#claim();
+          if (claimed?.kind === 'jobs') {
+            const before = this.#running.size;
+            for (const entry of claimed.jobs) this.#startClaimed(entry);
+            started = this.#running.size - before;
+          }
+        } finally {
+          // The slots taken for the claim: the started jobs keep theirs until they end (#freeSlot).
+          this.#slots.give(this.#reserved - started);
+          this.#reserved = 0;
+        }
         failures = 0;
-        if (claimed === undefined) continue;
-        if (claimed.kind === 'jobs') {
-          for (const entry of claimed.jobs) this.#startClaimed(entry);
-        } else if (claimed.kind === 'needs-init') {
+        if (claimed === undefined || claimed.kind === 'jobs') continue;
+        if (claimed.kind === 'needs-init') {
           await this.store.init(this.#levels);
         } else {
           await this.#idle.until(claimed);
@@ -225,13 +266,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * takes this turn: one script call settles and claims), else a claim call of its own. Undefined: that
    * complete call claimed nothing, because the worker began closing before it left.
    */
-  #claim(free: number): Promise<ClaimResult | undefined> {
-    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
+  #claim(): Promise<ClaimResult | undefined> {
+    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, this.#claimable(), PROMOTE_LIMIT);
   }
 
-  /** How many jobs a claim leaving now may take: none once closing. */
+  /** How many jobs a claim leaving now may take (slots it takes until the claim is answered): none once closing. */
   #claimable(): number {
-    return this.#closing === undefined ? Math.min(this.#prefetch, this.concurrency - this.#running.size) : 0;
+    if (this.#closing !== undefined) return 0;
+    const taken = this.#slots.take(this.#prefetch);
+    this.#reserved += taken;
+    return taken;
   }
 
   #startClaimed(claimed: ClaimedJob): void {
@@ -411,10 +455,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #freeSlot(entry: string): void {
-    this.#running.delete(entry);
-    const wake = this.#slotFreed;
-    this.#slotFreed = undefined;
-    wake?.();
+    if (this.#running.delete(entry)) this.#slots.give(1);
   }
 
   #onLost(entries: string[]): void {
@@ -430,7 +471,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    */
   #notify<K extends Exclude<keyof WorkerEventMap<Data, Result>, 'error'>>(event: K, ...args: WorkerEventMap<Data, Result>[K]): void {
     try {
-      (this.emit as (event: K, ...args: WorkerEventMap<Data, Result>[K]) => boolean)(event, ...args);
+      (this.#events.emit as (event: K, ...args: WorkerEventMap<Data, Result>[K]) => boolean).call(this.#events, event, ...args);
     } catch (thrown) {
       this.#report(new Error(`a '${event}' listener of worker '${this.name}' threw: ${asError(thrown).message}`, { cause: thrown }));
     }
@@ -438,9 +479,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
   #report(error: Error): void {
-    if (this.listenerCount('error') > 0) {
+    if (this.#events.listenerCount('error') > 0) {
       try {
-        this.emit('error', error);
+        this.#events.emit('error', error);
         return;
       } catch (thrown) {
         error = new Error(`an 'error' listener threw while reporting "${error.message}": ${asError(thrown).message}`, { cause: thrown });
@@ -462,15 +503,15 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   async #close(): Promise<void> {
     // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
     disconnectNow(this.#blocking);
+    // The siblings settle on this worker's connection: it closes after them.
+    const siblingsClosed = Promise.all(this.#siblings.map((sibling) => sibling.close()));
     const schedulesStopped = this.#schedules?.stop();
     this.#stopQueueMetrics?.();
-    const wake = this.#slotFreed;
-    this.#slotFreed = undefined;
-    wake?.();
+    this.#slots.cancel(this);
     await this.#loop;
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

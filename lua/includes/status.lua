@@ -15,4 +15,5 @@ local STATUS = {
   STALE = -7,
   FORMAT_MISMATCH = -8,
   CORRUPT = -9,
+  PARTITIONS_MISMATCH = -10,
 }

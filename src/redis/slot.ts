@@ -6,9 +6,11 @@
  */
 export const SLOTS = 16_384;
 
-/** CRC16-XMODEM (polynomial 0x1021, initial value 0), one byte at a time: keys are short. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
+/**
+ * CRC16-XMODEM (polynomial 0x1021, initial value 0), one byte at a time: keys are short. `crc` continues
+ * the CRC of bytes before these (src/partitions/tags.ts searches suffixes of one fixed start).
+ */
+export function crc16(bytes: Uint8Array, crc = 0): number {
   for (const byte of bytes) {
     crc ^= byte << 8;
     for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;

@@ -21,6 +21,8 @@ export const Status = {
   FORMAT_MISMATCH: -8,
   /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
   CORRUPT: -9,
+  /** init, check: the queue was created with another partition count (meta `parts`, absent for 1). */
+  PARTITIONS_MISMATCH: -10,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

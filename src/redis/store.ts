@@ -10,6 +10,7 @@ import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
 import { registerQueue, unregisterQueue } from './registry.js';
+import { idFloor } from '../partitions/routing.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -88,9 +89,16 @@ export class QueueStore implements SettingsSource {
     return { groups: this.keys.groups, streams: this.keys.streams };
   }
 
-  /** Creates the queue (or checks the one there), then records it in the prefix's registry. */
+  /**
+   * Creates the queue (or checks the one there), then records it in the prefix's registry. A partition
+   * p >= 1 first checks partition 0's record (a read), and starts its id counter at its floor
+   * (src/partitions/routing.ts) when the counter is not there yet.
+   */
   async init(levels: number): Promise<void> {
+    const { index } = this.keys.partition;
+    if (index > 0) await this.#initScript(levels, false, this.keys.partition.firstMeta);
     await this.#initScript(levels, true);
+    if (index > 0) await this.client.set(this.keys.id, idFloor(index), 'NX');
     await registerQueue(this.client, this.keys);
   }
 
@@ -104,18 +112,26 @@ export class QueueStore implements SettingsSource {
    * the queue does not exist (never initialised, or obliterated). For reads, which must not create a queue.
    */
   async check(levels: number): Promise<boolean> {
+    if (this.keys.partition.index > 0) await this.#initScript(levels, false, this.keys.partition.firstMeta);
     return (await this.#initScript(levels, false)) === Status.OK;
   }
 
-  async #initScript(levels: number, create: boolean): Promise<StatusCode> {
+  async #initScript(levels: number, create: boolean, meta = this.keys.meta): Promise<StatusCode> {
+    const partitions = this.keys.partition.count;
     const { status, recorded } = create
-      ? await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })
-      : await runScript(this.client, 'check', { meta: this.keys.meta }, { levels });
+      ? await runScript(this.client, 'init', { meta, streams: this.keys.streams }, { group: GROUP, levels, partitions })
+      : await runScript(this.client, 'check', { meta }, { levels, partitions });
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +
           `(jobs in their stream entries, fields named as in lua/includes/job-fields.lua); drain it with the sluice version that ` +
           `wrote it, or obliterate it`,
+      );
+    }
+    if (status === Status.PARTITIONS_MISMATCH) {
+      throw new ConfigMismatchError(
+        `queue '${this.keys.name}' was created with partitions ${recorded} but this instance says ${partitions}; ` +
+          `use the same partitions everywhere, or drain and obliterate the queue to change it`,
       );
     }
     if (status === Status.LEVELS_MISMATCH) {

@@ -26,6 +26,11 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
   blockTimeout?: number;
   /** Custom backoff strategies, by the name jobs give in `backoff.type`. */
   backoffStrategies?: Record<string, BackoffStrategy>;
+  /**
+   * With `partitions`: the partitions this worker takes jobs from, by index (0 to partitions - 1). Default:
+   * all of them. Its concurrency is shared by them; it blocks on each and wakes on any.
+   */
+  consumePartitions?: readonly number[];
   /** Start processing at once. Default true; otherwise call run(). */
   autorun?: boolean;
   /** Start of this worker's consumer name in Redis (default: host name). */

@@ -1,0 +1,300 @@
+import { BulkAddError, PartitionedQueueError } from '../errors.js';
+import type { Job } from '../job.js';
+import type { Counts, JobState, QueueMetrics } from '../states.js';
+import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
+import type { AddInput } from '../redis/store.js';
+import type { ScheduleInfo, ScheduleJob, ScheduleSpec } from '../schedules/definition.js';
+import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing.js';
+
+/**
+ * The producer side of a partitioned queue: one Queue per partition (each with its own keys, Adder and
+ * script calls, all on the outer Queue's one connection), and the rule that spreads jobs over them and
+ * reads them back (routing.ts). Queue delegates every method here when `partitions` > 1; with 1, none of
+ * this exists and nothing is spent on it.
+ *
+ * What spans partitions and what does not:
+ * - an add is routed to one partition; addBulk groups its jobs by partition and sends the groups at once;
+ * - reads ask every partition at once and add up (counts, metrics) or merge (getJobs, by time);
+ * - pause, resume, retryJobs, clean, promoteJobs and obliterate run on every partition at once: each
+ *   partition changes when its own call lands, not all in one instant;
+ * - schedules are stored and fired on partition 0, and their jobs are enqueued there (the fire is one
+ *   script on one slot, so a tick enqueues exactly once); getJob finds them there.
+ */
+
+/** What the partition layer needs of a partition's Queue: Queue's own methods, plus the prepared add. */
+export interface PartitionQueue<Data, Result, P> {
+  submitPrepared(inputs: AddInput[], prepared: readonly P[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]>;
+  getJob(id: string): Promise<Job<Data, Result> | undefined>;
+  getJobs(state: JobState, start: number, end: number): Promise<Job<Data, Result>[]>;
+  getCounts(): Promise<Counts>;
+  getMetrics(): Promise<QueueMetrics>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  setGroupLimit(limit: GroupLimit, group?: string): Promise<void>;
+  removeGroupLimit(group?: string): Promise<void>;
+  getGroupLimits(): Promise<Map<string, GroupLimit>>;
+  getGroup(group: string): Promise<GroupStatus>;
+  retryJobs(state: 'failed' | 'completed'): Promise<number>;
+  upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }>;
+  getSchedules(): Promise<ScheduleInfo<Data>[]>;
+  removeSchedule(id: string): Promise<boolean>;
+  obliterate(options: { force?: boolean }): Promise<void>;
+  clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number>;
+  promoteJob(id: string): Promise<void>;
+  promoteJobs(): Promise<number>;
+  getLimitedGroups(limit: number): Promise<LimitedGroups>;
+  getRateWindow(): Promise<RateWindow>;
+  close(): Promise<void>;
+}
+
+export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
+  readonly #turn: RoundRobin;
+
+  constructor(
+    readonly name: string,
+    readonly parts: readonly PartitionQueue<Data, Result, P>[],
+  ) {
+    this.#turn = new RoundRobin(parts.length);
+  }
+
+  get count(): number {
+    return this.parts.length;
+  }
+
+  #part(index: number): PartitionQueue<Data, Result, P> {
+    const part = this.parts[index];
+    if (part === undefined) throw new RangeError(`partition ${index} of ${this.parts.length}`);
+    return part;
+  }
+
+  /** Routes prepared jobs to their partitions; one call per partition that gets any, all at once. */
+  async submit(inputs: AddInput[], prepared: readonly P[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    const count = this.parts.length;
+    if (inputs.length === 1) {
+      const input = inputs[0] as AddInput;
+      return this.#part(routeJob(input.group, input.jobId, count, this.#turn)).submitPrepared(inputs, prepared, data, called);
+    }
+    const slices = new Map<number, { indexes: number[]; inputs: AddInput[]; prepared: P[]; data: Data[] }>();
+    inputs.forEach((input, i) => {
+      const index = routeJob(input.group, input.jobId, count, this.#turn);
+      let slice = slices.get(index);
+      if (slice === undefined) slices.set(index, (slice = { indexes: [], inputs: [], prepared: [], data: [] }));
+      slice.indexes.push(i);
+      slice.inputs.push(input);
+      slice.prepared.push(prepared[i] as P);
+      slice.data.push(data[i] as Data);
+    });
+    if (slices.size === 0) {
+      // An empty addBulk: partition 0 sets the queue up (and waits for replicas) as an unpartitioned one does.
+      return this.#part(0).submitPrepared([], [], [], called);
+    }
+    const sent = [...slices].map(([index, slice]) => this.#part(index).submitPrepared(slice.inputs, slice.prepared, slice.data, called));
+    const settled = await Promise.allSettled(sent);
+    const out: (Job<Data, Result> | undefined)[] = new Array<Job<Data, Result> | undefined>(inputs.length);
+    const failed: { index: number; error: Error }[] = [];
+    [...slices.values()].forEach((slice, s) => {
+      const result = settled[s] as PromiseSettledResult<Job<Data, Result>[]>;
+      if (result.status === 'fulfilled') {
+        result.value.forEach((job, j) => (out[slice.indexes[j] as number] = job));
+      } else if (result.reason instanceof BulkAddError) {
+        const partial = result.reason as BulkAddError<Job<Data, Result>>;
+        const lost = new Set(partial.failed.map((f) => f.index));
+        let k = 0;
+        slice.indexes.forEach((index, j) => {
+          if (!lost.has(j)) out[index] = partial.added[k++];
+        });
+        for (const f of partial.failed) failed.push({ index: slice.indexes[f.index] as number, error: f.error });
+      } else {
+        const error = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+        for (const index of slice.indexes) failed.push({ index, error });
+      }
+    });
+    if (failed.length === inputs.length && failed[0] !== undefined) throw failed[0].error;
+    const added = out.filter((job): job is Job<Data, Result> => job !== undefined);
+    if (failed.length > 0) throw new BulkAddError(added, failed.sort((a, b) => a.index - b.index), inputs.length);
+    return added;
+  }
+
+  /**
+   * The partition the routing rule names first; a given id not found there is looked for on the others (a
+   * grouped job goes where its group hashes, and a schedule's jobs are on partition 0).
+   */
+  async getJob(id: string): Promise<Job<Data, Result> | undefined> {
+    const index = partitionOfId(id, this.parts.length);
+    if (index < 0) return undefined;
+    const job = await this.#part(index).getJob(id);
+    if (job !== undefined || /^\d+$/.test(id)) return job;
+    const others = await Promise.all(this.parts.map((part, i) => (i === index ? Promise.resolve(undefined) : part.getJob(id))));
+    return others.find((found) => found !== undefined);
+  }
+
+  /** A page merged over the partitions: each is asked for its first `end + 1`, the merge is cut to the page. */
+  async getJobs(state: JobState, start: number, end: number): Promise<Job<Data, Result>[]> {
+    const pages = await Promise.all(this.parts.map((part) => part.getJobs(state, 0, end)));
+    return pages.flat().sort(ORDER[state]).slice(start, end + 1);
+  }
+
+  async getCounts(): Promise<Counts> {
+    const all = await Promise.all(this.parts.map((part) => part.getCounts()));
+    const sum: Counts = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 };
+    for (const counts of all) for (const key of Object.keys(sum) as (keyof Counts)[]) sum[key] += counts[key];
+    return sum;
+  }
+
+  async getMetrics(): Promise<QueueMetrics> {
+    const all = await Promise.all(this.parts.map((part) => part.getMetrics()));
+    return sumMetrics(all);
+  }
+
+  async pause(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.pause()));
+  }
+
+  async resume(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.resume()));
+  }
+
+  /** A group's rule lives with its group; the default is on every partition. */
+  async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
+    if (group !== undefined && group !== '') return this.#part(partitionOfGroup(group, this.parts.length)).setGroupLimit(limit, group);
+    await Promise.all(this.parts.map((part) => part.setGroupLimit(limit)));
+  }
+
+  async removeGroupLimit(group?: string): Promise<void> {
+    if (group !== undefined && group !== '') return this.#part(partitionOfGroup(group, this.parts.length)).removeGroupLimit(group);
+    await Promise.all(this.parts.map((part) => part.removeGroupLimit()));
+  }
+
+  async getGroupLimits(): Promise<Map<string, GroupLimit>> {
+    const all = await Promise.all(this.parts.map((part) => part.getGroupLimits()));
+    const out = new Map<string, GroupLimit>();
+    // Partition 0's default last: every partition holds the same one, and partition 0's is the record.
+    for (const rules of [...all.slice(1), all[0] ?? new Map<string, GroupLimit>()]) for (const [group, rule] of rules) out.set(group, rule);
+    return out;
+  }
+
+  getGroup(group: string): Promise<GroupStatus> {
+    return this.#part(partitionOfGroup(group, this.parts.length)).getGroup(group);
+  }
+
+  async retryJobs(state: 'failed' | 'completed'): Promise<number> {
+    return total(await Promise.all(this.parts.map((part) => part.retryJobs(state))));
+  }
+
+  upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
+    return this.#part(0).upsertSchedule(id, spec, job);
+  }
+
+  getSchedules(): Promise<ScheduleInfo<Data>[]> {
+    return this.#part(0).getSchedules();
+  }
+
+  removeSchedule(id: string): Promise<boolean> {
+    return this.#part(0).removeSchedule(id);
+  }
+
+  /**
+   * Every partition, partition 0 last: it holds the queue's record (its partition count), which must stay
+   * while any other partition still has keys. A refusal (running jobs) leaves the partitions it reached
+   * deleted; call again once the jobs are done, or with force.
+   */
+  async obliterate(options: { force?: boolean }): Promise<void> {
+    await Promise.all(this.parts.slice(1).map((part) => part.obliterate(options)));
+    await this.#part(0).obliterate(options);
+  }
+
+  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+    return total(await Promise.all(this.parts.map((part) => part.clean(state, olderThanMs))));
+  }
+
+  async promoteJob(id: string): Promise<void> {
+    const index = partitionOfId(id, this.parts.length);
+    const found = index < 0 ? undefined : await this.#part(index).getJob(id);
+    // Not on its routed partition: the partition getJob finds it on (or the routed one, to say it is missing).
+    const on = found === undefined ? await this.#holder(id) : index;
+    return this.#part(on ?? Math.max(index, 0)).promoteJob(id);
+  }
+
+  async #holder(id: string): Promise<number | undefined> {
+    const found = await Promise.all(this.parts.map((part) => part.getJob(id)));
+    const at = found.findIndex((job) => job !== undefined);
+    return at < 0 ? undefined : at;
+  }
+
+  async promoteJobs(): Promise<number> {
+    return total(await Promise.all(this.parts.map((part) => part.promoteJobs())));
+  }
+
+  async getLimitedGroups(limit: number): Promise<LimitedGroups> {
+    const all = await Promise.all(this.parts.map((part) => part.getLimitedGroups(limit)));
+    return {
+      throttled: all.flatMap((held) => held.throttled).sort((a, b) => a.until.getTime() - b.until.getTime()).slice(0, limit),
+      full: all.flatMap((held) => held.full).sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0)).slice(0, limit),
+      throttledTotal: total(all.map((held) => held.throttledTotal)),
+      fullTotal: total(all.map((held) => held.fullTotal)),
+      withWork: total(all.map((held) => held.withWork)),
+    };
+  }
+
+  /** No queue-wide limit exists on a partitioned queue; a RateLimitError holds its job's partition: the latest hold. */
+  async getRateWindow(): Promise<RateWindow> {
+    const all = await Promise.all(this.parts.map((part) => part.getRateWindow()));
+    const holds = all.map((window) => window.heldUntil).filter((until): until is Date => until !== null);
+    return { limit: null, started: 0, heldUntil: holds.length === 0 ? null : new Date(Math.max(...holds.map((until) => until.getTime()))) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.close()));
+  }
+}
+
+/** A queue-wide rate limit cannot be kept by N partitions on N masters: refused, saying why (docs/guide/redis-setup.md). */
+export function refuseRateLimit(name: string, partitions: number, what: string): PartitionedQueueError {
+  return new PartitionedQueueError(
+    `${what}: queue '${name}' has ${partitions} partitions, and a queue-wide rate limit across partitions is not built ` +
+      `(one partition's claim script cannot see the others' starts). Limit groups instead (setGroupLimit: a group lives ` +
+      `in one partition, so its limits are exact), or use an unpartitioned queue for rate-limited work`,
+  );
+}
+
+function total(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0);
+}
+
+type Compare = (a: Job, b: Job) => number;
+const oldestFirst: Compare = (a, b) => a.timestamp - b.timestamp;
+const newestFinishedFirst: Compare = (a, b) => (b.finishedOn ?? 0) - (a.finishedOn ?? 0);
+/** Each partition's page is in its own order; the merge keeps that order across them, by time. */
+const ORDER: Record<JobState, Compare> = {
+  // Within a partition, level by level and then in the order added: the same across them.
+  waiting: (a, b) => a.priority - b.priority || oldestFirst(a, b),
+  active: (a, b) => (a.processedOn ?? a.timestamp) - (b.processedOn ?? b.timestamp),
+  delayed: (a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0),
+  completed: newestFinishedFirst,
+  failed: newestFinishedFirst,
+};
+
+/** Metrics of every partition as one queue's: counts and totals add up, the oldest waiting job is the oldest of all. */
+export function sumMetrics(all: readonly QueueMetrics[]): QueueMetrics {
+  const [first] = all;
+  if (first === undefined) throw new RangeError('no partitions');
+  const levels = first.waitingByLevel.length;
+  const add = (pick: (m: QueueMetrics) => number): number => total(all.map(pick));
+  const oldest = all.map((m) => m.oldestWaitingMs).filter((ms): ms is number => ms !== null);
+  return {
+    waiting: add((m) => m.waiting),
+    active: add((m) => m.active),
+    delayed: add((m) => m.delayed),
+    completed: add((m) => m.completed),
+    failed: add((m) => m.failed),
+    paused: add((m) => m.paused),
+    isPaused: all.some((m) => m.isPaused),
+    waitingByLevel: Array.from({ length: levels }, (_, level) => add((m) => m.waitingByLevel[level] ?? 0)),
+    waitingGrouped: add((m) => m.waitingGrouped),
+    limited: all.some((m) => m.limited === null) ? null : add((m) => m.limited ?? 0),
+    limitedGroups: add((m) => m.limitedGroups),
+    oldestWaitingMs: oldest.length === 0 ? null : Math.max(...oldest),
+    completedTotal: add((m) => m.completedTotal),
+    failedTotal: add((m) => m.failedTotal),
+  };
+}
