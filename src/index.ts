@@ -1,6 +1,7 @@
 // The public surface of sluice: everything a user imports, nothing else.
 export { Queue, type BulkJob } from './queue.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
+export type { PartitionInfo } from './partitions/placement.js';
 export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEventMap } from './scheduler.js';

@@ -32,7 +32,9 @@ import {
   type QueueSettings,
   type RateLimit,
 } from './queue-settings.js';
-import { closeConnection, connect, type Connection } from './redis/connection.js';
+import { closeConnection, connect, serverFor, type Connection } from './redis/connection.js';
+import { keySlot } from './redis/slot.js';
+import { partitionTag, type PartitionInfo } from './partitions/placement.js';
 import { Reachability } from './redis/reachability.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
@@ -351,6 +353,18 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** The number of partitions (1 for an unpartitioned queue). */
   get partitions(): number {
     return this.#parts?.count ?? 1;
+  }
+
+  /** Where each partition lives now: its hash tag, its slot and the server that serves it. Reads only slot maps. */
+  async getPartitions(): Promise<PartitionInfo[]> {
+    const count = this.partitions;
+    const client = this.store.client;
+    return Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const tag = partitionTag(this.name, index, count);
+        return { index, tag, slot: keySlot(`{${tag}}`), server: await serverFor(client, `{${tag}}`) };
+      }),
+    );
   }
 
   #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions, spent: number): Job<Data, Result> {

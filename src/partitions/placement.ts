@@ -1,5 +1,15 @@
 import { crc16, keySlot, SLOTS } from '../redis/slot.js';
 
+/** Where one partition lives (queue.getPartitions()). */
+export interface PartitionInfo {
+  index: number;
+  /** Its hash tag: `CLUSTER KEYSLOT <tag>` names its slot, and `CLUSTER SHARDS` (or `CLUSTER NODES`) its master. */
+  tag: string;
+  slot: number;
+  /** `host:port` of the server that serves the slot now (the Redis itself when not a cluster). */
+  server: string | undefined;
+}
+
 /**
  * Where the partitions of a partitioned queue live: the hash tag of each, chosen so that N partitions sit on
  * N distinct slots spread evenly over the 16,384 (on a cluster whose masters split the slots evenly, N
