@@ -1,5 +1,5 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
-import { ConfigMismatchError } from '../errors.js';
+import { ConfigMismatchError, RedisTimeoutError, RedisUnavailableError } from '../errors.js';
 import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
@@ -428,7 +428,15 @@ export class QueueStore implements SettingsSource {
     // WAIT counts the writes of the connection it is sent on; a Cluster would send it to any node, so it
     // goes on the node connection that ran the adds: the one to the master of the queue's slot.
     const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
-    return connection.wait(replicas, timeoutMs).catch(throwRedisFailure);
+    return connection.wait(replicas, timeoutMs).catch((error: unknown) => {
+      // The adds were answered; only their replication is unknown when the WAIT is cut short: the master
+      // turned replica in a failover (UNBLOCKED), or its connection went. Then no replica confirmed them:
+      // the caller's ReplicationError says so, where a connection error would say nothing was written.
+      const failure = redisFailure(error);
+      if (failure instanceof RedisUnavailableError || failure instanceof RedisTimeoutError) return 0;
+      if (error instanceof Error && error.message.startsWith('UNBLOCKED')) return 0;
+      throw failure;
+    });
   }
 
   // Reads and admin steps for operators (dashboard, CLI); none is on a worker's path.
