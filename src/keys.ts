@@ -90,6 +90,8 @@ export interface PartitionOf {
 export interface PartitionKeys extends PartitionOf {
   /** Hash: the meta of partition 0, where the queue's partition count is recorded (this one's own when index is 0). */
   readonly firstMeta: string;
+  /** Partition 0's streams (its init's keys): every partition's init makes partition 0 first. */
+  readonly firstStreams: readonly string[];
 }
 
 export function validateQueueName(name: unknown): string {
@@ -172,7 +174,12 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
-    partition: { index: partition.index, count: partition.count, firstMeta: `${first}meta` },
+    partition: {
+      index: partition.index,
+      count: partition.count,
+      firstMeta: `${first}meta`,
+      firstStreams: partition.index === 0 ? [...wait, `${base}admit`] : [...wait.map((stream) => first + stream.slice(base.length)), `${first}admit`],
+    },
   };
 }
 

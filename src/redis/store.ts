@@ -91,12 +91,13 @@ export class QueueStore implements SettingsSource {
 
   /**
    * Creates the queue (or checks the one there), then records it in the prefix's registry. A partition
-   * p >= 1 first checks partition 0's record (a read), and starts its id counter at its floor
-   * (src/partitions/routing.ts) when the counter is not there yet.
+   * p >= 1 first makes (or checks) partition 0, which holds the queue's record where every reader looks
+   * for it, and starts its own id counter at its floor (src/partitions/routing.ts) when the counter is not
+   * there yet.
    */
   async init(levels: number): Promise<void> {
-    const { index } = this.keys.partition;
-    if (index > 0) await this.#initScript(levels, false, this.keys.partition.firstMeta);
+    const { index, firstMeta, firstStreams } = this.keys.partition;
+    if (index > 0) await this.#initScript(levels, true, firstMeta, firstStreams);
     await this.#initScript(levels, true);
     if (index > 0) await this.client.set(this.keys.id, idFloor(index), 'NX');
     await registerQueue(this.client, this.keys);
@@ -116,10 +117,10 @@ export class QueueStore implements SettingsSource {
     return (await this.#initScript(levels, false)) === Status.OK;
   }
 
-  async #initScript(levels: number, create: boolean, meta = this.keys.meta): Promise<StatusCode> {
+  async #initScript(levels: number, create: boolean, meta = this.keys.meta, streams = this.keys.streams): Promise<StatusCode> {
     const partitions = this.keys.partition.count;
     const { status, recorded } = create
-      ? await runScript(this.client, 'init', { meta, streams: this.keys.streams }, { group: GROUP, levels, partitions })
+      ? await runScript(this.client, 'init', { meta, streams }, { group: GROUP, levels, partitions })
       : await runScript(this.client, 'check', { meta }, { levels, partitions });
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigMismatchError, PartitionedQueueError, Queue, Scheduler, ValidationError, Worker } from 'sluice';
+import { ConfigMismatchError, PartitionedQueueError, Queue, QueueEvents, Scheduler, ValidationError, Worker } from 'sluice';
 import { queueKeys } from '../../src/keys.js';
 import { ID_SPAN, partitionOfGroup, partitionOfId } from '../../src/partitions/routing.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
@@ -123,6 +123,32 @@ describe('partitioned queues on one Redis', () => {
     }
     expect(new Set(started.slice(1).map((id) => partitionOfId(id, 3))).size).toBe(3);
     await worker.close();
+    await queue.obliterate();
+    await queue.close();
+  });
+
+  it('QueueEvents reads every partition (the count Redis recorded), and waitUntilFinished works on each', async () => {
+    const name = uniqueQueue('parts-events');
+    const queue = new Queue<{ n: number }, number>(name, options(3));
+    await queue.add('warm', { n: 0 });
+    const events = new QueueEvents(name, { connection: redis.connection });
+    await events.waitUntilReady();
+    const completed: string[] = [];
+    let paused = 0;
+    events.on('completed', ({ jobId }) => completed.push(jobId));
+    events.on('paused', () => paused++);
+    await queue.pause();
+    await queue.resume();
+    const jobs = await queue.addBulk(Array.from({ length: 9 }, (_, n) => ({ name: 'x', data: { n } })));
+    expect(new Set(jobs.map((job) => partitionOfId(job.id, 3))).size).toBe(3);
+    const worker = new Worker<{ n: number }, number>(name, async (job) => job.data.n * 10, { ...options(3), concurrency: 4 });
+    const results = await Promise.all(jobs.map((job) => job.waitUntilFinished(events, 10_000)));
+    expect(results).toEqual(jobs.map((job) => job.data.n * 10));
+    await waitFor('10 completed events', () => completed.length === 10);
+    // One paused event for the queue, not one per partition.
+    expect(paused).toBe(1);
+    await worker.close();
+    await events.close();
     await queue.obliterate();
     await queue.close();
   });

@@ -26,7 +26,8 @@ describe('partition placement', () => {
     expect(tag).toMatch(/^emails\|1\|[0-9A-Za-z]{1,4}$/);
     const keys = queueKeys('emails', 'sluice', 3, { index: 1, count: 3 });
     expect(keys.meta).toBe(`sluice:{${tag}}p:meta`);
-    expect(keys.partition).toEqual({ index: 1, count: 3, firstMeta: 'sluice:{emails}:meta' });
+    expect(keys.partition).toMatchObject({ index: 1, count: 3, firstMeta: 'sluice:{emails}:meta' });
+    expect(keys.partition.firstStreams).toEqual(queueKeys('emails', 'sluice', 3).streams);
     // The same name unpartitioned: the keys partition 0 has.
     expect(queueKeys('emails', 'sluice', 3, { index: 0, count: 3 }).meta).toBe(queueKeys('emails', 'sluice', 3).meta);
     expect(queueKeys(tag, 'sluice', 3).meta).toBe(`sluice:{${tag}}:meta`);
