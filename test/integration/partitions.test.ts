@@ -106,6 +106,32 @@ describe('partitioned queues on one Redis', () => {
     await queue.close();
   });
 
+  it('at concurrency 1 one job runs at a time, and every partition is served', async () => {
+    const name = uniqueQueue('parts-c1');
+    const queue = new Queue(name, options(3));
+    let running = 0;
+    let most = 0;
+    const ids: string[] = [];
+    const worker = new Worker(
+      name,
+      async (job) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        ids.push(job.id);
+        running--;
+      },
+      options(3),
+    );
+    await queue.addBulk(Array.from({ length: 30 }, () => ({ name: 'x', data: {} })));
+    await waitFor('30 done', () => ids.length === 30);
+    expect(most).toBe(1);
+    // Served in turn: no partition waits for the others to drain.
+    expect(new Set(ids.slice(0, 6).map((id) => partitionOfId(id, 3))).size).toBeGreaterThan(1);
+    await worker.close();
+    await queue.obliterate();
+    await queue.close();
+  });
+
   it('an idle worker blocked on every partition wakes for a job on any of them', async () => {
     const name = uniqueQueue('parts-wake');
     const queue = new Queue(name, options(3));
