@@ -223,8 +223,9 @@ export class BulkAddError<J = unknown> extends SluiceError {
 }
 
 /**
- * The operation is not built for a partitioned queue (`partitions` > 1): a queue-wide rate limit, which one
- * partition's claim cannot enforce for the others. Nothing was written.
+ * What was asked cannot be done on a partitioned queue (`partitions` > 1): a queue-wide rate limit whose
+ * `max` is below the partition count, which cannot be split into a share of at least 1 per partition.
+ * Nothing was written.
  */
 export class PartitionedQueueError extends SluiceError {
   constructor(message: string) {

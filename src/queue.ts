@@ -52,7 +52,7 @@ import {
 } from './schedules/definition.js';
 import { firstTick } from './schedules/ticks.js';
 import { innerOptions, innerPartition, once } from './partitions/inner.js';
-import { QueuePartitions, refuseRateLimit } from './partitions/queue-partitions.js';
+import { QueuePartitions, splitRateLimit } from './partitions/queue-partitions.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
@@ -114,7 +114,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels, { index: inner?.index ?? 0, count: partitions });
     this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
     this.#rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
-    if (this.#rateLimit !== undefined && partitions > 1) throw refuseRateLimit(name, partitions, 'the rateLimit option');
+    // A limit that cannot be split over the partitions is refused before anything connects.
+    if (this.#rateLimit !== undefined && inner === undefined && partitions > 1) splitRateLimit(name, this.#rateLimit, partitions);
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
@@ -137,9 +138,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const checkConfig = once(() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
       const parts = Array.from(
         { length: partitions },
-        (_, index) => new Queue<Data, Result>(name, innerOptions(options, { index, count: partitions, client, reachability, checkConfig })),
+        // The rateLimit option is split over the partitions (QueuePartitions), not set whole on each.
+        (_, index) => new Queue<Data, Result>(name, innerOptions({ ...options, rateLimit: undefined }, { index, count: partitions, client, reachability, checkConfig })),
       );
-      this.#parts = new QueuePartitions(name, parts);
+      this.#parts = new QueuePartitions(name, parts, this.#rateLimit);
     }
     trackOpen(this, `Queue '${name}'`);
   }
@@ -456,20 +458,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
-    if (this.#parts !== undefined) throw refuseRateLimit(this.name, this.#parts.count, 'setRateLimit');
+    if (this.#parts !== undefined) return this.#parts.setRateLimit(valid);
     await this.#init();
     await this.store.setRateLimit(valid);
   }
 
   async removeRateLimit(): Promise<void> {
-    // No partitioned queue has one to remove.
-    if (this.#parts !== undefined) return;
+    if (this.#parts !== undefined) return this.#parts.removeRateLimit();
     await this.#init();
     await this.store.setRateLimit(null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    if (this.#parts !== undefined) return null;
+    if (this.#parts !== undefined) return this.#parts.getRateLimit();
     await this.#inspect();
     return this.store.getRateLimit();
   }

@@ -1,7 +1,7 @@
 import { BulkAddError, PartitionedQueueError } from '../errors.js';
 import type { Job } from '../job.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
-import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
+import type { GroupLimit, GroupStatus, LimitedGroups, RateLimit, RateWindow } from '../queue-settings.js';
 import type { AddInput } from '../redis/store.js';
 import type { ScheduleInfo, ScheduleJob, ScheduleSpec } from '../schedules/definition.js';
 import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing.js';
@@ -30,6 +30,9 @@ export interface PartitionQueue<Data, Result, P> {
   getMetrics(): Promise<QueueMetrics>;
   pause(): Promise<void>;
   resume(): Promise<void>;
+  setRateLimit(limit: RateLimit): Promise<void>;
+  removeRateLimit(): Promise<void>;
+  getRateLimit(): Promise<RateLimit | null>;
   setGroupLimit(limit: GroupLimit, group?: string): Promise<void>;
   removeGroupLimit(group?: string): Promise<void>;
   getGroupLimits(): Promise<Map<string, GroupLimit>>;
@@ -49,13 +52,38 @@ export interface PartitionQueue<Data, Result, P> {
 
 export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   readonly #turn: RoundRobin;
+  /** The `rateLimit` option, written to every partition before the first add (then undefined). */
+  #rateLimit: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
     readonly parts: readonly PartitionQueue<Data, Result, P>[],
+    rateLimit: RateLimit | undefined,
   ) {
     this.#turn = new RoundRobin(parts.length);
+    this.#rateLimitOption = rateLimit;
   }
+
+  readonly #rateLimitOption: RateLimit | undefined;
+
+  /** Writes the rateLimit option to every partition once; the hot path reads one field after that. */
+  #limited(): Promise<void> | undefined {
+    const limit = this.#rateLimitOption;
+    if (limit === undefined) return undefined;
+    if (this.#rateLimit === undefined) {
+      const applying = this.setRateLimit(limit);
+      this.#rateLimit = applying;
+      applying.then(
+        () => (this.#rateLimitDone = true),
+        () => {
+          if (this.#rateLimit === applying) this.#rateLimit = undefined;
+        },
+      );
+    }
+    return this.#rateLimitDone ? undefined : this.#rateLimit;
+  }
+
+  #rateLimitDone = false;
 
   get count(): number {
     return this.parts.length;
@@ -69,6 +97,8 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
 
   /** Routes prepared jobs to their partitions; one call per partition that gets any, all at once. */
   async submit(inputs: AddInput[], prepared: readonly P[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    const limiting = this.#limited();
+    if (limiting !== undefined) await limiting;
     const count = this.parts.length;
     if (inputs.length === 1) {
       const input = inputs[0] as AddInput;
@@ -154,6 +184,27 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     await Promise.all(this.parts.map((part) => part.resume()));
   }
 
+  /**
+   * The queue-wide limit, split over the partitions: partition p may start max_p jobs in any window of
+   * `duration` ms, the max_p adding up to `max`, each enforced exactly by its own claim script. No partition
+   * lends its share to another (docs/guide/redis-setup.md, "Partitioned queues").
+   */
+  async setRateLimit(limit: RateLimit): Promise<void> {
+    const shares = splitRateLimit(this.name, limit, this.parts.length);
+    await Promise.all(this.parts.map((part, index) => part.setRateLimit({ max: shares[index] as number, duration: limit.duration })));
+  }
+
+  async removeRateLimit(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.removeRateLimit()));
+  }
+
+  /** The partitions' shares added up; null when none has one. */
+  async getRateLimit(): Promise<RateLimit | null> {
+    const all = (await Promise.all(this.parts.map((part) => part.getRateLimit()))).filter((limit): limit is RateLimit => limit !== null);
+    const [first] = all;
+    return first === undefined ? null : { max: total(all.map((limit) => limit.max)), duration: first.duration };
+  }
+
   /** A group's rule lives with its group; the default is on every partition. */
   async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
     if (group !== undefined && group !== '') return this.#part(partitionOfGroup(group, this.parts.length)).setGroupLimit(limit, group);
@@ -236,11 +287,17 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     };
   }
 
-  /** No queue-wide limit exists on a partitioned queue; a RateLimitError holds its job's partition: the latest hold. */
+  /** The shares and their starts added up; a RateLimitError holds its job's partition: the latest hold. */
   async getRateWindow(): Promise<RateWindow> {
     const all = await Promise.all(this.parts.map((part) => part.getRateWindow()));
     const holds = all.map((window) => window.heldUntil).filter((until): until is Date => until !== null);
-    return { limit: null, started: 0, heldUntil: holds.length === 0 ? null : new Date(Math.max(...holds.map((until) => until.getTime()))) };
+    const limits = all.map((window) => window.limit).filter((limit): limit is RateLimit => limit !== null);
+    const [first] = limits;
+    return {
+      limit: first === undefined ? null : { max: total(limits.map((limit) => limit.max)), duration: first.duration },
+      started: total(all.map((window) => window.started)),
+      heldUntil: holds.length === 0 ? null : new Date(Math.max(...holds.map((until) => until.getTime()))),
+    };
   }
 
   async close(): Promise<void> {
@@ -248,13 +305,22 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   }
 }
 
-/** A queue-wide rate limit cannot be kept by N partitions on N masters: refused, saying why (docs/guide/redis-setup.md). */
-export function refuseRateLimit(name: string, partitions: number, what: string): PartitionedQueueError {
-  return new PartitionedQueueError(
-    `${what}: queue '${name}' has ${partitions} partitions, and a queue-wide rate limit across partitions is not built ` +
-      `(one partition's claim script cannot see the others' starts). Limit groups instead (setGroupLimit: a group lives ` +
-      `in one partition, so its limits are exact), or use an unpartitioned queue for rate-limited work`,
-  );
+/**
+ * A queue-wide limit as shares, one per partition, adding up to `max`: the first `max mod N` partitions
+ * take one more. Each partition's claim enforces its share exactly, so the queue never starts more than
+ * `max` in a window. Refused when `max` is below the partition count: some partition would get 0 and never
+ * start a job.
+ */
+export function splitRateLimit(name: string, limit: RateLimit, partitions: number): number[] {
+  if (limit.max < partitions) {
+    throw new PartitionedQueueError(
+      `rate limit max ${limit.max} is below queue '${name}''s ${partitions} partitions: the limit is split into one share per ` +
+        `partition, and a share of 0 would stop a partition for good. Raise max (or duration with it: ${partitions} per ` +
+        `${Math.ceil((limit.duration * partitions) / Math.max(limit.max, 1))} ms is the same rate), or limit groups instead`,
+    );
+  }
+  const base = Math.floor(limit.max / partitions);
+  return Array.from({ length: partitions }, (_, index) => base + (index < limit.max % partitions ? 1 : 0));
 }
 
 function total(values: readonly number[]): number {

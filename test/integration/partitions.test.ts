@@ -214,7 +214,7 @@ describe('partitioned queues on one Redis', () => {
     await queue.close();
   });
 
-  it('records the partition count and refuses another one, and a queue-wide rate limit', async () => {
+  it('records the partition count and refuses another one', async () => {
     const name = uniqueQueue('parts-record');
     const queue = new Queue(name, options(3));
     await queue.add('x', {});
@@ -225,8 +225,6 @@ describe('partitioned queues on one Redis', () => {
       await expect(wrong.getCounts()).rejects.toThrow(/created with partitions 3/);
       await wrong.close();
     }
-    await expect(queue.setRateLimit({ max: 10, duration: 1000 })).rejects.toBeInstanceOf(PartitionedQueueError);
-    expect(() => new Queue(name, { ...options(3), rateLimit: { max: 1, duration: 1000 } })).toThrow(PartitionedQueueError);
     expect(() => new Queue(name, options(101))).toThrow(ValidationError);
     // A queue created unpartitioned is not opened partitioned either.
     const plain = uniqueQueue('parts-plain');
@@ -239,6 +237,31 @@ describe('partitioned queues on one Redis', () => {
     await queue.obliterate();
     // Obliterate leaves no key of any partition.
     expect(await admin.keys(`sluice:{${name}*`)).toEqual([]);
+    await queue.close();
+  });
+
+  it('holds a queue-wide rate limit exactly, split into one share per partition', async () => {
+    const name = uniqueQueue('parts-rate');
+    const queue = new Queue<{ n: number }>(name, { ...options(3), rateLimit: { max: 6, duration: 500 } });
+    expect(() => new Queue(name, { ...options(3), rateLimit: { max: 2, duration: 1000 } })).toThrow(PartitionedQueueError);
+    await expect(queue.setRateLimit({ max: 2, duration: 1000 })).rejects.toBeInstanceOf(PartitionedQueueError);
+    await queue.addBulk(Array.from({ length: 18 }, (_, n) => ({ name: 'x', data: { n } })));
+    // Every partition has its share (2 of 6) before any job could start.
+    expect(await queue.getRateLimit()).toEqual({ max: 6, duration: 500 });
+    for (let p = 0; p < 3; p++) expect(await admin.hget(queueKeys(name, 'sluice', 3, { index: p, count: 3 }).meta, 'rlmax')).toBe('2');
+    let done = 0;
+    const worker = new Worker<{ n: number }>(name, async () => void done++, { ...options(3), concurrency: 10 });
+    await waitFor('18 done', () => done === 18, 20_000);
+    const starts = (await queue.getJobs('completed', 0, 17)).map((job) => job.processedOn!).sort((a, b) => a - b);
+    expect(starts).toHaveLength(18);
+    // In any window of 500 ms (Redis' clock: one server here), at most 6 starts.
+    for (const from of starts) expect(starts.filter((at) => at >= from && at < from + 500).length).toBeLessThanOrEqual(6);
+    expect(starts[17]! - starts[0]!).toBeGreaterThanOrEqual(1000);
+    expect((await queue.getRateWindow()).limit).toEqual({ max: 6, duration: 500 });
+    await queue.removeRateLimit();
+    expect(await queue.getRateLimit()).toBeNull();
+    await worker.close();
+    await queue.obliterate();
     await queue.close();
   });
 
