@@ -11,16 +11,18 @@
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
---   recorded progress), '0' when it has none
--- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
+--   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none
+-- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
 --   as one nested array}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
---   whose hash cannot be used), in the same events entry
+--   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
+--   waited for a settled job (dependents.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
---   count > 0 claim's bounds (count at most 1,000)
+--   count > 0 claim's bounds (count at most 1,000); while jobs wait for others, one more pass over the
+--   batch and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include numbers
@@ -29,6 +31,8 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include dedupe
+--@include dependents
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -52,6 +56,7 @@ while at <= #jobs do
   if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, g)
+    if hashed == '2' then releaseDedupe(base, id) end
     if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
@@ -60,7 +65,7 @@ while at <= #jobs do
       records[n + 1], records[n + 2] = id, record
       n = #scores
       scores[n + 1], scores[n + 2] = nowS, id
-      if hashed == '1' then hashes[#hashes + 1] = jobKey(base, id) end
+      if hashed ~= '0' then hashes[#hashes + 1] = jobKey(base, id) end
       retention.add(keepCount, keepAge)
     end
     emit(eventsKey, maxLen, 'completed', id, result)
@@ -86,7 +91,9 @@ local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
 if settled > 0 then retention.apply(completedKey, base, now, true) end
-countFinished(metaKey, 'completed', settled)
+countFinished(Q, 'completed', settled)
+-- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
+if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

@@ -2,14 +2,17 @@
 -- Fencing as in complete: only the holder of the live delivery may settle it.
 -- KEYS: id meta delayed failed events ctl groups... streams...
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
---   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 =
+--   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
+--   key, dedupe.lua); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
--- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
--- Events: retrying (with delay and reason) or failed (with reason), per settled job
--- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
+-- Events: retrying (with delay and reason) or failed (with reason), per settled job; waiting, failed or
+--   removed for the jobs that waited for one failed for good (dependents.lua)
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; while jobs
+--   wait for others and one failed for good, one more pass and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include clock
@@ -18,6 +21,8 @@
 --@include enqueue
 --@include schedule
 --@include packed
+--@include dedupe
+--@include dependents
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -64,6 +69,7 @@ while at <= #jobs do
   end
   if id ~= '' and status == STATUS.OK then
     local retryDelay = retryDelayOf(retryDelayS)
+    if retryDelay == -2 then releaseDedupe(base, id) end
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
       stalls = stalls, err = reason, stack = stack,
@@ -104,7 +110,11 @@ delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
-countFinished(metaKey, 'failed', failedForGood)
+countFinished(Q, 'failed', failedForGood)
+if failedForGood > 0 then
+  Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
+  LINKS.failed(Q, jobs, out, JOB, retryDelayOf)
+end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later

@@ -1,5 +1,5 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits and schedules, in bounded steps; pauses it
--- first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules, per-minute history and flows'
+-- links, in bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
@@ -21,7 +21,7 @@ if redis.call('EXISTS', metaKey) == 1 then redis.call('HSET', metaKey, 'paused',
 
 local deleted = 0
 local function drop(id)
-  redis.call('DEL', jobKey(base, id), logsKey(base, id))
+  redis.call('DEL', jobKey(base, id), logsKey(base, id), depsKey(base, id), dependentsKey(base, id))
   deleted = deleted + 1
 end
 for _, key in ipairs(streams) do
@@ -46,6 +46,12 @@ for k = 3, 5 do
     if k == 4 then redis.call('HDEL', doneKey(base), unpack(ids)) end
   end
 end
+-- Jobs waiting for their dependencies (dependents.lua).
+if deleted < limit then
+  local ids = redis.call('ZRANGE', blockedKey(base), 0, limit - deleted - 1)
+  for _, id in ipairs(ids) do drop(id) end
+  if #ids > 0 then redis.call('ZREM', blockedKey(base), unpack(ids)) end
+end
 -- The levels' fronts (jobs a RateLimitError gave back, release.lua).
 for level = 0, #levels - 1 do
   if deleted >= limit then break end
@@ -69,5 +75,6 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
 end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base))
+redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
+  linkedKey(base))
 return 0

@@ -7,7 +7,8 @@
 --   reaper = a consumer name that only ever holds entries inside this script
 -- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
--- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job
+-- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; waiting, failed or
+--   removed for the jobs that waited for one failed for good (dependents.lua)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status
@@ -18,6 +19,8 @@
 --@include enqueue
 --@include xinfo
 --@include corrupt
+--@include dedupe
+--@include dependents
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -29,6 +32,8 @@ local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6),
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
 local requeued, failed, corrupt, strays = 0, 0, 0, {}
+-- Jobs failed for good here, for the jobs that wait for them (dependents.lua).
+local gone = {}
 
 for level = 1, #streams do
   local reply = redis.call('XAUTOCLAIM', streams[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
@@ -55,6 +60,9 @@ for level = 1, #streams do
         redis.call('HSET', jobKey(base, j.id), unpack(f))
         redis.call('ZADD', failedKey, nowS, j.id)
         emit(eventsKey, maxLen, 'failed', j.id, reason)
+        -- Failed for good: a dedupe key it holds is free (one HGET, on this rare path, for every such job).
+        releaseDedupe(base, j.id)
+        gone[#gone + 1] = { j.id, 'f', reason }
         failed = failed + 1
       else
         -- The attempt that stalled was started: the next one is attempt ats + 2.
@@ -71,7 +79,8 @@ end
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
 closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
-countFinished(metaKey, 'failed', failed)
+countFinished(Q, 'failed', failed)
+if failed > 0 and LINKS.open(Q) then LINKS.settleMembers(Q, gone) end
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle

@@ -9,7 +9,7 @@
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level holdMs name data opts ts prio grp ats atm stalls err stack
 --   jobs = the batch's values (packed.lua); name ... stack = the job as claim handed it, in job-fields.lua's
 --   names; err '' = no earlier failure
--- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms), once}
 -- Events: rate-limited (per released job, with the hold)
 -- Loops: one pass over the batch (at most 1,000)

@@ -1,16 +1,19 @@
 -- remove-job: delete one job and its logs, wherever it waits; a running job is refused.
--- KEYS: meta delayed completed failed events groups... streams...
+-- KEYS: id meta delayed completed failed events ctl groups... streams...
 -- ARGV: base group id eventsMaxLen
 -- Returns: OK | JOB_MISSING | JOB_ACTIVE
--- Events: removed
--- Loops: one XRANGE per level at most (locate)
+-- Events: removed; waiting, failed or removed for the jobs that waited for it (dependents.lua)
+-- Loops: one XRANGE per level at most (locate); the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include events
 --@include groups
 --@include locate
-local metaKey, delayedKey, completedKey, failedKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
+--@include dedupe
+--@include clock
+--@include dependents
+local idKey, metaKey, delayedKey, completedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local streams, levels = streamKeys(KEYS, 8 + GROUP_KEY_COUNT)
 local base, group, id, maxLen = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local state, index, entry = locate(base, group, streams, levels, id)
 if not state then return STATUS.JOB_MISSING end
@@ -29,13 +32,22 @@ elseif state == 'waiting' then
   end
 elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
+elseif state == 'blocked' then
+  redis.call('ZREM', blockedKey(base), id)
 elseif state == 'completed' then
   redis.call('ZREM', completedKey, id)
   redis.call('HDEL', doneKey(base), id)
 elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
+releaseDedupe(base, id)
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'removed', id, '')
+-- A removed job ends for the jobs that wait for it, as a failed one does, and leaves those it waited for.
+if redis.call('SISMEMBER', linkedKey(base), id) == 1 then
+  local C = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 8), ctl = ctlKey, meta = metaKey, now = nowMs(),
+    failed = failedKey, events = eventsKey, maxLen = maxLen }
+  LINKS.settle(C, { { C, id, 'r', '' } })
+end
 flushEvents()
 return STATUS.OK

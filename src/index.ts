@@ -1,5 +1,13 @@
 // The public surface of sluice: everything a user imports, nothing else.
+/**
+ * `sluice`: a job queue for Node.js on Redis Streams. {@link Queue} adds and inspects jobs, {@link Worker}
+ * runs them, {@link QueueEvents} follows them as they happen, and {@link Scheduler} keeps schedules and
+ * delayed jobs moving where no Worker runs. Every error is a {@link SluiceError} with a stable `code`.
+ *
+ * @module sluice
+ */
 export { Queue, type BulkJob } from './queue.js';
+export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
 export type { PartitionInfo } from './partitions/placement.js';
 export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
@@ -16,11 +24,24 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
-export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
+export {
+  MAX_FLOW_JOBS,
+  MAX_FLOW_DEPENDENCIES,
+  MAX_DEPENDENTS,
+  type Flow,
+  type FlowJob,
+  type AddedFlow,
+  type DependencyFailurePolicy,
+  type DependencyOutcome,
+} from './flows.js';
+export type { DedupeOptions } from './dedupe.js';
+export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
+export type { SandboxOptions } from './worker/sandbox/pool.js';
 export type { RedisConfigCheck } from './durability.js';
-export type { Counts, JobState, QueueMetrics } from './states.js';
+export type { Keep } from './options.js';
+export type { Counts, JobState, MinuteCounts, QueueMetrics } from './states.js';
 export type { RateLimit, GroupLimit, GroupStatus, LimitedGroups, RateWindow } from './queue-settings.js';
 export type { ClusterConnectionOptions, ConnectionOptions } from './redis/connection.js';
 export { openHandles, closeOpenHandles } from './open-handles.js';
@@ -46,6 +67,9 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  SandboxError,
+  JobStateError,
+  JobCancelledError,
   PartitionedQueueError,
   isSluiceError,
   type SluiceErrorCode,

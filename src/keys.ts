@@ -7,8 +7,10 @@ import { partitionTag } from './partitions/placement.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
+ * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE,
+ * DEDUPE_WINDOWS and the flows' keys (DEPS, DEPENDENTS, BLOCKED, LINKED) below, and test/unit/keys.test.ts
+ * checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -20,10 +22,19 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const HISTORY = 'history';
+const DEDUPE = 'dedupe';
+const DEDUPE_WINDOWS = 'dedupe:windows';
+const DEPS = 'deps:';
+const DEPENDENTS = 'dependents:';
+const BLOCKED = 'blocked';
+const LINKED = 'linked';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
   readonly name: string;
+  /** The prefix: other queues of it are built from it (a flow across queues). */
+  readonly prefix: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
   /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
@@ -55,12 +66,20 @@ export interface QueueKeys {
   readonly streams: readonly string[];
   /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
   readonly rate: string;
+  /** Hash: dedupe locks, dedupe key -> '<until>:<job id>' (lua/includes/dedupe.lua); made by the first deduplicated add. */
+  readonly dedupe: string;
+  /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
+  readonly dedupeWindows: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
+  readonly history: string;
+  /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
+  readonly historyNow: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -79,6 +98,14 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: blocked jobs (waiting for their dependencies, src/flows.ts), scored by when they were added. */
+  readonly blocked: string;
+  /** Set: jobs that have dependencies or dependents and have not finished; meta `linked` is its size. */
+  readonly linked: string;
+  /** Hash: job `id`'s dependencies, dependency id -> its state, key and result or reason (lua/includes/dependents.lua). */
+  deps(id: string): string;
+  /** Set: the jobs that wait for job `id`. */
+  dependents(id: string): string;
 }
 
 /** One partition of a queue split into `count` (src/partitions/); index 0 of 1 is the unpartitioned queue. */
@@ -144,6 +171,7 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
     name,
+    prefix,
     base,
     registry: registryKey(prefix),
     meta: `${base}meta`,
@@ -158,9 +186,13 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     admit: `${base}admit`,
     streams: [...wait, `${base}admit`],
     rate: `${base}rate`,
+    dedupe: base + DEDUPE,
+    dedupeWindows: base + DEDUPE_WINDOWS,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    history: base + HISTORY,
+    historyNow: `${base}${HISTORY}:now`,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,
@@ -174,6 +206,10 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    blocked: base + BLOCKED,
+    linked: base + LINKED,
+    deps: (id) => base + DEPS + id,
+    dependents: (id) => base + DEPENDENTS + id,
     partition: {
       index: partition.index,
       count: partition.count,

@@ -11,21 +11,45 @@ import type { Logger } from './telemetry/logger.js';
  * checked once, in the constructor, before anything connects. Also the limits a queue keeps in Redis.
  */
 
+/**
+ * A queue-wide rate limit: at most `max` jobs start in any window of `duration` ms, counted across every
+ * worker of the queue. Kept in Redis and enforced by the claim script; set it with the Queue option
+ * `rateLimit` or {@link Queue.setRateLimit}.
+ */
 export interface RateLimit {
-  /** At most this many jobs start... */
+  /** At most this many jobs start (an integer >= 1)... */
   max: number;
-  /** ...in any window of this many ms. */
+  /** ...in any window of this many ms (an integer >= 1). */
   duration: number;
 }
 
+/**
+ * A limit on one group's jobs (or, set without a group name, the default rule of every group): a rate
+ * (`max` starts per `duration` ms, given together), a concurrency, or both. Set with
+ * {@link Queue.setGroupLimit}; a field left out does not limit.
+ */
 export interface GroupLimit {
-  /** At most `max` of the group's jobs start in any window of `duration` ms. */
+  /**
+   * At most `max` of the group's jobs start in any window of `duration` ms (an integer >= 1).
+   *
+   * @defaultValue no rate limit (give `max` and `duration` together)
+   */
   max?: number;
+  /**
+   * The window of `max`, in ms (an integer >= 1).
+   *
+   * @defaultValue no rate limit (give `max` and `duration` together)
+   */
   duration?: number;
-  /** At most this many of the group's jobs run at once. */
+  /**
+   * At most this many of the group's jobs run at once, across all workers (an integer >= 1).
+   *
+   * @defaultValue no concurrency limit
+   */
   concurrency?: number;
 }
 
+/** One group's jobs and whether its limits let it start one now ({@link Queue.getGroup}). */
 export interface GroupStatus {
   /** Jobs of the group waiting to be admitted. */
   waiting: number;
@@ -38,11 +62,20 @@ export interface GroupStatus {
 /** The groups limits hold back right now (queue.getLimitedGroups). */
 export interface LimitedGroups {
   /** Held by their rate window or a RateLimitError hold, the soonest free first, with when they may start. */
-  throttled: ({ group: string; until: Date } & Omit<GroupStatus, 'state'>)[];
+  throttled: ({
+    /** The group's name. */
+    group: string;
+    /** When its window or hold lets it start a job again. */
+    until: Date;
+  } & Omit<GroupStatus, 'state'>)[];
   /** At their concurrency limit, by name. */
-  full: ({ group: string } & Omit<GroupStatus, 'state'>)[];
+  full: ({
+    /** The group's name. */
+    group: string;
+  } & Omit<GroupStatus, 'state'>)[];
   /** All throttled groups; more than `throttled` lists when past the limit asked for. */
   throttledTotal: number;
+  /** All groups at their concurrency limit; more than `full` lists when past the limit asked for. */
   fullTotal: number;
   /** Groups with waiting jobs (ready, throttled or full). */
   withWork: number;
@@ -50,6 +83,7 @@ export interface LimitedGroups {
 
 /** The queue-wide limit as it stands now (queue.getRateWindow). */
 export interface RateWindow {
+  /** The queue-wide rate limit, or null when there is none. */
   limit: RateLimit | null;
   /** Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one). */
   started: number;
@@ -57,59 +91,127 @@ export interface RateWindow {
   heldUntil: Date | null;
 }
 
+/**
+ * The options of a {@link Queue}: how to reach Redis, the queue's shape in Redis, defaults for its jobs,
+ * and how long calls wait for Redis. Every setting is validated in the constructor, before anything
+ * connects (a bad one throws {@link ValidationError}). A Worker takes the same queue settings
+ * ({@link WorkerOptions}); `prefix` and `priorityLevels` must be the same wherever the queue is used.
+ */
 export interface QueueOptions {
+  /**
+   * How to reach Redis: `{ url }`, ioredis options, an ioredis `Redis` or `Cluster` instance (never closed
+   * by sluice), or a cluster's startup nodes. See {@link ConnectionOptions}.
+   */
   connection: ConnectionOptions;
-  /** First part of every key. Default 'sluice'. */
+  /**
+   * First part of every key: queues with different prefixes are separate. Non-empty, without braces or
+   * white space.
+   *
+   * @defaultValue `'sluice'`
+   */
   prefix?: string;
-  /** Number of priority levels (one stream each); the same everywhere the queue is used. Default 3. */
+  /**
+   * Number of priority levels (one stream each), 1 to 32; the same everywhere the queue is used, or the
+   * first call rejects with {@link ConfigMismatchError}.
+   *
+   * @defaultValue `3`
+   */
   priorityLevels?: number;
   /**
    * Splits the queue into this many partitions, each with its own Redis Cluster hash tag, spread over the
    * slots so that on a cluster they land on different masters (docs/guide/redis-setup.md, "Partitioned
    * queues"). Recorded in Redis at first use, like priorityLevels, and the same everywhere the queue is
-   * used. 1 to 100. Default 1: today's layout, one hash tag, no cost.
+   * used. 1 to 100; 1 is the unpartitioned layout, one hash tag, at no cost.
+   *
+   * @defaultValue `1`
    */
   partitions?: number;
-  /** Defaults for every job added through this Queue; each job may override them. */
+  /**
+   * Defaults for every job added through this Queue; each job may override them. May not set `jobId`,
+   * `delay`, `runAt` or `group`. Validated in the constructor.
+   *
+   * @defaultValue `{}`: each option's own default
+   */
   defaultJobOptions?: DefaultJobOptions;
-  /** Largest encoded job data, progress or return value accepted. Default 512 KiB. */
+  /**
+   * Largest encoded job data, job options, progress or return value accepted, in bytes; past it,
+   * {@link PayloadTooLargeError}.
+   *
+   * @defaultValue `524288` (512 KiB)
+   */
   maxPayloadBytes?: number;
-  /** Length the events stream is capped at (approximately); 0 turns events off. Default 10,000. */
+  /**
+   * Length the events stream is capped at (approximately, in events); 0 turns events off, and with them
+   * QueueEvents and `Job.waitUntilFinished`.
+   *
+   * @defaultValue `10000`
+   */
   eventsMaxLen?: number;
-  /** Newest log lines kept per job (job.log); 0 keeps all. Default 1,000. */
+  /**
+   * Newest log lines kept per job (job.log); 0 keeps all.
+   *
+   * @defaultValue `1000`
+   */
   keepLogs?: number;
-  /** Queue-wide rate limit, written to Redis on first use (the same as calling setRateLimit). */
+  /**
+   * Queue-wide rate limit, written to Redis on first use (the same as calling setRateLimit).
+   *
+   * @defaultValue none: the limit in Redis, if any, is left as it is
+   */
   rateLimit?: RateLimit;
   /**
    * At first use, check that Redis cannot lose jobs on its own (maxmemory-policy noeviction, some
-   * persistence): 'warn' (default) prints a warning naming the risk, 'error' refuses with
-   * RedisConfigError, 'off' skips it.
+   * persistence): 'warn' prints a process warning naming the risk (once per Redis and process), 'error'
+   * refuses with RedisConfigError, 'off' skips it.
+   *
+   * @defaultValue `'warn'`
    */
   redisConfig?: RedisConfigCheck;
   /**
    * A pino logger for sluice's own log lines (debug: jobs added, started, completed; info: retries; warn:
    * jobs failed for good; error: worker errors no listener took) and the parent of every `job.logger`.
-   * Default: sluice logs nothing of its own. Job data and return values are never logged.
+   * Job data and return values are never logged.
+   *
+   * @defaultValue none: sluice logs nothing of its own
    */
   logger?: Logger;
   /**
-   * Longest wait for Redis' answer to a command this Queue sent (ms). Past it the call rejects with
-   * RedisTimeoutError. Default 5,000. Applies to connections sluice opens, not to an ioredis instance you pass.
+   * Longest wait for Redis' answer to a command this Queue sent (ms, 1 to 2,147,483,647). Past it the call
+   * rejects with RedisTimeoutError. Applies to connections sluice opens, not to an ioredis instance you pass.
+   *
+   * @defaultValue `5000`
    */
   commandTimeout?: number;
-  /** Longest wait for a lost connection to come back before a call rejects with RedisUnavailableError (ms). Default 5,000. */
+  /**
+   * Longest wait for a lost connection to come back before a call rejects with RedisUnavailableError
+   * (ms, 0 to 2,147,483,647); nothing was sent then.
+   *
+   * @defaultValue `5000`
+   */
   offlineTimeout?: number;
-  /** Most add calls waiting for a lost connection at once; more reject at once with RedisUnavailableError. Default 1,000. */
+  /**
+   * Most add calls waiting for a lost connection at once; more reject at once with RedisUnavailableError.
+   *
+   * @defaultValue `1000`
+   */
   maxOfflineCalls?: number;
   /**
    * add() resolves only once `replicas` replicas confirmed the write (Redis WAIT), or rejects with
-   * ReplicationError after `timeoutMs` (the job then exists on the primary). Off by default.
+   * ReplicationError after `timeoutMs` (the job then exists on the primary).
+   *
+   * @defaultValue none: `add()` resolves once the primary has the job
    */
   durability?: Durability;
 }
 
+/**
+ * The Queue option `durability`: how many replicas must confirm an add before it resolves, and for how
+ * long to wait for them.
+ */
 export interface Durability {
+  /** Replicas that must confirm each add (Redis WAIT), 1 to 100. */
   replicas: number;
+  /** Longest wait for them, in ms; must be shorter than the Queue's `commandTimeout`. */
   timeoutMs: number;
 }
 

@@ -31,12 +31,15 @@ import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import { AttemptSignal } from './worker/attempt-signal.js';
+import { CancelWatch } from './worker/cancel-watch.js';
+import { ControlStore } from './redis/control-store.js';
 import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
+import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import { asError, failureTexts } from './worker/thrown.js';
 import { workerSettings, type WorkerOptions } from './worker/settings.js';
@@ -46,8 +49,14 @@ import { consumedPartitions, partitionedMetrics } from './partitions/worker-part
 
 export type { WorkerOptions } from './worker/settings.js';
 
+/**
+ * The second argument of a {@link Processor}: what a handler may use besides its job.
+ */
 export interface ProcessorContext {
-  /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
+  /**
+   * Aborts when the attempt times out, when the lease was lost (another worker now owns the job), or when a
+   * person cancelled the job (its reason a JobCancelledError).
+   */
   signal: AbortSignal;
   /**
    * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
@@ -61,10 +70,27 @@ export interface ProcessorContext {
   throttle<T>(call: () => PromiseLike<T>): Promise<T>;
 }
 
+/**
+ * A job handler: runs one attempt of a job and resolves with its result, which is stored as the job's
+ * `returnvalue` (at most `maxPayloadBytes` encoded). A rejection fails the attempt: the job is retried per
+ * its `attempts` and `backoff`, or fails for good. Throw {@link UnrecoverableError} to fail it at once and
+ * {@link RateLimitError} (or call `ctx.rateLimit`) to put it back without using an attempt.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what it returns.
+ */
 export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
 
+/**
+ * A Worker's events and their arguments: `worker.on('completed', (job, result) => ...)`. The job the
+ * settle events (`completed`, `failed`, `retrying`, `rateLimited`) carry is the job as the settle left it,
+ * as `queue.getJob(id)` would read it then. A listener that throws is reported on `error`, never thrown
+ * into the worker.
+ */
 export interface WorkerEventMap<Data, Result> {
+  /** A run of the job starts (its handler is about to be called). */
   active: [job: Job<Data, Result>];
+  /** Redis accepted the job's completion; `result` is what the handler returned. */
   completed: [job: Job<Data, Result>, result: Result];
   /** The job failed for good: no attempts left, or UnrecoverableError. */
   failed: [job: Job<Data, Result>, error: Error];
@@ -74,7 +100,13 @@ export interface WorkerEventMap<Data, Result> {
   rateLimited: [job: Job<Data, Result>, holdMs: number];
   /** This worker fired a schedule's tick: the tick's job was enqueued. */
   scheduleFired: [fired: FiredTick];
+  /**
+   * Something went wrong outside a handler: a rejected settle (LeaseLostError), a Redis error, a config
+   * mismatch, a listener of another event that threw. Without a listener it goes to the `logger` option
+   * at level error, or, without one, becomes a process warning.
+   */
   error: [error: Error];
+  /** `close()` finished: nothing of this worker runs any more. */
   closed: [];
 }
 
@@ -96,17 +128,31 @@ interface Running {
  * Redis (XREAD on the level streams and ctl) until an add, a resume, the next delayed job's due time, or
  * blockTimeout. A job: run the handler -> settle through the Settler (completions and failures of one
  * event-loop turn share one script call) -> emit.
+ *
+ * A Worker opens two connections: one for commands and one for its blocking waits. It also fires the
+ * queue's recurring schedules (option `schedules`) and recovers stalled jobs. Call `close()` on shutdown
+ * (SIGTERM): running jobs finish and settle first.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what the processor returns.
  */
 export class Worker<Data = unknown, Result = unknown> extends EventEmitter<WorkerEventMap<Data, Result>> implements JobOwner {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
+  /** @internal The queue's typed script verbs (src/redis/store.ts), for Job and tests. */
   readonly store: QueueStore;
+  /** The `maxPayloadBytes` option in effect, in bytes: the limit on return values and progress. */
   readonly maxPayloadBytes: number;
+  /** The `keepLogs` option in effect: newest log lines kept per job, 0 for all. */
   readonly keepLogs: number;
+  /** The `logger` option, if one was given: the parent of every `job.logger` of this worker's jobs. */
   readonly logger: Logger | undefined;
   /** This worker's consumer name in Redis. */
   readonly consumer: string;
+  /** The `concurrency` option in effect: jobs this worker runs at once at most. */
   readonly concurrency: number;
   readonly #processor: Processor<Data, Result>;
+  readonly #sandbox: SandboxPool | undefined;
   readonly #prefetch: number;
   readonly #levels: number;
   readonly #strategies: Record<string, BackoffStrategy>;
@@ -117,6 +163,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #idle: IdleWait;
   readonly #settler: Settler;
   readonly #leases: Leases;
+  readonly #cancels: CancelWatch;
   readonly #reaper: Reaper;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
@@ -136,8 +183,25 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions) {
+  /**
+   * Validates the options, opens its two connections and, unless `autorun` is false, starts claiming
+   * jobs at once. The first claim checks the queue's settings against Redis (the `redisConfig` check,
+   * `priorityLevels`): a failure there is reported on `error`, and a {@link RedisConfigError} or
+   * {@link ConfigMismatchError} stops the claim loop (close() still works).
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(job, ctx) => result` run in this process, or the absolute path
+   *   (or file URL) of a module whose default export is one, run in a sandbox (the `sandbox` option).
+   * @param options - {@link WorkerOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
     super();
+    if (typeof processor === 'string' || processor instanceof URL) {
+      const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
+      this.#sandbox = pool;
+      processor = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+    }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
     }
@@ -174,7 +238,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
-    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#cancels = new CancelWatch(ControlStore.of(this.store));
+    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     // Schedules live on partition 0 (src/partitions/queue-partitions.ts): fired by the loop that consumes it.
     if (options.schedules !== false && index === 0) {
@@ -196,6 +261,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (options.autorun !== false) void this.run();
   }
 
+  /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
   }
@@ -353,7 +419,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -418,7 +485,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       }
     }
     const texts = failureTexts(reason, error);
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;
@@ -458,11 +526,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (this.#running.delete(entry)) this.#slots.give(1);
   }
 
+  /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
   #onLost(entries: string[]): void {
-    for (const entry of entries) {
-      const running = this.#running.get(entry);
-      running?.abort.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
-    }
+    const lost = entries.flatMap((entry) => this.#running.get(entry) ?? []);
+    void this.#cancels.whyLost(lost.map((running) => running.jobId)).then((why) => {
+      for (const running of lost) running.abort.abort(why(running.jobId));
+    });
   }
 
   /**
@@ -511,7 +580,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     await this.#loop;
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed, this.#sandbox?.close()]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

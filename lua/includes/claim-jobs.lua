@@ -27,8 +27,10 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
   local base, maxLen, now = Q.base, Q.maxLen, Q.now
   local admitKey, admitIndex = streams[#streams], #streams - 1
 
-  local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')
+  local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'linked')
   if not meta[1] then return { STATUS.NEEDS_INIT } end
+  -- For a complete that claims: whether jobs wait for others (dependents.lua), read here for free.
+  Q.linked = meta[7] or '0'
   local nowS = int(now)
   promoteDue(Q, delayedKey, promoteLimit)
 

@@ -9,6 +9,7 @@
 --@include numbers
 --@include events
 --@include record
+--@include history
 
 local function failCorrupt(Q, j, problem)
   -- Worded as the worker words the jobs it cannot read (Job.fromStored).
@@ -34,5 +35,6 @@ local function failCorrupt(Q, j, problem)
   redis.call('HSET', key, unpack(f))
   redis.call('ZADD', Q.failed, now, j.id)
   redis.call('HINCRBY', Q.meta, 'failed', 1)
+  countMinute(Q.base, Q.now, 'failed', 1)
   emit(Q.events, Q.maxLen, 'failed', j.id, reason)
 end

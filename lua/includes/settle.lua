@@ -7,6 +7,7 @@
 --@include numbers
 --@include xinfo
 --@include locate
+--@include history
 
 -- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
 -- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
@@ -25,10 +26,13 @@ local function nextId(id)
 end
 
 -- The status of a delivery the caller no longer holds: LEASE_LOST while its job exists (it was taken back
--- and runs, or ran, elsewhere), JOB_MISSING once it is gone (removed, or the queue obliterated).
+-- and runs, or ran, elsewhere), CANCELLED when a person cancelled it (cancel.lua marks its hash `cxl`),
+-- JOB_MISSING once it is gone (removed, or the queue obliterated).
 local function lostStatus(base, group, streams, levels, id)
-  if locate(base, group, streams, levels, id) then return STATUS.LEASE_LOST end
-  return STATUS.JOB_MISSING
+  local state = locate(base, group, streams, levels, id)
+  if not state then return STATUS.JOB_MISSING end
+  if state == 'failed' and redis.call('HEXISTS', jobKey(base, id), 'cxl') == 1 then return STATUS.CANCELLED end
+  return STATUS.LEASE_LOST
 end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them
@@ -91,10 +95,14 @@ local function closeBatch(acks, metaKey, settled)
   return settled > 0
 end
 
--- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter: one HINCRBY
--- per settle call, not per job, so a batch of 64 pays 1/64 of a command per job for them.
-local function countFinished(metaKey, field, n)
-  if n > 0 then redis.call('HINCRBY', metaKey, field, int(n)) end
+-- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter, and the
+-- same per minute (history.lua): one HINCRBY each per settle call, not per job, so a batch of 64 pays 1/64
+-- of a command per job for each. Q: the script's base, meta and now (ms).
+local function countFinished(Q, field, n)
+  if n > 0 then
+    redis.call('HINCRBY', Q.meta, field, int(n))
+    countMinute(Q.base, Q.now, field, n)
+  end
 end
 
 -- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DecodeError, JobActiveError, JobNotFoundError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
+import { DecodeError, JobActiveError, JobNotFoundError, JobStateError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Queue } from '../queue.js';
 import type { ConnectionOptions } from '../redis/connection.js';
 import { JOB_STATES, type JobState, type QueueMetrics } from '../states.js';
@@ -26,34 +26,75 @@ import {
   type PageContext,
 } from './pages.js';
 import { QueueDirectory } from './queues.js';
+import { readTimeline } from './timeline.js';
 import { CSRF_FIELD, Csrf, presentedToken, sameOrigin, sameSecret, securityHeaders, setCookie, TOKEN_COOKIE } from './security.js';
 
+/**
+ * The options of {@link createDashboard}. Validated when the dashboard is created: a bad one throws
+ * ValidationError. Without `token` or `authorize` anyone who reaches the handler may act on the queues:
+ * mount it behind your own authentication, or set one of them.
+ */
 export interface DashboardOptions {
   /** How to reach Redis, as for a Queue: `{ url }`, ioredis options, a cluster, or an ioredis instance (never closed by the dashboard). */
   connection: ConnectionOptions;
-  /** The prefix whose queues it shows. Default 'sluice'. */
+  /**
+   * The prefix whose queues it shows.
+   *
+   * @defaultValue `'sluice'`
+   */
   prefix?: string;
-  /** Hides every action and refuses every POST with 403. */
+  /**
+   * Hides every action and refuses every POST with 403.
+   *
+   * @defaultValue `false`
+   */
   readOnly?: boolean;
-  /** Called for every request, assets included; nothing is served unless it resolves true. */
+  /**
+   * Called for every request, assets included; nothing is served unless it resolves true.
+   *
+   * @defaultValue none: every request is served (after `token`, when set)
+   */
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * A shared secret: a request must carry it as `Authorization: Bearer <token>`, or have visited any page
-   * with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the URL without it).
+   * A shared secret of at least 16 characters: a request must carry it as `Authorization: Bearer <token>`,
+   * or have visited any page with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the
+   * URL without it).
+   *
+   * @defaultValue none: no token is asked for
    */
   token?: string;
-  /** A link for a job's trace id, with `{traceId}` where the id goes: `http://jaeger:16686/trace/{traceId}`. */
+  /**
+   * A link for a job's trace id: an http(s) URL with `{traceId}` where the id goes,
+   * `http://jaeger:16686/trace/{traceId}`.
+   *
+   * @defaultValue none: trace ids are shown without a link
+   */
   traceUrl?: string;
   /**
    * The path the handler is mounted at, for servers that pass the full URL (node:http, Fastify, Koa):
    * it is cut from the URL and prefixed to every link. Express' `app.use(path, handler)` needs none.
+   *
+   * @defaultValue `''`: mounted at the root, or found by Express
    */
   basePath?: string;
-  /** Signs the CSRF tokens. Default: random per process; set it when several processes serve one dashboard. */
+  /**
+   * Signs the CSRF tokens; set the same one on every process when several serve one dashboard.
+   *
+   * @defaultValue random: 32 bytes, new in each process
+   */
   secret?: string;
-  /** The events stream cap of the queues (as their Queues set it): retry and remove write events. Default 10,000. */
+  /**
+   * The events stream cap of the queues (as their Queues set it): retry and remove write events.
+   *
+   * @defaultValue `10000`
+   */
   eventsMaxLen?: number;
-  /** How often an open page asks for fresh counts, in ms. Default 2,000. */
+  /**
+   * How often an open page asks for fresh counts, in ms (an integer of at least 250). Polls of the same
+   * page within half of it (at most 1 s) share one read of Redis.
+   *
+   * @defaultValue `2000`
+   */
   pollIntervalMs?: number;
 }
 
@@ -88,6 +129,8 @@ const FLASH: Record<string, { kind: 'ok' | 'error'; text: (n: number) => string 
   promoted: { kind: 'ok', text: () => 'Promoted: waiting now.' },
   removed: { kind: 'ok', text: () => 'Job removed.' },
   'schedule-removed': { kind: 'ok', text: () => 'Schedule removed.' },
+  'schedule-ran': { kind: 'ok', text: () => "Added now by its schedule's Run now; the schedule's next run is unchanged." },
+  'schedule-missing': { kind: 'error', text: () => 'No such schedule (removed meanwhile?).' },
   'not-found': { kind: 'error', text: () => 'No such job (removed meanwhile?).' },
   'job-active': { kind: 'error', text: () => 'The job is running; wait for it to finish.' },
   'wrong-state': { kind: 'error', text: () => 'The job is not in a state that allows this any more.' },
@@ -234,6 +277,15 @@ function validTraceUrl(template: string | undefined): string | undefined {
   return template;
 }
 
+/**
+ * The web dashboard as a plain Node `(req, res)` handler, mountable in node:http, Express, Fastify or Koa:
+ * the queues under one prefix, their counts, jobs, groups and schedules, and (unless `readOnly`) the
+ * operator's actions: retry, promote, remove, pause, clean. Server-rendered, with a strict
+ * Content-Security-Policy and CSRF tokens on every form. Call `close()` on the handler at shutdown.
+ *
+ * @param options - {@link DashboardOptions}; `connection` is required.
+ * @throws ValidationError for a bad option (a short `token`, a `traceUrl` without `{traceId}`, ...).
+ */
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   if (typeof options !== 'object' || options === null || options.connection === undefined) {
     throw new ValidationError('createDashboard(options) needs options.connection ({ url } or ioredis options or an instance)');
@@ -264,14 +316,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   // ---- pages ----
 
-  async function overviewRows(): Promise<OverviewRow[]> {
+  /** Every queue's metrics; with `history`, its per-minute history too (a page view, not a poll). */
+  async function overviewRows(history: boolean): Promise<OverviewRow[]> {
     const names = await queues.names();
     return Promise.all(
       names.map(async (name): Promise<OverviewRow> => {
         try {
           const queue = await queues.get(name, false);
           if (queue === undefined) return { name, error: 'registered, but not found in Redis (obliterated?)' };
-          return { name, metrics: await queue.getMetrics() };
+          const [metrics, minutes] = await Promise.all([queue.getMetrics(), history ? queue.getMetricsHistory() : []]);
+          return { name, metrics, history: minutes };
         } catch (error) {
           return { name, error: (error as Error).message };
         }
@@ -303,7 +357,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   async function get(r: Request, parts: string[]): Promise<void> {
     const { res, query, ctx } = r;
     if (parts.length === 0) {
-      const rows = await overviewRows();
+      const rows = await overviewRows(true);
       return sendHtml(res, 200, overviewPage(ctx, rows));
     }
     if (parts[0] === 'api') return api(r, parts.slice(1));
@@ -325,17 +379,17 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       const metrics = await queue.getMetrics();
       const list = await jobList(queue, state, page, filter, metrics);
       if (query.get('partial') === 'rows') return sendHtml(res, 200, jobRows(ctx, name, list));
-      return sendHtml(res, 200, queuePage(ctx, name, metrics, list));
+      return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
       const job = await queue.getJob(parts[3]);
       if (job === undefined) throw new HttpError(404, `There is no job '${parts[3]}' in ${name} (removed, or deleted by retention).`);
-      const logs = await job.getLogs(-(LOG_LINES + 1), -1);
+      const [logs, timeline] = await Promise.all([job.getLogs(-(LOG_LINES + 1), -1), readTimeline(queue, job)]);
       const older = logs.length > LOG_LINES;
       return sendHtml(
         res,
         200,
-        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId }),
+        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId, timeline }),
       );
     }
     if (parts[2] === 'schedules' && parts.length === 3) return sendHtml(res, 200, schedulesPage(ctx, name, await queue.getSchedules()));
@@ -360,7 +414,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     let read: () => Promise<unknown>;
     if (parts.length === 1 && parts[0] === 'overview') {
       read = async () => {
-        const rows = await overviewRows();
+        const rows = await overviewRows(false);
         const cells: Record<string, string> = {};
         for (const row of rows) if ('metrics' in row) Object.assign(cells, metricCells(`q:${row.name}:`, row.metrics));
         return { names: rows.map((row) => row.name), cells };
@@ -450,13 +504,29 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         if (error instanceof JobNotFoundError) return failed('not-found');
         if (error instanceof JobActiveError) return failed('job-active');
         if (error instanceof DecodeError) return failed('corrupt');
-        if (error instanceof ValidationError) return failed('wrong-state');
+        if (error instanceof ValidationError || error instanceof JobStateError) return failed('wrong-state');
         throw error;
       }
     }
-    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts[5] === 'remove' && parts.length === 6) {
-      await queue.removeSchedule(parts[3]);
-      return done(q(base, name, 'schedules'), 'schedule-removed');
+    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts.length === 6) {
+      const back = q(base, name, 'schedules');
+      try {
+        switch (parts[5]) {
+          case 'remove':
+            await queue.removeSchedule(parts[3]);
+            return done(back, 'schedule-removed');
+          case 'run': {
+            const id = await queue.runSchedule(parts[3]);
+            // To the job it added: the page shows it, and follows it as it runs.
+            return id === null ? redirect(r.res, `${back}?error=schedule-missing`) : done(jobUrl(base, name, id), 'schedule-ran');
+          }
+          default:
+            throw new HttpError(404, 'No such action.');
+        }
+      } catch (error) {
+        if (error instanceof ValidationError) throw new HttpError(400, error.message);
+        throw error;
+      }
     }
     throw new HttpError(404, 'No such action.');
   }

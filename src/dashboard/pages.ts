@@ -1,10 +1,12 @@
 import type { Job } from '../job.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
-import type { JobState, QueueMetrics } from '../states.js';
+import type { JobState, MinuteCounts, QueueMetrics } from '../states.js';
+import { largeChart, smallChart } from './chart.js';
 import { bytes, cut, duration, LOG_LINE_BYTES, preview, pretty, relative, TEXT_BYTES, timestamp, VALUE_BYTES } from './format.js';
 import { html, join, type Fragment, type Html } from './html.js';
 import { CSRF_FIELD } from './security.js';
+import { timelineSection, type Timeline } from './timeline.js';
 
 /**
  * The pages, server-rendered: plain functions from what was read to Html. Every value from Redis goes
@@ -120,26 +122,26 @@ export function metricCells(prefix: string, m: QueueMetrics): Record<string, str
   };
 }
 
-export type OverviewRow = { name: string; metrics: QueueMetrics } | { name: string; error: string };
+export type OverviewRow = { name: string; metrics: QueueMetrics; history: MinuteCounts[] } | { name: string; error: string };
 
 export function overviewPage(ctx: PageContext, rows: readonly OverviewRow[]): Html {
   const body = rows.length === 0
     ? html`<section class="empty"><h1>No queues yet</h1><p>Queues appear here once a Queue, Worker or Scheduler of this prefix has used them.</p></section>`
     : html`<h1>Queues</h1>
 <table class="grid overview">
-<thead><tr><th>Queue</th><th></th><th class="n">Waiting</th><th class="n">Active</th><th class="n">Delayed</th><th class="n">Completed</th><th class="n">Failed</th><th class="n">Limited</th><th>Waiting per level</th><th class="n">Oldest waiting</th></tr></thead>
+<thead><tr><th>Queue</th><th></th><th class="n">Waiting</th><th class="n">Active</th><th class="n">Delayed</th><th class="n">Completed</th><th class="n">Failed</th><th class="n">Limited</th><th>Waiting per level</th><th class="n">Oldest waiting</th><th>Last 3 hours</th></tr></thead>
 <tbody>
 ${rows.map((row) => {
   const link = html`<a href="${q(ctx.base, row.name)}">${row.name}</a>`;
-  if ('error' in row) return html`<tr><td>${link}</td><td colspan="9" class="error">${row.error}</td></tr>`;
+  if ('error' in row) return html`<tr><td>${link}</td><td colspan="10" class="error">${row.error}</td></tr>`;
   const cells = metricCells(`q:${row.name}:`, row.metrics);
   const cell = (key: string, numeric = true): Html => html`<td${numeric ? html` class="n"` : ''}>${live(`q:${row.name}:${key}`, cells[`q:${row.name}:${key}`])}</td>`;
-  return html`<tr><td>${link}</td><td><span class="badge paused" data-live="q:${row.name}:paused" data-hide-empty>${cells[`q:${row.name}:paused`]}</span></td>${cell('waiting')}${cell('active')}${cell('delayed')}${cell('completed')}${cell('failed')}${cell('limited')}${cell('levels', false)}${cell('oldest')}</tr>`;
+  return html`<tr><td>${link}</td><td><span class="badge paused" data-live="q:${row.name}:paused" data-hide-empty>${cells[`q:${row.name}:paused`]}</span></td>${cell('waiting')}${cell('active')}${cell('delayed')}${cell('completed')}${cell('failed')}${cell('limited')}${cell('levels', false)}${cell('oldest')}<td>${smallChart(row.history)}</td></tr>`;
 })}
 </tbody>
 </table>
 <p class="hint" id="new-queues" hidden>New queues were registered: <a href="${ctx.base}/">reload</a>.</p>
-<p class="hint">Counts are exact (one script call per queue). Waiting includes jobs held by a pause. Per-minute history: not built yet.</p>`;
+<p class="hint">Counts are exact (one script call per queue). Waiting includes jobs held by a pause. The charts show the last 3 hours, a bar per minute (completed green, failed red), as they were when the page was read.</p>`;
   return layout(ctx, {
     title: 'Queues',
     crumbs: html`<span>${rows.length} queue${rows.length === 1 ? '' : 's'}</span>`,
@@ -191,7 +193,7 @@ export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
 </tr>`));
 }
 
-export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList): Html {
+export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList, history: readonly MinuteCounts[]): Html {
   const cells = metricCells('', m);
   const base = q(ctx.base, name);
   const listUrl = (state: JobState, page = 0): string => withQuery(base, { state, page: page === 0 ? undefined : page + 1, name: list.filter.name, group: list.filter.group });
@@ -221,6 +223,7 @@ ${queueNav(ctx, name, 'jobs')}
 <div><dt>Held by group limits</dt><dd>${live('limited', cells.limited)}</dd></div>
 <div><dt>Completed / failed since created</dt><dd>${count(m.completedTotal)} / ${count(m.failedTotal)}</dd></div>
 </dl>
+${largeChart(history)}
 ${actions}
 <div class="toolbar">
 <form method="get" action="${base}" class="search" role="search"><input type="search" name="id" placeholder="Job id" aria-label="Find a job by id" required><button type="submit">Find</button></form>
@@ -248,6 +251,7 @@ export interface JobView {
   /** The job has older lines than these. */
   older: boolean;
   traceId: string | undefined;
+  timeline: Timeline;
 }
 
 export function jobCells(job: Job): Record<string, string> {
@@ -299,7 +303,8 @@ ${block('Stack', job.stacktrace, TEXT_BYTES, 'stack')}
 ${block('Data', pretty(job.data), VALUE_BYTES, 'data')}
 ${job.returnvalue === undefined ? '' : block('Return value', pretty(job.returnvalue), VALUE_BYTES, 'return')}
 ${block('Options', pretty(job.opts), VALUE_BYTES, 'options')}
-<section id="logs"><h2>Logs</h2>${logs}</section>`;
+<section id="logs"><h2>Logs</h2>${logs}</section>
+${timelineSection(view.timeline, job.timestamp)}`;
   return layout(ctx, {
     title: `Job ${job.id}`,
     crumbs: crumbs(ctx, queue, html`job <code>${job.id}</code>`),
@@ -326,7 +331,7 @@ export function schedulesPage(ctx: PageContext, name: string, schedules: readonl
 <td>${s.job.name} <code class="preview">${preview(s.job.data)}</code></td>
 <td>${s.next === null ? 'ended' : html`${timestamp(s.next.getTime())} <small>(${relative(s.next.getTime(), ctx.now)})</small>`}</td>
 <td class="n">${count(s.runs)}</td>
-<td>${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'remove'), 'Remove', { confirm: `Remove schedule ${s.id}? Jobs it already enqueued stay.`, danger: true })}</td>
+<td class="row-actions">${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'run'), 'Run now')}${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'remove'), 'Remove', { confirm: `Remove schedule ${s.id}? Jobs it already enqueued stay.`, danger: true })}</td>
 </tr>`);
   const body = html`<h1>${name}</h1>
 ${queueNav(ctx, name, 'schedules')}
@@ -334,7 +339,7 @@ ${queueNav(ctx, name, 'schedules')}
 <thead><tr><th>Id</th><th>When</th><th>Job</th><th>Next run</th><th class="n">Runs</th><th></th></tr></thead>
 <tbody>${rows}</tbody>
 </table>
-<p class="hint">Schedules fire from every Worker of the queue and from Schedulers. Running one now: not built yet.</p>`;
+<p class="hint">Schedules fire from every Worker of the queue and from Schedulers. Run now adds the schedule's job at once (its id is <code>&lt;schedule&gt;:now:&lt;ms&gt;</code>) and leaves its next run and its count of runs as they are.</p>`;
   return layout(ctx, { title: `${name} schedules`, crumbs: crumbs(ctx, name, 'schedules'), body });
 }
 

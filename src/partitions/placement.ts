@@ -2,9 +2,11 @@ import { crc16, keySlot, SLOTS } from '../redis/slot.js';
 
 /** Where one partition lives (queue.getPartitions()). */
 export interface PartitionInfo {
+  /** The partition's index, 0 to `partitions - 1`; partition 0 has the unpartitioned layout. */
   index: number;
   /** Its hash tag: `CLUSTER KEYSLOT <tag>` names its slot, and `CLUSTER SHARDS` (or `CLUSTER NODES`) its master. */
   tag: string;
+  /** The Redis Cluster slot of its tag, as `CLUSTER KEYSLOT` computes it. */
   slot: number;
   /** `host:port` of the server that serves the slot now (the Redis itself when not a cluster). */
   server: string | undefined;

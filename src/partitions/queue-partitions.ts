@@ -1,6 +1,7 @@
+import type { BulkOptions, BulkProgress } from '../bulk-progress.js';
 import { BulkAddError, PartitionedQueueError } from '../errors.js';
 import type { Job } from '../job.js';
-import type { Counts, JobState, QueueMetrics } from '../states.js';
+import type { Counts, JobState, MinuteCounts, QueueMetrics } from '../states.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateLimit, RateWindow } from '../queue-settings.js';
 import type { AddInput } from '../redis/store.js';
 import type { ScheduleInfo, ScheduleJob, ScheduleSpec } from '../schedules/definition.js';
@@ -28,6 +29,9 @@ export interface PartitionQueue<Data, Result, P> {
   getJobs(state: JobState, start: number, end: number): Promise<Job<Data, Result>[]>;
   getCounts(): Promise<Counts>;
   getMetrics(): Promise<QueueMetrics>;
+  getMetricsHistory(options: { minutes?: number }): Promise<MinuteCounts[]>;
+  cancel(id: string, reason?: string): Promise<void>;
+  runSchedule(id: string): Promise<string | null>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   setRateLimit(limit: RateLimit): Promise<void>;
@@ -37,14 +41,14 @@ export interface PartitionQueue<Data, Result, P> {
   removeGroupLimit(group?: string): Promise<void>;
   getGroupLimits(): Promise<Map<string, GroupLimit>>;
   getGroup(group: string): Promise<GroupStatus>;
-  retryJobs(state: 'failed' | 'completed'): Promise<number>;
+  retryJobs(state: 'failed' | 'completed', options: BulkOptions): Promise<number>;
   upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }>;
   getSchedules(): Promise<ScheduleInfo<Data>[]>;
   removeSchedule(id: string): Promise<boolean>;
   obliterate(options: { force?: boolean }): Promise<void>;
-  clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number>;
+  clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions): Promise<number>;
   promoteJob(id: string): Promise<void>;
-  promoteJobs(): Promise<number>;
+  promoteJobs(options: BulkOptions): Promise<number>;
   getLimitedGroups(limit: number): Promise<LimitedGroups>;
   getRateWindow(): Promise<RateWindow>;
   close(): Promise<void>;
@@ -166,7 +170,7 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
 
   async getCounts(): Promise<Counts> {
     const all = await Promise.all(this.parts.map((part) => part.getCounts()));
-    const sum: Counts = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 };
+    const sum: Counts = { waiting: 0, active: 0, delayed: 0, blocked: 0, completed: 0, failed: 0, paused: 0, limited: 0 };
     for (const counts of all) for (const key of Object.keys(sum) as (keyof Counts)[]) sum[key] += counts[key];
     return sum;
   }
@@ -174,6 +178,32 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   async getMetrics(): Promise<QueueMetrics> {
     const all = await Promise.all(this.parts.map((part) => part.getMetrics()));
     return sumMetrics(all);
+  }
+
+  /** Every partition's minutes added up, minute by minute (the partitions' masters keep their own clocks). */
+  async getMetricsHistory(options: { minutes?: number }): Promise<MinuteCounts[]> {
+    const all = await Promise.all(this.parts.map((part) => part.getMetricsHistory(options)));
+    const byMinute = new Map<number, MinuteCounts>();
+    for (const minutes of all) {
+      for (const { minute, completed, failed } of minutes) {
+        const sum = byMinute.get(minute) ?? { minute, completed: 0, failed: 0 };
+        byMinute.set(minute, { minute, completed: sum.completed + completed, failed: sum.failed + failed });
+      }
+    }
+    return [...byMinute.values()].sort((a, b) => a.minute - b.minute).slice(-(all[0]?.length ?? 0));
+  }
+
+  /** On the partition that holds the job (its routed one first). */
+  async cancel(id: string, reason?: string): Promise<void> {
+    if (typeof id !== 'string' || id === '') return this.#part(0).cancel(id, reason);
+    const index = partitionOfId(id, this.parts.length);
+    const found = index < 0 ? undefined : await this.#part(index).getJob(id);
+    const on = found === undefined ? await this.#holder(id) : index;
+    return this.#part(on ?? Math.max(index, 0)).cancel(id, reason);
+  }
+
+  runSchedule(id: string): Promise<string | null> {
+    return this.#part(0).runSchedule(id);
   }
 
   async pause(): Promise<void> {
@@ -228,8 +258,27 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     return this.#part(partitionOfGroup(group, this.parts.length)).getGroup(group);
   }
 
-  async retryJobs(state: 'failed' | 'completed'): Promise<number> {
-    return total(await Promise.all(this.parts.map((part) => part.retryJobs(state))));
+  retryJobs(state: 'failed' | 'completed', options: BulkOptions): Promise<number> {
+    return this.#bulk(options, (part, each) => part.retryJobs(state, each));
+  }
+
+  /**
+   * A bulk operation on every partition at once; onProgress hears the partitions' steps added up (the
+   * total grows as each partition reports its own first step).
+   */
+  async #bulk(options: BulkOptions, run: (part: PartitionQueue<Data, Result, P>, each: BulkOptions) => Promise<number>): Promise<number> {
+    const report = options.onProgress;
+    const progress: BulkProgress[] = this.parts.map(() => ({ done: 0, total: 0 }));
+    const each = (index: number): BulkOptions =>
+      report === undefined
+        ? {}
+        : {
+            onProgress: (step) => {
+              progress[index] = step;
+              report({ done: total(progress.map((p) => p.done)), total: total(progress.map((p) => p.total)) });
+            },
+          };
+    return total(await Promise.all(this.parts.map((part, index) => run(part, each(index)))));
   }
 
   upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
@@ -254,11 +303,13 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     await this.#part(0).obliterate(options);
   }
 
-  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
-    return total(await Promise.all(this.parts.map((part) => part.clean(state, olderThanMs))));
+  clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions): Promise<number> {
+    return this.#bulk(options, (part, each) => part.clean(state, olderThanMs, each));
   }
 
   async promoteJob(id: string): Promise<void> {
+    // Partition 0's Queue refuses an id that is not one, as an unpartitioned queue does.
+    if (typeof id !== 'string' || id === '') return this.#part(0).promoteJob(id);
     const index = partitionOfId(id, this.parts.length);
     const found = index < 0 ? undefined : await this.#part(index).getJob(id);
     // Not on its routed partition: the partition getJob finds it on (or the routed one, to say it is missing).
@@ -272,8 +323,8 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     return at < 0 ? undefined : at;
   }
 
-  async promoteJobs(): Promise<number> {
-    return total(await Promise.all(this.parts.map((part) => part.promoteJobs())));
+  promoteJobs(options: BulkOptions): Promise<number> {
+    return this.#bulk(options, (part, each) => part.promoteJobs(each));
   }
 
   async getLimitedGroups(limit: number): Promise<LimitedGroups> {
@@ -303,6 +354,14 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   async close(): Promise<void> {
     await Promise.all(this.parts.map((part) => part.close()));
   }
+}
+
+/** What a partitioned queue does not do (flows, dedupe keys): refused, saying so. */
+export function notForPartitions(name: string, partitions: number, what: string): PartitionedQueueError {
+  return new PartitionedQueueError(
+    `${what}: not built for a partitioned queue ('${name}' has ${partitions} partitions): the jobs involved could be on ` +
+      `different masters, and one script cannot write them all. Use an unpartitioned queue for this work`,
+  );
 }
 
 /**
@@ -336,6 +395,7 @@ const ORDER: Record<JobState, Compare> = {
   waiting: (a, b) => a.priority - b.priority || oldestFirst(a, b),
   active: (a, b) => (a.processedOn ?? a.timestamp) - (b.processedOn ?? b.timestamp),
   delayed: (a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0),
+  blocked: oldestFirst,
   completed: newestFinishedFirst,
   failed: newestFinishedFirst,
 };
@@ -351,6 +411,7 @@ export function sumMetrics(all: readonly QueueMetrics[]): QueueMetrics {
     waiting: add((m) => m.waiting),
     active: add((m) => m.active),
     delayed: add((m) => m.delayed),
+    blocked: add((m) => m.blocked),
     completed: add((m) => m.completed),
     failed: add((m) => m.failed),
     paused: add((m) => m.paused),

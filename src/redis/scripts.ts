@@ -4,11 +4,15 @@ import { Cluster } from 'ioredis';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
+  addFlowReply,
   addReply,
   claimReply,
   completeReply,
+  controlReply,
+  dedupedReply,
   countsReply,
   dueSchedulesReply,
+  historyReply,
   initReply,
   jobReply,
   jobsReply,
@@ -18,6 +22,7 @@ import {
   promoteReply,
   recoverReply,
   retryJobsReply,
+  runScheduleReply,
   scheduleReply,
   statusOf,
   settleReply,
@@ -59,6 +64,12 @@ export const SCRIPTS = {
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
   },
+  'add-flow': {
+    keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
+    perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
+    decode: addFlowReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -96,7 +107,7 @@ export const SCRIPTS = {
   'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
-    keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
+    keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: statusOf('remove-job'),
   },
@@ -117,6 +128,7 @@ export const SCRIPTS = {
   },
   'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], readOnly: true, decode: countsReply },
   metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], readOnly: true, decode: metricsReply },
+  'metrics-history': { keys: ['history', 'historyNow'], args: ['minutes'], readOnly: true, decode: historyReply },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
@@ -140,12 +152,41 @@ export const SCRIPTS = {
     args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
     decode: scheduleReply('fire-schedule'),
   },
+  'run-schedule': {
+    keys: ['schedules', 'id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'name', 'data', 'opts', 'prio', 'group'],
+    decode: runScheduleReply,
+  },
   'promote-delayed': {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'limit', 'eventsMaxLen'],
     decode: promoteReply,
   },
   'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], readOnly: true, binary: true, decode: dueSchedulesReply },
+  // Job control (src/redis/control-store.ts).
+  'add-deduped': {
+    keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup'],
+    binary: true,
+    decode: dedupedReply,
+  },
+  'update-data': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'data', 'eventsMaxLen'], decode: controlReply('update-data') },
+  'change-priority': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'priority', 'eventsMaxLen'], decode: controlReply('change-priority') },
+  'change-delay': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'delay', 'runAt', 'eventsMaxLen'],
+    decode: controlReply('change-delay'),
+  },
+  'promote-job': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: controlReply('promote-job'),
+  },
+  cancel: {
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
+    decode: controlReply('cancel'),
+  },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;

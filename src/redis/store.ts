@@ -4,13 +4,15 @@ import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
-import type { QueueKeys } from '../keys.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import { Cluster } from 'ioredis';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
 import { registerQueue, unregisterQueue } from './registry.js';
 import { idFloor } from '../partitions/routing.js';
+import { lengthPrefixed } from './packed.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -36,6 +38,21 @@ export interface AddInput {
   group: string;
 }
 
+/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
+export interface FlowInput {
+  key: string;
+  /** '' for the store's own queue, else another queue of its prefix. */
+  queue: string;
+  jobId: string;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  grp: string;
+  policy: 'fail' | 'ignore' | 'remove' | 'onfail';
+  deps: string[];
+}
+
 /**
  * A settle carries the delivery as claim handed it: its entry is the fencing token, and its fields are what
  * the settle scripts write back (a completed job's record, a retry's new entry) without reading the entry.
@@ -46,6 +63,8 @@ export interface CompleteInput {
   keep: Keep;
   /** The job's progress when its handler recorded one (kept in its completed record). */
   progress?: Buffer;
+  /** The job has the dedupe option: complete releases its key (sent as `hashed` 2, lua/complete.lua). */
+  dedupe?: boolean;
 }
 
 /** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
@@ -62,6 +81,8 @@ export interface FailInput {
   reason: string;
   stack: string;
   keep: Keep;
+  /** The job has the dedupe option: failing it for good releases its key (sent as retryDelay -2, lua/fail.lua). */
+  dedupe?: boolean;
 }
 
 export interface ReleaseInput {
@@ -77,7 +98,8 @@ export class QueueStore implements SettingsSource {
   constructor(
     readonly client: RedisClient,
     readonly keys: QueueKeys,
-    private readonly eventsMaxLen: number,
+    /** Events kept in the events stream (0: none); other stores of the queue write events as this one does. */
+    readonly eventsMaxLen: number,
   ) {}
 
   private get base(): string {
@@ -153,6 +175,34 @@ export class QueueStore implements SettingsSource {
     return runScript(this.client, 'add', this.#addKeys, { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length }, jobs);
   }
 
+  /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
+  addFlow(jobs: readonly FlowInput[], maxDependents: number): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
+    const { id, meta, failed, events, ctl } = this.keys;
+    return runScript(
+      this.client,
+      'add-flow',
+      { id, meta, failed, events, ctl, ...this.tail },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents },
+      jobs.map((job) => ({ ...job, deps: lengthPrefixed(job.deps) })),
+    );
+  }
+
+  /** Another queue of this prefix: its priority levels, or null when it does not exist. */
+  async levelsOf(queue: string): Promise<number | null> {
+    const levels = await this.client.hget(queueKeys(queue, this.keys.prefix, 1).meta, 'levels');
+    return levels === null ? null : Number(levels);
+  }
+
+  /** The connection is a Redis Cluster. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /** Job `id`'s dependencies as its deps hash holds them ('{queue}id' -> packed outcome, key, value). */
+  getDependencies(id: string): Promise<Record<string, Buffer>> {
+    return this.client.hgetallBuffer(this.keys.deps(id));
+  }
+
   claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
     const { id, meta, delayed, failed, events, ctl, rate } = this.keys;
     return runScript(
@@ -178,7 +228,7 @@ export class QueueStore implements SettingsSource {
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
       },
-      jobs.map(({ job, result, keep, progress }) => ({
+      jobs.map(({ job, result, keep, progress, dedupe }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
@@ -188,7 +238,8 @@ export class QueueStore implements SettingsSource {
         // Deleted at once (keep count 0): no record to send.
         record: keep.count === 0 ? '' : doneRecord(job, result, progress),
         result: this.eventsMaxLen > 0 ? result : '',
-        hashed: job.hashed || progress !== undefined ? 1 : 0,
+        // A deduplicated job always has a hash (its dedupe key is in it).
+        hashed: dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0,
       })),
     );
   }
@@ -200,11 +251,11 @@ export class QueueStore implements SettingsSource {
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-      jobs.map(({ job, retryDelay, reason, stack, keep }) => ({
+      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
-        retryDelay,
+        retryDelay: retryDelay < 0 && dedupe === true ? -2 : retryDelay,
         reason,
         stack,
         keepCount: keep.count,
@@ -264,10 +315,11 @@ export class QueueStore implements SettingsSource {
   }
 
   removeJob(id: string): Promise<StatusCode> {
+    const { meta, delayed, completed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'remove-job',
-      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
+      { id: this.keys.id, meta, delayed, completed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     );
   }
@@ -452,6 +504,12 @@ export class QueueStore implements SettingsSource {
   finishedBefore(state: 'completed' | 'failed', before: number, skip: number, count: number): Promise<string[]> {
     const set = state === 'completed' ? this.keys.completed : this.keys.failed;
     return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
+  }
+
+  /** How many `state` jobs finished at or before `before` (ms): what a clean to that cut looks at. */
+  countFinishedBefore(state: 'completed' | 'failed', before: number): Promise<number> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zcount(set, '-inf', before).catch(throwRedisFailure);
   }
 
   /** The `count` delayed jobs due soonest. */

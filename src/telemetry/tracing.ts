@@ -7,6 +7,7 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -151,6 +152,19 @@ export interface TracedJob {
   readonly name: string;
   readonly attemptsMade: number;
   readonly traceContext: unknown;
+  /** The creation contexts of the jobs it waited for (a flow's dependencies), as stored; usually undefined. */
+  readonly traceLinks?: unknown;
+}
+
+/** The stored contexts of a job's dependencies, as span links; none for anything unreadable. */
+function dependencyLinks(stored: unknown): Link[] {
+  if (!Array.isArray(stored)) return [];
+  const links: Link[] = [];
+  for (const item of stored) {
+    const linked = unpackTraceContext(item);
+    if (linked !== undefined) links.push({ context: linked, attributes: { 'sluice.link': 'dependency' } });
+  }
+  return links;
 }
 
 /** The consumer side of one worker. */
@@ -173,7 +187,11 @@ export class ConsumerSpans {
         ? tracer().startSpan(this.#name, this.#rootOptions, ROOT_CONTEXT)
         : tracer().startSpan(
             this.#name,
-            { kind: SpanKind.CONSUMER, attributes: this.#attributes, links: [{ context: creation }] },
+            {
+              kind: SpanKind.CONSUMER,
+              attributes: this.#attributes,
+              links: job.traceLinks === undefined ? [{ context: creation }] : [{ context: creation }, ...dependencyLinks(job.traceLinks)],
+            },
             trace.setSpanContext(ROOT_CONTEXT, creation),
           );
     if (span.isRecording()) {

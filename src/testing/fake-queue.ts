@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors.js';
+import { hasFlowOptions } from '../flows.js';
 import { Job, type JobOwner } from '../job.js';
 import { validateQueueName } from '../keys.js';
 import {
@@ -23,17 +25,35 @@ export type Producer<Data = unknown, Result = unknown> = Pick<Queue<Data, Result
 
 /** One add a FakeQueue recorded. */
 export interface AddedJob<Data> {
+  /** The id the add was given: generated ('1', '2', ...) or its `jobId`. */
   readonly id: string;
+  /** The job's name. */
   readonly name: string;
+  /** The job's data, the very value given (not a decoded copy). */
   readonly data: Data;
+  /** The options the add was given, as given (without the queue's defaults), or undefined. */
   readonly opts: JobOptions | undefined;
 }
 
+/** The options of a {@link FakeQueue}: the Queue options that change what add() accepts. */
 export interface FakeQueueOptions {
+  /**
+   * As the real Queue's: defaults for every job, validated with it at each add.
+   *
+   * @defaultValue `{}`
+   */
   readonly defaultJobOptions?: DefaultJobOptions;
-  /** As the real Queue's: bounds `priority`. Default 3. */
+  /**
+   * As the real Queue's: bounds `priority` (1 to 32).
+   *
+   * @defaultValue `3`
+   */
   readonly priorityLevels?: number;
-  /** As the real Queue's: bounds the encoded data and options. Default 512 KiB. */
+  /**
+   * As the real Queue's: bounds the encoded data and options, in bytes.
+   *
+   * @defaultValue `524288` (512 KiB)
+   */
   readonly maxPayloadBytes?: number;
 }
 
@@ -45,6 +65,7 @@ export interface FakeQueueOptions {
  * what was added; their methods that need Redis (updateProgress, log, waitUntilFinished...) throw.
  */
 export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Data, Result> {
+  /** The queue's name, validated as a Queue's is. */
   readonly name: string;
   /** Every job added, in order (a repeated jobId once). */
   readonly added: AddedJob<Data>[] = [];
@@ -54,6 +75,13 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
   readonly #byJobId = new Map<string, Job<Data, Result>>();
   #next = 1;
 
+  /**
+   * A FakeQueue opens no connection: nothing to close.
+   *
+   * @param name - A queue name, checked as a Queue checks it.
+   * @param options - The options that bound what add() accepts.
+   * @throws ValidationError (from sluice) for a bad name or option.
+   */
   constructor(name: string, options: FakeQueueOptions = {}) {
     this.name = validateQueueName(name);
     this.#defaults = options.defaultJobOptions ?? {};
@@ -82,6 +110,15 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
     this.#byJobId.clear();
   }
 
+  /**
+   * Checks the job as Queue.add does and records it in `added`; resolves with a Job in state waiting (or
+   * delayed, with `delay` or `runAt`). A `jobId` recorded already resolves with that job and records nothing.
+   *
+   * @param name - The job's name, 1 to 256 characters.
+   * @param data - Any value msgpack can carry, at most `maxPayloadBytes` once encoded.
+   * @param opts - The job's options, over `defaultJobOptions`.
+   * @throws ValidationError, PayloadTooLargeError or EncodeError (as a rejection), exactly as Queue.add.
+   */
   add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
     try {
       return Promise.resolve(this.#record(name, data, opts));
@@ -90,6 +127,13 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
     }
   }
 
+  /**
+   * Checks every job as Queue.addBulk does, then records them all; a refused job rejects the call and
+   * records none.
+   *
+   * @param jobs - The jobs, each `{ name, data, opts? }`.
+   * @throws ValidationError, PayloadTooLargeError or EncodeError (as a rejection), exactly as Queue.addBulk.
+   */
   addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
     try {
       // Every job is checked before any is recorded, as a Queue encodes a whole bulk before writing.
@@ -102,6 +146,9 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
 
   #check(name: unknown, data: unknown, opts: JobOptions | undefined): ReturnType<typeof normalizeJobOptions> {
     assertJobName(name);
+    if (opts !== undefined && typeof opts === 'object' && opts !== null && hasFlowOptions(opts)) {
+      throw new ValidationError('FakeQueue records no workflows (dependsOn, onDependencyFailure, onFailure): test those against a real Redis (startRedis)');
+    }
     const job = normalizeJobOptions(opts, this.#defaults, this.#levels);
     encode(data, 'job data', this.#owner.maxPayloadBytes);
     encode(compactOptions(job.stored), 'job options', this.#owner.maxPayloadBytes);

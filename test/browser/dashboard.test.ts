@@ -113,6 +113,16 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
       if (name !== 'schedules' && name !== 'groups') await polled(p);
       await screenshot(p, name);
     }
+    // The per-minute charts: the seeded jobs (1 completed, 2 failed) as bars, on the overview and the queue page.
+    await p.goto(`${served.origin}/`);
+    const row = p.locator('tr', { has: p.locator(`a:text-is("${queue.name}")`) });
+    expect(await row.locator('svg.history.small').getAttribute('aria-label')).toBe('last 3 h: 1 completed, 2 failed');
+    expect(await row.locator('svg.history.small rect.c').count()).toBeGreaterThan(0);
+    expect(await row.locator('svg.history.small rect.f').count()).toBeGreaterThan(0);
+    await p.goto(`${q}?state=failed`);
+    expect(await p.locator('svg.history.large').getAttribute('aria-label')).toBe('last 3 h: 1 completed, 2 failed');
+    expect(await p.locator('svg.history.large rect.f').count()).toBeGreaterThan(0);
+    expect(await p.textContent('figure.chart figcaption')).toContain('busiest minute: ');
     // A count changes while the overview is open: the cell follows without a reload.
     await p.goto(`${served.origin}/`);
     await polled(p);
@@ -146,6 +156,12 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
       await p.waitForSelector('h1 .badge.state-completed', { timeout: 15_000 });
       expect(await p.textContent('#return pre')).toContain('"charged": 4200');
       expect((await queue.getJob(failedId))?.state).toBe('completed');
+      // The job's events, oldest first: its first attempt, the retry, the second attempt.
+      const events = await p.locator('#timeline ol.timeline li .badge').allTextContents();
+      expect(events).toEqual(['added', 'active', 'progress', 'failed', 'waiting', 'active', 'completed']);
+      expect(await p.textContent('#timeline li:nth-child(4) .detail')).toContain('card declined for');
+      expect(await p.textContent('#timeline li:last-child .detail')).toBe('returned {"charged":4200}');
+      expect(await p.locator('#timeline p.cut').count()).toBe(0);
       await screenshot(p, 'job-retried-completed');
       expect(seen).toEqual({ dialogs: [], errors: [] });
       await p.close();
@@ -182,7 +198,7 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     for (const url of [`${q}?state=failed`, `${q}/jobs/${failedId}`, `${q}/schedules`]) {
       await p.goto(url);
       expect(await p.locator('form[method=post]').count(), url).toBe(0);
-      expect(await p.locator('button', { hasText: /retry|remove|pause|clean|promote/i }).count(), url).toBe(0);
+      expect(await p.locator('button', { hasText: /retry|remove|pause|clean|promote|run now/i }).count(), url).toBe(0);
       expect(await p.textContent('.badge.ro')).toBe('read-only');
     }
     await screenshot(p, 'job-read-only');
@@ -193,6 +209,10 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     }, `${q}/jobs/${failedId}/actions/retry`);
     expect(status).toBe(403);
     expect((await queue.getJob(failedId))?.state).toBe('failed');
+    const waiting = (await queue.getCounts()).waiting;
+    const run = await p.evaluate(async (url) => (await fetch(url, { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }) })).status, `${q}/schedules/heartbeat/actions/run`);
+    expect(run).toBe(403);
+    expect((await queue.getCounts()).waiting).toBe(waiting);
     await p.close();
   });
 
@@ -215,6 +235,29 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     expect(await p.textContent('h1 ~ dl.facts')).toContain(XSS);
     expect(await p.textContent('#reason pre')).toContain(SCRIPT_END);
     await screenshot(p, 'job-xss-as-text');
+    expect(seen).toEqual({ dialogs: [], errors: [] });
+    await p.close();
+  });
+
+  it("runs a schedule now from its page: the job is added and shown, the schedule's next run stays", async () => {
+    const { queue } = await seed('run-now', { fail: true });
+    served = await serveDashboard({ connection: redis.connection, pollIntervalMs: 250 });
+    const before = (await queue.getSchedules()).find((s) => s.id === 'heartbeat');
+    const p = await page();
+    const seen = watch(p);
+    await p.goto(`${served.origin}/queues/${encodeURIComponent(queue.name)}/schedules`);
+    await p.locator('tr', { has: p.locator('code:text-is("heartbeat")') }).locator('button', { hasText: 'Run now' }).click();
+    // The action leads to the job it added.
+    await p.waitForSelector('.flash.ok');
+    const heading = await p.textContent('h1 code');
+    expect(heading).toMatch(/^heartbeat:now:\d+$/);
+    const job = await queue.getJob(heading as string);
+    expect(job?.name).toBe('ping');
+    expect(await p.locator('#timeline .badge', { hasText: 'added' }).count()).toBe(1);
+    await screenshot(p, 'schedule-run-now');
+    const after = (await queue.getSchedules()).find((s) => s.id === 'heartbeat');
+    expect(after?.next?.getTime()).toBe(before?.next?.getTime());
+    expect(after?.runs).toBe(before?.runs);
     expect(seen).toEqual({ dialogs: [], errors: [] });
     await p.close();
   });

@@ -84,7 +84,7 @@ describe.skipIf(!ready)('partitioned queues on a Redis Cluster (3 masters on loo
     await queue.addBulk(Array.from({ length: 1500 }, (_, n) => ({ name: 'x', data: { n } })));
     await Promise.all(Array.from({ length: 1500 }, (_, i) => queue.add('x', { n: 1500 + i })));
     await waitFor('3,000 completed', async () => (await queue.getCounts()).completed === 3000, 60_000);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 3000, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, blocked: 0, completed: 3000, failed: 0, paused: 0, limited: 0 });
     expect(runs.size).toBe(3000);
     expect([...runs.values()].filter((times) => times !== 1)).toEqual([]);
     // Round-robin from a random start: each partition got a third.

@@ -119,7 +119,7 @@ describe.skipIf(!ready)('a partitioned queue while a master fails over (3 master
       return counts.waiting === 0 && counts.active === 0 && counts.delayed === 0;
     }, 60_000);
     // Exact: every job that exists completed once, and each ran (a job whose settle was lost runs again).
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: ran.size, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, blocked: 0, completed: ran.size, failed: 0, paused: 0, limited: 0 });
     expect(ran.size).toBeGreaterThanOrEqual(acked.size);
     expect(ran.size).toBeLessThanOrEqual(acked.size + refused.length);
     await Promise.all(workers.map((worker) => worker.close()));

@@ -95,7 +95,7 @@ describe('partitioned queues on one Redis', () => {
     expect(most).toBeLessThanOrEqual(8);
     expect(seen.size).toBe(600);
     expect([...seen.values()].every((times) => times === 1)).toBe(true);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 600, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, blocked: 0, completed: 600, failed: 0, paused: 0, limited: 0 });
     const page = await queue.getJobs('completed', 0, 9);
     expect(page).toHaveLength(10);
     for (let i = 1; i < page.length; i++) expect(page[i - 1]!.finishedOn!).toBeGreaterThanOrEqual(page[i]!.finishedOn!);
@@ -290,6 +290,24 @@ describe('partitioned queues on one Redis', () => {
     expect(limits.get('')).toEqual({ concurrency: 1 });
     expect(limits.get('tenant-a')).toEqual({ concurrency: 2 });
     await worker.close();
+    await queue.obliterate();
+    await queue.close();
+  });
+
+  it('cancels a job on whichever partition holds it; history adds up; flows and dedupe are refused', async () => {
+    const name = uniqueQueue('parts-control');
+    const queue = new Queue<{ n: number }>(name, options(3));
+    const jobs = await queue.addBulk(Array.from({ length: 6 }, (_, n) => ({ name: 'x', data: { n }, opts: { delay: 60_000 } })));
+    const grouped = await queue.add('x', { n: 9 }, { jobId: 'order-9', group: 'tenant-4', delay: 60_000 });
+    for (const job of [...jobs, grouped]) await queue.cancel(job.id, 'not needed');
+    expect(await queue.getCounts()).toMatchObject({ delayed: 0, failed: 7 });
+    expect((await queue.getJob('order-9'))?.failedReason).toMatch(/cancelled/);
+    const minutes = await queue.getMetricsHistory({ minutes: 5 });
+    expect(minutes).toHaveLength(5);
+    expect(minutes.reduce((sum, minute) => sum + minute.failed, 0)).toBe(7);
+    await expect(queue.add('x', { n: 1 }, { dedupe: { key: 'k' } })).rejects.toBeInstanceOf(PartitionedQueueError);
+    await expect(queue.add('x', { n: 1 }, { dependsOn: [jobs[0]!.id] })).rejects.toBeInstanceOf(PartitionedQueueError);
+    await expect(queue.addFlow({ jobs: [{ key: 'a', name: 'x', data: { n: 1 } }] })).rejects.toBeInstanceOf(PartitionedQueueError);
     await queue.obliterate();
     await queue.close();
   });

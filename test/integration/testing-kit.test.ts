@@ -112,6 +112,9 @@ describe('FakeQueue', () => {
     }
     expect(await fake.addBulk([{ name: 'ok', data: {} }, { name: '', data: {} }]).catch((error: unknown) => error)).toBeInstanceOf(ValidationError);
     expect(fake.added).toEqual([]);
+    // Workflows need Redis: a FakeQueue says so instead of recording a job that would never wait.
+    const flow = await fake.add('x', {}, { dependsOn: ['1'] }).catch((error: unknown) => error);
+    expect([flow instanceof ValidationError, (flow as Error).message]).toEqual([true, expect.stringContaining('FakeQueue records no workflows')]);
     await real.close();
   });
 
