@@ -178,6 +178,21 @@ async function main(): Promise<void> {
     ),
   );
 
+  // The queue-wide concurrency and smooth limits (lua/includes/queue-limits.lua): what one more field of
+  // claim's HMGET of meta would cost every claim call, and the settles' HDEL of `cwait` when it is not there.
+  await client.hset('meta9', 'levels', '3', 'fmt', '3', 'active', '5', 'paused', '0', 'gseq', '1', 'acked0', '3', 'completed', '10', 'failed', '2', 'id', '1');
+  const metaLoop = (body: string): Promise<void> => evalRounds(`for i = 1, 100 do ${body} end return 1`, ['meta9'], []);
+  await measure("claim's HMGET of meta, its 6 fields (per call)", all, () =>
+    metaLoop("redis.call('HMGET', KEYS[1], 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')"),
+  );
+  await measure('the same with a 7th field (per call)', all, () =>
+    metaLoop("redis.call('HMGET', KEYS[1], 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'qlim')"),
+  );
+  await measure('HDEL of a meta field that is not there (per call)', all, () => metaLoop("redis.call('HDEL', KEYS[1], 'cwait')"));
+  await measure("a complete's HGET of meta `linked` (per call)", all, () => metaLoop("redis.call('HGET', KEYS[1], 'linked')"));
+  await measure('HMGET of `linked` and `cwait` instead (per call)', all, () => metaLoop("redis.call('HMGET', KEYS[1], 'linked', 'cwait')"));
+  await measure('the loop around them alone (per call)', all, () => metaLoop(''));
+
   await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   client.disconnect();
   await exited;

@@ -11,6 +11,8 @@
 --   used: nothing changed; remove it); state is the job's ('' when missing)
 -- Events: cancelled (value: the reason); waiting, failed or removed for the jobs that waited for it
 --   (dependents.lua)
+-- Wakes: with a ctl entry `slots`, for a running job, the workers a claim refused at the queue's concurrency
+--   (queue-limits.lua)
 -- Loops: one XRANGE per level at most (locate); a running job's acknowledgement trims its stream once; the
 --   dependents' cascade (dependents.lua)
 --@include status
@@ -23,6 +25,7 @@
 --@include dedupe
 --@include waiting
 --@include dependents
+--@include queue-limits
 
 local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -39,6 +42,7 @@ if state == 'active' then
   local acks = newAcks(group, streams)
   if acks.take(index, entry) then
     closeBatch(acks, metaKey, 1)
+    slotsFreed(metaKey, ctlKey)
     endDelivery(Q, j.grp)
     -- The attempt it was running started and ends here.
     j.ats, j.atm = int(tonumber(j.ats) + 1), int(tonumber(j.atm) + 1)

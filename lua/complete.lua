@@ -20,6 +20,8 @@
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
 --   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
 --   waited for a settled job (dependents.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
 --   count > 0 claim's bounds (count at most 1,000); while jobs wait for others, one more pass over the
 --   batch and the dependents' cascade (dependents.lua)
@@ -33,6 +35,7 @@
 --@include claim-jobs
 --@include dedupe
 --@include dependents
+--@include queue-limits
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -83,8 +86,14 @@ end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.
+-- A claim wakes the workers waiting for a slot under the queue's concurrency itself (queue-limits.lua).
 local claimed
-if count > 0 then claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit) end
+if count > 0 then
+  Q.settled = settled
+  claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
+elseif settled > 0 then
+  slotsFreed(metaKey, ctlKey)
+end
 acks.flush(metaKey)
 -- The jobs settled and the jobs claimed, in one HINCRBY.
 local active = -settled

@@ -60,8 +60,8 @@ for level = 0, #levels - 1 do
   for _, id in ipairs(ids) do drop(id) end
   if #ids > 0 then redis.call('ZREM', key, unpack(ids)) end
 end
--- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
--- groups expire on their own within one window).
+-- Groups with waiting jobs are the ones with a state; their rate logs and smooth limits' times go with them
+-- (those of idle groups expire on their own within one window).
 for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if deleted >= limit then break end
   local waitKey = groupWaitKey(base, g)
@@ -70,11 +70,11 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if #ids > 0 then redis.call('ZREM', waitKey, unpack(ids)) end
   if redis.call('EXISTS', waitKey) == 0 then
     redis.call('HDEL', G.state, g)
-    redis.call('DEL', groupRateKey(base, g))
+    redis.call('DEL', groupRateKey(base, g), groupTatKey(base, g))
   end
 end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
-  linkedKey(base))
+  linkedKey(base), workersKey(base), workerInfoKey(base))
 return 0

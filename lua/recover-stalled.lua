@@ -9,6 +9,8 @@
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
 -- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; waiting, failed or
 --   removed for the jobs that waited for one failed for good (dependents.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status
@@ -21,6 +23,7 @@
 --@include corrupt
 --@include dedupe
 --@include dependents
+--@include queue-limits
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -78,7 +81,7 @@ end
 
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
-closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
+if closeBatch(acks, metaKey, requeued + failed + corrupt + #strays) then slotsFreed(metaKey, ctlKey) end
 countFinished(Q, 'failed', failed)
 if failed > 0 and LINKS.open(Q) then LINKS.settleMembers(Q, gone) end
 

@@ -10,7 +10,9 @@ export { Queue, type BulkJob } from './queue.js';
 export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
 export type { PartitionInfo } from './partitions/placement.js';
-export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap } from './worker.js';
+export { Worker, type WorkerOptions, type Processor, type ProcessorContext, type WorkerEventMap, type Middleware } from './worker.js';
+export type { WorkerInfo } from './worker/heartbeat.js';
+export type { JobMeta, MetaValue } from './meta.js';
 export { QueueEvents, type QueueEventsOptions, type QueueEventMap } from './queue-events.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEventMap } from './scheduler.js';
 export type {

@@ -1,6 +1,7 @@
 import { cutUtf8, MAX_LOG_LINE_BYTES } from './bounds.js';
 import { DecodeError, JobActiveError, JobFailedError, JobNotFoundError, TimeoutError, ValidationError } from './errors.js';
 import { cancelJob, changeJobPriority, promoteJob, rescheduleJob, updateJobData } from './job-control.js';
+import type { JobMeta } from './meta.js';
 import { assertDuration, assertInteger, readStoredOptions, type StoredJobOptions } from './options.js';
 import type { QueueEvents } from './queue-events.js';
 import type { StoredJob } from './redis/job-fields.js';
@@ -20,6 +21,10 @@ export interface JobOwner {
   readonly keepLogs: number;
   /** The logger passed to the Queue or Worker, if any; job.logger derives from it. */
   readonly logger: Logger | undefined;
+  /** The meta keys job.logger binds (the `telemetryMeta` option); empty for none. */
+  readonly telemetryMeta: readonly string[];
+  /** A Worker's consumer name: the processedBy of the jobs it runs. */
+  readonly consumer?: string;
 }
 
 /**
@@ -87,6 +92,12 @@ export class Job<Data = unknown, Result = unknown> {
   /** The group the job belongs to, if any. */
   readonly group: string | undefined;
   /**
+   * The consumer name of the worker running the job (active), or that ran its last attempt (completed,
+   * failed for good); undefined otherwise, and for a job failed by the stalled sweep. It is the `id` of
+   * `queue.getWorkers()`.
+   */
+  readonly processedBy: string | undefined;
+  /**
    * @internal the creation context stored by the producer's span (telemetry/trace-context.ts), or
    * undefined when the job was added without an OpenTelemetry SDK. Not part of `opts` on purpose.
    */
@@ -121,6 +132,7 @@ export class Job<Data = unknown, Result = unknown> {
     entry?: string;
     stream?: number;
     traceContext?: unknown;
+    processedBy?: string;
     traceLinks?: unknown;
   }) {
     this.#owner = owner;
@@ -145,7 +157,13 @@ export class Job<Data = unknown, Result = unknown> {
     this.stream = fields.stream ?? -1;
     this.group = fields.opts?.group;
     this.traceContext = fields.traceContext;
+    this.processedBy = fields.processedBy;
     this.traceLinks = fields.traceLinks;
+  }
+
+  /** The job's meta (the Queue's `context()` and the `meta` option), or undefined when it has none. */
+  get meta(): JobMeta | undefined {
+    return this.opts.meta;
   }
 
   /**
@@ -179,6 +197,7 @@ export class Job<Data = unknown, Result = unknown> {
       dueAt: state === 'delayed' ? stored.dueAt : undefined,
       entry: state === 'active' ? stored.entry : undefined,
       stream: state === 'active' ? stored.stream : undefined,
+      processedBy: stored.processedBy ?? (state === 'active' ? owner.consumer : undefined),
     });
   }
 
@@ -212,11 +231,12 @@ export class Job<Data = unknown, Result = unknown> {
 
   /**
    * A pino child logger bound to this job (queue, jobId, jobName, attempt; inside a traced handler also
-   * trace_id and span_id), made on first use. It derives from the Queue's or Worker's `logger` option, or,
+   * trace_id and span_id; the job's meta keys named by the `telemetryMeta` option, under `meta`), made on
+   * first use. It derives from the Queue's or Worker's `logger` option, or,
    * without one, from a logger that writes warn and above to stderr. Job data is never bound to it.
    */
   get logger(): Logger {
-    this.#logger ??= jobLogger(this.#owner.logger, this);
+    this.#logger ??= jobLogger(this.#owner.logger, this, this.#owner.telemetryMeta);
     return this.#logger;
   }
 

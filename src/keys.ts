@@ -8,9 +8,9 @@ import { partitionTag } from './partitions/placement.js';
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
- * per-minute history's two hashes from `base` too; that file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE,
- * DEDUPE_WINDOWS and the flows' keys (DEPS, DEPENDENTS, BLOCKED, LINKED) below, and test/unit/keys.test.ts
- * checks the two agree.
+ * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
+ * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
+ * BLOCKED, LINKED), WORKERS and WORKER_INFO below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -22,6 +22,8 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const WORKERS = 'workers';
+const WORKER_INFO = 'workers:info';
 const HISTORY = 'history';
 const DEDUPE = 'dedupe';
 const DEDUPE_WINDOWS = 'dedupe:windows';
@@ -76,6 +78,10 @@ export interface QueueKeys {
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Sorted set: the workers alive, consumer name -> when its heartbeat runs out (ms); src/worker/heartbeat.ts. */
+  readonly workers: string;
+  /** Hash: consumer name -> what the worker said of itself at its last heartbeat (JSON). */
+  readonly workerInfo: string;
   /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
   readonly history: string;
   /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
@@ -191,6 +197,8 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    workers: base + WORKERS,
+    workerInfo: base + WORKER_INFO,
     history: base + HISTORY,
     historyNow: `${base}${HISTORY}:now`,
     groups: [

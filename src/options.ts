@@ -2,6 +2,7 @@ import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
 import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
+import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
 
 /**
@@ -164,6 +165,15 @@ export interface JobOptions {
    */
   dedupe?: DedupeOptions;
   /**
+   * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
+   * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
+   * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win. Per job only (not in
+   * `defaultJobOptions`).
+   *
+   * @defaultValue none: the Queue's `context()` alone, or no meta
+   */
+  meta?: Record<string, string | number | boolean>;
+  /**
    * Existing jobs that must end first: ids of this queue's jobs, or `{ queue, id }` for a job of another
    * queue of the prefix (one Redis only). The job waits `blocked` until then. Not with `delay` or `runAt`.
    * Per job only.
@@ -211,7 +221,7 @@ export interface OnFailureJob<Data = unknown> {
 }
 
 /** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure' | 'meta'>;
 
 /**
  * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
@@ -258,6 +268,12 @@ export interface StoredJobOptions {
    * @defaultValue none: no dedupe key
    */
   dedupe?: DedupeOptions;
+  /**
+   * The job's meta, as `job.meta` reads it.
+   *
+   * @defaultValue none: the job has no meta
+   */
+  meta?: JobMeta;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -285,6 +301,7 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
   if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
+  if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
 
@@ -366,7 +383,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -380,6 +397,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
+  if (meta !== undefined) readStoredMeta(meta, what);
   const options = expandOptions(decoded);
   const traceLinks = decoded[TRACE_LINKS_KEY];
   return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
@@ -398,7 +416,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -548,6 +566,7 @@ export function normalizeJobOptions(
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
   if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
+  if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -555,8 +574,8 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe']) {
-    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? ' (or give the Queue a context() for every job)' : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;

@@ -21,6 +21,21 @@ export interface RateLimit {
   max: number;
   /** ...in any window of this many ms (an integer >= 1). */
   duration: number;
+  /**
+   * Space the starts `duration / max` ms apart (GCRA) instead of keeping a sliding window. The sliding window
+   * (the default) lets a whole window's worth start at once, so a downstream that counts on its own clock
+   * can see up to twice `max` in one of its windows; a smooth limit never lets more than `max + burst` into
+   * one while the jitter between the two clocks stays below the spacing.
+   *
+   * @defaultValue `false` (the sliding window)
+   */
+  smooth?: boolean;
+  /**
+   * With `smooth`: how many may start at once after a pause (an integer from 1, strict spacing, to `max`).
+   *
+   * @defaultValue `1`
+   */
+  burst?: number;
 }
 
 /**
@@ -47,6 +62,18 @@ export interface GroupLimit {
    * @defaultValue no concurrency limit
    */
   concurrency?: number;
+  /**
+   * The group's starts spaced `duration / max` apart, as RateLimit's `smooth` (needs `max` and `duration`).
+   *
+   * @defaultValue `false` (the sliding window)
+   */
+  smooth?: boolean;
+  /**
+   * With `smooth`: how many of the group's jobs may start at once after a pause (an integer from 1 to `max`).
+   *
+   * @defaultValue `1`
+   */
+  burst?: number;
 }
 
 /** One group's jobs and whether its limits let it start one now ({@link Queue.getGroup}). */
@@ -85,7 +112,10 @@ export interface LimitedGroups {
 export interface RateWindow {
   /** The queue-wide rate limit, or null when there is none. */
   limit: RateLimit | null;
-  /** Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one). */
+  /**
+   * Jobs started in the last `limit.duration` ms (0 without a limit: starts are logged only under one; 0
+   * under a smooth limit too, which keeps one time instead of a log).
+   */
   started: number;
   /** Until when a RateLimitError holds the whole queue, or null. */
   heldUntil: Date | null;
@@ -202,6 +232,24 @@ export interface QueueOptions {
    * @defaultValue none: `add()` resolves once the primary has the job
    */
   durability?: Durability;
+  /**
+   * Called at every add (and for every job of an addBulk), in the caller's async context: what it returns
+   * becomes the job's meta (`job.meta`), under the job's own `meta` option. Read the request's tenant or
+   * user from your AsyncLocalStorage here. Undefined or `{}`: the job has no meta and costs nothing more.
+   * Typed `object` so an interface your store already has fits; its values are checked at each add
+   * (strings, finite numbers, booleans; ValidationError otherwise).
+   *
+   * @defaultValue none: jobs carry only the meta given per job
+   */
+  context?: () => object | undefined;
+  /**
+   * Meta keys that show in `job.logger` lines and the worker's own log lines (under `meta`), and as
+   * attributes of the process span (`messaging.sluice.job.meta.<key>`). Default none: meta may hold ids a
+   * team does not want in every log line.
+   *
+   * @defaultValue `[]`: no meta in logs or spans
+   */
+  telemetryMeta?: readonly string[];
 }
 
 /**
@@ -275,9 +323,10 @@ export interface QueueSettings {
   eventsMaxLen: number;
   keepLogs: number;
   redisConfig: RedisConfigCheck;
+  telemetryMeta: readonly string[];
 }
 
-export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit'>): QueueSettings {
+export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaultJobOptions' | 'rateLimit' | 'context'>): QueueSettings {
   const redisConfig = options.redisConfig ?? 'warn';
   if (redisConfig !== 'warn' && redisConfig !== 'error' && redisConfig !== 'off') {
     throw new ValidationError(`redisConfig must be 'warn', 'error' or 'off', got ${JSON.stringify(redisConfig)}`);
@@ -290,30 +339,60 @@ export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaul
     eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
     keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),
     redisConfig,
+    telemetryMeta: validateTelemetryMeta(options.telemetryMeta),
   };
 }
 
+function validateTelemetryMeta(keys: unknown): readonly string[] {
+  if (keys === undefined) return [];
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string' && key.length > 0)) {
+    throw new ValidationError(`telemetryMeta must be an array of meta key names, got ${JSON.stringify(keys)}`);
+  }
+  return Object.freeze([...new Set(keys as string[])]);
+}
+
 export function validateRateLimit(limit: unknown, what: string): RateLimit {
-  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }`);
-  const { max, duration } = limit as Record<string, unknown>;
-  return { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError(`${what} takes { max, duration }, or { max, duration, smooth: true, burst }`);
+  const { max, duration, smooth, burst } = limit as Record<string, unknown>;
+  const rate = { max: assertInteger(`${what}: max`, max, 1), duration: assertInteger(`${what}: duration (ms)`, duration, 1) };
+  return { ...rate, ...validateSmooth(what, rate.max, smooth, burst) };
+}
+
+/** `smooth` and `burst` of a rate: a burst only with smooth, from 1 to max (max at once is the sliding window's worst). */
+function validateSmooth(what: string, max: number, smooth: unknown, burst: unknown): Pick<RateLimit, 'smooth' | 'burst'> {
+  if (smooth !== undefined && typeof smooth !== 'boolean') throw new ValidationError(`${what}: smooth must be true or false, got ${JSON.stringify(smooth) ?? typeof smooth}`);
+  if (smooth !== true) {
+    if (burst !== undefined) throw new ValidationError(`${what}: burst applies to a smooth limit; add smooth: true, or leave burst out`);
+    return {};
+  }
+  return { smooth: true, burst: burst === undefined ? 1 : assertInteger(`${what}: burst`, burst, 1, max) };
 }
 
 export function validateGroupLimit(limit: unknown): GroupLimit {
-  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency }');
-  const { max, duration, concurrency, ...rest } = limit as Record<string, unknown>;
+  if (typeof limit !== 'object' || limit === null) throw new ValidationError('setGroupLimit takes { max, duration, concurrency, smooth, burst }');
+  const { max, duration, concurrency, smooth, burst, ...rest } = limit as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration and concurrency`);
+  if (unknown.length > 0) throw new ValidationError(`setGroupLimit: unknown field '${unknown[0]}'; use max, duration, concurrency, smooth and burst`);
   if ((max === undefined) !== (duration === undefined)) {
     throw new ValidationError('setGroupLimit: give max and duration together (at most max starts per duration ms)');
   }
   if (max === undefined && concurrency === undefined) {
     throw new ValidationError('setGroupLimit: give { max, duration }, { concurrency }, or all three');
   }
+  if (max === undefined && (smooth !== undefined || burst !== undefined)) {
+    throw new ValidationError('setGroupLimit: smooth and burst shape a rate; give max and duration with them');
+  }
+  const rate = max === undefined ? undefined : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) };
   return {
-    ...(max === undefined ? {} : { max: assertInteger('setGroupLimit: max', max, 1), duration: assertInteger('setGroupLimit: duration (ms)', duration, 1) }),
+    ...rate,
     ...(concurrency === undefined ? {} : { concurrency: assertInteger('setGroupLimit: concurrency', concurrency, 1) }),
+    ...(rate === undefined ? {} : validateSmooth('setGroupLimit', rate.max, smooth, burst)),
   };
+}
+
+/** The queue-wide concurrency: at most this many of the queue's jobs run at once, across every worker. */
+export function validateConcurrency(concurrency: unknown): number {
+  return assertInteger('setConcurrency: concurrency', concurrency, 1);
 }
 
 /** '' stands for the default rule of every group. */

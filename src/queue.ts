@@ -8,6 +8,7 @@ import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Job, type JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
+import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
@@ -25,6 +26,7 @@ import {
 import {
   producerSettings,
   queueSettings,
+  validateConcurrency,
   validateGroupLimit,
   validateGroupName,
   validateRateLimit,
@@ -42,6 +44,7 @@ import { keySlot } from './redis/slot.js';
 import { partitionTag, type PartitionInfo } from './partitions/placement.js';
 import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
+import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
@@ -64,6 +67,7 @@ import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
+import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
 export interface Prepared {
@@ -109,7 +113,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly keepLogs: number;
   /** The `logger` option, if one was given: the parent of every `job.logger` of this Queue's jobs. */
   readonly logger: Logger | undefined;
+  /** The `telemetryMeta` option in effect: the meta keys this Queue's jobs' `job.logger` binds. */
+  readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
+  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
@@ -162,6 +169,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
+    this.telemetryMeta = this.#settings.telemetryMeta;
+    if (options.context !== undefined && typeof options.context !== 'function') {
+      throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
+    }
+    this.#context = options.context;
     this.#spans = new ProducerSpans(name);
     this.#checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
     const producer = producerSettings(options);
@@ -249,7 +261,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
-    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
+    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
       input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
@@ -369,12 +382,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       maxPayloadBytes: this.maxPayloadBytes,
       keepLogs: this.keepLogs,
       logger: this.logger,
+      telemetryMeta: this.telemetryMeta,
       spans: this.#spans,
       prepare: (name, data, opts, trace, links, levels) => {
         if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
         // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
         const { input } = this.#prepare(name, data, undefined, undefined);
-        const { input: options, stored } = this.#prepareOptions(opts, trace, links, levels);
+        const merged = this.#context === undefined ? opts : withContext(this.#context, opts);
+        const { input: options, stored } = this.#prepareOptions(merged, trace, links, levels);
         return { input: { ...options, name: input.name, data: input.data }, stored };
       },
       ready: () => this.#init(),
@@ -390,7 +405,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     let owner = this.#owners.get(queue);
     if (owner === undefined) {
       const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
-      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger };
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger, telemetryMeta: this.telemetryMeta };
       this.#owners.set(queue, owner);
     }
     return owner;
@@ -525,8 +540,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     assertWellFormed('jobId', id, 'it could name another job');
     if (this.#parts !== undefined) return this.#parts.getJob(id);
     await this.#inspect();
-    const stored = await this.store.getJob(id);
-    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
+    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
+    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
@@ -547,7 +562,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#parts !== undefined) return this.#parts.getJobs(state, start, end);
     await this.#inspect();
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await this.store.getJobs(state, start, end)) {
+    for (const stored of await withProcessedBy(this.store.client, this.store.keys, await this.store.getJobs(state, start, end))) {
       try {
         jobs.push(Job.fromStored<Data, Result>(this, stored));
       } catch (error) {
@@ -573,6 +588,17 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#parts !== undefined) return this.#parts.getMetrics();
     await this.#inspect();
     return this.store.getMetrics();
+  }
+
+  /**
+   * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts). With partitions, one call
+   * per partition, merged: a partitioned Worker is listed once.
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    if (this.#parts !== undefined) return this.#parts.getWorkers();
+    if (!(await this.#inspect())) return [];
+    return readWorkers(this.store.client, this.store.keys, 1000);
   }
 
   /**
@@ -603,9 +629,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /**
    * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
-   * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker.
+   * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker. With
+   * partitions, split into one share per partition.
    *
-   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1.
+   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1;
+   * {@link PartitionedQueueError} when `max` is below the partition count.
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
@@ -626,6 +654,35 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#parts !== undefined) return this.#parts.getRateLimit();
     await this.#inspect();
     return this.store.getRateLimit();
+  }
+
+  /**
+   * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
+   * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
+   * Takes effect from the next claim of every worker. With partitions, split into one share per partition.
+   *
+   * @throws {@link ValidationError} unless `concurrency` is an integer >= 1; {@link PartitionedQueueError}
+   * when it is below the partition count.
+   */
+  async setConcurrency(concurrency: number): Promise<void> {
+    const valid = validateConcurrency(concurrency);
+    if (this.#parts !== undefined) return this.#parts.setConcurrency(valid);
+    await this.#init();
+    await this.store.setConcurrency(valid);
+  }
+
+  /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
+  async removeConcurrency(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.removeConcurrency();
+    await this.#init();
+    await this.store.setConcurrency(null);
+  }
+
+  /** The queue-wide concurrency, or null when none is set. */
+  async getConcurrency(): Promise<number | null> {
+    if (this.#parts !== undefined) return this.#parts.getConcurrency();
+    if (!(await this.#inspect())) return null;
+    return (await this.store.queueLimits()).concurrency;
   }
 
   /**

@@ -1,16 +1,16 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, captureRejectionSymbol } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BackoffError, backoffDelay, type BackoffStrategy } from './backoff.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
+  ClosedError,
   ConfigMismatchError,
   DecodeError,
   LeaseLostError,
   RateLimitError,
   RedisConfigError,
-  TimeoutError,
   UnrecoverableError,
   ValidationError,
 } from './errors.js';
@@ -30,94 +30,35 @@ import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
-import { AttemptSignal } from './worker/attempt-signal.js';
+import type { AttemptSignal } from './worker/attempt-signal.js';
+import { withTimeout } from './worker/attempt-timeout.js';
+import { ClaimGate } from './worker/claim-gate.js';
+import { Heartbeat } from './worker/heartbeat.js';
+import { assertMiddleware, compose, type Middleware } from './worker/middleware.js';
 import { CancelWatch } from './worker/cancel-watch.js';
 import { ControlStore } from './redis/control-store.js';
 import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
+import { RunningJobs, type Running } from './worker/running-jobs.js';
 import { ScheduleStore } from './redis/schedule-store.js';
-import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
+import { ScheduleRunner } from './schedules/runner.js';
 import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
+import type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 import { asError, failureTexts } from './worker/thrown.js';
 import { workerSettings, type WorkerOptions } from './worker/settings.js';
-import { Slots } from './worker/slots.js';
-import { innerOptions, innerPartition, once } from './partitions/inner.js';
-import { consumedPartitions, partitionedMetrics } from './partitions/worker-partitions.js';
+import { innerOptions, once } from './partitions/inner.js';
+import { queueDepth, workerPartitions } from './partitions/worker-partitions.js';
 
 export type { WorkerOptions } from './worker/settings.js';
-
-/**
- * The second argument of a {@link Processor}: what a handler may use besides its job.
- */
-export interface ProcessorContext {
-  /**
-   * Aborts when the attempt times out, when the lease was lost (another worker now owns the job), or when a
-   * person cancelled the job (its reason a JobCancelledError).
-   */
-  signal: AbortSignal;
-  /**
-   * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
-   * using an attempt and its group (or the queue) starts nothing for `ms`. Same as throwing it yourself.
-   */
-  rateLimit(ms: number): never;
-  /**
-   * Runs `call` through this worker process' outbound limiter (the Worker option `outbound`): calls from
-   * all of the process' running jobs are spaced and capped together. Without the option it just calls.
-   */
-  throttle<T>(call: () => PromiseLike<T>): Promise<T>;
-}
-
-/**
- * A job handler: runs one attempt of a job and resolves with its result, which is stored as the job's
- * `returnvalue` (at most `maxPayloadBytes` encoded). A rejection fails the attempt: the job is retried per
- * its `attempts` and `backoff`, or fails for good. Throw {@link UnrecoverableError} to fail it at once and
- * {@link RateLimitError} (or call `ctx.rateLimit`) to put it back without using an attempt.
- *
- * @typeParam Data - The type of the jobs' data.
- * @typeParam Result - The type of what it returns.
- */
-export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
-
-/**
- * A Worker's events and their arguments: `worker.on('completed', (job, result) => ...)`. The job the
- * settle events (`completed`, `failed`, `retrying`, `rateLimited`) carry is the job as the settle left it,
- * as `queue.getJob(id)` would read it then. A listener that throws is reported on `error`, never thrown
- * into the worker.
- */
-export interface WorkerEventMap<Data, Result> {
-  /** A run of the job starts (its handler is about to be called). */
-  active: [job: Job<Data, Result>];
-  /** Redis accepted the job's completion; `result` is what the handler returned. */
-  completed: [job: Job<Data, Result>, result: Result];
-  /** The job failed for good: no attempts left, or UnrecoverableError. */
-  failed: [job: Job<Data, Result>, error: Error];
-  /** An attempt failed and the job will run again after `delay` ms. */
-  retrying: [job: Job<Data, Result>, error: Error, delay: number];
-  /** The handler threw RateLimitError: the job waits again, its group (or the queue) held for `holdMs`. */
-  rateLimited: [job: Job<Data, Result>, holdMs: number];
-  /** This worker fired a schedule's tick: the tick's job was enqueued. */
-  scheduleFired: [fired: FiredTick];
-  /**
-   * Something went wrong outside a handler: a rejected settle (LeaseLostError), a Redis error, a config
-   * mismatch, a listener of another event that threw. Without a listener it goes to the `logger` option
-   * at level error, or, without one, becomes a process warning.
-   */
-  error: [error: Error];
-  /** `close()` finished: nothing of this worker runs any more. */
-  closed: [];
-}
+export type { Middleware } from './worker/middleware.js';
+export type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 
 /** Delayed jobs promoted per claim call at most; the rest follow on the next claims. */
 const PROMOTE_LIMIT = 1000;
 const MAX_IDLE_BACKOFF = 5000;
-
-interface Running {
-  readonly jobId: string;
-  readonly abort: AttemptSignal;
-}
 
 /**
  * Runs a queue's jobs.
@@ -126,8 +67,9 @@ interface Running {
  * -> closed. The claim loop: claim up to the free slots (one script call, many jobs; or, when completions
  * are about to leave, inside their complete call) -> start each job -> when nothing is ready, block on
  * Redis (XREAD on the level streams and ctl) until an add, a resume, the next delayed job's due time, or
- * blockTimeout. A job: run the handler -> settle through the Settler (completions and failures of one
- * event-loop turn share one script call) -> emit.
+ * blockTimeout. A job: run the handler (inside its middleware) -> settle through the Settler (completions
+ * and failures of one event-loop turn share one script call) -> emit. While paused (worker.pause()), or
+ * with every slot taken, the loop parks instead of claiming (ClaimGate); running jobs go on.
  *
  * A Worker opens two connections: one for commands and one for its blocking waits. It also fires the
  * queue's recurring schedules (option `schedules`) and recovers stalled jobs. Call `close()` on shutdown
@@ -147,13 +89,17 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly keepLogs: number;
   /** The `logger` option, if one was given: the parent of every `job.logger` of this worker's jobs. */
   readonly logger: Logger | undefined;
-  /** This worker's consumer name in Redis. */
+  /** The `telemetryMeta` option in effect: the meta keys its log lines and process spans show. */
+  readonly telemetryMeta: readonly string[];
+  /** This worker's consumer name in Redis: the `id` of queue.getWorkers() and the jobs' `processedBy`. */
   readonly consumer: string;
-  /** The `concurrency` option in effect: jobs this worker runs at once at most. */
-  readonly concurrency: number;
   readonly #processor: Processor<Data, Result>;
   readonly #sandbox: SandboxPool | undefined;
-  readonly #prefetch: number;
+  /** The processor inside the middleware (use()): the processor itself while there is none. */
+  #handler: Processor<Data, Result>;
+  readonly #middleware: Middleware<Data, Result>[] = [];
+  /** When its loops may claim, and its one pool of slots: shared by the loops of a partitioned Worker. */
+  readonly #gate: ClaimGate;
   readonly #levels: number;
   readonly #strategies: Record<string, BackoffStrategy>;
   readonly #throttle: Throttle;
@@ -168,10 +114,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
-  readonly #running = new Map<string, Running>();
-  readonly #tasks = new Set<Promise<void>>();
-  /** The concurrency slots: this worker's own, or with partitions, shared with its siblings. */
-  readonly #slots: Slots;
+  readonly #running = new RunningJobs();
   /** Slots taken by the claim in flight (at most one is). */
   #reserved = 0;
   /** Who emits this worker's events: itself, or the partitioned Worker that made it. */
@@ -196,7 +139,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
    */
   constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions) {
-    super();
+    // An async listener's rejection is reported as a throwing listener is ([captureRejectionSymbol]).
+    super({ captureRejections: true });
     if (typeof processor === 'string' || processor instanceof URL) {
       const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
       this.#sandbox = pool;
@@ -209,29 +153,26 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       throw new ValidationError(`new Worker('${String(name)}', processor, options) needs options.connection`);
     }
     const settings = queueSettings(options);
-    const inner = innerPartition(options);
-    const partitions = inner?.count ?? settings.partitions;
-    const consumed = inner === undefined ? consumedPartitions(options.consumePartitions, partitions) : [inner.index];
-    const index = consumed[0] ?? 0;
-    const keys = queueKeys(name, settings.prefix, settings.levels, { index, count: partitions });
-    const { concurrency, prefetch, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
-    this.concurrency = concurrency;
-    this.#prefetch = prefetch;
+    const { inner, count, index, consumed } = workerPartitions(options, settings.partitions);
+    const keys = queueKeys(name, settings.prefix, settings.levels, { index, count });
+    const { concurrency, prefetch, prefetchGiven, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
+    this.#gate = inner?.gate ?? new ClaimGate(concurrency, prefetch, prefetchGiven);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
     this.#processor = processor;
+    this.#handler = processor;
     this.#levels = settings.levels;
     this.name = name;
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.keepLogs = settings.keepLogs;
-    this.consumer = `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.consumer = inner?.consumer ?? `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = options.logger;
-    this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger);
+    this.telemetryMeta = settings.telemetryMeta;
+    this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger, settings.telemetryMeta);
 
     this.#connection = inner === undefined ? connect(options.connection) : { client: inner.client, owned: false };
     this.#blocking = connectBlocking(options.connection);
-    this.#slots = inner?.slots ?? new Slots(concurrency);
     this.#events = inner?.events ?? this;
     this.#checkConfig = inner?.checkConfig ?? once(() => checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`));
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
@@ -239,23 +180,18 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#cancels = new CancelWatch(ControlStore.of(this.store));
-    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError, this.#cancels);
+    const presence = inner?.presence ?? (() => ({ concurrency: this.#gate.concurrency, running: this.running, paused: this.#gate.paused }));
+    this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     // Schedules live on partition 0 (src/partitions/queue-partitions.ts): fired by the loop that consumes it.
     if (options.schedules !== false && index === 0) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
       this.#schedules = new ScheduleRunner(schedules, (fired) => this.#notify('scheduleFired', fired), onError);
     }
-    if (options.queueMetrics === true && inner === undefined) {
-      const every = Array.from({ length: partitions }, (_, p) => queueKeys(name, settings.prefix, settings.levels, { index: p, count: partitions }));
-      this.#stopQueueMetrics = observeQueueDepth(name, partitions === 1 ? () => this.store.getMetrics() : partitionedMetrics(this.#connection.client, every, settings.eventsMaxLen));
-    }
+    if (options.queueMetrics === true && inner === undefined) this.#stopQueueMetrics = observeQueueDepth(name, queueDepth(name, settings, count, this.store));
     if (inner === undefined) {
-      const client = this.#connection.client;
-      for (const other of consumed.slice(1)) {
-        const own = innerOptions({ ...options, autorun: false }, { index: other, count: partitions, client, slots: this.#slots, events: this, checkConfig: this.#checkConfig });
-        this.#siblings.push(new Worker<Data, Result>(name, processor, own));
-      }
+      const shared = { count, client: this.#connection.client, gate: this.#gate, events: this, consumer: this.consumer, presence, checkConfig: this.#checkConfig };
+      for (const other of consumed.slice(1)) this.#siblings.push(new Worker<Data, Result>(name, processor, innerOptions({ ...options, autorun: false }, { ...shared, index: other })));
     }
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
@@ -269,6 +205,58 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** Jobs whose handler is running right now. */
   get running(): number {
     return this.#siblings.reduce((sum, sibling) => sum + sibling.running, this.#running.size);
+  }
+
+  /** Jobs this worker runs at once (with partitions, over all the partitions it consumes). */
+  get concurrency(): number {
+    return this.#gate.concurrency;
+  }
+
+  /**
+   * Changes how many jobs this worker runs at once, while it runs (1 to 100,000). Raised, it claims for the
+   * new slots at once; lowered, running jobs finish and no job starts until fewer than the new number run.
+   * A prefetch left to its default follows it. With partitions, its loops share the one number.
+   *
+   * @throws {@link ValidationError} when `value` is not an integer from 1 to 100,000.
+   */
+  set concurrency(value: number) {
+    this.#gate.concurrency = value;
+  }
+
+  /** Whether this worker is paused (worker.pause()); the queue's own pause is queue.pause(). */
+  get isPaused(): boolean {
+    return this.#gate.paused;
+  }
+
+  /**
+   * Adds middleware around the handler: the first added runs outermost (src/worker/middleware.ts). Add it
+   * before jobs run (autorun: false, then run()), or jobs already started run without it.
+   */
+  use(middleware: Middleware<Data, Result>): this {
+    assertMiddleware(middleware);
+    this.#middleware.push(middleware);
+    this.#handler = compose(this.#middleware, this.#processor);
+    for (const sibling of this.#siblings) sibling.use(middleware);
+    return this;
+  }
+
+  /**
+   * This worker stops claiming jobs; the jobs it runs go on and settle. Resolves once no claim is out (from
+   * then on it starts no job), or, with `waitForActive`, once its running jobs have also settled. Other
+   * workers of the queue go on: pause them all with queue.pause(). With partitions, every partition's loop
+   * of this worker pauses.
+   *
+   * @param options - What to wait for.
+   * @param options.waitForActive - Also wait until the jobs running now have settled; default false.
+   */
+  async pause(options: { waitForActive?: boolean } = {}): Promise<void> {
+    await this.#gate.pause();
+    if (options.waitForActive === true) await Promise.all([this, ...this.#siblings].map((worker) => worker.#running.settled()));
+  }
+
+  /** Claims again after pause(). */
+  resume(): void {
+    this.#gate.resume();
   }
 
   /** Starts the claim loop (done by the constructor unless autorun is false); resolves when it ends. */
@@ -291,14 +279,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           this.#schedules?.start();
           ready = true;
         }
-        if (this.#slots.free <= 0) {
-          await this.#slots.wait(this);
+        if (this.#gate.closed()) {
+          await this.#gate.park(this);
           continue;
         }
         let claimed: ClaimResult | undefined;
         let started = 0;
         try {
-          claimed = await this.#claim();
+          claimed = await this.#gate.track(this.#claim());
           if (claimed?.kind === 'jobs') {
             const before = this.#running.size;
             for (const entry of claimed.jobs) this.#startClaimed(entry);
@@ -306,7 +294,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           }
         } finally {
           // The slots taken for the claim: the started jobs keep theirs until they end (#freeSlot).
-          this.#slots.give(this.#reserved - started);
+          this.#gate.give(this.#reserved - started);
           this.#reserved = 0;
         }
         failures = 0;
@@ -336,10 +324,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, this.#claimable(), PROMOTE_LIMIT);
   }
 
-  /** How many jobs a claim leaving now may take (slots it takes until the claim is answered): none once closing. */
+  /** How many jobs a claim leaving now may take (slots it takes until the claim is answered): none once closing or paused. */
   #claimable(): number {
     if (this.#closing !== undefined) return 0;
-    const taken = this.#slots.take(this.#prefetch);
+    const taken = this.#gate.take();
     this.#reserved += taken;
     return taken;
   }
@@ -359,10 +347,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           : why,
       );
       const reason = `${why.message}; the job was failed without running`;
-      const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(
-        () => void this.#tasks.delete(task),
-      );
-      this.#tasks.add(task);
+      this.#running.track(this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(() => undefined));
       return;
     }
     this.#start(job, claimed);
@@ -370,14 +355,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   #start(job: Job<Data, Result>, claimed: ClaimedJob): void {
     const entry = claimed.entry;
-    const running: Running = { jobId: job.id, abort: new AttemptSignal() };
-    this.#running.set(entry, running);
+    const running = this.#running.add(claimed, job.id);
     this.#leases.hold(claimed.stream, entry);
-    const task = this.#execute(job, claimed, running).finally(() => {
-      this.#leases.release(entry);
-      this.#tasks.delete(task);
-    });
-    this.#tasks.add(task);
+    this.#running.track(this.#execute(job, claimed, running).finally(() => this.#leases.release(entry)));
   }
 
   /**
@@ -394,12 +374,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     let progress: Buffer | undefined;
     try {
       result = await this.#invoke(job, running.abort, span);
+      running.settling = true;
+      if (running.abandoned) return this.#telemetry.finish(job, span, undefined, 0, undefined);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
       // Progress the handler recorded goes into the completed job's record (its hash is deleted then). It is
       // encoded again here, and an object changed since updateProgress may no longer encode: that fails the
       // attempt like a result that cannot be stored.
       progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     } catch (thrown) {
+      running.settling = true;
+      if (running.abandoned) return this.#telemetry.finish(job, span, undefined, 0, undefined);
       const seconds = (performance.now() - started) / 1000;
       const error = asError(thrown);
       let outcome: JobOutcome | undefined;
@@ -444,31 +428,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     // rejection, and each job spares a promise and a closure.
     let run: Promise<Result>;
     try {
-      run = Promise.resolve(runInSpan(span, this.#processor, job, ctx));
+      run = Promise.resolve(runInSpan(span, this.#handler, job, ctx));
     } catch (error) {
       run = Promise.reject(asError(error));
     }
-    const timeout = job.opts.timeout;
-    if (timeout === undefined) return run;
-    // add() refuses more, but a job stored by an earlier version may have it, and would time out at once.
-    const ms = Math.min(timeout, MAX_TIMER_MS);
-    return new Promise<Result>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
-        attempt.abort(error);
-        reject(error);
-      }, ms);
-      run.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withTimeout(run, job.opts.timeout, job.id, attempt);
   }
 
   async #settleFailure(job: Job<Data, Result>, claimed: ClaimedJob, error: Error): Promise<JobOutcome | undefined> {
@@ -523,7 +487,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #freeSlot(entry: string): void {
-    if (this.#running.delete(entry)) this.#slots.give(1);
+    if (this.#running.free(entry)) this.#gate.give(1);
   }
 
   /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
@@ -546,9 +510,20 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
   }
 
+  /** An async listener's rejection (captureRejections), reported as #notify reports a throw. */
+  override [captureRejectionSymbol]<K>(
+    error: Error,
+    event: keyof WorkerEventMap<Data, Result> | K,
+    ..._args: K extends keyof WorkerEventMap<Data, Result> ? WorkerEventMap<Data, Result>[K] : never
+  ): void {
+    const wrapped = new Error(`a '${String(event)}' listener of worker '${this.name}' rejected: ${asError(error).message}`, { cause: error });
+    // An 'error' listener that rejects is not handed its own failure again: that would loop.
+    this.#report(wrapped, event !== 'error');
+  }
+
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
-  #report(error: Error): void {
-    if (this.#events.listenerCount('error') > 0) {
+  #report(error: Error, toListeners = true): void {
+    if (toListeners && this.#events.listenerCount('error') > 0) {
       try {
         this.#events.emit('error', error);
         return;
@@ -561,10 +536,18 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   /**
-   * Graceful: stops claiming, lets running jobs finish and settle, then closes its connections. Resolves
-   * when nothing of this worker is left running. Safe to call more than once.
+   * Graceful (the default): stops claiming, lets running jobs finish and settle, then closes its
+   * connections; resolves when nothing of this worker is left running. `force`: does not wait for running
+   * jobs: aborts their ctx.signal (ClosedError) and gives them back to waiting at once, without using an
+   * attempt (one release call; the events stream records them as rate-limited with no hold), then closes.
+   * Their handlers may still run on in this process, but their outcomes are dropped. A force given while a
+   * graceful close waits ends that wait. Safe to call more than once.
+   *
+   * @param options - How to treat running jobs.
+   * @param options.force - Give them back at once instead of waiting for them; default false.
    */
-  close(): Promise<void> {
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force === true) for (const worker of [this, ...this.#siblings]) worker.#running.force();
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -576,14 +559,24 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const siblingsClosed = Promise.all(this.#siblings.map((sibling) => sibling.close()));
     const schedulesStopped = this.#schedules?.stop();
     this.#stopQueueMetrics?.();
-    this.#slots.cancel(this);
+    this.#gate.unpark(this);
     await this.#loop;
-    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await this.#running.settled();
+    if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed, this.#sandbox?.close()]);
+    // A partitioned Worker's sandbox runs its siblings' jobs too: it closes once they are done.
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');
+  }
+
+  /** close({ force }): the jobs whose handlers still run, aborted and given back; waits for the release only. */
+  async #abandonRunning(): Promise<void> {
+    const abandoned = this.#running.abandon(() => new ClosedError(`Worker '${this.name}' (${this.consumer}), closed with force,`));
+    this.#gate.give(abandoned.length);
+    for (const { claimed } of abandoned) this.#leases.release(claimed.entry);
+    await Promise.all(abandoned.map(({ claimed }) => this.#settle(claimed, () => this.#settler.release({ job: claimed, holdMs: 0 }))));
   }
 }
 

@@ -1,6 +1,7 @@
--- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history and
--- the flows' keys. Mirrors src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT, HISTORY, DEPS, DEPENDENTS, BLOCKED,
--- LINKED); test/unit/keys.test.ts checks they agree.
+-- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history, the
+-- dedupe keys, the flows' keys and the worker registry. Mirrors src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT,
+-- HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED, LINKED, WORKERS, WORKER_INFO);
+-- test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 -- Completed and failed per minute (history.lua): the minutes before the current one, and the current one.
@@ -9,8 +10,13 @@ local function historyNowKey(base) return base .. 'history:now' end
 local function logsKey(base, id) return base .. 'logs:' .. id end
 local function groupWaitKey(base, g) return base .. 'group:' .. g .. ':wait' end
 local function groupRateKey(base, g) return base .. 'group:' .. g .. ':rate' end
+-- A group's smooth limit: its theoretical arrival time (queue-limits.lua).
+local function groupTatKey(base, g) return base .. 'group:' .. g .. ':tat' end
 -- Level `level`'s front: released jobs (RateLimitError) that go before the level's stream (release.lua).
 local function frontKey(base, level) return base .. 'front:' .. level end
+-- The worker registry (src/worker/heartbeat.ts): who is alive until when, and what each said of itself.
+local function workersKey(base) return base .. 'workers' end
+local function workerInfoKey(base) return base .. 'workers:info' end
 -- Dedupe locks (dedupe.lua): dedupe key -> '<until>:<job id>'; and the windows' ends, dedupe key -> until (ms).
 local function dedupeKey(base) return base .. 'dedupe' end
 local function dedupeWindowsKey(base) return base .. 'dedupe:windows' end

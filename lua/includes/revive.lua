@@ -17,7 +17,7 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   if jobProblem(j, #Q.levels) then return STATUS.CORRUPT end
   redis.call('ZREM', setKey, id)
   if completed then redis.call('HDEL', doneKey(Q.base), id) end
-  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl')
+  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl', 'by')
   enqueue(Q, j, false)
   emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK

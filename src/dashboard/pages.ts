@@ -346,7 +346,9 @@ ${queueNav(ctx, name, 'schedules')}
 function rule(limit: GroupLimit | undefined): string {
   if (limit === undefined) return 'none';
   const parts: string[] = [];
-  if (limit.max !== undefined && limit.duration !== undefined) parts.push(`${limit.max} per ${duration(limit.duration)}`);
+  if (limit.max !== undefined && limit.duration !== undefined) {
+    parts.push(`${limit.max} per ${duration(limit.duration)}${limit.smooth === true ? `, smooth (burst ${limit.burst ?? 1})` : ''}`);
+  }
   if (limit.concurrency !== undefined) parts.push(`${limit.concurrency} at once`);
   return parts.join(', ') || 'none';
 }
@@ -362,7 +364,9 @@ export function groupsPage(ctx: PageContext, name: string, view: GroupsView): Ht
   const { window, rules, held } = view;
   const queueLimit = window.limit === null
     ? html`<p>No queue-wide limit.</p>`
-    : html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>; <b>${window.started}</b> started in the current window.</p>`;
+    : window.limit.smooth === true
+      ? html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>, smooth: spaced ${duration(window.limit.duration / window.limit.max)} apart, up to <b>${window.limit.burst ?? 1}</b> at once.</p>`
+      : html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>; <b>${window.started}</b> started in the current window.</p>`;
   const hold = window.heldUntil === null ? '' : html`<p>A RateLimitError holds the whole queue until ${timestamp(window.heldUntil.getTime())} (${relative(window.heldUntil.getTime(), ctx.now)}).</p>`;
   const own = [...rules.entries()].filter(([group]) => group !== '').sort(([a], [b]) => a.localeCompare(b));
   const rulesTable = html`<table class="grid"><thead><tr><th>Group</th><th>Rule</th></tr></thead><tbody>

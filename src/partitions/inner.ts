@@ -1,7 +1,8 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { EventEmitter } from 'node:events';
 import type { Reachability } from '../redis/reachability.js';
-import type { Slots } from '../worker/slots.js';
+import type { ClaimGate } from '../worker/claim-gate.js';
+import type { Presence } from '../worker/heartbeat.js';
 
 /**
  * How a partitioned Queue or Worker makes the Queue or Worker of one of its partitions: with the options it
@@ -18,10 +19,14 @@ export interface InnerPartition {
   readonly reachability?: Reachability;
   /** The Redis config check, run once for every partition (the outer one's, through `once`). */
   readonly checkConfig?: () => Promise<void>;
-  /** A Worker's: the outer Worker's concurrency slots. */
-  readonly slots?: Slots;
+  /** A Worker's: the outer Worker's claim gate (its pause and its one pool of concurrency slots). */
+  readonly gate?: ClaimGate;
   /** A Worker's: the outer Worker, which emits the inner one's events. */
   readonly events?: EventEmitter;
+  /** A Worker's: the outer Worker's consumer name, so a job's processedBy names the Worker whatever its partition. */
+  readonly consumer?: string;
+  /** A Worker's: what the outer Worker says of itself at each heartbeat (the whole Worker's running jobs). */
+  readonly presence?: () => Presence;
 }
 
 /** `run` once while it succeeds; a failed run is tried again by the next call. */

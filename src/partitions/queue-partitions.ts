@@ -5,6 +5,7 @@ import type { Counts, JobState, MinuteCounts, QueueMetrics } from '../states.js'
 import type { GroupLimit, GroupStatus, LimitedGroups, RateLimit, RateWindow } from '../queue-settings.js';
 import type { AddInput } from '../redis/store.js';
 import type { ScheduleInfo, ScheduleJob, ScheduleSpec } from '../schedules/definition.js';
+import { byHost, type WorkerInfo } from '../worker/heartbeat.js';
 import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing.js';
 
 /**
@@ -19,7 +20,11 @@ import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing
  * - pause, resume, retryJobs, clean, promoteJobs and obliterate run on every partition at once: each
  *   partition changes when its own call lands, not all in one instant;
  * - schedules are stored and fired on partition 0, and their jobs are enqueued there (the fire is one
- *   script on one slot, so a tick enqueues exactly once); getJob finds them there.
+ *   script on one slot, so a tick enqueues exactly once); getJob finds them there;
+ * - a queue-wide rate limit or concurrency is split into one share per partition (splitShares), each
+ *   enforced exactly by its partition's claim script;
+ * - getWorkers merges the partitions' worker registries by consumer name: a partitioned Worker has one
+ *   name in every partition it consumes (src/partitions/worker-partitions.ts), so it is listed once.
  */
 
 /** What the partition layer needs of a partition's Queue: Queue's own methods, plus the prepared add. */
@@ -30,6 +35,7 @@ export interface PartitionQueue<Data, Result, P> {
   getCounts(): Promise<Counts>;
   getMetrics(): Promise<QueueMetrics>;
   getMetricsHistory(options: { minutes?: number }): Promise<MinuteCounts[]>;
+  getWorkers(): Promise<WorkerInfo[]>;
   cancel(id: string, reason?: string): Promise<void>;
   runSchedule(id: string): Promise<string | null>;
   pause(): Promise<void>;
@@ -37,6 +43,9 @@ export interface PartitionQueue<Data, Result, P> {
   setRateLimit(limit: RateLimit): Promise<void>;
   removeRateLimit(): Promise<void>;
   getRateLimit(): Promise<RateLimit | null>;
+  setConcurrency(concurrency: number): Promise<void>;
+  removeConcurrency(): Promise<void>;
+  getConcurrency(): Promise<number | null>;
   setGroupLimit(limit: GroupLimit, group?: string): Promise<void>;
   removeGroupLimit(group?: string): Promise<void>;
   getGroupLimits(): Promise<Map<string, GroupLimit>>;
@@ -193,6 +202,21 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     return [...byMinute.values()].sort((a, b) => a.minute - b.minute).slice(-(all[0]?.length ?? 0));
   }
 
+  /**
+   * Each Worker once: a partitioned Worker beats in every partition it consumes under one name, and each
+   * beat says what the whole Worker runs, so the latest beat stands for it. At most 1,000, by host and pid.
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    const byId = new Map<string, WorkerInfo>();
+    for (const workers of await Promise.all(this.parts.map((part) => part.getWorkers()))) {
+      for (const worker of workers) {
+        const seen = byId.get(worker.id);
+        if (seen === undefined || seen.lastHeartbeat < worker.lastHeartbeat) byId.set(worker.id, worker);
+      }
+    }
+    return [...byId.values()].sort(byHost).slice(0, 1000);
+  }
+
   /** On the partition that holds the job (its routed one first). */
   async cancel(id: string, reason?: string): Promise<void> {
     if (typeof id !== 'string' || id === '') return this.#part(0).cancel(id, reason);
@@ -221,7 +245,7 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const shares = splitRateLimit(this.name, limit, this.parts.length);
-    await Promise.all(this.parts.map((part, index) => part.setRateLimit({ max: shares[index] as number, duration: limit.duration })));
+    await Promise.all(this.parts.map((part, index) => part.setRateLimit(shares[index] as RateLimit)));
   }
 
   async removeRateLimit(): Promise<void> {
@@ -230,9 +254,26 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
 
   /** The partitions' shares added up; null when none has one. */
   async getRateLimit(): Promise<RateLimit | null> {
-    const all = (await Promise.all(this.parts.map((part) => part.getRateLimit()))).filter((limit): limit is RateLimit => limit !== null);
-    const [first] = all;
-    return first === undefined ? null : { max: total(all.map((limit) => limit.max)), duration: first.duration };
+    return addShares((await Promise.all(this.parts.map((part) => part.getRateLimit()))).filter((limit): limit is RateLimit => limit !== null));
+  }
+
+  /**
+   * The queue-wide concurrency, split as the rate limit is: partition p runs at most its share at once, the
+   * shares adding up to `concurrency`. A partition's idle share is not lent to a busy one.
+   */
+  async setConcurrency(concurrency: number): Promise<void> {
+    const shares = splitConcurrency(this.name, concurrency, this.parts.length);
+    await Promise.all(this.parts.map((part, index) => part.setConcurrency(shares[index] as number)));
+  }
+
+  async removeConcurrency(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.removeConcurrency()));
+  }
+
+  /** The partitions' shares added up; null when none has one. */
+  async getConcurrency(): Promise<number | null> {
+    const all = (await Promise.all(this.parts.map((part) => part.getConcurrency()))).filter((share): share is number => share !== null);
+    return all.length === 0 ? null : total(all);
   }
 
   /** A group's rule lives with its group; the default is on every partition. */
@@ -342,10 +383,8 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   async getRateWindow(): Promise<RateWindow> {
     const all = await Promise.all(this.parts.map((part) => part.getRateWindow()));
     const holds = all.map((window) => window.heldUntil).filter((until): until is Date => until !== null);
-    const limits = all.map((window) => window.limit).filter((limit): limit is RateLimit => limit !== null);
-    const [first] = limits;
     return {
-      limit: first === undefined ? null : { max: total(limits.map((limit) => limit.max)), duration: first.duration },
+      limit: addShares(all.map((window) => window.limit).filter((limit): limit is RateLimit => limit !== null)),
       started: total(all.map((window) => window.started)),
       heldUntil: holds.length === 0 ? null : new Date(Math.max(...holds.map((until) => until.getTime()))),
     };
@@ -365,12 +404,34 @@ export function notForPartitions(name: string, partitions: number, what: string)
 }
 
 /**
- * A queue-wide limit as shares, one per partition, adding up to `max`: the first `max mod N` partitions
- * take one more. Each partition's claim enforces its share exactly, so the queue never starts more than
- * `max` in a window. Refused when `max` is below the partition count: some partition would get 0 and never
- * start a job.
+ * A queue-wide number as shares, one per partition, adding up to `value`: the first `value mod N`
+ * partitions take one more. Each partition's claim enforces its share exactly, so the queue never goes
+ * past `value`. The callers refuse a `value` below the partition count: a share of 0 would stop a
+ * partition for good.
  */
-export function splitRateLimit(name: string, limit: RateLimit, partitions: number): number[] {
+function splitShares(value: number, partitions: number): number[] {
+  const base = Math.floor(value / partitions);
+  return Array.from({ length: partitions }, (_, index) => base + (index < value % partitions ? 1 : 0));
+}
+
+/** A queue-wide concurrency as one share per partition (splitShares). */
+export function splitConcurrency(name: string, concurrency: number, partitions: number): number[] {
+  if (concurrency < partitions) {
+    throw new PartitionedQueueError(
+      `concurrency ${concurrency} is below queue '${name}''s ${partitions} partitions: it is split into one share per ` +
+        `partition, and a share of 0 would stop a partition for good. Set ${partitions} or more, limit groups' ` +
+        'concurrency instead, or use an unpartitioned queue',
+    );
+  }
+  return splitShares(concurrency, partitions);
+}
+
+/**
+ * A queue-wide rate limit as one limit per partition: `max` split (splitShares), the same `duration`. A
+ * smooth limit's `burst` is split too, but each partition needs 1 at least: below N partitions, up to N
+ * jobs (one per partition) may start at once after a pause instead of `burst`.
+ */
+export function splitRateLimit(name: string, limit: RateLimit, partitions: number): RateLimit[] {
   if (limit.max < partitions) {
     throw new PartitionedQueueError(
       `rate limit max ${limit.max} is below queue '${name}''s ${partitions} partitions: the limit is split into one share per ` +
@@ -378,8 +439,19 @@ export function splitRateLimit(name: string, limit: RateLimit, partitions: numbe
         `${Math.ceil((limit.duration * partitions) / Math.max(limit.max, 1))} ms is the same rate), or limit groups instead`,
     );
   }
-  const base = Math.floor(limit.max / partitions);
-  return Array.from({ length: partitions }, (_, index) => base + (index < limit.max % partitions ? 1 : 0));
+  const max = splitShares(limit.max, partitions);
+  if (limit.smooth !== true) return max.map((share) => ({ max: share, duration: limit.duration }));
+  // burst <= max, so each burst share stays within its max share (same split of a smaller number).
+  const burst = splitShares(Math.max(limit.burst ?? 1, partitions), partitions);
+  return max.map((share, index) => ({ max: share, duration: limit.duration, smooth: true, burst: burst[index] as number }));
+}
+
+/** The partitions' rate limits as the queue's: shares (and bursts) added up; null when none has one. */
+function addShares(limits: readonly RateLimit[]): RateLimit | null {
+  const [first] = limits;
+  if (first === undefined) return null;
+  const limit: RateLimit = { max: total(limits.map((one) => one.max)), duration: first.duration };
+  return first.smooth === true ? { ...limit, smooth: true, burst: total(limits.map((one) => one.burst ?? 1)) } : limit;
 }
 
 function total(values: readonly number[]): number {

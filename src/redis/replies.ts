@@ -158,6 +158,26 @@ export function recoverReply(reply: unknown): { requeued: number; failed: number
   return { requeued: num(values[0]), failed: num(values[1]), strays: values.slice(2).map(str) };
 }
 
+/** A worker registry entry as get-workers returns it (src/worker/heartbeat.ts reads its info). */
+export interface RegistryEntry {
+  id: string;
+  deadline: number;
+  info: string | null;
+}
+
+/** get-workers: Redis' time, then (consumer, deadline, info) per worker alive. */
+export function workersReply(reply: unknown): { now: number; entries: RegistryEntry[] } {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number' || reply.length % 3 !== 1) {
+    throw new ScriptError(`get-workers returned ${JSON.stringify(reply).slice(0, 200)}, not its time and (id, deadline, info) triples`);
+  }
+  const entries: RegistryEntry[] = [];
+  for (let i = 1; i < reply.length; i += 3) {
+    const info: unknown = reply[i + 2];
+    entries.push({ id: String(reply[i]), deadline: Number(reply[i + 1]), info: typeof info === 'string' ? info : null });
+  }
+  return { now: reply[0], entries };
+}
+
 export function strings(reply: unknown): string[] {
   return list(reply, 'a script').map(str);
 }

@@ -27,6 +27,7 @@ import {
   statusOf,
   settleReply,
   strings,
+  workersReply,
 } from './replies.js';
 
 /**
@@ -86,7 +87,7 @@ export const SCRIPTS = {
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen'],
+    args: ['base', 'group', 'eventsMaxLen', 'by'],
     perJob: [
       'id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge',
       'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'pon',
@@ -104,7 +105,13 @@ export const SCRIPTS = {
     args: ['base', 'group', 'reaper', 'idleMs', 'maxStalled', 'limit', 'eventsMaxLen'],
     decode: recoverReply,
   },
-  'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
+  'extend-leases': {
+    keys: ['workers', 'workerInfo', 'streams...'],
+    args: ['group', 'consumer', 'beatTtl', 'info'],
+    perJob: ['level', 'entry'],
+    decode: strings,
+  },
+  'get-workers': { keys: ['workers', 'workerInfo'], args: ['limit'], readOnly: true, decode: workersReply },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
     keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
@@ -139,7 +146,8 @@ export const SCRIPTS = {
   'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], readOnly: true, binary: true, decode: jobReply },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
-  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'], decode: none },
+  'set-rate-limit': { keys: ['meta', 'ctl', 'rate'], args: ['max', 'duration', 'burst'], decode: none },
+  'set-concurrency': { keys: ['meta', 'ctl'], args: ['concurrency'], decode: none },
   'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'], decode: none },
   'upsert-schedule': {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns'],

@@ -10,6 +10,7 @@ import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
+import { burstArg, groupLimitOf, groupRuleText, queueLimitsOf } from './limit-rules.js';
 import { registerQueue, unregisterQueue } from './registry.js';
 import { idFloor } from '../partitions/routing.js';
 import { lengthPrefixed } from './packed.js';
@@ -213,8 +214,11 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** With `claim`, the same call then claims as claim() does; its reply is `claimed`. */
-  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong): Promise<CompleteReply> {
+  /**
+   * With `claim`, the same call then claims as claim() does; its reply is `claimed`. `by`: the consumer that
+   * ran the jobs, kept in their records (processedBy).
+   */
+  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong, by = ''): Promise<CompleteReply> {
     const { id, meta, delayed, failed, completed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
@@ -236,7 +240,7 @@ export class QueueStore implements SettingsSource {
         keepAge: keep.age,
         group: job.group,
         // Deleted at once (keep count 0): no record to send.
-        record: keep.count === 0 ? '' : doneRecord(job, result, progress),
+        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
         hashed: dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0,
@@ -244,13 +248,14 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
+  /** `by`: the consumer that ran the attempts, kept with the jobs that fail for good (processedBy). */
+  fail(jobs: readonly FailInput[], by = ''): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
       jobs.map(({ job, retryDelay, reason, stack, keep, dedupe }) => ({
         id: job.id,
         entry: job.entry,
@@ -294,13 +299,16 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. */
-  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[]): Promise<string[]> {
+  /**
+   * `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. `beat`: the
+   * worker's heartbeat (src/worker/heartbeat.ts); without one (ttl 0) the worker leaves the registry.
+   */
+  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[], beat = { ttl: 0, info: '' }): Promise<string[]> {
     return runScript(
       this.client,
       'extend-leases',
-      { streams: this.keys.streams },
-      { group: GROUP, consumer },
+      { workers: this.keys.workers, workerInfo: this.keys.workerInfo, streams: this.keys.streams },
+      { group: GROUP, consumer, beatTtl: beat.ttl, info: beat.info },
       held.map(({ stream, entry }) => ({ level: stream, entry })),
     );
   }
@@ -388,34 +396,37 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** max 0 removes the queue-wide limit. */
+  /** null removes the queue-wide limit (the queue's concurrency stays). */
   setRateLimit(limit: RateLimit | null): Promise<void> {
-    return runScript(this.client, 'set-rate-limit', { meta: this.keys.meta, ctl: this.keys.ctl }, { max: limit?.max ?? 0, duration: limit?.duration ?? 0 });
+    const keys = { meta: this.keys.meta, ctl: this.keys.ctl, rate: this.keys.rate };
+    return runScript(this.client, 'set-rate-limit', keys, { max: limit?.max ?? 0, duration: limit?.duration ?? 0, burst: burstArg(limit) });
+  }
+
+  /** The queue's rate limit and concurrency, as meta holds them (limit-rules.ts). */
+  async queueLimits(): Promise<{ rate: RateLimit | null; concurrency: number | null }> {
+    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
+    return queueLimitsOf(max ?? null, duration ?? null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
-    return max === null || duration === null ? null : { max: Number(max), duration: Number(duration) };
+    return (await this.queueLimits()).rate;
+  }
+
+  /** null removes the queue's concurrency (its rate limit stays). */
+  setConcurrency(concurrency: number | null): Promise<void> {
+    return runScript(this.client, 'set-concurrency', { meta: this.keys.meta, ctl: this.keys.ctl }, { concurrency: concurrency ?? 0 });
   }
 
   /** group '' is the default of every group; null removes the rule. */
   setGroupLimit(group: string, limit: GroupLimit | null): Promise<void> {
-    const rule = limit === null ? '' : `${limit.max ?? -1} ${limit.duration ?? -1} ${limit.concurrency ?? -1}`;
+    const rule = limit === null ? '' : groupRuleText(limit);
     return runScript(this.client, 'set-group-limit', { ctl: this.keys.ctl, groups: this.keys.groups }, { group, rule });
   }
 
   /** Every group rule, by group ('' is the default). */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
     const rules = await this.client.hgetall(this.keys.groups[5]);
-    const out = new Map<string, GroupLimit>();
-    for (const [group, rule] of Object.entries(rules)) {
-      const [max = -1, duration = -1, concurrency = -1] = rule.split(' ').map(Number);
-      out.set(group, {
-        ...(max > 0 ? { max, duration } : {}),
-        ...(concurrency > 0 ? { concurrency } : {}),
-      });
-    }
-    return out;
+    return new Map(Object.entries(rules).map(([group, rule]) => [group, groupLimitOf(rule)]));
   }
 
   /** A group's waiting and running jobs, and whether a limit holds it back right now. */

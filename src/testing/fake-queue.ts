@@ -2,6 +2,7 @@ import { ValidationError } from '../errors.js';
 import { hasFlowOptions } from '../flows.js';
 import { Job, type JobOwner } from '../job.js';
 import { validateQueueName } from '../keys.js';
+import { withContext } from '../meta.js';
 import {
   assertInteger,
   assertJobName,
@@ -55,6 +56,12 @@ export interface FakeQueueOptions {
    * @defaultValue `524288` (512 KiB)
    */
   readonly maxPayloadBytes?: number;
+  /**
+   * As the real Queue's: what it returns becomes each job's meta (`job.meta`), under the job's own.
+   *
+   * @defaultValue none
+   */
+  readonly context?: () => object | undefined;
 }
 
 /**
@@ -72,6 +79,7 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
   readonly #defaults: DefaultJobOptions;
   readonly #levels: number;
   readonly #owner: JobOwner;
+  readonly #context: (() => object | undefined) | undefined;
   readonly #byJobId = new Map<string, Job<Data, Result>>();
   #next = 1;
 
@@ -85,6 +93,7 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
   constructor(name: string, options: FakeQueueOptions = {}) {
     this.name = validateQueueName(name);
     this.#defaults = options.defaultJobOptions ?? {};
+    this.#context = options.context;
     this.#levels = assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS);
     const maxPayloadBytes = assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1);
     const queueName = this.name;
@@ -93,6 +102,7 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
       maxPayloadBytes,
       keepLogs: 0,
       logger: undefined,
+      telemetryMeta: [],
       get store(): QueueStore {
         throw new Error(`a FakeQueue ('${queueName}') records jobs and has no Redis: test this with a real Queue (startRedis)`);
       },
@@ -137,8 +147,8 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
   addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
     try {
       // Every job is checked before any is recorded, as a Queue encodes a whole bulk before writing.
-      for (const job of jobs) this.#check(job.name, job.data, job.opts);
-      return Promise.resolve(jobs.map((job) => this.#record(job.name, job.data, job.opts)));
+      const checked = jobs.map((job) => this.#check(job.name, job.data, job.opts));
+      return Promise.resolve(jobs.map((job, i) => this.#record(job.name, job.data, job.opts, checked[i])));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -149,14 +159,13 @@ export class FakeQueue<Data = unknown, Result = unknown> implements Producer<Dat
     if (opts !== undefined && typeof opts === 'object' && opts !== null && hasFlowOptions(opts)) {
       throw new ValidationError('FakeQueue records no workflows (dependsOn, onDependencyFailure, onFailure): test those against a real Redis (startRedis)');
     }
-    const job = normalizeJobOptions(opts, this.#defaults, this.#levels);
+    const job = normalizeJobOptions(this.#context === undefined ? opts : withContext(this.#context, opts), this.#defaults, this.#levels);
     encode(data, 'job data', this.#owner.maxPayloadBytes);
     encode(compactOptions(job.stored), 'job options', this.#owner.maxPayloadBytes);
     return job;
   }
 
-  #record(name: string, data: Data, opts: JobOptions | undefined): Job<Data, Result> {
-    const job = this.#check(name, data, opts);
+  #record(name: string, data: Data, opts: JobOptions | undefined, job = this.#check(name, data, opts)): Job<Data, Result> {
     if (job.jobId !== undefined) {
       const existing = this.#byJobId.get(job.jobId);
       if (existing !== undefined) return existing;

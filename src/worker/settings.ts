@@ -17,7 +17,7 @@ import type { SandboxOptions } from './sandbox/pool.js';
  * throws {@link ValidationError}). Every duration is in ms, at most 2,147,483,647. `rateLimit` is accepted
  * but ignored by a Worker: set the queue-wide limit through a Queue.
  */
-export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 'commandTimeout' | 'offlineTimeout' | 'maxOfflineCalls' | 'durability'> {
+export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 'commandTimeout' | 'offlineTimeout' | 'maxOfflineCalls' | 'durability' | 'context'> {
   /**
    * Jobs run at once by this worker, 1 to 100,000.
    *
@@ -118,10 +118,17 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
   sandbox?: SandboxOptions;
 }
 
+/** Jobs one worker may run at once: 1 to 100,000 (README's Limits). */
+export function assertConcurrency(what: string, value: unknown): number {
+  return assertInteger(what, value, 1, 100_000);
+}
+
 /** A Worker's own settings, checked and with their defaults. */
 export interface WorkerSettings {
   concurrency: number;
   prefetch: number;
+  /** prefetch was given: it stays when concurrency changes (otherwise it follows it, defaultPrefetch). */
+  prefetchGiven: boolean;
   stalledTimeout: number;
   maxStalled: number;
   stalledInterval: number;
@@ -130,7 +137,7 @@ export interface WorkerSettings {
 }
 
 export function workerSettings(options: WorkerOptions): WorkerSettings {
-  const concurrency = assertInteger('concurrency', options.concurrency ?? 1, 1, 100_000);
+  const concurrency = assertConcurrency('concurrency', options.concurrency ?? 1);
   const prefetch = assertInteger('prefetch', options.prefetch ?? defaultPrefetch(concurrency), 1, 1000);
   const stalledTimeout = assertDuration('stalledTimeout', options.stalledTimeout ?? 30_000, 100);
   const maxStalled = assertInteger('maxStalled', options.maxStalled ?? 1, 0);
@@ -140,7 +147,7 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
     throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
   }
   const blockTimeout = assertDuration('blockTimeout', options.blockTimeout ?? 5000, 1);
-  return { concurrency, prefetch, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout };
+  return { concurrency, prefetch, prefetchGiven: options.prefetch !== undefined, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout };
 }
 
 /**
@@ -150,6 +157,6 @@ export function workerSettings(options: WorkerOptions): WorkerSettings {
  * drain at concurrency 256 ran 43,000 jobs/s with 100 per claim and 34,000 with 250. Capped at 250 so one
  * claim holds Redis about a millisecond.
  */
-function defaultPrefetch(concurrency: number): number {
+export function defaultPrefetch(concurrency: number): number {
   return Math.min(concurrency, Math.max(100, Math.min(250, Math.floor(concurrency / 4))));
 }

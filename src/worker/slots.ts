@@ -6,22 +6,38 @@
  * Loops waiting for a slot queue in order: a slot given back wakes the first, and a loop that took slots
  * while some stay free wakes the next, so free slots pass from loop to loop until they are taken or every
  * waiting loop has looked (a loop whose partition has nothing gives its slots back and blocks on Redis).
+ * The size may change while jobs run (worker.concurrency): raised, the first waiter wakes for the new
+ * slots; lowered below the slots in use, `free` goes negative and nothing is taken until enough jobs end.
  */
 export class Slots {
+  #size: number;
   #used = 0;
   readonly #waiters: { owner: object; wake: () => void }[] = [];
 
-  constructor(readonly size: number) {}
+  constructor(size: number) {
+    this.#size = size;
+  }
 
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Slots not taken: negative after a resize below the slots in use. */
   get free(): number {
-    return this.size - this.#used;
+    return this.#size - this.#used;
+  }
+
+  /** Changes the number of slots; a slot that becomes free wakes the first waiter. */
+  resize(size: number): void {
+    this.#size = size;
+    this.wakeNext();
   }
 
   /** Takes up to `max` free slots; returns how many it took. */
   take(max: number): number {
     const taken = Math.max(0, Math.min(max, this.free));
     this.#used += taken;
-    if (taken > 0) this.#wakeNext();
+    if (taken > 0) this.wakeNext();
     return taken;
   }
 
@@ -29,7 +45,7 @@ export class Slots {
   give(count: number): void {
     if (count <= 0) return;
     this.#used -= count;
-    this.#wakeNext();
+    this.wakeNext();
   }
 
   /** Resolves when a slot may be free (the caller looks again), or when cancel(owner) is called. */
@@ -47,7 +63,8 @@ export class Slots {
     }
   }
 
-  #wakeNext(): void {
+  /** Wakes the first waiter while a slot is free: it looks again (and passes on what it leaves). */
+  wakeNext(): void {
     if (this.free > 0) this.#waiters.shift()?.wake();
   }
 }

@@ -60,6 +60,8 @@ describe("README's ACL recipe", () => {
     const now = await queue.add('now', {});
     expect(await now.waitUntilFinished(events, 10_000)).toBe('done now');
     expect(await later.waitUntilFinished(events, 10_000)).toBe('done later');
+    // Its heartbeat registered it under the same rule.
+    expect((await queue.getWorkers()).map((w) => w.id)).toEqual([worker.consumer]);
     expect(errors).toEqual([]);
 
     // The exporter may not load the library (no function|load): it runs the scripts by EVALSHA.
@@ -89,6 +91,7 @@ describe("README's ACL recipe", () => {
     expect((await reader.getJobs('waiting')).map((j) => j.name)).toEqual(['a', 'b']);
     expect((await reader.getJob(job!.id))?.data).toEqual({ n: 1 });
     expect((await reader.getMetrics()).waiting).toBe(2);
+    expect(await reader.getWorkers()).toEqual([]);
     await expect(reader.add('c', {})).rejects.toThrow(/NOPERM/);
     const exporter = await startExporter(url('reader'), [name], ['--no-scheduler']);
     try {

@@ -35,12 +35,18 @@ describe('sandboxed processors', () => {
     it(`runs a processor file in a ${kind}, with progress and logs proxied to Redis`, async () => {
       const name = uniqueQueue(`sandbox-${kind}`);
       const queue = new Queue(name, { connection: redis.connection });
-      const worker = new Worker<unknown, { n: number; pid: number; main: boolean }>(name, fixture('echo'), { connection: redis.connection, concurrency: 2, sandbox: { kind } });
+      const worker = new Worker<unknown, { n: number; pid: number; main: boolean; meta: unknown; processedBy: string }>(name, fixture('echo'), {
+        connection: redis.connection,
+        concurrency: 2,
+        sandbox: { kind },
+      });
       const { completed } = outcomes(worker);
-      const jobs = await queue.addBulk([1, 2, 3, 4].map((n) => ({ name: 'echo', data: { n } })));
+      const jobs = await queue.addBulk([1, 2, 3, 4].map((n) => ({ name: 'echo', data: { n }, opts: { meta: { tenant: `t${n}` } } })));
       await waitFor('4 completions', () => completed.size === 4, 30_000);
       const results = jobs.map((job) => completed.get(job.id));
       expect(results.map((r) => r?.n)).toEqual([1, 2, 3, 4]);
+      expect(results.map((r) => r?.meta)).toEqual([1, 2, 3, 4].map((n) => ({ tenant: `t${n}` })));
+      expect(results.every((r) => r?.processedBy === worker.consumer)).toBe(true);
       if (kind === 'process') expect(results.every((r) => r !== undefined && r.pid !== process.pid)).toBe(true);
       else expect(results.every((r) => r !== undefined && r.pid === process.pid && !r.main)).toBe(true);
       // Runners are reused: at most `concurrency` of them for 4 jobs.

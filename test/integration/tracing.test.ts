@@ -265,6 +265,21 @@ describe('with an SDK and an in-memory exporter', () => {
       }
     }
   });
+  it('sets the meta keys telemetryMeta names as process span attributes, and no others', async () => {
+    const name = uniqueQueue('traced-meta');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.add('stamped', {}, { meta: { tenant: 'acme', seats: 3, email: 'ada@example.com' } });
+    const worker = new Worker(name, async () => 'ok', { connection: redis.connection, telemetryMeta: ['tenant', 'seats'] });
+    await waitFor('the process span', () => spans(`process ${name}`).length === 1);
+    await worker.close();
+    await queue.close();
+    const attributes = spans(`process ${name}`)[0]?.attributes ?? {};
+    expect(attributes).toMatchObject({ 'messaging.sluice.job.meta.tenant': 'acme', 'messaging.sluice.job.meta.seats': 3 });
+    expect(Object.keys(attributes).filter((key) => key.startsWith('messaging.sluice.job.meta.')).sort()).toEqual([
+      'messaging.sluice.job.meta.seats',
+      'messaging.sluice.job.meta.tenant',
+    ]);
+  });
 });
 
 describe('examples/tracing.ts', () => {

@@ -17,9 +17,10 @@ describe('queue keys', () => {
     const keys = queueKeys('emails', 'sluice', 3);
     const all = [
       keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y'),
+      keys.workers, keys.workerInfo,
       keys.history, keys.historyNow,
     ];
-    expect(all).toHaveLength(15);
+    expect(all).toHaveLength(17);
     for (const key of all) expect(hashTag(key)).toBe('emails');
     expect(keys.wait).toEqual(['sluice:{emails}:wait:0', 'sluice:{emails}:wait:1', 'sluice:{emails}:wait:2']);
   });
@@ -35,6 +36,9 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const workers = /workersKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const workerInfo = /workerInfoKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.workers, keys.workerInfo]).toEqual([`${keys.base}${workers}`, `${keys.base}${workerInfo}`]);
     const history = /historyKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     const historyNow = /historyNowKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.history).toBe(`${keys.base}${history}`);

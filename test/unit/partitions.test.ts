@@ -3,6 +3,7 @@ import { queueKeys } from '../../src/keys.js';
 import { MAX_PARTITIONS, partitionTag, targetSlot } from '../../src/partitions/placement.js';
 import { fnv1a, ID_SPAN, partitionOfGroup, partitionOfId, RoundRobin, routeJob } from '../../src/partitions/routing.js';
 import { keySlot, SLOTS } from '../../src/redis/slot.js';
+import { ClaimGate } from '../../src/worker/claim-gate.js';
 import { Slots } from '../../src/worker/slots.js';
 
 describe('partition placement', () => {
@@ -78,5 +79,55 @@ describe('Slots', () => {
     slots.cancel(c);
     await Promise.resolve();
     expect(cancelled).toBe(true);
+  });
+});
+
+describe('ClaimGate (one per Worker, shared by its partitions\' loops)', () => {
+  it('pauses every loop, resolving once no loop\'s claim is out; resized, parks or wakes them', async () => {
+    const gate = new ClaimGate(4, 2, false);
+    const a = {};
+    const b = {};
+    // Two loops' claims out at once.
+    let answerA: () => void = () => undefined;
+    let answerB: () => void = () => undefined;
+    expect(gate.take()).toBe(2);
+    const claimA = gate.track(new Promise<void>((resolve) => (answerA = resolve)));
+    expect(gate.take()).toBe(2);
+    const claimB = gate.track(new Promise<void>((resolve) => (answerB = resolve)));
+    expect(gate.closed()).toBe(true);
+    let paused = false;
+    const pausing = gate.pause().then(() => (paused = true));
+    answerA();
+    await claimA;
+    await Promise.resolve();
+    expect(paused).toBe(false);
+    answerB();
+    await claimB;
+    await pausing;
+    expect(paused).toBe(true);
+    // Paused: slots given back, and still nothing to take.
+    gate.give(4);
+    expect(gate.closed()).toBe(true);
+    expect(gate.take()).toBe(0);
+    let woken = false;
+    void gate.park(a).then(() => (woken = true));
+    gate.resume();
+    await Promise.resolve();
+    expect(woken).toBe(true);
+    // Lowered below what is taken: closed until enough is given back; raised: a parked loop wakes.
+    expect(gate.take()).toBe(2);
+    expect(gate.take()).toBe(2);
+    gate.concurrency = 2;
+    expect(gate.concurrency).toBe(2);
+    gate.give(1);
+    expect(gate.closed()).toBe(true);
+    let raised = false;
+    void gate.park(b).then(() => (raised = true));
+    gate.concurrency = 6;
+    await Promise.resolve();
+    expect(raised).toBe(true);
+    // 3 of the 6 are taken: a claim takes the other 3.
+    expect(gate.take()).toBe(3);
+    expect(() => (gate.concurrency = 0)).toThrow(/worker.concurrency/);
   });
 });

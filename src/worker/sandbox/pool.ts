@@ -280,6 +280,8 @@ function fieldsOf(job: Job<unknown, unknown>): SandboxJob {
     timestamp: job.timestamp,
     processedOn: job.processedOn,
     queueName: job.queueName,
+    meta: job.meta,
+    processedBy: job.processedBy,
   };
 }
 

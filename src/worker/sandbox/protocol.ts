@@ -18,6 +18,10 @@ export interface SandboxJob {
   timestamp: number;
   processedOn: number | undefined;
   queueName: string;
+  /** The job's meta (job.meta), or undefined. */
+  meta: Readonly<Record<string, string | number | boolean>> | undefined;
+  /** The Worker's consumer name (job.processedBy). */
+  processedBy: string | undefined;
 }
 
 /** An error as it crosses: enough to rebuild a RateLimitError or UnrecoverableError on the other side. */
