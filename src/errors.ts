@@ -31,7 +31,8 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_DECODE'
   | 'ERR_SLUICE_SANDBOX'
   | 'ERR_SLUICE_JOB_STATE'
-  | 'ERR_SLUICE_JOB_CANCELLED';
+  | 'ERR_SLUICE_JOB_CANCELLED'
+  | 'ERR_SLUICE_PARTITIONED';
 
 /**
  * The base of every error sluice throws. Catch it (or test with {@link isSluiceError}) to tell sluice's
@@ -470,6 +471,22 @@ export class BulkAddError<J = unknown> extends SluiceError {
     );
     this.added = added;
     this.failed = failed;
+  }
+}
+
+/**
+ * What was asked cannot be done on a partitioned queue (`partitions` > 1): a queue-wide rate limit whose
+ * `max` is below the partition count, which cannot be split into a share of at least 1 per partition.
+ * Nothing was written. Code `ERR_SLUICE_PARTITIONED`.
+ */
+export class PartitionedQueueError extends SluiceError {
+  /**
+   * Thrown by Queue's setRateLimit and its `rateLimit` option.
+   *
+   * @param message - What was refused, and what to do instead.
+   */
+  constructor(message: string) {
+    super('ERR_SLUICE_PARTITIONED', message);
   }
 }
 

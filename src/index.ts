@@ -9,6 +9,7 @@
 export { Queue, type BulkJob } from './queue.js';
 export type { BulkOptions, BulkProgress } from './bulk-progress.js';
 export type { QueueOptions, Durability } from './queue-settings.js';
+export type { PartitionInfo } from './partitions/placement.js';
 export {
   Worker,
   type WorkerOptions,
@@ -84,6 +85,7 @@ export {
   SandboxError,
   JobStateError,
   JobCancelledError,
+  PartitionedQueueError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

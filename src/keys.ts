@@ -1,5 +1,6 @@
 import { assertWellFormed } from './bounds.js';
 import { ValidationError } from './errors.js';
+import { partitionTag } from './partitions/placement.js';
 
 /**
  * The only module that builds Redis key names. Every key of a queue shares the hash tag `{name}`, so all of
@@ -105,6 +106,8 @@ export interface QueueKeys {
   ];
   job(id: string): string;
   logs(id: string): string;
+  /** Which partition of a partitioned queue these keys are (index 0 of 1 for an unpartitioned queue). */
+  readonly partition: PartitionKeys;
   /** Sorted set: a group's waiting jobs, scored by priority then time added. */
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
@@ -123,6 +126,18 @@ export interface QueueKeys {
 
 /** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
 export type LabelPhase = 'q' | 'c' | 'f';
+/** One partition of a queue split into `count` (src/partitions/); index 0 of 1 is the unpartitioned queue. */
+export interface PartitionOf {
+  readonly index: number;
+  readonly count: number;
+}
+
+export interface PartitionKeys extends PartitionOf {
+  /** Hash: the meta of partition 0, where the queue's partition count is recorded (this one's own when index is 0). */
+  readonly firstMeta: string;
+  /** Partition 0's streams (its init's keys): every partition's init makes partition 0 first. */
+  readonly firstStreams: readonly string[];
+}
 
 export function validateQueueName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
@@ -159,8 +174,17 @@ export function validatePrefix(prefix: unknown): string {
   return prefix;
 }
 
-export function queueKeys(name: string, prefix: string, levels: number): QueueKeys {
-  const base = `${validatePrefix(prefix)}:{${validateQueueName(name)}}:`;
+const SINGLE: PartitionOf = { index: 0, count: 1 };
+
+/**
+ * The keys of queue `name`, or of one partition of it. Partition 0 has the unpartitioned queue's keys
+ * exactly; partition p >= 1 has the hash tag placement.ts chooses, and its keys start `prefix:{<tag>}p:`:
+ * an unpartitioned queue's keys always have ':' after the tag's brace, so no queue name, whatever it holds,
+ * can name a partition's keys.
+ */
+export function queueKeys(name: string, prefix: string, levels: number, partition: PartitionOf = SINGLE): QueueKeys {
+  const first = `${validatePrefix(prefix)}:{${validateQueueName(name)}}:`;
+  const base = partition.index === 0 ? first : `${prefix}:{${partitionTag(name, partition.index, partition.count)}}p:`;
   const wait: string[] = [];
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
@@ -209,6 +233,12 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     deps: (id) => base + DEPS + id,
     dependents: (id) => base + DEPENDENTS + id,
     label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
+    partition: {
+      index: partition.index,
+      count: partition.count,
+      firstMeta: `${first}meta`,
+      firstStreams: partition.index === 0 ? [...wait, `${base}admit`] : [...wait.map((stream) => first + stream.slice(base.length)), `${first}admit`],
+    },
   };
 }
 

@@ -4,7 +4,9 @@ import { DEFAULT_PREFIX, queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import { connectBlocking, disconnectNow, type ConnectionOptions, type RedisClient } from './redis/connection.js';
 import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
-import { assertDuration } from './options.js';
+import { recordedPartitions } from './redis/registry.js';
+import { assertDuration, assertInteger } from './options.js';
+import { MAX_PARTITIONS } from './partitions/placement.js';
 import { cancelledReason } from './job-control.js';
 import { decode } from './serializer.js';
 
@@ -28,6 +30,14 @@ export interface QueueEventsOptions {
    * @defaultValue `5000`
    */
   blockMs?: number;
+  /**
+   * A partitioned queue's partition count (docs/guide/redis-setup.md, "Partitioned queues"): the events of
+   * every partition are read, each on a connection of its own.
+   *
+   * @defaultValue the count the queue recorded in Redis when this QueueEvents starts (1 for a queue that
+   * does not exist yet)
+   */
+  partitions?: number;
 }
 
 /**
@@ -165,20 +175,29 @@ export interface FinishedOutcome {
   failedReason?: string;
 }
 
+/** One partition's events stream and the connection blocked on it. */
+interface Reader {
+  readonly client: RedisClient;
+  readonly key: string;
+  /** Partition 0's reader: the one whose paused and resumed events stand for the queue's. */
+  readonly first: boolean;
+}
+
 /**
  * Reads a queue's lifecycle events from its capped events stream, as they happen, from the moment it is
- * ready (not the history). Uses one connection of its own, blocked in XREAD between events.
+ * ready (not the history). Uses one connection of its own, blocked in XREAD between events; on a
+ * partitioned queue one per partition, all feeding the same events and waiters (a job's events come from
+ * its partition's stream, so each job's events stay in order).
  */
 export class QueueEvents extends EventEmitter<QueueEventMap> {
   /** The queue's name, as given to the constructor. */
   readonly name: string;
-  readonly #eventsKey: string;
-  readonly #client: RedisClient;
+  readonly #readers: Reader[] = [];
   readonly #blockMs: number;
   readonly #ready: Promise<void>;
   readonly #waiters = new Map<string, Set<(outcome: FinishedOutcome) => void>>();
   #closed = false;
-  #loop: Promise<void> | undefined;
+  #loops: Promise<void>[] = [];
 
   /**
    * Opens its connection and starts reading from the newest event; `waitUntilReady()` resolves once it
@@ -190,16 +209,15 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
    */
   constructor(name: string, options: QueueEventsOptions) {
     super();
-    const keys = queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 0);
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const first = queueKeys(name, prefix, 0);
     this.name = name;
     this.#blockMs = assertDuration('blockMs', options.blockMs ?? 5000, 0);
+    const given = options.partitions === undefined ? undefined : assertInteger('partitions', options.partitions, 1, MAX_PARTITIONS);
     // Always a connection of its own (a duplicate when given an instance): it spends its life blocked.
-    this.#client = connectBlocking(options.connection);
-    this.#eventsKey = keys.events;
+    this.#readers.push({ client: connectBlocking(options.connection), key: first.events, first: true });
     trackOpen(this, `QueueEvents '${name}'`);
-    this.#ready = lastEventId(this.#client, this.#eventsKey).then((id) => {
-      this.#loop = this.#run(id);
-    });
+    this.#ready = this.#start(name, prefix, options.connection, given);
     // A failed start is reported through waitUntilReady(); keep it from being an unhandled rejection here.
     this.#ready.catch(() => undefined);
   }
@@ -229,12 +247,22 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     };
   }
 
-  async #run(from: string): Promise<void> {
+  async #start(name: string, prefix: string, connection: ConnectionOptions, given: number | undefined): Promise<void> {
+    const [first] = this.#readers as [Reader];
+    const count = given ?? (await recordedPartitions(first.client, queueKeys(name, prefix, 0))) ?? 1;
+    for (let index = 1; index < count && !this.#closed; index++) {
+      this.#readers.push({ client: connectBlocking(connection), key: queueKeys(name, prefix, 0, { index, count }).events, first: false });
+    }
+    const from = await Promise.all(this.#readers.map((reader) => lastEventId(reader.client, reader.key)));
+    this.#loops = this.#readers.map((reader, i) => this.#run(reader, from[i] as string));
+  }
+
+  async #run(reader: Reader, from: string): Promise<void> {
     let last = from;
     while (!this.#closed) {
       let events: StreamEvent[];
       try {
-        events = await readEvents(this.#client, this.#eventsKey, last, this.#blockMs, 500);
+        events = await readEvents(reader.client, reader.key, last, this.#blockMs, 500);
       } catch (error) {
         if (this.#closed) return;
         this.#report(error as Error);
@@ -244,7 +272,7 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
       for (const event of events) {
         last = event.id;
         try {
-          this.#dispatch(event);
+          if (reader.first || (event.type !== 'paused' && event.type !== 'resumed')) this.#dispatch(event);
         } catch (error) {
           // An event that cannot be read (written by hand or by another client), or a listener that threw:
           // that one event is reported, and the reader goes on with the next.
@@ -352,9 +380,11 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     if (this.#closed) return;
     this.#closed = true;
     // A blocked XREAD cannot be cancelled: dropping the connection ends it at once.
-    disconnectNow(this.#client);
+    for (const reader of this.#readers) disconnectNow(reader.client);
     await this.#ready.catch(() => undefined);
-    await this.#loop;
+    // Readers made while the start was still under way.
+    for (const reader of this.#readers) disconnectNow(reader.client);
+    await Promise.all(this.#loops);
     untrackOpen(this);
   }
 }

@@ -1,6 +1,7 @@
 import type { RedisConfigCheck } from './durability.js';
 import { ValidationError } from './errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
+import { MAX_PARTITIONS } from './partitions/placement.js';
 import { assertDuration, assertGroupName, assertInteger, DEFAULT_PRIORITY_LEVELS, MAX_PRIORITY_LEVELS, type DefaultJobOptions } from './options.js';
 import type { ConnectionOptions } from './redis/connection.js';
 import type { Logger } from './telemetry/logger.js';
@@ -146,6 +147,15 @@ export interface QueueOptions {
    * @defaultValue `3`
    */
   priorityLevels?: number;
+  /**
+   * Splits the queue into this many partitions, each with its own Redis Cluster hash tag, spread over the
+   * slots so that on a cluster they land on different masters (docs/guide/redis-setup.md, "Partitioned
+   * queues"). Recorded in Redis at first use, like priorityLevels, and the same everywhere the queue is
+   * used. 1 to 100; 1 is the unpartitioned layout, one hash tag, at no cost.
+   *
+   * @defaultValue `1`
+   */
+  partitions?: number;
   /**
    * Defaults for every job added through this Queue; each job may override them. May not set `jobId`,
    * `delay`, `runAt` or `group`. Validated in the constructor.
@@ -308,6 +318,7 @@ function validateDurability(durability: unknown, commandTimeout: number): Durabi
 export interface QueueSettings {
   prefix: string;
   levels: number;
+  partitions: number;
   maxPayloadBytes: number;
   eventsMaxLen: number;
   keepLogs: number;
@@ -323,6 +334,7 @@ export function queueSettings(options: Omit<QueueOptions, 'connection' | 'defaul
   return {
     prefix: options.prefix ?? DEFAULT_PREFIX,
     levels: assertInteger('priorityLevels', options.priorityLevels ?? DEFAULT_PRIORITY_LEVELS, 1, MAX_PRIORITY_LEVELS),
+    partitions: assertInteger('partitions', options.partitions ?? 1, 1, MAX_PARTITIONS),
     maxPayloadBytes: assertInteger('maxPayloadBytes', options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES, 1),
     eventsMaxLen: assertInteger('eventsMaxLen', options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 0),
     keepLogs: assertInteger('keepLogs', options.keepLogs ?? DEFAULT_KEEP_LOGS, 0),

@@ -39,7 +39,9 @@ import {
   type QueueSettings,
   type RateLimit,
 } from './queue-settings.js';
-import { closeConnection, connect, type Connection } from './redis/connection.js';
+import { closeConnection, connect, serverFor, type Connection } from './redis/connection.js';
+import { keySlot } from './redis/slot.js';
+import { partitionTag, type PartitionInfo } from './partitions/placement.js';
 import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
 import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
@@ -59,6 +61,8 @@ import {
 } from './schedules/definition.js';
 import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
+import { innerOptions, innerPartition, once } from './partitions/inner.js';
+import { notForPartitions, QueuePartitions, splitRateLimit } from './partitions/queue-partitions.js';
 import { encode } from './serializer.js';
 import { packLabels, type LabelUse } from './labels.js';
 import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
@@ -71,7 +75,7 @@ import { ProducerSpans } from './telemetry/tracing.js';
 import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
-interface Prepared {
+export interface Prepared {
   input: AddInput;
   stored: StoredJobOptions;
 }
@@ -137,6 +141,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  /** With `partitions` > 1: the partitions' Queues, which every method hands its work to (src/partitions/). */
+  readonly #parts: QueuePartitions<Data, Result, Prepared> | undefined;
+  /** The Redis config check before first use; a partitioned Queue's partitions share one. */
+  readonly #checkConfig: () => Promise<void>;
   #flowsImpl: Flows | undefined;
   readonly #owners = new Map<string, JobOwner>();
 
@@ -155,9 +163,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       throw new ValidationError(`new Queue('${String(name)}', options) needs options.connection ({ url } or ioredis options or an instance)`);
     }
     this.#settings = queueSettings(options);
-    const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels);
+    const inner = innerPartition(options);
+    const partitions = inner?.count ?? this.#settings.partitions;
+    const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels, { index: inner?.index ?? 0, count: partitions });
     this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
     this.#rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
+    // A limit that cannot be split over the partitions is refused before anything connects.
+    if (this.#rateLimit !== undefined && inner === undefined && partitions > 1) splitRateLimit(name, this.#rateLimit, partitions);
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
@@ -168,15 +180,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     }
     this.#context = options.context;
     this.#spans = new ProducerSpans(name);
+    this.#checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
     const producer = producerSettings(options);
     this.#durability = producer.durability;
-    this.#connection = connect(options.connection, { commandTimeout: producer.commandTimeout });
-    this.#reachability = new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
+    this.#connection = inner === undefined ? connect(options.connection, { commandTimeout: producer.commandTimeout }) : { client: inner.client, owned: false };
+    this.#reachability = inner?.reachability ?? new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
     this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
     this.#plain = this.#prepareOptions(undefined, undefined);
     // Shared by the Job of every job added without options, as reads share DEFAULT_STORED.
     Object.freeze(this.#plain.stored);
     this.#adder = new Adder(this.store, { ready: () => (this.#setUpDone ? undefined : this.#setUp()), durability: this.#durability });
+    if (inner === undefined && partitions > 1) {
+      const client = this.#connection.client;
+      const reachability = this.#reachability;
+      // One Redis config check for all partitions (3 CONFIG GETs per master each would be N times as many).
+      const checkConfig = once(() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
+      const parts = Array.from(
+        { length: partitions },
+        // The rateLimit option is split over the partitions (QueuePartitions), not set whole on each.
+        (_, index) => new Queue<Data, Result>(name, innerOptions({ ...options, rateLimit: undefined }, { index, count: partitions, client, reachability, checkConfig })),
+      );
+      this.#parts = new QueuePartitions(name, parts, this.#rateLimit);
+    }
     trackOpen(this, `Queue '${name}'`);
   }
 
@@ -195,7 +220,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #setUp(): Promise<void> {
     if (this.#ready === undefined) {
       const limit = this.#rateLimit;
-      const ready = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`)
+      const ready = this.#checkConfig()
         .then(() => this.store.init(this.#settings.levels))
         .then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
       this.#ready = ready;
@@ -221,7 +246,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
     if (this.#ready !== undefined) return this.#ready.then(() => true);
     if (this.#checked === undefined) {
-      const checked = checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`).then(() => this.store.check(this.#settings.levels));
+      const checked = this.#checkConfig().then(() => this.store.check(this.#settings.levels));
       this.#checked = checked;
       const forget = (): void => {
         if (this.#checked === checked) this.#checked = undefined;
@@ -286,6 +311,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * `durability`: the job exists), {@link ClosedError}.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    if (this.#parts !== undefined && opts !== undefined && (hasFlowOptions(opts) || opts.dedupe !== undefined || opts.labels !== undefined)) {
+      const what = hasFlowOptions(opts) ? 'flow options (dependsOn and the like)' : opts.dedupe !== undefined ? 'the dedupe option' : 'labels';
+      throw notForPartitions(this.name, this.#parts.count, what);
+    }
     if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
     const called = performance.now();
     const spans = this.#spans.start(1);
@@ -324,6 +353,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
         const one = this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
         if (one.stored.dedupe !== undefined) throw new ValidationError(`addBulk: item ${i} has the dedupe option; add such jobs with add()`);
+        // The label index lives in one partition's slot; labels are not kept across partitions yet.
+        if (this.#parts !== undefined && one.stored.labels !== undefined) throw notForPartitions(this.name, this.#parts.count, 'labels');
         return one;
       });
       const added = await this.#submit(
@@ -348,6 +379,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * or none: each waits `blocked` until the jobs it depends on ended (src/flows.ts).
    */
   async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
+    if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'addFlow');
     return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
   }
 
@@ -390,6 +422,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
   async #submit(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    if (this.#parts !== undefined) {
+      if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+      return this.#parts.submit(inputs, prepared, data, called);
+    }
     // Each call waits for a connection that is down on its own, bounded by offlineTimeout and
     // maxOfflineCalls, before it joins a batch: a call that gives up was never sent.
     const offline = this.#reachability.whenReady();
@@ -463,6 +499,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (replicated < replicas) throw new ReplicationError(replicated, replicas, timeoutMs);
   }
 
+  /** @internal A partitioned Queue's way into one partition's Queue: jobs it prepared and routed (src/partitions/). */
+  submitPrepared(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
+    return this.#submit(inputs, prepared, data, called);
+  }
+
+  /** The number of partitions (1 for an unpartitioned queue). */
+  get partitions(): number {
+    return this.#parts?.count ?? 1;
+  }
+
+  /** Where each partition lives now: its hash tag, its slot and the server that serves it. Reads only slot maps. */
+  async getPartitions(): Promise<PartitionInfo[]> {
+    const count = this.partitions;
+    const client = this.store.client;
+    return Promise.all(
+      Array.from({ length: count }, async (_, index) => {
+        const tag = partitionTag(this.name, index, count);
+        return { index, tag, slot: keySlot(`{${tag}}`), server: await serverFor(client, `{${tag}}`) };
+      }),
+    );
+  }
+
   #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions, spent: number): Job<Data, Result> {
     const now = Date.now();
     const delayed = input.delay > spent || input.runAt > now;
@@ -489,6 +547,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
+    if (this.#parts !== undefined) return this.#parts.getJob(id);
     await this.#inspect();
     const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
     return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
@@ -522,6 +581,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (isJobFilter(startOrFilter)) return (await this.findJobs(state, startOrFilter)).jobs;
     assertInteger('getJobs start', startOrFilter, 0);
     assertInteger('getJobs end', end, startOrFilter);
+    if (this.#parts !== undefined) return this.#parts.getJobs(state, startOrFilter, end);
     await this.#inspect();
     return this.#jobsOf(await this.store.getJobs(state, startOrFilter, end));
   }
@@ -531,6 +591,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async findJobs(state: JobState, filter: JobFilter): Promise<{ jobs: Job<Data, Result>[]; looked: number; complete: boolean }> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
+    if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'getJobs with a filter');
     if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
     const found = await findJobs(this.store, state, filter);
     return { jobs: await this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
@@ -544,6 +605,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getLabels(limit = 100): Promise<LabelUse[]> {
     assertInteger('getLabels limit', limit, 1, 10_000);
+    if (this.#parts !== undefined) return [];
     if (!(await this.#inspect())) return [];
     return LabelStore.of(this.store).labels(limit);
   }
@@ -564,6 +626,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
   async getCounts(): Promise<Counts> {
+    if (this.#parts !== undefined) return this.#parts.getCounts();
     await this.#inspect();
     return this.store.getCounts();
   }
@@ -573,15 +636,18 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * lifetime completed and failed totals. One script call, O(priority levels), no scans.
    */
   async getMetrics(): Promise<QueueMetrics> {
+    if (this.#parts !== undefined) return this.#parts.getMetrics();
     await this.#inspect();
     return this.store.getMetrics();
   }
 
   /**
    * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
-   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts).
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts). With partitions, one call
+   * per partition, merged: a partitioned Worker is listed once.
    */
   async getWorkers(): Promise<WorkerInfo[]> {
+    if (this.#parts !== undefined) return this.#parts.getWorkers();
     if (!(await this.#inspect())) return [];
     return readWorkers(this.store.client, this.store.keys, 1000);
   }
@@ -593,42 +659,50 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getMetricsHistory(options: { minutes?: number } = {}): Promise<MinuteCounts[]> {
     const minutes = assertInteger('getMetricsHistory minutes', options.minutes ?? HISTORY_MINUTES, 1, HISTORY_MINUTES);
+    if (this.#parts !== undefined) return this.#parts.getMetricsHistory({ minutes });
     await this.#inspect();
     return readHistory(this.store.client, this.store.keys, minutes);
   }
 
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.pause();
     await this.#init();
     await this.store.setPaused(true);
   }
 
   /** Workers take jobs again after {@link Queue.pause}; workers blocked waiting for jobs wake at once. */
   async resume(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.resume();
     await this.#init();
     await this.store.setPaused(false);
   }
 
   /**
    * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
-   * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker.
+   * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker. With
+   * partitions, split into one share per partition.
    *
-   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1.
+   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1;
+   * {@link PartitionedQueueError} when `max` is below the partition count.
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
+    if (this.#parts !== undefined) return this.#parts.setRateLimit(valid);
     await this.#init();
     await this.store.setRateLimit(valid);
   }
 
   /** Removes the queue-wide rate limit; the next claim of every worker starts jobs without it. */
   async removeRateLimit(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.removeRateLimit();
     await this.#init();
     await this.store.setRateLimit(null);
   }
 
   /** The queue-wide rate limit kept in Redis, or null when there is none. */
   async getRateLimit(): Promise<RateLimit | null> {
+    if (this.#parts !== undefined) return this.#parts.getRateLimit();
     await this.#inspect();
     return this.store.getRateLimit();
   }
@@ -636,22 +710,28 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
    * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
-   * Takes effect from the next claim of every worker.
+   * Takes effect from the next claim of every worker. With partitions, split into one share per partition.
+   *
+   * @throws {@link ValidationError} unless `concurrency` is an integer >= 1; {@link PartitionedQueueError}
+   * when it is below the partition count.
    */
   async setConcurrency(concurrency: number): Promise<void> {
     const valid = validateConcurrency(concurrency);
+    if (this.#parts !== undefined) return this.#parts.setConcurrency(valid);
     await this.#init();
     await this.store.setConcurrency(valid);
   }
 
   /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
   async removeConcurrency(): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.removeConcurrency();
     await this.#init();
     await this.store.setConcurrency(null);
   }
 
   /** The queue-wide concurrency, or null when none is set. */
   async getConcurrency(): Promise<number | null> {
+    if (this.#parts !== undefined) return this.#parts.getConcurrency();
     if (!(await this.#inspect())) return null;
     return (await this.store.queueLimits()).concurrency;
   }
@@ -669,6 +749,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
     const valid = validateGroupLimit(limit);
     const name = validateGroupName(group);
+    if (this.#parts !== undefined) return this.#parts.setGroupLimit(valid, name);
     await this.#init();
     await this.store.setGroupLimit(name, valid);
   }
@@ -676,12 +757,14 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** Removes a group's own rule (it falls back to the default), or, without `group`, the default itself. */
   async removeGroupLimit(group?: string): Promise<void> {
     const name = validateGroupName(group);
+    if (this.#parts !== undefined) return this.#parts.removeGroupLimit(name);
     await this.#init();
     await this.store.setGroupLimit(name, null);
   }
 
   /** Every group rule; the default is under the key ''. */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
+    if (this.#parts !== undefined) return this.#parts.getGroupLimits();
     await this.#inspect();
     return this.store.getGroupLimits();
   }
@@ -690,6 +773,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getGroup(group: string): Promise<GroupStatus> {
     const name = validateGroupName(group);
     if (name === '') throw new ValidationError('getGroup takes a group name');
+    if (this.#parts !== undefined) return this.#parts.getGroup(name);
     await this.#inspect();
     return this.store.getGroup(name);
   }
@@ -706,6 +790,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
+    if (this.#parts !== undefined) return this.#parts.retryJobs(state, options);
     await this.#init();
     const present = (await this.store.getCounts())[state];
     let seen = 0;
@@ -743,6 +828,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     changed: boolean;
   }> {
     validateScheduleId(id);
+    if (this.#parts !== undefined) return this.#parts.upsertSchedule(id, spec, job);
     const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
     await this.#init();
     const schedules = this.#schedules();
@@ -753,6 +839,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** Every schedule of the queue, by id, with its next run (null once it ended) and runs so far. */
   async getSchedules(): Promise<ScheduleInfo<Data>[]> {
+    if (this.#parts !== undefined) return this.#parts.getSchedules();
     await this.#inspect();
     return (await this.#schedules().list()).map((stored) => {
       const definition = decodeDefinition(stored.definition, stored.id);
@@ -772,6 +859,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async removeSchedule(id: string): Promise<boolean> {
     validateScheduleId(id);
+    if (this.#parts !== undefined) return this.#parts.removeSchedule(id);
     await this.#inspect();
     return this.#schedules().remove(id);
   }
@@ -783,6 +871,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async runSchedule(id: string): Promise<string | null> {
     validateScheduleId(id);
+    if (this.#parts !== undefined) return this.#parts.runSchedule(id);
     // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
     if (!(await this.#inspect())) return null;
     return runScheduleNow(this.#schedules(), id);
@@ -804,6 +893,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async obliterate(options: { force?: boolean } = {}): Promise<void> {
     if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    if (this.#parts !== undefined) return this.#parts.obliterate(options);
     for (;;) {
       const step = await this.store.obliterate(options.force === true, STEP);
       if (step === Status.JOB_ACTIVE) {
@@ -830,6 +920,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         this.#allAnswered = resolve;
       });
     }
+    await this.#parts?.close();
     await closeConnection(this.#connection);
     untrackOpen(this);
   }
@@ -848,6 +939,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
+    if (this.#parts !== undefined) return this.#parts.clean(state, olderThanMs, options);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
     const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
@@ -873,6 +965,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @throws {@link JobNotFoundError} when there is no such job; {@link JobStateError} when it is not delayed.
    */
   async promoteJob(id: string): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.promoteJob(id);
     await this.#inspect();
     await promoteJob(this, id);
   }
@@ -883,6 +976,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * it already ended, JobNotFoundError when there is no such job.
    */
   async cancel(id: string, reason?: string): Promise<void> {
+    if (this.#parts !== undefined) return this.#parts.cancel(id, reason);
     await this.#inspect();
     await cancelJob(this, id, reason);
   }
@@ -894,6 +988,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * meanwhile may stay. Resolves how many it removed.
    */
   async drain(): Promise<number> {
+    if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'drain');
     if (!(await this.#inspect())) return 0;
     const counts = await this.store.getCounts();
     const present = counts.waiting + counts.paused + counts.delayed;
@@ -914,6 +1009,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @param options - `onProgress`, told after each step (a progress bar).
    */
   async promoteJobs(options: BulkOptions = {}): Promise<number> {
+    if (this.#parts !== undefined) return this.#parts.promoteJobs(options);
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -936,6 +1032,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
     assertInteger('getLimitedGroups limit', limit, 1, 10_000);
+    if (this.#parts !== undefined) return this.#parts.getLimitedGroups(limit);
     if (!(await this.#inspect())) return { throttled: [], full: [], throttledTotal: 0, fullTotal: 0, withWork: 0 };
     const held = await this.store.heldGroups(limit);
     const status = async (group: string): Promise<{ group: string; waiting: number; active: number }> => {
@@ -951,6 +1048,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /** The queue-wide limit, the jobs started in its current window, and a RateLimitError's hold on the queue. */
   async getRateWindow(): Promise<RateWindow> {
+    if (this.#parts !== undefined) return this.#parts.getRateWindow();
     if (!(await this.#inspect())) return { limit: null, started: 0, heldUntil: null };
     const [limit, now, hold] = await Promise.all([this.store.getRateLimit(), this.store.time(), this.store.queueHold()]);
     const started = limit === null ? 0 : await this.store.startedSince(now - limit.duration);

@@ -12,10 +12,11 @@ import { ScheduleRunner, SCHEDULE_POLL_MS, type FiredTick } from './schedules/ru
 
 /**
  * The options of a {@link Scheduler}: the queue settings of {@link QueueOptions} it needs, with their
- * defaults there (`prefix` 'sluice', `eventsMaxLen` 10000, `redisConfig` 'warn'), except `priorityLevels`:
- * left out, the Scheduler uses the number the queue recorded in Redis, or 3 for a queue never used yet.
+ * defaults there (`prefix` 'sluice', `eventsMaxLen` 10000, `redisConfig` 'warn'), except `priorityLevels`
+ * and `partitions`: left out, the Scheduler uses the numbers the queue recorded in Redis, or 3 and 1 for a
+ * queue never used yet.
  */
-export type SchedulerOptions = Pick<QueueOptions, 'connection' | 'prefix' | 'priorityLevels' | 'eventsMaxLen' | 'redisConfig'>;
+export type SchedulerOptions = Pick<QueueOptions, 'connection' | 'prefix' | 'priorityLevels' | 'partitions' | 'eventsMaxLen' | 'redisConfig'>;
 
 /** The events of a {@link Scheduler} and their arguments. */
 export interface SchedulerEventMap {
@@ -36,8 +37,10 @@ export interface SchedulerEventMap {
  * still enqueue and delayed jobs still become waiting, which is what the autoscaler watches. Any number of
  * Schedulers and Workers may run at once: firing is a compare-and-set, promotion is atomic.
  *
- * `priorityLevels` may be left out: the Scheduler then uses the number the queue recorded in Redis (or
- * the default 3 for a queue never used yet), so an exporter can run one for any queue without knowing it.
+ * `priorityLevels` and `partitions` may be left out: the Scheduler then uses the numbers the queue recorded
+ * in Redis (or the defaults for a queue never used yet), so an exporter can run one for any queue without
+ * knowing it. On a partitioned queue it fires schedules on partition 0 (where they live) and promotes on
+ * every partition.
  *
  * States: created -> starting (config check, levels, init) -> running (runner and promoter loops) ->
  * closed. A start that fails on a setting (ConfigMismatchError, RedisConfigError) reports it and stops;
@@ -49,7 +52,7 @@ export class Scheduler extends EventEmitter<SchedulerEventMap> {
   readonly #options: SchedulerOptions;
   readonly #connection: Connection;
   #runner: ScheduleRunner | undefined;
-  #promoter: DelayedPromoter | undefined;
+  #promoters: DelayedPromoter[] = [];
   #starting: Promise<void>;
   #closing: Promise<void> | undefined;
 
@@ -82,17 +85,22 @@ export class Scheduler extends EventEmitter<SchedulerEventMap> {
         // The meta key does not depend on the number of levels: read the recorded one before building the keys.
         const probe = new ScheduleStore(this.#connection.client, queueKeys(this.name, settings.prefix, 1), settings.eventsMaxLen);
         const levels = this.#options.priorityLevels === undefined ? ((await probe.recordedLevels()) ?? settings.levels) : settings.levels;
-        const keys = queueKeys(this.name, settings.prefix, levels);
-        const store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-        await checkRedisConfig(store, settings.redisConfig, `Scheduler '${this.name}'`);
-        await store.init(levels);
+        const count = this.#options.partitions === undefined ? ((await probe.recordedPartitions()) ?? 1) : settings.partitions;
+        const client = this.#connection.client;
+        const partitions = Array.from({ length: count }, (_, index) => {
+          const keys = queueKeys(this.name, settings.prefix, levels, { index, count });
+          return { store: new QueueStore(client, keys, settings.eventsMaxLen), schedules: new ScheduleStore(client, keys, settings.eventsMaxLen) };
+        });
+        const [first] = partitions;
+        if (first === undefined) return;
+        await checkRedisConfig(first.store, settings.redisConfig, `Scheduler '${this.name}'`);
+        for (const { store } of partitions) await store.init(levels);
         if (this.#closing !== undefined) return;
-        const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
         const onError = (error: Error): void => this.#report(error);
-        this.#runner = new ScheduleRunner(schedules, (fired) => this.emit('fired', fired), onError);
-        this.#promoter = new DelayedPromoter(schedules, () => store.init(levels), onError);
+        this.#runner = new ScheduleRunner(first.schedules, (fired) => this.emit('fired', fired), onError);
+        this.#promoters = partitions.map(({ store, schedules }) => new DelayedPromoter(schedules, () => store.init(levels), onError));
         this.#runner.start();
-        this.#promoter.start();
+        for (const promoter of this.#promoters) promoter.start();
         return;
       } catch (error) {
         this.#report(error as Error);
@@ -115,7 +123,7 @@ export class Scheduler extends EventEmitter<SchedulerEventMap> {
 
   async #close(): Promise<void> {
     await this.#starting;
-    await Promise.all([this.#runner?.stop(), this.#promoter?.stop()]);
+    await Promise.all([this.#runner?.stop(), ...this.#promoters.map((promoter) => promoter.stop())]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

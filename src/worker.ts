@@ -48,8 +48,10 @@ import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
 import type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 import { asError, failureTexts } from './worker/thrown.js';
-import { assertConcurrency, defaultPrefetch, workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
+import { workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
 import { ChunkCollector, chunkSettings, type ChunkProcessor } from './worker/chunks.js';
+import { innerOptions, once } from './partitions/inner.js';
+import { queueDepth, workerPartitions } from './partitions/worker-partitions.js';
 
 export type { WorkerOptions, ChunkWorkerOptions } from './worker/settings.js';
 export type { ChunkOptions, ChunkContext, ChunkProcessor } from './worker/chunks.js';
@@ -93,15 +95,13 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly telemetryMeta: readonly string[];
   /** This worker's consumer name in Redis: the `id` of queue.getWorkers() and the jobs' `processedBy`. */
   readonly consumer: string;
-  #concurrency: number;
   readonly #processor: Processor<Data, Result>;
   readonly #sandbox: SandboxPool | undefined;
   /** The processor inside the middleware (use()): the processor itself while there is none. */
   #handler: Processor<Data, Result>;
   readonly #middleware: Middleware<Data, Result>[] = [];
-  #prefetch: number;
-  readonly #prefetchGiven: boolean;
-  readonly #gate = new ClaimGate();
+  /** When its loops may claim, and its one pool of slots: shared by the loops of a partitioned Worker. */
+  readonly #gate: ClaimGate;
   readonly #levels: number;
   readonly #strategies: Record<string, BackoffStrategy>;
   readonly #throttle: Throttle;
@@ -117,6 +117,14 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
   readonly #running = new RunningJobs();
+  /** Slots taken by the claim in flight (at most one is). */
+  #reserved = 0;
+  /** Who emits this worker's events: itself, or the partitioned Worker that made it. */
+  readonly #events: EventEmitter;
+  /** With partitions: the Workers of the other partitions this one consumes (src/partitions/worker-partitions.ts). */
+  readonly #siblings: Worker<Data, Result>[] = [];
+  /** The Redis config check before the first claim; a partitioned Worker's loops share one. */
+  readonly #checkConfig: () => Promise<void>;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -174,11 +182,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       throw new ValidationError(`new Worker('${String(name)}', processor, options) needs options.connection`);
     }
     const settings = queueSettings(options);
-    const keys = queueKeys(name, settings.prefix, settings.levels);
+    const { inner, count, index, consumed } = workerPartitions(options, settings.partitions);
+    const keys = queueKeys(name, settings.prefix, settings.levels, { index, count });
     const { concurrency, prefetch, prefetchGiven, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
-    this.#concurrency = concurrency;
-    this.#prefetch = prefetch;
-    this.#prefetchGiven = prefetchGiven;
+    this.#gate = inner?.gate ?? new ClaimGate(concurrency, prefetch, prefetchGiven);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
@@ -188,26 +195,38 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.name = name;
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.keepLogs = settings.keepLogs;
-    this.consumer = `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.consumer = inner?.consumer ?? `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = options.logger;
     this.telemetryMeta = settings.telemetryMeta;
     this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger, settings.telemetryMeta);
 
-    this.#connection = connect(options.connection);
+    this.#connection = inner === undefined ? connect(options.connection) : { client: inner.client, owned: false };
     this.#blocking = connectBlocking(options.connection);
+    this.#events = inner?.events ?? this;
+    this.#checkConfig = inner?.checkConfig ?? once(() => checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`));
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#cancels = new CancelWatch(ControlStore.of(this.store));
-    const presence = () => ({ concurrency: this.#concurrency, running: this.#running.size, paused: this.#gate.paused });
+    const presence = inner?.presence ?? (() => ({ concurrency: this.#gate.concurrency, running: this.running, paused: this.#gate.paused }));
     this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
-    if (options.schedules !== false) {
+    // Schedules live on partition 0 (src/partitions/queue-partitions.ts): fired by the loop that consumes it.
+    if (options.schedules !== false && index === 0) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
       this.#schedules = new ScheduleRunner(schedules, (fired) => this.#notify('scheduleFired', fired), onError);
     }
-    if (options.queueMetrics === true) this.#stopQueueMetrics = observeQueueDepth(name, () => this.store.getMetrics());
+    if (options.queueMetrics === true && inner === undefined) this.#stopQueueMetrics = observeQueueDepth(name, queueDepth(name, settings, count, this.store));
+    if (inner === undefined) {
+      const shared = { count, client: this.#connection.client, gate: this.#gate, events: this, consumer: this.consumer, presence, checkConfig: this.#checkConfig };
+      // The siblings run the processor as made here (a chunk's collector, a sandbox's pool: shared across
+      // the partitions), so they get it without the options that made it.
+      const { chunk: _chunk, sandbox: _sandbox, ...perJob } = options as ChunkWorkerOptions;
+      for (const other of consumed.slice(1)) {
+        this.#siblings.push(new Worker<Data, Result>(name, this.#processor, innerOptions({ ...perJob, autorun: false }, { ...shared, index: other })));
+      }
+    }
     trackOpen(this, `Worker '${name}' (${this.consumer})`);
     if (options.autorun !== false) void this.run();
   }
@@ -219,25 +238,23 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   /** Jobs whose handler is running right now. */
   get running(): number {
-    return this.#running.size;
+    return this.#siblings.reduce((sum, sibling) => sum + sibling.running, this.#running.size);
   }
 
-  /** Jobs this worker runs at once. */
+  /** Jobs this worker runs at once (with partitions, over all the partitions it consumes). */
   get concurrency(): number {
-    return this.#concurrency;
+    return this.#gate.concurrency;
   }
 
   /**
    * Changes how many jobs this worker runs at once, while it runs (1 to 100,000). Raised, it claims for the
    * new slots at once; lowered, running jobs finish and no job starts until fewer than the new number run.
-   * A prefetch left to its default follows it.
+   * A prefetch left to its default follows it. With partitions, its loops share the one number.
    *
    * @throws {@link ValidationError} when `value` is not an integer from 1 to 100,000.
    */
   set concurrency(value: number) {
-    this.#concurrency = assertConcurrency('worker.concurrency', value);
-    if (!this.#prefetchGiven) this.#prefetch = defaultPrefetch(this.#concurrency);
-    this.#gate.wake();
+    this.#gate.concurrency = value;
   }
 
   /** Whether this worker is paused (worker.pause()); the queue's own pause is queue.pause(). */
@@ -253,20 +270,22 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     assertMiddleware(middleware);
     this.#middleware.push(middleware);
     this.#handler = compose(this.#middleware, this.#processor);
+    for (const sibling of this.#siblings) sibling.use(middleware);
     return this;
   }
 
   /**
    * This worker stops claiming jobs; the jobs it runs go on and settle. Resolves once no claim is out (from
    * then on it starts no job), or, with `waitForActive`, once its running jobs have also settled. Other
-   * workers of the queue go on: pause them all with queue.pause().
+   * workers of the queue go on: pause them all with queue.pause(). With partitions, every partition's loop
+   * of this worker pauses.
    *
    * @param options - What to wait for.
    * @param options.waitForActive - Also wait until the jobs running now have settled; default false.
    */
   async pause(options: { waitForActive?: boolean } = {}): Promise<void> {
     await this.#gate.pause();
-    if (options.waitForActive === true) await this.#running.settled();
+    if (options.waitForActive === true) await Promise.all([this, ...this.#siblings].map((worker) => worker.#running.settled()));
   }
 
   /** Claims again after pause(). */
@@ -277,33 +296,44 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** Starts the claim loop (done by the constructor unless autorun is false); resolves when it ends. */
   run(): Promise<void> {
     this.#loop ??= this.#claimLoop();
-    return this.#loop;
+    if (this.#siblings.length === 0) return this.#loop;
+    return Promise.all([this.#loop, ...this.#siblings.map((sibling) => sibling.run())]).then(() => undefined);
   }
 
   async #claimLoop(): Promise<void> {
     let failures = 0;
-    let started = false;
+    let ready = false;
     while (this.#closing === undefined) {
       try {
-        if (!started) {
-          await checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`);
+        if (!ready) {
+          await this.#checkConfig();
           await this.store.init(this.#levels);
           this.#leases.start();
           this.#reaper.start();
           this.#schedules?.start();
-          started = true;
+          ready = true;
         }
-        const free = this.#concurrency - this.#running.size;
-        if (this.#gate.closed(free)) {
-          await this.#gate.park();
+        if (this.#gate.closed()) {
+          await this.#gate.park(this);
           continue;
         }
-        const claimed = await this.#gate.track(this.#claim(free));
+        let claimed: ClaimResult | undefined;
+        let started = 0;
+        try {
+          claimed = await this.#gate.track(this.#claim());
+          if (claimed?.kind === 'jobs') {
+            const before = this.#running.size;
+            for (const entry of claimed.jobs) this.#startClaimed(entry);
+            started = this.#running.size - before;
+          }
+        } finally {
+          // The slots taken for the claim: the started jobs keep theirs until they end (#freeSlot).
+          this.#gate.give(this.#reserved - started);
+          this.#reserved = 0;
+        }
         failures = 0;
-        if (claimed === undefined) continue;
-        if (claimed.kind === 'jobs') {
-          for (const entry of claimed.jobs) this.#startClaimed(entry);
-        } else if (claimed.kind === 'needs-init') {
+        if (claimed === undefined || claimed.kind === 'jobs') continue;
+        if (claimed.kind === 'needs-init') {
           await this.store.init(this.#levels);
         } else {
           await this.#idle.until(claimed);
@@ -324,14 +354,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * takes this turn: one script call settles and claims), else a claim call of its own. Undefined: that
    * complete call claimed nothing, because the worker began closing before it left.
    */
-  #claim(free: number): Promise<ClaimResult | undefined> {
-    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
+  #claim(): Promise<ClaimResult | undefined> {
+    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, this.#claimable(), PROMOTE_LIMIT);
   }
 
-  /** How many jobs a claim leaving now may take: none once closing or paused. */
+  /** How many jobs a claim leaving now may take (slots it takes until the claim is answered): none once closing or paused. */
   #claimable(): number {
-    const free = this.#concurrency - this.#running.size;
-    return this.#closing === undefined && !this.#gate.closed(free) ? Math.min(this.#prefetch, free) : 0;
+    if (this.#closing !== undefined) return 0;
+    const taken = this.#gate.take();
+    this.#reserved += taken;
+    return taken;
   }
 
   #startClaimed(claimed: ClaimedJob): void {
@@ -492,8 +524,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #freeSlot(entry: string): void {
-    this.#running.free(entry);
-    this.#gate.wake();
+    if (this.#running.free(entry)) this.#gate.give(1);
   }
 
   /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
@@ -510,7 +541,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    */
   #notify<K extends Exclude<keyof WorkerEventMap<Data, Result>, 'error'>>(event: K, ...args: WorkerEventMap<Data, Result>[K]): void {
     try {
-      (this.emit as (event: K, ...args: WorkerEventMap<Data, Result>[K]) => boolean)(event, ...args);
+      (this.#events.emit as (event: K, ...args: WorkerEventMap<Data, Result>[K]) => boolean).call(this.#events, event, ...args);
     } catch (thrown) {
       this.#report(new Error(`a '${event}' listener of worker '${this.name}' threw: ${asError(thrown).message}`, { cause: thrown }));
     }
@@ -529,9 +560,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
   #report(error: Error, toListeners = true): void {
-    if (toListeners && this.listenerCount('error') > 0) {
+    if (toListeners && this.#events.listenerCount('error') > 0) {
       try {
-        this.emit('error', error);
+        this.#events.emit('error', error);
         return;
       } catch (thrown) {
         error = new Error(`an 'error' listener threw while reporting "${error.message}": ${asError(thrown).message}`, { cause: thrown });
@@ -553,7 +584,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * @param options.force - Give them back at once instead of waiting for them; default false.
    */
   close(options: { force?: boolean } = {}): Promise<void> {
-    if (options.force === true) this.#running.force();
+    if (options.force === true) for (const worker of [this, ...this.#siblings]) worker.#running.force();
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -561,14 +592,17 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   async #close(): Promise<void> {
     // Ends a blocked XREAD at once; a pending claim call on the other connection still gets its answer.
     disconnectNow(this.#blocking);
+    // The siblings settle on this worker's connection: it closes after them.
+    const siblingsClosed = Promise.all(this.#siblings.map((sibling) => sibling.close()));
     const schedulesStopped = this.#schedules?.stop();
     this.#stopQueueMetrics?.();
-    this.#gate.wake();
+    this.#gate.unpark(this);
     await this.#loop;
     await this.#running.settled();
     if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, this.#sandbox?.close()]);
+    // A partitioned Worker's sandbox runs its siblings' jobs too: it closes once they are done.
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');
@@ -577,6 +611,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** close({ force }): the jobs whose handlers still run, aborted and given back; waits for the release only. */
   async #abandonRunning(): Promise<void> {
     const abandoned = this.#running.abandon(() => new ClosedError(`Worker '${this.name}' (${this.consumer}), closed with force,`));
+    this.#gate.give(abandoned.length);
     for (const { claimed } of abandoned) this.#leases.release(claimed.entry);
     await Promise.all(abandoned.map(({ claimed }) => this.#settle(claimed, () => this.#settler.release({ job: claimed, holdMs: 0 }))));
   }

@@ -5,12 +5,14 @@
 --@include status
 local FORMAT = 3
 
--- What init and check answer for a queue whose meta holds `recorded` levels and format `fmt` (HMGET
--- values, false when absent), asked for `levels`: nil when it exists and fits, NEEDS_INIT when it does not
--- exist, else the mismatch and what Redis recorded.
-local function queueFit(recorded, fmt, levels)
+-- What init and check answer for a queue whose meta holds `recorded` levels, format `fmt` and partition
+-- count `parts` (HMGET values, false when absent; no `parts` is 1: the queue is not partitioned), asked for
+-- `levels` and `partitions`: nil when it exists and fits, NEEDS_INIT when it does not exist, else the
+-- mismatch and what Redis recorded.
+local function queueFit(recorded, fmt, parts, levels, partitions)
   if not recorded then return { STATUS.NEEDS_INIT } end
   if tonumber(fmt or '1') ~= FORMAT then return { STATUS.FORMAT_MISMATCH, tonumber(fmt or '1') } end
   if tonumber(recorded) ~= levels then return { STATUS.LEVELS_MISMATCH, tonumber(recorded) } end
+  if tonumber(parts or '1') ~= partitions then return { STATUS.PARTITIONS_MISMATCH, tonumber(parts or '1') } end
   return nil
 end

@@ -2,12 +2,13 @@ import { ValidationError } from '../errors.js';
 import { DEFAULT_PREFIX, queueKeys, registryKey, validatePrefix, validateQueueName } from '../keys.js';
 import { Queue } from '../queue.js';
 import { closeConnection, connect, type Connection, type ConnectionOptions } from '../redis/connection.js';
-import { recordedLevels, registeredQueues } from '../redis/registry.js';
+import { recordedLevels, recordedPartitions, registeredQueues } from '../redis/registry.js';
 
 /**
  * The queues a dashboard shows: found in the prefix's registry, each read through a Queue of its own on
  * one shared connection (a Queue is cheap: it holds no connection when given a client). A Queue is made
- * with the priority levels Redis recorded for the queue, so it can read any queue without being told.
+ * with the priority levels and partitions Redis recorded for the queue, so it can read any queue without
+ * being told.
  */
 
 /** A page's Redis commands answer within this, or the page says Redis is slow instead of hanging. */
@@ -45,15 +46,17 @@ export class QueueDirectory {
       if (error instanceof ValidationError) return undefined;
       throw error;
     }
-    const levels = await recordedLevels(this.#connection.client, queueKeys(name, this.prefix, 1));
+    const first = queueKeys(name, this.prefix, 1);
+    const [levels, partitions = 1] = await Promise.all([recordedLevels(this.#connection.client, first), recordedPartitions(this.#connection.client, first)]);
     if (levels === undefined) return undefined;
-    if (known !== undefined && known.levels === levels) return known.queue;
+    if (known !== undefined && known.levels === levels && known.queue.partitions === partitions) return known.queue;
     // New, or obliterated and made again with other levels.
     if (known !== undefined) await known.queue.close();
     const queue = new Queue(name, {
       connection: this.#connection.client,
       prefix: this.prefix,
       priorityLevels: levels,
+      partitions,
       // The application's processes check Redis' settings; an observer that warned too would only repeat it.
       redisConfig: 'off',
       ...(this.#eventsMaxLen === undefined ? {} : { eventsMaxLen: this.#eventsMaxLen }),

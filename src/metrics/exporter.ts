@@ -193,12 +193,15 @@ export class MetricsExporter {
   async #readQueue(slot: QueueSlot): Promise<QueueMetrics> {
     if (slot.queue === undefined) {
       const levels = this.#options.priorityLevels ?? (await slot.levels.recordedLevels());
+      // A partitioned queue is read as one: every partition's metrics, added up (src/partitions/).
+      const partitions = await slot.levels.recordedPartitions();
       if (this.#closing !== undefined) throw new ClosedError('the metrics exporter');
       const { prefix } = this.#options;
       slot.queue = new Queue(slot.name, {
         connection: this.#connection.client,
         ...(prefix === undefined ? {} : { prefix }),
         ...(levels === undefined ? {} : { priorityLevels: levels }),
+        ...(partitions === undefined ? {} : { partitions }),
       });
     }
     return slot.queue.getMetrics();

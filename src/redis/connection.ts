@@ -145,6 +145,16 @@ export function connectionFor(client: RedisClient, key: string): Redis | undefin
   return owner === undefined ? undefined : client.nodes('master').find((node) => address(node) === owner);
 }
 
+/**
+ * `host:port` of the server that serves `key` now: the Redis itself, or on a cluster the master of the key's
+ * slot (after waiting for the cluster to learn its slots); undefined when no master owns the slot.
+ */
+export async function serverFor(client: RedisClient, key: string): Promise<string | undefined> {
+  if (client instanceof Redis) return address(client);
+  if (client.status !== 'ready') await client.ping();
+  return client.slots[keySlot(key)]?.[0];
+}
+
 /** `client`'s own connection to the server `node` is connected to (the client itself on a single Redis). */
 export function sameServer(client: RedisClient, node: Redis): Redis | undefined {
   if (client instanceof Redis) return client;

@@ -21,6 +21,16 @@ export function redisFailure(error: unknown): unknown {
       { cause: error },
     );
   }
+  // A cluster whose master for the slot is gone: ioredis retries through the slot map 16 times, then gives
+  // up with this, its last error inside (a closed connection, or CLUSTERDOWN while no master serves the
+  // slot); or, reconnecting, it reached none of its nodes (ClusterAllFailedError) and sent nothing.
+  if (message.startsWith('Too many Cluster redirections') || message.startsWith('CLUSTERDOWN') || error.name === 'ClusterAllFailedError' || message === 'None of startup nodes is available') {
+    return new RedisUnavailableError(
+      `no master of the Redis Cluster serves the key's slot right now (${message}); nothing was sent. A failover ` +
+        `usually ends within the cluster's node timeout: retry then`,
+      { cause: error },
+    );
+  }
   if (
     error.name === 'MaxRetriesPerRequestError' ||
     message === 'Connection is closed.' ||

@@ -47,3 +47,11 @@ export async function recordedLevels(client: RedisClient, keys: QueueKeys): Prom
   const parsed = Number(levels);
   return Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
 }
+
+/** The partition count a queue recorded in its (partition 0's) meta: 1 when it has none, undefined when there is no queue. */
+export async function recordedPartitions(client: RedisClient, keys: QueueKeys): Promise<number | undefined> {
+  const [levels, parts] = await client.hmget(keys.meta, 'levels', 'parts').catch(throwRedisFailure);
+  if (levels === null) return undefined;
+  const parsed = Number(parts ?? '1');
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : 1;
+}

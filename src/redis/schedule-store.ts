@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueueKeys } from '../keys.js';
 import type { RedisClient } from './connection.js';
-import { recordedLevels } from './registry.js';
+import { recordedLevels, recordedPartitions } from './registry.js';
 import { runScript } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -131,6 +131,10 @@ export class ScheduleStore {
   /** The priority levels recorded for the queue, or undefined when it was never initialised. */
   recordedLevels(): Promise<number | undefined> {
     return recordedLevels(this.client, this.keys);
+  }
+
+  recordedPartitions(): Promise<number | undefined> {
+    return recordedPartitions(this.client, this.keys);
   }
 }
 

@@ -58,8 +58,8 @@ export interface ScriptSpec {
 }
 
 export const SCRIPTS = {
-  init: { keys: ['meta', 'streams...'], args: ['group', 'levels'], decode: initReply },
-  check: { keys: ['meta'], args: ['levels'], readOnly: true, decode: initReply },
+  init: { keys: ['meta', 'streams...'], args: ['group', 'levels', 'partitions'], decode: initReply },
+  check: { keys: ['meta'], args: ['levels', 'partitions'], readOnly: true, decode: initReply },
   add: {
     keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'eventsMaxLen', 'spent', 'count'],

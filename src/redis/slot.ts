@@ -6,13 +6,19 @@
  */
 export const SLOTS = 16_384;
 
-/** CRC16-XMODEM (polynomial 0x1021, initial value 0), one byte at a time: keys are short. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
+/** CRC16-XMODEM (polynomial 0x1021) of every byte value, for one table lookup per byte. */
+const TABLE = Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 8;
+  for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  return crc;
+});
+
+/**
+ * CRC16-XMODEM (initial value 0), a table lookup per byte. `crc` continues the CRC of bytes before these
+ * (src/partitions/placement.ts searches suffixes of one fixed start).
+ */
+export function crc16(bytes: Uint8Array, crc = 0): number {
+  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ (TABLE[((crc >> 8) ^ byte) & 0xff] as number);
   return crc;
 }
 

@@ -29,6 +29,8 @@ export const Status = {
   CANCELLED: -10,
   /** add-flow: a job would have more dependents than MAX_DEPENDENTS (src/flows.ts): nothing written. */
   TOO_MANY_DEPENDENTS: -11,
+  /** init, check: the queue was created with another partition count (meta `parts`, absent for 1). */
+  PARTITIONS_MISMATCH: -12,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

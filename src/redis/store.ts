@@ -1,5 +1,5 @@
 import { connectionFor, masters, type RedisClient } from './connection.js';
-import { ConfigMismatchError } from '../errors.js';
+import { ConfigMismatchError, RedisTimeoutError, RedisUnavailableError } from '../errors.js';
 import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
@@ -12,6 +12,7 @@ import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
 import { burstArg, groupLimitOf, groupRuleText, queueLimitsOf } from './limit-rules.js';
 import { registerQueue, unregisterQueue } from './registry.js';
+import { idFloor } from '../partitions/routing.js';
 import { lengthPrefixed } from './packed.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
@@ -117,9 +118,17 @@ export class QueueStore implements SettingsSource {
     return { groups: this.keys.groups, streams: this.keys.streams };
   }
 
-  /** Creates the queue (or checks the one there), then records it in the prefix's registry. */
+  /**
+   * Creates the queue (or checks the one there), then records it in the prefix's registry. A partition
+   * p >= 1 first makes (or checks) partition 0, which holds the queue's record where every reader looks
+   * for it, and starts its own id counter at its floor (src/partitions/routing.ts) when the counter is not
+   * there yet.
+   */
   async init(levels: number): Promise<void> {
+    const { index, firstMeta, firstStreams } = this.keys.partition;
+    if (index > 0) await this.#initScript(levels, true, firstMeta, firstStreams);
     await this.#initScript(levels, true);
+    if (index > 0) await this.client.set(this.keys.id, idFloor(index), 'NX');
     await registerQueue(this.client, this.keys);
   }
 
@@ -133,18 +142,26 @@ export class QueueStore implements SettingsSource {
    * the queue does not exist (never initialised, or obliterated). For reads, which must not create a queue.
    */
   async check(levels: number): Promise<boolean> {
+    if (this.keys.partition.index > 0) await this.#initScript(levels, false, this.keys.partition.firstMeta);
     return (await this.#initScript(levels, false)) === Status.OK;
   }
 
-  async #initScript(levels: number, create: boolean): Promise<StatusCode> {
+  async #initScript(levels: number, create: boolean, meta = this.keys.meta, streams = this.keys.streams): Promise<StatusCode> {
+    const partitions = this.keys.partition.count;
     const { status, recorded } = create
-      ? await runScript(this.client, 'init', { meta: this.keys.meta, streams: this.keys.streams }, { group: GROUP, levels })
-      : await runScript(this.client, 'check', { meta: this.keys.meta }, { levels });
+      ? await runScript(this.client, 'init', { meta, streams }, { group: GROUP, levels, partitions })
+      : await runScript(this.client, 'check', { meta }, { levels, partitions });
     if (status === Status.FORMAT_MISMATCH) {
       throw new ConfigMismatchError(
         `queue '${this.keys.base}' was written in sluice's storage format ${recorded}, and this version reads format ${STORAGE_FORMAT} ` +
           `(jobs in their stream entries, fields named as in lua/includes/job-fields.lua); drain it with the sluice version that ` +
           `wrote it, or obliterate it`,
+      );
+    }
+    if (status === Status.PARTITIONS_MISMATCH) {
+      throw new ConfigMismatchError(
+        `queue '${this.keys.name}' was created with partitions ${recorded} but this instance says ${partitions}; ` +
+          `use the same partitions everywhere, or drain and obliterate the queue to change it`,
       );
     }
     if (status === Status.LEVELS_MISMATCH) {
@@ -487,7 +504,15 @@ export class QueueStore implements SettingsSource {
     // WAIT counts the writes of the connection it is sent on; a Cluster would send it to any node, so it
     // goes on the node connection that ran the adds: the one to the master of the queue's slot.
     const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
-    return connection.wait(replicas, timeoutMs).catch(throwRedisFailure);
+    return connection.wait(replicas, timeoutMs).catch((error: unknown) => {
+      // The adds were answered; only their replication is unknown when the WAIT is cut short: the master
+      // turned replica in a failover (UNBLOCKED), or its connection went. Then no replica confirmed them:
+      // the caller's ReplicationError says so, where a connection error would say nothing was written.
+      const failure = redisFailure(error);
+      if (failure instanceof RedisUnavailableError || failure instanceof RedisTimeoutError) return 0;
+      if (error instanceof Error && error.message.startsWith('UNBLOCKED')) return 0;
+      throw failure;
+    });
   }
 
   // Reads and admin steps for operators (dashboard, CLI); none is on a worker's path.

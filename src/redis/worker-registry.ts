@@ -1,5 +1,5 @@
 import type { QueueKeys } from '../keys.js';
-import { readWorker, type WorkerInfo } from '../worker/heartbeat.js';
+import { byHost, readWorker, type WorkerInfo } from '../worker/heartbeat.js';
 import type { RedisClient } from './connection.js';
 import { throwRedisFailure } from './failures.js';
 import type { StoredJob } from './job-fields.js';
@@ -20,7 +20,7 @@ export async function readWorkers(client: RedisClient, keys: QueueKeys, limit: n
     const worker = readWorker(id, deadline, info);
     if (worker !== undefined) workers.push(worker);
   }
-  return workers.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.pid - b.pid || (a.id < b.id ? -1 : 1)));
+  return workers.sort(byHost);
 }
 
 /**

@@ -77,6 +77,11 @@ export class Heartbeat {
   }
 }
 
+/** The order queue.getWorkers() lists workers in: by host, then pid, then id. */
+export function byHost(a: WorkerInfo, b: WorkerInfo): number {
+  return a.host < b.host ? -1 : a.host > b.host ? 1 : a.pid - b.pid || (a.id < b.id ? -1 : 1);
+}
+
 /** A registry entry read back, or undefined when its info is missing or not this format (written by hand). */
 export function readWorker(id: string, deadline: number, info: string | null): WorkerInfo | undefined {
   if (info === null) return undefined;

@@ -44,9 +44,9 @@ export class RunningJobs {
     return running;
   }
 
-  /** Frees the slot of `entry`. */
-  free(entry: string): void {
-    this.#byEntry.delete(entry);
+  /** Frees the slot of `entry`: true when it held one (a job freed twice, or abandoned, frees nothing). */
+  free(entry: string): boolean {
+    return this.#byEntry.delete(entry);
   }
 
   /** An attempt (or a settle of its own) in progress, until it ends. */

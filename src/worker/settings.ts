@@ -70,6 +70,13 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    */
   backoffStrategies?: Record<string, BackoffStrategy>;
   /**
+   * With `partitions`: the partitions this worker takes jobs from, by index (0 to partitions - 1). Its
+   * concurrency is shared by them; it blocks on each and wakes on any.
+   *
+   * @defaultValue every partition of the queue
+   */
+  consumePartitions?: readonly number[];
+  /**
    * Start processing at once; with false, call `worker.run()`.
    *
    * @defaultValue `true`

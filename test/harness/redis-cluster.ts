@@ -6,14 +6,26 @@ import { Redis } from 'ioredis';
 import { freePort } from './redis-server.js';
 
 /**
- * A local Redis Cluster of three masters on loopback, no replicas: three redis-server processes with
- * cluster mode on, each in a temp dir of its own, joined by `redis-cli --cluster create`. One per test file:
- * start it in the file's beforeAll (inside a `describe.skipIf(!hasRedisCli())`), stop it in afterAll.
+ * A local Redis Cluster of three masters on loopback, by default without replicas: redis-server processes
+ * with cluster mode on, each in a temp dir of its own, joined by `redis-cli --cluster create`. One per test
+ * file: start it in the file's beforeAll (inside a `describe.skipIf(!hasRedisCli())`), stop it in afterAll.
+ * With `replicas: 1` each master gets a replica (six processes), for failover tests.
  */
 export interface TestCluster {
-  /** The masters, as `{ host, port }`: what ioredis' Cluster takes as startup nodes. */
+  /** The masters at start, as `{ host, port }`: what ioredis' Cluster takes as startup nodes. */
   readonly nodes: readonly { host: string; port: number }[];
+  /** Every node's port, masters and replicas. */
+  readonly ports: readonly number[];
+  /** SIGKILLs the node on `port` (a fault test's crash of a master or a replica). */
+  kill(port: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** Replicas per master. Default 0. */
+  replicas?: number;
+  /** cluster-node-timeout (ms): how long a master may be unreachable before a replica takes over. Default Redis' 15,000. */
+  nodeTimeoutMs?: number;
 }
 
 interface ClusterNodeProcess {
@@ -32,7 +44,7 @@ export function hasRedisCli(): boolean {
 export const NO_REDIS_CLI =
   'redis-cli is not on PATH: it creates the test cluster (Debian/Ubuntu: apt-get install redis-tools, which comes with redis-server)';
 
-async function startNode(): Promise<ClusterNodeProcess> {
+async function startNode(extra: readonly string[]): Promise<ClusterNodeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cluster-'));
   let lastError: unknown;
   // A port found free can be taken before redis binds it (and cluster mode also binds port + 10,000): try a few.
@@ -48,6 +60,7 @@ async function startNode(): Promise<ClusterNodeProcess> {
         '--appendonly', 'no',
         '--save', '',
         '--dir', dir,
+        ...extra,
       ],
       { stdio: 'ignore' },
     );
@@ -94,17 +107,19 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-export async function startCluster(): Promise<TestCluster> {
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  const replicas = options.replicas ?? 0;
+  const extra = options.nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(options.nodeTimeoutMs)];
   const nodes: ClusterNodeProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => kill(node.process)));
     for (const node of nodes) rmSync(node.dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < MASTERS; i++) nodes.push(await startNode());
+    for (let i = 0; i < MASTERS * (1 + replicas); i++) nodes.push(await startNode(extra));
     const created = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
       { encoding: 'utf8', timeout: 60_000 },
     );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed (${String(created.status)}): ${created.stdout}${created.stderr}`);
@@ -115,9 +130,26 @@ export async function startCluster(): Promise<TestCluster> {
       async () => (await Promise.all(nodes.map((node) => ask(node.port, ['CLUSTER', 'INFO'])))).every((info) => info?.includes('cluster_state:ok') === true),
       30_000,
     );
+    if (replicas > 0) {
+      // A replica serves a failover only once its first sync is done.
+      await until(
+        'every replica in sync',
+        async () =>
+          (await Promise.all(nodes.map((node) => ask(node.port, ['INFO', 'replication'])))).every(
+            (info) => info?.includes('role:master') === true || info?.includes('master_link_status:up') === true,
+          ),
+        30_000,
+      );
+    }
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })), stop };
+  const masters: { host: string; port: number }[] = [];
+  for (const node of nodes) if ((await ask(node.port, ['ROLE']))?.startsWith('master') === true) masters.push({ host: '127.0.0.1', port: node.port });
+  const killNode = async (port: number): Promise<void> => {
+    const node = nodes.find((candidate) => candidate.port === port);
+    if (node !== undefined) await kill(node.process);
+  };
+  return { nodes: masters, ports: nodes.map((node) => node.port), kill: killNode, stop };
 }

@@ -139,7 +139,7 @@ describe('sluice: reading', () => {
     expect(table).toContain('2 failed jobs in');
     expect(list).toMatchObject({ queue: q.name, state: 'failed', total: 2, offset: 0, limit: 20, filter: { name: null, group: null }, scanned: null });
     expect(sorted(list.jobs[0] as object)).toEqual(
-      ['attemptsMade', 'attemptsStarted', 'dueAt', 'failedReason', 'finishedOn', 'group', 'id', 'name', 'priority', 'processedOn', 'state', 'timestamp'].sort(),
+      ['attemptsMade', 'attemptsStarted', 'dueAt', 'failedReason', 'finishedOn', 'group', 'id', 'labels', 'name', 'priority', 'processedOn', 'state', 'timestamp'].sort(),
     );
     expect(list.jobs.map((j) => j.id).sort()).toEqual(['bad-1', 'bad-2']);
     expect(filtered).toMatchObject({ total: 2, filter: { name: 'bounce', group: 'acme' }, scanned: { looked: 2, more: false }, jobs: [{ id: 'bad-2', group: 'acme' }] });

@@ -38,6 +38,7 @@ from .scripts import (
     STATUS_FORMAT_MISMATCH,
     STATUS_LEVELS_MISMATCH,
     STATUS_OK,
+    STATUS_PARTITIONS_MISMATCH,
     load_scripts,
     pack_jobs,
     parse_add_reply,
@@ -209,6 +210,11 @@ class Queue:
                 raise ConfigMismatchError(
                     f"queue '{self.keys.base}' was created with priority levels {int(reply[1])} but this Queue says "
                     f"{self.levels}; pass priority_levels={int(reply[1])} (the same as priorityLevels on the Node side)"
+                )
+            if status == STATUS_PARTITIONS_MISMATCH:
+                raise ConfigMismatchError(
+                    f"queue '{self.keys.base}' is partitioned into {int(reply[1])} partitions; this client adds to "
+                    f"unpartitioned queues only (docs/wire-format.md)"
                 )
             if status != STATUS_OK:
                 raise ScriptError(f"the init script replied {reply!r}: a bug, please report it")

@@ -27,6 +27,7 @@ STATUS_OK = 1
 STATUS_DUPLICATE = 2
 STATUS_LEVELS_MISMATCH = -6
 STATUS_FORMAT_MISMATCH = -8
+STATUS_PARTITIONS_MISMATCH = -12
 
 # The consumer group of every stream (src/redis/store.ts GROUP).
 CONSUMER_GROUP = "sluice"
