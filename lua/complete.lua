@@ -11,14 +11,16 @@
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
---   recorded progress), '0' when it has none
+--   recorded progress), '0' when it has none, and for a member of a batch its batch id after that digit
+--   (batches.lua): a job outside a batch sends and costs what it did
 -- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
 --   as one nested array}
--- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
---   whose hash cannot be used), in the same events entry
+-- Events: completed (per settled job, with the result); added (a batch's callback, when this call settled
+--   its last member); with count > 0 claim's (active; failed for a job whose hash cannot be used), in the
+--   same events entry
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
 --   count > 0 claim's bounds (count at most 1,000)
 --@include status
@@ -29,6 +31,7 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include batches
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -42,7 +45,7 @@ local nowS = int(now)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 9), ctl = ctlKey, meta = metaKey, now = now,
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
+local out, settled, records, scores, dropped, hashes, batches = {}, 0, {}, {}, {}, {}, nil
 
 local at = 1
 while at <= #jobs do
@@ -52,6 +55,7 @@ while at <= #jobs do
   if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, g)
+    if #hashed > 1 then batches, hashed = tallyCompleted(batches, hashed) end
     if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
@@ -75,6 +79,7 @@ if #records > 0 then
   -- The job's hash (a locator, or progress) is stale now that the record holds the job.
   if #hashes > 0 then redis.call('DEL', unpack(hashes)) end
 end
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.

@@ -8,7 +8,8 @@
 --   job (src/redis/entries.ts): it is only acknowledged
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
--- Events: retrying (with delay and reason) or failed (with reason), per settled job
+-- Events: retrying (with delay and reason) or failed (with reason), per settled job; added (a batch's
+--   callback, when this call failed its last member for good)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
 --@include status
 --@include keys
@@ -18,6 +19,7 @@
 --@include enqueue
 --@include schedule
 --@include packed
+--@include batches
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -42,7 +44,7 @@ local later = math.ceil(exact)
 local laterS = int(later)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
+local out, settled, failedForGood, kept, dropped, batches = {}, 0, 0, {}, {}, nil
 local delayed = newSchedule(delayedKey, ctlKey)
 
 local at = 1
@@ -81,6 +83,7 @@ while at <= #jobs do
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
+      batches = tallyFailed(batches, opts)
       if keepCount == '0' then
         dropped[#dropped + 1] = id
       else
@@ -105,6 +108,7 @@ if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
 countFinished(metaKey, 'failed', failedForGood)
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later

@@ -1,11 +1,11 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits and schedules, in bounded steps; pauses it
--- first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules and batches, in bounded steps;
+-- pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
 --          0 means the queue is gone; call again while it returns a positive number
 -- Events: none (the events stream is deleted)
--- Loops: at most `limit` jobs deleted per call
+-- Loops: at most `limit` jobs (and batches) deleted per call
 --@include status
 --@include keys
 --@include groups
@@ -67,7 +67,19 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
     redis.call('DEL', groupRateKey(base, g))
   end
 end
+-- Batches' hashes, through their index (batches.lua); counted with the jobs, so the caller calls again.
+if deleted < limit then
+  local index = batchesKey(base)
+  local ids = redis.call('ZRANGE', index, 0, limit - deleted - 1)
+  if #ids > 0 then
+    local keys = {}
+    for i, id in ipairs(ids) do keys[i] = batchKey(base, id) end
+    redis.call('DEL', unpack(keys))
+    redis.call('ZREM', index, unpack(ids))
+    deleted = deleted + #ids
+  end
+end
 if deleted > 0 then return deleted end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base))
+redis.call('DEL', doneKey(base), batchesKey(base))
 return 0

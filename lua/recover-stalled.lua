@@ -7,7 +7,8 @@
 --   reaper = a consumer name that only ever holds entries inside this script
 -- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
--- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job
+-- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; added (a batch's
+--   callback, when a job failed here was its last member)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status
@@ -18,6 +19,7 @@
 --@include enqueue
 --@include xinfo
 --@include corrupt
+--@include batches
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -28,7 +30,7 @@ local nowS = int(now)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now,
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
-local requeued, failed, corrupt, strays = 0, 0, 0, {}
+local requeued, failed, corrupt, strays, batches = 0, 0, 0, {}, nil
 
 for level = 1, #streams do
   local reply = redis.call('XAUTOCLAIM', streams[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
@@ -56,6 +58,7 @@ for level = 1, #streams do
         redis.call('ZADD', failedKey, nowS, j.id)
         emit(eventsKey, maxLen, 'failed', j.id, reason)
         failed = failed + 1
+        batches = tallyFailed(batches, j.opts)
       else
         -- The attempt that stalled was started: the next one is attempt ats + 2.
         j.ats = int(tonumber(j.ats) + 1)
@@ -72,6 +75,7 @@ end
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
 closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
 countFinished(metaKey, 'failed', failed)
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle

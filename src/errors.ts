@@ -23,6 +23,7 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REDIS_OOM'
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
+  | 'ERR_SLUICE_BATCH_PARTIAL'
   | 'ERR_SLUICE_DECODE';
 
 export class SluiceError extends Error {
@@ -216,6 +217,31 @@ export class BulkAddError<J = unknown> extends SluiceError {
         `error.added holds the written jobs and error.failed the indexes to retry`,
       { cause: failed[0]?.error },
     );
+    this.added = added;
+    this.failed = failed;
+  }
+}
+
+/**
+ * addBatch opened its batch and wrote some of its members, then Redis failed (a call timed out, Redis ran
+ * out of memory): the batch is left open, not sealed, so its callbacks cannot fire on a part. `failed` holds
+ * the input indexes that were not written: add exactly those with `queue.batch(batchId).addBulk()`, then
+ * `seal()` it.
+ */
+export class BatchIncompleteError extends SluiceError {
+  readonly batchId: string;
+  readonly added: number;
+  readonly failed: readonly { index: number; error: Error }[];
+
+  constructor(batchId: string, added: number, failed: readonly { index: number; error: Error }[], total: number) {
+    const first = failed[0]?.error.message ?? 'unknown';
+    super(
+      'ERR_SLUICE_BATCH_PARTIAL',
+      `addBatch wrote ${added} of ${total} members of batch '${batchId}' and left it open (not sealed); ${failed.length} were not ` +
+        `written (first error: ${first}). Add the indexes in error.failed with queue.batch('${batchId}').addBulk(), then seal() it`,
+      { cause: failed[0]?.error },
+    );
+    this.batchId = batchId;
     this.added = added;
     this.failed = failed;
   }

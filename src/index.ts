@@ -15,6 +15,16 @@ export type {
 } from './schedules/definition.js';
 export type { FiredTick } from './schedules/runner.js';
 export { Job } from './job.js';
+export {
+  Batch,
+  type BatchOptions,
+  type BatchCallback,
+  type BatchCallbackStatus,
+  type BatchJob,
+  type BatchJobOptions,
+  type BatchStatus,
+  type BatchTotals,
+} from './batches.js';
 export type { JobOptions, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
@@ -45,6 +55,7 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  BatchIncompleteError,
   isSluiceError,
   type SluiceErrorCode,
 } from './errors.js';

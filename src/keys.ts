@@ -6,8 +6,9 @@ import { ValidationError } from './errors.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua, and the completed jobs' hash as `base .. 'done'`; that
- * file mirrors JOB, LOGS, DONE and FRONT below, and test/unit/keys.test.ts checks the two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'`, and a batch's
+ * hash and the batches' index likewise; that file mirrors JOB, LOGS, DONE, FRONT, BATCH and BATCHES below,
+ * and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -19,6 +20,8 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const BATCH = 'batch:';
+const BATCHES = 'batches';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -76,6 +79,10 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Hash: a batch's counters, its callbacks and whether they fired (lua/includes/batches.lua). */
+  batch(id: string): string;
+  /** Sorted set: every batch's id, scored by when its hash expires (+inf while anything is pending). */
+  readonly batches: string;
 }
 
 export function validateQueueName(name: unknown): string {
@@ -149,6 +156,8 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    batch: (id) => base + BATCH + id,
+    batches: base + BATCHES,
   };
 }
 

@@ -69,6 +69,11 @@ export interface StoredJobOptions {
   /** ms from add to the first run, when delayed. */
   delay?: number;
   group?: string;
+  /**
+   * The batch the job is a member of (src/batches.ts). Written into the stored options by the batch-add
+   * script, first in the map, never by a producer: it is not a job option.
+   */
+  batch?: string;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -167,7 +172,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, batch } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -180,6 +185,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (batch !== undefined && typeof batch !== 'string') throw wrong('batch', 'a string');
   return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
 }
 

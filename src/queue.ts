@@ -2,6 +2,7 @@ import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
+import { Batches, type Batch, type BatchJob, type BatchOptions, type BatchStatus } from './batches.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
@@ -38,6 +39,7 @@ import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
+import { BatchStore } from './redis/batch-store.js';
 import {
   decodeDefinition,
   describeJob,
@@ -95,6 +97,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  #batches: Batches<Data, Result> | undefined;
 
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
@@ -512,6 +515,64 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     validateScheduleId(id);
     await this.#inspect();
     return this.#schedules().remove(id);
+  }
+
+  /**
+   * Opens a batch (src/batches.ts): add members with the handle's add/addBulk, from this producer or others
+   * (queue.batch(id)), then seal it. Its onComplete and onSuccess jobs are enqueued in this queue exactly
+   * once, when every member has settled.
+   */
+  openBatch(options?: BatchOptions): Promise<Batch<Data, Result>> {
+    return this.#batchesOf().open(options);
+  }
+
+  /** A whole batch in one call: opened, its members added (200 per script call), sealed. */
+  addBatch(jobs: readonly BatchJob<Data>[], options?: BatchOptions): Promise<Batch<Data, Result>> {
+    return this.#batchesOf().addAll(jobs, options);
+  }
+
+  /** A handle on an open batch, for adding to it and sealing it from another producer. No I/O. */
+  batch(id: string): Batch<Data, Result> {
+    return this.#batchesOf().handle(id);
+  }
+
+  /** A batch's exact counts and whether its callbacks fired; undefined when there is none (or it expired). */
+  getBatch(id: string): Promise<BatchStatus | undefined> {
+    return this.#batchesOf().status(id);
+  }
+
+  #batchesOf(): Batches<Data, Result> {
+    this.#batches ??= new Batches<Data, Result>({
+      owner: this,
+      store: new BatchStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen),
+      levels: this.#settings.levels,
+      defaults: this.#defaults,
+      maxPayloadBytes: this.maxPayloadBytes,
+      spans: this.#spans,
+      prepare: (name, data, opts, trace) => this.#prepare(name, data, opts, trace),
+      ready: async () => {
+        const offline = this.#reachability.whenReady();
+        if (offline !== undefined) await offline;
+        await this.#init();
+      },
+      replicated: async () => {
+        if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
+      },
+      inspect: () => this.#inspect(),
+      join: (call) => this.#joinCall(call),
+    });
+    return this.#batches;
+  }
+
+  /** A call close() waits for, as it waits for adds handed to the Adder. */
+  async #joinCall<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    this.#joinedCalls++;
+    try {
+      return await call();
+    } finally {
+      if (--this.#joinedCalls === 0) this.#allAnswered?.();
+    }
   }
 
   #schedules(): ScheduleStore {

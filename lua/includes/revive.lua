@@ -5,6 +5,7 @@
 --@include events
 --@include enqueue
 --@include done
+--@include batches
 local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   local j
   if completed then j = doneJob(Q.base, id) else j = recordJob(Q.base, id) end
@@ -19,6 +20,8 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   if completed then redis.call('HDEL', doneKey(Q.base), id) end
   redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
   enqueue(Q, j, false)
+  -- A member counts as pending again in its batch (batches.lua).
+  batchMemberRevived(Q, j.opts, not completed)
   emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK
 end

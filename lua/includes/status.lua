@@ -15,4 +15,7 @@ local STATUS = {
   STALE = -7,
   FORMAT_MISMATCH = -8,
   CORRUPT = -9,
+  BATCH_MISSING = -20,
+  BATCH_SEALED = -21,
+  BATCH_EXISTS = -22,
 }

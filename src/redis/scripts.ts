@@ -5,6 +5,7 @@ import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
   addReply,
+  batchAddReply,
   claimReply,
   completeReply,
   countsReply,
@@ -59,6 +60,12 @@ export const SCRIPTS = {
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
   },
+  'batch-add': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'spent', 'count', 'batch', 'open', 'seal', 'keep', 'onComplete', 'onSuccess'],
+    perJob: ['name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
+    decode: batchAddReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -96,7 +103,7 @@ export const SCRIPTS = {
   'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
-    keys: ['meta', 'delayed', 'completed', 'failed', 'events', 'groups...', 'streams...'],
+    keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'group', 'id', 'eventsMaxLen'],
     decode: statusOf('remove-job'),
   },

@@ -21,6 +21,12 @@ export const Status = {
   FORMAT_MISMATCH: -8,
   /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
   CORRUPT: -9,
+  /** batch-add: no such batch (never opened, or its hash expired once it was done). */
+  BATCH_MISSING: -20,
+  /** batch-add: the batch is sealed: nothing can be added, and it cannot be sealed again. */
+  BATCH_SEALED: -21,
+  /** batch-add: a batch with that id exists. */
+  BATCH_EXISTS: -22,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

@@ -1,3 +1,4 @@
+import { memberBatch } from './batch-store.js';
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError } from '../errors.js';
 import { doneRecord } from './done-record.js';
@@ -67,6 +68,13 @@ export interface ReleaseInput {
   job: ClaimedJob;
   /** ms to hold the job's group (or the queue, for an ungrouped job) before anything of it starts. */
   holdMs: number;
+}
+
+/** complete's `hashed`: '1' or '0', and a batch member's batch id after it (lua/complete.lua). */
+function hashedFlag(hashed: boolean, opts: Buffer): number | string {
+  const batch = memberBatch(opts);
+  if (batch === '') return hashed ? 1 : 0;
+  return (hashed ? '1' : '0') + batch;
 }
 
 /** The storage format these scripts read and write (lua/init.lua FORMAT). */
@@ -171,7 +179,7 @@ export class QueueStore implements SettingsSource {
         // Deleted at once (keep count 0): no record to send.
         record: keep.count === 0 ? '' : doneRecord(job, result, progress),
         result: this.eventsMaxLen > 0 ? result : '',
-        hashed: job.hashed || progress !== undefined ? 1 : 0,
+        hashed: hashedFlag(job.hashed || progress !== undefined, job.opts),
       })),
     );
   }
@@ -250,7 +258,16 @@ export class QueueStore implements SettingsSource {
     return runScript(
       this.client,
       'remove-job',
-      { meta: this.keys.meta, delayed: this.keys.delayed, completed: this.keys.completed, failed: this.keys.failed, events: this.keys.events, ...this.tail },
+      {
+        id: this.keys.id,
+        meta: this.keys.meta,
+        delayed: this.keys.delayed,
+        completed: this.keys.completed,
+        failed: this.keys.failed,
+        events: this.keys.events,
+        ctl: this.keys.ctl,
+        ...this.tail,
+      },
       { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     );
   }

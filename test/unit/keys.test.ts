@@ -32,6 +32,10 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const batch = /batchKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    expect(keys.batch('b7')).toBe(`${keys.base}${batch}b7`);
+    const batches = /batchesKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.batches).toBe(`${keys.base}${batches}`);
   });
 
   it.each([
