@@ -385,6 +385,7 @@ export class Batches<Data, Result> {
 /** A handle on one batch: add members to it from any producer, seal it, read it. */
 export class Batch<Data = unknown, Result = unknown> {
   readonly #batches: Batches<Data, Result>;
+  /** @internal Made by a Queue (openBatch, addBatch, batch), not by users. */
   constructor(
     batches: Batches<Data, Result>,
     readonly id: string,
