@@ -1,7 +1,7 @@
 /**
  * What one poll of the dashboard costs Redis: the commands Redis runs (INFO commandstats, commands inside
  * scripts included), the script calls among them, and Redis' CPU time, for the overview's poll with 1, 10
- * and 50 queues, a queue page's and a job page's poll, and two page views. Each figure is the mean of 20
+ * and 50 queues, a queue page's and a job page's poll, and three page views. Each figure is the mean of 20
  * requests after one warm-up, spaced past the dashboard's shared-read window. Then 50 tabs on the overview
  * of 50 queues, each polling every 2 s (the default) for 10 s: what Redis runs per second.
  *
@@ -102,6 +102,8 @@ async function main(): Promise<void> {
     rows.push(['overview page view, 50 queues', overview10.commands.toFixed(1), overview10.calls.toFixed(1), overview10.usec.toFixed(0)]);
     const page = await measure(admin, () => get(`/queues/${first.name}?state=waiting`));
     rows.push(['queue page view (25 jobs)', page.commands.toFixed(1), page.calls.toFixed(1), page.usec.toFixed(0)]);
+    const jobView = await measure(admin, () => get(`/queues/${first.name}/jobs/1`));
+    rows.push(['job page view (events timeline)', jobView.commands.toFixed(1), jobView.calls.toFixed(1), jobView.usec.toFixed(0)]);
 
     const widths = [34, 10, 14, 12];
     const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join(' ');

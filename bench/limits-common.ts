@@ -134,11 +134,44 @@ export function achievedShare(sorted: readonly number[], limit: Limit): number {
   return (sorted.length * limit.durationMs) / span / limit.max;
 }
 
+/**
+ * A downstream that counts calls on its own clock sees each start a little late: network and scheduling
+ * jitter. Each start is moved 0 to JITTER_MS later, at random (seeded, so runs compare), and the worst
+ * window of JITTER_DRAWS such draws is what the downstream saw at worst.
+ */
+export const JITTER_MS = 5;
+const JITTER_DRAWS = 20;
+
+/** A small seeded generator (mulberry32): the same draws on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The most starts a downstream with up to JITTER_MS of jitter counts in any of its windows of `windowMs`. */
+export function downstreamWorstWindow(starts: readonly number[], windowMs: number): number {
+  let worst = 0;
+  for (let draw = 1; draw <= JITTER_DRAWS; draw++) {
+    const random = seeded(draw);
+    const seen = starts.map((at) => at + random() * JITTER_MS).sort((a, b) => a - b);
+    worst = Math.max(worst, worstWindow(seen, windowMs));
+  }
+  return worst;
+}
+
 export interface WindowFigures {
   readonly admitted: number;
   /** Last start − first start, ms. */
   readonly spanMs: number;
   readonly worstWindow: number;
+  /** The worst window on a downstream's clock, each start 0 to JITTER_MS late (downstreamWorstWindow). */
+  readonly downstreamWorstWindow: number;
   /** worstWindow / max: above 1 means the limit was exceeded somewhere. */
   readonly worstWindowShare: number;
   readonly achievedShare: number;
@@ -151,6 +184,7 @@ export function figures(starts: readonly number[], limit: Limit): WindowFigures 
     admitted: sorted.length,
     spanMs: sorted.length === 0 ? 0 : (sorted[sorted.length - 1] as number) - (sorted[0] as number),
     worstWindow: worst,
+    downstreamWorstWindow: downstreamWorstWindow(sorted, limit.durationMs),
     worstWindowShare: round(worst / limit.max, 3),
     achievedShare: round(achievedShare(sorted, limit), 3),
   };

@@ -1,6 +1,7 @@
 /**
  * sluice's side of the rate-limit benchmark, written against the rate-limit API as planned:
  *   queue.setRateLimit({ max, duration })                      queue-wide, exact sliding window
+ *   queue.setRateLimit({ max, duration, smooth: true })        queue-wide, starts spaced duration / max apart
  *   queue.setGroupLimit({ max, duration, concurrency }, group?) every group (no group given), or one
  *   job option `group: 'tenant-42'`
  * A job's admission time is job.processedOn: Redis' clock when the claim script admitted it.
@@ -10,6 +11,8 @@
  *   rate-limit    setRateLimit({ max: 100, duration: 1000 })
  *   group-limit   setGroupLimit({ max: 25, duration: 1000, concurrency: 16 }): 25 per second per group,
  *                 100 per second in total. concurrency does not bind here (handlers take ~no time).
+ *   smooth-limit  setRateLimit({ max: 100, duration: 1000, smooth: true }): one start every 10 ms
+ *   smooth-group-limit  the group-limit scenario with smooth: true: each group one start every 40 ms
  */
 import { Queue, Worker, type BulkJob } from 'sluice';
 import { emit, groupOf, GROUP_LIMIT, GROUPS, QUEUE_LIMIT, readyThenGo, variants, type ChildTask, type ScenarioHooks, type ScenarioSpec } from './limits-common.js';
@@ -45,6 +48,24 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
     limit: GROUP_LIMIT,
     apply: async (queue) => {
       await queue.setGroupLimit({ max: 25, duration: 1000, concurrency: WORKER_CONCURRENCY });
+    },
+  },
+  'smooth-limit': {
+    title: 'setRateLimit 100 per 1 s, smooth (queue-wide)',
+    config: 'queue.setRateLimit({ max: 100, duration: 1000, smooth: true })',
+    scope: 'queue',
+    limit: QUEUE_LIMIT,
+    apply: async (queue) => {
+      await queue.setRateLimit({ max: 100, duration: 1000, smooth: true });
+    },
+  },
+  'smooth-group-limit': {
+    title: 'setGroupLimit 25 per 1 s per group, smooth',
+    config: `queue.setGroupLimit({ max: 25, duration: 1000, concurrency: ${WORKER_CONCURRENCY}, smooth: true })`,
+    scope: 'group',
+    limit: GROUP_LIMIT,
+    apply: async (queue) => {
+      await queue.setGroupLimit({ max: 25, duration: 1000, concurrency: WORKER_CONCURRENCY, smooth: true });
     },
   },
 };

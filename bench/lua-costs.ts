@@ -146,6 +146,53 @@ async function main(): Promise<void> {
     ),
   );
 
+  // The per-minute history (lua/includes/history.lua): what one settle call's HINCRBY costs by the size and
+  // encoding of the hash it lands in (a listpack finds the minute's field, the newest, last), and a ring of
+  // minute slots, which must read a slot's minute before it counts.
+  const historyHash = async (key: string, minutes: number, encoding: 'listpack' | 'hashtable'): Promise<void> => {
+    const fill = client.pipeline();
+    for (let m = 0; m < minutes; m++) fill.hset(key, `c${29_000_000 + m}`, '1234', `f${29_000_000 + m}`, '12');
+    fill.hset(key, 'at', String(29_000_000 + minutes - 1));
+    await fill.exec();
+    const found = await client.object('ENCODING', key);
+    if (found !== encoding) throw new Error(`${key} is ${String(found)}, not ${encoding} (hash-max-listpack-entries?)`);
+  };
+  const minute = `c${29_000_000 + 179}`;
+  await historyHash('h-lp', 180, 'listpack');
+  await client.config('SET', 'hash-max-listpack-entries', '128');
+  await historyHash('h-ht', 180, 'hashtable');
+  await client.config('SET', 'hash-max-listpack-entries', '512');
+  await client.hset('h-meta', ...Array.from({ length: 16 }, (_, i) => [`field${i}`, '1']).flat(), 'completed', '1');
+  await client.hset('h-now', 'at', String(29_000_000 + 179), minute, '1', `f${29_000_000 + 179}`, '1');
+  const hincrby = (key: string, field: string): Promise<void> =>
+    evalRounds(`for i = 1, 100 do redis.call('HINCRBY', KEYS[1], ARGV[1], '1') end return 1`, [key], [field]);
+  await measure("HINCRBY of the minute's field, 361-field history hash as a listpack (per call)", all, () => hincrby('h-lp', minute));
+  await measure("HINCRBY of the minute's field, 361-field history hash as a hashtable (per call)", all, () => hincrby('h-ht', minute));
+  await measure("HINCRBY of the minute's field in history:now, 3 fields (what a settle call pays)", all, () => hincrby('h-now', minute));
+  await measure('HINCRBY of meta `completed` (17-field listpack, per call)', all, () => hincrby('h-meta', 'completed'));
+  await measure('a ring slot instead: HGET of its minute, then HINCRBY (per call)', all, () =>
+    evalRounds(
+      "for i = 1, 100 do if redis.call('HGET', KEYS[1], 'at') == ARGV[2] then redis.call('HINCRBY', KEYS[1], ARGV[1], '1') end end return 1",
+      ['h-lp'],
+      [minute, String(29_000_000 + 179)],
+    ),
+  );
+
+  // The queue-wide concurrency and smooth limits (lua/includes/queue-limits.lua): what one more field of
+  // claim's HMGET of meta would cost every claim call, and the settles' HDEL of `cwait` when it is not there.
+  await client.hset('meta9', 'levels', '3', 'fmt', '3', 'active', '5', 'paused', '0', 'gseq', '1', 'acked0', '3', 'completed', '10', 'failed', '2', 'id', '1');
+  const metaLoop = (body: string): Promise<void> => evalRounds(`for i = 1, 100 do ${body} end return 1`, ['meta9'], []);
+  await measure("claim's HMGET of meta, its 6 fields (per call)", all, () =>
+    metaLoop("redis.call('HMGET', KEYS[1], 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')"),
+  );
+  await measure('the same with a 7th field (per call)', all, () =>
+    metaLoop("redis.call('HMGET', KEYS[1], 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'qlim')"),
+  );
+  await measure('HDEL of a meta field that is not there (per call)', all, () => metaLoop("redis.call('HDEL', KEYS[1], 'cwait')"));
+  await measure("a complete's HGET of meta `linked` (per call)", all, () => metaLoop("redis.call('HGET', KEYS[1], 'linked')"));
+  await measure('HMGET of `linked` and `cwait` instead (per call)', all, () => metaLoop("redis.call('HMGET', KEYS[1], 'linked', 'cwait')"));
+  await measure('the loop around them alone (per call)', all, () => metaLoop(''));
+
   await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   client.disconnect();
   await exited;

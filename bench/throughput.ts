@@ -164,7 +164,7 @@ async function checkCounts(queue: Queue<JobData, void>, expected: Counts): Promi
   return { ok, actual, expected };
 }
 
-const processed = (jobs: number): Counts => ({ waiting: 0, active: 0, delayed: 0, completed: Math.min(jobs, KEEP_COMPLETED), failed: 0, paused: 0, limited: 0 });
+const processed = (jobs: number): Counts => ({ waiting: 0, active: 0, delayed: 0, completed: Math.min(jobs, KEEP_COMPLETED), failed: 0, paused: 0, limited: 0, blocked: 0 });
 
 function result(id: string, scenario: string, jobs: number, m: Measurement, counts: CountsCheck): ScenarioResult {
   return {
@@ -290,7 +290,7 @@ async function warmUp(bench: Bench, jobs: number): Promise<void> {
 async function scenarioAdd(bench: Bench, jobs: number): Promise<ScenarioResult> {
   return withQueue(bench, 'add', async (queue) => {
     const m = await measure(bench, () => addJobs(queue, jobs));
-    const counts = await checkCounts(queue, { waiting: jobs, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+    const counts = await checkCounts(queue, { waiting: jobs, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
     return result('add', `a. add (addBulk x ${ADD_CHUNK})`, jobs, m, counts);
   });
 }

@@ -5,13 +5,18 @@
  * it at the end, so the demo needs no setup beyond an installed Redis. Waits until every job it added has
  * completed (the delayed one too), prints what each returned and the final counts, and exits 0; exits 1
  * if Redis cannot be reached or any job did not complete.
+ *
+ * `npm run demo -- --dashboard` then keeps going: it leaves one job failed (its mail provider was down),
+ * serves the dashboard on http://127.0.0.1:3000 (PORT to change it) with the worker still running, and
+ * waits for Ctrl-C. Retry the failed job there and watch it complete.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { Queue, QueueEvents, type Counts } from 'sluice';
 import { hasRedisServer, noRedisMessage, spawnRedis, type TestRedis } from '../test/harness/redis-server.js';
 import { DISTINCT_JOBS, formatCounts, produce, type EmailData, type Log } from './producer.js';
-import { expectedResult, startWorker, type EmailResult } from './worker.js';
+import { expectedResult, OUTAGE_DOMAIN, setProviderDown, startWorker, type EmailResult } from './worker.js';
 
 /** Longest wait for any one job: the delayed job is due after 1 s, the rest are near instant. */
 const JOB_TIMEOUT_MS = 8000;
@@ -74,9 +79,11 @@ async function main(): Promise<number> {
       for (const close of closers.reverse()) await close().catch((error: unknown) => console.error('cleanup:', error));
     })());
   // Ctrl-C: still close everything and stop the embedded redis-server instead of leaving it running.
-  process.once('SIGINT', () => {
-    void cleanup().finally(() => process.exit(130));
-  });
+  if (!process.argv.includes('--dashboard')) {
+    process.once('SIGINT', () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
 
   try {
     if (!(await assertReachable(redis.url))) return 1;
@@ -122,6 +129,10 @@ async function main(): Promise<number> {
     } else {
       console.log(`Only ${completed} of ${ids.length} jobs completed (${DISTINCT_JOBS} expected).`);
     }
+    if (allDone && process.argv.includes('--dashboard')) {
+      await serveDashboard(connection, queue, events, () => cleanup());
+      return 0;
+    }
     // Leave a shared Redis as it was found (an embedded one is thrown away anyway). The worker goes first:
     // a worker still polling a deleted queue would set it up again. close() is safe to call twice.
     if (redis.kind === 'url') {
@@ -132,6 +143,34 @@ async function main(): Promise<number> {
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * `--dashboard`: one job that fails for good (its provider is down while it runs), then the dashboard over
+ * everything, until Ctrl-C. The worker keeps running, so a retry from the dashboard completes.
+ */
+async function serveDashboard(connection: { url: string }, queue: Queue<EmailData, EmailResult>, events: QueueEvents, cleanup: () => Promise<void>): Promise<void> {
+  setProviderDown(true);
+  const job = await queue.add('welcome', { to: `ada@${OUTAGE_DOMAIN}`, subject: 'Welcome!' }, { attempts: 1 });
+  await job.waitUntilFinished(events, JOB_TIMEOUT_MS).catch(() => undefined);
+  setProviderDown(false);
+  // Loaded here: the plain demo never loads the dashboard.
+  const { createDashboard } = await import('sluice/dashboard');
+  const dashboard = createDashboard({ connection });
+  const server = createServer((req, res) => void dashboard(req, res));
+  const port = Number(process.env.PORT ?? 3000);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`;
+  console.log(`\nJob ${job.id} failed for good: its mail provider was down (it is up again now).`);
+  console.log(`Dashboard: ${url}/queues/${encodeURIComponent(queue.name)}/jobs/${encodeURIComponent(job.id)}  (retry it there; Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  server.close();
+  await dashboard.close();
+  await cleanup();
 }
 
 /**

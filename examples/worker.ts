@@ -25,12 +25,25 @@ export function expectedResult(jobId: string, data: EmailData): EmailResult {
 }
 
 /**
+ * Addresses at this domain stand for a mail provider that is down: their jobs fail while `providerDown` is
+ * set. `npm run demo -- --dashboard` uses it to leave a failed job for you to retry in the dashboard.
+ */
+export const OUTAGE_DOMAIN = 'outage.example';
+let providerDown = false;
+
+/** Sets whether the mail provider of OUTAGE_DOMAIN is down. */
+export function setProviderDown(down: boolean): void {
+  providerDown = down;
+}
+
+/**
  * The handler. It may run more than once for one job (a retry after a failure, or a rerun after a crash),
  * so real code makes the side effect idempotent, e.g. by passing job.id to the mail provider.
  */
 async function sendEmail(job: Job<EmailData, EmailResult>, ctx: ProcessorContext, log: Log): Promise<EmailResult> {
   log(`sending '${job.name}' to ${job.data.to}: "${job.data.subject}" (job ${job.id}, attempt ${job.attemptsStarted})`);
   await job.updateProgress(50);
+  if (providerDown && job.data.to.endsWith(`@${OUTAGE_DOMAIN}`)) throw new Error(`the mail provider of ${OUTAGE_DOMAIN} is down`);
   // Stands in for the call to the mail provider. Passing ctx.signal makes the wait end as soon as the
   // attempt times out or the lease is lost, instead of finishing work nobody will record.
   await sleep(50, undefined, { signal: ctx.signal });

@@ -12,7 +12,8 @@
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
 --           window or hold; PAUSED: the next delayed job alone, to promote it on time; -1: nothing
 --           pending), last ctl entry id, last entry id of each level}:
---           the ids a worker blocks on with XREAD, so no add is missed
+--           the ids a worker blocks on with XREAD, so no add is missed; PAUSED also when the queue is at
+--           its concurrency (queue-limits.lua): the worker waits on ctl, which a settle freeing a slot writes
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
 -- Events: active (per job); failed, for a job whose hash cannot be used when it is promoted or admitted
 --         (corrupt.lua: it is failed for good there)

@@ -11,18 +11,23 @@
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
---   recorded progress), '0' when it has none, and for a member of a batch its batch id after that digit
---   (batches.lua): a job outside a batch sends and costs what it did
--- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated);
+--   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none;
+--   3 more ('3', '4', '5') when the job has labels (labels.lua); a batch member's is 'b', that digit, and
+--   its batch's id (batches.lua), so a job outside a batch sends and costs what it did
+-- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
 --   as one nested array}
--- Events: completed (per settled job, with the result); added (a batch's callback, when this call settled
---   its last member); with count > 0 claim's (active; failed for a job whose hash cannot be used), in the
---   same events entry
+-- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
+--   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
+--   waited for a settled job (dependents.lua); added (a batch's callback, when this call settled its last
+--   member: batches.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
---   count > 0 claim's bounds (count at most 1,000)
+--   count > 0 claim's bounds (count at most 1,000); while jobs wait for others, one more pass over the
+--   batch and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include numbers
@@ -31,6 +36,10 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include dedupe
+--@include dependents
+--@include queue-limits
+--@include labels
 --@include batches
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -55,7 +64,17 @@ while at <= #jobs do
   if status == STATUS.OK then
     settled = settled + 1
     endDelivery(Q, g)
-    if #hashed > 1 then batches, hashed = tallyCompleted(batches, hashed) end
+    -- Dedupe and labels: one string compare for a job with neither.
+    if hashed > '1' then
+      if string.byte(hashed) == 98 then batches, hashed = tallyCompleted(batches, hashed) end
+      local h = tonumber(hashed)
+      if h >= 3 then
+        finishLabels(base, metaKey, id, keepCount, 'c', nowS)
+        h = h - 3
+      end
+      if h == 2 then releaseDedupe(base, id) end
+      if h == 0 then hashed = '0' else hashed = '1' end
+    end
     if keepCount == '0' then
       -- Deleted at once; a hash (a locator, progress) or logs may exist.
       dropped[#dropped + 1] = id
@@ -64,7 +83,7 @@ while at <= #jobs do
       records[n + 1], records[n + 2] = id, record
       n = #scores
       scores[n + 1], scores[n + 2] = nowS, id
-      if hashed == '1' then hashes[#hashes + 1] = jobKey(base, id) end
+      if hashed ~= '0' then hashes[#hashes + 1] = jobKey(base, id) end
       retention.add(keepCount, keepAge)
     end
     emit(eventsKey, maxLen, 'completed', id, result)
@@ -83,15 +102,23 @@ if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.
+-- A claim wakes the workers waiting for a slot under the queue's concurrency itself (queue-limits.lua).
 local claimed
-if count > 0 then claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit) end
+if count > 0 then
+  Q.settled = settled
+  claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
+elseif settled > 0 then
+  slotsFreed(metaKey, ctlKey)
+end
 acks.flush(metaKey)
 -- The jobs settled and the jobs claimed, in one HINCRBY.
 local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
 if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
-if settled > 0 then retention.apply(completedKey, base, now, true) end
-countFinished(metaKey, 'completed', settled)
+if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
+countFinished(Q, 'completed', settled)
+-- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
+if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

@@ -1,16 +1,22 @@
 -- fail: settle a batch of failed attempts: retry (at once or after a backoff) or fail for good.
 -- Fencing as in complete: only the holder of the live delivery may settle it.
 -- KEYS: id meta delayed failed events ctl groups... streams...
--- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
---   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good; 0 = back to waiting now; > 0 =
+-- ARGV: base group eventsMaxLen by jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
+--   by = the worker's consumer, kept in the hash of a job failed for good (job.processedBy; '' for none);
+--   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
+--   key, dedupe.lua; -3: the job has labels, or its worker could not read whether (labels.lua); -4: both); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
--- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
--- Events: retrying (with delay and reason) or failed (with reason), per settled job; added (a batch's
---   callback, when this call failed its last member for good)
--- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule
+-- Events: retrying (with delay and reason) or failed (with reason), per settled job; waiting, failed or
+--   removed for the jobs that waited for one failed for good (dependents.lua); added (a batch's callback,
+--   when this call failed its last member for good: batches.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
+-- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; while jobs
+--   wait for others and one failed for good, one more pass and the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
 --@include clock
@@ -19,11 +25,15 @@
 --@include enqueue
 --@include schedule
 --@include packed
+--@include dedupe
+--@include dependents
+--@include queue-limits
+--@include labels
 --@include batches
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
-local base, group, maxLen, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local base, group, maxLen, by, jobs = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 
 -- A retry's wait as fail reads it: at most MAX_RETRY_DELAY_MS (src/backoff.ts, which sends no more), and -1,
 -- fail for good, for what is not a number. '%d' of now + 1e19 wraps to a due time in the past.
@@ -66,6 +76,12 @@ while at <= #jobs do
   end
   if id ~= '' and status == STATUS.OK then
     local retryDelay = retryDelayOf(retryDelayS)
+    -- Dedupe and labels: one number compare for a job with neither.
+    local labeled = false
+    if retryDelay < -1 then
+      if retryDelay == -2 or retryDelay == -4 then releaseDedupe(base, id) end
+      labeled = retryDelay <= -3
+    end
     local j = {
       id = id, name = name, data = data, opts = opts, ts = ts, prio = prio, grp = grp, ats = ats, atm = int(tonumber(atm) + 1),
       stalls = stalls, err = reason, stack = stack,
@@ -84,12 +100,14 @@ while at <= #jobs do
     else
       failedForGood = failedForGood + 1
       batches = tallyFailed(batches, opts)
+      if labeled then finishLabels(base, metaKey, id, keepCount, 'f', laterS) end
       if keepCount == '0' then
         dropped[#dropped + 1] = id
       else
         local f = recordFields('failed', j)
         putField(f, 'fon', laterS)
         putField(f, 'pon', pon)
+        if by ~= '' then putField(f, 'by', by) end
         redis.call('HSET', jobKey(base, id), unpack(f))
         kept[#kept + 1] = laterS
         kept[#kept + 1] = id
@@ -106,9 +124,16 @@ end
 delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
-if closeBatch(acks, metaKey, settled) then retention.apply(failedKey, base, now) end
-countFinished(metaKey, 'failed', failedForGood)
+if closeBatch(acks, metaKey, settled) then
+  slotsFreed(metaKey, ctlKey)
+  retention.apply(failedKey, base, now, false, metaKey)
+end
+countFinished(Q, 'failed', failedForGood)
 if batches then flushBatches(Q, batches, eventsKey, maxLen) end
+if failedForGood > 0 then
+  Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
+  LINKS.failed(Q, jobs, out, JOB, retryDelayOf)
+end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later

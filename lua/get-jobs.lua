@@ -1,5 +1,6 @@
 -- get-jobs: one page of the jobs in a state, in the order they will run or ran: waiting by level, each
--- level's front (release.lua) before its stream, then age (then grouped jobs, group by group), active by stream then claim order, delayed soonest first, completed
+-- level's front (release.lua) before its stream, then age (then grouped jobs, group by group), active by stream then claim order, delayed soonest first, blocked
+-- oldest first, completed
 -- and failed newest first.
 -- KEYS: delayed completed failed groups... streams...
 -- ARGV: base group state start stop   (start and stop are 0-based and inclusive, as in ZRANGE)
@@ -31,6 +32,8 @@ elseif state == 'failed' then
   seen = redis.call('ZREVRANGE', KEYS[3], 0, stop)
 elseif state == 'delayed' then
   seen = redis.call('ZRANGE', KEYS[1], 0, stop)
+elseif state == 'blocked' then
+  seen = redis.call('ZRANGE', blockedKey(base), 0, stop)
 elseif state == 'waiting' then
   for index, key in ipairs(levels) do
     if #seen >= want then break end

@@ -9,7 +9,7 @@
 -- KEYS: meta delayed completed failed groups... streams...
 -- ARGV: base group
 -- Returns: {paused (0|1), active, delayed, completed, failed, completedTotal, failedTotal, grouped,
---   heldGroups, limited (-1 when more than 1,000 groups are held), oldestMs (-1 when none waits),
+--   heldGroups, limited (-1 when more than 1,000 groups are held), oldestMs (-1 when none waits), blocked,
 --   waiting of level 0, level 1, ...}
 -- Events: none
 -- Loops: one XLEN, XINFO GROUPS and XRANGE COUNT 1 per level stream (and a ZCARD while fronts hold jobs); one ZCARD per held group, skipped
@@ -70,6 +70,7 @@ if meta[2] == '1' then paused = 1 end
 local out = {
   paused, tonumber(meta[1] or '0'), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
   tonumber(meta[4] or '0'), tonumber(meta[5] or '0'), tonumber(meta[3] or '0'), held, limited, oldest,
+  redis.call('ZCARD', blockedKey(ARGV[1])),
 }
 for _, n in ipairs(waiting) do out[#out + 1] = n end
 return out

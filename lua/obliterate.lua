@@ -1,15 +1,17 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits, schedules and batches, in bounded steps;
--- pauses it first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules, per-minute history, flows'
+-- links and batches, in bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
--- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs deleted by this call;
---          0 means the queue is gone; call again while it returns a positive number
+-- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs (or, once no job is left,
+--          labels' index keys, then batches' hashes) deleted by this call; 0 means the queue is gone; call again while it returns a
+--          positive number
 -- Events: none (the events stream is deleted)
--- Loops: at most `limit` jobs (and batches) deleted per call
+-- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys, then batches, per call
 --@include status
 --@include keys
 --@include groups
 --@include entry
+--@include labels
 local metaKey = KEYS[1]
 local G = groupKeys(KEYS, 12)
 local streams, levels = streamKeys(KEYS, 12 + GROUP_KEY_COUNT)
@@ -20,9 +22,18 @@ if active > 0 and force ~= '1' then return STATUS.JOB_ACTIVE end
 if redis.call('EXISTS', metaKey) == 1 then redis.call('HSET', metaKey, 'paused', '1') end
 
 local deleted = 0
+-- Labeled jobs' entries in labels:of go in the same steps as their jobs, so no single DEL frees millions;
+-- asked once per call (labels.lua), a queue that never had labels touches none of it.
+local labeled = labelsInUse(metaKey)
+local dropped = {}
 local function drop(id)
-  redis.call('DEL', jobKey(base, id), logsKey(base, id))
+  redis.call('DEL', jobKey(base, id), logsKey(base, id), depsKey(base, id), dependentsKey(base, id))
   deleted = deleted + 1
+  if labeled then dropped[#dropped + 1] = id end
+end
+local function forget()
+  if #dropped > 0 then redis.call('HDEL', labelsOfKey(base), unpack(dropped)) end
+  dropped = {}
 end
 for _, key in ipairs(streams) do
   if deleted >= limit then break end
@@ -46,6 +57,12 @@ for k = 3, 5 do
     if k == 4 then redis.call('HDEL', doneKey(base), unpack(ids)) end
   end
 end
+-- Jobs waiting for their dependencies (dependents.lua).
+if deleted < limit then
+  local ids = redis.call('ZRANGE', blockedKey(base), 0, limit - deleted - 1)
+  for _, id in ipairs(ids) do drop(id) end
+  if #ids > 0 then redis.call('ZREM', blockedKey(base), unpack(ids)) end
+end
 -- The levels' fronts (jobs a RateLimitError gave back, release.lua).
 for level = 0, #levels - 1 do
   if deleted >= limit then break end
@@ -54,8 +71,8 @@ for level = 0, #levels - 1 do
   for _, id in ipairs(ids) do drop(id) end
   if #ids > 0 then redis.call('ZREM', key, unpack(ids)) end
 end
--- Groups with waiting jobs are the ones with a state; their rate logs go with them (the logs of idle
--- groups expire on their own within one window).
+-- Groups with waiting jobs are the ones with a state; their rate logs and smooth limits' times go with them
+-- (those of idle groups expire on their own within one window).
 for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if deleted >= limit then break end
   local waitKey = groupWaitKey(base, g)
@@ -64,22 +81,30 @@ for _, g in ipairs(redis.call('HKEYS', G.state)) do
   if #ids > 0 then redis.call('ZREM', waitKey, unpack(ids)) end
   if redis.call('EXISTS', waitKey) == 0 then
     redis.call('HDEL', G.state, g)
-    redis.call('DEL', groupRateKey(base, g))
+    redis.call('DEL', groupRateKey(base, g), groupTatKey(base, g))
   end
 end
--- Batches' hashes, through their index (batches.lua); counted with the jobs, so the caller calls again.
-if deleted < limit then
-  local index = batchesKey(base)
-  local ids = redis.call('ZRANGE', index, 0, limit - deleted - 1)
-  if #ids > 0 then
-    local keys = {}
-    for i, id in ipairs(ids) do keys[i] = batchKey(base, id) end
-    redis.call('DEL', unpack(keys))
-    redis.call('ZREM', index, unpack(ids))
-    deleted = deleted + #ids
-  end
-end
+forget()
 if deleted > 0 then return deleted end
+-- The label index: each label's three sets, `limit` labels per call.
+local labels = redis.call('ZRANGE', labelsKey(base), 0, limit - 1)
+if #labels > 0 then
+  for _, label in ipairs(labels) do
+    redis.call('DEL', labelKey(base, label, 'q'), labelKey(base, label, 'c'), labelKey(base, label, 'f'))
+  end
+  redis.call('ZREM', labelsKey(base), unpack(labels))
+  return #labels
+end
+-- Batches' hashes, through their index (batches.lua).
+local batchIds = redis.call('ZRANGE', batchesKey(base), 0, limit - 1)
+if #batchIds > 0 then
+  local hashes = {}
+  for i, batch in ipairs(batchIds) do hashes[i] = batchKey(base, batch) end
+  redis.call('DEL', unpack(hashes))
+  redis.call('ZREM', batchesKey(base), unpack(batchIds))
+  return #batchIds
+end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base), batchesKey(base))
+redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
+  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base))
 return 0

@@ -7,8 +7,11 @@
 --   reaper = a consumer name that only ever holds entries inside this script
 -- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
--- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; added (a batch's
---   callback, when a job failed here was its last member)
+-- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; waiting, failed or
+--   removed for the jobs that waited for one failed for good (dependents.lua); added (a batch's callback,
+--   when a job failed here was its last member: batches.lua)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
 --        one pass over each level's consumers (one per worker that has read the queue)
 --@include status
@@ -19,6 +22,10 @@
 --@include enqueue
 --@include xinfo
 --@include corrupt
+--@include dedupe
+--@include dependents
+--@include queue-limits
+--@include labels
 --@include batches
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -31,6 +38,8 @@ local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6),
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
 local requeued, failed, corrupt, strays, batches = 0, 0, 0, {}, nil
+-- Jobs failed for good here, for the jobs that wait for them (dependents.lua).
+local gone = {}
 
 for level = 1, #streams do
   local reply = redis.call('XAUTOCLAIM', streams[level], group, reaper, idleMs, '0-0', 'COUNT', limit)
@@ -57,6 +66,11 @@ for level = 1, #streams do
         redis.call('HSET', jobKey(base, j.id), unpack(f))
         redis.call('ZADD', failedKey, nowS, j.id)
         emit(eventsKey, maxLen, 'failed', j.id, reason)
+        -- Failed for good: a dedupe key it holds is free (one HGET, on this rare path, for every such job),
+        -- and its label entries move to failed (behind the gate: one HGET of meta per call).
+        releaseDedupe(base, j.id)
+        moveLabelsIf(base, metaKey, j.id, 'q', 'f', nowS, Q)
+        gone[#gone + 1] = { j.id, 'f', reason }
         failed = failed + 1
         batches = tallyFailed(batches, j.opts)
       else
@@ -73,9 +87,10 @@ end
 
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
-closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
-countFinished(metaKey, 'failed', failed)
+if closeBatch(acks, metaKey, requeued + failed + corrupt + #strays) then slotsFreed(metaKey, ctlKey) end
+countFinished(Q, 'failed', failed)
 if batches then flushBatches(Q, batches, eventsKey, maxLen) end
+if failed > 0 and LINKS.open(Q) then LINKS.settleMembers(Q, gone) end
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the
 -- reaper itself), so the group's consumer list does not grow with every worker ever started. A live idle

@@ -9,9 +9,11 @@
 -- ARGV: base group eventsMaxLen jobs | per job, packed in jobs: id entry level holdMs name data opts ts prio grp ats atm stalls err stack
 --   jobs = the batch's values (packed.lua); name ... stack = the job as claim handed it, in job-fields.lua's
 --   names; err '' = no earlier failure
--- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | JOB_MISSING (it is gone: removed, obliterated),
+-- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms), once}
 -- Events: rate-limited (per released job, with the hold)
+-- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
+--   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000)
 --@include status
 --@include keys
@@ -20,6 +22,7 @@
 --@include settle
 --@include record
 --@include packed
+--@include queue-limits
 
 local metaKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3]
 local streams, levels = streamKeys(KEYS, 4 + GROUP_KEY_COUNT)
@@ -89,7 +92,7 @@ if fronted > 0 then
   -- stream they block on.
   redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'front', int(fronted))
 end
-closeBatch(acks, metaKey, settled)
+if closeBatch(acks, metaKey, settled) then slotsFreed(metaKey, ctlKey) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

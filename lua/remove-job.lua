@@ -1,17 +1,21 @@
--- remove-job: delete one job and its logs, wherever it waits; a running job is refused. A member of a batch
--- removed before it settled (waiting, delayed) will never run: its batch counts it failed (batches.lua),
--- and this may be the batch's last settle; a finished member's removal changes no count.
+-- remove-job: delete one job and its logs, wherever it waits; a running job is refused. A batch member
+-- removed before it settled (waiting, delayed) will never run: its batch counts it failed (batches.lua), and
+-- this may be the batch's last settle; a finished member's removal changes no count.
 -- KEYS: id meta delayed completed failed events ctl groups... streams...
 -- ARGV: base group id eventsMaxLen
 -- Returns: OK | JOB_MISSING | JOB_ACTIVE
--- Events: removed; added (a batch's callback, when the job was its last member pending)
--- Loops: one XRANGE per level at most (locate)
+-- Events: removed; waiting, failed or removed for the jobs that waited for it (dependents.lua); added (a
+--   batch's callback, when the job was its last member pending)
+-- Loops: one XRANGE per level at most (locate); the dependents' cascade (dependents.lua)
 --@include status
 --@include keys
---@include clock
 --@include events
 --@include groups
 --@include locate
+--@include dedupe
+--@include clock
+--@include dependents
+--@include labels
 --@include batches
 local idKey, metaKey, delayedKey, completedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local streams, levels = streamKeys(KEYS, 8 + GROUP_KEY_COUNT)
@@ -37,17 +41,27 @@ elseif state == 'waiting' then
   end
 elseif state == 'delayed' then
   redis.call('ZREM', delayedKey, id)
+elseif state == 'blocked' then
+  redis.call('ZREM', blockedKey(base), id)
 elseif state == 'completed' then
   redis.call('ZREM', completedKey, id)
   redis.call('HDEL', doneKey(base), id)
 elseif state == 'failed' then
   redis.call('ZREM', failedKey, id)
 end
+releaseDedupe(base, id)
+dropLabelsIf(base, metaKey, { id }, labelPhase(state))
 redis.call('DEL', jobKey(base, id), logsKey(base, id))
 emit(eventsKey, maxLen, 'removed', id, '')
 if member then
   local C = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 8), ctl = ctlKey, meta = metaKey, now = nowMs() }
   moveBatch(C, member, -1, 1, eventsKey, maxLen)
+end
+-- A removed job ends for the jobs that wait for it, as a failed one does, and leaves those it waited for.
+if redis.call('SISMEMBER', linkedKey(base), id) == 1 then
+  local C = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 8), ctl = ctlKey, meta = metaKey, now = nowMs(),
+    failed = failedKey, events = eventsKey, maxLen = maxLen }
+  LINKS.settle(C, { { C, id, 'r', '' } })
 end
 flushEvents()
 return STATUS.OK

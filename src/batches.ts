@@ -34,65 +34,129 @@ import type { ProducerSpans } from './telemetry/tracing.js';
 
 /** A callback job: enqueued in the batch's queue when the batch is done, with the totals in its data. */
 export interface BatchCallback {
+  /** The callback job's name, 1 to 256 characters. */
   name: string;
-  /** A plain object; the callback job's data is this object with `batchId`, `total`, `completed` and `failed` added. */
+  /**
+   * A plain object; the callback job's data is this object with `batchId`, `total`, `completed` and `failed`
+   * ({@link BatchTotals}) added. It may not have those keys.
+   *
+   * @defaultValue `{}`: the totals alone
+   */
   data?: Record<string, unknown>;
-  /** Job options for the callback job; `jobId`, `delay` and `runAt` are not allowed (it runs when the batch is done). */
-  opts?: Omit<JobOptions, 'jobId' | 'delay' | 'runAt'>;
+  /**
+   * Job options for the callback job, over the Queue's `defaultJobOptions`: not `jobId` (its id is
+   * generated), `delay` or `runAt` (it runs when the batch is done), `dedupe`, `labels` or the workflow options.
+   *
+   * @defaultValue none: the Queue's `defaultJobOptions` alone
+   */
+  opts?: Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'dedupe' | 'labels' | 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
 }
 
+/** How a batch is opened (queue.openBatch, queue.addBatch). */
 export interface BatchOptions {
-  /** The batch's id: 1 to 128 bytes, not all digits (those are generated). Default: a generated number. */
+  /**
+   * The batch's id: 1 to 128 bytes of UTF-8, not all digits (those are generated).
+   *
+   * @defaultValue a generated number, from the queue's id counter
+   */
   id?: string;
-  /** Enqueued once every member has completed or failed for good. */
+  /**
+   * Enqueued exactly once, when the batch is sealed and every member has completed or failed for good.
+   *
+   * @defaultValue none: no such callback
+   */
   onComplete?: BatchCallback;
-  /** Enqueued once every member has completed; possibly later than onComplete, when failed members are retried. */
+  /**
+   * Enqueued exactly once, when the batch is sealed and every member has completed: with onComplete when none
+   * failed, later when failed members were retried by hand and completed, never while one stays failed.
+   *
+   * @defaultValue none: no such callback
+   */
   onSuccess?: BatchCallback;
-  /** Seconds the batch's record is kept once nothing is pending (getBatch then returns undefined). Default 86,400. */
+  /**
+   * Seconds the batch's record is kept once nothing is pending, 1 to 31,536,000; then getBatch returns
+   * undefined.
+   *
+   * @defaultValue 86400 (a day, as completed jobs are kept)
+   */
   keepFor?: number;
 }
 
 /** What a callback job's data holds besides the user's own data. */
 export interface BatchTotals {
+  /** The batch's id. */
   batchId: string;
+  /** Members added. */
   total: number;
+  /** Members completed when the callback was enqueued. */
   completed: number;
+  /** Members failed for good (or removed before they ran) when the callback was enqueued. */
   failed: number;
 }
 
+/** One callback of a batch, as getBatch reports it. */
 export interface BatchCallbackStatus {
+  /** The callback job's name. */
   name: string;
   /** Whether the callback job was enqueued; it is enqueued at most once. */
   fired: boolean;
+  /** The callback job's id once it was enqueued. */
   jobId: string | undefined;
 }
 
 /** A batch as Redis holds it: every count as of one read, exact. */
 export interface BatchStatus {
+  /** The batch's id. */
   id: string;
   /** Members added so far. */
   total: number;
-  /** Members not completed nor failed for good yet (waiting, delayed, running, retrying). */
+  /** Members not completed nor failed for good yet (waiting, delayed, running, waiting out a retry). */
   pending: number;
+  /** Members completed. */
   completed: number;
   /** Members failed for good, and members removed before they settled. */
   failed: number;
+  /** Whether the batch was sealed: nothing can be added to it. */
   sealed: boolean;
+  /** When it was opened (Redis' clock). */
   createdAt: Date;
+  /** When it was sealed. */
   sealedAt: Date | undefined;
   /** When nothing was pending in the sealed batch for the first time: when its callbacks fired. */
   doneAt: Date | undefined;
+  /** Its onComplete callback, undefined when it has none. */
   onComplete: BatchCallbackStatus | undefined;
+  /** Its onSuccess callback, undefined when it has none. */
   onSuccess: BatchCallbackStatus | undefined;
 }
 
-/** A member's options: a job's, without `jobId` (members' ids are generated). */
-export type BatchJobOptions = Omit<JobOptions, 'jobId'>;
+/**
+ * A member's options: a job's, without `jobId` (members' ids are generated), `dedupe`, `labels` and the
+ * workflow options (the script that adds members keeps none of their indexes).
+ */
+export type BatchJobOptions = Omit<JobOptions, 'jobId' | 'dedupe' | 'labels' | 'dependsOn' | 'onDependencyFailure' | 'onFailure'>;
 
+/** One member of `batch.addBulk` or `queue.addBatch`: the arguments of add as an object. */
 export interface BatchJob<Data> {
+  /** The job's name, 1 to 256 characters. */
   name: string;
+  /** The job's data. */
   data: Data;
+  /**
+   * The member's own options, over the Queue's `defaultJobOptions`.
+   *
+   * @defaultValue none: the Queue's `defaultJobOptions` alone
+   */
   opts?: BatchJobOptions;
+}
+
+/** Job options neither a member nor a callback takes: the scripts that write them keep no such index. */
+const NOT_IN_BATCHES = ['jobId', 'dedupe', 'labels', 'dependsOn', 'onDependencyFailure', 'onFailure'] as const;
+
+/** The first option of `opts` a batch does not take, or undefined. */
+function refused(opts: unknown, also: readonly string[] = []): string | undefined {
+  if (typeof opts !== 'object' || opts === null) return undefined;
+  return [...NOT_IN_BATCHES, ...also].find((key) => key in opts);
 }
 
 /** Members per batch-add call, as add's ADD_CHUNK (adder.ts): one call stays near a millisecond of Redis. */
@@ -317,10 +381,9 @@ export class Batches<Data, Result> {
       if (Object.hasOwn(data, key)) throw new ValidationError(`${what}.data may not have '${key}': the callback's data gets the batch's ${TOTALS_KEYS.join(', ')}`);
     }
     const opts: unknown = callback.opts;
-    if (isPlainObject(opts)) {
-      for (const key of ['jobId', 'delay', 'runAt']) {
-        if (key in opts) throw new ValidationError(`${what}.opts may not set '${key}': a callback job runs when its batch is done, with an id of its own`);
-      }
+    const bad = refused(opts, ['delay', 'runAt']);
+    if (bad !== undefined) {
+      throw new ValidationError(`${what}.opts may not set '${bad}': a callback job runs when its batch is done, with an id of its own, and is enqueued as a plain job`);
     }
     const job = normalizeJobOptions(opts as JobOptions | undefined, this.host.defaults, this.host.levels);
     const compact = compactOptions(job.stored);
@@ -339,9 +402,9 @@ export class Batches<Data, Result> {
     const prepared: Prepared = { members: [], stored: [], data: [] };
     jobs.forEach((job, i) => {
       if (typeof job !== 'object' || job === null) throw new ValidationError(`${what}: item ${i} is not an object`);
-      if (job.opts !== undefined && typeof job.opts === 'object' && job.opts !== null && 'jobId' in job.opts) {
-        throw new ValidationError(`${what}: item ${i} sets jobId; a batch member's id is generated (its batch counts it once, whatever adds it)`);
-      }
+      const bad = refused(job.opts);
+      if (bad === 'jobId') throw new ValidationError(`${what}: item ${i} sets jobId; a batch member's id is generated (its batch counts it once, whatever adds it)`);
+      if (bad !== undefined) throw new ValidationError(`${what}: item ${i} sets '${bad}', which a batch member cannot have: the script that adds members keeps no such index; add it with add()`);
       const { input, stored } = this.host.prepare(job.name, job.data, job.opts, trace(i));
       prepared.members.push({ name: input.name, data: input.data, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group });
       prepared.stored.push(stored);
@@ -382,34 +445,69 @@ export class Batches<Data, Result> {
   }
 }
 
-/** A handle on one batch: add members to it from any producer, seal it, read it. */
+/**
+ * A handle on one batch (queue.openBatch, queue.addBatch, queue.batch): add members to it from any producer,
+ * seal it, read it.
+ *
+ * @typeParam Data - The type of the members' data.
+ * @typeParam Result - The type of what their handlers return.
+ */
 export class Batch<Data = unknown, Result = unknown> {
   readonly #batches: Batches<Data, Result>;
+  /** The batch's id. */
+  readonly id: string;
+
   /** @internal Made by a Queue (openBatch, addBatch, batch), not by users. */
-  constructor(
-    batches: Batches<Data, Result>,
-    readonly id: string,
-  ) {
+  constructor(batches: Batches<Data, Result>, id: string) {
     this.#batches = batches;
+    this.id = id;
   }
 
-  /** Adds one member; ValidationError (nothing written) when the batch is sealed or does not exist. */
+  /**
+   * Adds one member.
+   *
+   * @param name - The job's name, 1 to 256 characters.
+   * @param data - The job's data.
+   * @param opts - Its options, over the Queue's `defaultJobOptions`.
+   * @returns The member's Job.
+   * @throws {@link ValidationError} when the batch is sealed or unknown, or an option is not acceptable;
+   * nothing is written.
+   */
   async add(name: string, data: Data, opts?: BatchJobOptions): Promise<Job<Data, Result>> {
     const [job] = await this.#batches.addMembers(this.id, [{ name, data, ...(opts === undefined ? {} : { opts }) }], 'batch.add');
     return job as Job<Data, Result>;
   }
 
-  /** Adds members, 200 per script call; each call is atomic (BulkAddError names what was not written). */
+  /**
+   * Adds members: all validated and encoded before anything is written, then 200 per script call, each
+   * call atomic.
+   *
+   * @param jobs - The members.
+   * @returns Their Jobs, in input order.
+   * @throws {@link ValidationError} when the batch is sealed or unknown, or a member is not acceptable;
+   * nothing is written.
+   * @throws {@link BulkAddError} when Redis failed after some calls were written: `added` and `failed` say
+   * which.
+   */
   addBulk(jobs: readonly BatchJob<Data>[]): Promise<Job<Data, Result>[]> {
     return this.#batches.addMembers(this.id, jobs, 'batch.addBulk');
   }
 
-  /** No member can be added after this; when every member settled already, the callbacks fire now. */
+  /**
+   * Seals the batch: no member can be added after this. When every member settled already, its callbacks
+   * are enqueued now, in the same script.
+   *
+   * @throws {@link ValidationError} when the batch is sealed already, or unknown.
+   */
   seal(): Promise<void> {
     return this.#batches.seal(this.id);
   }
 
-  /** The batch's counts, or undefined once its record expired. */
+  /**
+   * The batch's counts, as `queue.getBatch`.
+   *
+   * @returns Its status, or undefined once its record expired.
+   */
   getStatus(): Promise<BatchStatus | undefined> {
     return this.#batches.status(this.id);
   }

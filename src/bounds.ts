@@ -2,7 +2,7 @@ import { ValidationError } from './errors.js';
 
 /**
  * The bounds sluice puts on what users and handlers hand it, where more than one module needs them:
- * README's "Limits" table lists every bound, with what happens past it.
+ * docs/guide/limits.md lists every bound, with what happens past it.
  */
 
 /** Node's timers take at most 2^31-1 ms (24.8 days); a longer one fires after 1 ms instead. */

@@ -1,70 +1,91 @@
 #!/usr/bin/env node
 /**
- * The `sluice` command. One subcommand so far:
+ * The `sluice` command: finds the subcommand, lets it read its command line, runs it, and turns the
+ * outcome into an exit code. The commands live in src/cli/; users read of them in docs/guide/dashboard-and-cli.md.
  *
- *   sluice metrics --queues a,b [--port 9464] [--redis <url>]
- *
- * Exit codes: 0 after a clean stop (SIGTERM, SIGINT) or --help; 2 for a bad command line; 1 when it
- * could not start (port taken, a queue created with other priorityLevels). It never prints the Redis URL,
- * which may hold a password.
+ * Exit codes: 0 done (or --help); 1 the command failed (Redis unreachable or refusing, no such queue or
+ * job, a job in the wrong state, a port taken); 2 a bad command line, refused before anything connects.
+ * Nothing it prints names the Redis URL, which may hold a password (cli/failures.ts redacts every failure).
  */
 import { ValidationError } from './errors.js';
-import { parseMetrics, USAGE, type MetricsCommand } from './metrics/command-line.js';
+import { cleanCommand, pause, promoteCommand, removeCommand, resume, retryCommand } from './cli/actions.js';
+import { COMMON_USAGE, type Command } from './cli/arguments.js';
+import { dashboardCommand } from './cli/dashboard.js';
+import { redactor, reportFailure } from './cli/failures.js';
+import { historyCommand, jobCommand, jobsCommand, queuesCommand, schedulesCommand, statsCommand } from './cli/inspect.js';
+import { metricsCommand } from './cli/metrics.js';
+import { json, safeText } from './cli/output.js';
 
-async function runMetrics(command: MetricsCommand): Promise<number> {
-  // Loaded here, not at the top: `import { Queue } from 'sluice'` never loads the OpenTelemetry SDK, and
-  // --help and a bad command line answer without it.
-  const { MetricsExporter } = await import('./metrics/exporter.js');
-  const exporter = await MetricsExporter.start({
-    queues: command.queues,
-    connection: { url: command.redis },
-    port: command.port,
-    scheduler: command.scheduler,
-    ...(command.host === undefined ? {} : { host: command.host }),
-    ...(command.prefix === undefined ? {} : { prefix: command.prefix }),
-    ...(command.priorityLevels === undefined ? {} : { priorityLevels: command.priorityLevels }),
-  });
-  const scheduling = command.scheduler ? '; promoting delayed jobs and firing schedules' : '';
-  process.stdout.write(`sluice metrics: serving ${exporter.queueNames.join(', ')} on port ${exporter.port} (/metrics, /healthz)${scheduling}\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  process.stdout.write(`sluice metrics: ${signal}, closing\n`);
-  await exporter.close();
-  return 0;
+const COMMANDS = new Map<string, Command>([
+  ['queues', queuesCommand],
+  ['stats', statsCommand],
+  ['history', historyCommand],
+  ['jobs', jobsCommand],
+  ['job', jobCommand],
+  ['schedules', schedulesCommand],
+  ['retry', retryCommand],
+  ['remove', removeCommand],
+  ['promote', promoteCommand],
+  ['pause', pause],
+  ['resume', resume],
+  ['clean', cleanCommand],
+  ['dashboard', dashboardCommand],
+  ['metrics', metricsCommand],
+]);
+
+/** A command's form and what it does, in two columns; a form too long for the first gets a line of its own. */
+function synopsis(command: Command): string {
+  const [form = '', summary = ''] = command.synopsis.split(/\s{2,}/);
+  return form.length <= 31 ? `  ${form.padEnd(31)}  ${summary}` : `  ${form}\n  ${''.padEnd(31)}  ${summary}`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+const OVERVIEW = `Usage: sluice <command> [options]
+
+Commands:
+${[...COMMANDS.values()].map(synopsis).join('\n')}
+
+${COMMON_USAGE}
+Exit codes: 0 done; 1 the command failed (Redis unreachable or refusing, no such queue or job, ...);
+2 a bad command line. 'sluice <command> --help' describes a command.
+`;
+
+/** A command line's mistake, on stderr (as JSON with --json), with where to read more. */
+function refuse(name: string, message: string, asJson: boolean): number {
+  if (asJson) process.stderr.write(json({ error: { code: 'ERR_SLUICE_VALIDATION', message } }));
+  else process.stderr.write(`${message.startsWith('sluice ') ? '' : `sluice${name === '' ? '' : ` ${name}`}: `}${safeText(message)}\nRun 'sluice ${name === '' ? '' : `${name} `}--help' for the options.\n`);
+  return 2;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const asJson = rest.includes('--json');
+  if (name === undefined) return refuse('', 'no command given', asJson);
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const command = rest[0] === undefined ? undefined : COMMANDS.get(rest[0]);
+    process.stdout.write(command?.usage ?? OVERVIEW);
     return 0;
   }
-  if (command !== 'metrics') {
-    process.stderr.write(`sluice: unknown command ${command === undefined ? '(none)' : `'${command}'`}\n\n${USAGE}`);
-    return 2;
+  const command = COMMANDS.get(name);
+  if (command === undefined) {
+    // `sluice redis://...`: the URL went where the command goes, and is not repeated.
+    const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(name) ? 'that looks like a URL (not shown: it may hold a password)' : `'${name}'`;
+    return refuse('', `unknown command ${shown}`, asJson);
   }
-  let parsed: MetricsCommand | 'help';
+  let invocation;
   try {
-    parsed = parseMetrics(rest, process.env);
+    invocation = command.parse(rest, process.env);
   } catch (error) {
-    process.stderr.write(`sluice metrics: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    if (error instanceof ValidationError) return refuse(name, error.message, asJson);
+    throw error;
   }
-  if (parsed === 'help') {
-    process.stdout.write(USAGE);
+  if (invocation === 'help') {
+    process.stdout.write(command.usage);
     return 0;
   }
   try {
-    return await runMetrics(parsed);
+    return await invocation.run();
   } catch (error) {
-    // A bad queue name reaches us from the Queue constructor: still a bad command line.
-    if (error instanceof ValidationError) {
-      process.stderr.write(`sluice metrics: ${error.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`sluice metrics: could not start: ${(error as Error).message}\n`);
+    reportFailure(name, error, invocation.common.json, redactor(invocation.common.redis));
     return 1;
   }
 }
@@ -77,7 +98,8 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 2000).unref();
   },
   (error: unknown) => {
-    process.stderr.write(`sluice: ${String(error)}\n`);
+    // A bug of ours: its message is ours too, but pass it through the net all the same.
+    process.stderr.write(`sluice: ${redactor(process.env.REDIS_URL ?? '')(String(error))}\n`);
     process.exitCode = 1;
   },
 );

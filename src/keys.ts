@@ -6,9 +6,11 @@ import { ValidationError } from './errors.js';
  * a queue's keys live in one Redis Cluster slot and every script may touch any of them.
  *
  * Batched scripts (add, claim, complete, fail, recover-stalled) receive `base` and build per-job keys as
- * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'`, and a batch's
- * hash and the batches' index likewise; that file mirrors JOB, LOGS, DONE, FRONT, BATCH and BATCHES below,
- * and test/unit/keys.test.ts checks the two agree.
+ * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
+ * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
+ * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
+ * BLOCKED, LINKED), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL) and the batches' (BATCH,
+ * BATCHES) below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -20,12 +22,26 @@ const LOGS = 'logs:';
 const GROUP = 'group:';
 const DONE = 'done';
 const FRONT = 'front:';
+const WORKERS = 'workers';
+const WORKER_INFO = 'workers:info';
+const HISTORY = 'history';
+const DEDUPE = 'dedupe';
+const DEDUPE_WINDOWS = 'dedupe:windows';
+const DEPS = 'deps:';
+const DEPENDENTS = 'dependents:';
+const BLOCKED = 'blocked';
+const LINKED = 'linked';
+const LABELS = 'labels';
+const LABELS_OF = 'labels:of';
+const LABEL = 'label:';
 const BATCH = 'batch:';
 const BATCHES = 'batches';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
   readonly name: string;
+  /** The prefix: other queues of it are built from it (a flow across queues). */
+  readonly prefix: string;
   /** `prefix:{name}:`, the shared start of every key of the queue. */
   readonly base: string;
   /** The prefix's queue registry (registryKey): outside the queue's hash tag, on purpose. */
@@ -57,12 +73,28 @@ export interface QueueKeys {
   readonly streams: readonly string[];
   /** Sorted set: the queue-wide rate log, entry id -> start time (ms), pruned to the last window. */
   readonly rate: string;
+  /** Hash: dedupe locks, dedupe key -> '<until>:<job id>' (lua/includes/dedupe.lua); made by the first deduplicated add. */
+  readonly dedupe: string;
+  /** Sorted set: dedupe key -> when its window ends (ms), for the keys added with a ttl. */
+  readonly dedupeWindows: string;
+  /** Sorted set: the labels jobs carry now, label -> how many jobs carry it (lua/includes/labels.lua). */
+  readonly labels: string;
+  /** Hash: job id -> its labels joined by line breaks, for the jobs that have labels. */
+  readonly labelsOf: string;
   /** Hash: recurring schedules, schedule id -> encoded definition (src/schedules/definition.ts). */
   readonly schedules: string;
   /** Sorted set: schedule id -> its next run (ms); a schedule that has ended has no member. */
   readonly scheduleNext: string;
   /** Hash: schedule id -> jobs it has enqueued so far (its limit counts these). */
   readonly scheduleRuns: string;
+  /** Sorted set: the workers alive, consumer name -> when its heartbeat runs out (ms); src/worker/heartbeat.ts. */
+  readonly workers: string;
+  /** Hash: consumer name -> what the worker said of itself at its last heartbeat (JSON). */
+  readonly workerInfo: string;
+  /** Hash: jobs completed (`c<minute>`) and failed (`f<minute>`) per minute before the current one (lua/includes/history.lua). */
+  readonly history: string;
+  /** Hash: the current minute's counts, as `history`'s fields, and `at`, the minute they belong to. */
+  readonly historyNow: string;
   /** The keys of group scheduling, in the order scripts take them (see lua/includes/groups.lua). */
   readonly groups: readonly [
     ready: string,
@@ -79,11 +111,24 @@ export interface QueueKeys {
   groupWait(group: string): string;
   /** Sorted set: jobs a RateLimitError gave back on level `level`, by their place; served before its stream. */
   front(level: number): string;
+  /** Sorted set: blocked jobs (waiting for their dependencies, src/flows.ts), scored by when they were added. */
+  readonly blocked: string;
+  /** Set: jobs that have dependencies or dependents and have not finished; meta `linked` is its size. */
+  readonly linked: string;
+  /** Hash: job `id`'s dependencies, dependency id -> its state, key and result or reason (lua/includes/dependents.lua). */
+  deps(id: string): string;
+  /** Set: the jobs that wait for job `id`. */
+  dependents(id: string): string;
+  /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
+  label(label: string, phase: LabelPhase): string;
   /** Hash: a batch's counters, its callbacks and whether they fired (lua/includes/batches.lua). */
   batch(id: string): string;
   /** Sorted set: every batch's id, scored by when its hash expires (+inf while anything is pending). */
   readonly batches: string;
 }
+
+/** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
+export type LabelPhase = 'q' | 'c' | 'f';
 
 export function validateQueueName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
@@ -126,6 +171,7 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
   for (let level = 0; level < levels; level++) wait.push(`${base}wait:${level}`);
   return {
     name,
+    prefix,
     base,
     registry: registryKey(prefix),
     meta: `${base}meta`,
@@ -140,9 +186,17 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     admit: `${base}admit`,
     streams: [...wait, `${base}admit`],
     rate: `${base}rate`,
+    dedupe: base + DEDUPE,
+    dedupeWindows: base + DEDUPE_WINDOWS,
+    labels: base + LABELS,
+    labelsOf: base + LABELS_OF,
     schedules: `${base}schedules`,
     scheduleNext: `${base}schedules:next`,
     scheduleRuns: `${base}schedules:runs`,
+    workers: base + WORKERS,
+    workerInfo: base + WORKER_INFO,
+    history: base + HISTORY,
+    historyNow: `${base}${HISTORY}:now`,
     groups: [
       `${base}groups:ready`,
       `${base}groups:state`,
@@ -156,6 +210,11 @@ export function queueKeys(name: string, prefix: string, levels: number): QueueKe
     logs: (id) => base + LOGS + id,
     groupWait: (group) => `${base}${GROUP}${group}:wait`,
     front: (level) => `${base}${FRONT}${level}`,
+    blocked: base + BLOCKED,
+    linked: base + LINKED,
+    deps: (id) => base + DEPS + id,
+    dependents: (id) => base + DEPENDENTS + id,
+    label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
     batch: (id) => base + BATCH + id,
     batches: base + BATCHES,
   };

@@ -1,6 +1,9 @@
 import { MAX_RETRY_DELAY_MS } from './backoff.js';
 import { assertWellFormed, MAX_TIMER_MS } from './bounds.js';
+import { isStoredDedupe, validateDedupe, type DedupeOptions } from './dedupe.js';
 import { DecodeError, ValidationError } from './errors.js';
+import { isStoredLabels, validateLabels } from './labels.js';
+import { readStoredMeta, validateMeta, type JobMeta } from './meta.js';
 import { decode } from './serializer.js';
 
 /**
@@ -9,69 +12,289 @@ import { decode } from './serializer.js';
  * written, and every message names the option, the value and what is allowed.
  */
 
+/**
+ * Retention by count and age: the object form of {@link RemoveOption}. A finished job is deleted once
+ * either bound is passed.
+ */
 export interface KeepJobs {
-  /** Keep at most this many jobs in the state; older ones are deleted. */
+  /**
+   * Keep at most this many jobs in the state (an integer >= 0); older ones are deleted.
+   *
+   * @defaultValue no limit on the count
+   */
   count?: number;
-  /** Keep jobs for at most this many seconds after they finished. */
+  /**
+   * Keep jobs for at most this many seconds after they finished (an integer >= 0).
+   *
+   * @defaultValue no limit on the age
+   */
   age?: number;
 }
 
 /** true: delete at once; false: keep forever; a number: keep that many; an object: by count and/or age. */
 export type RemoveOption = boolean | number | KeepJobs;
 
+/**
+ * How long a job waits before each retry (the job option `backoff`): exponential, fixed, or a strategy
+ * registered on the Worker. No wait is longer than 2,147,483,647 ms.
+ */
 export type BackoffOptions =
   /** delay * 2^(retry-1) ms, capped at maxDelay (default 1 hour), minus up to `jitter` of it at random (default 0.5). */
-  | { type: 'exponential'; delay?: number; jitter?: number; maxDelay?: number }
-  | { type: 'fixed'; delay: number; jitter?: number }
+  | {
+      /** The wait doubles at each retry: delay × 2^(retry - 1). */
+      type: 'exponential';
+      /**
+       * The first retry's wait, in ms (0 to 2,147,483,647).
+       *
+       * @defaultValue `1000`
+       */
+      delay?: number;
+      /**
+       * Share of each wait taken off at random, 0 to 1 ("equal jitter": with 0.5 a wait is 50% to 100% of
+       * its full length), so retries of many jobs do not hit a recovering downstream at once.
+       *
+       * @defaultValue `0.5`
+       */
+      jitter?: number;
+      /**
+       * Cap on each wait, in ms (0 to 2,147,483,647).
+       *
+       * @defaultValue `3600000` (one hour)
+       */
+      maxDelay?: number;
+    }
+  | {
+      /** Every retry waits the same `delay`. */
+      type: 'fixed';
+      /** The wait before each retry, in ms (0 to 2,147,483,647); required. */
+      delay: number;
+      /**
+       * Share of each wait taken off at random, 0 to 1.
+       *
+       * @defaultValue `0`
+       */
+      jitter?: number;
+    }
   /** A strategy registered on the Worker under `backoffStrategies[type]`. */
-  | { type: string; delay?: number };
+  | {
+      /** The strategy's name in the Worker option `backoffStrategies`. */
+      type: string;
+      /**
+       * Passed to the strategy in its `options` argument, in ms.
+       *
+       * @defaultValue none
+       */
+      delay?: number;
+    };
 
+/**
+ * The options of one job, the third argument of {@link Queue.add}. Every one but `jobId`, `delay`, `runAt`
+ * and `group` may also be set for all of a Queue's jobs (`defaultJobOptions`). Validated before anything is
+ * written: a bad one rejects with {@link ValidationError} naming the option, the value and what is allowed.
+ */
 export interface JobOptions {
-  /** Idempotency key: adding an id that exists returns the existing job. Not all digits (those are generated ids). */
+  /**
+   * Idempotency key, 1 to 256 characters: adding an id that exists returns the existing job. Not all
+   * digits (those are generated ids).
+   *
+   * @defaultValue generated: `'1'`, `'2'`, ... per queue
+   */
   jobId?: string;
-  /** Run no earlier than this many ms from now. */
+  /**
+   * Run no earlier than this many ms from now (an integer >= 0, counted on Redis' clock).
+   *
+   * @defaultValue none: the job may run at once
+   */
   delay?: number;
-  /** Run no earlier than this instant. Exclusive with `delay`. */
+  /**
+   * Run no earlier than this instant. Exclusive with `delay`.
+   *
+   * @defaultValue none: the job may run at once
+   */
   runAt?: Date;
-  /** Level from 0 (runs first) to priorityLevels - 1. Default: the queue's middle level. */
+  /**
+   * Level from 0 (runs first) to priorityLevels - 1.
+   *
+   * @defaultValue the queue's middle level, `floor((priorityLevels - 1) / 2)`: 1 with 3 levels
+   */
   priority?: number;
-  /** Total tries, the first included. Default 11: the first run and 10 retries. */
+  /**
+   * Total tries, the first included (1 to 1,000,000).
+   *
+   * @defaultValue `11`: the first run and 10 retries
+   */
   attempts?: number;
+  /**
+   * How long the job waits before each retry.
+   *
+   * @defaultValue `{ type: 'exponential', delay: 1000, jitter: 0.5 }`: 0.5 to 1 s, then 1 to 2 s, ...,
+   * up to 256 to 512 s before the 10th retry
+   */
   backoff?: BackoffOptions;
-  /** Default { count: 1000, age: 86400 }: completed jobs are kept for a day, at most 1000 of them. */
+  /**
+   * Retention of the job once completed: true deletes it at once (its event is still emitted), false
+   * keeps it, a number keeps the newest that many, `{ count?, age? }` bounds both.
+   *
+   * @defaultValue `{ count: 1000, age: 86400 }`: completed jobs are kept for a day, at most 1000 of them
+   */
   removeOnComplete?: RemoveOption;
-  /** Default false: failed jobs stay until a person retries or removes them. */
+  /**
+   * Retention of the job once failed for good, in the same forms as `removeOnComplete`.
+   *
+   * @defaultValue `false`: failed jobs stay until a person retries or removes them
+   */
   removeOnFail?: RemoveOption;
-  /** ms a single attempt may run; past it the attempt fails with TimeoutError and ctx.signal aborts. */
+  /**
+   * ms a single attempt may run (1 to 2,147,483,647); past it the attempt fails with TimeoutError and
+   * ctx.signal aborts.
+   *
+   * @defaultValue none: no time limit
+   */
   timeout?: number;
   /**
-   * The group (tenant, customer, account) the job belongs to. Groups are served round-robin and obey
-   * their group limits (queue.setGroupLimit); priority orders jobs within a group.
+   * The group (tenant, customer, account) the job belongs to, 1 to 256 characters. Groups are served
+   * round-robin and obey their group limits (queue.setGroupLimit); priority orders jobs within a group.
+   *
+   * @defaultValue none: the job belongs to no group
    */
   group?: string;
+  /**
+   * One job per key while it is unfinished, for a window (throttle), or the last data wins (debounce): see
+   * DedupeOptions. Per job only: not in defaultJobOptions, addBulk or a schedule's job.
+   *
+   * @defaultValue none: every add makes a job (unless its jobId exists)
+   */
+  dedupe?: DedupeOptions;
+  /**
+   * Labels to find the job by later (`queue.getJobs(state, { label })`): at most 8 distinct strings of 1 to
+   * 64 characters, no control characters. Each one is an entry of the label index, which the job's every
+   * state change keeps exact; a job without labels has none. Per job only: not in `defaultJobOptions`, a
+   * schedule's job or a flow's (those are written by scripts that keep no label index yet).
+   *
+   * @defaultValue none: the job has no labels
+   */
+  labels?: string[];
+  /**
+   * Small plain metadata carried with the job through every retry, stall and promotion (`job.meta`): the
+   * tenant or user of the request that added it, a request id. Strings, finite numbers and booleans, at
+   * most 1 KiB encoded. Merged over the Queue's `context()`; its keys win. Per job only (not in
+   * `defaultJobOptions`).
+   *
+   * @defaultValue none: the Queue's `context()` alone, or no meta
+   */
+  meta?: Record<string, string | number | boolean>;
+  /**
+   * Existing jobs that must end first: ids of this queue's jobs, or `{ queue, id }` for a job of another
+   * queue of the prefix (one Redis only). The job waits `blocked` until then. Not with `delay` or `runAt`.
+   * Per job only.
+   *
+   * @defaultValue none: the job is ready at once
+   */
+  dependsOn?: (string | DependencyRef)[];
+  /**
+   * What a dependency that fails for good (or is removed) does to this job: `'fail'` (it fails without
+   * running, its reason naming the dependency), `'ignore'` (it runs once all ended) or `'remove'` (it is
+   * deleted). Per job only.
+   *
+   * @defaultValue `'fail'`
+   */
+  onDependencyFailure?: 'fail' | 'ignore' | 'remove';
+  /**
+   * A job enqueued exactly once if this job fails for good (a failed dependency included), in this queue.
+   * Per job only.
+   *
+   * @defaultValue none
+   */
+  onFailure?: OnFailureJob;
 }
 
-export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group'>;
+/** A job of another queue of the same prefix, named by its queue and id (a flow across queues, one Redis only). */
+export interface DependencyRef {
+  /** The queue's name. */
+  queue: string;
+  /** The job's id in that queue. */
+  id: string;
+}
 
-/** Retention in the form the scripts take: -1 means "no limit". count 0 means "delete at once". */
+/** A job enqueued exactly once when the job (or flow) it is attached to fails for good. */
+export interface OnFailureJob<Data = unknown> {
+  /** The job's name. */
+  name: string;
+  /** The job's data. */
+  data: Data;
+  /**
+   * The job's options: any but `delay`, `runAt` and the workflow options.
+   *
+   * @defaultValue the Queue's `defaultJobOptions`
+   */
+  opts?: JobOptions;
+}
+
+/** The Queue option `defaultJobOptions`: the job options that may apply to every job of a Queue. */
+export type DefaultJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'group' | 'dedupe' | 'dependsOn' | 'onDependencyFailure' | 'onFailure' | 'meta' | 'labels'>;
+
+/**
+ * A retention as stored with a job (`job.opts.keepCompleted`, `keepFailed`): `removeOnComplete` and
+ * `removeOnFail` in the one form the scripts take. -1 means "no limit"; count 0 means "delete at once".
+ */
 export interface Keep {
+  /** Most jobs kept in the state; -1 for no limit, 0 to delete each job as it finishes. */
   count: number;
+  /** Longest time a job is kept after it finished, in seconds; -1 for no limit. */
   age: number;
 }
 
 /** What is stored with the job (msgpack) so that any worker can settle it without the producer's options. */
 export interface StoredJobOptions {
+  /** Total tries, the first included. */
   attempts: number;
+  /** The wait before each retry, with its defaults filled in. */
   backoff: BackoffOptions;
+  /** Retention once completed (from `removeOnComplete`). */
   keepCompleted: Keep;
+  /** Retention once failed for good (from `removeOnFail`). */
   keepFailed: Keep;
+  /**
+   * ms a single attempt may run.
+   *
+   * @defaultValue none: no time limit
+   */
   timeout?: number;
-  /** ms from add to the first run, when delayed. */
+  /**
+   * ms from add to the first run, when delayed.
+   *
+   * @defaultValue none: not delayed (or added with `runAt`)
+   */
   delay?: number;
+  /**
+   * The group the job belongs to.
+   *
+   * @defaultValue none: no group
+   */
   group?: string;
   /**
-   * The batch the job is a member of (src/batches.ts). Written into the stored options by the batch-add
+   * The job's dedupe option as it was added (see JobOptions.dedupe).
+   *
+   * @defaultValue none: no dedupe key
+   */
+  dedupe?: DedupeOptions;
+  /**
+   * The job's labels (see JobOptions.labels).
+   *
+   * @defaultValue none: no labels
+   */
+  labels?: string[];
+  /**
+   * The job's meta, as `job.meta` reads it.
+   *
+   * @defaultValue none: the job has no meta
+   */
+  meta?: JobMeta;
+  /**
+   * The batch the job is a member of (see Queue.openBatch). Written into the stored options by the batch-add
    * script, first in the map, never by a producer: it is not a job option.
+   *
+   * @defaultValue none: the job is in no batch
    */
   batch?: string;
 }
@@ -100,6 +323,9 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
   if (stored.timeout !== undefined) out.timeout = stored.timeout;
   if (stored.delay !== undefined) out.delay = stored.delay;
   if (stored.group !== undefined) out.group = stored.group;
+  if (stored.dedupe !== undefined) out.dedupe = stored.dedupe;
+  if (stored.labels !== undefined) out.labels = stored.labels;
+  if (stored.meta !== undefined) out.meta = stored.meta;
   return out;
 }
 
@@ -112,8 +338,17 @@ export function compactOptions(stored: StoredJobOptions): Partial<StoredJobOptio
  */
 export const TRACE_CONTEXT_KEY = 'tc';
 
+/**
+ * Reserved key of the stored options: the creation contexts of the jobs this job depends on in its flow
+ * (src/flows.ts), at most MAX_TRACE_LINKS of them, in the form of TRACE_CONTEXT_KEY. The worker links the
+ * job's process span to them. Written only when the producer's spans have valid contexts.
+ */
+export const TRACE_LINKS_KEY = 'tl';
+/** The SDK keeps 128 links per span by default; 32 stored contexts (25 bytes each) bound the options' size. */
+export const MAX_TRACE_LINKS = 32;
+
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
-export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown };
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown };
 
 /**
  * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
@@ -139,8 +374,8 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
-  if (compact?.[TRACE_CONTEXT_KEY] !== undefined) {
-    const { [TRACE_CONTEXT_KEY]: _trace, ...rest } = compact;
+  if (compact?.[TRACE_CONTEXT_KEY] !== undefined || compact?.[TRACE_LINKS_KEY] !== undefined) {
+    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, ...rest } = compact;
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
@@ -166,13 +401,13 @@ function isKeep(value: unknown): boolean {
  * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
  * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
  */
-export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown } {
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown } {
   if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
   const decoded = decode<unknown>(bytes, what);
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, batch } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta, labels, batch } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -185,8 +420,13 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (timeout !== undefined && !isCount(timeout, 1)) throw wrong('timeout', 'an integer >= 1');
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) throw wrong('delay', 'a number >= 0');
   if (group !== undefined && typeof group !== 'string') throw wrong('group', 'a string');
+  if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
+  if (labels !== undefined && !isStoredLabels(labels)) throw wrong('labels', 'an array of labels');
+  if (meta !== undefined) readStoredMeta(meta, what);
   if (batch !== undefined && typeof batch !== 'string') throw wrong('batch', 'a string');
-  return { options: expandOptions(decoded), traceContext: decoded[TRACE_CONTEXT_KEY] };
+  const options = expandOptions(decoded);
+  const traceLinks = decoded[TRACE_LINKS_KEY];
+  return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
 }
 
 /**
@@ -202,7 +442,7 @@ export function defaultPriority(levels: number): number {
 }
 
 const JOB_OPTION_NAMES = new Set([
-  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group',
+  'jobId', 'delay', 'runAt', 'priority', 'attempts', 'backoff', 'removeOnComplete', 'removeOnFail', 'timeout', 'group', 'dedupe', 'meta', 'labels',
 ]);
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -351,6 +591,12 @@ export function normalizeJobOptions(
   if (opts.timeout !== undefined) stored.timeout = assertDuration('timeout', opts.timeout, 1);
   if (opts.group !== undefined) stored.group = assertGroupName(opts.group);
   if (delay > 0) stored.delay = delay;
+  if (opts.dedupe !== undefined) stored.dedupe = validateDedupe(opts.dedupe, delay);
+  if (opts.labels !== undefined) {
+    const labels = validateLabels(opts.labels);
+    if (labels !== undefined) stored.labels = labels;
+  }
+  if (opts.meta !== undefined) stored.meta = validateMeta(opts.meta, 'meta');
   return { ...(jobId === undefined ? {} : { jobId }), priority, delay, runAt, stored };
 }
 
@@ -358,8 +604,8 @@ export function normalizeJobOptions(
 export function validateDefaultJobOptions(defaults: unknown, levels: number): DefaultJobOptions {
   if (defaults === undefined) return {};
   if (!isPlainObject(defaults)) throw new ValidationError('defaultJobOptions must be an object');
-  for (const key of ['jobId', 'delay', 'runAt', 'group']) {
-    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job`);
+  for (const key of ['jobId', 'delay', 'runAt', 'group', 'dedupe', 'meta', 'labels']) {
+    if (key in defaults) throw new ValidationError(`defaultJobOptions may not set '${key}'; set it per job${key === 'meta' ? ' (or give the Queue a context() for every job)' : ''}`);
   }
   normalizeJobOptions(undefined, defaults, levels);
   return defaults;

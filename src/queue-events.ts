@@ -5,30 +5,158 @@ import { trackOpen, untrackOpen } from './open-handles.js';
 import { connectBlocking, disconnectNow, type ConnectionOptions, type RedisClient } from './redis/connection.js';
 import { lastEventId, readEvents, type StreamEvent } from './redis/event-reader.js';
 import { assertDuration } from './options.js';
+import { cancelledReason } from './job-control.js';
 import { decode } from './serializer.js';
 
+/** The options of a {@link QueueEvents}. */
 export interface QueueEventsOptions {
+  /**
+   * How to reach Redis, as for a Queue. QueueEvents always uses a connection of its own (a duplicate
+   * when given an ioredis instance), since it spends its life blocked.
+   */
   connection: ConnectionOptions;
+  /**
+   * The prefix of the queue's keys: the same as the Queue's.
+   *
+   * @defaultValue `'sluice'`
+   */
   prefix?: string;
-  /** ms one blocking read may wait before it is repeated; bounds how long close() can take. Default 5000. */
+  /**
+   * ms one blocking read may wait before it is repeated (0 to 2,147,483,647; 0 waits until an event
+   * comes); bounds how long close() can take.
+   *
+   * @defaultValue `5000`
+   */
   blockMs?: number;
 }
 
+/**
+ * The events of a {@link QueueEvents} and their payloads: `events.on('completed', ({ jobId, returnvalue })
+ * => ...)`. They come from every producer and worker of the queue, through the queue's capped events
+ * stream (the Queue option `eventsMaxLen`).
+ */
 export interface QueueEventMap {
-  added: [event: { jobId: string; name: string }];
-  active: [event: { jobId: string; attempt: number }];
-  progress: [event: { jobId: string; data: unknown }];
-  completed: [event: { jobId: string; returnvalue: unknown }];
-  failed: [event: { jobId: string; failedReason: string }];
-  retrying: [event: { jobId: string; delay: number; failedReason: string }];
-  stalled: [event: { jobId: string }];
+  /** A job was added (delayed ones included). */
+  added: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The job's name. */
+    name: string;
+  }];
+  /** A worker started a run of the job. */
+  active: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The run's number: the job's `attemptsStarted`, this run included. */
+    attempt: number;
+  }];
+  /** A handler called `job.updateProgress`. */
+  progress: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The progress value, decoded. */
+    data: unknown;
+  }];
+  /** The job completed. */
+  completed: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** What the handler returned, decoded. */
+    returnvalue: unknown;
+  }];
+  /** The job failed for good: no attempts left, UnrecoverableError, or stalled too often. */
+  failed: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The message of the error its last attempt ended with ('stalled' for a stall). */
+    failedReason: string;
+  }];
+  /** An attempt failed and the job will run again. */
+  retrying: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** ms until the retry: the backoff's wait (0: at once). */
+    delay: number;
+    /** The message of the error the attempt ended with. */
+    failedReason: string;
+  }];
+  /** The job was taken back from a worker that stopped extending its lease, and waits again. */
+  stalled: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
   /** The handler threw RateLimitError: the job waits again and its group (or the queue) is held `delay` ms. */
-  rateLimited: [event: { jobId: string; delay: number }];
+  rateLimited: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The hold, in ms. */
+    delay: number;
+  }];
   /** A person sent a finished job back to waiting (job.retry, queue.retryJobs). */
-  waiting: [event: { jobId: string }];
-  removed: [event: { jobId: string }];
+  waiting: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** The job was deleted (job.remove, queue.clean, the dashboard). Retention deletes without this event. */
+  removed: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** An add with the dedupe option returned this job, which holds `key`, instead of adding one. */
+  deduplicated: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The dedupe key the job holds. */
+    key: string;
+  }];
+  /** An add with dedupe.debounce gave this job, not started yet, its data and a start at `dueAt` (ms). */
+  debounced: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** When the job may start now, in ms since the epoch (Redis' clock). */
+    dueAt: number;
+  }];
+  /** job.updateData replaced the job's data. */
+  updated: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** job.changePriority moved the job to level `priority`. */
+  priorityChanged: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The job's new priority level. */
+    priority: number;
+  }];
+  /** job.changeDelay or job.reschedule: the job may start at `dueAt` (ms; now, when it waits at once). */
+  rescheduled: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** When the job may start, in ms since the epoch (Redis' clock). */
+    dueAt: number;
+  }];
+  /** job.promote or queue.promoteJob: a delayed job waits now. */
+  promoted: [event: {
+    /** The job's id. */
+    jobId: string;
+  }];
+  /** A person cancelled the job (queue.cancel, job.cancel): it is failed with `failedReason`, not retried. */
+  cancelled: [event: {
+    /** The job's id. */
+    jobId: string;
+    /** The reason given to cancel, '' when none. */
+    reason: string;
+    /** The failed reason the job now has: `cancelled` or `cancelled: <reason>`. */
+    failedReason: string;
+  }];
+  /** The queue was paused (queue.pause). */
   paused: [];
+  /** The queue was resumed (queue.resume). */
   resumed: [];
+  /**
+   * A read failed (the reader retries every 500 ms), or an event could not be read or a listener threw.
+   * Without a listener it becomes a process warning.
+   */
   error: [error: Error];
 }
 
@@ -42,6 +170,7 @@ export interface FinishedOutcome {
  * ready (not the history). Uses one connection of its own, blocked in XREAD between events.
  */
 export class QueueEvents extends EventEmitter<QueueEventMap> {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
   readonly #eventsKey: string;
   readonly #client: RedisClient;
@@ -51,6 +180,14 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
   #closed = false;
   #loop: Promise<void> | undefined;
 
+  /**
+   * Opens its connection and starts reading from the newest event; `waitUntilReady()` resolves once it
+   * reads. Events written before that are not replayed.
+   *
+   * @param name - The queue's name.
+   * @param options - {@link QueueEventsOptions}; `connection` is required.
+   * @throws {@link ValidationError} for a bad name, prefix or `blockMs`.
+   */
   constructor(name: string, options: QueueEventsOptions) {
     super();
     const keys = queueKeys(name, options.prefix ?? DEFAULT_PREFIX, 0);
@@ -67,7 +204,11 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     this.#ready.catch(() => undefined);
   }
 
-  /** Resolves once events that happen from now on will be seen. */
+  /**
+   * Resolves once events that happen from now on will be seen.
+   *
+   * @throws {@link ClosedError} after close(); the connection's error when the first read failed.
+   */
   async waitUntilReady(): Promise<void> {
     if (this.#closed) throw new ClosedError(`QueueEvents '${this.name}'`);
     await this.#ready;
@@ -162,6 +303,32 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
       case 'removed':
         this.emit('removed', { jobId });
         break;
+      case 'deduplicated':
+        this.emit('deduplicated', { jobId, key: value.toString() });
+        break;
+      case 'debounced':
+        this.emit('debounced', { jobId, dueAt: Number(value.toString()) });
+        break;
+      case 'updated':
+        this.emit('updated', { jobId });
+        break;
+      case 'priority':
+        this.emit('priorityChanged', { jobId, priority: Number(value.toString()) });
+        break;
+      case 'rescheduled':
+        this.emit('rescheduled', { jobId, dueAt: Number(value.toString()) });
+        break;
+      case 'promoted':
+        this.emit('promoted', { jobId });
+        break;
+      case 'cancelled': {
+        // Ended for good, as a failure: waitUntilFinished rejects with this reason.
+        const reason = value.toString();
+        const failedReason = cancelledReason(reason);
+        this.#finish(jobId, { failedReason });
+        this.emit('cancelled', { jobId, reason, failedReason });
+        break;
+      }
       case 'paused':
         this.emit('paused');
         break;
@@ -180,6 +347,7 @@ export class QueueEvents extends EventEmitter<QueueEventMap> {
     for (const listener of listeners) listener(outcome);
   }
 
+  /** Stops reading and closes its connection at once (a blocked read is dropped). Safe to call more than once. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -1,10 +1,15 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
-import { BulkAddError, ClosedError, DecodeError, JobActiveError, JobNotFoundError, ReplicationError, ValidationError } from './errors.js';
+import type { BulkOptions } from './bulk-progress.js';
+import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
+import { addDeduped } from './deduplicated-add.js';
+import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
 import { Batches, type Batch, type BatchJob, type BatchOptions, type BatchStatus } from './batches.js';
 import { Job, type JobOwner } from './job.js';
+import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
+import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
@@ -12,6 +17,7 @@ import {
   NO_OPTIONS,
   noOptions,
   TRACE_CONTEXT_KEY,
+  TRACE_LINKS_KEY,
   normalizeJobOptions,
   validateDefaultJobOptions,
   type DefaultJobOptions,
@@ -21,6 +27,7 @@ import {
 import {
   producerSettings,
   queueSettings,
+  validateConcurrency,
   validateGroupLimit,
   validateGroupName,
   validateRateLimit,
@@ -34,10 +41,12 @@ import {
   type RateLimit,
 } from './queue-settings.js';
 import { closeConnection, connect, type Connection } from './redis/connection.js';
+import { HISTORY_MINUTES, readHistory } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
+import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
 import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
-import { JOB_STATES, type Counts, type JobState, type QueueMetrics } from './states.js';
+import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { BatchStore } from './redis/batch-store.js';
 import {
@@ -50,11 +59,18 @@ import {
   type ScheduleJob,
   type ScheduleSpec,
 } from './schedules/definition.js';
+import { runScheduleNow } from './schedules/run-now.js';
 import { firstTick } from './schedules/ticks.js';
 import { encode } from './serializer.js';
+import { packLabels, type LabelUse } from './labels.js';
+import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
+import { LabelStore } from './redis/label-store.js';
+import { ControlStore } from './redis/control-store.js';
+import type { StoredJob } from './redis/job-fields.js';
 import type { Logger } from './telemetry/logger.js';
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
+import type { WorkerInfo } from './worker/heartbeat.js';
 
 /** A job validated and encoded for the add script, with its options as its Job shows them. */
 interface Prepared {
@@ -62,22 +78,48 @@ interface Prepared {
   stored: StoredJobOptions;
 }
 
+/** One job of {@link Queue.addBulk}: the arguments of {@link Queue.add} as an object. */
 export interface BulkJob<Data> {
+  /** The job's name, 1 to 256 characters: what a handler tells jobs apart by. */
   name: string;
+  /** The job's data: any value msgpack can carry, at most `maxPayloadBytes` once encoded. */
   data: Data;
+  /**
+   * The job's own options, over the Queue's `defaultJobOptions`.
+   *
+   * @defaultValue none: the Queue's `defaultJobOptions` alone
+   */
   opts?: JobOptions;
 }
 
 /** Jobs per obliterate / retryJobs step: one call stays near a millisecond of Redis time, as ADD_CHUNK (adder.ts). */
 const STEP = 1000;
-/** The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes. */
+/**
+ * The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes.
+ *
+ * Reads (getJob, getJobs, getCounts, getMetrics, the limit and schedule reads), removeSchedule, clean and
+ * promoteJob(s) never create the queue: on a queue that does not exist they find it empty and write
+ * nothing. add, pause, the limit and schedule setters and a Worker create it. Every method of a closed
+ * Queue rejects with {@link ClosedError}.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what the jobs' handlers return.
+ */
 export class Queue<Data = unknown, Result = unknown> implements JobOwner {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
+  /** @internal The queue's typed script verbs (src/redis/store.ts), for Job, the dashboard and tests. */
   readonly store: QueueStore;
+  /** The `maxPayloadBytes` option in effect, in bytes. */
   readonly maxPayloadBytes: number;
+  /** The `keepLogs` option in effect: newest log lines kept per job, 0 for all. */
   readonly keepLogs: number;
+  /** The `logger` option, if one was given: the parent of every `job.logger` of this Queue's jobs. */
   readonly logger: Logger | undefined;
+  /** The `telemetryMeta` option in effect: the meta keys this Queue's jobs' `job.logger` binds. */
+  readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
+  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #rateLimit: RateLimit | undefined;
@@ -97,8 +139,20 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #checked: Promise<boolean> | undefined;
   #closed = false;
   #scheduleStore: ScheduleStore | undefined;
+  #flowsImpl: Flows | undefined;
+  readonly #owners = new Map<string, JobOwner>();
   #batches: Batches<Data, Result> | undefined;
 
+  /**
+   * Validates the name and every option, then opens a connection (an ioredis instance given as
+   * `connection` is used as is). Nothing is written until the first call that needs the queue; that call
+   * checks the queue's settings against Redis first (the `redisConfig` check, `priorityLevels`).
+   *
+   * @param name - The queue's name: 1 to 100 bytes of UTF-8, without braces, white space or control
+   * characters (it is the Redis Cluster hash tag of every key of the queue).
+   * @param options - {@link QueueOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name or an option is not acceptable.
+   */
   constructor(name: string, options: QueueOptions) {
     if (typeof options !== 'object' || options === null || options.connection === undefined) {
       throw new ValidationError(`new Queue('${String(name)}', options) needs options.connection ({ url } or ioredis options or an instance)`);
@@ -111,6 +165,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
     this.logger = options.logger;
+    this.telemetryMeta = this.#settings.telemetryMeta;
+    if (options.context !== undefined && typeof options.context !== 'function') {
+      throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
+    }
+    this.#context = options.context;
     this.#spans = new ProducerSpans(name);
     const producer = producerSettings(options);
     this.#durability = producer.durability;
@@ -124,6 +183,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     trackOpen(this, `Queue '${name}'`);
   }
 
+  /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
   }
@@ -184,19 +244,21 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
       throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
     }
-    const { input, stored } = opts === undefined && trace === undefined ? this.#plain : this.#prepareOptions(opts, trace);
+    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
+    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
     const encoded = encode(data, 'job data', this.maxPayloadBytes);
     return {
-      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group },
+      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group, labels: input.labels },
       stored,
     };
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
-    const job = normalizeJobOptions(opts, this.#defaults, this.#settings.levels);
+  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#settings.levels): Prepared {
+    const job = normalizeJobOptions(opts, this.#defaults, levels);
     const compact = compactOptions(job.stored);
-    const stored = trace === undefined ? compact : { ...compact, [TRACE_CONTEXT_KEY]: trace };
+    const stored =
+      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
     const input = {
       jobId: job.jobId ?? '',
       name: '',
@@ -206,6 +268,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       delay: job.delay,
       runAt: job.runAt,
       group: job.stored.group ?? '',
+      labels: job.stored.labels === undefined ? undefined : packLabels(job.stored.labels),
     };
     return { input, stored: job.stored };
   }
@@ -214,13 +277,24 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Adds one job. It is validated and encoded at once (a bad one rejects alone), then joins the add script
    * call of the other adds of this Queue made meanwhile (see adder.ts): adds made while one is in flight
    * leave together when it returns, up to 200 per call. Each caller gets its own job or its own error.
+   *
+   * @param name - The job's name, 1 to 256 characters.
+   * @param data - Any value msgpack can carry, at most `maxPayloadBytes` once encoded.
+   * @param opts - The job's options, over the Queue's `defaultJobOptions`.
+   * @returns The job as added; with a `jobId` that exists already, the existing job as it is now.
+   * @throws {@link ValidationError} for a bad name or option, {@link PayloadTooLargeError} or
+   * {@link EncodeError} for data that cannot be stored: nothing was sent.
+   * @throws {@link RedisUnavailableError} (nothing was sent), {@link RedisTimeoutError} (the outcome is
+   * unknown: retry with the same `jobId`), {@link RedisOutOfMemoryError}, {@link ReplicationError} (with
+   * `durability`: the job exists), {@link ClosedError}.
    */
   async add(name: string, data: Data, opts?: JobOptions): Promise<Job<Data, Result>> {
+    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
     const called = performance.now();
     const spans = this.#spans.start(1);
     try {
       const prepared = this.#prepare(name, data, opts, spans.traceContext(0));
-      const [job] = await this.#submit([prepared.input], [prepared], [data], called);
+      const [job] = prepared.stored.dedupe === undefined ? await this.#submit([prepared.input], [prepared], [data], called) : [await this.#addDeduped(prepared, called)];
       spans.end([job as Job<Data, Result>]);
       if (this.logger?.isLevelEnabled('debug') === true) this.logger.debug({ queue: this.name, count: 1, jobId: job?.id }, 'jobs added');
       return job as Job<Data, Result>;
@@ -233,6 +307,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Adds many jobs: all are validated and encoded before anything is written, then sent 200 per script
    * call, pipelined. Each job is atomic; a jobId that exists returns the existing job.
+   *
+   * @param jobs - The jobs, each `{ name, data, opts? }` as for {@link Queue.add}.
+   * @returns The jobs in input order.
+   * @throws {@link ValidationError}, {@link PayloadTooLargeError} or {@link EncodeError} when any job is
+   * refused: then none was sent.
+   * @throws {@link BulkAddError} when some chunks were written and others were not: its `added` and
+   * `failed` say which. When no chunk was written, the chunks' own error (as for {@link Queue.add}).
    */
   async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
     const called = performance.now();
@@ -244,7 +325,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
       const prepared = jobs.map((job, i) => {
         if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
-        return this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
+        const one = this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
+        if (one.stored.dedupe !== undefined) throw new ValidationError(`addBulk: item ${i} has the dedupe option; add such jobs with add()`);
+        return one;
       });
       const added = await this.#submit(
         prepared.map((p) => p.input),
@@ -261,6 +344,51 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       spans.end(undefined, error);
       throw error;
     }
+  }
+
+  /**
+   * Adds jobs that depend on each other (and on existing jobs, by `opts.dependsOn`) in one script call, all
+   * or none: each waits `blocked` until the jobs it depends on ended (src/flows.ts).
+   */
+  async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
+    return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
+  }
+
+  #flows(): Flows {
+    this.#flowsImpl ??= new Flows({
+      name: this.name,
+      queueName: this.name,
+      store: this.store,
+      maxPayloadBytes: this.maxPayloadBytes,
+      keepLogs: this.keepLogs,
+      logger: this.logger,
+      telemetryMeta: this.telemetryMeta,
+      spans: this.#spans,
+      prepare: (name, data, opts, trace, links, levels) => {
+        if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
+        // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
+        const { input } = this.#prepare(name, data, undefined, undefined);
+        const merged = this.#context === undefined ? opts : withContext(this.#context, opts);
+        const { input: options, stored } = this.#prepareOptions(merged, trace, links, levels);
+        return { input: { ...options, name: input.name, data: input.data }, stored };
+      },
+      ready: () => this.#init(),
+      levelsOf: (queue) => this.store.levelsOf(queue),
+      ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
+      clustered: this.store.clustered,
+    });
+    return this.#flowsImpl;
+  }
+
+  /** What a Job of another queue of this prefix (added by a flow) needs: that queue's store on this connection. */
+  #ownerFor(queue: string, levels: number): JobOwner {
+    let owner = this.#owners.get(queue);
+    if (owner === undefined) {
+      const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
+      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger, telemetryMeta: this.telemetryMeta };
+      this.#owners.set(queue, owner);
+    }
+    return owner;
   }
 
   /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
@@ -298,7 +426,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         // Read through the store, not getJob(): a close() that began meanwhile waits for this call.
         const existing = await this.store.getJob(outcome.id);
         if (existing !== null) {
-          out.push(Job.fromStored<Data, Result>(this, existing));
+          const job = Job.fromStored<Data, Result>(this, existing);
+          job.deduplicated = true;
+          out.push(job);
           continue;
         }
       }
@@ -311,6 +441,21 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (failed.length > 0) throw new BulkAddError(out, failed, outcomes.length);
     this.#checkReplicated(replicated);
     return out;
+  }
+
+  /** An add with the dedupe option: its own script call (deduplicated-add.ts), which close() waits for as for the others. */
+  async #addDeduped(prepared: Prepared, called: number): Promise<Job<Data, Result>> {
+    const offline = this.#reachability.whenReady();
+    if (offline !== undefined) await offline;
+    await this.#init();
+    this.#joinedCalls++;
+    try {
+      const job = await addDeduped<Data, Result>(this, prepared.input, prepared.stored.dedupe as NonNullable<StoredJobOptions['dedupe']>, performance.now() - called);
+      if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
+      return job;
+    } finally {
+      if (--this.#joinedCalls === 0) this.#allAnswered?.();
+    }
   }
 
   /** Throws when durability asked for replicas and WAIT did not confirm them (or failed). */
@@ -340,13 +485,16 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * The job as it is now, or undefined when there is none. A job whose stored fields cannot be read (written
    * by hand, or by a buggy client) is a DecodeError that names what is wrong.
+   *
+   * @param id - The job's id.
+   * @throws {@link ValidationError} for an id that is not a non-empty string; {@link DecodeError}.
    */
   async getJob(id: string): Promise<Job<Data, Result> | undefined> {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
     await this.#inspect();
-    const stored = await this.store.getJob(id);
-    return stored === null ? undefined : Job.fromStored<Data, Result>(this, stored);
+    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
+    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
   }
 
   /**
@@ -354,16 +502,61 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * completed and failed newest first. `start` and `end` are inclusive, as in ZRANGE. A job whose stored
    * fields cannot be read is left out of the page with a process warning (DecodeError) naming it: one bad
    * record must not hide the others.
+   *
+   * @param state - One of the five job states.
+   * @param start - First position, from 0.
+   * @param end - Last position, inclusive: the default page is the first 100 jobs.
+   * @throws {@link ValidationError} for an unknown state or a bad range.
    */
-  async getJobs(state: JobState, start = 0, end = 99): Promise<Job<Data, Result>[]> {
+  getJobs(state: JobState, start?: number, end?: number): Promise<Job<Data, Result>[]>;
+  /**
+   * Jobs in a state with a label, a name or a group ({@link JobFilter}): `filter.start` to `filter.end` among
+   * the matches. A label is read from the label index, never by going through the state; a group in state
+   * `waiting` from the group's waiting set. A name (or a group in another state) is checked on the jobs
+   * read, and at most `filter.scanLimit` (10,000) are looked at.
+   *
+   * @param state - One of the five job states.
+   * @param filter - What to match, and which page of the matches.
+   * @throws {@link ValidationError} for an unknown state, a bad label, group or range.
+   */
+  getJobs(state: JobState, filter: JobFilter): Promise<Job<Data, Result>[]>;
+  async getJobs(state: JobState, startOrFilter: number | JobFilter = 0, end = 99): Promise<Job<Data, Result>[]> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
-    assertInteger('getJobs start', start, 0);
-    assertInteger('getJobs end', end, start);
+    if (isJobFilter(startOrFilter)) return (await this.findJobs(state, startOrFilter)).jobs;
+    assertInteger('getJobs start', startOrFilter, 0);
+    assertInteger('getJobs end', end, startOrFilter);
     await this.#inspect();
+    return this.#jobsOf(await this.store.getJobs(state, startOrFilter, end));
+  }
+
+  /**
+   * @internal getJobs with a filter, and how far it looked (the dashboard says so).
+   */
+  async findJobs(state: JobState, filter: JobFilter): Promise<{ jobs: Job<Data, Result>[]; looked: number; complete: boolean }> {
+    if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
+    if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
+    const found = await findJobs(this.store, state, filter);
+    return { jobs: await this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
+  }
+
+  /**
+   * The labels jobs of this queue carry now, most used first, each with how many jobs (in any state) carry
+   * it: read from the label index, O(limit).
+   *
+   * @param limit - Most labels listed, 1 to 10,000.
+   */
+  async getLabels(limit = 100): Promise<LabelUse[]> {
+    assertInteger('getLabels limit', limit, 1, 10_000);
+    if (!(await this.#inspect())) return [];
+    return LabelStore.of(this.store).labels(limit);
+  }
+
+  /** Jobs built from what a read returned (with who processed them); one that cannot be read is left out with a warning naming it. */
+  async #jobsOf(stored: readonly StoredJob[]): Promise<Job<Data, Result>[]> {
     const jobs: Job<Data, Result>[] = [];
-    for (const stored of await this.store.getJobs(state, start, end)) {
+    for (const one of await withProcessedBy(this.store.client, this.store.keys, [...stored])) {
       try {
-        jobs.push(Job.fromStored<Data, Result>(this, stored));
+        jobs.push(Job.fromStored<Data, Result>(this, one));
       } catch (error) {
         if (!(error instanceof DecodeError)) throw error;
         process.emitWarning(`sluice queue '${this.name}': ${error.message}`, { code: error.code });
@@ -387,12 +580,33 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     return this.store.getMetrics();
   }
 
+  /**
+   * The workers of the queue alive now (their last heartbeat less than 3 heartbeat intervals ago), by host
+   * and pid, at most 1,000: one read-only script call (src/worker/heartbeat.ts).
+   */
+  async getWorkers(): Promise<WorkerInfo[]> {
+    if (!(await this.#inspect())) return [];
+    return readWorkers(this.store.client, this.store.keys, 1000);
+  }
+
+  /**
+   * Jobs completed and failed for good in each of the last `minutes` minutes of Redis' clock (default and at
+   * most 180), oldest first, the current minute last; a minute without any is there with 0s. The settle
+   * scripts count them once per call (lua/includes/history.lua); this is one read-only script call.
+   */
+  async getMetricsHistory(options: { minutes?: number } = {}): Promise<MinuteCounts[]> {
+    const minutes = assertInteger('getMetricsHistory minutes', options.minutes ?? HISTORY_MINUTES, 1, HISTORY_MINUTES);
+    await this.#inspect();
+    return readHistory(this.store.client, this.store.keys, minutes);
+  }
+
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
     await this.#init();
     await this.store.setPaused(true);
   }
 
+  /** Workers take jobs again after {@link Queue.pause}; workers blocked waiting for jobs wake at once. */
   async resume(): Promise<void> {
     await this.#init();
     await this.store.setPaused(false);
@@ -401,6 +615,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
    * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker.
+   *
+   * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1.
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
@@ -408,20 +624,50 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     await this.store.setRateLimit(valid);
   }
 
+  /** Removes the queue-wide rate limit; the next claim of every worker starts jobs without it. */
   async removeRateLimit(): Promise<void> {
     await this.#init();
     await this.store.setRateLimit(null);
   }
 
+  /** The queue-wide rate limit kept in Redis, or null when there is none. */
   async getRateLimit(): Promise<RateLimit | null> {
     await this.#inspect();
     return this.store.getRateLimit();
   }
 
   /**
+   * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
+   * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
+   * Takes effect from the next claim of every worker.
+   */
+  async setConcurrency(concurrency: number): Promise<void> {
+    const valid = validateConcurrency(concurrency);
+    await this.#init();
+    await this.store.setConcurrency(valid);
+  }
+
+  /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
+  async removeConcurrency(): Promise<void> {
+    await this.#init();
+    await this.store.setConcurrency(null);
+  }
+
+  /** The queue-wide concurrency, or null when none is set. */
+  async getConcurrency(): Promise<number | null> {
+    if (!(await this.#inspect())) return null;
+    return (await this.store.queueLimits()).concurrency;
+  }
+
+  /**
    * Limits for groups: without `group`, the default for every group; with it, that group's own rule,
    * which replaces the default for it. `max` and `duration` bound starts per window, `concurrency` bounds
    * the group's jobs running at once. Takes effect from the next claim of every worker.
+   *
+   * @param limit - `{ max, duration }`, `{ concurrency }`, or all three.
+   * @param group - The group whose own rule this is; without it, the default rule of every group.
+   * @throws {@link ValidationError} for a limit without `max`/`duration` or `concurrency`, `max` without
+   * `duration` (or the reverse), or an unknown field.
    */
   async setGroupLimit(limit: GroupLimit, group?: string): Promise<void> {
     const valid = validateGroupLimit(limit);
@@ -454,8 +700,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Sends the jobs that are failed (or completed) now back to waiting, 1,000 per script call; returns how
    * many. Bounded by the set's size at the call: jobs that fail again meanwhile are not retried twice.
+   * Their attempts start again from 0.
+   *
+   * @param state - Which finished jobs to send back.
+   * @param options - `onProgress`, told after each script call (a progress bar).
    */
-  async retryJobs(state: 'failed' | 'completed' = 'failed'): Promise<number> {
+  async retryJobs(state: 'failed' | 'completed' = 'failed', options: BulkOptions = {}): Promise<number> {
     if (state !== 'failed' && state !== 'completed') {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
@@ -470,6 +720,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       total += revived;
       // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
       skip += stayed;
+      options.onProgress?.({ done: seen, total: present });
       if (looked === 0) break;
     }
     return total;
@@ -481,8 +732,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * again changes nothing (call it at every boot from every pod); a changed one recomputes the next run.
    * Everything is validated before anything is written. Ticks are fired by every Worker of the queue and
    * by Schedulers, not by the Queue.
+   *
+   * @param id - The schedule's id, 1 to 200 characters.
+   * @param spec - When its ticks fall: `{ cron, tz? }` or `{ every }`, with optional bounds.
+   * @param job - The job each tick enqueues; its `opts` go over the Queue's `defaultJobOptions`.
+   * @returns The next run and whether anything changed.
+   * @throws {@link ValidationError} for a bad id, expression, time zone, interval, bound or job.
    */
-  async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{ next: Date | null; changed: boolean }> {
+  async upsertSchedule(id: string, spec: ScheduleSpec, job: ScheduleJob<Data>): Promise<{
+    /** The next run, or null when the schedule has none left (its `limit` or `endAt` reached). */
+    next: Date | null;
+    /** Whether the definition differed from the stored one: false for an upsert of the same definition. */
+    changed: boolean;
+  }> {
     validateScheduleId(id);
     const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
     await this.#init();
@@ -518,25 +780,66 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }
 
   /**
-   * Opens a batch (src/batches.ts): add members with the handle's add/addBulk, from this producer or others
-   * (queue.batch(id)), then seal it. Its onComplete and onSuccess jobs are enqueued in this queue exactly
-   * once, when every member has settled.
+   * Enqueues schedule `id`'s job now, outside its ticks (an operator's "run now"), with the job id
+   * `<id>:now:<ms of Redis' clock>`. The schedule's next run and run count stay as they are: its limit
+   * counts ticks, not these. Resolves with the job's id, or null when there is no such schedule.
+   */
+  async runSchedule(id: string): Promise<string | null> {
+    validateScheduleId(id);
+    // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
+    if (!(await this.#inspect())) return null;
+    return runScheduleNow(this.#schedules(), id);
+  }
+
+  /**
+   * Opens a batch: a set of jobs whose callback jobs are enqueued once every member has settled
+   * (src/batches.ts). Add members with the handle's `add` and `addBulk`, from this producer or any other
+   * (`queue.batch(id)`), then `seal()` it: `onComplete` is enqueued exactly once when every member has
+   * completed or failed for good, `onSuccess` when every member has completed, each in this queue, with the
+   * batch's totals added to its data.
+   *
+   * @param options - {@link BatchOptions}: the batch's id, its callbacks, how long its record is kept once done.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when an option is not acceptable or a batch with that id exists; nothing
+   * is written.
    */
   openBatch(options?: BatchOptions): Promise<Batch<Data, Result>> {
     return this.#batchesOf().open(options);
   }
 
-  /** A whole batch in one call: opened, its members added (200 per script call), sealed. */
+  /**
+   * A whole batch in one call: opened with its first 200 members, the rest added 200 per script call, sealed
+   * with the last 200 once every other call was written. Up to 200 members, one atomic call.
+   *
+   * @param jobs - The members, as addBulk takes them (without `jobId`: members' ids are generated).
+   * @param options - As openBatch's.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when a member or an option is not acceptable; nothing is written.
+   * @throws `BatchIncompleteError` when Redis failed after the batch was opened: it is left open.
+   */
   addBatch(jobs: readonly BatchJob<Data>[], options?: BatchOptions): Promise<Batch<Data, Result>> {
     return this.#batchesOf().addAll(jobs, options);
   }
 
-  /** A handle on an open batch, for adding to it and sealing it from another producer. No I/O. */
+  /**
+   * A handle on a batch opened elsewhere (another producer), for adding members and sealing it. No I/O: an
+   * unknown batch is refused by the first add or seal.
+   *
+   * @param id - The batch's id.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when `id` is not a batch id.
+   */
   batch(id: string): Batch<Data, Result> {
     return this.#batchesOf().handle(id);
   }
 
-  /** A batch's exact counts and whether its callbacks fired; undefined when there is none (or it expired). */
+  /**
+   * A batch's exact counts (one read of its hash) and whether its callbacks fired. Creates no queue.
+   *
+   * @param id - The batch's id.
+   * @returns Its status, or undefined when there is no such batch (never opened, or its record expired
+   * `keepFor` seconds after it was done).
+   */
   getBatch(id: string): Promise<BatchStatus | undefined> {
     return this.#batchesOf().status(id);
   }
@@ -582,7 +885,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
 
   /**
    * Deletes the queue and all its jobs, 1,000 per script call. Refused with JobActiveError while jobs are
-   * running, unless `force` (their workers' results are then discarded as lease-lost).
+   * running, unless `force` (their workers' results are then discarded as lease-lost). Generated ids start
+   * again at 1. Unlike the other methods, it does not first check the queue's settings against Redis.
+   *
+   * @param options - How to treat running jobs.
+   * @param options.force - Delete running jobs too; default false.
+   * @throws {@link JobActiveError} while jobs run, without `force`.
    */
   async obliterate(options: { force?: boolean } = {}): Promise<void> {
     if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
@@ -599,6 +907,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     this.#checked = undefined;
   }
 
+  /**
+   * Closes the Queue's connection (not an ioredis instance passed as `connection`), once the adds already
+   * handed to Redis are answered. Later calls reject with {@link ClosedError}; calling it again does nothing.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -618,12 +930,17 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * Deletes the `state` jobs (completed or failed) that finished more than `olderThanMs` ago on Redis'
    * clock, with their logs, 1,000 per step through the remove-job script; resolves how many it deleted.
    * Jobs that finish meanwhile are newer than the cut and stay.
+   *
+   * @param state - Which finished jobs to delete.
+   * @param olderThanMs - Age in ms since they finished; 0 deletes every one finished by now.
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async clean(state: 'completed' | 'failed', olderThanMs: number): Promise<number> {
+  async clean(state: 'completed' | 'failed', olderThanMs: number, options: BulkOptions = {}): Promise<number> {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
     if (!(await this.#inspect())) return 0;
     const before = (await this.store.time()) - olderThanMs;
+    const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
     let removed = 0;
     // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
     let skip = 0;
@@ -633,32 +950,60 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const gone = statuses.filter((status) => status === Status.OK).length;
       removed += gone;
       skip += ids.length - gone;
+      options.onProgress?.({ done: removed + skip, total });
       if (ids.length < STEP) break;
     }
     return removed;
   }
 
   /**
-   * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, through the script that
-   * moves due jobs. JobNotFoundError when there is no such job, ValidationError when it is not delayed.
+   * Moves a delayed job (waiting out its delay or a retry's backoff) to waiting now, with a `promoted` event.
+   *
+   * @param id - The delayed job's id.
+   * @throws {@link JobNotFoundError} when there is no such job; {@link JobStateError} when it is not delayed.
    */
   async promoteJob(id: string): Promise<void> {
-    if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`promoteJob takes a job id string, got ${JSON.stringify(id)}`);
-    assertWellFormed('jobId', id, 'it could name another job');
-    if ((await this.#inspect()) && (await this.store.dueTime(id)) !== null) {
-      await this.#schedules().promote(Math.max(await this.store.makeDue([id]), 1));
-      return;
+    await this.#inspect();
+    await promoteJob(this, id);
+  }
+
+  /**
+   * Ends a waiting, delayed, blocked or running job for good (job.cancel): failed with `cancelled` or
+   * `cancelled: <reason>`, not retried; a running job's ctx.signal aborts in its worker. JobStateError when
+   * it already ended, JobNotFoundError when there is no such job.
+   */
+  async cancel(id: string, reason?: string): Promise<void> {
+    await this.#inspect();
+    await cancelJob(this, id, reason);
+  }
+
+  /**
+   * Removes every waiting and delayed job (paused ones too), as `job.remove()` removes one, with a `removed`
+   * event each; running jobs finish, and completed and failed ones stay. 1,000 per script call, each atomic:
+   * counts are exact after every step. Bounded by the jobs waiting and delayed at the call: jobs added
+   * meanwhile may stay. Resolves how many it removed.
+   */
+  async drain(): Promise<number> {
+    if (!(await this.#inspect())) return 0;
+    const counts = await this.store.getCounts();
+    const present = counts.waiting + counts.paused + counts.delayed;
+    const control = ControlStore.of(this.store);
+    let total = 0;
+    while (total < present) {
+      const removed = await control.drain(STEP);
+      total += removed;
+      if (removed < STEP) break;
     }
-    const state = (await this.store.getJob(id))?.state;
-    if (state === undefined) throw new JobNotFoundError(this.name, id);
-    throw new ValidationError(`job '${id}' is ${state}, not delayed; only a delayed job can be promoted`);
+    return total;
   }
 
   /**
    * Moves every job delayed now to waiting, soonest due first, 1,000 per step; resolves how many it moved.
    * Bounded by the delayed count at the call: jobs delayed meanwhile may stay delayed.
+   *
+   * @param options - `onProgress`, told after each step (a progress bar).
    */
-  async promoteJobs(): Promise<number> {
+  async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (!(await this.#inspect())) return 0;
     const present = (await this.store.getCounts()).delayed;
     let total = 0;
@@ -668,6 +1013,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const step = await this.#schedules().promote(await this.store.makeDue(ids));
       if (step === 'needs-init' || step.promoted === 0) break;
       total += step.promoted;
+      options.onProgress?.({ done: total, total: present });
     }
     return total;
   }
@@ -675,6 +1021,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * The groups limits hold back now: up to `limit` throttled (soonest free first) and `limit` full ones,
    * each with its waiting and running jobs, and the totals. O(limit) reads.
+   *
+   * @param limit - Most groups listed of each kind, 1 to 10,000.
    */
   async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
     assertInteger('getLimitedGroups limit', limit, 1, 10_000);

@@ -10,12 +10,23 @@ import { QueueStore } from './redis/store.js';
 import { DelayedPromoter } from './schedules/promoter.js';
 import { ScheduleRunner, SCHEDULE_POLL_MS, type FiredTick } from './schedules/runner.js';
 
+/**
+ * The options of a {@link Scheduler}: the queue settings of {@link QueueOptions} it needs, with their
+ * defaults there (`prefix` 'sluice', `eventsMaxLen` 10000, `redisConfig` 'warn'), except `priorityLevels`:
+ * left out, the Scheduler uses the number the queue recorded in Redis, or 3 for a queue never used yet.
+ */
 export type SchedulerOptions = Pick<QueueOptions, 'connection' | 'prefix' | 'priorityLevels' | 'eventsMaxLen' | 'redisConfig'>;
 
+/** The events of a {@link Scheduler} and their arguments. */
 export interface SchedulerEventMap {
   /** A schedule's tick enqueued its job (the tick's deterministic job id). */
   fired: [fired: FiredTick];
+  /**
+   * A Redis error, a schedule it could not read, or a setting that stops it (ConfigMismatchError,
+   * RedisConfigError). Without a listener, a process warning.
+   */
   error: [error: Error];
+  /** `close()` finished. */
   closed: [];
 }
 
@@ -33,6 +44,7 @@ export interface SchedulerEventMap {
  * other failures are retried every SCHEDULE_POLL_MS.
  */
 export class Scheduler extends EventEmitter<SchedulerEventMap> {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
   readonly #options: SchedulerOptions;
   readonly #connection: Connection;
@@ -41,6 +53,14 @@ export class Scheduler extends EventEmitter<SchedulerEventMap> {
   #starting: Promise<void>;
   #closing: Promise<void> | undefined;
 
+  /**
+   * Validates the options, opens one connection and starts at once: it checks Redis (the `redisConfig`
+   * check, the queue's priority levels), then fires schedules and promotes delayed jobs until close().
+   *
+   * @param name - The queue's name.
+   * @param options - {@link SchedulerOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name or an option is not acceptable.
+   */
   constructor(name: string, options: SchedulerOptions) {
     super();
     if (typeof options !== 'object' || options === null || options.connection === undefined) {

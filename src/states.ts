@@ -4,14 +4,30 @@
  * lua/metrics.lua, read in src/redis/replies.ts.
  */
 
-export const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'blocked', 'completed', 'failed'] as const;
+/**
+ * The state a job is in: `waiting` (ready to run), `active` (a worker runs it), `delayed` (due later: a
+ * `delay`, `runAt` or a retry's backoff), `blocked` (waiting for the jobs it depends on: queue.addFlow, or
+ * add with `dependsOn`; no worker can take it until they ended), `completed`, `failed` (for good).
+ * Finished jobs are kept as `removeOnComplete` and `removeOnFail` say.
+ *
+ * @useDeclaredType
+ */
 export type JobState = (typeof JOB_STATES)[number];
 
+/** Exact job counts of a queue ({@link Queue.getCounts}): kept by the scripts, read without scans. */
 export interface Counts {
+  /** Jobs ready to run now (0 while the queue is paused: see `paused`). */
   waiting: number;
+  /** Jobs a worker is running. */
   active: number;
+  /** Jobs due later: a delay, a `runAt`, or a retry's backoff. */
   delayed: number;
+  /** Jobs waiting for their dependencies (queue.addFlow, or add with dependsOn). */
+  blocked: number;
+  /** Completed jobs still kept by retention. */
   completed: number;
+  /** Jobs failed for good still kept by retention. */
   failed: number;
   /** Jobs waiting while the queue is paused (then `waiting` is 0). */
   paused: number;
@@ -24,6 +40,7 @@ export interface Counts {
  * counts are as in Counts (completed and failed: the jobs still kept, as retention decides).
  */
 export interface QueueMetrics extends Omit<Counts, 'limited'> {
+  /** Whether the queue is paused. */
   isPaused: boolean;
   /** Ungrouped jobs waiting on each priority level (index = level), paused or not. */
   waitingByLevel: number[];
@@ -39,4 +56,14 @@ export interface QueueMetrics extends Omit<Counts, 'limited'> {
   completedTotal: number;
   /** Jobs failed for good (attempts used up, or stalled too often) since the queue was created. */
   failedTotal: number;
+}
+
+/** Jobs that ended in one minute of Redis' clock (Queue#getMetricsHistory). */
+export interface MinuteCounts {
+  /** The minute's start (ms since the epoch, Redis' clock). */
+  minute: number;
+  /** Jobs completed in that minute. */
+  completed: number;
+  /** Jobs failed for good in that minute (a retry is not counted). */
+  failed: number;
 }

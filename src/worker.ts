@@ -1,16 +1,16 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, captureRejectionSymbol } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BackoffError, backoffDelay, type BackoffStrategy } from './backoff.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { checkRedisConfig, type RedisConfigCheck } from './durability.js';
 import {
+  ClosedError,
   ConfigMismatchError,
   DecodeError,
   LeaseLostError,
   RateLimitError,
   RedisConfigError,
-  TimeoutError,
   UnrecoverableError,
   ValidationError,
 } from './errors.js';
@@ -30,59 +30,35 @@ import type { Logger } from './telemetry/logger.js';
 import { runInSpan, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
-import { AttemptSignal } from './worker/attempt-signal.js';
+import type { AttemptSignal } from './worker/attempt-signal.js';
+import { withTimeout } from './worker/attempt-timeout.js';
+import { ClaimGate } from './worker/claim-gate.js';
+import { Heartbeat } from './worker/heartbeat.js';
+import { assertMiddleware, compose, type Middleware } from './worker/middleware.js';
+import { CancelWatch } from './worker/cancel-watch.js';
+import { ControlStore } from './redis/control-store.js';
 import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
+import { RunningJobs, type Running } from './worker/running-jobs.js';
 import { ScheduleStore } from './redis/schedule-store.js';
-import { ScheduleRunner, type FiredTick } from './schedules/runner.js';
+import { ScheduleRunner } from './schedules/runner.js';
+import { SandboxPool, sandboxFile } from './worker/sandbox/pool.js';
 import { Settler, type Settled } from './worker/settler.js';
+import type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 import { asError, failureTexts } from './worker/thrown.js';
-import { workerSettings, type WorkerOptions } from './worker/settings.js';
+import { assertConcurrency, defaultPrefetch, workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
+import { ChunkCollector, chunkSettings, type ChunkProcessor } from './worker/chunks.js';
 
-export type { WorkerOptions } from './worker/settings.js';
-
-export interface ProcessorContext {
-  /** Aborts when the attempt times out, or when the lease was lost (another worker now owns the job). */
-  signal: AbortSignal;
-  /**
-   * The downstream said "slow down": throws a RateLimitError, so the job goes back to waiting without
-   * using an attempt and its group (or the queue) starts nothing for `ms`. Same as throwing it yourself.
-   */
-  rateLimit(ms: number): never;
-  /**
-   * Runs `call` through this worker process' outbound limiter (the Worker option `outbound`): calls from
-   * all of the process' running jobs are spaced and capped together. Without the option it just calls.
-   */
-  throttle<T>(call: () => PromiseLike<T>): Promise<T>;
-}
-
-export type Processor<Data, Result> = (job: Job<Data, Result>, ctx: ProcessorContext) => Promise<Result>;
-
-export interface WorkerEventMap<Data, Result> {
-  active: [job: Job<Data, Result>];
-  completed: [job: Job<Data, Result>, result: Result];
-  /** The job failed for good: no attempts left, or UnrecoverableError. */
-  failed: [job: Job<Data, Result>, error: Error];
-  /** An attempt failed and the job will run again after `delay` ms. */
-  retrying: [job: Job<Data, Result>, error: Error, delay: number];
-  /** The handler threw RateLimitError: the job waits again, its group (or the queue) held for `holdMs`. */
-  rateLimited: [job: Job<Data, Result>, holdMs: number];
-  /** This worker fired a schedule's tick: the tick's job was enqueued. */
-  scheduleFired: [fired: FiredTick];
-  error: [error: Error];
-  closed: [];
-}
+export type { WorkerOptions, ChunkWorkerOptions } from './worker/settings.js';
+export type { ChunkOptions, ChunkContext, ChunkProcessor } from './worker/chunks.js';
+export type { Middleware } from './worker/middleware.js';
+export type { Processor, ProcessorContext, WorkerEventMap } from './worker/contract.js';
 
 /** Delayed jobs promoted per claim call at most; the rest follow on the next claims. */
 const PROMOTE_LIMIT = 1000;
 const MAX_IDLE_BACKOFF = 5000;
-
-interface Running {
-  readonly jobId: string;
-  readonly abort: AttemptSignal;
-}
 
 /**
  * Runs a queue's jobs.
@@ -91,20 +67,41 @@ interface Running {
  * -> closed. The claim loop: claim up to the free slots (one script call, many jobs; or, when completions
  * are about to leave, inside their complete call) -> start each job -> when nothing is ready, block on
  * Redis (XREAD on the level streams and ctl) until an add, a resume, the next delayed job's due time, or
- * blockTimeout. A job: run the handler -> settle through the Settler (completions and failures of one
- * event-loop turn share one script call) -> emit.
+ * blockTimeout. A job: run the handler (inside its middleware) -> settle through the Settler (completions
+ * and failures of one event-loop turn share one script call) -> emit. While paused (worker.pause()), or
+ * with every slot taken, the loop parks instead of claiming (ClaimGate); running jobs go on.
+ *
+ * A Worker opens two connections: one for commands and one for its blocking waits. It also fires the
+ * queue's recurring schedules (option `schedules`) and recovers stalled jobs. Call `close()` on shutdown
+ * (SIGTERM): running jobs finish and settle first.
+ *
+ * @typeParam Data - The type of the jobs' data.
+ * @typeParam Result - The type of what the processor returns.
  */
 export class Worker<Data = unknown, Result = unknown> extends EventEmitter<WorkerEventMap<Data, Result>> implements JobOwner {
+  /** The queue's name, as given to the constructor. */
   readonly name: string;
+  /** @internal The queue's typed script verbs (src/redis/store.ts), for Job and tests. */
   readonly store: QueueStore;
+  /** The `maxPayloadBytes` option in effect, in bytes: the limit on return values and progress. */
   readonly maxPayloadBytes: number;
+  /** The `keepLogs` option in effect: newest log lines kept per job, 0 for all. */
   readonly keepLogs: number;
+  /** The `logger` option, if one was given: the parent of every `job.logger` of this worker's jobs. */
   readonly logger: Logger | undefined;
-  /** This worker's consumer name in Redis. */
+  /** The `telemetryMeta` option in effect: the meta keys its log lines and process spans show. */
+  readonly telemetryMeta: readonly string[];
+  /** This worker's consumer name in Redis: the `id` of queue.getWorkers() and the jobs' `processedBy`. */
   readonly consumer: string;
-  readonly concurrency: number;
+  #concurrency: number;
   readonly #processor: Processor<Data, Result>;
-  readonly #prefetch: number;
+  readonly #sandbox: SandboxPool | undefined;
+  /** The processor inside the middleware (use()): the processor itself while there is none. */
+  #handler: Processor<Data, Result>;
+  readonly #middleware: Middleware<Data, Result>[] = [];
+  #prefetch: number;
+  readonly #prefetchGiven: boolean;
+  readonly #gate = new ClaimGate();
   readonly #levels: number;
   readonly #strategies: Record<string, BackoffStrategy>;
   readonly #throttle: Throttle;
@@ -114,18 +111,62 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #idle: IdleWait;
   readonly #settler: Settler;
   readonly #leases: Leases;
+  readonly #cancels: CancelWatch;
   readonly #reaper: Reaper;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
-  readonly #running = new Map<string, Running>();
-  readonly #tasks = new Set<Promise<void>>();
-  #slotFreed: (() => void) | undefined;
+  readonly #running = new RunningJobs();
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(name: string, processor: Processor<Data, Result>, options: WorkerOptions) {
-    super();
+  /**
+   * Validates the options, opens its two connections and, unless `autorun` is false, starts claiming
+   * jobs at once. The first claim checks the queue's settings against Redis (the `redisConfig` check,
+   * `priorityLevels`): a failure there is reported on `error`, and a {@link RedisConfigError} or
+   * {@link ConfigMismatchError} stops the claim loop (close() still works).
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(job, ctx) => result` run in this process, or the absolute path
+   *   (or file URL) of a module whose default export is one, run in a sandbox (the `sandbox` option).
+   * @param options - {@link WorkerOptions}; `connection` is required.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: Processor<Data, Result> | string | URL, options: WorkerOptions);
+  /**
+   * A worker whose processor takes the jobs in chunks (`options.chunk`): see {@link ChunkProcessor}. Each job
+   * is claimed, leased, timed and settled on its own, as with a per-job processor.
+   *
+   * @param name - The queue's name, as given to the Queue.
+   * @param processor - An async function `(jobs, ctx) => results`, one result (or Error) per job, in order.
+   * @param options - {@link ChunkWorkerOptions}: {@link WorkerOptions} with `chunk`; `concurrency` defaults
+   *   to `chunk.size` and may not be smaller.
+   * @throws {@link ValidationError} when the name, the processor or an option is not acceptable.
+   */
+  constructor(name: string, processor: ChunkProcessor<Data, Result>, options: ChunkWorkerOptions);
+  constructor(name: string, processor: Processor<Data, Result> | ChunkProcessor<Data, Result> | string | URL, options: WorkerOptions | ChunkWorkerOptions) {
+    // An async listener's rejection is reported as a throwing listener is ([captureRejectionSymbol]).
+    super({ captureRejections: true });
+    if (options?.chunk !== undefined) {
+      // A chunked processor is called with arrays: it goes behind a collector that takes jobs one by one.
+      const chunk = chunkSettings(options.chunk);
+      if (typeof processor !== 'function') {
+        throw new ValidationError(`new Worker('${String(name)}', processor, { chunk }): a chunk processor must be an async function (jobs, ctx) => results; a sandboxed file takes one job at a time`);
+      }
+      options = { ...options, concurrency: options.concurrency ?? chunk.size };
+      if ((options.concurrency ?? 1) < chunk.size) {
+        throw new ValidationError(`concurrency (${String(options.concurrency)}) must be at least chunk.size (${chunk.size}), or no chunk could fill`);
+      }
+      const collector = new ChunkCollector(processor as ChunkProcessor<Data, Result>, chunk, outboundThrottle(options.outbound), rateLimit);
+      const perJob: Processor<Data, Result> = (job, ctx) => collector.add(job, () => ctx.signal);
+      processor = perJob;
+    }
+    if (typeof processor === 'string' || processor instanceof URL) {
+      const pool = new SandboxPool(sandboxFile(`new Worker('${String(name)}', processor, options)`, processor), options?.sandbox);
+      this.#sandbox = pool;
+      const sandboxed: Processor<Data, Result> = (job, ctx) => pool.run(job, ctx) as Promise<Result>;
+      processor = sandboxed;
+    }
     if (typeof processor !== 'function') {
       throw new ValidationError(`new Worker('${String(name)}', processor, options): processor must be an async function (job, ctx) => result`);
     }
@@ -134,20 +175,23 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     const settings = queueSettings(options);
     const keys = queueKeys(name, settings.prefix, settings.levels);
-    const { concurrency, prefetch, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
-    this.concurrency = concurrency;
+    const { concurrency, prefetch, prefetchGiven, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
+    this.#concurrency = concurrency;
     this.#prefetch = prefetch;
+    this.#prefetchGiven = prefetchGiven;
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
     this.#redisConfig = settings.redisConfig;
-    this.#processor = processor;
+    this.#processor = processor as Processor<Data, Result>;
+    this.#handler = this.#processor;
     this.#levels = settings.levels;
     this.name = name;
     this.maxPayloadBytes = settings.maxPayloadBytes;
     this.keepLogs = settings.keepLogs;
     this.consumer = `${options.name ?? hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = options.logger;
-    this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger);
+    this.telemetryMeta = settings.telemetryMeta;
+    this.#telemetry = new WorkerTelemetry(name, this.consumer, options.logger, settings.telemetryMeta);
 
     this.#connection = connect(options.connection);
     this.#blocking = connectBlocking(options.connection);
@@ -155,7 +199,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
-    this.#leases = new Leases(this.store, this.consumer, heartbeat, (lost) => this.#onLost(lost), onError);
+    this.#cancels = new CancelWatch(ControlStore.of(this.store));
+    const presence = () => ({ concurrency: this.#concurrency, running: this.#running.size, paused: this.#gate.paused });
+    this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError, this.#cancels);
     this.#reaper = new Reaper(this.store, `${this.consumer}:reaper`, stalledTimeout, maxStalled, stalledInterval, onError);
     if (options.schedules !== false) {
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
@@ -166,6 +212,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (options.autorun !== false) void this.run();
   }
 
+  /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
   }
@@ -173,6 +220,58 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   /** Jobs whose handler is running right now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /** Jobs this worker runs at once. */
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  /**
+   * Changes how many jobs this worker runs at once, while it runs (1 to 100,000). Raised, it claims for the
+   * new slots at once; lowered, running jobs finish and no job starts until fewer than the new number run.
+   * A prefetch left to its default follows it.
+   *
+   * @throws {@link ValidationError} when `value` is not an integer from 1 to 100,000.
+   */
+  set concurrency(value: number) {
+    this.#concurrency = assertConcurrency('worker.concurrency', value);
+    if (!this.#prefetchGiven) this.#prefetch = defaultPrefetch(this.#concurrency);
+    this.#gate.wake();
+  }
+
+  /** Whether this worker is paused (worker.pause()); the queue's own pause is queue.pause(). */
+  get isPaused(): boolean {
+    return this.#gate.paused;
+  }
+
+  /**
+   * Adds middleware around the handler: the first added runs outermost (src/worker/middleware.ts). Add it
+   * before jobs run (autorun: false, then run()), or jobs already started run without it.
+   */
+  use(middleware: Middleware<Data, Result>): this {
+    assertMiddleware(middleware);
+    this.#middleware.push(middleware);
+    this.#handler = compose(this.#middleware, this.#processor);
+    return this;
+  }
+
+  /**
+   * This worker stops claiming jobs; the jobs it runs go on and settle. Resolves once no claim is out (from
+   * then on it starts no job), or, with `waitForActive`, once its running jobs have also settled. Other
+   * workers of the queue go on: pause them all with queue.pause().
+   *
+   * @param options - What to wait for.
+   * @param options.waitForActive - Also wait until the jobs running now have settled; default false.
+   */
+  async pause(options: { waitForActive?: boolean } = {}): Promise<void> {
+    await this.#gate.pause();
+    if (options.waitForActive === true) await this.#running.settled();
+  }
+
+  /** Claims again after pause(). */
+  resume(): void {
+    this.#gate.resume();
   }
 
   /** Starts the claim loop (done by the constructor unless autorun is false); resolves when it ends. */
@@ -194,12 +293,12 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           this.#schedules?.start();
           started = true;
         }
-        const free = this.concurrency - this.#running.size;
-        if (free <= 0) {
-          await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        const free = this.#concurrency - this.#running.size;
+        if (this.#gate.closed(free)) {
+          await this.#gate.park();
           continue;
         }
-        const claimed = await this.#claim(free);
+        const claimed = await this.#gate.track(this.#claim(free));
         failures = 0;
         if (claimed === undefined) continue;
         if (claimed.kind === 'jobs') {
@@ -229,9 +328,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, Math.min(this.#prefetch, free), PROMOTE_LIMIT);
   }
 
-  /** How many jobs a claim leaving now may take: none once closing. */
+  /** How many jobs a claim leaving now may take: none once closing or paused. */
   #claimable(): number {
-    return this.#closing === undefined ? Math.min(this.#prefetch, this.concurrency - this.#running.size) : 0;
+    const free = this.#concurrency - this.#running.size;
+    return this.#closing === undefined && !this.#gate.closed(free) ? Math.min(this.#prefetch, free) : 0;
   }
 
   #startClaimed(claimed: ClaimedJob): void {
@@ -249,10 +349,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           : why,
       );
       const reason = `${why.message}; the job was failed without running`;
-      const task = this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL })).then(
-        () => void this.#tasks.delete(task),
-      );
-      this.#tasks.add(task);
+      // labels: whether it had any cannot be read; fail.lua then looks (one HGET), so the index stays exact.
+      this.#running.track(this.#settle(claimed, () => this.#settler.fail({ job: claimed, retryDelay: -1, reason, stack: '', keep: KEEP_ALL, labels: true })).then(() => undefined));
       return;
     }
     this.#start(job, claimed);
@@ -260,14 +358,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
 
   #start(job: Job<Data, Result>, claimed: ClaimedJob): void {
     const entry = claimed.entry;
-    const running: Running = { jobId: job.id, abort: new AttemptSignal() };
-    this.#running.set(entry, running);
+    const running = this.#running.add(claimed, job.id);
     this.#leases.hold(claimed.stream, entry);
-    const task = this.#execute(job, claimed, running).finally(() => {
-      this.#leases.release(entry);
-      this.#tasks.delete(task);
-    });
-    this.#tasks.add(task);
+    this.#running.track(this.#execute(job, claimed, running).finally(() => this.#leases.release(entry)));
   }
 
   /**
@@ -284,12 +377,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     let progress: Buffer | undefined;
     try {
       result = await this.#invoke(job, running.abort, span);
+      running.settling = true;
+      if (running.abandoned) return this.#telemetry.finish(job, span, undefined, 0, undefined);
       encoded = encode(result, 'return value', this.maxPayloadBytes);
       // Progress the handler recorded goes into the completed job's record (its hash is deleted then). It is
       // encoded again here, and an object changed since updateProgress may no longer encode: that fails the
       // attempt like a result that cannot be stored.
       progress = job.progress === undefined ? undefined : encode(job.progress, 'progress', this.maxPayloadBytes);
     } catch (thrown) {
+      running.settling = true;
+      if (running.abandoned) return this.#telemetry.finish(job, span, undefined, 0, undefined);
       const seconds = (performance.now() - started) / 1000;
       const error = asError(thrown);
       let outcome: JobOutcome | undefined;
@@ -309,7 +406,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const seconds = (performance.now() - started) / 1000;
     this.#freeSlot(entry);
     const keep = job.opts.keepCompleted;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, ...(progress === undefined ? {} : { progress }) }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, labels, ...(progress === undefined ? {} : { progress }) }));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -333,31 +432,11 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     // rejection, and each job spares a promise and a closure.
     let run: Promise<Result>;
     try {
-      run = Promise.resolve(runInSpan(span, this.#processor, job, ctx));
+      run = Promise.resolve(runInSpan(span, this.#handler, job, ctx));
     } catch (error) {
       run = Promise.reject(asError(error));
     }
-    const timeout = job.opts.timeout;
-    if (timeout === undefined) return run;
-    // add() refuses more, but a job stored by an earlier version may have it, and would time out at once.
-    const ms = Math.min(timeout, MAX_TIMER_MS);
-    return new Promise<Result>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const error = new TimeoutError(`job '${job.id}' ran past its timeout of ${timeout} ms`);
-        attempt.abort(error);
-        reject(error);
-      }, ms);
-      run.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: Error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withTimeout(run, job.opts.timeout, job.id, attempt);
   }
 
   async #settleFailure(job: Job<Data, Result>, claimed: ClaimedJob, error: Error): Promise<JobOutcome | undefined> {
@@ -374,7 +453,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       }
     }
     const texts = failureTexts(reason, error);
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed }));
+    const dedupe = job.opts.dedupe !== undefined;
+    const labels = job.opts.labels !== undefined;
+    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe, labels }));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;
@@ -411,17 +492,16 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   #freeSlot(entry: string): void {
-    this.#running.delete(entry);
-    const wake = this.#slotFreed;
-    this.#slotFreed = undefined;
-    wake?.();
+    this.#running.free(entry);
+    this.#gate.wake();
   }
 
+  /** Taken back as stalled, or cancelled by a person (cancel-watch.ts says which): the attempts' signals abort. */
   #onLost(entries: string[]): void {
-    for (const entry of entries) {
-      const running = this.#running.get(entry);
-      running?.abort.abort(new LeaseLostError(running.jobId, 'the lease ran out and the job was handed to another worker'));
-    }
+    const lost = entries.flatMap((entry) => this.#running.get(entry) ?? []);
+    void this.#cancels.whyLost(lost.map((running) => running.jobId)).then((why) => {
+      for (const running of lost) running.abort.abort(why(running.jobId));
+    });
   }
 
   /**
@@ -436,9 +516,20 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
   }
 
+  /** An async listener's rejection (captureRejections), reported as #notify reports a throw. */
+  override [captureRejectionSymbol]<K>(
+    error: Error,
+    event: keyof WorkerEventMap<Data, Result> | K,
+    ..._args: K extends keyof WorkerEventMap<Data, Result> ? WorkerEventMap<Data, Result>[K] : never
+  ): void {
+    const wrapped = new Error(`a '${String(event)}' listener of worker '${this.name}' rejected: ${asError(error).message}`, { cause: error });
+    // An 'error' listener that rejects is not handed its own failure again: that would loop.
+    this.#report(wrapped, event !== 'error');
+  }
+
   /** To the `error` listeners; without one, to the `logger` option; without that, a process warning. */
-  #report(error: Error): void {
-    if (this.listenerCount('error') > 0) {
+  #report(error: Error, toListeners = true): void {
+    if (toListeners && this.listenerCount('error') > 0) {
       try {
         this.emit('error', error);
         return;
@@ -451,10 +542,18 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   }
 
   /**
-   * Graceful: stops claiming, lets running jobs finish and settle, then closes its connections. Resolves
-   * when nothing of this worker is left running. Safe to call more than once.
+   * Graceful (the default): stops claiming, lets running jobs finish and settle, then closes its
+   * connections; resolves when nothing of this worker is left running. `force`: does not wait for running
+   * jobs: aborts their ctx.signal (ClosedError) and gives them back to waiting at once, without using an
+   * attempt (one release call; the events stream records them as rate-limited with no hold), then closes.
+   * Their handlers may still run on in this process, but their outcomes are dropped. A force given while a
+   * graceful close waits ends that wait. Safe to call more than once.
+   *
+   * @param options - How to treat running jobs.
+   * @param options.force - Give them back at once instead of waiting for them; default false.
    */
-  close(): Promise<void> {
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force === true) this.#running.force();
     this.#closing ??= this.#close();
     return this.#closing;
   }
@@ -464,16 +563,22 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     disconnectNow(this.#blocking);
     const schedulesStopped = this.#schedules?.stop();
     this.#stopQueueMetrics?.();
-    const wake = this.#slotFreed;
-    this.#slotFreed = undefined;
-    wake?.();
+    this.#gate.wake();
     await this.#loop;
-    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await this.#running.settled();
+    if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, this.#sandbox?.close()]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');
+  }
+
+  /** close({ force }): the jobs whose handlers still run, aborted and given back; waits for the release only. */
+  async #abandonRunning(): Promise<void> {
+    const abandoned = this.#running.abandon(() => new ClosedError(`Worker '${this.name}' (${this.consumer}), closed with force,`));
+    for (const { claimed } of abandoned) this.#leases.release(claimed.entry);
+    await Promise.all(abandoned.map(({ claimed }) => this.#settle(claimed, () => this.#settler.release({ job: claimed, holdMs: 0 }))));
   }
 }
 

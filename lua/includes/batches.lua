@@ -149,10 +149,10 @@ local function tallyBatch(tally, id, failed)
   return tally
 end
 
--- complete: `hashed` is '0' or '1' and, for a member, its batch id after it (src/redis/store.ts). Returns
--- the tally and the flag alone.
+-- complete: a member's `hashed` is 'b', complete's digit, its batch's id (src/redis/store.ts). Returns the
+-- tally and the digit alone.
 local function tallyCompleted(tally, hashed)
-  return tallyBatch(tally, string.sub(hashed, 2), false), string.sub(hashed, 1, 1)
+  return tallyBatch(tally, string.sub(hashed, 3), false), string.sub(hashed, 2, 2)
 end
 
 -- A job failed for good (fail, recover-stalled): counted in its batch when its options name one.

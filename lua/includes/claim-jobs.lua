@@ -4,7 +4,8 @@
 -- for the whole call: flushing the events, and counting the n jobs handed out in meta `active` (complete
 -- adds them to the change its settle makes: one HINCRBY, not two).
 -- Q is the script's context: base, idKey, levels (level streams), G (group keys), ctl, meta, now, failed,
--- events, maxLen. `streams`: every stream of the queue, the admit stream last (streamKeys).
+-- events, maxLen, and settled (complete.lua: deliveries settled before the claim, not yet taken off meta
+-- `active`). `streams`: every stream of the queue, the admit stream last (streamKeys).
 --@include status
 --@include keys
 --@include numbers
@@ -14,6 +15,7 @@
 --@include corrupt
 --@include events
 --@include promote
+--@include queue-limits
 
 -- The id of a stream's last entry ('0-0' for none): where an idle worker's XREAD starts.
 local function lastEntryId(key)
@@ -27,8 +29,10 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
   local base, maxLen, now = Q.base, Q.maxLen, Q.now
   local admitKey, admitIndex = streams[#streams], #streams - 1
 
-  local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting')
+  local meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'linked')
   if not meta[1] then return { STATUS.NEEDS_INIT } end
+  -- For a complete that claims: whether jobs wait for others (dependents.lua), read here for free.
+  Q.linked = meta[7] or '0'
   local nowS = int(now)
   promoteDue(Q, delayedKey, promoteLimit)
 
@@ -104,7 +108,16 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     end
     local rule = groupLimits(G, g, limitCache)
     local logKey, used = groupRateKey(base, g), 0
-    if rule.max > 0 then
+    if rule.burst > 0 then
+      -- Smooth (queue-limits.lua): starts spaced duration / max apart, burst at once.
+      local next = groupSmoothNext(Q, g, rule)
+      if next > Q.exact then
+        -- Whole ms, as claim compares the throttled set with its ms clock.
+        throttle(G, g, math.ceil(next))
+        waitAtMost(math.ceil(next) - now)
+        return false
+      end
+    elseif rule.max > 0 then
       redis.call('ZREMRANGEBYSCORE', logKey, '-inf', now - rule.duration)
       used = redis.call('ZCARD', logKey)
       if used >= rule.max then
@@ -142,14 +155,20 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     markQueued(base, j.id, entry, int(admitIndex), popped[2])
     redis.call('HINCRBY', G.active, g, 1)
     admitted = admitted + 1
-    if rule.max > 0 then
+    local smoothNext
+    if rule.burst > 0 then
+      smoothNext = groupSmoothStart(Q, g, rule)
+    elseif rule.max > 0 then
       -- Members are entry ids, unique per delivery: a job started twice in a window counts twice.
       redis.call('ZADD', logKey, nowS, entry)
       redis.call('PEXPIRE', logKey, rule.duration)
     end
     if redis.call('ZCARD', waitKey) == 0 then
       redis.call('HDEL', G.state, g)
-    elseif rule.max > 0 and used + 1 >= rule.max then
+    elseif smoothNext and smoothNext > Q.exact then
+      throttle(G, g, math.ceil(smoothNext))
+      waitAtMost(math.ceil(smoothNext) - now)
+    elseif not smoothNext and rule.max > 0 and used + 1 >= rule.max then
       local oldest = tonumber(redis.call('ZRANGE', logKey, 0, 0, 'WITHSCORES')[2])
       throttle(G, g, oldest + rule.duration)
       waitAtMost(oldest + rule.duration - now)
@@ -166,6 +185,13 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     status = STATUS.EMPTY
     local budget = count
     local rlmax, rldur = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
+    -- A concurrency or a smooth limit: rlmax holds the rule (queue-limits.lua), and only then is more read.
+    local rule
+    if not rlmax then
+      rule = queueRule(meta[3])
+      rlmax = rule.max
+      if rule.burst > 0 then rlmax = 0 end
+    end
     local heldUntil = tonumber(meta[5] or '0')
     -- Jobs a RateLimitError gave back wait in the levels' fronts (meta `front`). Looked for only when the
     -- queue has a `hold` field, which release always sets with them and which claim deletes once the hold is
@@ -220,6 +246,11 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
         waitAtMost(tonumber(redis.call('ZRANGE', rateKey, 0, 0, 'WITHSCORES')[2]) + rldur - now)
       end
     end
+    if rule and budget > 0 then
+      budget = ruleBudget(Q, rule, rldur, budget, waitAtMost)
+      -- At the concurrency: the worker waits on ctl alone, for a settle that frees a slot.
+      if rule.capped then status = STATUS.PAUSED end
+    end
 
     -- Every group in the ring, throttled or full has waiting jobs: with none, the group machinery is skipped
     -- (3 commands a claim saved for queues that do not use groups).
@@ -249,6 +280,7 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
         for _, item in ipairs(reply[1][2]) do deliver(admitIndex, item[1], item[2]) end
       end
     end
+    if rule then commitQueueRule(Q, rule, n) end
 
     if n > 0 then
       if rlmax > 0 then

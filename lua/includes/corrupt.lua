@@ -10,6 +10,8 @@
 --@include numbers
 --@include events
 --@include record
+--@include history
+--@include labels
 --@include batches
 
 local function failCorrupt(Q, j, problem)
@@ -36,6 +38,9 @@ local function failCorrupt(Q, j, problem)
   redis.call('HSET', key, unpack(f))
   redis.call('ZADD', Q.failed, now, j.id)
   redis.call('HINCRBY', Q.meta, 'failed', 1)
+  countMinute(Q.base, Q.now, 'failed', 1)
+  -- An unfinished job becomes failed: its label entries follow (behind the gate, on this rare path).
+  moveLabelsIf(Q.base, Q.meta, j.id, 'q', 'f', now, Q)
   emit(Q.events, Q.maxLen, 'failed', j.id, reason)
   batchMemberFailed(Q, clean.opts)
 end

@@ -5,7 +5,8 @@
 -- The entry's pairs are groups: a pair ('', type) starts a group of one event type, and each pair after it
 -- is one event of that type, (job id, value): the name for added, the attempt for active, the result for
 -- completed, the reason for failed, '<delay>:<reason>' for retrying, the delay for rate-limited, the
--- progress for progress, '' for the rest. paused and resumed are a group with no pairs. Job ids are never
+-- progress for progress, the key for deduplicated, the due time (ms) for debounced and rescheduled, the
+-- level for priority, the reason given for cancelled, '' for the rest (updated, promoted, ...). paused and resumed are a group with no pairs. Job ids are never
 -- empty (options.ts), so '' cannot be mistaken for one. Two values per job instead of six ('ev', type,
 -- 'id', id, and the value's name and value): the events of an add + process run took 25,000 Redis
 -- instructions per job in that form (callgrind, 10,000 jobs). src/redis/event-reader.ts reads them.

@@ -66,16 +66,17 @@ local function wakeGroups(Q, limit)
   end
 end
 
--- A group's limits: its own rule, else the default rule (field ''). "max duration concurrency", -1 = none.
+-- A group's limits: its own rule, else the default rule (field ''). "max duration concurrency", -1 = none,
+-- and a fourth number, the burst, for a smooth rate (queue-limits.lua); a sliding one has three, as before.
 local function groupLimits(G, g, cache)
   local rule = cache[g]
   if rule then return rule end
   local own, default = unpack(redis.call('HMGET', G.limits, g, ''))
   local text = own or default
-  rule = { max = -1, duration = -1, concurrency = -1 }
+  rule = { max = -1, duration = -1, concurrency = -1, burst = -1 }
   if text then
-    local max, duration, concurrency = string.match(text, '^(-?%d+) (-?%d+) (-?%d+)$')
-    rule = { max = tonumber(max), duration = tonumber(duration), concurrency = tonumber(concurrency) }
+    local max, duration, concurrency, burst = string.match(text, '^(-?%d+) (-?%d+) (-?%d+) ?(-?%d*)$')
+    rule = { max = tonumber(max), duration = tonumber(duration), concurrency = tonumber(concurrency), burst = tonumber(burst) or -1 }
   end
   cache[g] = rule
   return rule

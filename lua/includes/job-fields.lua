@@ -11,7 +11,9 @@
 --   ready   when its entry became ready (ms; entries only)
 --   err, stack  the latest failed attempt's reason and stack (absent without one)
 -- A hash adds its state's fields (record.lua): state, due, pon (processed on), fon (finished on),
--- progress, for a locator entry and lvl, and place: where a RateLimitError gives the job back (release.lua). A completed record also has pon, rv (its result) and progress.
+-- progress, for a locator entry and lvl, and place: where a RateLimitError gives the job back (release.lua),
+-- and for a job failed for good by (the consumer that ran it). A completed record also has pon, rv (its
+-- result), progress and by.
 
 -- The layouts, as tables: src/redis/job-fields.ts holds the same ones, and test/unit/job-fields.test.ts
 -- compares the two and checks every place below and in the scripts that spells the names out. They are
@@ -24,8 +26,8 @@ local function jobFieldTables()
     FULL_FIELDS = { 'id', 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'ready' },
     -- A stream entry in the fresh layout (a job added ready, with a generated id and no group): only these.
     FRESH_FIELDS = { 'name', 'data', 'opts', 'ts' },
-    -- A completed record's parts, in order (done.lua); progress only when there is one.
-    RECORD_PARTS = { 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress' },
+    -- A completed record's parts, in order (done.lua); progress empty for none; older records end before it.
+    RECORD_PARTS = { 'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress', 'by' },
     -- Fields that hold a count or a time: decimal digits only (jobProblem checks them).
     COUNTERS = { 'ts', 'prio', 'ats', 'atm', 'stalls' },
   }

@@ -5,6 +5,7 @@
 --@include events
 --@include enqueue
 --@include done
+--@include labels
 --@include batches
 local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   local j
@@ -18,7 +19,8 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   if jobProblem(j, #Q.levels) then return STATUS.CORRUPT end
   redis.call('ZREM', setKey, id)
   if completed then redis.call('HDEL', doneKey(Q.base), id) end
-  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress')
+  moveLabelsIf(Q.base, Q.meta, id, completed and 'c' or 'f', 'q', int(Q.now), Q)
+  redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl', 'by')
   enqueue(Q, j, false)
   -- A member counts as pending again in its batch (batches.lua).
   batchMemberRevived(Q, j.opts, not completed)

@@ -7,6 +7,8 @@
 --@include numbers
 --@include xinfo
 --@include locate
+--@include history
+--@include labels
 
 -- Acknowledged entries are not deleted one by one: XDEL finds each entry by walking its stream node from
 -- the start, which made it 12% of all Redis instructions of an add + process run (callgrind, 10,000 jobs).
@@ -25,10 +27,13 @@ local function nextId(id)
 end
 
 -- The status of a delivery the caller no longer holds: LEASE_LOST while its job exists (it was taken back
--- and runs, or ran, elsewhere), JOB_MISSING once it is gone (removed, or the queue obliterated).
+-- and runs, or ran, elsewhere), CANCELLED when a person cancelled it (cancel.lua marks its hash `cxl`),
+-- JOB_MISSING once it is gone (removed, or the queue obliterated).
 local function lostStatus(base, group, streams, levels, id)
-  if locate(base, group, streams, levels, id) then return STATUS.LEASE_LOST end
-  return STATUS.JOB_MISSING
+  local state = locate(base, group, streams, levels, id)
+  if not state then return STATUS.JOB_MISSING end
+  if state == 'failed' and redis.call('HEXISTS', jobKey(base, id), 'cxl') == 1 then return STATUS.CANCELLED end
+  return STATUS.LEASE_LOST
 end
 
 -- Collects entry ids per stream (index into `streams`: levels, then admit); flush() acknowledges them
@@ -91,10 +96,14 @@ local function closeBatch(acks, metaKey, settled)
   return settled > 0
 end
 
--- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter: one HINCRBY
--- per settle call, not per job, so a batch of 64 pays 1/64 of a command per job for them.
-local function countFinished(metaKey, field, n)
-  if n > 0 then redis.call('HINCRBY', metaKey, field, int(n)) end
+-- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter, and the
+-- same per minute (history.lua): one HINCRBY each per settle call, not per job, so a batch of 64 pays 1/64
+-- of a command per job for each. Q: the script's base, meta and now (ms).
+local function countFinished(Q, field, n)
+  if n > 0 then
+    redis.call('HINCRBY', Q.meta, field, int(n))
+    countMinute(Q.base, Q.now, field, n)
+  end
 end
 
 -- A delivery ended (settled or taken back): a grouped job gives its group's concurrency slot back.
@@ -116,14 +125,17 @@ end
 -- Retention for a finished set (completed or failed), scored by finish time; `done`: the completed set,
 -- whose jobs' records are in the done hash. count 0 never gets here (such jobs are deleted at once); -1
 -- means no limit. Each call deletes at most 1,000 jobs per rule, so a lowered limit is caught up over a
--- few calls instead of blocking Redis once.
-local function trimFinished(setKey, base, count, age, now, done)
+-- few calls instead of blocking Redis once. The deleted jobs' label entries go too, behind the gate
+-- (labels.lua): a queue without labeled jobs pays one HGET of meta per call that deletes, not per job.
+local function trimFinished(setKey, base, count, age, now, done, meta)
+  local phase = done and 'c' or 'f'
   if count > 0 then
     local excess = redis.call('ZCARD', setKey) - count
     if excess > 0 then
       if excess > 1000 then excess = 1000 end
       local ids = redis.call('ZRANGE', setKey, '0', int(excess - 1))
       dropJobs(base, ids, done)
+      dropLabelsIf(base, meta, ids, phase)
       redis.call('ZREMRANGEBYRANK', setKey, '0', int(excess - 1))
     end
   end
@@ -131,6 +143,7 @@ local function trimFinished(setKey, base, count, age, now, done)
     local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', int(now - age * 1000), 'LIMIT', '0', '1000')
     if #ids > 0 then
       dropJobs(base, ids, done)
+      dropLabelsIf(base, meta, ids, phase)
       redis.call('ZREM', setKey, unpack(ids))
     end
   end
@@ -146,8 +159,8 @@ local function newRetention()
     local rule = count .. ':' .. age
     if not rules[rule] then rules[rule] = { tonumber(count), tonumber(age) } end
   end
-  function r.apply(setKey, base, now, done)
-    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done) end
+  function r.apply(setKey, base, now, done, meta)
+    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done, meta) end
   end
   return r
 end

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DecodeError, JobActiveError, JobNotFoundError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
+import { DecodeError, JobActiveError, JobNotFoundError, JobStateError, RedisTimeoutError, RedisUnavailableError, ValidationError } from '../errors.js';
 import type { Queue } from '../queue.js';
 import type { ConnectionOptions } from '../redis/connection.js';
 import { JOB_STATES, type JobState, type QueueMetrics } from '../states.js';
@@ -9,6 +9,7 @@ import { LOG_LINES } from './format.js';
 import type { Html } from './html.js';
 import {
   FILTER_SCAN,
+  filtered,
   groupsPage,
   jobCells,
   jobPage,
@@ -22,38 +23,81 @@ import {
   queuePage,
   schedulesPage,
   type JobList,
+  type ListFilter,
   type OverviewRow,
   type PageContext,
 } from './pages.js';
 import { QueueDirectory } from './queues.js';
+import { LabelStore } from '../redis/label-store.js';
+import { readTimeline } from './timeline.js';
 import { CSRF_FIELD, Csrf, presentedToken, sameOrigin, sameSecret, securityHeaders, setCookie, TOKEN_COOKIE } from './security.js';
 
+/**
+ * The options of {@link createDashboard}. Validated when the dashboard is created: a bad one throws
+ * ValidationError. Without `token` or `authorize` anyone who reaches the handler may act on the queues:
+ * mount it behind your own authentication, or set one of them.
+ */
 export interface DashboardOptions {
   /** How to reach Redis, as for a Queue: `{ url }`, ioredis options, a cluster, or an ioredis instance (never closed by the dashboard). */
   connection: ConnectionOptions;
-  /** The prefix whose queues it shows. Default 'sluice'. */
+  /**
+   * The prefix whose queues it shows.
+   *
+   * @defaultValue `'sluice'`
+   */
   prefix?: string;
-  /** Hides every action and refuses every POST with 403. */
+  /**
+   * Hides every action and refuses every POST with 403.
+   *
+   * @defaultValue `false`
+   */
   readOnly?: boolean;
-  /** Called for every request, assets included; nothing is served unless it resolves true. */
+  /**
+   * Called for every request, assets included; nothing is served unless it resolves true.
+   *
+   * @defaultValue none: every request is served (after `token`, when set)
+   */
   authorize?: (req: IncomingMessage) => boolean | Promise<boolean>;
   /**
-   * A shared secret: a request must carry it as `Authorization: Bearer <token>`, or have visited any page
-   * with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the URL without it).
+   * A shared secret of at least 16 characters: a request must carry it as `Authorization: Bearer <token>`,
+   * or have visited any page with `?token=<token>` once (which sets an HttpOnly cookie and redirects to the
+   * URL without it).
+   *
+   * @defaultValue none: no token is asked for
    */
   token?: string;
-  /** A link for a job's trace id, with `{traceId}` where the id goes: `http://jaeger:16686/trace/{traceId}`. */
+  /**
+   * A link for a job's trace id: an http(s) URL with `{traceId}` where the id goes,
+   * `http://jaeger:16686/trace/{traceId}`.
+   *
+   * @defaultValue none: trace ids are shown without a link
+   */
   traceUrl?: string;
   /**
    * The path the handler is mounted at, for servers that pass the full URL (node:http, Fastify, Koa):
    * it is cut from the URL and prefixed to every link. Express' `app.use(path, handler)` needs none.
+   *
+   * @defaultValue `''`: mounted at the root, or found by Express
    */
   basePath?: string;
-  /** Signs the CSRF tokens. Default: random per process; set it when several processes serve one dashboard. */
+  /**
+   * Signs the CSRF tokens; set the same one on every process when several serve one dashboard.
+   *
+   * @defaultValue random: 32 bytes, new in each process
+   */
   secret?: string;
-  /** The events stream cap of the queues (as their Queues set it): retry and remove write events. Default 10,000. */
+  /**
+   * The events stream cap of the queues (as their Queues set it): retry and remove write events.
+   *
+   * @defaultValue `10000`
+   */
   eventsMaxLen?: number;
-  /** How often an open page asks for fresh counts, in ms. Default 2,000. */
+  /**
+   * How often an open page asks for fresh counts, in ms (an integer of at least 250). Polls of the same
+   * page within half of it (at most 1 s) share one read of Redis.
+   *
+   * @defaultValue `2000`
+   */
   pollIntervalMs?: number;
 }
 
@@ -87,7 +131,10 @@ const FLASH: Record<string, { kind: 'ok' | 'error'; text: (n: number) => string 
   retried: { kind: 'ok', text: () => 'Sent back to waiting.' },
   promoted: { kind: 'ok', text: () => 'Promoted: waiting now.' },
   removed: { kind: 'ok', text: () => 'Job removed.' },
+  cancelled: { kind: 'ok', text: () => 'Cancelled: the job failed for good; a running handler was told to stop.' },
   'schedule-removed': { kind: 'ok', text: () => 'Schedule removed.' },
+  'schedule-ran': { kind: 'ok', text: () => "Added now by its schedule's Run now; the schedule's next run is unchanged." },
+  'schedule-missing': { kind: 'error', text: () => 'No such schedule (removed meanwhile?).' },
   'not-found': { kind: 'error', text: () => 'No such job (removed meanwhile?).' },
   'job-active': { kind: 'error', text: () => 'The job is running; wait for it to finish.' },
   'wrong-state': { kind: 'error', text: () => 'The job is not in a state that allows this any more.' },
@@ -234,6 +281,15 @@ function validTraceUrl(template: string | undefined): string | undefined {
   return template;
 }
 
+/**
+ * The web dashboard as a plain Node `(req, res)` handler, mountable in node:http, Express, Fastify or Koa:
+ * the queues under one prefix, their counts, jobs, groups and schedules, and (unless `readOnly`) the
+ * operator's actions: retry, promote, remove, pause, clean. Server-rendered, with a strict
+ * Content-Security-Policy and CSRF tokens on every form. Call `close()` on the handler at shutdown.
+ *
+ * @param options - {@link DashboardOptions}; `connection` is required.
+ * @throws ValidationError for a bad option (a short `token`, a `traceUrl` without `{traceId}`, ...).
+ */
 export function createDashboard(options: DashboardOptions): DashboardHandler {
   if (typeof options !== 'object' || options === null || options.connection === undefined) {
     throw new ValidationError('createDashboard(options) needs options.connection ({ url } or ioredis options or an instance)');
@@ -264,14 +320,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
 
   // ---- pages ----
 
-  async function overviewRows(): Promise<OverviewRow[]> {
+  /** Every queue's metrics; with `history`, its per-minute history too (a page view, not a poll). */
+  async function overviewRows(history: boolean): Promise<OverviewRow[]> {
     const names = await queues.names();
     return Promise.all(
       names.map(async (name): Promise<OverviewRow> => {
         try {
           const queue = await queues.get(name, false);
           if (queue === undefined) return { name, error: 'registered, but not found in Redis (obliterated?)' };
-          return { name, metrics: await queue.getMetrics() };
+          const [metrics, minutes] = await Promise.all([queue.getMetrics(), history ? queue.getMetricsHistory() : []]);
+          return { name, metrics, history: minutes };
         } catch (error) {
           return { name, error: (error as Error).message };
         }
@@ -279,31 +337,31 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     );
   }
 
-  async function jobList(queue: Queue, state: JobState, page: number, filter: { name: string; group: string }, m: QueueMetrics): Promise<JobList> {
+  /** `withLabels`: read the labels in use for the filter's choices (a page view, not the rows' poll). */
+  async function jobList(queue: Queue, state: JobState, page: number, filter: ListFilter, m: QueueMetrics, withLabels: boolean): Promise<JobList> {
     const inState = state === 'waiting' ? m.waiting + m.paused : m[state];
-    if (filter.name === '' && filter.group === '') {
-      const start = page * PAGE_SIZE;
-      return { state, page, filter, total: inState, jobs: await queue.getJobs(state, start, start + PAGE_SIZE - 1) };
+    const labels = withLabels ? await queue.getLabels(50) : [];
+    const start = page * PAGE_SIZE;
+    if (!filtered(filter)) return { state, page, filter, labels, total: inState, jobs: await queue.getJobs(state, start, start + PAGE_SIZE - 1) };
+    const wanted = { ...(filter.label === '' ? {} : { label: filter.label }), ...(filter.name === '' ? {} : { name: filter.name }), ...(filter.group === '' ? {} : { group: filter.group }) };
+    // A label's completed or failed jobs are a set of their own: read by position, counted exactly.
+    if (filter.label !== '' && filter.name === '' && filter.group === '' && (state === 'completed' || state === 'failed')) {
+      const [jobs, total] = await Promise.all([
+        queue.getJobs(state, { ...wanted, start, end: start + PAGE_SIZE - 1 }),
+        LabelStore.of(queue.store).size(filter.label, state === 'completed' ? 'c' : 'f'),
+      ]);
+      return { state, page, filter, labels, total, jobs };
     }
-    const matches = [];
-    const step = 250;
-    let looked = 0;
-    for (let start = 0; start < FILTER_SCAN; start += step) {
-      const batch = await queue.getJobs(state, start, start + step - 1);
-      looked += batch.length;
-      for (const job of batch) {
-        if ((filter.name === '' || job.name === filter.name) && (filter.group === '' || job.group === filter.group)) matches.push(job);
-      }
-      if (batch.length < step) break;
-    }
-    const jobs = matches.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
-    return { state, page, filter, total: matches.length, jobs, scanned: { looked, more: inState > looked } };
+    // Otherwise the matches up to this page and one more (whether a next page exists), looking through
+    // FILTER_SCAN jobs at most where no index answers.
+    const found = await queue.findJobs(state, { ...wanted, start: 0, end: start + PAGE_SIZE, scanLimit: FILTER_SCAN });
+    return { state, page, filter, labels, total: found.jobs.length, jobs: found.jobs.slice(start, start + PAGE_SIZE), scanned: { looked: found.looked, more: !found.complete } };
   }
 
   async function get(r: Request, parts: string[]): Promise<void> {
     const { res, query, ctx } = r;
     if (parts.length === 0) {
-      const rows = await overviewRows();
+      const rows = await overviewRows(true);
       return sendHtml(res, 200, overviewPage(ctx, rows));
     }
     if (parts[0] === 'api') return api(r, parts.slice(1));
@@ -321,21 +379,28 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       const state = (JOB_STATES as readonly string[]).includes(stateParam) ? (stateParam as JobState) : 'failed';
       const pageNumber = Number(query.get('page') ?? '1');
       const page = Number.isInteger(pageNumber) && pageNumber >= 1 ? Math.min(pageNumber, MAX_PAGE) - 1 : 0;
-      const filter = { name: query.get('name') ?? '', group: query.get('group') ?? '' };
+      const filter = { name: query.get('name') ?? '', group: query.get('group') ?? '', label: query.get('label') ?? '' };
       const metrics = await queue.getMetrics();
-      const list = await jobList(queue, state, page, filter, metrics);
-      if (query.get('partial') === 'rows') return sendHtml(res, 200, jobRows(ctx, name, list));
-      return sendHtml(res, 200, queuePage(ctx, name, metrics, list));
+      const rowsOnly = query.get('partial') === 'rows';
+      const list = await jobList(queue, state, page, filter, metrics, !rowsOnly).catch((error: unknown) => {
+        // A label or group no job could carry (a control character, too long): say so in fixed words (never
+        // text a link chose), list without it.
+        if (!(error instanceof ValidationError)) throw error;
+        ctx.flash = { kind: 'error', text: 'Label and group filters not applied: no job can carry that label or group (1 to 64 and 1 to 256 characters, no control characters).' };
+        return jobList(queue, state, page, { name: filter.name, group: '', label: '' }, metrics, !rowsOnly);
+      });
+      if (rowsOnly) return sendHtml(res, 200, jobRows(ctx, name, list));
+      return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
       const job = await queue.getJob(parts[3]);
       if (job === undefined) throw new HttpError(404, `There is no job '${parts[3]}' in ${name} (removed, or deleted by retention).`);
-      const logs = await job.getLogs(-(LOG_LINES + 1), -1);
+      const [logs, timeline] = await Promise.all([job.getLogs(-(LOG_LINES + 1), -1), readTimeline(queue, job)]);
       const older = logs.length > LOG_LINES;
       return sendHtml(
         res,
         200,
-        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId }),
+        jobPage(ctx, name, { job, logs: older ? logs.slice(1) : logs, older, traceId: unpackTraceContext(job.traceContext)?.traceId, timeline }),
       );
     }
     if (parts[2] === 'schedules' && parts.length === 3) return sendHtml(res, 200, schedulesPage(ctx, name, await queue.getSchedules()));
@@ -360,7 +425,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
     let read: () => Promise<unknown>;
     if (parts.length === 1 && parts[0] === 'overview') {
       read = async () => {
-        const rows = await overviewRows();
+        const rows = await overviewRows(false);
         const cells: Record<string, string> = {};
         for (const row of rows) if ('metrics' in row) Object.assign(cells, metricCells(`q:${row.name}:`, row.metrics));
         return { names: rows.map((row) => row.name), cells };
@@ -443,6 +508,9 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
           case 'promote':
             await queue.promoteJob(id);
             return done(page, 'promoted');
+          case 'cancel':
+            await queue.cancel(id);
+            return done(page, 'cancelled');
           default:
             throw new HttpError(404, 'No such action.');
         }
@@ -450,13 +518,29 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         if (error instanceof JobNotFoundError) return failed('not-found');
         if (error instanceof JobActiveError) return failed('job-active');
         if (error instanceof DecodeError) return failed('corrupt');
-        if (error instanceof ValidationError) return failed('wrong-state');
+        if (error instanceof ValidationError || error instanceof JobStateError) return failed('wrong-state');
         throw error;
       }
     }
-    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts[5] === 'remove' && parts.length === 6) {
-      await queue.removeSchedule(parts[3]);
-      return done(q(base, name, 'schedules'), 'schedule-removed');
+    if (parts[2] === 'schedules' && parts[3] !== undefined && parts[4] === 'actions' && parts.length === 6) {
+      const back = q(base, name, 'schedules');
+      try {
+        switch (parts[5]) {
+          case 'remove':
+            await queue.removeSchedule(parts[3]);
+            return done(back, 'schedule-removed');
+          case 'run': {
+            const id = await queue.runSchedule(parts[3]);
+            // To the job it added: the page shows it, and follows it as it runs.
+            return id === null ? redirect(r.res, `${back}?error=schedule-missing`) : done(jobUrl(base, name, id), 'schedule-ran');
+          }
+          default:
+            throw new HttpError(404, 'No such action.');
+        }
+      } catch (error) {
+        if (error instanceof ValidationError) throw new HttpError(400, error.message);
+        throw error;
+      }
     }
     throw new HttpError(404, 'No such action.');
   }

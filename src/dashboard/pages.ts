@@ -1,10 +1,13 @@
 import type { Job } from '../job.js';
+import type { LabelUse } from '../labels.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
-import type { JobState, QueueMetrics } from '../states.js';
+import type { JobState, MinuteCounts, QueueMetrics } from '../states.js';
+import { largeChart, smallChart } from './chart.js';
 import { bytes, cut, duration, LOG_LINE_BYTES, preview, pretty, relative, TEXT_BYTES, timestamp, VALUE_BYTES } from './format.js';
 import { html, join, type Fragment, type Html } from './html.js';
 import { CSRF_FIELD } from './security.js';
+import { timelineSection, type Timeline } from './timeline.js';
 
 /**
  * The pages, server-rendered: plain functions from what was read to Html. Every value from Redis goes
@@ -28,7 +31,10 @@ export interface PageContext {
 }
 
 export const PAGE_SIZE = 25;
-/** How many jobs of a state a name or group filter looks through (getJobs pages of 250). */
+/**
+ * How many jobs a filter looks through when it has no index to read (a name, a group outside its waiting
+ * set, a label's unfinished jobs checked for their state): the scanLimit of queue.getJobs' filter.
+ */
 export const FILTER_SCAN = 1000;
 
 const STATES: readonly JobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
@@ -120,26 +126,26 @@ export function metricCells(prefix: string, m: QueueMetrics): Record<string, str
   };
 }
 
-export type OverviewRow = { name: string; metrics: QueueMetrics } | { name: string; error: string };
+export type OverviewRow = { name: string; metrics: QueueMetrics; history: MinuteCounts[] } | { name: string; error: string };
 
 export function overviewPage(ctx: PageContext, rows: readonly OverviewRow[]): Html {
   const body = rows.length === 0
     ? html`<section class="empty"><h1>No queues yet</h1><p>Queues appear here once a Queue, Worker or Scheduler of this prefix has used them.</p></section>`
     : html`<h1>Queues</h1>
 <table class="grid overview">
-<thead><tr><th>Queue</th><th></th><th class="n">Waiting</th><th class="n">Active</th><th class="n">Delayed</th><th class="n">Completed</th><th class="n">Failed</th><th class="n">Limited</th><th>Waiting per level</th><th class="n">Oldest waiting</th></tr></thead>
+<thead><tr><th>Queue</th><th></th><th class="n">Waiting</th><th class="n">Active</th><th class="n">Delayed</th><th class="n">Completed</th><th class="n">Failed</th><th class="n">Limited</th><th>Waiting per level</th><th class="n">Oldest waiting</th><th>Last 3 hours</th></tr></thead>
 <tbody>
 ${rows.map((row) => {
   const link = html`<a href="${q(ctx.base, row.name)}">${row.name}</a>`;
-  if ('error' in row) return html`<tr><td>${link}</td><td colspan="9" class="error">${row.error}</td></tr>`;
+  if ('error' in row) return html`<tr><td>${link}</td><td colspan="10" class="error">${row.error}</td></tr>`;
   const cells = metricCells(`q:${row.name}:`, row.metrics);
   const cell = (key: string, numeric = true): Html => html`<td${numeric ? html` class="n"` : ''}>${live(`q:${row.name}:${key}`, cells[`q:${row.name}:${key}`])}</td>`;
-  return html`<tr><td>${link}</td><td><span class="badge paused" data-live="q:${row.name}:paused" data-hide-empty>${cells[`q:${row.name}:paused`]}</span></td>${cell('waiting')}${cell('active')}${cell('delayed')}${cell('completed')}${cell('failed')}${cell('limited')}${cell('levels', false)}${cell('oldest')}</tr>`;
+  return html`<tr><td>${link}</td><td><span class="badge paused" data-live="q:${row.name}:paused" data-hide-empty>${cells[`q:${row.name}:paused`]}</span></td>${cell('waiting')}${cell('active')}${cell('delayed')}${cell('completed')}${cell('failed')}${cell('limited')}${cell('levels', false)}${cell('oldest')}<td>${smallChart(row.history)}</td></tr>`;
 })}
 </tbody>
 </table>
 <p class="hint" id="new-queues" hidden>New queues were registered: <a href="${ctx.base}/">reload</a>.</p>
-<p class="hint">Counts are exact (one script call per queue). Waiting includes jobs held by a pause. Per-minute history: not built yet.</p>`;
+<p class="hint">Counts are exact (one script call per queue). Waiting includes jobs held by a pause. The charts show the last 3 hours, a bar per minute (completed green, failed red), as they were when the page was read.</p>`;
   return layout(ctx, {
     title: 'Queues',
     crumbs: html`<span>${rows.length} queue${rows.length === 1 ? '' : 's'}</span>`,
@@ -164,9 +170,30 @@ export interface JobList {
   jobs: Job[];
   /** Jobs of the state (the count), or with a filter the matches found. */
   total: number;
-  filter: { name: string; group: string };
+  filter: ListFilter;
   /** With a filter: how many jobs of the state were looked through, and whether there were more. */
   scanned?: { looked: number; more: boolean };
+  /** The labels jobs carry now, most used first: the label filter's choices. */
+  labels?: readonly LabelUse[];
+}
+
+/** The queue page's filter, each '' when not set. */
+export interface ListFilter {
+  name: string;
+  group: string;
+  label: string;
+}
+
+/** Whether any field of the filter is set. */
+export function filtered(filter: ListFilter): boolean {
+  return filter.name !== '' || filter.group !== '' || filter.label !== '';
+}
+
+/** A job's labels as small tags, or nothing. */
+function labelTags(job: Job): Html | '' {
+  const labels = job.opts.labels;
+  if (labels === undefined || labels.length === 0) return '';
+  return html` <span class="labels">${labels.map((label) => html`<span class="label">${label}</span>`)}</span>`;
 }
 
 function whenColumn(state: JobState): string {
@@ -179,10 +206,10 @@ function whenValue(job: Job, ctx: PageContext): string {
 }
 
 export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
-  if (list.jobs.length === 0) return html`<tr><td colspan="7" class="empty">No ${list.state} jobs${list.filter.name !== '' || list.filter.group !== '' ? ' match' : ''}.</td></tr>`;
+  if (list.jobs.length === 0) return html`<tr><td colspan="7" class="empty">No ${list.state} jobs${filtered(list.filter) ? ' match' : ''}.</td></tr>`;
   return join(list.jobs.map((job) => html`<tr>
 <td><a href="${jobUrl(ctx.base, queue, job.id)}">${job.id}</a></td>
-<td>${job.name}</td>
+<td>${job.name}${labelTags(job)}</td>
 <td>${job.group ?? ''}</td>
 <td>${whenValue(job, ctx)}</td>
 <td class="n">${job.attemptsMade}</td>
@@ -191,16 +218,17 @@ export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
 </tr>`));
 }
 
-export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList): Html {
+export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList, history: readonly MinuteCounts[]): Html {
   const cells = metricCells('', m);
   const base = q(ctx.base, name);
-  const listUrl = (state: JobState, page = 0): string => withQuery(base, { state, page: page === 0 ? undefined : page + 1, name: list.filter.name, group: list.filter.group });
+  const listUrl = (state: JobState, page = 0): string =>
+    withQuery(base, { state, page: page === 0 ? undefined : page + 1, name: list.filter.name, group: list.filter.group, label: list.filter.label });
   const tabs = STATES.map((state) => html`<a href="${listUrl(state)}"${state === list.state ? html` aria-current="page"` : ''} class="state-tab">${state} <b>${live(state, cells[state])}</b></a>`);
   const first = list.page * PAGE_SIZE;
   const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
   const pager = html`<div class="pager">
 ${list.page > 0 ? html`<a href="${listUrl(list.state, list.page - 1)}" rel="prev">← newer</a>` : ''}
-<span>${list.total === 0 ? '0' : `${first + 1}–${first + list.jobs.length}`} of ${count(list.total)}${list.scanned === undefined ? '' : ` matching (looked through ${count(list.scanned.looked)} ${list.state} jobs${list.scanned.more ? ', the first ones only' : ''})`}</span>
+<span>${list.total === 0 ? '0' : `${first + 1}–${first + list.jobs.length}`} of ${count(list.total)}${list.scanned === undefined ? '' : ` matching (looked through ${count(list.scanned.looked)} ${list.filter.label === '' ? `${list.state} jobs` : 'jobs with the label'}${list.scanned.more ? ', the first ones only' : ''})`}</span>
 ${list.page + 1 < pages ? html`<a href="${listUrl(list.state, list.page + 1)}" rel="next">older →</a>` : ''}
 </div>`;
   const ages = [['1 hour', 3_600_000], ['1 day', 86_400_000], ['7 days', 604_800_000], ['0 (all)', 0]] as const;
@@ -221,10 +249,11 @@ ${queueNav(ctx, name, 'jobs')}
 <div><dt>Held by group limits</dt><dd>${live('limited', cells.limited)}</dd></div>
 <div><dt>Completed / failed since created</dt><dd>${count(m.completedTotal)} / ${count(m.failedTotal)}</dd></div>
 </dl>
+${largeChart(history)}
 ${actions}
 <div class="toolbar">
 <form method="get" action="${base}" class="search" role="search"><input type="search" name="id" placeholder="Job id" aria-label="Find a job by id" required><button type="submit">Find</button></form>
-<form method="get" action="${base}" class="filter"><input type="hidden" name="state" value="${list.state}"><input name="name" value="${list.filter.name}" placeholder="Job name" aria-label="Filter by job name"><input name="group" value="${list.filter.group}" placeholder="Group" aria-label="Filter by group"><button type="submit">Filter</button>${list.filter.name !== '' || list.filter.group !== '' ? html` <a href="${listUrl(list.state)}">clear</a>` : ''}</form>
+<form method="get" action="${base}" class="filter"><input type="hidden" name="state" value="${list.state}"><input name="name" value="${list.filter.name}" placeholder="Job name" aria-label="Filter by job name"><input name="group" value="${list.filter.group}" placeholder="Group" aria-label="Filter by group"><input name="label" value="${list.filter.label}" placeholder="Label" aria-label="Filter by label" list="labels-in-use"><datalist id="labels-in-use">${(list.labels ?? []).map((l) => html`<option value="${l.label}">${l.label} (${count(l.jobs)})</option>`)}</datalist><button type="submit">Filter</button>${filtered(list.filter) ? html` <a href="${withQuery(base, { state: list.state })}">clear</a>` : ''}</form>
 </div>
 <nav class="states">${tabs}</nav>
 <table class="grid jobs" data-list="${list.state}" data-refresh="${list.page === 0 && list.scanned === undefined ? withQuery(base, { state: list.state, partial: 'rows' }) : ''}">
@@ -248,6 +277,7 @@ export interface JobView {
   /** The job has older lines than these. */
   older: boolean;
   traceId: string | undefined;
+  timeline: Timeline;
 }
 
 export function jobCells(job: Job): Record<string, string> {
@@ -272,6 +302,7 @@ export function jobPage(ctx: PageContext, queue: string, view: JobView): Html {
   const finished = job.state === 'failed' || job.state === 'completed';
   const actions = html`<section class="actions" aria-label="Job actions">
 ${finished ? action(ctx, `${url}/actions/retry`, 'Retry', { id: 'retry' }) : ''}
+${finished ? '' : action(ctx, `${url}/actions/cancel`, 'Cancel', { confirm: `Cancel job ${job.id}? It fails for good${job.state === 'active' ? ' and its handler is told to stop' : ''}.`, danger: true, id: 'cancel' })}
 ${job.state === 'delayed' ? action(ctx, `${url}/actions/promote`, 'Promote (run now)', { id: 'promote' }) : ''}
 ${job.state !== 'active' ? action(ctx, `${url}/actions/remove`, 'Remove', { confirm: `Delete job ${job.id} and its logs for good?`, danger: true, id: 'remove' }) : ''}
 </section>`;
@@ -284,6 +315,7 @@ ${ctx.readOnly ? '' : actions}
 <dl class="facts job">
 ${row('Name', job.name)}
 ${row('Group', job.group ?? '–')}
+${row('Labels', labelTags(job) || '–')}
 ${row('Priority level', job.priority)}
 ${row('Attempts', live('attempts', cells.attempts))}
 ${row('Stalled', job.stalledCounter)}
@@ -299,7 +331,8 @@ ${block('Stack', job.stacktrace, TEXT_BYTES, 'stack')}
 ${block('Data', pretty(job.data), VALUE_BYTES, 'data')}
 ${job.returnvalue === undefined ? '' : block('Return value', pretty(job.returnvalue), VALUE_BYTES, 'return')}
 ${block('Options', pretty(job.opts), VALUE_BYTES, 'options')}
-<section id="logs"><h2>Logs</h2>${logs}</section>`;
+<section id="logs"><h2>Logs</h2>${logs}</section>
+${timelineSection(view.timeline, job.timestamp)}`;
   return layout(ctx, {
     title: `Job ${job.id}`,
     crumbs: crumbs(ctx, queue, html`job <code>${job.id}</code>`),
@@ -326,7 +359,7 @@ export function schedulesPage(ctx: PageContext, name: string, schedules: readonl
 <td>${s.job.name} <code class="preview">${preview(s.job.data)}</code></td>
 <td>${s.next === null ? 'ended' : html`${timestamp(s.next.getTime())} <small>(${relative(s.next.getTime(), ctx.now)})</small>`}</td>
 <td class="n">${count(s.runs)}</td>
-<td>${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'remove'), 'Remove', { confirm: `Remove schedule ${s.id}? Jobs it already enqueued stay.`, danger: true })}</td>
+<td class="row-actions">${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'run'), 'Run now')}${action(ctx, q(ctx.base, name, 'schedules', s.id, 'actions', 'remove'), 'Remove', { confirm: `Remove schedule ${s.id}? Jobs it already enqueued stay.`, danger: true })}</td>
 </tr>`);
   const body = html`<h1>${name}</h1>
 ${queueNav(ctx, name, 'schedules')}
@@ -334,14 +367,16 @@ ${queueNav(ctx, name, 'schedules')}
 <thead><tr><th>Id</th><th>When</th><th>Job</th><th>Next run</th><th class="n">Runs</th><th></th></tr></thead>
 <tbody>${rows}</tbody>
 </table>
-<p class="hint">Schedules fire from every Worker of the queue and from Schedulers. Running one now: not built yet.</p>`;
+<p class="hint">Schedules fire from every Worker of the queue and from Schedulers. Run now adds the schedule's job at once (its id is <code>&lt;schedule&gt;:now:&lt;ms&gt;</code>) and leaves its next run and its count of runs as they are.</p>`;
   return layout(ctx, { title: `${name} schedules`, crumbs: crumbs(ctx, name, 'schedules'), body });
 }
 
 function rule(limit: GroupLimit | undefined): string {
   if (limit === undefined) return 'none';
   const parts: string[] = [];
-  if (limit.max !== undefined && limit.duration !== undefined) parts.push(`${limit.max} per ${duration(limit.duration)}`);
+  if (limit.max !== undefined && limit.duration !== undefined) {
+    parts.push(`${limit.max} per ${duration(limit.duration)}${limit.smooth === true ? `, smooth (burst ${limit.burst ?? 1})` : ''}`);
+  }
   if (limit.concurrency !== undefined) parts.push(`${limit.concurrency} at once`);
   return parts.join(', ') || 'none';
 }
@@ -357,7 +392,9 @@ export function groupsPage(ctx: PageContext, name: string, view: GroupsView): Ht
   const { window, rules, held } = view;
   const queueLimit = window.limit === null
     ? html`<p>No queue-wide limit.</p>`
-    : html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>; <b>${window.started}</b> started in the current window.</p>`;
+    : window.limit.smooth === true
+      ? html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>, smooth: spaced ${duration(window.limit.duration / window.limit.max)} apart, up to <b>${window.limit.burst ?? 1}</b> at once.</p>`
+      : html`<p>At most <b>${window.limit.max}</b> jobs start per <b>${duration(window.limit.duration)}</b>; <b>${window.started}</b> started in the current window.</p>`;
   const hold = window.heldUntil === null ? '' : html`<p>A RateLimitError holds the whole queue until ${timestamp(window.heldUntil.getTime())} (${relative(window.heldUntil.getTime(), ctx.now)}).</p>`;
   const own = [...rules.entries()].filter(([group]) => group !== '').sort(([a], [b]) => a.localeCompare(b));
   const rulesTable = html`<table class="grid"><thead><tr><th>Group</th><th>Rule</th></tr></thead><tbody>

@@ -39,7 +39,7 @@ export function observeQueues(meter: Meter, read: () => Promise<readonly QueueRe
   const observables = [jobs, waiting, limited, limitedGroups, oldest, paused, completed, failed];
   const callback = async (result: BatchObservableResult): Promise<void> => {
     for (const { queue, metrics: m } of await read()) {
-      const states = { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, completed: m.completed, failed: m.failed };
+      const states = { waiting: m.waiting, paused: m.paused, active: m.active, delayed: m.delayed, blocked: m.blocked, completed: m.completed, failed: m.failed };
       for (const [state, value] of Object.entries(states)) result.observe(jobs, value, { queue, state });
       m.waitingByLevel.forEach((value, level) => result.observe(waiting, value, { queue, level: String(level) }));
       result.observe(waiting, m.waitingGrouped, { queue, level: 'grouped' });

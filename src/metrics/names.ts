@@ -13,13 +13,13 @@ export interface ExporterMetric {
 }
 
 /** Values of the `state` label of sluice_queue_jobs: the states of Queue#getCounts(). */
-export const JOB_STATES = ['waiting', 'paused', 'active', 'delayed', 'completed', 'failed'] as const;
+export const JOB_STATES = ['waiting', 'paused', 'active', 'delayed', 'blocked', 'completed', 'failed'] as const;
 
 export const QUEUE_JOBS: ExporterMetric = {
   name: 'sluice_queue_jobs',
   kind: 'gauge',
   labels: ['queue', 'state'],
-  help: 'Jobs per state, as Queue#getCounts(): waiting (could start now), paused (waiting in a paused queue), active, delayed, completed and failed (kept by retention)',
+  help: 'Jobs per state, as Queue#getCounts(): waiting (could start now), paused (waiting in a paused queue), active, delayed, blocked (waiting for the jobs they depend on), completed and failed (kept by retention)',
 };
 
 export const WAITING_JOBS: ExporterMetric = {

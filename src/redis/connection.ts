@@ -6,7 +6,14 @@ import { keySlot } from './slot.js';
  * ioredis' Cluster options. Per-node settings (password, TLS, timeouts) go in `clusterOptions.redisOptions`.
  */
 export interface ClusterConnectionOptions {
+  /** Startup nodes: a few of the cluster's masters, `{ host, port }` or `'host:port'`. */
   cluster: ClusterNode[];
+  /**
+   * ioredis' Cluster options; per-node settings (password, TLS, timeouts) in `redisOptions`. A Queue's
+   * `commandTimeout` applies under them.
+   *
+   * @defaultValue ioredis' defaults
+   */
   clusterOptions?: ClusterOptions;
 }
 
@@ -15,7 +22,10 @@ export interface ClusterConnectionOptions {
  * an ioredis Redis or Cluster instance the caller owns (sluice then never closes it, and duplicates it for
  * the blocking connection it needs).
  */
-export type ConnectionOptions = { url: string } | RedisOptions | Redis | Cluster | ClusterConnectionOptions;
+export type ConnectionOptions = {
+  /** A redis:// or rediss:// (TLS) URL; ioredis options may be added beside it. */
+  url: string;
+} | RedisOptions | Redis | Cluster | ClusterConnectionOptions;
 /** What sluice sends commands through: one Redis, or a Cluster that routes each command to its slot's master. */
 export type RedisClient = Redis | Cluster;
 export type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions };

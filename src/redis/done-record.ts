@@ -5,13 +5,17 @@ import { lengthPrefixed } from './packed.js';
  * A completed job's record in the queue's done hash (lua/includes/done.lua): written by its worker, which
  * has every field of it from the claim, so the complete script stores it as it comes, a batch per HSET.
  * Its parts are length-prefixed (packed.ts), named and ordered by RECORD_PARTS (job-fields.ts); `err` and
- * `stack` (an earlier attempt's failure) are empty when it had none, `progress` is there only when there is
- * one. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
+ * `stack` (an earlier attempt's failure) and `progress` are empty when it had none; `by` is the worker's
+ * consumer name (job.processedBy): about 30 bytes more per retained completed job. Records written before
+ * `by` existed end after `stack`, or after a non-empty `progress`, and read as jobs without processedBy. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
  * else reads it here. test/lua/lifecycle-scripts.test.ts checks both ends against each other.
  */
 
-/** The record of `job` completed with `result`; attemptsMade counts the attempt that completed it. */
-export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined): Buffer {
+/**
+ * The record of `job` completed with `result` by the worker `by`; attemptsMade counts the attempt that
+ * completed it.
+ */
+export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined, by: string): Buffer {
   const parts: (Buffer | string)[] = [
     job.name,
     job.data,
@@ -25,13 +29,17 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
     result,
     job.failedReason,
     job.stacktrace,
+    // Empty for none: msgpack never encodes a value in zero bytes.
+    progress ?? '',
+    by,
   ];
-  if (progress !== undefined) parts.push(progress);
   return lengthPrefixed(parts);
 }
 
-/** Parts that are left out of a job when empty: no group, no earlier failure. */
-const EMPTY_IS_NONE = new Set<StoredName>(['grp', 'err', 'stack']);
+/** Parts that are left out of a job when empty: no group, no earlier failure, no progress. */
+const EMPTY_IS_NONE = new Set<StoredName>(['grp', 'err', 'stack', 'progress']);
+/** Parts a record may end before: progress and by, which records written before processedBy left out. */
+const REQUIRED_PARTS = RECORD_PARTS.indexOf('progress');
 
 /**
  * A done record read back; `finishedOn` is its score in the completed set, `progress` a progress recorded
@@ -44,8 +52,7 @@ export function readDoneRecord(id: string, record: Buffer, finishedOn: Buffer, p
   let read = 0;
   for (const name of RECORD_PARTS) {
     if (at === record.length) {
-      // Only progress may be left out.
-      if (read < RECORD_PARTS.length - 1) problem = `its completed record has ${read} of ${RECORD_PARTS.length - 1} parts`;
+      if (read < REQUIRED_PARTS) problem = `its completed record has ${read} of ${REQUIRED_PARTS} parts`;
       break;
     }
     if (at + 4 > record.length) {

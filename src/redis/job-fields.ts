@@ -31,6 +31,7 @@ export const STORED_NAMES = {
   returnvalue: 'rv',
   entry: 'entry',
   stream: 'lvl',
+  processedBy: 'by',
 } as const;
 
 export type StoredName = (typeof STORED_NAMES)[keyof typeof STORED_NAMES];
@@ -41,8 +42,11 @@ export const FULL_FIELDS = ['id', 'name', 'data', 'opts', 'ts', 'prio', 'grp', '
 export const FAILURE_FIELDS = ['err', 'stack'] as const satisfies readonly StoredName[];
 /** A stream entry in the fresh layout (a job added ready, with a generated id and no group): only these. */
 export const FRESH_FIELDS = ['name', 'data', 'opts', 'ts'] as const satisfies readonly StoredName[];
-/** A completed record's parts, in order (done-record.ts); progress only when there is one. */
-export const RECORD_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress'] as const satisfies readonly StoredName[];
+/**
+ * A completed record's parts, in order (done-record.ts): progress (empty for none) and by are left out of
+ * records written before processedBy existed.
+ */
+export const RECORD_PARTS = ['name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'pon', 'rv', 'err', 'stack', 'progress', 'by'] as const satisfies readonly StoredName[];
 /** Fields that hold a count or a time: decimal digits only (1 to 15, exact in a double). */
 export const COUNTERS = ['ts', 'prio', 'ats', 'atm', 'stalls'] as const satisfies readonly StoredName[];
 
@@ -77,6 +81,8 @@ export interface StoredJob {
   returnvalue?: Buffer;
   /** msgpack, when the job recorded progress. */
   progress?: Buffer;
+  /** The consumer that runs the job (active) or ran its last attempt (completed, failed for good). */
+  processedBy?: string;
   /** On a stream: its entry (the fencing token of a delivery) and the stream's index (levels, then admit). */
   entry?: string;
   stream?: number;
@@ -168,6 +174,8 @@ export function readJob(id: string, state: JobState, get: FieldSource, hashed: b
   if (returnvalue !== undefined) job.returnvalue = returnvalue;
   const progress = get('progress');
   if (progress !== undefined) job.progress = progress;
+  const by = get('by');
+  if (by !== undefined && by.length > 0) job.processedBy = by.toString();
   if (problems.length > 0) job.corrupt = [...new Set(problems)].join('; ');
   return job;
 }

@@ -24,3 +24,17 @@ export function lengthPrefixed(parts: readonly (Buffer | string)[]): Buffer {
   }
   return out;
 }
+
+/** The parts of a length-prefixed value (lengthPrefixed's inverse); undefined when it is cut short. */
+export function readLengthPrefixed(value: Buffer): Buffer[] | undefined {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at < value.length) {
+    if (at + 4 > value.length) return undefined;
+    const length = value.readUInt32BE(at);
+    if (at + 4 + length > value.length) return undefined;
+    parts.push(value.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return parts;
+}

@@ -1,5 +1,5 @@
 import { ScriptError } from '../errors.js';
-import type { Counts, JobState, QueueMetrics } from '../states.js';
+import type { Counts, JobState, MinuteCounts, QueueMetrics } from '../states.js';
 import { readDoneRecord } from './done-record.js';
 import { entryJob, freshJob } from './entries.js';
 import { readHash, type ClaimedJob, type StoredJob } from './job-fields.js';
@@ -114,6 +114,14 @@ export function batchAddReply(reply: unknown): BatchAddReply {
   throw new ScriptError(`batch-add returned status ${code}`);
 }
 
+/** add-flow: the ids of the jobs in order, or why nothing was written (lua/add-flow.lua's Returns). */
+export function addFlowReply(reply: unknown): { ids: string[] } | { refused: StatusCode; detail: string } {
+  const values = list(reply, 'add-flow');
+  const code = status(values[0], 'add-flow');
+  if (code !== Status.OK) return { refused: code, detail: str(values[1]) };
+  return { ids: values.slice(1).map(str) };
+}
+
 export type ClaimResult =
   | { kind: 'jobs'; jobs: ClaimedJob[] }
   | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
@@ -163,6 +171,26 @@ export function recoverReply(reply: unknown): { requeued: number; failed: number
   return { requeued: num(values[0]), failed: num(values[1]), strays: values.slice(2).map(str) };
 }
 
+/** A worker registry entry as get-workers returns it (src/worker/heartbeat.ts reads its info). */
+export interface RegistryEntry {
+  id: string;
+  deadline: number;
+  info: string | null;
+}
+
+/** get-workers: Redis' time, then (consumer, deadline, info) per worker alive. */
+export function workersReply(reply: unknown): { now: number; entries: RegistryEntry[] } {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'number' || reply.length % 3 !== 1) {
+    throw new ScriptError(`get-workers returned ${JSON.stringify(reply).slice(0, 200)}, not its time and (id, deadline, info) triples`);
+  }
+  const entries: RegistryEntry[] = [];
+  for (let i = 1; i < reply.length; i += 3) {
+    const info: unknown = reply[i + 2];
+    entries.push({ id: String(reply[i]), deadline: Number(reply[i + 1]), info: typeof info === 'string' ? info : null });
+  }
+  return { now: reply[0], entries };
+}
+
 export function strings(reply: unknown): string[] {
   return list(reply, 'a script').map(str);
 }
@@ -175,20 +203,20 @@ export function retryJobsReply(reply: unknown): { looked: number; revived: numbe
 
 /** get-counts: waiting, active, delayed, completed, failed, paused flag, limited. */
 export function countsReply(reply: unknown): Counts {
-  const [waiting, active, delayed, completed, failed, paused, limited] = list(reply, 'get-counts').map(num);
-  if (limited === undefined) throw new ScriptError(`get-counts returned ${JSON.stringify(reply)}`);
+  const [waiting, active, delayed, completed, failed, paused, limited, blocked] = list(reply, 'get-counts').map(num);
+  if (blocked === undefined || limited === undefined) throw new ScriptError(`get-counts returned ${JSON.stringify(reply)}`);
   const ready = waiting ?? 0;
-  const counts = { active: active ?? 0, delayed: delayed ?? 0, completed: completed ?? 0, failed: failed ?? 0 };
+  const counts = { active: active ?? 0, delayed: delayed ?? 0, completed: completed ?? 0, failed: failed ?? 0, blocked };
   return paused === 1 ? { waiting: 0, ...counts, paused: ready, limited } : { waiting: ready, ...counts, paused: 0, limited };
 }
 
 /** metrics: see lua/metrics.lua's Returns. */
 export function metricsReply(reply: unknown): QueueMetrics {
   const values = list(reply, 'metrics').map(num);
-  if (values.length < 11) throw new ScriptError(`metrics returned ${JSON.stringify(reply)}`);
-  const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1] =
+  if (values.length < 12) throw new ScriptError(`metrics returned ${JSON.stringify(reply)}`);
+  const [isPaused = 0, active = 0, delayed = 0, completed = 0, failed = 0, completedTotal = 0, failedTotal = 0, grouped = 0, held = 0, limited = -1, oldest = -1, blocked = 0] =
     values;
-  const waitingByLevel = values.slice(11);
+  const waitingByLevel = values.slice(12);
   const total = waitingByLevel.reduce((sum, n) => sum + n, grouped);
   return {
     waiting: isPaused === 1 ? 0 : total,
@@ -196,6 +224,7 @@ export function metricsReply(reply: unknown): QueueMetrics {
     delayed,
     completed,
     failed,
+    blocked,
     paused: isPaused === 1 ? total : 0,
     isPaused: isPaused === 1,
     waitingByLevel,
@@ -206,6 +235,15 @@ export function metricsReply(reply: unknown): QueueMetrics {
     completedTotal,
     failedTotal,
   };
+}
+
+/** metrics-history: see lua/metrics-history.lua's Returns. */
+export function historyReply(reply: unknown): MinuteCounts[] {
+  const [now, ...counts] = list(reply, 'metrics-history').map(num);
+  if (now === undefined || counts.length % 2 !== 0) throw new ScriptError(`metrics-history returned ${JSON.stringify(reply)}`);
+  const minutes = counts.length / 2;
+  const first = (Math.floor(now / 60_000) - minutes + 1) * 60_000;
+  return Array.from({ length: minutes }, (_, i) => ({ minute: first + i * 60_000, completed: counts[2 * i] ?? 0, failed: counts[2 * i + 1] ?? 0 }));
 }
 
 /** Values per job in a get-job or get-jobs reply: id, state, stream, entry, fields, progress (lua/get-job.lua). */
@@ -258,12 +296,56 @@ export function jobsReply(reply: unknown): StoredJob[] {
   return out;
 }
 
+/** find-jobs' reply: how many index entries it looked at, and the jobs among them in the state asked for. */
+export function foundReply(reply: unknown): { looked: number; jobs: StoredJob[] } {
+  const values = list(reply, 'find-jobs');
+  const jobs: StoredJob[] = [];
+  for (let o = 1; o + VIEW_SIZE <= values.length; o += VIEW_SIZE) {
+    const job = readView(values, o);
+    if (job !== null) jobs.push(job);
+  }
+  return { looked: num(values[0]), jobs };
+}
+
+/**
+ * What the scripts that change one job answer (update-data, change-priority, change-delay, promote-job,
+ * cancel): a status, the job's state ('' when it is missing), and a time (a due time, a finish time; 0 when
+ * none).
+ */
+export interface ControlReply {
+  status: StatusCode;
+  state: string;
+  at: number;
+}
+
+export function controlReply(what: string): (reply: unknown) => ControlReply {
+  return (reply) => {
+    const values = list(reply, what);
+    return { status: status(values[0], what), state: values[1] === undefined ? '' : str(values[1]), at: values[2] === undefined ? 0 : num(values[2]) };
+  };
+}
+
+/** add-deduped: a status, the job's id (none for LEVELS_MISMATCH), and the job as it is now (null when gone). */
+export function dedupedReply(reply: unknown): { status: StatusCode; id: string; job: StoredJob | null } {
+  const values = list(reply, 'add-deduped');
+  // The view is one nested array, as get-job returns it (lua/includes/view.lua).
+  const view = values[2];
+  const job = Array.isArray(view) && view.length >= VIEW_SIZE ? readView(view, 0) : null;
+  return { status: status(values[0], 'add-deduped'), id: values[1] === undefined ? '' : str(values[1]), job };
+}
+
 /** upsert-schedule, fire-schedule: a status and the schedule's next run (-1: ended). */
 export function scheduleReply(what: string): (reply: unknown) => { status: StatusCode; next: number } {
   return (reply) => {
     const values = list(reply, what);
     return { status: status(values[0], what), next: num(values[1]) };
   };
+}
+
+/** run-schedule: its status and the job id it made (or found made: DUPLICATE); '' when STALE. */
+export function runScheduleReply(reply: unknown): { status: StatusCode; jobId: string } {
+  const values = list(reply, 'run-schedule');
+  return { status: status(values[0], 'run-schedule'), jobId: str(values[1]) };
 }
 
 /** promote-delayed: jobs promoted and ms until the next is due (-1: none), or 'needs-init'. */

@@ -85,6 +85,21 @@ export class ScheduleStore {
     );
   }
 
+  /** The stored definition of schedule `id`, or null when there is none. */
+  definition(id: string): Promise<Buffer | null> {
+    return this.client.hgetBuffer(this.keys.schedules, id);
+  }
+
+  /** Enqueues the job of `definition`, schedule `scheduleId`'s stored one, now (lua/run-schedule.lua). */
+  runNow(scheduleId: string, definition: Buffer, job: Omit<FireInput, 'scheduleId' | 'definition' | 'expected' | 'next' | 'limit' | 'jobId'>): Promise<{ status: StatusCode; jobId: string }> {
+    return runScript(
+      this.client,
+      'run-schedule',
+      { schedules: this.keys.schedules, id: this.keys.id, meta: this.keys.meta, events: this.keys.events, ctl: this.keys.ctl, groups: this.keys.groups, streams: this.keys.streams },
+      { base: this.keys.base, eventsMaxLen: this.eventsMaxLen, scheduleId, defSha: createHash('sha1').update(definition).digest('hex'), ...job },
+    );
+  }
+
   /** Every schedule. Three plain reads: a schedule changed in between may show its old next run once. */
   async list(): Promise<StoredSchedule[]> {
     const [definitions, next, runs] = await Promise.all([

@@ -4,12 +4,17 @@ import { Cluster } from 'ioredis';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
+  addFlowReply,
   addReply,
   batchAddReply,
   claimReply,
   completeReply,
+  controlReply,
+  dedupedReply,
+  foundReply,
   countsReply,
   dueSchedulesReply,
+  historyReply,
   initReply,
   jobReply,
   jobsReply,
@@ -19,10 +24,12 @@ import {
   promoteReply,
   recoverReply,
   retryJobsReply,
+  runScheduleReply,
   scheduleReply,
   statusOf,
   settleReply,
   strings,
+  workersReply,
 } from './replies.js';
 
 /**
@@ -66,6 +73,19 @@ export const SCRIPTS = {
     perJob: ['name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: batchAddReply,
   },
+  // add's contract, and each job's labels (src/labels.ts): a call with a labeled job (store.ts add).
+  'add-labeled': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'spent', 'count'],
+    perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group', 'labels'],
+    decode: addReply,
+  },
+  'add-flow': {
+    keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
+    perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
+    decode: addFlowReply,
+  },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
@@ -82,7 +102,7 @@ export const SCRIPTS = {
   },
   fail: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen'],
+    args: ['base', 'group', 'eventsMaxLen', 'by'],
     perJob: [
       'id', 'entry', 'level', 'retryDelay', 'reason', 'stack', 'keepCount', 'keepAge',
       'name', 'data', 'opts', 'ts', 'prio', 'grp', 'ats', 'atm', 'stalls', 'pon',
@@ -100,7 +120,13 @@ export const SCRIPTS = {
     args: ['base', 'group', 'reaper', 'idleMs', 'maxStalled', 'limit', 'eventsMaxLen'],
     decode: recoverReply,
   },
-  'extend-leases': { keys: ['streams...'], args: ['group', 'consumer'], perJob: ['level', 'entry'], decode: strings },
+  'extend-leases': {
+    keys: ['workers', 'workerInfo', 'streams...'],
+    args: ['group', 'consumer', 'beatTtl', 'info'],
+    perJob: ['level', 'entry'],
+    decode: strings,
+  },
+  'get-workers': { keys: ['workers', 'workerInfo'], args: ['limit'], readOnly: true, decode: workersReply },
   pause: { keys: ['meta', 'ctl', 'events'], args: ['paused', 'eventsMaxLen'], decode: none },
   'remove-job': {
     keys: ['id', 'meta', 'delayed', 'completed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
@@ -124,6 +150,7 @@ export const SCRIPTS = {
   },
   'get-counts': { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base'], readOnly: true, decode: countsReply },
   metrics: { keys: ['meta', 'delayed', 'completed', 'failed', 'groups...', 'streams...'], args: ['base', 'group'], readOnly: true, decode: metricsReply },
+  'metrics-history': { keys: ['history', 'historyNow'], args: ['minutes'], readOnly: true, decode: historyReply },
   'get-jobs': {
     keys: ['delayed', 'completed', 'failed', 'groups...', 'streams...'],
     args: ['base', 'group', 'state', 'start', 'stop'],
@@ -131,10 +158,18 @@ export const SCRIPTS = {
     readOnly: true,
     decode: jobsReply,
   },
+  'find-jobs': {
+    keys: ['streams...'],
+    args: ['base', 'group', 'state', 'label', 'jobGroup', 'start', 'count'],
+    binary: true,
+    readOnly: true,
+    decode: foundReply,
+  },
   'get-job': { keys: ['completed', 'streams...'], args: ['base', 'group', 'id'], readOnly: true, binary: true, decode: jobReply },
   progress: { keys: ['events', 'streams...'], args: ['base', 'group', 'id', 'progress', 'eventsMaxLen'], decode: statusOf('progress') },
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
-  'set-rate-limit': { keys: ['meta', 'ctl'], args: ['max', 'duration'], decode: none },
+  'set-rate-limit': { keys: ['meta', 'ctl', 'rate'], args: ['max', 'duration', 'burst'], decode: none },
+  'set-concurrency': { keys: ['meta', 'ctl'], args: ['concurrency'], decode: none },
   'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'], decode: none },
   'upsert-schedule': {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns'],
@@ -147,12 +182,46 @@ export const SCRIPTS = {
     args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'expected', 'next', 'limit', 'jobId', 'name', 'data', 'opts', 'prio', 'group'],
     decode: scheduleReply('fire-schedule'),
   },
+  'run-schedule': {
+    keys: ['schedules', 'id', 'meta', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'scheduleId', 'defSha', 'name', 'data', 'opts', 'prio', 'group'],
+    decode: runScheduleReply,
+  },
   'promote-delayed': {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
     args: ['base', 'limit', 'eventsMaxLen'],
     decode: promoteReply,
   },
   'due-schedules': { keys: ['scheduleNext', 'schedules'], args: ['limit'], readOnly: true, binary: true, decode: dueSchedulesReply },
+  // Job control (src/redis/control-store.ts).
+  'add-deduped': {
+    keys: ['id', 'meta', 'delayed', 'completed', 'events', 'ctl', 'locks', 'windows', 'groups...', 'streams...'],
+    args: ['base', 'group', 'eventsMaxLen', 'spent', 'key', 'ttl', 'debounce', 'jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'jobGroup', 'labels'],
+    binary: true,
+    decode: dedupedReply,
+  },
+  'update-data': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'data', 'eventsMaxLen'], decode: controlReply('update-data') },
+  'change-priority': { keys: ['id', 'events', 'streams...'], args: ['base', 'group', 'id', 'priority', 'eventsMaxLen'], decode: controlReply('change-priority') },
+  'change-delay': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'delay', 'runAt', 'eventsMaxLen'],
+    decode: controlReply('change-delay'),
+  },
+  'promote-job': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'eventsMaxLen'],
+    decode: controlReply('promote-job'),
+  },
+  drain: {
+    keys: ['meta', 'delayed', 'events', 'groups...', 'streams...'],
+    args: ['base', 'group', 'limit', 'eventsMaxLen'],
+    decode: numberOf('drain'),
+  },
+  cancel: {
+    keys: ['meta', 'delayed', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'group', 'id', 'reason', 'eventsMaxLen'],
+    decode: controlReply('cancel'),
+  },
 } as const satisfies Record<string, ScriptSpec>;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -279,7 +348,7 @@ function loadOnce(client: RedisClient): Promise<boolean> {
 
 /**
  * A read-only script goes by FCALL_RO: Redis then checks only read access to its keys, so a user whose ACL
- * lets it read a queue's keys and no more (README's sluice-reader) can run it; FCALL asks for write access
+ * lets it read a queue's keys and no more (the sluice-reader rule of docs/guide/redis-setup.md) can run it; FCALL asks for write access
  * to every key it is given.
  */
 function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {

@@ -21,6 +21,14 @@ export const Status = {
   FORMAT_MISMATCH: -8,
   /** retry-job: the job's stored fields cannot be used (written by hand or by a buggy client): remove it. */
   CORRUPT: -9,
+  /** add-deduped: the job that holds the dedupe key came back; nothing was added. */
+  DEDUPLICATED: 6,
+  /** add-deduped: the job that holds the dedupe key got this add's data and a later start. */
+  DEBOUNCED: 7,
+  /** A settle of a job a person cancelled while it ran (lua/cancel.lua): refused, as a lost lease is. */
+  CANCELLED: -10,
+  /** add-flow: a job would have more dependents than MAX_DEPENDENTS (src/flows.ts): nothing written. */
+  TOO_MANY_DEPENDENTS: -11,
   /** batch-add: no such batch (never opened, or its hash expired once it was done). */
   BATCH_MISSING: -20,
   /** batch-add: the batch is sealed: nothing can be added, and it cannot be sealed again. */

@@ -5,12 +5,15 @@ import { doneRecord } from './done-record.js';
 import { carriedFields, type ClaimedJob, type StoredJob } from './job-fields.js';
 import type { ClaimResult, CompleteReply, SettleReply } from './replies.js';
 import type { ServerSettings, SettingsSource } from '../durability.js';
-import type { QueueKeys } from '../keys.js';
+import { queueKeys, type QueueKeys } from '../keys.js';
+import { Cluster } from 'ioredis';
 import type { Keep } from '../options.js';
 import type { GroupLimit, GroupStatus, RateLimit } from '../queue-settings.js';
 import type { Counts, JobState, QueueMetrics } from '../states.js';
 import { redisFailure, throwRedisFailure } from './failures.js';
+import { burstArg, groupLimitOf, groupRuleText, queueLimitsOf } from './limit-rules.js';
 import { registerQueue, unregisterQueue } from './registry.js';
+import { lengthPrefixed } from './packed.js';
 import { runScript, type ScriptKeys } from './scripts.js';
 import { Status, type StatusCode } from './status.js';
 
@@ -34,6 +37,23 @@ export interface AddInput {
   runAt: number;
   /** '' for none. */
   group: string;
+  /** The job's labels joined by line breaks (src/labels.ts packLabels); undefined for none. */
+  labels?: string | undefined;
+}
+
+/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
+export interface FlowInput {
+  key: string;
+  /** '' for the store's own queue, else another queue of its prefix. */
+  queue: string;
+  jobId: string;
+  name: string;
+  data: Buffer;
+  opts: Buffer;
+  prio: number;
+  grp: string;
+  policy: 'fail' | 'ignore' | 'remove' | 'onfail';
+  deps: string[];
 }
 
 /**
@@ -46,6 +66,10 @@ export interface CompleteInput {
   keep: Keep;
   /** The job's progress when its handler recorded one (kept in its completed record). */
   progress?: Buffer;
+  /** The job has the dedupe option: complete releases its key (sent as `hashed` 2, lua/complete.lua). */
+  dedupe?: boolean;
+  /** The job has labels: complete moves its index entries (`hashed` + 3, lua/complete.lua). */
+  labels?: boolean;
 }
 
 /** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
@@ -62,6 +86,10 @@ export interface FailInput {
   reason: string;
   stack: string;
   keep: Keep;
+  /** The job has the dedupe option: failing it for good releases its key (sent as retryDelay -2, lua/fail.lua). */
+  dedupe?: boolean;
+  /** The job has labels: failing it for good moves its index entries (retryDelay -3, or -4 with dedupe). */
+  labels?: boolean;
 }
 
 export interface ReleaseInput {
@@ -70,11 +98,14 @@ export interface ReleaseInput {
   holdMs: number;
 }
 
-/** complete's `hashed`: '1' or '0', and a batch member's batch id after it (lua/complete.lua). */
-function hashedFlag(hashed: boolean, opts: Buffer): number | string {
+/**
+ * complete's `hashed` digit as it is for a job outside a batch; a batch member's is 'b', the digit, and its
+ * batch's id (lua/complete.lua, lua/includes/batches.lua): the script's one compare for a job with no
+ * dedupe and no labels lets it through.
+ */
+function withBatch(hashed: number, opts: Buffer): number | string {
   const batch = memberBatch(opts);
-  if (batch === '') return hashed ? 1 : 0;
-  return (hashed ? '1' : '0') + batch;
+  return batch === '' ? hashed : `b${hashed}${batch}`;
 }
 
 /** The storage format these scripts read and write (lua/init.lua FORMAT). */
@@ -84,7 +115,8 @@ export class QueueStore implements SettingsSource {
   constructor(
     readonly client: RedisClient,
     readonly keys: QueueKeys,
-    private readonly eventsMaxLen: number,
+    /** Events kept in the events stream (0: none); other stores of the queue write events as this one does. */
+    readonly eventsMaxLen: number,
   ) {}
 
   private get base(): string {
@@ -141,7 +173,41 @@ export class QueueStore implements SettingsSource {
   /** `spentMs`: time the producer spent since its add() call (see lua/add.lua); delays count from the call. */
   add(jobs: readonly AddInput[], spentMs = 0): Promise<{ id: string; duplicate: boolean }[]> {
     this.#addKeys ??= { id: this.keys.id, meta: this.keys.meta, delayed: this.keys.delayed, events: this.keys.events, ctl: this.keys.ctl, ...this.tail };
-    return runScript(this.client, 'add', this.#addKeys, { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length }, jobs);
+    const args = { base: this.base, eventsMaxLen: this.eventsMaxLen, spent: spentMs, count: jobs.length };
+    // A call with a labeled job goes whole to add-labeled (add.lua and its order, plus the index), so add.lua
+    // keeps no label code: an add without labels pays a scan of its call's inputs here and nothing in Redis.
+    if (jobs.some((job) => job.labels !== undefined)) {
+      return runScript<'add-labeled'>(this.client, 'add-labeled', this.#addKeys, args, jobs.map((job) => ({ ...job, labels: job.labels ?? '' })));
+    }
+    return runScript(this.client, 'add', this.#addKeys, args, jobs);
+  }
+
+  /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
+  addFlow(jobs: readonly FlowInput[], maxDependents: number): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
+    const { id, meta, failed, events, ctl } = this.keys;
+    return runScript(
+      this.client,
+      'add-flow',
+      { id, meta, failed, events, ctl, ...this.tail },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents },
+      jobs.map((job) => ({ ...job, deps: lengthPrefixed(job.deps) })),
+    );
+  }
+
+  /** Another queue of this prefix: its priority levels, or null when it does not exist. */
+  async levelsOf(queue: string): Promise<number | null> {
+    const levels = await this.client.hget(queueKeys(queue, this.keys.prefix, 1).meta, 'levels');
+    return levels === null ? null : Number(levels);
+  }
+
+  /** The connection is a Redis Cluster. */
+  get clustered(): boolean {
+    return this.client instanceof Cluster;
+  }
+
+  /** Job `id`'s dependencies as its deps hash holds them ('{queue}id' -> packed outcome, key, value). */
+  getDependencies(id: string): Promise<Record<string, Buffer>> {
+    return this.client.hgetallBuffer(this.keys.deps(id));
   }
 
   claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
@@ -154,8 +220,11 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** With `claim`, the same call then claims as claim() does; its reply is `claimed`. */
-  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong): Promise<CompleteReply> {
+  /**
+   * With `claim`, the same call then claims as claim() does; its reply is `claimed`. `by`: the consumer that
+   * ran the jobs, kept in their records (processedBy).
+   */
+  complete(jobs: readonly CompleteInput[], claim?: ClaimAlong, by = ''): Promise<CompleteReply> {
     const { id, meta, delayed, failed, completed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
@@ -169,7 +238,7 @@ export class QueueStore implements SettingsSource {
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
       },
-      jobs.map(({ job, result, keep, progress }) => ({
+      jobs.map(({ job, result, keep, progress, dedupe, labels }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
@@ -177,25 +246,27 @@ export class QueueStore implements SettingsSource {
         keepAge: keep.age,
         group: job.group,
         // Deleted at once (keep count 0): no record to send.
-        record: keep.count === 0 ? '' : doneRecord(job, result, progress),
+        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
-        hashed: hashedFlag(job.hashed || progress !== undefined, job.opts),
+        // A deduplicated job always has a hash (its dedupe key is in it).
+        hashed: withBatch((dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0), job.opts),
       })),
     );
   }
 
-  fail(jobs: readonly FailInput[]): Promise<SettleReply> {
+  /** `by`: the consumer that ran the attempts, kept with the jobs that fail for good (processedBy). */
+  fail(jobs: readonly FailInput[], by = ''): Promise<SettleReply> {
     const { id, meta, delayed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen },
-      jobs.map(({ job, retryDelay, reason, stack, keep }) => ({
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
+      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe, labels }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
-        retryDelay,
+        retryDelay: retryDelay < 0 ? failFlags(dedupe === true, labels === true) : retryDelay,
         reason,
         stack,
         keepCount: keep.count,
@@ -234,13 +305,16 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. */
-  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[]): Promise<string[]> {
+  /**
+   * `held`: the deliveries this consumer runs; returns the entries of those it no longer holds. `beat`: the
+   * worker's heartbeat (src/worker/heartbeat.ts); without one (ttl 0) the worker leaves the registry.
+   */
+  extendLeases(consumer: string, held: readonly { stream: number; entry: string }[], beat = { ttl: 0, info: '' }): Promise<string[]> {
     return runScript(
       this.client,
       'extend-leases',
-      { streams: this.keys.streams },
-      { group: GROUP, consumer },
+      { workers: this.keys.workers, workerInfo: this.keys.workerInfo, streams: this.keys.streams },
+      { group: GROUP, consumer, beatTtl: beat.ttl, info: beat.info },
       held.map(({ stream, entry }) => ({ level: stream, entry })),
     );
   }
@@ -255,19 +329,11 @@ export class QueueStore implements SettingsSource {
   }
 
   removeJob(id: string): Promise<StatusCode> {
+    const { meta, delayed, completed, failed, events, ctl } = this.keys;
     return runScript(
       this.client,
       'remove-job',
-      {
-        id: this.keys.id,
-        meta: this.keys.meta,
-        delayed: this.keys.delayed,
-        completed: this.keys.completed,
-        failed: this.keys.failed,
-        events: this.keys.events,
-        ctl: this.keys.ctl,
-        ...this.tail,
-      },
+      { id: this.keys.id, meta, delayed, completed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, id, eventsMaxLen: this.eventsMaxLen },
     );
   }
@@ -336,34 +402,37 @@ export class QueueStore implements SettingsSource {
     );
   }
 
-  /** max 0 removes the queue-wide limit. */
+  /** null removes the queue-wide limit (the queue's concurrency stays). */
   setRateLimit(limit: RateLimit | null): Promise<void> {
-    return runScript(this.client, 'set-rate-limit', { meta: this.keys.meta, ctl: this.keys.ctl }, { max: limit?.max ?? 0, duration: limit?.duration ?? 0 });
+    const keys = { meta: this.keys.meta, ctl: this.keys.ctl, rate: this.keys.rate };
+    return runScript(this.client, 'set-rate-limit', keys, { max: limit?.max ?? 0, duration: limit?.duration ?? 0, burst: burstArg(limit) });
+  }
+
+  /** The queue's rate limit and concurrency, as meta holds them (limit-rules.ts). */
+  async queueLimits(): Promise<{ rate: RateLimit | null; concurrency: number | null }> {
+    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
+    return queueLimitsOf(max ?? null, duration ?? null);
   }
 
   async getRateLimit(): Promise<RateLimit | null> {
-    const [max, duration] = await this.client.hmget(this.keys.meta, 'rlmax', 'rldur');
-    return max === null || duration === null ? null : { max: Number(max), duration: Number(duration) };
+    return (await this.queueLimits()).rate;
+  }
+
+  /** null removes the queue's concurrency (its rate limit stays). */
+  setConcurrency(concurrency: number | null): Promise<void> {
+    return runScript(this.client, 'set-concurrency', { meta: this.keys.meta, ctl: this.keys.ctl }, { concurrency: concurrency ?? 0 });
   }
 
   /** group '' is the default of every group; null removes the rule. */
   setGroupLimit(group: string, limit: GroupLimit | null): Promise<void> {
-    const rule = limit === null ? '' : `${limit.max ?? -1} ${limit.duration ?? -1} ${limit.concurrency ?? -1}`;
+    const rule = limit === null ? '' : groupRuleText(limit);
     return runScript(this.client, 'set-group-limit', { ctl: this.keys.ctl, groups: this.keys.groups }, { group, rule });
   }
 
   /** Every group rule, by group ('' is the default). */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
     const rules = await this.client.hgetall(this.keys.groups[5]);
-    const out = new Map<string, GroupLimit>();
-    for (const [group, rule] of Object.entries(rules)) {
-      const [max = -1, duration = -1, concurrency = -1] = rule.split(' ').map(Number);
-      out.set(group, {
-        ...(max > 0 ? { max, duration } : {}),
-        ...(concurrency > 0 ? { concurrency } : {}),
-      });
-    }
-    return out;
+    return new Map(Object.entries(rules).map(([group, rule]) => [group, groupLimitOf(rule)]));
   }
 
   /** A group's waiting and running jobs, and whether a limit holds it back right now. */
@@ -446,6 +515,12 @@ export class QueueStore implements SettingsSource {
     return this.client.zrangebyscore(set, '-inf', before, 'LIMIT', skip, count).catch(throwRedisFailure);
   }
 
+  /** How many `state` jobs finished at or before `before` (ms): what a clean to that cut looks at. */
+  countFinishedBefore(state: 'completed' | 'failed', before: number): Promise<number> {
+    const set = state === 'completed' ? this.keys.completed : this.keys.failed;
+    return this.client.zcount(set, '-inf', before).catch(throwRedisFailure);
+  }
+
   /** The `count` delayed jobs due soonest. */
   soonestDelayed(count: number): Promise<string[]> {
     return this.client.zrange(this.keys.delayed, 0, String(count - 1)).catch(throwRedisFailure);
@@ -509,4 +584,9 @@ export class QueueStore implements SettingsSource {
     }
     return { throttled, full: [...full].sort(), throttledTotal, fullTotal, withWork };
   }
+}
+
+/** What fail.lua takes for a job failed for good: -1, -2 (release its dedupe key), -3 (move its labels), -4 (both). */
+function failFlags(dedupe: boolean, labels: boolean): number {
+  return -1 - (dedupe ? 1 : 0) - (labels ? 2 : 0);
 }

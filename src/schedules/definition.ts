@@ -25,50 +25,90 @@ import { decode, encode } from '../serializer.js';
 export type MissedPolicy = 'once' | 'skip';
 
 interface ScheduleBounds {
-  /** No run before this instant. For `every`, also the phase: runs at startAt + k × every. */
+  /**
+   * No run before this instant. For `every`, also the phase: runs at startAt + k × every.
+   *
+   * @defaultValue none: from now on
+   */
   startAt?: Date;
-  /** No run after this instant (inclusive); then the schedule ends. */
+  /**
+   * No run after this instant (inclusive); then the schedule ends. Not before `startAt`.
+   *
+   * @defaultValue none: no end
+   */
   endAt?: Date;
-  /** Runs after which the schedule ends. */
+  /**
+   * Runs after which the schedule ends (an integer >= 1).
+   *
+   * @defaultValue none: no limit
+   */
   limit?: number;
-  /** What happens to ticks missed because nothing was running. Default 'once'. */
+  /**
+   * What happens to ticks missed because nothing was running.
+   *
+   * @defaultValue `'once'`
+   */
   missed?: MissedPolicy;
 }
 
+/** A schedule whose ticks a cron expression gives, read in a time zone. */
 export interface CronSchedule extends ScheduleBounds {
   /**
    * A cron expression: 5 fields, or 6 with seconds first (cron-parser syntax, e.g. '0 9 * * 1-5'). `H`
    * (hashed, as in Jenkins) stands for a value picked from the schedule id: the same in every process.
    */
   cron: string;
-  /** IANA time zone the expression is read in. Default 'UTC'. */
+  /**
+   * IANA time zone the expression is read in ('Europe/Berlin'); stored under its canonical name.
+   *
+   * @defaultValue `'UTC'`
+   */
   tz?: string;
 }
 
+/** A schedule that ticks at a fixed interval, aligned to `startAt` or to the Unix epoch. */
 export interface EverySchedule extends ScheduleBounds {
   /** Interval in ms; runs at startAt + k × every, or at whole multiples of every since the Unix epoch. */
   every: number;
 }
 
+/** When a schedule's ticks fall: exactly one of `cron` and `every`, with optional bounds. */
 export type ScheduleSpec = CronSchedule | EverySchedule;
 
 /** Job options a schedule's jobs take: all but jobId, delay and runAt, which the schedule decides. */
-export type ScheduleJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt'>;
+export type ScheduleJobOptions = Omit<JobOptions, 'jobId' | 'delay' | 'runAt' | 'dedupe' | 'labels'>;
 
 /** The job each tick enqueues. */
 export interface ScheduleJob<Data> {
+  /** The job's name, 1 to 256 characters. */
   name: string;
+  /** The job's data, the same for every tick, at most `maxPayloadBytes` once encoded. */
   data: Data;
+  /**
+   * The jobs' options, over the Queue's `defaultJobOptions`. Each tick's job id is `<schedule id>:<tick ms>`.
+   *
+   * @defaultValue none: the Queue's `defaultJobOptions` alone
+   */
   opts?: ScheduleJobOptions;
 }
 
 /** A schedule as getSchedules() reports it. */
 export interface ScheduleInfo<Data = unknown> {
+  /** The schedule's id. */
   id: string;
   /** The schedule with its defaults filled in (tz, missed). */
   spec: ScheduleSpec;
   /** The job each tick enqueues; opts as stored, like Job#opts. */
-  job: { name: string; data: Data; priority: number; opts: StoredJobOptions };
+  job: {
+    /** The job's name. */
+    name: string;
+    /** The job's data, decoded. */
+    data: Data;
+    /** The priority level its jobs are added at. */
+    priority: number;
+    /** The jobs' options with every default filled in, as {@link Job.opts}. */
+    opts: StoredJobOptions;
+  };
   /** The next run, or null when the schedule has ended (limit or endAt reached). */
   next: Date | null;
   /** Jobs this schedule has enqueued so far. */
@@ -107,7 +147,7 @@ export const MAX_SCHEDULE_ID = 200;
  */
 const VERSION = 2;
 const SPEC_FIELDS = new Set(['cron', 'tz', 'every', 'startAt', 'endAt', 'limit', 'missed']);
-const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt'];
+const FORBIDDEN_JOB_OPTIONS = ['jobId', 'delay', 'runAt', 'dedupe', 'labels'];
 
 export function validateScheduleId(id: unknown): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SCHEDULE_ID) {

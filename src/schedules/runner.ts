@@ -15,9 +15,13 @@ export const SCHEDULE_POLL_MS = 5000;
 /** Schedules read per pass; when all of them are due the next pass follows at once. */
 const BATCH = 100;
 
+/** A schedule's tick that this process fired: the Worker's `scheduleFired` and the Scheduler's `fired` event. */
 export interface FiredTick {
+  /** The schedule's id. */
   scheduleId: string;
+  /** The id of the job the tick enqueued: `<scheduleId>:<tick ms>`, the same in every process. */
   jobId: string;
+  /** The instant the tick stands for (not when it was fired, which may be later after an outage). */
   tick: Date;
 }
 

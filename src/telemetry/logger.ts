@@ -33,15 +33,32 @@ export interface LoggedJob {
   readonly id: string;
   readonly name: string;
   readonly attemptsMade: number;
+  readonly meta: Readonly<Record<string, string | number | boolean>> | undefined;
 }
 
 /**
- * The child logger of one job: queue, jobId, jobName, attempt, and, inside a traced handler, the trace and
- * span ids of the running span, so log lines and the trace can be joined.
+ * The keys of `meta` that `allowed` names (the `telemetryMeta` option), or undefined when none: meta may
+ * hold user ids a team does not want in every log line and span, so only what the option names shows.
  */
-export function jobLogger(base: Logger | undefined, job: LoggedJob): Logger {
+export function shownMeta(meta: LoggedJob['meta'], allowed: readonly string[]): Record<string, string | number | boolean> | undefined {
+  if (meta === undefined || allowed.length === 0) return undefined;
+  let shown: Record<string, string | number | boolean> | undefined;
+  for (const key of allowed) {
+    const value = meta[key];
+    if (value !== undefined && Object.hasOwn(meta, key)) (shown ??= {})[key] = value;
+  }
+  return shown;
+}
+
+/**
+ * The child logger of one job: queue, jobId, jobName, attempt, the meta keys `metaKeys` names, and, inside
+ * a traced handler, the trace and span ids of the running span, so log lines and the trace can be joined.
+ */
+export function jobLogger(base: Logger | undefined, job: LoggedJob, metaKeys: readonly string[]): Logger {
   // jobName, not name: pino prints a logger's own `name` option under that key, and JSON would get it twice.
-  const bindings: Record<string, string | number> = { queue: job.queueName, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 };
+  const bindings: Record<string, unknown> = { queue: job.queueName, jobId: job.id, jobName: job.name, attempt: job.attemptsMade + 1 };
+  const meta = shownMeta(job.meta, metaKeys);
+  if (meta !== undefined) bindings.meta = meta;
   const span = trace.getActiveSpan();
   if (span !== undefined && span.isRecording()) {
     const { traceId, spanId } = span.spanContext();

@@ -7,9 +7,11 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import { shownMeta } from './logger.js';
 import { SCOPE_NAME, SCOPE_VERSION } from './scope.js';
 import { packTraceContext, unpackTraceContext, type StoredTraceContext } from './trace-context.js';
 
@@ -49,6 +51,8 @@ export const ATTR_JOB_NAME = 'messaging.sluice.job.name';
 export const ATTR_JOB_ATTEMPT = 'messaging.sluice.job.attempt';
 /** completed, retried, failed, rate_limited, or unsettled (the settle was refused or could not be sent). */
 export const ATTR_JOB_OUTCOME = 'messaging.sluice.job.outcome';
+/** The start of a job's meta attributes: `messaging.sluice.job.meta.tenant` for the meta key `tenant`. */
+export const ATTR_JOB_META = 'messaging.sluice.job.meta.';
 
 let cachedTracer: Tracer | undefined;
 
@@ -151,6 +155,20 @@ export interface TracedJob {
   readonly name: string;
   readonly attemptsMade: number;
   readonly traceContext: unknown;
+  readonly meta: Readonly<Record<string, string | number | boolean>> | undefined;
+  /** The creation contexts of the jobs it waited for (a flow's dependencies), as stored; usually undefined. */
+  readonly traceLinks?: unknown;
+}
+
+/** The stored contexts of a job's dependencies, as span links; none for anything unreadable. */
+function dependencyLinks(stored: unknown): Link[] {
+  if (!Array.isArray(stored)) return [];
+  const links: Link[] = [];
+  for (const item of stored) {
+    const linked = unpackTraceContext(item);
+    if (linked !== undefined) links.push({ context: linked, attributes: { 'sluice.link': 'dependency' } });
+  }
+  return links;
 }
 
 /** The consumer side of one worker. */
@@ -158,8 +176,11 @@ export class ConsumerSpans {
   readonly #name: string;
   readonly #attributes: Attributes;
   readonly #rootOptions: { kind: SpanKind; attributes: Attributes };
+  readonly #metaKeys: readonly string[];
 
-  constructor(queue: string, consumer: string) {
+  /** `metaKeys`: the meta keys shown as attributes (the `telemetryMeta` option). */
+  constructor(queue: string, consumer: string, metaKeys: readonly string[]) {
+    this.#metaKeys = metaKeys;
     this.#name = `process ${queue}`;
     this.#attributes = Object.freeze({ ...destinationAttributes(queue, 'process'), 'messaging.client.id': consumer });
     this.#rootOptions = { kind: SpanKind.CONSUMER, attributes: this.#attributes };
@@ -173,13 +194,19 @@ export class ConsumerSpans {
         ? tracer().startSpan(this.#name, this.#rootOptions, ROOT_CONTEXT)
         : tracer().startSpan(
             this.#name,
-            { kind: SpanKind.CONSUMER, attributes: this.#attributes, links: [{ context: creation }] },
+            {
+              kind: SpanKind.CONSUMER,
+              attributes: this.#attributes,
+              links: job.traceLinks === undefined ? [{ context: creation }] : [{ context: creation }, ...dependencyLinks(job.traceLinks)],
+            },
             trace.setSpanContext(ROOT_CONTEXT, creation),
           );
     if (span.isRecording()) {
       span.setAttribute('messaging.message.id', job.id);
       span.setAttribute(ATTR_JOB_NAME, job.name);
       span.setAttribute(ATTR_JOB_ATTEMPT, job.attemptsMade + 1);
+      const meta = shownMeta(job.meta, this.#metaKeys);
+      if (meta !== undefined) for (const [key, value] of Object.entries(meta)) span.setAttribute(ATTR_JOB_META + key, value);
     }
     return span;
   }

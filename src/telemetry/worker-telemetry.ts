@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import type { Logger } from './logger.js';
+import { shownMeta, type Logger } from './logger.js';
 import { WorkerMetrics } from './metrics.js';
 import { ConsumerSpans, type JobOutcome, type TracedJob } from './tracing.js';
 
@@ -22,16 +22,18 @@ export class WorkerTelemetry {
   readonly #spans: ConsumerSpans;
   readonly #metrics: WorkerMetrics;
   readonly #logger: Logger | undefined;
+  readonly #metaKeys: readonly string[];
 
-  constructor(queue: string, consumer: string, logger: Logger | undefined) {
-    this.#spans = new ConsumerSpans(queue, consumer);
+  constructor(queue: string, consumer: string, logger: Logger | undefined, metaKeys: readonly string[]) {
+    this.#spans = new ConsumerSpans(queue, consumer, metaKeys);
+    this.#metaKeys = metaKeys;
     this.#metrics = new WorkerMetrics(queue);
     this.#logger = logger;
   }
 
   start(job: ObservedJob): Span {
     const span = this.#spans.start(job);
-    if (this.#logger?.isLevelEnabled('debug') === true) this.#logger.debug(jobFields(job, job.attemptsMade + 1, span), 'job started');
+    if (this.#logger?.isLevelEnabled('debug') === true) this.#logger.debug(jobFields(job, job.attemptsMade + 1, span, this.#metaKeys), 'job started');
     return span;
   }
 
@@ -47,10 +49,10 @@ export class WorkerTelemetry {
     if (logger === undefined) return;
     // A settle that counts an attempt (completed, retried, failed) has already added it to attemptsMade.
     const attempt = outcome === 'rate_limited' ? job.attemptsMade + 1 : job.attemptsMade;
-    if (outcome === 'retried') logger.info({ ...jobFields(job, attempt, span), err: error }, 'job attempt failed; it will be retried');
-    else if (outcome === 'failed') logger.warn({ ...jobFields(job, attempt, span), err: error }, 'job failed for good');
+    if (outcome === 'retried') logger.info({ ...jobFields(job, attempt, span, this.#metaKeys), err: error }, 'job attempt failed; it will be retried');
+    else if (outcome === 'failed') logger.warn({ ...jobFields(job, attempt, span, this.#metaKeys), err: error }, 'job failed for good');
     else if (logger.isLevelEnabled('debug')) {
-      logger.debug({ ...jobFields(job, attempt, span), durationMs: Math.round(seconds * 1000) }, outcome === 'completed' ? 'job completed' : 'job rate limited');
+      logger.debug({ ...jobFields(job, attempt, span, this.#metaKeys), durationMs: Math.round(seconds * 1000) }, outcome === 'completed' ? 'job completed' : 'job rate limited');
     }
   }
 }
@@ -59,8 +61,10 @@ export class WorkerTelemetry {
  * The fields job.logger binds (logger.ts), written out here because the worker's own lines are logged
  * after the settle changed attemptsMade, when a lazily made job.logger would bind the wrong attempt.
  */
-function jobFields(job: ObservedJob, attempt: number, span: Span): Record<string, string | number> {
-  const fields: Record<string, string | number> = { queue: job.queueName, jobId: job.id, jobName: job.name, attempt };
+function jobFields(job: ObservedJob, attempt: number, span: Span, metaKeys: readonly string[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = { queue: job.queueName, jobId: job.id, jobName: job.name, attempt };
+  const meta = shownMeta(job.meta, metaKeys);
+  if (meta !== undefined) fields.meta = meta;
   if (span.isRecording()) {
     const { traceId, spanId } = span.spanContext();
     fields.trace_id = traceId;

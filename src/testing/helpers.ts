@@ -12,14 +12,29 @@ import { Worker, type Processor, type WorkerOptions } from '../worker.js';
  * expectation.
  */
 
+/** How long {@link waitUntilDrained} and {@link runJobs} wait, and whether for delayed jobs too. */
 export interface WaitOptions {
-  /** How long to wait before failing, ms. Default 10,000. */
+  /**
+   * How long to wait before failing with an AssertionError, in ms.
+   *
+   * @defaultValue `10000`
+   */
   readonly timeoutMs?: number;
-  /** Also wait for delayed jobs to have run. Default false: delayed jobs may stay. */
+  /**
+   * Also wait for delayed jobs to have run.
+   *
+   * @defaultValue `false`: delayed jobs may stay
+   */
   readonly delayed?: boolean;
 }
 
-/** Resolves once the queue has no waiting, active (and with `delayed`, delayed) job; polls getCounts every 20 ms. */
+/**
+ * Resolves once the queue has no waiting, active (and with `delayed`, delayed) job; polls getCounts every 20 ms.
+ *
+ * @param queue - The queue to watch.
+ * @param options - How long to wait, and whether delayed jobs count.
+ * @throws AssertionError after `timeoutMs`, with the counts (and whether the queue is paused).
+ */
 export async function waitUntilDrained(queue: Queue<unknown, unknown>, options: WaitOptions = {}): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
@@ -73,7 +88,9 @@ export async function expectAdded<Data, Result>(
 
 /** What runJobs ran: each job's result or its last failure reason, by job id. */
 export interface RunResults<Result> {
+  /** The jobs that completed, by id, with what the processor returned. */
   readonly completed: Map<string, Result>;
+  /** The jobs that failed for good, by id, with their last failure's message. */
   readonly failed: Map<string, string>;
 }
 

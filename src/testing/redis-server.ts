@@ -11,16 +11,28 @@ import { waitUntilAnswers } from '../redis/connection.js';
  * own, or a container through testcontainers when a Docker engine answers. sluice's own test harness, its
  * benchmarks and `npm run demo` start Redis this way too, so users get what our suite runs on.
  */
+/** A Redis for tests, from {@link startRedis}: connect with `{ url }`, and call stop() after the suite. */
 export interface TestRedis {
+  /** `redis://host:port` of the server: pass `{ connection: { url } }` to a Queue or Worker. */
   readonly url: string;
+  /** Where it came from: REDIS_URL ('url'), a redis-server spawned from PATH, or a testcontainers container. */
   readonly kind: 'url' | 'spawned' | 'container';
+  /**
+   * Stops what startRedis started: kills the spawned redis-server and deletes its directory, or stops the
+   * container. Does nothing for a REDIS_URL server, which is not ours.
+   */
   stop(): Promise<void>;
 }
 
+/** A redis-server this process spawned ({@link spawnRedis}), with the handles fault tests need. */
 export interface SpawnedRedis extends TestRedis {
+  /** Always 'spawned'. */
   readonly kind: 'spawned';
+  /** The loopback port it listens on. */
   readonly port: number;
+  /** Its temporary working directory (RDB and AOF files), deleted by stop(). */
   readonly dir: string;
+  /** The redis-server child process (a new one after restart()). */
   readonly process: ChildProcess;
   /** Sends a signal to redis-server (SIGKILL, SIGSTOP, SIGCONT...). */
   signal(signal: NodeJS.Signals): void;
@@ -32,6 +44,7 @@ export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+/** A TCP port free on 127.0.0.1 right now (the OS picks it); another process may take it before you bind it. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -44,7 +57,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Spawns a private redis-server. `args` adds config, e.g. ['--appendonly', 'yes']. */
+/**
+ * Spawns a private redis-server from PATH on a free loopback port, with a temporary directory and
+ * persistence off unless `args` turn it on; resolves once it answers.
+ *
+ * @param args - More redis-server arguments, e.g. ['--appendonly', 'yes'].
+ * @throws Error when redis-server is not on PATH (saying how to install it) or did not start in 5 tries.
+ */
 export async function spawnRedis(args: readonly string[] = []): Promise<SpawnedRedis> {
   if (!hasRedisServer()) throw new Error(noRedisMessage());
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));

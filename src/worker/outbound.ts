@@ -10,10 +10,23 @@ import { ValidationError } from '../errors.js';
  * capping the calls one process makes while it runs many jobs at once, which is what Bottleneck's local
  * limiter is good at, and it is well known. Only this module imports it.
  */
+/**
+ * The Worker option `outbound`: how `ctx.throttle(call)` spaces and caps the calls the handlers of this
+ * process make. Local to the process: for a limit every worker obeys together, use the queue's rate limit
+ * or group limits, which live in Redis.
+ */
 export interface OutboundLimit {
-  /** Calls running at once from this process. */
+  /**
+   * Calls running at once from this process (an integer >= 1).
+   *
+   * @defaultValue no limit
+   */
   maxConcurrent?: number;
-  /** ms between the starts of two calls from this process. */
+  /**
+   * ms between the starts of two calls from this process (>= 0).
+   *
+   * @defaultValue `0`
+   */
   minTime?: number;
 }
 

@@ -132,7 +132,7 @@ export class Settler {
       this.#turn = undefined;
       await Promise.all([
         this.#complete(completes, turn),
-        this.#send(fails, (inputs) => this.store.fail(inputs)),
+        this.#send(fails, (inputs) => this.store.fail(inputs, this.claimer.consumer)),
         this.#send(releases, (inputs) => this.store.release(inputs)),
       ]);
     } while (this.#waiting());
@@ -149,6 +149,7 @@ export class Settler {
       reply = await this.store.complete(
         batch.map((p) => p.input),
         count > 0 ? { ...this.claimer, count } : undefined,
+        this.claimer.consumer,
       );
     } catch (error) {
       this.#out--;

@@ -113,6 +113,16 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
       if (name !== 'schedules' && name !== 'groups') await polled(p);
       await screenshot(p, name);
     }
+    // The per-minute charts: the seeded jobs (1 completed, 2 failed) as bars, on the overview and the queue page.
+    await p.goto(`${served.origin}/`);
+    const row = p.locator('tr', { has: p.locator(`a:text-is("${queue.name}")`) });
+    expect(await row.locator('svg.history.small').getAttribute('aria-label')).toBe('last 3 h: 1 completed, 2 failed');
+    expect(await row.locator('svg.history.small rect.c').count()).toBeGreaterThan(0);
+    expect(await row.locator('svg.history.small rect.f').count()).toBeGreaterThan(0);
+    await p.goto(`${q}?state=failed`);
+    expect(await p.locator('svg.history.large').getAttribute('aria-label')).toBe('last 3 h: 1 completed, 2 failed');
+    expect(await p.locator('svg.history.large rect.f').count()).toBeGreaterThan(0);
+    expect(await p.textContent('figure.chart figcaption')).toContain('busiest minute: ');
     // A count changes while the overview is open: the cell follows without a reload.
     await p.goto(`${served.origin}/`);
     await polled(p);
@@ -146,6 +156,12 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
       await p.waitForSelector('h1 .badge.state-completed', { timeout: 15_000 });
       expect(await p.textContent('#return pre')).toContain('"charged": 4200');
       expect((await queue.getJob(failedId))?.state).toBe('completed');
+      // The job's events, oldest first: its first attempt, the retry, the second attempt.
+      const events = await p.locator('#timeline ol.timeline li .badge').allTextContents();
+      expect(events).toEqual(['added', 'active', 'progress', 'failed', 'waiting', 'active', 'completed']);
+      expect(await p.textContent('#timeline li:nth-child(4) .detail')).toContain('card declined for');
+      expect(await p.textContent('#timeline li:last-child .detail')).toBe('returned {"charged":4200}');
+      expect(await p.locator('#timeline p.cut').count()).toBe(0);
       await screenshot(p, 'job-retried-completed');
       expect(seen).toEqual({ dialogs: [], errors: [] });
       await p.close();
@@ -182,7 +198,7 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     for (const url of [`${q}?state=failed`, `${q}/jobs/${failedId}`, `${q}/schedules`]) {
       await p.goto(url);
       expect(await p.locator('form[method=post]').count(), url).toBe(0);
-      expect(await p.locator('button', { hasText: /retry|remove|pause|clean|promote/i }).count(), url).toBe(0);
+      expect(await p.locator('button', { hasText: /retry|remove|pause|clean|promote|run now|cancel/i }).count(), url).toBe(0);
       expect(await p.textContent('.badge.ro')).toBe('read-only');
     }
     await screenshot(p, 'job-read-only');
@@ -193,6 +209,14 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     }, `${q}/jobs/${failedId}/actions/retry`);
     expect(status).toBe(403);
     expect((await queue.getJob(failedId))?.state).toBe('failed');
+    const waiting = (await queue.getCounts()).waiting;
+    const run = await p.evaluate(async (url) => (await fetch(url, { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }) })).status, `${q}/schedules/heartbeat/actions/run`);
+    expect(run).toBe(403);
+    const [delayed] = await queue.getJobs('delayed');
+    const cancel = await p.evaluate(async (url) => (await fetch(url, { method: 'POST', body: new URLSearchParams({ _csrf: 'forged' }) })).status, `${q}/jobs/${delayed?.id}/actions/cancel`);
+    expect(cancel).toBe(403);
+    expect((await queue.getJob(delayed?.id as string))?.state).toBe('delayed');
+    expect((await queue.getCounts()).waiting).toBe(waiting);
     await p.close();
   });
 
@@ -219,6 +243,29 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     await p.close();
   });
 
+  it("runs a schedule now from its page: the job is added and shown, the schedule's next run stays", async () => {
+    const { queue } = await seed('run-now', { fail: true });
+    served = await serveDashboard({ connection: redis.connection, pollIntervalMs: 250 });
+    const before = (await queue.getSchedules()).find((s) => s.id === 'heartbeat');
+    const p = await page();
+    const seen = watch(p);
+    await p.goto(`${served.origin}/queues/${encodeURIComponent(queue.name)}/schedules`);
+    await p.locator('tr', { has: p.locator('code:text-is("heartbeat")') }).locator('button', { hasText: 'Run now' }).click();
+    // The action leads to the job it added.
+    await p.waitForSelector('.flash.ok');
+    const heading = await p.textContent('h1 code');
+    expect(heading).toMatch(/^heartbeat:now:\d+$/);
+    const job = await queue.getJob(heading as string);
+    expect(job?.name).toBe('ping');
+    expect(await p.locator('#timeline .badge', { hasText: 'added' }).count()).toBe(1);
+    await screenshot(p, 'schedule-run-now');
+    const after = (await queue.getSchedules()).find((s) => s.id === 'heartbeat');
+    expect(after?.next?.getTime()).toBe(before?.next?.getTime());
+    expect(after?.runs).toBe(before?.runs);
+    expect(seen).toEqual({ dialogs: [], errors: [] });
+    await p.close();
+  });
+
   it('refuses a POST without the CSRF token, even from the page with its cookies', async () => {
     const { queue } = await seed('csrf', { fail: true });
     served = await serveDashboard({ connection: redis.connection });
@@ -233,5 +280,75 @@ describe.skipIf(!chromium)('the dashboard in Chromium', () => {
     await p.waitForSelector('.flash.ok');
     expect((await queue.getMetrics()).isPaused).toBe(true);
     await p.close();
+  });
+
+  it('filters a queue by label, shows labels in lists and on the job page, and cancels a running job', async () => {
+    const queue = new Queue(uniqueQueue('labels'), { connection: redis.connection });
+    queues.push(queue);
+    const aborted: unknown[] = [];
+    const worker = new Worker(
+      queue.name,
+      (_job, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            aborted.push(ctx.signal.reason);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+      { connection: redis.connection },
+    );
+    try {
+      const running = await queue.add('long-export', { rows: 1e6 }, { labels: ['tenant:acme', 'vip'] });
+      await waitFor('the export running', async () => (await queue.getJob(running.id))?.state === 'active');
+      // The worker runs one job at a time: these wait.
+      await queue.addBulk([
+        { name: 'invoice', data: { n: 1 }, opts: { labels: ['tenant:acme'], delay: 3_600_000 } },
+        { name: 'invoice', data: { n: 2 }, opts: { labels: ['tenant:globex'], delay: 3_600_000 } },
+        { name: 'invoice', data: { n: 3 }, opts: { delay: 3_600_000 } },
+      ]);
+      served = await serveDashboard({ connection: redis.connection, pollIntervalMs: 250 });
+      const p = await page();
+      const asked: string[] = [];
+      p.on('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void dialog.accept();
+      });
+      const q = `${served.origin}/queues/${encodeURIComponent(queue.name)}`;
+      await p.goto(`${q}?state=delayed`);
+      expect(await p.locator('table.jobs tbody tr').count()).toBe(3);
+      expect((await p.locator('table.jobs .label').allTextContents()).sort()).toEqual(['tenant:acme', 'tenant:globex']);
+      // The label field offers the labels in use.
+      expect((await Promise.all((await p.locator('#labels-in-use option').all()).map((o) => o.getAttribute('value')))).sort()).toEqual([
+        'tenant:acme',
+        'tenant:globex',
+        'vip',
+      ]);
+      await p.fill('input[name=label]', 'tenant:acme');
+      await p.click('form.filter button[type=submit]');
+      await p.waitForURL(/label=tenant%3Aacme/);
+      expect(await p.locator('table.jobs tbody tr').count()).toBe(1);
+      expect(await p.textContent('table.jobs tbody tr td:nth-child(2)')).toContain('invoice');
+      await screenshot(p, 'queue-label-filter');
+      await p.goto(`${q}?state=active&label=vip`);
+      expect(await p.locator('table.jobs tbody tr').count()).toBe(1);
+
+      // The running job's page: its labels, and Cancel.
+      await p.click(`a:text-is("${running.id}")`);
+      expect(await p.locator('dl.facts .label').allTextContents()).toEqual(['tenant:acme', 'vip']);
+      await p.click('#cancel');
+      await p.waitForSelector('.flash.ok');
+      expect(await p.textContent('.flash.ok')).toContain('Cancelled');
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toContain('its handler is told to stop');
+      expect(await p.textContent('h1 .badge')).toBe('failed');
+      expect(await p.locator('#cancel').count()).toBe(0);
+      await screenshot(p, 'job-cancelled-labels');
+      await p.close();
+      // The handler's signal aborted, and the failed job is found under its labels.
+      await waitFor('the handler told to stop', () => aborted.length === 1);
+      expect((await queue.getJobs('failed', { label: 'vip' })).map((job) => job.name)).toEqual(['long-export']);
+    } finally {
+      await worker.close();
+    }
   });
 });

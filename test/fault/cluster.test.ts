@@ -67,7 +67,7 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     }
     for (const { queue } of opened) {
       await waitFor(`queue ${queue.name} to finish`, async () => (await queue.getCounts()).completed === 50, 20_000);
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 50, failed: 0, paused: 0, limited: 0, blocked: 0 });
       const done = await queue.getJobs('completed', 0, 49);
       expect(done.map((job) => job.returnvalue).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(Array.from({ length: 50 }, (_, n) => n * 2));
     }
@@ -151,7 +151,7 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await queue.addBulk(Array.from({ length: 5 }, (_, n) => ({ name: 'now', data: { n } })));
     await queue.add('later', { n: 99 }, { delay: 60_000 });
     const failing = await queue.add('broken', { n: -1 }, { attempts: 1 });
-    expect(await queue.getCounts()).toEqual({ waiting: 6, active: 0, delayed: 1, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 6, active: 0, delayed: 1, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
     const worker = new Worker<{ n: number }, number>(
       name,
       async (job) => {
@@ -163,9 +163,44 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await waitFor('five completed events', () => completed.size === 5);
     expect([...completed.values()].sort()).toEqual([1, 2, 3, 4, 5]);
     await waitFor('the failure', async () => (await queue.getJob(failing.id))?.state === 'failed');
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 5, failed: 1, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 1, completed: 5, failed: 1, paused: 0, limited: 0, blocked: 0 });
     await worker.close();
     await events.close();
+    await queue.close();
+  });
+
+  it('runs a flow within one queue, and refuses one across queues (two slots) writing nothing', async () => {
+    const name = uniqueQueue('flow');
+    const queue = new Queue(name, { connection, redisConfig: 'off' });
+    const seen: Record<string, unknown> = {};
+    const worker = new Worker(
+      name,
+      async (job) => {
+        if (job.name === 'd') Object.assign(seen, await job.getDependencies());
+        if (job.name === 'c') throw new Error('c failed');
+        return job.name;
+      },
+      { connection, redisConfig: 'off' },
+    );
+    const { jobs, onFailure } = await queue.addFlow({
+      jobs: [
+        { key: 'b', name: 'b', data: 1 },
+        { key: 'c', name: 'c', data: 2, opts: { attempts: 1 } },
+        { key: 'd', name: 'd', data: 3, dependsOn: ['b', 'c'], opts: { onDependencyFailure: 'ignore' } },
+      ],
+      onFailure: { name: 'on-failure', data: 0 },
+    });
+    await waitFor('d and the onFailure job to complete', async () => (await queue.getCounts()).completed === 3);
+    expect(seen).toMatchObject({ b: { state: 'completed', returnvalue: 'b' }, c: { state: 'failed', failedReason: 'c failed' } });
+    expect((await queue.getJob(onFailure!.id))?.state).toBe('completed');
+    expect((await queue.getJob(jobs.d!.id))?.state).toBe('completed');
+    const other = uniqueQueue('flow-other');
+    const before = await queue.getCounts();
+    await expect(queue.addFlow({ jobs: [{ key: 'x', name: 'x', data: 1 }, { key: 'y', name: 'y', data: 1, queue: other, dependsOn: ['x'] }] })).rejects.toThrow(
+      'needs one Redis: on a Redis Cluster two queues are two slots',
+    );
+    expect(await queue.getCounts()).toEqual(before);
+    await worker.close();
     await queue.close();
   });
 

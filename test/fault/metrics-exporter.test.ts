@@ -5,6 +5,7 @@ import { parsePrometheus, sampleValue, type Sample } from '../../examples/autosc
 import { runTs, type Child } from '../harness/child.js';
 import { spawnRedis, uniqueQueue, type SpawnedRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
+import { commandCalls } from '../harness/commandstats.js';
 
 /**
  * `sluice metrics` as a real process against a redis-server that is down at its start, then frozen with
@@ -50,13 +51,6 @@ async function scrape(port: number): Promise<Sample[]> {
 }
 
 const waiting = (samples: Sample[], queue: string): number | undefined => sampleValue(samples, 'sluice_queue_jobs', { queue, state: 'waiting' });
-
-/** Calls of each command so far, from INFO commandstats (`cmdstat_fcall:calls=3,...`). */
-async function commandCalls(admin: Redis): Promise<Map<string, number>> {
-  const calls = new Map<string, number>();
-  for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) calls.set(match[1] as string, Number(match[2]));
-  return calls;
-}
 
 describe('sluice metrics while Redis is down or frozen', () => {
   it('started with Redis down: serves at once, /healthz 503 and the queue left out; reads the recorded levels once Redis is up', async () => {

@@ -34,7 +34,7 @@ describe('a worker process killed with SIGKILL mid-job', () => {
       { connection: redis.connection, concurrency: 10, stalledTimeout: 1000, stalledInterval: 200 },
     );
     await waitFor('every job to complete', async () => (await queue.getCounts()).completed === total, 30_000);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: total, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: total, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
     const jobs = await queue.getJobs('completed', 0, total - 1);
     expect(jobs).toHaveLength(total);

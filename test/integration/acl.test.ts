@@ -8,7 +8,7 @@ import { spawnRedis, uniqueQueue, type SpawnedRedis } from '../harness/redis.js'
 
 /** README's rule for `role`, exactly as written there: the docs cannot drift from what is tested. */
 function readmeRule(role: string): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const readme = readFileSync(new URL('../../docs/guide/redis-setup.md', import.meta.url), 'utf8');
   const line = readme.split('\n').find((l) => l.startsWith(`ACL SETUSER sluice-${role} `));
   if (line === undefined) throw new Error(`README has no ACL rule for sluice-${role}`);
   return line.split(' ').slice(1).map((part) => (part === '>PASSWORD' ? '>secret' : part));
@@ -60,6 +60,8 @@ describe("README's ACL recipe", () => {
     const now = await queue.add('now', {});
     expect(await now.waitUntilFinished(events, 10_000)).toBe('done now');
     expect(await later.waitUntilFinished(events, 10_000)).toBe('done later');
+    // Its heartbeat registered it under the same rule.
+    expect((await queue.getWorkers()).map((w) => w.id)).toEqual([worker.consumer]);
     expect(errors).toEqual([]);
 
     // The exporter may not load the library (no function|load): it runs the scripts by EVALSHA.
@@ -82,13 +84,17 @@ describe("README's ACL recipe", () => {
   it('a reader reads counts, jobs and metrics with read-only keys, writes nothing, and serves the exporter with --no-scheduler', async () => {
     const name = uniqueQueue('acl-reader');
     const queue = new Queue(name, { connection: { url: url('producer') }, redisConfig: 'off' });
-    const [job] = await queue.addBulk([{ name: 'a', data: { n: 1 } }, { name: 'b', data: { n: 2 } }]);
+    const [job] = await queue.addBulk([{ name: 'a', data: { n: 1 } }, { name: 'b', data: { n: 2 }, opts: { labels: ['tenant:x'] } }]);
     await admin.call('FUNCTION', 'FLUSH');
     const reader = new Queue(name, { connection: { url: url('reader') }, redisConfig: 'off' });
     expect(await reader.getCounts()).toMatchObject({ waiting: 2 });
     expect((await reader.getJobs('waiting')).map((j) => j.name)).toEqual(['a', 'b']);
     expect((await reader.getJob(job!.id))?.data).toEqual({ n: 1 });
     expect((await reader.getMetrics()).waiting).toBe(2);
+    // The label index reads: find-jobs by FCALL_RO, the labels in use by ZREVRANGE.
+    expect((await reader.getJobs('waiting', { label: 'tenant:x' })).map((j) => j.name)).toEqual(['b']);
+    expect(await reader.getLabels()).toEqual([{ label: 'tenant:x', jobs: 1 }]);
+    expect(await reader.getWorkers()).toEqual([]);
     await expect(reader.add('c', {})).rejects.toThrow(/NOPERM/);
     const exporter = await startExporter(url('reader'), [name], ['--no-scheduler']);
     try {

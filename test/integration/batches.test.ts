@@ -173,6 +173,23 @@ describe('batches', () => {
     await queue.close();
   });
 
+  it('counts a cancelled member and drained members as failed, the last of them firing onComplete', async () => {
+    const queue = new Queue<Data>(uniqueQueue('batch'), { connection: redis.connection });
+    const batch = await queue.addBatch(
+      [{ name: 'member', data: { i: 0 } }, { name: 'member', data: { i: 1 } }, { name: 'member', data: { i: 2 }, opts: { delay: 60_000 } }],
+      { onComplete: { name: 'report' } },
+    );
+    const [first] = await queue.getJobs('waiting');
+    await queue.cancel(first?.id ?? '', 'not needed');
+    expect(await queue.getBatch(batch.id)).toMatchObject({ pending: 2, completed: 0, failed: 1, onComplete: { fired: false } });
+    // The waiting member and the delayed one, in one drain call.
+    expect(await queue.drain()).toBe(2);
+    const status = await queue.getBatch(batch.id);
+    expect(status).toMatchObject({ total: 3, pending: 0, completed: 0, failed: 3, onComplete: { fired: true } });
+    expect((await queue.getJob(status?.onComplete?.jobId ?? ''))?.data).toEqual({ batchId: batch.id, total: 3, completed: 0, failed: 3 });
+    await queue.close();
+  });
+
   it('counts delayed and grouped members, and keeps a member of a batch cheap: one fresh entry with its batch in its options', async () => {
     const queue = new Queue<Data>(uniqueQueue('batch'), { connection: redis.connection });
     const batch = await queue.openBatch({ id: 'mixed', onComplete: { name: 'report', opts: { priority: 0, group: 'reports' } } });
@@ -233,6 +250,9 @@ describe('batches', () => {
       ['a delayed callback', () => queue.openBatch({ onComplete: { name: 'r', opts: { delay: 5 } as never } }), "may not set 'delay'"],
       ['a callback priority out of range', () => queue.openBatch({ onComplete: { name: 'r', opts: { priority: 9 } } }), 'priority must be'],
       ['a member with a jobId', () => queue.addBatch([{ name: 'm', data: {}, opts: { jobId: 'x' } as never }]), 'sets jobId'],
+      ['a member with labels', () => queue.addBatch([{ name: 'm', data: {}, opts: { labels: ['a'] } as never }]), "sets 'labels'"],
+      ['a member with dependsOn', () => queue.addBatch([{ name: 'm', data: {}, opts: { dependsOn: ['1'] } as never }]), "sets 'dependsOn'"],
+      ['a callback with dedupe', () => queue.openBatch({ onComplete: { name: 'r', opts: { dedupe: { key: 'k' } } as never } }), "may not set 'dedupe'"],
       ['a member with a bad option', () => queue.addBatch([{ name: 'm', data: {} }, { name: 'm', data: {}, opts: { attempts: 0 } }]), 'attempts must be'],
       ['adding to an unknown batch', () => queue.batch('nope').add('m', {}), "there is no batch 'nope'"],
       ['sealing an unknown batch', () => queue.batch('nope').seal(), "there is no batch 'nope'"],

@@ -17,11 +17,11 @@ describe('pause and resume', () => {
     await queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }]);
     await sleep(300);
     expect(ran).toEqual([]);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 2, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 2, limited: 0, blocked: 0 });
     await queue.resume();
     await waitFor('both jobs', () => ran.length === 2);
     await waitFor('counts', async () => (await queue.getCounts()).completed === 2);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0, blocked: 0 });
     await worker.close();
     await queue.close();
   });
@@ -38,7 +38,7 @@ describe('delayed jobs in a paused queue', () => {
     const job = await queue.add('later', {}, { delay: 200 });
     expect(await queue.getCounts()).toMatchObject({ waiting: 0, paused: 0, delayed: 1 });
     await waitFor('the due job counted as paused', async () => (await queue.getCounts()).paused === 1);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 1, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 1, limited: 0, blocked: 0 });
     expect((await queue.getJobs('waiting')).map((j) => j.id)).toEqual([job.id]);
     expect(await queue.getJobs('delayed')).toEqual([]);
     expect((await queue.getJob(job.id))?.state).toBe('waiting');
@@ -141,7 +141,7 @@ describe('inspection and administration', () => {
 
     await expect(queue.obliterate()).rejects.toBeInstanceOf(JobActiveError);
     await queue.obliterate({ force: true });
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
     await queue.close();
     await expect(queue.add('x', { i: 0 })).rejects.toBeInstanceOf(ClosedError);
     // The job that was running when the queue was obliterated finishes; its result is refused, not counted.
@@ -177,7 +177,7 @@ describe('reads on a queue that does not exist', () => {
     // A second Queue that never wrote anything reads the same way.
     const reader = new Queue(name, { connection: redis.connection });
     for (const q of [queue, reader]) {
-      expect(await q.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+      expect(await q.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
       expect(await q.getMetrics()).toMatchObject({ waiting: 0, active: 0, delayed: 0, isPaused: false, waitingByLevel: [0, 0, 0] });
       for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed'] as const) expect(await q.getJobs(state)).toEqual([]);
       expect(await q.getJob('1')).toBeUndefined();

@@ -275,11 +275,61 @@ describe('actions, each through the Queue API', () => {
     expect((await client.get(`${base}/jobs/${failed.id}?error=wrong-state`)).text).toContain('not in a state that allows this');
     expect(await client.post(`${base}/jobs/${later.id}/actions/promote`)).toMatchObject({ location: `${base}/jobs/${later.id}?done=promoted` });
     expect((await q.getJob(later.id))?.state).toBe('waiting');
+    expect(await client.post(`${base}/jobs/${later.id}/actions/promote`)).toMatchObject({ location: `${base}/jobs/${later.id}?error=wrong-state` });
     expect(await client.post(`${base}/jobs/${later.id}/actions/remove`)).toMatchObject({ location: `${base}?done=removed` });
     expect(await q.getJob(later.id)).toBeUndefined();
     expect(await client.post(`${base}/jobs/${later.id}/actions/remove`)).toMatchObject({ location: `${base}/jobs/${later.id}?error=not-found` });
     expect(await client.post(`${base}/schedules/hourly/actions/remove`)).toMatchObject({ location: `${base}/schedules?done=schedule-removed` });
     expect(await q.getSchedules()).toEqual([]);
+  });
+
+  it('runs a schedule now and leads to its job; a schedule that is gone is said so, a bad id refused', async () => {
+    const client = await dashboard();
+    const q = queue('run-now');
+    const base = `/queues/${q.name}`;
+    await q.upsertSchedule('hourly', { every: 3_600_000 }, { name: 'tick', data: { n: 1 } });
+    await client.get(`${base}/schedules`);
+    const ran = await client.post(`${base}/schedules/hourly/actions/run`);
+    expect(ran.status).toBe(303);
+    const id = /\/jobs\/([^?]+)\?done=schedule-ran$/.exec(ran.location ?? '')?.[1];
+    expect(decodeURIComponent(id ?? '')).toMatch(/^hourly:now:\d+$/);
+    const job = await q.getJob(decodeURIComponent(id as string));
+    expect(job).toMatchObject({ name: 'tick', data: { n: 1 }, state: 'waiting' });
+    expect((await client.get(ran.location as string)).text).toContain("Added now by its schedule&#39;s Run now");
+    expect((await q.getSchedules())[0]).toMatchObject({ runs: 0 });
+    expect(await client.post(`${base}/schedules/gone/actions/run`)).toMatchObject({ status: 303, location: `${base}/schedules?error=schedule-missing` });
+    expect((await client.post(`${base}/schedules/${'x'.repeat(201)}/actions/run`)).status).toBe(400);
+    expect((await client.post(`${base}/schedules/hourly/actions/fly`)).status).toBe(404);
+  });
+});
+
+describe("a job's events", () => {
+  it('shows the events the stream still holds, and says when older ones were trimmed', async () => {
+    const client = await dashboard();
+    // 5 events at most: each add below is an entry of one event, so the first job's `added` is soon gone.
+    const q = new Queue(uniqueQueue('trimmed'), { connection: redis.connection, eventsMaxLen: 5 });
+    open.push(q);
+    const first = await q.add('first', {});
+    const page = async (id: string): Promise<string> => (await client.get(`/queues/${q.name}/jobs/${id}`)).text;
+    expect(await page(first.id)).toMatch(/<span class="badge event-added">added<\/span><\/span><span class="detail">as first<\/span>/);
+    expect(await page(first.id)).not.toContain('Older events were trimmed');
+    for (let i = 0; i < 10; i++) await q.add('later', {});
+    const trimmed = await page(first.id);
+    expect(trimmed).toContain('Older events were trimmed');
+    expect(trimmed).toContain('No events of this job in the events stream.');
+    // A job followed by more events than a page looks through: its first ones are shown, and the cut is said.
+    const busy = new Queue(uniqueQueue('busy'), { connection: redis.connection, eventsMaxLen: 50_000 });
+    open.push(busy);
+    const early = await busy.add('early', {});
+    await busy.addBulk(Array.from({ length: 12_000 }, () => ({ name: 'bulk', data: {} })));
+    const cut = (await client.get(`/queues/${busy.name}/jobs/${early.id}`)).text;
+    expect(cut).toContain('<span class="badge event-added">added</span>');
+    expect(cut).toContain('Only the first 10,000 events of the queue since this job was added were looked through');
+        // A queue whose events are off has none to show, and says so.
+    const quiet = new Queue(uniqueQueue('quiet'), { connection: redis.connection, eventsMaxLen: 0 });
+    open.push(quiet);
+    const silent = await quiet.add('silent', {});
+    expect((await client.get(`/queues/${quiet.name}/jobs/${silent.id}`)).text).toContain('The events stream holds no events');
   });
 });
 

@@ -43,6 +43,7 @@ describe('jobId idempotency', () => {
     ]);
     expect([first.id, second.id, third?.id, fourth?.id]).toEqual(['invoice-7', 'invoice-7', 'invoice-7', 'invoice-8']);
     expect([second.data.v, third?.data.v]).toEqual([1, 1]);
+    expect([first.deduplicated, second.deduplicated, third?.deduplicated, fourth?.deduplicated]).toEqual([false, true, true, false]);
     expect(await queue.getCounts()).toMatchObject({ waiting: 2 });
     await queue.close();
   });

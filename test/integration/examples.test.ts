@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Queue, QueueEvents } from 'sluice';
 import { BULK_SIZE, DISTINCT_JOBS, RECEIPT_JOB_ID, produce, type EmailData } from '../../examples/producer.js';
 import { expectedResult, startWorker, type EmailResult } from '../../examples/worker.js';
-import { runCommand, type CommandRun } from '../harness/child.js';
+import { runCommand, runTs, type CommandRun } from '../harness/child.js';
+import { FormClient } from '../harness/dashboard.js';
 import { hasRedisServer } from '../harness/redis-server.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
@@ -58,7 +59,7 @@ describe('examples/producer.ts + examples/worker.ts', () => {
       expect(new Set(names)).toEqual(new Set(['welcome', 'password-reset', 'reminder', 'receipt', 'newsletter']));
 
       await waitFor('all completions to be counted', async () => (await queue.getCounts()).completed === DISTINCT_JOBS);
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: DISTINCT_JOBS, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: DISTINCT_JOBS, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
       // What the worker stored matches what it returned, and its last progress report.
       const receipt = await queue.getJob(RECEIPT_JOB_ID);
@@ -86,7 +87,7 @@ describe('examples/producer.ts + examples/worker.ts', () => {
       const stored = await queue.getJob(job.id);
       expect(stored?.state).toBe('completed');
       expect(stored?.returnvalue).toEqual(expectedResult(job.id, job.data));
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0, blocked: 0 });
     } finally {
       await worker.close();
       await queue.close();
@@ -114,6 +115,31 @@ describe('npm run demo', () => {
       client.disconnect();
     }
   }, 60_000);
+
+  it('with --dashboard, leaves a failed job and serves the dashboard, where a retry completes it', async () => {
+    const demo = runTs('examples/demo.ts', ['--dashboard'], { REDIS_URL: redis.url, PORT: '0' });
+    try {
+      await waitFor('the dashboard address', () => demo.lines.some((line) => line.startsWith('Dashboard: ')), 45_000);
+      const address = /^Dashboard: (http:\/\/127\.0\.0\.1:\d+)(\/queues\/([^/]+)\/jobs\/([^ ]+))/m.exec(demo.lines.join('\n'));
+      expect(address, demo.lines.join('\n')).not.toBeNull();
+      const [, origin, page, queueName, jobId] = address as unknown as [string, string, string, string, string];
+      const client = new FormClient(origin);
+      const before = await client.get(page);
+      expect(before.status).toBe(200);
+      expect(before.text).toContain('the mail provider of outage.example is down');
+      // The dashboard's own Retry button: a form POST with its CSRF token.
+      expect((await client.post(`${page}/actions/retry`)).status).toBe(303);
+      const queue = new Queue(decodeURIComponent(queueName), { connection: redis.connection });
+      try {
+        await waitFor('the retried job to complete', async () => (await queue.getJob(decodeURIComponent(jobId)))?.state === 'completed', 15_000);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      demo.process.kill('SIGINT');
+    }
+    expect(await demo.exited).toBe(0);
+  }, 90_000);
 
   it.skipIf(!hasRedisServer())('without REDIS_URL, starts a private redis-server and stops it at the end', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };

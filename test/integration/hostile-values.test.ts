@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, QueueEvents, ValidationError, Worker, type Job } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
+import { callsSoFar } from '../harness/commandstats.js';
 
 const redis = useRedis();
 
@@ -20,13 +21,8 @@ afterAll(() => {
   process.off('unhandledRejection', recordUnhandled);
 });
 
-/** Total commands Redis has run so far (INFO commandstats). */
-async function commandsSoFar(client: Redis): Promise<number> {
-  const info = await client.info('commandstats');
-  let total = 0;
-  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
-  return total;
-}
+/** Total commands Redis has run so far, scripts' own commands included. */
+const commandsSoFar = (client: Redis): Promise<number> => callsSoFar(client);
 
 /** Waits until `total` jobs are finished (completed or failed), or a rejection went unhandled. */
 async function settledOrEscaped(queue: { getCounts(): Promise<{ completed: number; failed: number }> }, total: number): Promise<void> {

@@ -3,16 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
+import { callsSoFar } from '../harness/commandstats.js';
 
 const redis = useRedis();
 
-/** Total commands Redis has run so far (INFO commandstats; Lua-internal calls included on Redis 7). */
-async function commandsSoFar(client: Redis): Promise<number> {
-  const info = await client.info('commandstats');
-  let total = 0;
-  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
-  return total;
-}
+/** Total commands Redis has run so far, scripts' own commands included. */
+const commandsSoFar = (client: Redis): Promise<number> => callsSoFar(client);
 
 describe('an idle worker', () => {
   it('blocks on Redis instead of polling: a handful of commands over 1.5 s, and still wakes for an add', async () => {

@@ -75,7 +75,7 @@ describe('bad input: a typed error, a message that says what to do, and nothing 
     await expect(queue.setRateLimit({ max: 5, duration: 0.5 })).rejects.toThrow('setRateLimit: duration (ms) must be an integer >= 1');
     await expect(queue.setGroupLimit({ max: 5 })).rejects.toThrow('give max and duration together');
     await expect(queue.setGroupLimit({})).rejects.toThrow('give { max, duration }, { concurrency }, or all three');
-    await expect(queue.setGroupLimit({ concurrency: 1, burst: 3 } as never)).rejects.toThrow("unknown field 'burst'");
+    await expect(queue.setGroupLimit({ concurrency: 1, per: 3 } as never)).rejects.toThrow("unknown field 'per'");
     await expect(queue.setGroupLimit({ concurrency: 1 }, '')).rejects.toBeInstanceOf(ValidationError);
     await expect(queue.add('x', {}, { group: '' })).rejects.toThrow('group must be a string of 1 to 256 characters');
     expect(() => new Queue(name, { connection: redis.connection, rateLimit: { max: -1, duration: 1 } })).toThrow(ValidationError);

@@ -13,7 +13,7 @@ describe('add -> process -> complete', () => {
     const job = await queue.add('welcome', { to: 'ada@example.com' });
     expect(job.id).toBe('1');
     expect(job.state).toBe('waiting');
-    expect(await queue.getCounts()).toEqual({ waiting: 1, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 1, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
     const seen: string[] = [];
     const worker = new Worker<{ to: string }, string>(
@@ -29,7 +29,7 @@ describe('add -> process -> complete', () => {
     expect(await job.waitUntilFinished(events, 10_000)).toBe('sent to ada@example.com');
     expect(seen).toEqual(['welcome:ada@example.com:0:1']);
     await waitFor('counts to settle', async () => (await queue.getCounts()).completed === 1);
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
     const stored = await queue.getJob(job.id);
     expect(stored?.state).toBe('completed');

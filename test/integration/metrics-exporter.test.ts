@@ -163,7 +163,7 @@ describe('sluice metrics', () => {
       [['metrics', '--queues', 'a', '--redis', 'localhost:6379'], /redis:\/\//],
       [['metrics', '--queues', 'a'], /REDIS_URL/, noRedis],
       [['metrics', '--queues', 'a', '--redis', redis.url, '--priority-levels', '0'], /--priority-levels/],
-      [['dashboard'], /unknown command 'dashboard'/],
+      [['dashbord'], /unknown command 'dashbord'/],
     ];
     for (const [args, message, env] of cases) {
       const run = await cli(args, env);

@@ -125,3 +125,60 @@ describe('reading the limits', () => {
     await queue.close();
   });
 });
+
+describe('getMetricsHistory', () => {
+  it('gives completed and failed per minute of Redis clock, zero-filled, and refuses a window it does not keep', async () => {
+    const name = uniqueQueue('history');
+    const queue = new Queue(name, { connection: redis.connection });
+    expect((await queue.getMetricsHistory({ minutes: 3 })).map((m) => [m.completed, m.failed])).toEqual([[0, 0], [0, 0], [0, 0]]);
+    // A read of a queue that does not exist creates nothing.
+    expect(await admin.exists(queue.store.keys.meta)).toBe(0);
+    await failedAndCompleted(queue, name, 4);
+    const history = await queue.getMetricsHistory();
+    expect(history).toHaveLength(180);
+    const now = await queue.store.time();
+    expect(history.at(-1)?.minute).toBe(Math.floor(now / 60_000) * 60_000);
+    expect(history.every((m, i) => i === 0 || m.minute - history[i - 1]!.minute === 60_000)).toBe(true);
+    // In this minute, or the one before when the minute turned during the test.
+    const sum = history.reduce((total, m) => ({ completed: total.completed + m.completed, failed: total.failed + m.failed }), { completed: 0, failed: 0 });
+    expect(sum).toEqual({ completed: 4, failed: 4 });
+    expect(history.slice(0, -2).every((m) => m.completed === 0 && m.failed === 0)).toBe(true);
+    await expect(queue.getMetricsHistory({ minutes: 181 })).rejects.toThrow('getMetricsHistory minutes must be an integer from 1 to 180, got 181');
+    await expect(queue.getMetricsHistory({ minutes: 0 })).rejects.toBeInstanceOf(ValidationError);
+    await queue.obliterate();
+    expect((await queue.getMetricsHistory({ minutes: 2 })).map((m) => m.completed + m.failed)).toEqual([0, 0]);
+    await queue.close();
+  });
+});
+
+describe('runSchedule', () => {
+  it("adds the schedule's job now, leaves its next run and run count alone, and a worker runs it", async () => {
+    const name = uniqueQueue('run-now');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.upsertSchedule('nightly', { cron: '0 3 * * *', tz: 'Europe/Paris', limit: 2 }, { name: 'report', data: { kind: 'nightly' }, opts: { priority: 0 } });
+    const [before] = await queue.getSchedules();
+    const at = await queue.store.time();
+    const id = await queue.runSchedule('nightly');
+    expect(id).toMatch(/^nightly:now:\d+$/);
+    expect(Number(id!.slice('nightly:now:'.length))).toBeGreaterThanOrEqual(at);
+    const job = await queue.getJob(id!);
+    expect(job).toMatchObject({ name: 'report', data: { kind: 'nightly' }, priority: 0, state: 'waiting' });
+    const [after] = await queue.getSchedules();
+    expect(after).toMatchObject({ next: before!.next, runs: 0 });
+    // Twice in a row: two jobs (a different ms each), still no run counted.
+    await sleep(2);
+    const again = await queue.runSchedule('nightly');
+    expect(again).not.toBe(id);
+    expect((await queue.getSchedules())[0]).toMatchObject({ next: before!.next, runs: 0 });
+    const worker = new Worker(name, async (j) => j.data, { connection: redis.connection, schedules: false });
+    await waitFor('both jobs ran', async () => (await queue.getCounts()).completed === 2);
+    await worker.close();
+    expect(await queue.runSchedule('missing')).toBeNull();
+    await expect(queue.runSchedule('')).rejects.toBeInstanceOf(ValidationError);
+    await queue.obliterate();
+    // A queue that does not exist has no schedule, and asking creates nothing.
+    expect(await queue.runSchedule('nightly')).toBeNull();
+    expect(await admin.exists(queue.store.keys.meta)).toBe(0);
+    await queue.close();
+  });
+});

@@ -80,6 +80,33 @@ try {
 }
 `;
 
+// A processor file run in a child process and in a worker thread from the installed package: the runner
+// is dist/worker/sandbox/runner.js, loaded without tsx, as users run it.
+const SANDBOX_PROCESSOR = `export default async function (job) {
+  await job.updateProgress(1);
+  return { doubled: job.data.n * 2, pid: process.pid };
+}
+`;
+const SANDBOX_SCRIPT = `import { Queue, Worker } from 'sluice';
+
+const connection = { url: process.env.REDIS_URL };
+for (const kind of ['process', 'thread']) {
+  const name = process.env.QUEUE_NAME + '-' + kind;
+  const queue = new Queue(name, { connection });
+  const worker = new Worker(name, new URL('./processor.mjs', import.meta.url), { connection, sandbox: { kind } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('completed', (_job, result) => resolve(result));
+    worker.on('retrying', (_job, error) => reject(error));
+  });
+  await queue.add('double', { n: 21 });
+  const result = await done;
+  console.log('SANDBOX ' + kind + ' ' + result.doubled + ' ' + (result.pid === process.pid ? 'same' : 'other') + ' process');
+  await worker.close();
+  await queue.obliterate();
+  await queue.close();
+}
+`;
+
 describe('the published package', () => {
   let work: string | undefined;
   let app = '';
@@ -161,6 +188,16 @@ describe('the published package', () => {
     expect(fileURLToPath(resolved as string)).toBe(join(installed, 'dist/index.js'));
   }, 30_000);
 
+  it('runs a sandboxed processor file from the installed package, in a child process and in a thread', async () => {
+    writeFileSync(join(app, 'processor.mjs'), SANDBOX_PROCESSOR);
+    writeFileSync(join(app, 'sandbox.mjs'), SANDBOX_SCRIPT);
+    const env = { ...process.env, REDIS_URL: redis.url, QUEUE_NAME: uniqueQueue('package-sandbox') };
+    const { code, stdout, stderr } = await run(process.execPath, ['sandbox.mjs'], app, env);
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
+    expect(stdout).toContain('SANDBOX process 42 other process');
+    expect(stdout).toContain('SANDBOX thread 42 same process');
+  }, 30_000);
+
   it("serves the dashboard from 'sluice/dashboard' of the installed package, its script and stylesheet included", async () => {
     writeFileSync(join(app, 'dashboard.mjs'), DASHBOARD_SCRIPT);
     const env = { ...process.env, REDIS_URL: redis.url, QUEUE_NAME: uniqueQueue('package-dash') };
@@ -171,7 +208,7 @@ describe('the published package', () => {
     expect(fileURLToPath(/^RESOLVED (.+)$/m.exec(stdout)?.[1] ?? '')).toBe(join(installed, 'dist/dashboard/index.js'));
   }, 30_000);
 
-  it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics', async () => {
+  it('installs the `sluice` command: npx sluice metrics answers --help, exits 2 on a bad flag, and serves /metrics; sluice queues reads', async () => {
     expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     // The OpenTelemetry SDK and Prometheus exporter load with the command only: no module the library entry
     // point can reach imports them (dist/metrics/exporter.js does, loaded by dist/cli.js with import()).
@@ -179,11 +216,15 @@ describe('the published package', () => {
       .filter((file) => file.endsWith('.js'))
       .filter((file) => /from '@opentelemetry\/(sdk-metrics|exporter-prometheus)'/.test(readFileSync(join(installed, 'dist', file), 'utf8')));
     expect(sdkImporters).toEqual([join('metrics', 'exporter.js')]);
-    expect(readFileSync(join(installed, 'dist/cli.js'), 'utf8')).toContain("await import('./metrics/exporter.js')");
+    expect(readFileSync(join(installed, 'dist/cli/metrics.js'), 'utf8')).toContain("await import('../metrics/exporter.js')");
     const help = await run('npx', ['--no-install', 'sluice', 'metrics', '--help'], app);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('--queues');
     expect((await run('npx', ['--no-install', 'sluice', 'metrics', '--port', '1'], app)).code).toBe(2);
+    // The other commands come with it: one of them read against Redis from the built files.
+    const queues = await run('npx', ['--no-install', 'sluice', 'queues', '--json', '--redis', redis.url], app);
+    expect(queues.code, queues.stderr).toBe(0);
+    expect(JSON.parse(queues.stdout)).toMatchObject({ prefix: 'sluice' });
 
     // Started briefly: it serves the queue, then exits 0 on SIGTERM.
     const queue = uniqueQueue('package-metrics');

@@ -12,7 +12,7 @@ describe('processing', () => {
     const queue = new Queue<{ i: number }, number>(name, { connection: redis.connection });
     const jobs = await queue.addBulk(Array.from({ length: 10_000 }, (_, i) => ({ name: 'n', data: { i } })));
     expect(new Set(jobs.map((j) => j.id)).size).toBe(10_000);
-    expect(await queue.getCounts()).toEqual({ waiting: 10_000, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 10_000, active: 0, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
 
     const runs = new Map<number, number>();
     const worker = new Worker<{ i: number }, number>(
@@ -29,7 +29,7 @@ describe('processing', () => {
     expect(runs.size).toBe(10_000);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     // Default retention keeps the newest 1,000 completed jobs.
-    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1000, failed: 0, paused: 0, limited: 0 });
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1000, failed: 0, paused: 0, limited: 0, blocked: 0 });
     await worker.close();
     await queue.close();
   }, 90_000);

@@ -150,7 +150,7 @@ describe('the Python client', () => {
       expect(await fixture<string[]>({ op: 'add', url: redis.url, queue: name, jobs: [{ name: 'charge', data: {}, opts: { job_id: 'py-order-1' } }] })).toEqual([
         'py-order-1',
       ]);
-      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0 });
+      expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 2, failed: 0, paused: 0, limited: 0, blocked: 0 });
       // The Python adds were seen as events by Node, as ours are.
       expect(await queue.getJob(ids[1] as string).then((job) => job?.waitUntilFinished(events, 1000))).toBe('done tenant-job');
     } finally {

@@ -8,14 +8,9 @@ import { QueueStore } from '../../src/redis/store.js';
 import { spawnRedis, type SpawnedRedis } from '../harness/redis-server.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { input } from '../lua/store.js';
+import { commandCalls } from '../harness/commandstats.js';
 
 const redis = useRedis();
-
-/** Calls of each command so far, from INFO commandstats. */
-async function commandCalls(client: Redis): Promise<Map<string, number>> {
-  const info = await client.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)].map(([, name, calls]) => [name as string, Number(calls)]));
-}
 
 /** Adds and runs three jobs through a Queue and a Worker on `url`; resolves with their results. */
 async function roundTrip(url: string): Promise<number[]> {

@@ -9,6 +9,7 @@ import { QueueStore, type ClaimAlong, type CompleteInput } from '../../src/redis
 import { Settler } from '../../src/worker/settler.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
+import { callsSoFar } from '../harness/commandstats.js';
 
 // A complete that also claims (src/worker/settler.ts): at concurrency 1 a worker settles a job and claims
 // the next one in one script call.
@@ -16,10 +17,8 @@ import { sleep, waitFor } from '../harness/wait.js';
 const redis = useRedis();
 
 /** Script calls Redis has run so far (INFO commandstats: FCALL, or EVALSHA where Functions are refused). */
-async function scriptCalls(admin: Redis): Promise<number> {
-  let calls = 0;
-  for (const match of (await admin.info('commandstats')).matchAll(/^cmdstat_(fcall|evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
-  return calls;
+function scriptCalls(admin: Redis): Promise<number> {
+  return callsSoFar(admin, (command) => command === 'fcall' || command === 'evalsha' || command === 'eval');
 }
 
 function count(seen: Map<string, number>, id: string): void {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClosedError, PayloadTooLargeError, Queue, ValidationError } from 'sluice';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
+import { commandCalls } from '../harness/commandstats.js';
 
 /**
  * Adds made while an add script call is in flight share the next call (src/adder.ts). These tests check
@@ -20,8 +21,7 @@ afterAll(async () => {
 
 /** Add script calls Redis ran so far: each runs exactly one INCRBY (lua/add.lua), and nothing else here does. */
 async function addCalls(): Promise<number> {
-  const match = /^cmdstat_incrby:calls=(\d+)/m.exec(await admin.info('commandstats'));
-  return Number(match?.[1] ?? 0);
+  return (await commandCalls(admin)).get('incrby') ?? 0;
 }
 
 /** Blocks the event loop: calls made before and after it are `ms` apart in one synchronous run. */

@@ -92,6 +92,21 @@ describe('FakeQueue', () => {
     expect(queue.added).toEqual([]);
   });
 
+  it("stamps meta from its context() as a Queue does, and refuses meta over the cap the same way", async () => {
+    let tenant: string | undefined = 'acme';
+    const fake = new FakeQueue('stamped', { context: () => (tenant === undefined ? undefined : { tenant }) });
+    expect((await fake.add('a', {}, { meta: { user: 'u1' } })).meta).toEqual({ tenant: 'acme', user: 'u1' });
+    expect((await fake.addBulk([{ name: 'b', data: {} }]))[0]?.meta).toEqual({ tenant: 'acme' });
+    tenant = undefined;
+    expect((await fake.add('c', {})).meta).toBeUndefined();
+    const real = new Queue('stamped-real', { connection: redis.connection });
+    const big = { meta: { blob: 'x'.repeat(2000) } };
+    const [fromFake, fromReal] = await Promise.all([fake.add('d', {}, big).catch((e: unknown) => e), real.add('d', {}, big).catch((e: unknown) => e)]);
+    expect((fromFake as Error).message).toBe((fromReal as Error).message);
+    expect(fake.added.map((job) => job.name)).toEqual(['a', 'b', 'c']);
+    await real.close();
+  });
+
   it('refuses what a Queue refuses, with the same errors, and records nothing of a refused bulk', async () => {
     const fake = new FakeQueue('strict', { maxPayloadBytes: 64 });
     const real = new Queue('strict-real', { connection: redis.connection, maxPayloadBytes: 64 });
@@ -112,6 +127,9 @@ describe('FakeQueue', () => {
     }
     expect(await fake.addBulk([{ name: 'ok', data: {} }, { name: '', data: {} }]).catch((error: unknown) => error)).toBeInstanceOf(ValidationError);
     expect(fake.added).toEqual([]);
+    // Workflows need Redis: a FakeQueue says so instead of recording a job that would never wait.
+    const flow = await fake.add('x', {}, { dependsOn: ['1'] }).catch((error: unknown) => error);
+    expect([flow instanceof ValidationError, (flow as Error).message]).toEqual([true, expect.stringContaining('FakeQueue records no workflows')]);
     await real.close();
   });
 

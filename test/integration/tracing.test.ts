@@ -76,6 +76,35 @@ describe('with an SDK and an in-memory exporter', () => {
   const spans = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((span) => span.name === name);
   const id = (span: ReadableSpan): string => span.spanContext().spanId;
 
+  it("links a flow job's process span to the creation contexts of the jobs it waited for", async () => {
+    const name = uniqueQueue('traced-flow');
+    const queue = new Queue(name, { connection: redis.connection });
+    const { jobs } = await queue.addFlow({
+      jobs: [
+        { key: 'B', name: 'b', data: 1 },
+        { key: 'C', name: 'c', data: 2 },
+        { key: 'D', name: 'd', data: 3, dependsOn: ['B', 'C'] },
+      ],
+    });
+    expect('tl' in (await storedOptions(queue, jobs.D!.id))).toBe(true);
+    expect('tl' in (await storedOptions(queue, jobs.B!.id))).toBe(false);
+    expect('tl' in (await queue.getJob(jobs.D!.id))!.opts).toBe(false);
+    const worker = new Worker(name, async (job) => job.name, { connection: redis.connection });
+    await waitFor('the three process spans', () => spans(`process ${name}`).length === 3);
+    await worker.close();
+    await queue.close();
+
+    // One create span per job of the flow (send's children), in the flow's order: B, C, D.
+    const creates = spans(`create ${name}`);
+    const byJob = new Map(creates.map((span) => [span.attributes['messaging.message.id'] as string, id(span)]));
+    const d = spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === jobs.D!.id);
+    expect(d?.parentSpanContext?.spanId).toBe(byJob.get(jobs.D!.id));
+    expect(d?.links.map((link) => link.context.spanId)).toEqual([byJob.get(jobs.D!.id), byJob.get(jobs.B!.id), byJob.get(jobs.C!.id)]);
+    expect(d?.links.slice(1).map((link) => link.attributes?.['sluice.link'])).toEqual(['dependency', 'dependency']);
+    const b = spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === jobs.B!.id);
+    expect(b?.links).toHaveLength(1);
+  });
+
   it('puts the send span and the process span in one trace: child of, and linked to, the creation context', async () => {
     const name = uniqueQueue('traced');
     const queue = new Queue<{ to: string }, string>(name, { connection: redis.connection });
@@ -235,6 +264,21 @@ describe('with an SDK and an in-memory exporter', () => {
         expect(run.links).toEqual([id(send)]);
       }
     }
+  });
+  it('sets the meta keys telemetryMeta names as process span attributes, and no others', async () => {
+    const name = uniqueQueue('traced-meta');
+    const queue = new Queue(name, { connection: redis.connection });
+    await queue.add('stamped', {}, { meta: { tenant: 'acme', seats: 3, email: 'ada@example.com' } });
+    const worker = new Worker(name, async () => 'ok', { connection: redis.connection, telemetryMeta: ['tenant', 'seats'] });
+    await waitFor('the process span', () => spans(`process ${name}`).length === 1);
+    await worker.close();
+    await queue.close();
+    const attributes = spans(`process ${name}`)[0]?.attributes ?? {};
+    expect(attributes).toMatchObject({ 'messaging.sluice.job.meta.tenant': 'acme', 'messaging.sluice.job.meta.seats': 3 });
+    expect(Object.keys(attributes).filter((key) => key.startsWith('messaging.sluice.job.meta.')).sort()).toEqual([
+      'messaging.sluice.job.meta.seats',
+      'messaging.sluice.job.meta.tenant',
+    ]);
   });
 });
 

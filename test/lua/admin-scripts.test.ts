@@ -29,7 +29,7 @@ describe('remove-job', () => {
     await lua.store.fail([failForGood(running[1]!)]);
     expect(await lua.store.removeJob('f')).toBe(Status.OK);
     expect(await lua.store.removeJob('f')).toBe(Status.JOB_MISSING);
-    expect(await lua.store.getCounts()).toEqual({ waiting: 0, active: 1, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0 });
+    expect(await lua.store.getCounts()).toEqual({ waiting: 0, active: 1, delayed: 0, completed: 0, failed: 0, paused: 0, limited: 0, blocked: 0 });
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readHistory } from '../../src/redis/history.js';
 import { ScheduleStore } from '../../src/redis/schedule-store.js';
 import { packJobs, SCRIPTS, scriptLibrary } from '../../src/redis/scripts.js';
 import { Status } from '../../src/redis/status.js';
@@ -43,6 +44,8 @@ describe('recover-stalled', () => {
       undefined,
     ]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, active: 0, failed: 1 });
+    // Counted as a failure for good in its minute, as in the lifetime total (this minute or, past its end, the last).
+    expect((await readHistory(lua.client, lua.store.keys, 2)).reduce((sum, m) => sum + m.failed, 0)).toBe(1);
     // The next sweep finds nothing to take back, and no error.
     expect(await lua.store.recoverStalled('reaper', 0, 1, 100)).toEqual({ requeued: 0, failed: 0, strays: [] });
   });

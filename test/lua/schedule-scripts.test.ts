@@ -120,6 +120,33 @@ describe('fire-schedule', () => {
   });
 });
 
+describe('run-schedule', () => {
+  const job = { name: 'tick', data: encode({ n: 1 }, 'data', 1024), opts: encode({}, 'opts', 1024), prio: 1, group: '' };
+
+  it('enqueues the job now under <id>:now:<ms>, leaving the next run and run count alone', async () => {
+    const store = schedules();
+    const def = definition();
+    await store.upsert('s', def, 5000, 3);
+    const now = await lua.store.time();
+    const { status, jobId } = await store.runNow('s', def, job);
+    expect(status).toBe(Status.OK);
+    expect(Number(jobId.replace(/^s:now:/, ''))).toBeGreaterThanOrEqual(now);
+    expect((await lua.store.getJob(jobId))?.state).toBe('waiting');
+    expect(await lua.client.zscore(lua.store.keys.scheduleNext, 's')).toBe('5000');
+    expect(await lua.client.hget(lua.store.keys.scheduleRuns, 's')).toBeNull();
+  });
+
+  it('refuses a definition that changed or was removed since the caller read it, and writes nothing', async () => {
+    const store = schedules();
+    await store.upsert('s', definition(), 5000, -1);
+    await store.upsert('s', definition(2000), 5000, -1);
+    expect(await store.runNow('s', definition(), job)).toEqual({ status: Status.STALE, jobId: '' });
+    await store.remove('s');
+    expect(await store.runNow('s', definition(2000), job)).toEqual({ status: Status.STALE, jobId: '' });
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0 });
+  });
+});
+
 describe('due-schedules, remove-schedule, promote-delayed, obliterate', () => {
   it('returns the soonest schedules with definitions only for the due ones', async () => {
     const store = schedules();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as sluice from 'sluice';
+import { QueueNotFoundError } from '../../src/errors.js';
 
 describe('errors', () => {
   it('gives every error class a stable, distinct code and its own name', () => {
@@ -25,6 +26,10 @@ describe('errors', () => {
       new sluice.BulkAddError([], [{ index: 0, error: new Error('x') }], 1),
       new sluice.BatchIncompleteError('b', 0, [{ index: 0, error: new Error('x') }], 1),
       new sluice.DecodeError('d'),
+      new sluice.JobStateError('1', 'completed', 's'),
+      new sluice.JobCancelledError('1', 'cancelled'),
+      // Thrown by the sluice command only; not exported.
+      new QueueNotFoundError('q', 'sluice'),
     ];
     expect(new Set(made.map((e) => e.code)).size).toBe(made.length);
     for (const error of made) {

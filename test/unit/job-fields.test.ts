@@ -92,7 +92,7 @@ describe('a job field has one name in Lua and in TypeScript', () => {
   it('reads each stored name into its StoredJob field', () => {
     const values: Partial<Record<StoredName, string>> = {
       name: 'n', data: 'd', opts: 'o', ts: '1', prio: '2', grp: 'g', ats: '3', atm: '4', stalls: '5', err: 'e', stack: 's',
-      due: '6', pon: '7', fon: '8', progress: 'p', rv: 'r',
+      due: '6', pon: '7', fon: '8', progress: 'p', rv: 'r', by: 'w',
     };
     const job = readJob('x', 'failed', (name) => (values[name] === undefined ? undefined : Buffer.from(values[name])), true);
     for (const [field, stored] of Object.entries(STORED_NAMES)) {
@@ -157,13 +157,14 @@ describe('reading a stream entry', () => {
 describe('a completed record', () => {
   it('is read back as the job its worker wrote, and a cut record is corrupt', () => {
     const job = claimed();
-    const record = doneRecord(job, Buffer.from([0xc3]), Buffer.from([0x05]));
+    const record = doneRecord(job, Buffer.from([0xc3]), Buffer.from([0x05]), 'host:1:abc');
     expect(readDoneRecord('order-7', record, Buffer.from('99'), undefined)).toEqual({
       ...job,
       state: 'completed',
       attemptsMade: 2,
       returnvalue: Buffer.from([0xc3]),
       progress: Buffer.from([0x05]),
+      processedBy: 'host:1:abc',
       finishedOn: 99,
       hashed: false,
       entry: undefined,

@@ -15,8 +15,12 @@ function hashTag(key: string): string | undefined {
 describe('queue keys', () => {
   it('puts every key of a queue under one hash tag, the queue name', () => {
     const keys = queueKeys('emails', 'sluice', 3);
-    const all = [keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y')];
-    expect(all).toHaveLength(13);
+    const all = [
+      keys.meta, keys.id, keys.delayed, keys.completed, keys.done, keys.failed, keys.events, keys.ctl, ...keys.wait, keys.job('42'), keys.logs('x:y'),
+      keys.workers, keys.workerInfo,
+      keys.history, keys.historyNow,
+    ];
+    expect(all).toHaveLength(17);
     for (const key of all) expect(hashTag(key)).toBe('emails');
     expect(keys.wait).toEqual(['sluice:{emails}:wait:0', 'sluice:{emails}:wait:1', 'sluice:{emails}:wait:2']);
   });
@@ -32,6 +36,38 @@ describe('queue keys', () => {
     expect(keys.done).toBe(`${keys.base}${done}`);
     const front = /frontKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
     expect(keys.front(2)).toBe(`${keys.base}${front}2`);
+    const workers = /workersKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const workerInfo = /workerInfoKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.workers, keys.workerInfo]).toEqual([`${keys.base}${workers}`, `${keys.base}${workerInfo}`]);
+    const history = /historyKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const historyNow = /historyNowKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.history).toBe(`${keys.base}${history}`);
+    expect(keys.historyNow).toBe(`${keys.base}${historyNow}`);
+    const dedupe = /dedupeKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const windows = /dedupeWindowsKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([keys.dedupe, keys.dedupeWindows]).toEqual([`${keys.base}${dedupe}`, `${keys.base}${windows}`]);
+    const deps = /depsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    const dependents = /dependentsKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    const blocked = /blockedKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const linked = /linkedKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    // Another queue's keys, as dependents.lua builds them for a flow across queues.
+    const other = queueKeys('other', 'p', 2);
+    expect(/otherBase\(base, name, other\) return string\.sub\(base, 1, #base - #name - 3\) \.\. '\{' \.\. other \.\. '\}:'/.test(lua)).toBe(true);
+    expect(`${keys.base.slice(0, keys.base.length - 'q'.length - 3)}{other}:`).toBe(other.base);
+    const level = /levelKey\(base, level\) return base \.\. '([^']+)' \.\. level/.exec(lua)?.[1];
+    const admit = /admitKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect([`${other.base}${level}0`, `${other.base}${level}1`, `${other.base}${admit}`]).toEqual(other.streams);
+    const groupsAt = /local g = base \.\. '([^']+)'/.exec(lua)?.[1];
+    const names = [...(/ready = g \.\. '(\w+)', state = g \.\. '(\w+)', throttled = g \.\. '(\w+)', full = g \.\. '(\w+)', active = g \.\. '(\w+)',\s+limits = g \.\. '(\w+)', hold = g \.\. '(\w+)'/.exec(lua) ?? [])].slice(1);
+    expect(names.map((n) => `${other.base}${groupsAt}${n}`)).toEqual(other.groups);
+    const own = /id = base \.\. '(\w+)', meta = base \.\. '(\w+)', ctl = base \.\. '(\w+)', failed = base \.\. '(\w+)', events = base \.\. '(\w+)'/.exec(lua)?.slice(1);
+    expect(own?.map((n) => `${other.base}${n}`)).toEqual([other.id, other.meta, other.ctl, other.failed, other.events]);
+    expect([keys.deps('7'), keys.dependents('7'), keys.blocked, keys.linked]).toEqual([
+      `${keys.base}${deps}7`,
+      `${keys.base}${dependents}7`,
+      `${keys.base}${blocked}`,
+      `${keys.base}${linked}`,
+    ]);
     const batch = /batchKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
     expect(keys.batch('b7')).toBe(`${keys.base}${batch}b7`);
     const batches = /batchesKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError, type JobOptions } from 'sluice';
-import { compactOptions, DEFAULT_ATTEMPTS, defaultPriority, expandOptions, normalizeJobOptions, validateDefaultJobOptions } from '../../src/options.js';
+import { compactOptions, DEFAULT_ATTEMPTS, defaultPriority, expandOptions, normalizeJobOptions, readStoredOptions, validateDefaultJobOptions } from '../../src/options.js';
 import { encode } from '../../src/serializer.js';
 
 describe('job options', () => {
@@ -86,6 +86,29 @@ describe('job options', () => {
   it('refuses per-job fields in queue defaults', () => {
     expect(() => validateDefaultJobOptions({ jobId: 'x' }, 3)).toThrow("defaultJobOptions may not set 'jobId'");
     expect(() => validateDefaultJobOptions({ attempts: -1 }, 3)).toThrow('attempts must be an integer');
+  });
+
+  it('takes the dedupe option, stores it with the job, and refuses what it cannot mean', () => {
+    const stored = normalizeJobOptions({ dedupe: { key: 'user-7', ttl: 5000, debounce: true }, delay: 100 }, {}, 3).stored;
+    expect(stored.dedupe).toEqual({ key: 'user-7', ttl: 5000, debounce: true });
+    expect(readStoredOptions(encode(compactOptions(stored), 'o', 1000), 'o').options.dedupe).toEqual({ key: 'user-7', ttl: 5000, debounce: true });
+    expect(normalizeJobOptions({ dedupe: { key: 'k' } }, {}, 3).stored.dedupe).toEqual({ key: 'k' });
+    const refused: [unknown, string][] = [
+      ['k', 'dedupe must be { key, ttl?, debounce? }'],
+      [{ key: '' }, 'dedupe.key must be a string of 1 to 256 characters'],
+      [{ key: 'k', window: 5 }, "dedupe has an unknown field 'window'"],
+      [{ key: 'k', ttl: 0 }, 'dedupe.ttl must be an integer number of ms >= 1, got 0'],
+      [{ key: 'k', ttl: 1.5 }, 'dedupe.ttl must be an integer'],
+      [{ key: 'k', debounce: 'yes' }, 'dedupe.debounce must be true or false'],
+      [{ key: 'k', debounce: true }, 'dedupe.debounce needs dedupe.ttl'],
+      [{ key: 'k', ttl: 100, debounce: true }, 'dedupe.debounce needs the job option delay'],
+      [{ key: 'lone\uD800' }, 'dedupe.key has a lone surrogate'],
+    ];
+    for (const [dedupe, message] of refused) {
+      expect(() => normalizeJobOptions({ dedupe } as JobOptions, {}, 3)).toThrow(message);
+    }
+    expect(() => validateDefaultJobOptions({ dedupe: { key: 'k' } }, 3)).toThrow("defaultJobOptions may not set 'dedupe'");
+    expect(() => readStoredOptions(encode({ dedupe: 5 }, 'o', 100), 'o')).toThrow("'dedupe' is 5, not a dedupe option");
   });
 
   it('accepts durations up to the timer limit and ids in any well-formed Unicode', () => {

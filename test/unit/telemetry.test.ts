@@ -56,13 +56,13 @@ describe('with no OpenTelemetry SDK', () => {
     const bulk = new ProducerSpans('emails').start(500);
     expect(bulk.traceContext(499)).toBeUndefined();
 
-    const span = new ConsumerSpans('emails', 'host:1:abc').start({ id: '1', name: 'welcome', attemptsMade: 0, traceContext: undefined });
+    const span = new ConsumerSpans('emails', 'host:1:abc', []).start({ id: '1', name: 'welcome', attemptsMade: 0, traceContext: undefined, meta: undefined });
     expect(span.isRecording()).toBe(false);
     expect(trace.getTracer('sluice').startSpan('x').isRecording()).toBe(false);
   });
 
   it('a job that carries a context from a traced producer still runs untraced, without entering a context', () => {
-    const span = new ConsumerSpans('emails', 'host:1:abc').start({ id: '1', name: 'welcome', attemptsMade: 0, traceContext: packTraceContext(sampled) });
+    const span = new ConsumerSpans('emails', 'host:1:abc', []).start({ id: '1', name: 'welcome', attemptsMade: 0, traceContext: packTraceContext(sampled), meta: undefined });
     expect(span.isRecording()).toBe(false);
     const active = context.active();
     expect(runInSpan(span, (a: number, b: number) => (context.active() === active ? a + b : -1), 2, 3)).toBe(5);

@@ -1,0 +1,102 @@
+-- add-labeled: add.lua for a call that has at least one job with labels: the same jobs, written the same way,
+-- and each job's labels indexed (labels.lua) in the same script. add.lua itself has no label code, so an add
+-- without labels pays nothing for them (and producers in other languages keep add.lua's contract).
+-- KEYS: id meta delayed events ctl groups... streams...
+-- ARGV: base eventsMaxLen spent count jobs | per job, packed in jobs: jobId name data opts prio delay runAt group labels
+--   as add.lua takes them, and labels = the job's labels joined by '\n' ('' for none)
+-- Returns: as add.lua: per job, its id then OK | DUPLICATE (nothing changed, its labels not indexed) |
+--   LEVELS_MISMATCH
+-- Events: as add.lua
+-- Loops: one pass over the call's `count` jobs (at most 200); at most 8 labels per job
+--
+-- The body is add.lua's, line for line but for the labels: change both together.
+--@include status
+--@include keys
+--@include clock
+--@include events
+--@include schedule
+--@include groups
+--@include entry
+--@include record
+--@include packed
+--@include labels
+
+local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local _, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
+local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local exact = nowMsExact()
+local now = math.floor(exact)
+-- What a grouped job needs (groups.lua) and the delayed set's batch, made only for a call that has such a
+-- job: a single add of a ready job, the common call, allocates neither (every table a call makes is also
+-- garbage Redis' Lua collects).
+local Q, delayed
+local function grouped()
+  Q = Q or { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now }
+  return Q
+end
+local function schedule()
+  delayed = delayed or newSchedule(delayedKey, ctlKey)
+  return delayed
+end
+local JOB = packedFormat(9)
+-- When add() was called, on Redis' clock to the µs (no earlier than the call: `spent` is floored): what a
+-- delay counts from, rounded up (so a job is never due early), and floored, the job's timestamp (so a
+-- claim in the same ms never has processedOn before it).
+local created = exact - math.max(0, spent)
+local createdS = int(math.floor(created))
+
+local number = redis.call('INCRBY', idKey, count) - count
+
+local out = {}
+local at = 1
+for _ = 1, count do
+  number = number + 1
+  local id, name, data, opts, prioS, delayS, runAtS, g, labels, nextAt = struct.unpack(JOB, jobs, at)
+  at = nextAt
+  local delay, runAt = tonumber(delayS), tonumber(runAtS)
+  local status = STATUS.OK
+  local fresh = id == ''
+  -- A priority that is not a level of this queue costs that job, not the call: the jobs before it are
+  -- written already (sluice's Queue checks first; a producer in another language might not).
+  if not levels[(tonumber(prioS) or -1) + 1] then
+    status = STATUS.LEVELS_MISMATCH
+  elseif fresh then
+    id = int(number)
+  elseif redis.call('EXISTS', jobKey(base, id)) == 1 or redis.call('HEXISTS', doneKey(base), id) == 1 then
+    status = STATUS.DUPLICATE
+  end
+  if status == STATUS.OK then
+    local due = -1
+    if delay > 0 then due = math.ceil(created + delay) elseif runAt > now then due = runAt end
+    -- Due already (the delay was shorter than the time spent getting here): waiting at once.
+    if due <= now then due = -1 end
+    local entry = int(number) .. '-0'
+    -- Counters that start at 0 (ats, atm, stalls) and an empty group are left out of a hash: readers take a
+    -- missing field as 0 or none.
+    if fresh and due < 0 and g == '' then
+      redis.call('XADD', levels[tonumber(prioS) + 1], entry, 'name', name, 'data', data, 'opts', opts, 'ts', createdS)
+    elseif due > 0 then
+      local key = jobKey(base, id)
+      schedule().add(id, due)
+      if g ~= '' then
+        redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g, 'due', int(due))
+      else
+        redis.call('HSET', key, 'state', 'delayed', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'due', int(due))
+      end
+    elseif g ~= '' then
+      redis.call('HSET', jobKey(base, id), 'state', 'waiting', 'name', name, 'data', data, 'opts', opts, 'prio', prioS, 'ts', createdS, 'grp', g)
+      enqueueGrouped(grouped(), id, tonumber(prioS), g)
+    else
+      local j = { id = id, name = name, data = data, opts = opts, ts = createdS, prio = prioS, grp = '', ats = '0', atm = '0', stalls = '0' }
+      appendJob(levels[tonumber(prioS) + 1], entry, j, createdS)
+      markQueued(base, id, entry, prioS)
+    end
+    indexLabels(base, metaKey, id, labels, createdS)
+    emit(eventsKey, maxLen, 'added', id, name)
+  end
+  out[#out + 1] = id
+  out[#out + 1] = status
+end
+if delayed then delayed.flush() end
+flushEvents()
+return out

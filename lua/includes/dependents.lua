@@ -1,0 +1,235 @@
+-- dependents: what a job's end means for the jobs that wait for it (src/flows.ts). A job with dependencies
+-- waits in its hash, state 'blocked', with `open` (its dependencies not ended yet) and `pol` (what a failed
+-- dependency does to it), and in the blocked set. Each dependency's outcome is copied into the waiting
+-- job's deps hash when it ends, so the job reads its dependencies' results (job.getDependencies()) from its
+-- own keys, whatever retention does to theirs meanwhile. The jobs waiting for a job are its dependents set.
+-- Every job that has dependencies or dependents and has not ended is a member of its queue's linked set,
+-- and meta `linked` counts them: a settle looks for its jobs there only while that count is above 0
+-- (LINKS.open), so a queue that never used a flow pays no command per job for them.
+--
+-- A job is named in dependents sets and deps fields as '{queue}id': its queue's hash tag, then its id, so a
+-- flow may span queues of one prefix. On one Redis the scripts then touch the other queue's keys (built
+-- from the base, keys.lua otherBase), atomically; on a Cluster two queues are two slots and src/flows.ts
+-- refuses such a flow (docs/ARCHITECTURE.md has the design that would make it work there).
+--
+-- A deps value is three length-prefixed parts (packed.lua): outcome, key, value. Outcomes: 'w' not ended
+-- yet, 'c' completed (value: its result as the worker encoded it), 'f' failed for good (value: the reason),
+-- 'r' removed. Policies: 'fail' (the default: the job fails, with a reason naming the dependency, when one
+-- fails or is removed), 'ignore' (it runs once every dependency ended, whatever the outcome), 'remove' (it
+-- is deleted when one fails or is removed), 'onfail' (an onFailure job: it becomes waiting when the first
+-- of the jobs it watches fails for good, and is deleted once they all ended otherwise).
+-- C is the script's context: base, idKey, levels, G, ctl, meta, now (as enqueue takes it), failed, events,
+-- maxLen (as failCorrupt takes it); linked, when the caller read meta `linked` already.
+--@include status
+--@include keys
+--@include numbers
+--@include events
+--@include enqueue
+--@include corrupt
+--@include history
+
+local LINKS = {}
+
+local function lp(s) return struct.pack('>I4', #s) .. s end
+function LINKS.value(outcome, key, value) return lp(outcome) .. lp(key) .. lp(value) end
+
+-- The queue's name, from its base ('<prefix>:{<name>}:').
+function LINKS.name(C)
+  if not C.name then C.name = string.match(C.base, '{([^}]*)}:$') end
+  return C.name
+end
+
+-- How dependents sets and deps fields name job `id` of the queue of C.
+function LINKS.ref(C, id) return '{' .. LINKS.name(C) .. '}' .. id end
+
+-- The context of queue `name` of the same prefix, made once per call; nil when the queue does not exist
+-- (never initialised, or obliterated).
+function LINKS.context(C, name)
+  if name == LINKS.name(C) then return C end
+  C.others = C.others or {}
+  local O = C.others[name]
+  if O ~= nil then return O or nil end
+  local base = otherBase(C.base, LINKS.name(C), name)
+  local levels = tonumber(redis.call('HGET', queueKeysOf(base).meta, 'levels') or '0')
+  if levels < 1 then
+    C.others[name] = false
+    return nil
+  end
+  local streams, levelKeys = {}, {}
+  for level = 1, levels do
+    levelKeys[level] = levelKey(base, level - 1)
+    streams[level] = levelKeys[level]
+  end
+  streams[levels + 1] = admitKey(base)
+  local K = queueKeysOf(base)
+  O = { base = base, name = name, idKey = K.id, levels = levelKeys, streams = streams, G = groupKeysOf(base), ctl = K.ctl,
+    meta = K.meta, now = C.now, failed = K.failed, events = K.events, maxLen = C.maxLen, root = C }
+  C.others[name] = O
+  return O
+end
+
+-- Events go to one queue's stream per XADD (events.lua): before emitting for another queue than the one
+-- whose events are gathered, the gathered ones are written.
+local function eventsFor(C)
+  local root = C.root or C
+  if (root.emitting or root) ~= C then flushEvents() end
+  root.emitting = C
+end
+LINKS.eventsFor = eventsFor
+
+-- Whether any job of the queue has dependencies or dependents now: one HGET per call, none when the
+-- caller's HMGET of meta read the count already (a complete that claims reads it with claim's).
+function LINKS.open(C)
+  local n = C.linked
+  if n == nil then n = redis.call('HGET', C.meta, 'linked') end
+  return tonumber(n or '0') > 0
+end
+
+-- Job d's dependencies have all ended (or, for an onFailure job, one failed): it becomes waiting.
+local function unblock(C, d, ended)
+  redis.call('ZREM', blockedKey(C.base), d)
+  local j = recordJob(C.base, d)
+  if not j then return end
+  eventsFor(C)
+  local problem = jobProblem(j, #C.levels)
+  if problem then
+    failCorrupt(C, j, problem)
+    ended[#ended + 1] = { C, d, 'f', 'cannot be read: ' .. problem }
+    return
+  end
+  enqueue(C, j, true)
+  emit(C.events, C.maxLen, 'waiting', d, '')
+end
+
+local function failBlocked(C, d, reason, ended)
+  redis.call('ZREM', blockedKey(C.base), d)
+  local now = int(C.now)
+  redis.call('HSET', jobKey(C.base, d), 'state', 'failed', 'err', reason, 'stack', '', 'fon', now)
+  redis.call('ZADD', C.failed, now, d)
+  redis.call('HINCRBY', C.meta, 'failed', 1)
+  countMinute(C.base, C.now, 'failed', 1)
+  eventsFor(C)
+  emit(C.events, C.maxLen, 'failed', d, reason)
+  ended[#ended + 1] = { C, d, 'f', reason }
+end
+
+local function removeBlocked(C, d, ended)
+  redis.call('ZREM', blockedKey(C.base), d)
+  redis.call('DEL', jobKey(C.base, d), logsKey(C.base, d))
+  eventsFor(C)
+  emit(C.events, C.maxLen, 'removed', d, '')
+  ended[#ended + 1] = { C, d, 'r', '' }
+end
+
+-- Job d of C's queue learns that its dependency `dep` (a ref, LINKS.ref) ended with `outcome` and `value`;
+-- the jobs this ends in turn (failed or removed by their policy) are appended to `ended`.
+function LINKS.ended(C, d, dep, outcome, value, ended)
+  local depsK = depsKey(C.base, d)
+  local old = redis.call('HGET', depsK, dep)
+  -- d ended already (its deps hash goes when it ends) or was removed.
+  if not old then return end
+  local was, key = struct.unpack('>I4c0I4c0', old)
+  -- Passed on already: an end is applied once, however often it is told (the Cluster design's notes).
+  if was ~= 'w' then return end
+  local q, id = string.match(dep, '^{([^}]*)}(.*)$')
+  if key == '' then key = id end
+  redis.call('HSET', depsK, dep, LINKS.value(outcome, key, value))
+  local r = redis.call('HMGET', jobKey(C.base, d), 'state', 'pol')
+  -- Not blocked: an onFailure job that runs already; it reads the outcome, nothing else changes.
+  if r[1] ~= 'blocked' then return end
+  local open = redis.call('HINCRBY', jobKey(C.base, d), 'open', '-1')
+  local pol = r[2]
+  if pol == 'onfail' then
+    if outcome == 'f' then unblock(C, d, ended) elseif open <= 0 then removeBlocked(C, d, ended) end
+  elseif outcome == 'c' or pol == 'ignore' then
+    if open <= 0 then unblock(C, d, ended) end
+  elseif pol == 'remove' then
+    removeBlocked(C, d, ended)
+  else
+    -- Named by its key in the flow, and by its id (and queue, when another) when that says more.
+    local named = "dependency '" .. key .. "'"
+    if q ~= LINKS.name(C) then named = named .. ' (job ' .. id .. " of queue '" .. q .. "')"
+    elseif key ~= id then named = named .. ' (job ' .. id .. ')' end
+    if outcome == 'f' then failBlocked(C, d, named .. ' failed: ' .. value, ended)
+    else failBlocked(C, d, named .. ' was removed', ended) end
+  end
+end
+
+-- Ends linked jobs: `ended` holds {context, id, outcome, value} of jobs that are members of their queue's
+-- linked set. Each leaves it, its own deps hash goes, and each of its dependents learns the outcome, which
+-- may end them in turn (appended to `ended`). Loop bound: a job is appended at most once (only a blocked
+-- job is, and it stops being blocked), so at most the jobs that depend on these, transitively.
+function LINKS.settle(C, ended)
+  local i, touched = 1, {}
+  while ended[i] do
+    local E, id, outcome, value = ended[i][1], ended[i][2], ended[i][3], ended[i][4]
+    i = i + 1
+    if redis.call('SREM', linkedKey(E.base), id) == 1 then
+      if not touched[E] then touched[E] = 0 end
+      touched[E] = touched[E] + 1
+    end
+    local key = dependentsKey(E.base, id)
+    local dependents = redis.call('SMEMBERS', key)
+    redis.call('DEL', key, depsKey(E.base, id))
+    local ref = LINKS.ref(E, id)
+    for _, member in ipairs(dependents) do
+      local q, d = string.match(member, '^{([^}]*)}(.*)$')
+      local D = q and LINKS.context(C, q)
+      if D then LINKS.ended(D, d, ref, outcome, value, ended) end
+    end
+  end
+  for E, n in pairs(touched) do redis.call('HINCRBY', E.meta, 'linked', int(-n)) end
+  -- Events gathered for another queue are written now: the caller's own come after them.
+  eventsFor(C)
+end
+
+-- The members of `candidates` ({id, outcome, value} each, jobs of C's queue) that are linked, settled as
+-- LINKS.settle does. A value may be a function, called only for a linked job (reading a record's result).
+function LINKS.settleMembers(C, candidates)
+  if #candidates == 0 then return end
+  local ids = {}
+  for i, c in ipairs(candidates) do ids[i] = c[1] end
+  local member = redis.call('SMISMEMBER', linkedKey(C.base), unpack(ids))
+  local ended = {}
+  for i, c in ipairs(candidates) do
+    if member[i] == 1 then
+      local value = c[3]
+      if type(value) == 'function' then value = value() end
+      ended[#ended + 1] = { C, c[1], c[2], value }
+    end
+  end
+  if #ended > 0 then LINKS.settle(C, ended) end
+end
+
+-- complete.lua: the jobs of the batch that completed (statuses[n] OK), read again from the packed `jobs`
+-- (nothing is collected per job while the gate is shut). A result comes from the job's done record, or,
+-- for a job deleted at once (no record sent), from the completed event's copy (empty with events off).
+function LINKS.completed(C, jobs, statuses, format)
+  if not LINKS.open(C) then return end
+  local candidates, at, n = {}, 1, 0
+  while at <= #jobs do
+    local id, _, _, _, _, _, record, result, _, nextAt = struct.unpack(format, jobs, at)
+    at, n = nextAt, n + 1
+    if statuses[n] == STATUS.OK then
+      candidates[#candidates + 1] = { id, 'c', function()
+        if record == '' then return result end
+        local ok, _, _, _, _, _, _, _, _, _, rv = pcall(struct.unpack, '>' .. string.rep('I4c0', 10), record)
+        if ok then return rv end
+        return ''
+      end }
+    end
+  end
+  LINKS.settleMembers(C, candidates)
+end
+
+-- fail.lua: the jobs of the batch that failed for good (statuses[n] OK and a retry delay of -1).
+function LINKS.failed(C, jobs, statuses, format, retryDelayOf)
+  if not LINKS.open(C) then return end
+  local candidates, at, n = {}, 1, 0
+  while at <= #jobs do
+    local id, _, _, retryDelay, reason, _, _, _, _, _, _, _, _, _, _, _, _, _, nextAt = struct.unpack(format, jobs, at)
+    at, n = nextAt, n + 1
+    if id ~= '' and statuses[n] == STATUS.OK and retryDelayOf(retryDelay) < 0 then candidates[#candidates + 1] = { id, 'f', reason } end
+  end
+  LINKS.settleMembers(C, candidates)
+end
