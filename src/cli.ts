@@ -8,7 +8,8 @@
  * Nothing it prints names the Redis URL, which may hold a password (cli/failures.ts redacts every failure).
  */
 import { ValidationError } from './errors.js';
-import { cleanCommand, pause, promoteCommand, removeCommand, resume, retryCommand } from './cli/actions.js';
+import { cancelCommand, cleanCommand, drainCommand, pause, promoteCommand, removeCommand, resume, retryCommand } from './cli/actions.js';
+import { labelsCommand, workersCommand } from './cli/fleet.js';
 import { COMMON_USAGE, type Command } from './cli/arguments.js';
 import { dashboardCommand } from './cli/dashboard.js';
 import { redactor, reportFailure } from './cli/failures.js';
@@ -23,9 +24,13 @@ const COMMANDS = new Map<string, Command>([
   ['jobs', jobsCommand],
   ['job', jobCommand],
   ['schedules', schedulesCommand],
+  ['labels', labelsCommand],
+  ['workers', workersCommand],
   ['retry', retryCommand],
   ['remove', removeCommand],
   ['promote', promoteCommand],
+  ['cancel', cancelCommand],
+  ['drain', drainCommand],
   ['pause', pause],
   ['resume', resume],
   ['clean', cleanCommand],

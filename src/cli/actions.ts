@@ -1,5 +1,5 @@
 /**
- * The commands that act: retry, remove, promote, pause, resume, clean. Each calls the Queue or Job method
+ * The commands that act: retry, remove, promote, cancel, pause, resume, clean, drain. Each calls the Queue or Job method
  * of the same name, the one the dashboard's buttons call: there is no second way to change a job. The bulk
  * ones (retry --all-failed, promote --all, clean) go in the Queue's steps of at most 1,000 jobs and draw a
  * progress bar on stderr when it is a terminal.
@@ -141,6 +141,71 @@ Options:
       emit(common.json, doc, () =>
         id === undefined ? `Promoted ${plural(promoted, 'delayed job')} of ${safeText(queue)} to waiting.\n` : `Promoted job ${safeText(id)} of ${safeText(queue)}: waiting now.\n`,
       );
+      return 0;
+    };
+  },
+);
+
+// ---- sluice cancel <queue> <id> [--reason text] ----
+
+export interface CancelDoc {
+  queue: string;
+  id: string;
+  reason: string | null;
+  cancelled: number;
+}
+
+export const cancelCommand: Command = defineCommand(
+  { command: 'cancel', positionals: ['queue', 'id'], flags: { reason: { type: 'string' } } },
+  {
+    synopsis: 'cancel <queue> <id> [--reason text]  end a waiting, delayed or running job for good',
+    usage: `Usage: sluice cancel <queue> <id> [options]
+
+Ends a waiting, delayed or running job for good: it becomes failed with the reason 'cancelled' (or
+'cancelled: <reason>') and is not retried; a running job's worker aborts its signal within about half a
+second and its late result is refused. Exits 1 when there is no such job or it already ended.
+
+Options:
+  --reason <text>       why, kept in the job's failed reason
+`,
+  },
+  ({ common, flags, positionals: [queue = '', id = ''] }) => {
+    const reason = flags.string('reason');
+    return async () => {
+      await withSession(common, async (session) => (await session.queue(queue)).cancel(id, reason));
+      const doc: CancelDoc = { queue, id, reason: reason ?? null, cancelled: 1 };
+      emit(common.json, doc, () => `Cancelled job ${safeText(id)} of ${safeText(queue)}.\n`);
+      return 0;
+    };
+  },
+);
+
+// ---- sluice drain <queue> --yes ----
+
+export interface DrainDoc {
+  queue: string;
+  removed: number;
+}
+
+export const drainCommand: Command = defineCommand(
+  { command: 'drain', positionals: ['queue'], flags: { yes: { type: 'boolean', short: 'y' } } },
+  {
+    synopsis: 'drain <queue> --yes            delete every waiting and delayed job (running ones stay)',
+    usage: `Usage: sluice drain <queue> --yes [options]
+
+Deletes every waiting and delayed job of the queue (paused ones too), with their logs, 1,000 per script
+call, as 'sluice remove' deletes one; running jobs finish. It cannot be undone, so it asks for --yes.
+
+Options:
+  -y, --yes             yes, delete them
+`,
+  },
+  ({ common, flags, positionals: [queue = ''] }) => {
+    if (!flags.flag('yes')) throw new ValidationError('drain deletes every waiting and delayed job and cannot be undone: add --yes to go ahead');
+    return async () => {
+      const removed = await withSession(common, async (session) => (await session.queue(queue)).drain());
+      const doc: DrainDoc = { queue, removed };
+      emit(common.json, doc, () => `Deleted ${plural(removed, 'waiting or delayed job')} of ${safeText(queue)}.\n`);
       return 0;
     };
   },

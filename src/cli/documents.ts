@@ -65,6 +65,8 @@ export interface JobSummaryDoc {
   finishedOn: number | null;
   dueAt: number | null;
   failedReason: string | null;
+  /** The job's labels (the job option `labels`); empty for none. */
+  labels: string[];
 }
 
 export interface JobsDoc {
@@ -74,7 +76,7 @@ export interface JobsDoc {
   total: number;
   offset: number;
   limit: number;
-  filter: { name: string | null; group: string | null };
+  filter: { name: string | null; group: string | null; label: string | null };
   /** With a filter: how many jobs of the state were looked through, and whether there were more. */
   scanned: { looked: number; more: boolean } | null;
   jobs: JobSummaryDoc[];
@@ -90,6 +92,10 @@ export interface JobDoc {
     opts: unknown;
     stacktrace: string | null;
     traceId: string | null;
+    /** The job's meta (the Queue's `context()` and the `meta` option), null for none. */
+    meta: unknown;
+    /** The worker that runs or ran it, when known. */
+    processedBy: string | null;
     /** The newest log lines, oldest first. */
     logs: string[];
     /** Whether older lines exist than `logs` holds. */
@@ -146,6 +152,7 @@ export function jobSummaryDoc(job: Job): JobSummaryDoc {
     finishedOn: job.finishedOn ?? null,
     dueAt: job.dueAt ?? null,
     failedReason: job.failedReason ?? null,
+    labels: job.opts.labels ?? [],
   };
 }
 
@@ -161,6 +168,8 @@ export function jobDoc(queue: string, job: Job, logs: string[], olderLogs: boole
       opts: job.opts,
       stacktrace: job.stacktrace ?? null,
       traceId: unpackTraceContext(job.traceContext)?.traceId ?? null,
+      meta: job.meta ?? null,
+      processedBy: job.processedBy ?? null,
       logs,
       olderLogs,
     },

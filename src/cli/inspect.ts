@@ -5,8 +5,6 @@
  */
 import { DecodeError, JobNotFoundError, QueueNotFoundError, ValidationError } from '../errors.js';
 import { JOB_STATES, type JobState } from '../states.js';
-import type { Job } from '../job.js';
-import type { Queue } from '../queue.js';
 import { HISTORY_MINUTES } from '../redis/history.js';
 import { defineCommand, integer, oneOf, type Command } from './arguments.js';
 import {
@@ -31,7 +29,6 @@ import { withSession } from './session.js';
 const LOG_LINES = 200;
 /** A filtered `sluice jobs` looks through at most this many jobs of the state, 500 per read. */
 export const FILTER_SCAN = 10_000;
-const SCAN_STEP = 500;
 const MAX_LIMIT = 1000;
 
 // ---- sluice queues ----
@@ -175,10 +172,10 @@ export const jobsCommand: Command = defineCommand(
   {
     command: 'jobs',
     positionals: ['queue'],
-    flags: { state: { type: 'string', short: 's' }, name: { type: 'string' }, group: { type: 'string' }, limit: { type: 'string', short: 'n' }, offset: { type: 'string' } },
+    flags: { state: { type: 'string', short: 's' }, name: { type: 'string' }, group: { type: 'string' }, label: { type: 'string' }, limit: { type: 'string', short: 'n' }, offset: { type: 'string' } },
   },
   {
-    synopsis: 'jobs <queue> --state <state> [--name n] [--group g] [--limit 20]  the jobs in a state',
+    synopsis: 'jobs <queue> --state <state> [--name n] [--group g] [--label l] [--limit 20]  the jobs in a state',
     usage: `Usage: sluice jobs <queue> --state <state> [options]
 
 Lists a queue's jobs in one state: waiting and active in the order they run, delayed soonest first,
@@ -188,10 +185,12 @@ Options:
   -s, --state <state>   ${JOB_STATES.join(', ')} (required)
   --name <name>         only jobs of this name
   --group <group>       only jobs of this group
+  --label <label>       only jobs with this label (read from the label index)
   -n, --limit <n>       how many to print (default 20, at most ${MAX_LIMIT})
   --offset <n>          skip this many first (default 0)
 
-With --name or --group it looks through the first ${FILTER_SCAN} jobs of the state and says so.
+With --name, or --group outside the waiting state, it looks through at most ${FILTER_SCAN} jobs and says so;
+a label is read from its index.
 `,
   },
   ({ common, flags, positionals: [name = ''] }) => {
@@ -199,40 +198,32 @@ With --name or --group it looks through the first ${FILTER_SCAN} jobs of the sta
     if (state === undefined) throw new ValidationError(`--state is required: one of ${JOB_STATES.join(', ')}`);
     const limit = integer('--limit', flags.string('limit'), 1, MAX_LIMIT) ?? 20;
     const offset = integer('--offset', flags.string('offset'), 0, 1_000_000_000) ?? 0;
-    const filter = { name: flags.string('name') ?? null, group: flags.string('group') ?? null };
+    const filter = { name: flags.string('name') ?? null, group: flags.string('group') ?? null, label: flags.string('label') ?? null };
     return async () => {
       const doc = await withSession(common, async (session): Promise<JobsDoc> => {
         const queue = await session.queue(name);
         const metrics = await queue.getMetrics();
         const total = state === 'waiting' ? metrics.waiting + metrics.paused : metrics[state];
         const base = { queue: name, state, total, offset, limit, filter };
-        if (filter.name === null && filter.group === null) {
+        if (filter.name === null && filter.group === null && filter.label === null) {
           const jobs = await queue.getJobs(state, offset, offset + limit - 1);
           return { ...base, scanned: null, jobs: jobs.map(jobSummaryDoc) };
         }
-        const { matches, looked } = await scan(queue, state, filter, offset + limit);
-        return { ...base, scanned: { looked, more: total > looked }, jobs: matches.slice(offset).map(jobSummaryDoc) };
+        const found = await queue.findJobs(state, {
+          ...(filter.name === null ? {} : { name: filter.name }),
+          ...(filter.group === null ? {} : { group: filter.group }),
+          ...(filter.label === null ? {} : { label: filter.label }),
+          start: offset,
+          end: offset + limit - 1,
+          scanLimit: FILTER_SCAN,
+        });
+        return { ...base, scanned: { looked: found.looked, more: !found.complete }, jobs: found.jobs.map(jobSummaryDoc) };
       });
       emit(common.json, doc, showJobs);
       return 0;
     };
   },
 );
-
-/** The first `wanted` jobs of `state` that pass `filter`, looking through at most FILTER_SCAN jobs. */
-async function scan(queue: Queue, state: JobState, filter: JobsDoc['filter'], wanted: number): Promise<{ matches: Job[]; looked: number }> {
-  const matches: Job[] = [];
-  let looked = 0;
-  for (let start = 0; start < FILTER_SCAN && matches.length < wanted; start += SCAN_STEP) {
-    const batch = await queue.getJobs(state, start, start + SCAN_STEP - 1);
-    looked += batch.length;
-    for (const job of batch) {
-      if ((filter.name === null || job.name === filter.name) && (filter.group === null || job.group === filter.group)) matches.push(job);
-    }
-    if (batch.length < SCAN_STEP) break;
-  }
-  return { matches: matches.slice(0, wanted), looked };
-}
 
 /** The column of a list that says when, for each state. */
 const WHEN: Record<JobState, { header: string; of: (job: JobsDoc['jobs'][number]) => number | null }> = {
@@ -246,18 +237,20 @@ const WHEN: Record<JobState, { header: string; of: (job: JobsDoc['jobs'][number]
 
 function showJobs(doc: JobsDoc): string {
   const when = WHEN[doc.state];
-  const columns: Column[] = [{ header: 'ID' }, { header: 'NAME' }, { header: 'GROUP' }, { header: 'ATTEMPTS', align: 'right' }, { header: when.header }];
+  const labelled = doc.jobs.some((job) => job.labels.length > 0);
+  const columns: Column[] = [{ header: 'ID' }, { header: 'NAME' }, { header: 'GROUP' }, ...(labelled ? [{ header: 'LABELS' }] : []), { header: 'ATTEMPTS', align: 'right' }, { header: when.header }];
   if (doc.state === 'failed') columns.push({ header: 'REASON' });
   const rows = doc.jobs.map((job) => {
     const at = when.of(job);
-    const row = [cell(job.id), cell(job.name), job.group === null ? '-' : cell(job.group), String(job.attemptsMade), at === null ? '-' : timestamp(at)];
+    const labels = labelled ? [job.labels.length === 0 ? '-' : cell(job.labels.join(','))] : [];
+    const row = [cell(job.id), cell(job.name), job.group === null ? '-' : cell(job.group), ...labels, String(job.attemptsMade), at === null ? '-' : timestamp(at)];
     if (doc.state === 'failed') row.push(job.failedReason === null ? '-' : cell(job.failedReason));
     return row;
   });
   const shown = doc.jobs.length === 0 ? 'none shown' : `showing ${doc.offset + 1}-${doc.offset + doc.jobs.length}`;
   let footer = `${plural(doc.total, `${doc.state} job`)} in ${safeText(doc.queue)}; ${shown}`;
   if (doc.scanned !== null) {
-    footer = `${plural(doc.jobs.length, 'match', 'matches')} among the first ${doc.scanned.looked} of ${plural(doc.total, `${doc.state} job`)}${doc.scanned.more ? ' (more were not looked through)' : ''}`;
+    footer = `${plural(doc.jobs.length, 'match', 'matches')} (${doc.scanned.looked} looked at, of ${plural(doc.total, `${doc.state} job`)})${doc.scanned.more ? '; more were not looked through' : ''}`;
   }
   return `${doc.jobs.length === 0 ? '' : table(columns, rows)}${footer}\n`;
 }
@@ -297,6 +290,7 @@ function showJob({ queue, job }: JobDoc, now: number): string {
   out += fields([
     ['name', safeText(job.name)],
     ['group', job.group === null ? '-' : safeText(job.group)],
+    ['labels', job.labels.length === 0 ? '-' : safeText(job.labels.join(', '))],
     ['priority', String(job.priority)],
     ['attempts', `${job.attemptsMade} made, ${job.attemptsStarted} started${job.stalledCounter > 0 ? `, ${job.stalledCounter} stalled` : ''}`],
     ['added', at(job.timestamp)],
@@ -305,6 +299,8 @@ function showJob({ queue, job }: JobDoc, now: number): string {
     ['due', at(job.dueAt)],
     ['progress', job.progress === null ? '-' : preview(job.progress)],
     ['trace id', job.traceId ?? '-'],
+    ['processed by', job.processedBy === null ? '-' : safeText(job.processedBy)],
+    ['meta', job.meta === null ? '-' : preview(job.meta)],
   ]);
   out += block('Options', pretty(job.opts));
   out += block('Data', pretty(job.data));

@@ -390,7 +390,8 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
         return jobList(queue, state, page, { name: filter.name, group: '', label: '' }, metrics, !rowsOnly);
       });
       if (rowsOnly) return sendHtml(res, 200, jobRows(ctx, name, list));
-      return sendHtml(res, 200, queuePage(ctx, name, metrics, list, await queue.getMetricsHistory()));
+      const [history, workers] = await Promise.all([queue.getMetricsHistory(), queue.getWorkers()]);
+      return sendHtml(res, 200, queuePage(ctx, name, metrics, list, history, workers));
     }
     if (parts[2] === 'jobs' && parts[3] !== undefined && parts.length === 4) {
       const job = await queue.getJob(parts[3]);

@@ -1,4 +1,5 @@
 import type { Job } from '../job.js';
+import type { WorkerInfo } from '../worker/heartbeat.js';
 import type { LabelUse } from '../labels.js';
 import type { GroupLimit, GroupStatus, LimitedGroups, RateWindow } from '../queue-settings.js';
 import type { ScheduleInfo } from '../schedules/definition.js';
@@ -218,7 +219,17 @@ export function jobRows(ctx: PageContext, queue: string, list: JobList): Html {
 </tr>`));
 }
 
-export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList, history: readonly MinuteCounts[]): Html {
+/** The workers alive on a queue (queue.getWorkers()), as a table; nothing when none is. */
+function workersSection(ctx: PageContext, workers: readonly WorkerInfo[]): Html {
+  if (workers.length === 0) return html`<section id="workers"><h2>Workers</h2><p class="empty">No worker is alive (none sent a heartbeat in its last 3 intervals).</p></section>`;
+  const rows = workers.map(
+    (w) =>
+      html`<tr><td><code>${w.id}</code></td><td>${w.host}</td><td class="n">${w.pid}</td><td class="n">${w.running} / ${w.concurrency}</td><td>${w.paused ? 'paused' : 'claiming'}</td><td>${relative(w.lastHeartbeat.getTime(), ctx.now)}</td></tr>`,
+  );
+  return html`<section id="workers"><h2>Workers</h2><table class="grid"><thead><tr><th>Worker</th><th>Host</th><th class="n">Pid</th><th class="n">Running / concurrency</th><th>State</th><th>Last heartbeat</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+export function queuePage(ctx: PageContext, name: string, m: QueueMetrics, list: JobList, history: readonly MinuteCounts[], workers: readonly WorkerInfo[] = []): Html {
   const cells = metricCells('', m);
   const base = q(ctx.base, name);
   const listUrl = (state: JobState, page = 0): string =>
@@ -260,7 +271,8 @@ ${actions}
 <thead><tr><th>Id</th><th>Name</th><th>Group</th><th>${whenColumn(list.state)}</th><th class="n">Attempts</th><th>Data</th><th>${list.state === 'failed' ? 'Reason' : ''}</th></tr></thead>
 <tbody>${jobRows(ctx, name, list)}</tbody>
 </table>
-${pager}`;
+${pager}
+${workersSection(ctx, workers)}`;
   return layout(ctx, { title: name, crumbs: crumbs(ctx, name), body, poll: `${ctx.base}/api/queues/${encodeURIComponent(name)}` });
 }
 
@@ -325,6 +337,8 @@ ${row('Processed', live('processed', cells.processed))}
 ${row('Finished', live('finished', cells.finished))}
 ${job.state === 'delayed' && job.dueAt !== undefined ? row('Due', `${timestamp(job.dueAt)} (${relative(job.dueAt, ctx.now)})`) : ''}
 ${row('Trace', trace)}
+${row('Processed by', job.processedBy === undefined ? '–' : html`<code>${job.processedBy}</code>`)}
+${row('Meta', job.meta === undefined ? '–' : html`<code>${preview(job.meta)}</code>`)}
 </dl>
 ${block('Failed reason', job.failedReason, TEXT_BYTES, 'reason')}
 ${block('Stack', job.stacktrace, TEXT_BYTES, 'stack')}

@@ -208,6 +208,65 @@ describe('sluice: acting', () => {
   }, 120_000);
 });
 
+describe('sluice: labels, workers, cancel and drain', () => {
+  it('jobs --label reads the index; labels and workers list what is there; job shows labels, meta and who ran it', async () => {
+    const q = queue('cli-labels');
+    await q.addBulk([
+      { name: 'report', data: { n: 1 }, opts: { jobId: 'r-1', labels: ['tenant:acme', 'monthly'], meta: { tenant: 'acme' } } },
+      { name: 'report', data: { n: 2 }, opts: { jobId: 'r-2', labels: ['tenant:globex'] } },
+      { name: 'report', data: { n: 3 }, opts: { jobId: 'r-3' } },
+    ]);
+    const listed = await doc<{ jobs: { id: string; labels: string[] }[]; scanned: unknown; filter: unknown }>(['jobs', q.name, '--state', 'waiting', '--label', 'tenant:acme']);
+    expect(listed.jobs.map((job) => [job.id, job.labels])).toEqual([['r-1', ['tenant:acme', 'monthly']]]);
+    expect(listed.filter).toEqual({ name: null, group: null, label: 'tenant:acme' });
+    expect(await human(['jobs', q.name, '--state', 'waiting'])).toMatch(/LABELS[\s\S]*tenant:acme,monthly/);
+    const labels = await doc<{ labels: { label: string; jobs: number }[] }>(['labels', q.name]);
+    expect(labels.labels.sort((a, b) => a.label.localeCompare(b.label))).toEqual([
+      { label: 'monthly', jobs: 1 },
+      { label: 'tenant:acme', jobs: 1 },
+      { label: 'tenant:globex', jobs: 1 },
+    ]);
+
+    expect((await doc<{ workers: unknown[] }>(['workers', q.name])).workers).toEqual([]);
+    const worker = new Worker(q.name, async () => 'ok', { connection: redis.connection, concurrency: 3, redisConfig: 'off', name: 'cli-test' });
+    try {
+      await waitFor('the jobs to complete', async () => (await q.getCounts()).completed === 3);
+      const workers = await doc<{ workers: { id: string; pid: number; concurrency: number }[] }>(['workers', q.name]);
+      expect(workers.workers).toHaveLength(1);
+      expect(workers.workers[0]).toMatchObject({ id: worker.consumer, pid: process.pid, concurrency: 3 });
+      expect(await human(['workers', q.name])).toContain('1 worker of');
+    } finally {
+      await worker.close();
+    }
+    const one = await doc<{ job: { labels: string[]; meta: unknown; processedBy: string | null } }>(['job', q.name, 'r-1']);
+    expect(one.job).toMatchObject({ labels: ['tenant:acme', 'monthly'], meta: { tenant: 'acme' }, processedBy: worker.consumer });
+    const shown = await human(['job', q.name, 'r-1']);
+    expect(shown).toMatch(/labels\s+tenant:acme, monthly/);
+    expect(shown).toContain(worker.consumer);
+  }, 120_000);
+
+  it('cancel ends a waiting job for good; drain asks for --yes, then deletes waiting and delayed jobs', async () => {
+    const q = queue('cli-cancel');
+    await q.addBulk([
+      { name: 'a', data: {}, opts: { jobId: 'c-1' } },
+      { name: 'a', data: {}, opts: { jobId: 'c-2' } },
+      { name: 'a', data: {}, opts: { jobId: 'c-3', delay: 3_600_000 } },
+    ]);
+    expect(await doc(['cancel', q.name, 'c-1', '--reason', 'order withdrawn'])).toEqual({ queue: q.name, id: 'c-1', reason: 'order withdrawn', cancelled: 1 });
+    const cancelled = await q.getJob('c-1');
+    expect([cancelled?.state, cancelled?.failedReason]).toEqual(['failed', 'cancelled: order withdrawn']);
+    const again = await cli(['cancel', q.name, 'c-1']);
+    expect(again.code).toBe(1);
+
+    const refused = await cli(['drain', q.name]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--yes');
+    expect((await q.getCounts()).waiting).toBe(1);
+    expect(await human(['drain', q.name, '--yes'])).toBe(`Deleted 2 waiting or delayed jobs of ${q.name}.\n`);
+    expect(await q.getCounts()).toMatchObject({ waiting: 0, delayed: 0, failed: 1 });
+  }, 120_000);
+});
+
 describe('sluice: exit codes', () => {
   it('0 done, 1 failed (no such queue or job, wrong state, Redis unreachable), 2 bad command line', async () => {
     const q = await seeded('cli-codes');
@@ -284,6 +343,10 @@ describe('sluice: no password in any output', () => {
     ['remove', queue, 'one'],
     ['promote', queue, 'one'],
     ['promote', queue, '--all'],
+    ['cancel', queue, 'one'],
+    ['drain', queue, '--yes'],
+    ['labels', queue],
+    ['workers', queue],
     ['pause', queue],
     ['resume', queue],
     ['clean', queue, '--state', 'completed', '--older-than', '1h'],

@@ -135,6 +135,27 @@ describe('pages', () => {
     expect(acmeInvoices.text).toContain('of 10 matching (looked through 60 delayed jobs)');
   });
 
+  it("lists the queue's live workers, and shows who ran a job and its meta", async () => {
+    const q = queue('dash-workers');
+    const worker = new Worker(q.name, async () => 'done', { connection: redis.connection, concurrency: 4, name: 'dash-test' });
+    try {
+      const job = await q.add('work', {}, { meta: { tenant: 'acme' } });
+      await waitFor('the job to complete', async () => (await q.getJob(job.id))?.state === 'completed');
+      const client = await dashboard();
+      const page = await client.get(`/queues/${q.name}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(worker.consumer);
+      expect(page.text).toMatch(/0 \/ 4/);
+      const jobPage = await client.get(`/queues/${q.name}/jobs/${job.id}`);
+      expect(jobPage.text).toContain(`<code>${worker.consumer}</code>`);
+      expect(jobPage.text).toContain('acme');
+    } finally {
+      await worker.close();
+    }
+    const client = new FormClient(served!.origin);
+    expect((await client.get(`/queues/${q.name}`)).text).toContain('No worker is alive');
+  });
+
   it("links a job's trace id through the traceUrl template", async () => {
     // A tracer provider makes add() store the producer span's context with the job (telemetry/tracing.ts).
     trace.setGlobalTracerProvider(new BasicTracerProvider());
