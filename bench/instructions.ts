@@ -14,6 +14,8 @@
  *                                            the interactive path: `await queue.add()` one job at a time, and
  *                                            a worker at concurrency 1 (issue 13's figures)
  *                                            (callgrind_control dumps between them)
+ *   npm run bench:instructions -- --batch    the jobs are the members of one batch with an onComplete callback
+ *                                            (opened, added 1,000 per addBulk, sealed): what a member costs
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
  * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
@@ -43,6 +45,7 @@ interface Options {
   phases: boolean;
   singleAdds: boolean;
   concurrency: number;
+  batch: boolean;
 }
 
 function options(): Options {
@@ -55,6 +58,7 @@ function options(): Options {
       phases: { type: 'boolean' },
       'single-adds': { type: 'boolean' },
       concurrency: { type: 'string' },
+      batch: { type: 'boolean' },
     },
     strict: true,
   });
@@ -66,7 +70,9 @@ function options(): Options {
   if (!Number.isSafeInteger(listpackValue) || listpackValue < 1) throw new Error('--listpack-value takes a positive integer');
   const concurrency = Number(values.concurrency ?? '64');
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error('--concurrency takes a positive integer');
-  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true, singleAdds: values['single-adds'] === true, concurrency };
+  const batch = values.batch === true;
+  if (batch && values['single-adds'] === true) throw new Error('--batch adds its members 1,000 per addBulk: leave out --single-adds');
+  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true, singleAdds: values['single-adds'] === true, concurrency, batch };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -116,7 +122,7 @@ async function dump(pid: number, out: string, n: number, admin: Redis): Promise<
 }
 
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency } = options();
+  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency, batch } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -144,8 +150,8 @@ async function main(): Promise<void> {
       autorun: !phases,
     });
     const finished = new Promise<void>((resolve) => {
-      worker.on('completed', () => {
-        if (++done === jobs) void worker.close().then(resolve);
+      worker.on('completed', (job) => {
+        if (job.name === 'email' && ++done === jobs) void worker.close().then(resolve);
       });
     });
     let split: { add: number; process: number } | undefined;
@@ -155,7 +161,12 @@ async function main(): Promise<void> {
       await worker.store.ping();
       await dump(pid, out, 1, admin);
     }
-    if (singleAdds) {
+    if (batch) {
+      // The callback is enqueued by the last member's settle and left waiting: the run counts the members.
+      const open = await queue.openBatch({ onComplete: { name: 'report', data: { run: 'instructions' } } });
+      for (let i = 0; i < jobs; i += ADD_CHUNK) await open.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+      await open.seal();
+    } else if (singleAdds) {
       for (let i = 0; i < jobs; i++) await queue.add('email', PAYLOAD);
     } else {
       for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
@@ -182,7 +193,7 @@ async function main(): Promise<void> {
       .reduce((sum, file) => sum + totalInstructions(file), 0);
     const perJob = Math.round(total / jobs);
     console.log(
-      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} jobs added ${singleAdds ? 'one at a time' : `${ADD_CHUNK} per addBulk`} ` +
+      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} ${batch ? 'members of one batch' : 'jobs'} added ${singleAdds ? 'one at a time' : `${ADD_CHUNK} per addBulk`} ` +
         `and processed at concurrency ${concurrency} (events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
     );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
@@ -205,6 +216,7 @@ async function main(): Promise<void> {
         hashMaxListpackValue: listpackValue,
         singleAdds,
         concurrency,
+        batch,
         redis: version,
         sluice: packageVersion('sluice'),
         git: gitState(),

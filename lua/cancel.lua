@@ -10,7 +10,7 @@
 --   JOB_MISSING | WRONG_STATE (completed or failed: it ended already) | CORRUPT (its stored fields cannot be
 --   used: nothing changed; remove it); state is the job's ('' when missing)
 -- Events: cancelled (value: the reason); waiting, failed or removed for the jobs that waited for it
---   (dependents.lua)
+--   (dependents.lua); added (a batch's callback, when the job was its last member pending: batches.lua)
 -- Wakes: with a ctl entry `slots`, for a running job, the workers a claim refused at the queue's concurrency
 --   (queue-limits.lua)
 -- Loops: one XRANGE per level at most (locate); a running job's acknowledgement trims its stream once; the
@@ -27,6 +27,7 @@
 --@include dependents
 --@include queue-limits
 --@include labels
+--@include batches
 
 local metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -75,6 +76,12 @@ redis.call('HSET', key, unpack(f))
 redis.call('ZADD', failedKey, int(now), id)
 countFinished(Q, 'failed', 1)
 emit(eventsKey, maxLen, 'cancelled', id, reason)
+-- A batch member failed for good (batches.lua).
+local member = batchOf(j.opts)
+if member then
+  Q.idKey = Q.idKey or queueKeysOf(base).id
+  moveBatch(Q, member, -1, 1, eventsKey, maxLen)
+end
 -- Failed for good: the jobs that wait for it learn it, as from any failure (dependents.lua).
 if redis.call('SISMEMBER', linkedKey(base), id) == 1 then
   Q.idKey, Q.failed, Q.events, Q.maxLen = queueKeysOf(base).id, failedKey, eventsKey, maxLen

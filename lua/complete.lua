@@ -12,7 +12,8 @@
 --   record, its result included; result = the result again, for the completed event ('' with events
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
 --   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none;
---   3 more ('3', '4', '5') when the job has labels (labels.lua)
+--   3 more ('3', '4', '5') when the job has labels (labels.lua); a batch member's is 'b', that digit, and
+--   its batch's id (batches.lua), so a job outside a batch sends and costs what it did
 -- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
@@ -20,7 +21,8 @@
 --   as one nested array}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
 --   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
---   waited for a settled job (dependents.lua)
+--   waited for a settled job (dependents.lua); added (a batch's callback, when this call settled its last
+--   member: batches.lua)
 -- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
 --   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; with
@@ -38,6 +40,7 @@
 --@include dependents
 --@include queue-limits
 --@include labels
+--@include batches
 
 local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
@@ -51,7 +54,7 @@ local nowS = int(now)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 9), ctl = ctlKey, meta = metaKey, now = now,
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled, records, scores, dropped, hashes = {}, 0, {}, {}, {}, {}
+local out, settled, records, scores, dropped, hashes, batches = {}, 0, {}, {}, {}, {}, nil
 
 local at = 1
 while at <= #jobs do
@@ -63,6 +66,7 @@ while at <= #jobs do
     endDelivery(Q, g)
     -- Dedupe and labels: one string compare for a job with neither.
     if hashed > '1' then
+      if string.byte(hashed) == 98 then batches, hashed = tallyCompleted(batches, hashed) end
       local h = tonumber(hashed)
       if h >= 3 then
         finishLabels(base, metaKey, id, keepCount, 'c', nowS)
@@ -94,6 +98,7 @@ if #records > 0 then
   -- The job's hash (a locator, or progress) is stale now that the record holds the job.
   if #hashes > 0 then redis.call('DEL', unpack(hashes)) end
 end
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 -- The claim comes after the settle, so the slots and group places it freed are there to claim, and before
 -- the trim, so the trim finds its bound among the entries it handed out (XPENDING) instead of asking
 -- XINFO GROUPS, which it must when the batch left nothing pending: every call at concurrency 1.

@@ -11,7 +11,8 @@
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
 --   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job; waiting, failed or
---   removed for the jobs that waited for one failed for good (dependents.lua)
+--   removed for the jobs that waited for one failed for good (dependents.lua); added (a batch's callback,
+--   when this call failed its last member for good: batches.lua)
 -- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
 --   (queue-limits.lua)
 -- Loops: one pass over the batch (at most 1,000); retention deletes at most 1,000 jobs per rule; while jobs
@@ -28,6 +29,7 @@
 --@include dependents
 --@include queue-limits
 --@include labels
+--@include batches
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local streams, levels = streamKeys(KEYS, 7 + GROUP_KEY_COUNT)
@@ -52,7 +54,7 @@ local later = math.ceil(exact)
 local laterS = int(later)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 7), ctl = ctlKey, meta = metaKey, now = now }
 local acks, retention = newAcks(group, streams), newRetention()
-local out, settled, failedForGood, kept, dropped = {}, 0, 0, {}, {}
+local out, settled, failedForGood, kept, dropped, batches = {}, 0, 0, {}, {}, nil
 local delayed = newSchedule(delayedKey, ctlKey)
 
 local at = 1
@@ -97,6 +99,7 @@ while at <= #jobs do
       emit(eventsKey, maxLen, 'retrying', id, '0:' .. reason)
     else
       failedForGood = failedForGood + 1
+      batches = tallyFailed(batches, opts)
       if labeled then finishLabels(base, metaKey, id, keepCount, 'f', laterS) end
       if keepCount == '0' then
         dropped[#dropped + 1] = id
@@ -126,6 +129,7 @@ if closeBatch(acks, metaKey, settled) then
   retention.apply(failedKey, base, now, false, metaKey)
 end
 countFinished(Q, 'failed', failedForGood)
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 if failedForGood > 0 then
   Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
   LINKS.failed(Q, jobs, out, JOB, retryDelayOf)

@@ -1,12 +1,12 @@
--- obliterate: delete the queue, its jobs, logs, groups, limits, schedules, per-minute history and flows'
--- links, in bounded steps; pauses it first.
+-- obliterate: delete the queue, its jobs, logs, groups, limits, schedules, per-minute history, flows'
+-- links and batches, in bounded steps; pauses it first.
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs (or, once no job is left,
---          labels' index keys) deleted by this call; 0 means the queue is gone; call again while it returns a
+--          labels' index keys, then batches' hashes) deleted by this call; 0 means the queue is gone; call again while it returns a
 --          positive number
 -- Events: none (the events stream is deleted)
--- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys per call
+-- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys, then batches, per call
 --@include status
 --@include keys
 --@include groups
@@ -95,7 +95,16 @@ if #labels > 0 then
   redis.call('ZREM', labelsKey(base), unpack(labels))
   return #labels
 end
+-- Batches' hashes, through their index (batches.lua).
+local batchIds = redis.call('ZRANGE', batchesKey(base), 0, limit - 1)
+if #batchIds > 0 then
+  local hashes = {}
+  for i, batch in ipairs(batchIds) do hashes[i] = batchKey(base, batch) end
+  redis.call('DEL', unpack(hashes))
+  redis.call('ZREM', batchesKey(base), unpack(batchIds))
+  return #batchIds
+end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
-  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base))
+  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base))
 return 0

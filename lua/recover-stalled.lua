@@ -8,7 +8,8 @@
 -- Returns: {requeued, failed, then the ids of entries that held no job (written by hand: acknowledged and left
 --   for the trim)}; a job whose entry cannot be read is failed as corrupt (corrupt.lua) and counted in failed
 -- Events: stalled (requeued) or failed (reason 'stalled', or why it is corrupt) per job; waiting, failed or
---   removed for the jobs that waited for one failed for good (dependents.lua)
+--   removed for the jobs that waited for one failed for good (dependents.lua); added (a batch's callback,
+--   when a job failed here was its last member: batches.lua)
 -- Wakes: with a ctl entry `slots`, the workers a claim refused at the queue's concurrency, when it frees slots
 --   (queue-limits.lua)
 -- Loops: one XAUTOCLAIM of at most `limit` entries per level; call again while it returns a full count;
@@ -25,6 +26,7 @@
 --@include dependents
 --@include queue-limits
 --@include labels
+--@include batches
 
 local idKey, metaKey, failedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
@@ -35,7 +37,7 @@ local nowS = int(now)
 local Q = { base = base, idKey = idKey, levels = levels, G = groupKeys(KEYS, 6), ctl = ctlKey, meta = metaKey, now = now,
   failed = failedKey, events = eventsKey, maxLen = maxLen }
 local acks = newAcks(group, streams)
-local requeued, failed, corrupt, strays = 0, 0, 0, {}
+local requeued, failed, corrupt, strays, batches = 0, 0, 0, {}, nil
 -- Jobs failed for good here, for the jobs that wait for them (dependents.lua).
 local gone = {}
 
@@ -70,6 +72,7 @@ for level = 1, #streams do
         moveLabelsIf(base, metaKey, j.id, 'q', 'f', nowS, Q)
         gone[#gone + 1] = { j.id, 'f', reason }
         failed = failed + 1
+        batches = tallyFailed(batches, j.opts)
       else
         -- The attempt that stalled was started: the next one is attempt ats + 2.
         j.ats = int(tonumber(j.ats) + 1)
@@ -86,6 +89,7 @@ end
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
 if closeBatch(acks, metaKey, requeued + failed + corrupt + #strays) then slotsFreed(metaKey, ctlKey) end
 countFinished(Q, 'failed', failed)
+if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 if failed > 0 and LINKS.open(Q) then LINKS.settleMembers(Q, gone) end
 
 -- Forget consumers that hold nothing and were idle past idleMs (closed or crashed workers, and the

@@ -29,6 +29,7 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_REPLICATION'
   | 'ERR_SLUICE_BULK_PARTIAL'
   | 'ERR_SLUICE_DECODE'
+  | 'ERR_SLUICE_BATCH_PARTIAL'
   | 'ERR_SLUICE_SANDBOX'
   | 'ERR_SLUICE_JOB_STATE'
   | 'ERR_SLUICE_JOB_CANCELLED'
@@ -487,6 +488,50 @@ export class PartitionedQueueError extends SluiceError {
    */
   constructor(message: string) {
     super('ERR_SLUICE_PARTITIONED', message);
+  }
+}
+
+/**
+ * addBatch opened its batch and wrote some of its members, then Redis failed (a call timed out, Redis ran out
+ * of memory): the batch is left open, not sealed, so its callbacks cannot fire on a part. Add exactly the
+ * members in `failed` with `queue.batch(batchId).addBulk()`, then `seal()` it. Its `cause` is the first of
+ * their errors. Code `ERR_SLUICE_BATCH_PARTIAL`.
+ */
+export class BatchIncompleteError extends SluiceError {
+  /** The batch that was opened, and left open. */
+  readonly batchId: string;
+  /** How many members were written. */
+  readonly added: number;
+  /**
+   * One entry per member that was not written, with why its call failed (a RedisTimeoutError,
+   * RedisUnavailableError, ...): add exactly those.
+   */
+  readonly failed: readonly {
+    /** The member's position in the array given to addBatch. */
+    index: number;
+    /** Why its call was not written. */
+    error: Error;
+  }[];
+
+  /**
+   * Thrown by addBatch when the batch was opened and some of its members were not written.
+   *
+   * @param batchId - The batch, left open.
+   * @param added - How many members were written.
+   * @param failed - The input indexes not written, each with its error.
+   * @param total - How many members the call was given.
+   */
+  constructor(batchId: string, added: number, failed: readonly { index: number; error: Error }[], total: number) {
+    const first = failed[0]?.error.message ?? 'unknown';
+    super(
+      'ERR_SLUICE_BATCH_PARTIAL',
+      `addBatch wrote ${added} of ${total} members of batch '${batchId}' and left it open (not sealed); ${failed.length} were not ` +
+        `written (first error: ${first}). Add the indexes in error.failed with queue.batch('${batchId}').addBulk(), then seal() it`,
+      { cause: failed[0]?.error },
+    );
+    this.batchId = batchId;
+    this.added = added;
+    this.failed = failed;
   }
 }
 

@@ -51,6 +51,16 @@ export type { DedupeOptions } from './dedupe.js';
 export type { JobFilter } from './job-finder.js';
 export { MAX_LABELS, MAX_LABEL_LENGTH, type LabelUse } from './labels.js';
 export type { JobOptions, OnFailureJob, DependencyRef, DefaultJobOptions, BackoffOptions, RemoveOption, KeepJobs, StoredJobOptions } from './options.js';
+export {
+  Batch,
+  type BatchOptions,
+  type BatchCallback,
+  type BatchCallbackStatus,
+  type BatchJob,
+  type BatchJobOptions,
+  type BatchStatus,
+  type BatchTotals,
+} from './batches.js';
 export type { BackoffStrategy } from './backoff.js';
 export type { OutboundLimit } from './worker/outbound.js';
 export type { SandboxOptions } from './worker/sandbox/pool.js';
@@ -82,6 +92,7 @@ export {
   RedisOutOfMemoryError,
   ReplicationError,
   BulkAddError,
+  BatchIncompleteError,
   SandboxError,
   JobStateError,
   JobCancelledError,

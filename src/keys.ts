@@ -10,8 +10,8 @@ import { partitionTag } from './partitions/placement.js';
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
  * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
  * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
- * BLOCKED, LINKED), WORKERS, WORKER_INFO and the label index's (LABELS, LABELS_OF, LABEL) below, and
- * test/unit/keys.test.ts checks the two agree.
+ * BLOCKED, LINKED), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL) and the batches' (BATCH,
+ * BATCHES) below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -35,6 +35,8 @@ const LINKED = 'linked';
 const LABELS = 'labels';
 const LABELS_OF = 'labels:of';
 const LABEL = 'label:';
+const BATCH = 'batch:';
+const BATCHES = 'batches';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -122,6 +124,10 @@ export interface QueueKeys {
   dependents(id: string): string;
   /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
   label(label: string, phase: LabelPhase): string;
+  /** Hash: a batch's counters, its callbacks and whether they fired (lua/includes/batches.lua). */
+  batch(id: string): string;
+  /** Sorted set: every batch's id, scored by when its hash expires (+inf while anything is pending). */
+  readonly batches: string;
 }
 
 /** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
@@ -239,6 +245,8 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
       firstMeta: `${first}meta`,
       firstStreams: partition.index === 0 ? [...wait, `${base}admit`] : [...wait.map((stream) => first + stream.slice(base.length)), `${first}admit`],
     },
+    batch: (id) => base + BATCH + id,
+    batches: base + BATCHES,
   };
 }
 

@@ -290,6 +290,13 @@ export interface StoredJobOptions {
    * @defaultValue none: the job has no meta
    */
   meta?: JobMeta;
+  /**
+   * The batch the job is a member of (see Queue.openBatch). Written into the stored options by the batch-add
+   * script, first in the map, never by a producer: it is not a job option.
+   *
+   * @defaultValue none: the job is in no batch
+   */
+  batch?: string;
 }
 
 export const DEFAULT_ATTEMPTS = 11;
@@ -400,7 +407,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
   if (!isPlainObject(decoded)) throw new DecodeError(`${what} are ${shown(decoded)}, not a map of options`);
   const wrong = (key: string, expected: string): DecodeError => new DecodeError(`${what}: '${key}' is ${shown(decoded[key])}, not ${expected}`);
-  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta, labels } = decoded;
+  const { attempts, backoff, keepCompleted, keepFailed, timeout, delay, group, dedupe, meta, labels, batch } = decoded;
   if (attempts !== undefined && !isCount(attempts, 1)) throw wrong('attempts', 'an integer >= 1');
   if (
     backoff !== undefined &&
@@ -416,6 +423,7 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (dedupe !== undefined && !isStoredDedupe(dedupe)) throw wrong('dedupe', 'a dedupe option ({ key, ttl?, debounce? })');
   if (labels !== undefined && !isStoredLabels(labels)) throw wrong('labels', 'an array of labels');
   if (meta !== undefined) readStoredMeta(meta, what);
+  if (batch !== undefined && typeof batch !== 'string') throw wrong('batch', 'a string');
   const options = expandOptions(decoded);
   const traceLinks = decoded[TRACE_LINKS_KEY];
   return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };

@@ -5,6 +5,7 @@ import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationErro
 import { Adder, type AddOutcome, type AddReply } from './adder.js';
 import { addDeduped } from './deduplicated-add.js';
 import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
+import { Batches, type Batch, type BatchJob, type BatchOptions, type BatchStatus } from './batches.js';
 import { Job, type JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
@@ -49,6 +50,7 @@ import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
 import { ScheduleStore } from './redis/schedule-store.js';
+import { BatchStore } from './redis/batch-store.js';
 import {
   decodeDefinition,
   describeJob,
@@ -147,6 +149,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly #checkConfig: () => Promise<void>;
   #flowsImpl: Flows | undefined;
   readonly #owners = new Map<string, JobOwner>();
+  #batches: Batches<Data, Result> | undefined;
 
   /**
    * Validates the name and every option, then opens a connection (an ioredis instance given as
@@ -875,6 +878,95 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
     if (!(await this.#inspect())) return null;
     return runScheduleNow(this.#schedules(), id);
+  }
+
+  /**
+   * Opens a batch: a set of jobs whose callback jobs are enqueued once every member has settled
+   * (src/batches.ts). Add members with the handle's `add` and `addBulk`, from this producer or any other
+   * (`queue.batch(id)`), then `seal()` it: `onComplete` is enqueued exactly once when every member has
+   * completed or failed for good, `onSuccess` when every member has completed, each in this queue, with the
+   * batch's totals added to its data.
+   *
+   * @param options - {@link BatchOptions}: the batch's id, its callbacks, how long its record is kept once done.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when an option is not acceptable or a batch with that id exists; nothing
+   * is written.
+   */
+  openBatch(options?: BatchOptions): Promise<Batch<Data, Result>> {
+    return this.#batchesOf().open(options);
+  }
+
+  /**
+   * A whole batch in one call: opened with its first 200 members, the rest added 200 per script call, sealed
+   * with the last 200 once every other call was written. Up to 200 members, one atomic call.
+   *
+   * @param jobs - The members, as addBulk takes them (without `jobId`: members' ids are generated).
+   * @param options - As openBatch's.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when a member or an option is not acceptable; nothing is written.
+   * @throws `BatchIncompleteError` when Redis failed after the batch was opened: it is left open.
+   */
+  addBatch(jobs: readonly BatchJob<Data>[], options?: BatchOptions): Promise<Batch<Data, Result>> {
+    return this.#batchesOf().addAll(jobs, options);
+  }
+
+  /**
+   * A handle on a batch opened elsewhere (another producer), for adding members and sealing it. No I/O: an
+   * unknown batch is refused by the first add or seal.
+   *
+   * @param id - The batch's id.
+   * @returns The batch's handle.
+   * @throws {@link ValidationError} when `id` is not a batch id.
+   */
+  batch(id: string): Batch<Data, Result> {
+    return this.#batchesOf().handle(id);
+  }
+
+  /**
+   * A batch's exact counts (one read of its hash) and whether its callbacks fired. Creates no queue.
+   *
+   * @param id - The batch's id.
+   * @returns Its status, or undefined when there is no such batch (never opened, or its record expired
+   * `keepFor` seconds after it was done).
+   */
+  getBatch(id: string): Promise<BatchStatus | undefined> {
+    return this.#batchesOf().status(id);
+  }
+
+  #batchesOf(): Batches<Data, Result> {
+    // A batch's record and its members' counts live in one slot: not across partitions (yet).
+    if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'batches');
+    this.#batches ??= new Batches<Data, Result>({
+      owner: this,
+      store: new BatchStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen),
+      levels: this.#settings.levels,
+      defaults: this.#defaults,
+      maxPayloadBytes: this.maxPayloadBytes,
+      spans: this.#spans,
+      prepare: (name, data, opts, trace) => this.#prepare(name, data, opts, trace),
+      ready: async () => {
+        const offline = this.#reachability.whenReady();
+        if (offline !== undefined) await offline;
+        await this.#init();
+      },
+      replicated: async () => {
+        if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
+      },
+      inspect: () => this.#inspect(),
+      join: (call) => this.#joinCall(call),
+    });
+    return this.#batches;
+  }
+
+  /** A call close() waits for, as it waits for adds handed to the Adder. */
+  async #joinCall<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    this.#joinedCalls++;
+    try {
+      return await call();
+    } finally {
+      if (--this.#joinedCalls === 0) this.#allAnswered?.();
+    }
   }
 
   #schedules(): ScheduleStore {

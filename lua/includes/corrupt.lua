@@ -4,13 +4,15 @@
 -- recur on every later call. It costs that one job; the others of the call go on. The job is rewritten as
 -- a valid failed job (what could not be read becomes empty or 0) whose reason names what was wrong, so it
 -- can be looked at, retried or removed like any failed job.
--- Q is the script's context: base, meta, failed (the failed set), events, maxLen, now.
+-- Q is the script's context: base, meta, failed (the failed set), events, maxLen, now, and what enqueue
+-- takes (a batch member failed here may be its batch's last: batches.lua).
 --@include keys
 --@include numbers
 --@include events
 --@include record
 --@include history
 --@include labels
+--@include batches
 
 local function failCorrupt(Q, j, problem)
   -- Worded as the worker words the jobs it cannot read (Job.fromStored).
@@ -40,4 +42,5 @@ local function failCorrupt(Q, j, problem)
   -- An unfinished job becomes failed: its label entries follow (behind the gate, on this rare path).
   moveLabelsIf(Q.base, Q.meta, j.id, 'q', 'f', now, Q)
   emit(Q.events, Q.maxLen, 'failed', j.id, reason)
+  batchMemberFailed(Q, clean.opts)
 end

@@ -6,6 +6,7 @@
 --@include enqueue
 --@include done
 --@include labels
+--@include batches
 local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   local j
   if completed then j = doneJob(Q.base, id) else j = recordJob(Q.base, id) end
@@ -21,6 +22,8 @@ local function revive(Q, setKey, eventsKey, maxLen, id, completed)
   moveLabelsIf(Q.base, Q.meta, id, completed and 'c' or 'f', 'q', int(Q.now), Q)
   redis.call('HDEL', jobKey(Q.base, id), 'fon', 'pon', 'rv', 'err', 'stack', 'due', 'progress', 'cxl', 'by')
   enqueue(Q, j, false)
+  -- A member counts as pending again in its batch (batches.lua).
+  batchMemberRevived(Q, j.opts, not completed)
   emit(eventsKey, maxLen, 'waiting', id, '')
   return STATUS.OK
 end

@@ -101,6 +101,19 @@ export function addReply(reply: unknown): { id: string; duplicate: boolean }[] {
   return out;
 }
 
+/** batch-add: OK with the batch's id and its first member's id, or why nothing was written. */
+export type BatchAddReply =
+  | { status: typeof Status.OK; batch: string; first: number }
+  | { status: typeof Status.BATCH_MISSING | typeof Status.BATCH_SEALED | typeof Status.BATCH_EXISTS | typeof Status.LEVELS_MISMATCH };
+
+export function batchAddReply(reply: unknown): BatchAddReply {
+  const values = list(reply, 'batch-add');
+  const code = status(values[0], 'batch-add');
+  if (code === Status.OK) return { status: code, batch: str(values[1]), first: num(values[2]) };
+  if (code === Status.BATCH_MISSING || code === Status.BATCH_SEALED || code === Status.BATCH_EXISTS || code === Status.LEVELS_MISMATCH) return { status: code };
+  throw new ScriptError(`batch-add returned status ${code}`);
+}
+
 /** add-flow: the ids of the jobs in order, or why nothing was written (lua/add-flow.lua's Returns). */
 export function addFlowReply(reply: unknown): { ids: string[] } | { refused: StatusCode; detail: string } {
   const values = list(reply, 'add-flow');

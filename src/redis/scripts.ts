@@ -6,6 +6,7 @@ import { lengthPrefixed } from './packed.js';
 import {
   addFlowReply,
   addReply,
+  batchAddReply,
   claimReply,
   completeReply,
   controlReply,
@@ -65,6 +66,12 @@ export const SCRIPTS = {
     args: ['base', 'eventsMaxLen', 'spent', 'count'],
     perJob: ['jobId', 'name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
     decode: addReply,
+  },
+  'batch-add': {
+    keys: ['id', 'meta', 'delayed', 'events', 'ctl', 'groups...', 'streams...'],
+    args: ['base', 'eventsMaxLen', 'spent', 'count', 'batch', 'open', 'seal', 'keep', 'onComplete', 'onSuccess'],
+    perJob: ['name', 'data', 'opts', 'prio', 'delay', 'runAt', 'group'],
+    decode: batchAddReply,
   },
   // add's contract, and each job's labels (src/labels.ts): a call with a labeled job (store.ts add).
   'add-labeled': {

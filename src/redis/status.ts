@@ -31,6 +31,12 @@ export const Status = {
   TOO_MANY_DEPENDENTS: -11,
   /** init, check: the queue was created with another partition count (meta `parts`, absent for 1). */
   PARTITIONS_MISMATCH: -12,
+  /** batch-add: no such batch (never opened, or its hash expired once it was done). */
+  BATCH_MISSING: -20,
+  /** batch-add: the batch is sealed: nothing can be added, and it cannot be sealed again. */
+  BATCH_SEALED: -21,
+  /** batch-add: a batch with that id exists. */
+  BATCH_EXISTS: -22,
 } as const;
 
 export type StatusCode = (typeof Status)[keyof typeof Status];

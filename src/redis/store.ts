@@ -1,3 +1,4 @@
+import { memberBatch } from './batch-store.js';
 import { connectionFor, masters, type RedisClient } from './connection.js';
 import { ConfigMismatchError, RedisTimeoutError, RedisUnavailableError } from '../errors.js';
 import { doneRecord } from './done-record.js';
@@ -96,6 +97,16 @@ export interface ReleaseInput {
   job: ClaimedJob;
   /** ms to hold the job's group (or the queue, for an ungrouped job) before anything of it starts. */
   holdMs: number;
+}
+
+/**
+ * complete's `hashed` digit as it is for a job outside a batch; a batch member's is 'b', the digit, and its
+ * batch's id (lua/complete.lua, lua/includes/batches.lua): the script's one compare for a job with no
+ * dedupe and no labels lets it through.
+ */
+function withBatch(hashed: number, opts: Buffer): number | string {
+  const batch = memberBatch(opts);
+  return batch === '' ? hashed : `b${hashed}${batch}`;
 }
 
 /** The storage format these scripts read and write (lua/init.lua FORMAT). */
@@ -255,7 +266,7 @@ export class QueueStore implements SettingsSource {
         record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
-        hashed: (dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0),
+        hashed: withBatch((dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0), job.opts),
       })),
     );
   }

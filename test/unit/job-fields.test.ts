@@ -53,10 +53,21 @@ describe('a job field has one name in Lua and in TypeScript', () => {
     expect(counted).toEqual([...COUNTERS]);
   });
 
-  it('writes entries as the tables say: the full layout in entry.lua, the fresh one in add.lua', () => {
+  it('writes entries as the tables say: the full layout in entry.lua, the fresh one in add.lua and batch-add.lua', () => {
     const full = xaddNames(lua('includes/entry.lua'), "redis.call('XADD', key, entry, ");
     expect(full).toEqual([[...FULL_FIELDS, ...FAILURE_FIELDS], [...FULL_FIELDS]]);
     expect(xaddNames(lua('add.lua'), "redis.call('XADD', levels[tonumber(prioS) + 1], entry, ")).toEqual([[...FRESH_FIELDS]]);
+    expect(xaddNames(lua('batch-add.lua'), "redis.call('XADD', levels[tonumber(prioS) + 1], id .. '-0', ")).toEqual([[...FRESH_FIELDS]]);
+  });
+
+  it('writes the hashes of delayed and grouped jobs alike in add.lua and batch-add.lua', () => {
+    const hsets = (source: string): string[] => [...source.matchAll(/redis\.call\('HSET', (?:key|jobKey\(base, id\)), ([^\n]*)\)\n/g)].map((m) => m[1] as string);
+    const names = (call: string): string[] => [...call.matchAll(/'([a-z]+)', /g)].map((m) => m[1] as string);
+    const add = hsets(lua('add.lua')).map(names);
+    expect(add.length).toBeGreaterThan(0);
+    expect(hsets(lua('batch-add.lua')).map(names)).toEqual(add);
+    // The state's value ('delayed', 'waiting') is quoted as the names are.
+    for (const fields of add) expect(fields.filter((name) => !['state', 'delayed', 'waiting'].includes(name) && !STORED.has(name))).toEqual([]);
   });
 
   it('writes and reads hashes and records in the same names', () => {

@@ -68,6 +68,10 @@ describe('queue keys', () => {
       `${keys.base}${blocked}`,
       `${keys.base}${linked}`,
     ]);
+    const batch = /batchKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    expect(keys.batch('b7')).toBe(`${keys.base}${batch}b7`);
+    const batches = /batchesKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.batches).toBe(`${keys.base}${batches}`);
   });
 
   it.each([
