@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BulkAddError, Queue, RedisOutOfMemoryError, Worker } from 'sluice';
+import { BulkAddError, Job, Queue, RedisOutOfMemoryError, Worker } from 'sluice';
 import { spawnRedis, uniqueQueue, type SpawnedRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -35,6 +35,11 @@ describe('Redis out of memory (maxmemory with noeviction)', () => {
     expect(refused).toBeInstanceOf(RedisOutOfMemoryError);
     expect((refused as Error).message).toContain('Nothing was written');
     expect(acknowledged.length).toBeGreaterThan(100);
+    // Another add while Redis is full is refused the same way, unless Redis freed some memory since (a reply
+    // buffer, say: the limit counts them) and took it, which then counts as acknowledged like any other.
+    const again: unknown = await queue.add('fill', { blob }).catch((error: unknown) => error);
+    if (again instanceof Job) acknowledged.push(again.id);
+    else expect(again).toBeInstanceOf(RedisOutOfMemoryError);
 
     // Nothing half-written: exactly the acknowledged jobs exist, each as its stream entry "<id>-0" (a job added
     // ready with a generated id has no hash, see lua/includes/entry.lua).
@@ -42,9 +47,8 @@ describe('Redis out of memory (maxmemory with noeviction)', () => {
     expect(new Set(entries.map(([entry]) => entry.slice(0, -2)))).toEqual(new Set(acknowledged));
     expect(entries).toHaveLength(acknowledged.length);
     expect(await admin.keys(`sluice:{${name}}:job:*`)).toEqual([]);
-    expect((await queue.getCounts()).waiting).toBe(acknowledged.length);
     // The process survives and the queue keeps answering reads.
-    await expect(queue.add('fill', { blob })).rejects.toBeInstanceOf(RedisOutOfMemoryError);
+    expect((await queue.getCounts()).waiting).toBe(acknowledged.length);
 
     // Memory freed (here: the limit raised, as an operator would): adds resume and everything runs.
     await admin.config('SET', 'maxmemory', '0');

@@ -181,7 +181,7 @@ describe('the published package', () => {
     const { code, stdout, stderr } = await run(process.execPath, ['smoke.mjs'], app, env);
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0);
     expect(stdout).toContain('RESULT {"greeting":"hello packaged world","attempt":1}');
-    expect(stdout).toContain('COUNTS {"waiting":0,"active":0,"delayed":0,"completed":1,"failed":0,"paused":0,"limited":0}');
+    expect(stdout).toContain('COUNTS {"waiting":0,"active":0,"delayed":0,"completed":1,"failed":0,"blocked":0,"paused":0,"limited":0}');
     // It ran the installed copy (and so found lua/ relative to it), not this repo's sources.
     const resolved = /^RESOLVED (.+)$/m.exec(stdout)?.[1];
     expect(resolved).toBeDefined();
