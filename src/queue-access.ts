@@ -8,9 +8,9 @@ export interface QueueAccess {
   /** The Queue: the owner of the Jobs a read makes. */
   readonly owner: JobOwner;
   readonly store: QueueStore;
-  /** Checks the queue's settings against Redis and creates the queue, once (Queue's #init). */
+  /** Checks the queue's settings against Redis and creates the queue, once (QueueSetUp.init). */
   init(): Promise<void>;
-  /** Before a read: checks the queue but creates nothing; resolves whether it exists (Queue's #inspect). */
+  /** Before a read: checks the queue but creates nothing; resolves whether it exists (QueueSetUp.inspect). */
   inspect(): Promise<boolean>;
   /** The queue's schedule store, made on first use. */
   schedules(): ScheduleStore;

@@ -56,11 +56,11 @@ export interface AddingContext<Data, Result> {
   parts(): QueuePartitions<Data, Result, Prepared> | undefined;
   /** Whether close() was called. */
   closed(): boolean;
-  /** The Queue's #init: checks the queue against Redis and creates it, once. */
+  /** QueueSetUp.init: checks the queue against Redis and creates it, once. */
   init(): Promise<void>;
   /** For the Adder: undefined once the queue is set up, else the set-up without the closed check (adds handed to the Adder before close() are still sent). */
   pending(): Promise<void> | undefined;
-  /** The Queue's inspect: checks the queue but creates nothing; resolves whether it exists. */
+  /** QueueSetUp.inspect: checks the queue but creates nothing; resolves whether it exists. */
   inspect(): Promise<boolean>;
   /** For the Jobs and stores of flows and batches: the Queue's settings. */
   readonly prefix: string;

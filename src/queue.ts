@@ -96,7 +96,6 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
   readonly #reachability: Reachability;
-  readonly #spans: ProducerSpans;
   /** The add path (src/queue-adding.ts): validation, the Adder, and the calls close() waits for. */
   readonly #adding: QueueAdding<Data, Result>;
   /** The queue's state against Redis (src/queue-setup.ts), which the operations modules (queue-admin.ts and the like) are given. */
@@ -134,7 +133,6 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (options.context !== undefined && typeof options.context !== 'function') {
       throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
     }
-    this.#spans = new ProducerSpans(name);
     const checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
     const producer = producerSettings(options);
     this.#connection = inner === undefined ? connect(options.connection, { commandTimeout: producer.commandTimeout }) : { client: inner.client, owned: false };
@@ -152,7 +150,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       context: options.context,
       durability: producer.durability,
       reachability: this.#reachability,
-      spans: this.#spans,
+      spans: new ProducerSpans(name),
       parts: () => this.#parts,
       closed: () => access.closed,
       init: () => access.init(),
