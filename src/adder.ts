@@ -29,7 +29,7 @@ interface Request {
 }
 
 export interface AdderOptions {
-  /** undefined when the queue is known to be set up; else a promise that sets it up (Queue #init). */
+  /** undefined when the queue is known to be set up; else a promise that sets it up (QueueSetUp.pending). */
   readonly ready: () => Promise<void> | undefined;
   readonly durability: { replicas: number; timeoutMs: number } | undefined;
 }

@@ -177,7 +177,7 @@ export interface BatchHost {
   readonly defaults: DefaultJobOptions;
   readonly maxPayloadBytes: number;
   readonly spans: ProducerSpans;
-  /** Validates and encodes one job as add does (Queue#prepare). */
+  /** Validates and encodes one job as add does (QueueAdding.prepare). */
   prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace: StoredTraceContext | undefined): { input: AddInput; stored: StoredJobOptions };
   /** Waits for a reachable Redis and a set-up queue, as an add does. */
   ready(): Promise<void>;

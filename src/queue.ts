@@ -1,28 +1,25 @@
 import { assertWellFormed } from './bounds.js';
 import { checkRedisConfig } from './durability.js';
 import type { BulkOptions } from './bulk-progress.js';
-import { BulkAddError, ClosedError, DecodeError, JobActiveError, ReplicationError, ValidationError } from './errors.js';
-import { Adder, type AddOutcome, type AddReply } from './adder.js';
-import { addDeduped } from './deduplicated-add.js';
-import { Flows, hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
-import { Batches, type Batch, type BatchJob, type BatchOptions, type BatchStatus } from './batches.js';
-import { Job, type JobOwner } from './job.js';
+import { ClosedError, ValidationError } from './errors.js';
+import { QueueAdding, type Prepared } from './queue-adding.js';
+import { QueueSetUp } from './queue-setup.js';
+import * as admin from './queue-admin.js';
+import * as limits from './queue-limits.js';
+import * as reads from './queue-reads.js';
+import * as schedules from './schedules/queue-schedules.js';
+import { hasFlowOptions, type AddedFlow, type Flow } from './flows.js';
+import type { Batches} from './batches.js';
+import { type Batch, type BatchJob, type BatchOptions, type BatchStatus } from './batches.js';
+import type { Job, JobOwner } from './job.js';
 import { cancelJob, promoteJob } from './job-control.js';
 import { queueKeys } from './keys.js';
-import { withContext } from './meta.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
 import {
   assertInteger,
-  compactOptions,
-  NO_OPTIONS,
-  noOptions,
-  TRACE_CONTEXT_KEY,
-  TRACE_LINKS_KEY,
-  normalizeJobOptions,
   validateDefaultJobOptions,
   type DefaultJobOptions,
   type JobOptions,
-  type StoredJobOptions,
 } from './options.js';
 import {
   producerSettings,
@@ -31,7 +28,6 @@ import {
   validateGroupLimit,
   validateGroupName,
   validateRateLimit,
-  type Durability,
   type GroupLimit,
   type GroupStatus,
   type LimitedGroups,
@@ -43,44 +39,20 @@ import {
 import { closeConnection, connect, serverFor, type Connection } from './redis/connection.js';
 import { keySlot } from './redis/slot.js';
 import { partitionTag, type PartitionInfo } from './partitions/placement.js';
-import { HISTORY_MINUTES, readHistory } from './redis/history.js';
+import { HISTORY_MINUTES } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
-import { readWorkers, withProcessedBy } from './redis/worker-registry.js';
-import { Status } from './redis/status.js';
 import { QueueStore, type AddInput } from './redis/store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
-import { ScheduleStore } from './redis/schedule-store.js';
-import { BatchStore } from './redis/batch-store.js';
-import {
-  decodeDefinition,
-  describeJob,
-  describeSpec,
-  prepareSchedule,
-  validateScheduleId,
-  type ScheduleInfo,
-  type ScheduleJob,
-  type ScheduleSpec,
-} from './schedules/definition.js';
-import { runScheduleNow } from './schedules/run-now.js';
-import { firstTick } from './schedules/ticks.js';
+import { validateScheduleId, type ScheduleInfo, type ScheduleJob, type ScheduleSpec } from './schedules/definition.js';
 import { innerOptions, innerPartition, once } from './partitions/inner.js';
 import { notForPartitions, QueuePartitions, splitRateLimit } from './partitions/queue-partitions.js';
-import { encode } from './serializer.js';
-import { packLabels, type LabelUse } from './labels.js';
-import { findJobs, isJobFilter, type JobFilter } from './job-finder.js';
-import { LabelStore } from './redis/label-store.js';
-import { ControlStore } from './redis/control-store.js';
-import type { StoredJob } from './redis/job-fields.js';
+import type { LabelUse } from './labels.js';
+import { isJobFilter, type JobFilter } from './job-finder.js';
 import type { Logger } from './telemetry/logger.js';
-import type { StoredTraceContext } from './telemetry/trace-context.js';
 import { ProducerSpans } from './telemetry/tracing.js';
 import type { WorkerInfo } from './worker/heartbeat.js';
 
-/** A job validated and encoded for the add script, with its options as its Job shows them. */
-export interface Prepared {
-  input: AddInput;
-  stored: StoredJobOptions;
-}
+export type { Prepared } from './queue-adding.js';
 
 /** One job of {@link Queue.addBulk}: the arguments of {@link Queue.add} as an object. */
 export interface BulkJob<Data> {
@@ -96,8 +68,6 @@ export interface BulkJob<Data> {
   opts?: JobOptions;
 }
 
-/** Jobs per obliterate / retryJobs step: one call stays near a millisecond of Redis time, as ADD_CHUNK (adder.ts). */
-const STEP = 1000;
 /**
  * The producer side of a queue: adds jobs, inspects them, pauses, retries and deletes.
  *
@@ -123,33 +93,15 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** The `telemetryMeta` option in effect: the meta keys this Queue's jobs' `job.logger` binds. */
   readonly telemetryMeta: readonly string[];
   readonly #settings: QueueSettings;
-  readonly #context: (() => unknown) | undefined;
   readonly #defaults: DefaultJobOptions;
   readonly #connection: Connection;
-  readonly #rateLimit: RateLimit | undefined;
   readonly #reachability: Reachability;
-  readonly #durability: Durability | undefined;
-  readonly #spans: ProducerSpans;
-  readonly #adder: Adder;
-  /** add and addBulk calls whose jobs joined the Adder and are not answered yet; close() waits for them. */
-  #joinedCalls = 0;
-  #allAnswered: (() => void) | undefined;
-  /** The add input and options of a job added without options: normalized once. */
-  readonly #plain: Prepared;
-  #ready: Promise<void> | undefined;
-  /** #ready resolved: the hot path checks this field instead of awaiting a settled promise. */
-  #setUpDone = false;
-  /** A read found the queue and checked it (#inspect); reset by obliterate. */
-  #checked: Promise<boolean> | undefined;
-  #closed = false;
-  #scheduleStore: ScheduleStore | undefined;
+  /** The add path (src/queue-adding.ts): validation, the Adder, and the calls close() waits for. */
+  readonly #adding: QueueAdding<Data, Result>;
+  /** The queue's state against Redis (src/queue-setup.ts), which the operations modules (queue-admin.ts and the like) are given. */
+  readonly #access: QueueSetUp;
   /** With `partitions` > 1: the partitions' Queues, which every method hands its work to (src/partitions/). */
   readonly #parts: QueuePartitions<Data, Result, Prepared> | undefined;
-  /** The Redis config check before first use; a partitioned Queue's partitions share one. */
-  readonly #checkConfig: () => Promise<void>;
-  #flowsImpl: Flows | undefined;
-  readonly #owners = new Map<string, JobOwner>();
-  #batches: Batches<Data, Result> | undefined;
 
   /**
    * Validates the name and every option, then opens a connection (an ioredis instance given as
@@ -170,9 +122,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const partitions = inner?.count ?? this.#settings.partitions;
     const keys = queueKeys(name, this.#settings.prefix, this.#settings.levels, { index: inner?.index ?? 0, count: partitions });
     this.#defaults = validateDefaultJobOptions(options.defaultJobOptions, this.#settings.levels);
-    this.#rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
+    const rateLimit = options.rateLimit === undefined ? undefined : validateRateLimit(options.rateLimit, 'rateLimit');
     // A limit that cannot be split over the partitions is refused before anything connects.
-    if (this.#rateLimit !== undefined && inner === undefined && partitions > 1) splitRateLimit(name, this.#rateLimit, partitions);
+    if (rateLimit !== undefined && inner === undefined && partitions > 1) splitRateLimit(name, rateLimit, partitions);
     this.name = name;
     this.maxPayloadBytes = this.#settings.maxPayloadBytes;
     this.keepLogs = this.#settings.keepLogs;
@@ -181,18 +133,32 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (options.context !== undefined && typeof options.context !== 'function') {
       throw new ValidationError(`new Queue('${name}'): context must be a function () => meta | undefined, called at each add`);
     }
-    this.#context = options.context;
-    this.#spans = new ProducerSpans(name);
-    this.#checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
+    const checkConfig = inner?.checkConfig ?? (() => checkRedisConfig(this.store, this.#settings.redisConfig, `Queue '${this.name}'`));
     const producer = producerSettings(options);
-    this.#durability = producer.durability;
     this.#connection = inner === undefined ? connect(options.connection, { commandTimeout: producer.commandTimeout }) : { client: inner.client, owned: false };
     this.#reachability = inner?.reachability ?? new Reachability(this.#connection.client, producer.offlineTimeout, producer.maxOfflineCalls);
     this.store = new QueueStore(this.#connection.client, keys, this.#settings.eventsMaxLen);
-    this.#plain = this.#prepareOptions(undefined, undefined);
-    // Shared by the Job of every job added without options, as reads share DEFAULT_STORED.
-    Object.freeze(this.#plain.stored);
-    this.#adder = new Adder(this.store, { ready: () => (this.#setUpDone ? undefined : this.#setUp()), durability: this.#durability });
+    this.#access = new QueueSetUp(this, this.#settings, rateLimit, checkConfig);
+    const access = this.#access;
+    this.#adding = new QueueAdding<Data, Result>({
+      owner: this,
+      name,
+      store: this.store,
+      levels: this.#settings.levels,
+      defaults: this.#defaults,
+      maxPayloadBytes: this.maxPayloadBytes,
+      context: options.context,
+      durability: producer.durability,
+      reachability: this.#reachability,
+      spans: new ProducerSpans(name),
+      parts: () => this.#parts,
+      closed: () => access.closed,
+      init: () => access.init(),
+      pending: () => access.pending(),
+      inspect: () => access.inspect(),
+      prefix: this.#settings.prefix,
+      eventsMaxLen: this.#settings.eventsMaxLen,
+    });
     if (inner === undefined && partitions > 1) {
       const client = this.#connection.client;
       const reachability = this.#reachability;
@@ -203,7 +169,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         // The rateLimit option is split over the partitions (QueuePartitions), not set whole on each.
         (_, index) => new Queue<Data, Result>(name, innerOptions({ ...options, rateLimit: undefined }, { index, count: partitions, client, reachability, checkConfig })),
       );
-      this.#parts = new QueuePartitions(name, parts, this.#rateLimit);
+      this.#parts = new QueuePartitions(name, parts, rateLimit);
     }
     trackOpen(this, `Queue '${name}'`);
   }
@@ -211,91 +177,6 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /** The queue's name: the same as `name`. */
   get queueName(): string {
     return this.name;
-  }
-
-  /** Checks priorityLevels against Redis once; later calls reuse the answer. */
-  #init(): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
-    return this.#setUp();
-  }
-
-  /** #init without the closed check: adds handed to the Adder before close() are still sent. */
-  #setUp(): Promise<void> {
-    if (this.#ready === undefined) {
-      const limit = this.#rateLimit;
-      const ready = this.#checkConfig()
-        .then(() => this.store.init(this.#settings.levels))
-        .then(() => (limit === undefined ? undefined : this.store.setRateLimit(limit)));
-      this.#ready = ready;
-      ready.then(
-        () => {
-          if (this.#ready === ready) this.#setUpDone = true;
-        },
-        () => {
-          if (this.#ready === ready) this.#ready = undefined;
-        },
-      );
-    }
-    return this.#ready;
-  }
-
-  /**
-   * Before a read: checks the queue against Redis as #init does, but creates nothing. Reads must not write:
-   * a read of a queue that is not there (obliterated a moment ago, or never used) finds it empty and leaves
-   * no keys behind. Resolves whether the queue exists; only a found queue is remembered, so reads keep
-   * asking (one small script call) until something creates it.
-   */
-  #inspect(): Promise<boolean> {
-    if (this.#closed) return Promise.reject(new ClosedError(`Queue '${this.name}'`));
-    if (this.#ready !== undefined) return this.#ready.then(() => true);
-    if (this.#checked === undefined) {
-      const checked = this.#checkConfig().then(() => this.store.check(this.#settings.levels));
-      this.#checked = checked;
-      const forget = (): void => {
-        if (this.#checked === checked) this.#checked = undefined;
-      };
-      void checked.then((found) => {
-        if (!found) forget();
-      }, forget);
-    }
-    return this.#checked;
-  }
-
-  /**
-   * Validates and encodes one job; throws before anything is sent. A job without options (most of them)
-   * reuses the queue's default options, normalized and encoded once in the constructor.
-   */
-  #prepare(name: unknown, data: unknown, opts: JobOptions | undefined, trace: StoredTraceContext | undefined): Prepared {
-    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-      throw new ValidationError(`job name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`);
-    }
-    const options = this.#context === undefined ? opts : withContext(this.#context, opts);
-    const { input, stored } = options === undefined && trace === undefined ? this.#plain : this.#prepareOptions(options, trace);
-    const encoded = encode(data, 'job data', this.maxPayloadBytes);
-    return {
-      input: { jobId: input.jobId, name, data: encoded, opts: input.opts, prio: input.prio, delay: input.delay, runAt: input.runAt, group: input.group, labels: input.labels },
-      stored,
-    };
-  }
-
-  /** A job's options, validated and encoded; the input's name and data are left empty for #prepare. */
-  #prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#settings.levels): Prepared {
-    const job = normalizeJobOptions(opts, this.#defaults, levels);
-    const compact = compactOptions(job.stored);
-    const stored =
-      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
-    const input = {
-      jobId: job.jobId ?? '',
-      name: '',
-      data: NO_OPTIONS,
-      opts: noOptions(stored) ? NO_OPTIONS : encode(stored, 'job options', this.maxPayloadBytes),
-      prio: job.priority,
-      delay: job.delay,
-      runAt: job.runAt,
-      group: job.stored.group ?? '',
-      labels: job.stored.labels === undefined ? undefined : packLabels(job.stored.labels),
-    };
-    return { input, stored: job.stored };
   }
 
   /**
@@ -318,19 +199,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       const what = hasFlowOptions(opts) ? 'flow options (dependsOn and the like)' : opts.dedupe !== undefined ? 'the dedupe option' : 'labels';
       throw notForPartitions(this.name, this.#parts.count, what);
     }
-    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#flows().add(name, data, opts)) as Job<Data, Result>;
-    const called = performance.now();
-    const spans = this.#spans.start(1);
-    try {
-      const prepared = this.#prepare(name, data, opts, spans.traceContext(0));
-      const [job] = prepared.stored.dedupe === undefined ? await this.#submit([prepared.input], [prepared], [data], called) : [await this.#addDeduped(prepared, called)];
-      spans.end([job as Job<Data, Result>]);
-      if (this.logger?.isLevelEnabled('debug') === true) this.logger.debug({ queue: this.name, count: 1, jobId: job?.id }, 'jobs added');
-      return job as Job<Data, Result>;
-    } catch (error) {
-      spans.end(undefined, error);
-      throw error;
-    }
+    if (opts !== undefined && hasFlowOptions(opts)) return (await this.#adding.flows().add(name, data, opts)) as Job<Data, Result>;
+    return this.#adding.add(name, data, opts);
   }
 
   /**
@@ -344,37 +214,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @throws {@link BulkAddError} when some chunks were written and others were not: its `added` and
    * `failed` say which. When no chunk was written, the chunks' own error (as for {@link Queue.add}).
    */
-  async addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
-    const called = performance.now();
-    // One send span per call (plus a create span per job for a bulk); see telemetry/tracing.ts.
-    const spans = this.#spans.start(Array.isArray(jobs) ? jobs.length : 0);
-    try {
-      // Checked through `unknown`: Array.isArray would narrow a readonly array to any[].
-      const given: unknown = jobs;
-      if (!Array.isArray(given)) throw new ValidationError('addBulk takes an array of { name, data, opts }');
-      const prepared = jobs.map((job, i) => {
-        if (typeof job !== 'object' || job === null) throw new ValidationError(`addBulk: item ${i} is not an object`);
-        const one = this.#prepare(job.name, job.data, job.opts, spans.traceContext(i));
-        if (one.stored.dedupe !== undefined) throw new ValidationError(`addBulk: item ${i} has the dedupe option; add such jobs with add()`);
-        // The label index lives in one partition's slot; labels are not kept across partitions yet.
-        if (this.#parts !== undefined && one.stored.labels !== undefined) throw notForPartitions(this.name, this.#parts.count, 'labels');
-        return one;
-      });
-      const added = await this.#submit(
-        prepared.map((p) => p.input),
-        prepared,
-        jobs.map((job) => job.data),
-        called,
-      );
-      spans.end(added);
-      if (this.logger?.isLevelEnabled('debug') === true) {
-        this.logger.debug({ queue: this.name, count: added.length, ...(added.length === 1 ? { jobId: added[0]?.id } : {}) }, 'jobs added');
-      }
-      return added;
-    } catch (error) {
-      spans.end(undefined, error);
-      throw error;
-    }
+  addBulk(jobs: readonly BulkJob<Data>[]): Promise<Job<Data, Result>[]> {
+    return this.#adding.addBulk(jobs);
   }
 
   /**
@@ -383,128 +224,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async addFlow(flow: Flow<Data>): Promise<AddedFlow<Data, Result>> {
     if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'addFlow');
-    return (await this.#flows().addFlow(flow)) as AddedFlow<Data, Result>;
-  }
-
-  #flows(): Flows {
-    this.#flowsImpl ??= new Flows({
-      name: this.name,
-      queueName: this.name,
-      store: this.store,
-      maxPayloadBytes: this.maxPayloadBytes,
-      keepLogs: this.keepLogs,
-      logger: this.logger,
-      telemetryMeta: this.telemetryMeta,
-      spans: this.#spans,
-      prepare: (name, data, opts, trace, links, levels) => {
-        if (links === undefined && levels === undefined) return this.#prepare(name, data, opts, trace);
-        // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
-        const { input } = this.#prepare(name, data, undefined, undefined);
-        const merged = this.#context === undefined ? opts : withContext(this.#context, opts);
-        const { input: options, stored } = this.#prepareOptions(merged, trace, links, levels);
-        return { input: { ...options, name: input.name, data: input.data }, stored };
-      },
-      ready: () => this.#init(),
-      levelsOf: (queue) => this.store.levelsOf(queue),
-      ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
-      clustered: this.store.clustered,
-    });
-    return this.#flowsImpl;
-  }
-
-  /** What a Job of another queue of this prefix (added by a flow) needs: that queue's store on this connection. */
-  #ownerFor(queue: string, levels: number): JobOwner {
-    let owner = this.#owners.get(queue);
-    if (owner === undefined) {
-      const store = new QueueStore(this.store.client, queueKeys(queue, this.#settings.prefix, levels), this.#settings.eventsMaxLen);
-      owner = { queueName: queue, store, maxPayloadBytes: this.maxPayloadBytes, keepLogs: this.keepLogs, logger: this.logger, telemetryMeta: this.telemetryMeta };
-      this.#owners.set(queue, owner);
-    }
-    return owner;
-  }
-
-  /** Sends prepared jobs through the Adder and makes their Jobs; `data[i]` is job i's data as given. */
-  async #submit(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
-    if (this.#parts !== undefined) {
-      if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
-      return this.#parts.submit(inputs, prepared, data, called);
-    }
-    // Each call waits for a connection that is down on its own, bounded by offlineTimeout and
-    // maxOfflineCalls, before it joins a batch: a call that gives up was never sent.
-    const offline = this.#reachability.whenReady();
-    if (offline !== undefined) await offline;
-    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
-    if (prepared.length === 0) {
-      await this.#init();
-      if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
-      return [];
-    }
-    // From here on the call is close()'s to wait for: its jobs may already be in a batch.
-    this.#joinedCalls++;
-    try {
-      return await this.#joined(this.#adder.add(inputs, called), prepared, data);
-    } finally {
-      if (--this.#joinedCalls === 0) this.#allAnswered?.();
-    }
-  }
-
-  async #joined(reply: Promise<AddReply>, prepared: readonly Prepared[], data: readonly Data[]): Promise<Job<Data, Result>[]> {
-    const { outcomes, replicated } = await reply;
-    const failed: { index: number; error: Error }[] = [];
-    const out: Job<Data, Result>[] = [];
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i] as AddOutcome;
-      if ('error' in outcome) {
-        failed.push({ index: i, error: outcome.error });
-        continue;
-      }
-      if (outcome.duplicate) {
-        // Read through the store, not getJob(): a close() that began meanwhile waits for this call.
-        const existing = await this.store.getJob(outcome.id);
-        if (existing !== null) {
-          const job = Job.fromStored<Data, Result>(this, existing);
-          job.deduplicated = true;
-          out.push(job);
-          continue;
-        }
-      }
-      const { input, stored } = prepared[i] as Prepared;
-      out.push(this.#fresh(outcome.id, data[i] as Data, input, stored, outcome.spent));
-    }
-    // Every call failed: nothing of this call was written (or, on a timeout, nothing is known), so the
-    // call's own error says it best.
-    if (failed.length === outcomes.length && failed[0] !== undefined) throw failed[0].error;
-    if (failed.length > 0) throw new BulkAddError(out, failed, outcomes.length);
-    this.#checkReplicated(replicated);
-    return out;
-  }
-
-  /** An add with the dedupe option: its own script call (deduplicated-add.ts), which close() waits for as for the others. */
-  async #addDeduped(prepared: Prepared, called: number): Promise<Job<Data, Result>> {
-    const offline = this.#reachability.whenReady();
-    if (offline !== undefined) await offline;
-    await this.#init();
-    this.#joinedCalls++;
-    try {
-      const job = await addDeduped<Data, Result>(this, prepared.input, prepared.stored.dedupe as NonNullable<StoredJobOptions['dedupe']>, performance.now() - called);
-      if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
-      return job;
-    } finally {
-      if (--this.#joinedCalls === 0) this.#allAnswered?.();
-    }
-  }
-
-  /** Throws when durability asked for replicas and WAIT did not confirm them (or failed). */
-  #checkReplicated(replicated: number | Error | undefined): void {
-    if (replicated === undefined || this.#durability === undefined) return;
-    if (replicated instanceof Error) throw replicated;
-    const { replicas, timeoutMs } = this.#durability;
-    if (replicated < replicas) throw new ReplicationError(replicated, replicas, timeoutMs);
+    return (await this.#adding.flows().addFlow(flow)) as AddedFlow<Data, Result>;
   }
 
   /** @internal A partitioned Queue's way into one partition's Queue: jobs it prepared and routed (src/partitions/). */
   submitPrepared(inputs: AddInput[], prepared: readonly Prepared[], data: readonly Data[], called: number): Promise<Job<Data, Result>[]> {
-    return this.#submit(inputs, prepared, data, called);
+    return this.#adding.submit(inputs, prepared, data, called);
   }
 
   /** The number of partitions (1 for an unpartitioned queue). */
@@ -524,22 +249,6 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     );
   }
 
-  #fresh(id: string, data: Data, input: AddInput, stored: StoredJobOptions, spent: number): Job<Data, Result> {
-    const now = Date.now();
-    const delayed = input.delay > spent || input.runAt > now;
-    return new Job<Data, Result>(this, {
-      id,
-      name: input.name,
-      data,
-      opts: stored,
-      priority: input.prio,
-      attemptsMade: 0,
-      attemptsStarted: 0,
-      timestamp: now,
-      state: delayed ? 'delayed' : 'waiting',
-    });
-  }
-
   /**
    * The job as it is now, or undefined when there is none. A job whose stored fields cannot be read (written
    * by hand, or by a buggy client) is a DecodeError that names what is wrong.
@@ -551,9 +260,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (typeof id !== 'string' || id.length === 0) throw new ValidationError(`getJob takes a job id string, got ${JSON.stringify(id)}`);
     assertWellFormed('jobId', id, 'it could name another job');
     if (this.#parts !== undefined) return this.#parts.getJob(id);
-    await this.#inspect();
-    const [stored] = await withProcessedBy(this.store.client, this.store.keys, [await this.store.getJob(id)]);
-    return stored === null || stored === undefined ? undefined : Job.fromStored<Data, Result>(this, stored);
+    return reads.getJob(this.#access, id);
   }
 
   /**
@@ -585,8 +292,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     assertInteger('getJobs start', startOrFilter, 0);
     assertInteger('getJobs end', end, startOrFilter);
     if (this.#parts !== undefined) return this.#parts.getJobs(state, startOrFilter, end);
-    await this.#inspect();
-    return this.#jobsOf(await this.store.getJobs(state, startOrFilter, end));
+    return reads.getJobs(this.#access, state, startOrFilter, end);
   }
 
   /**
@@ -595,9 +301,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async findJobs(state: JobState, filter: JobFilter): Promise<{ jobs: Job<Data, Result>[]; looked: number; complete: boolean }> {
     if (!JOB_STATES.includes(state)) throw new ValidationError(`getJobs: state must be one of ${JOB_STATES.join(', ')}, got '${String(state)}'`);
     if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'getJobs with a filter');
-    if (!(await this.#inspect())) return { jobs: [], looked: 0, complete: true };
-    const found = await findJobs(this.store, state, filter);
-    return { jobs: await this.#jobsOf(found.jobs), looked: found.looked, complete: found.complete };
+    return reads.findJobs(this.#access, state, filter);
   }
 
   /**
@@ -609,29 +313,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getLabels(limit = 100): Promise<LabelUse[]> {
     assertInteger('getLabels limit', limit, 1, 10_000);
     if (this.#parts !== undefined) return [];
-    if (!(await this.#inspect())) return [];
-    return LabelStore.of(this.store).labels(limit);
-  }
-
-  /** Jobs built from what a read returned (with who processed them); one that cannot be read is left out with a warning naming it. */
-  async #jobsOf(stored: readonly StoredJob[]): Promise<Job<Data, Result>[]> {
-    const jobs: Job<Data, Result>[] = [];
-    for (const one of await withProcessedBy(this.store.client, this.store.keys, [...stored])) {
-      try {
-        jobs.push(Job.fromStored<Data, Result>(this, one));
-      } catch (error) {
-        if (!(error instanceof DecodeError)) throw error;
-        process.emitWarning(`sluice queue '${this.name}': ${error.message}`, { code: error.code });
-      }
-    }
-    return jobs;
+    return reads.getLabels(this.#access, limit);
   }
 
   /** Exact counts, O(priority levels), no scans. While paused, waiting jobs are counted under `paused`. */
   async getCounts(): Promise<Counts> {
     if (this.#parts !== undefined) return this.#parts.getCounts();
-    await this.#inspect();
-    return this.store.getCounts();
+    return reads.getCounts(this.#access);
   }
 
   /**
@@ -640,8 +328,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getMetrics(): Promise<QueueMetrics> {
     if (this.#parts !== undefined) return this.#parts.getMetrics();
-    await this.#inspect();
-    return this.store.getMetrics();
+    return reads.getMetrics(this.#access);
   }
 
   /**
@@ -651,8 +338,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async getWorkers(): Promise<WorkerInfo[]> {
     if (this.#parts !== undefined) return this.#parts.getWorkers();
-    if (!(await this.#inspect())) return [];
-    return readWorkers(this.store.client, this.store.keys, 1000);
+    return reads.getWorkers(this.#access);
   }
 
   /**
@@ -663,21 +349,20 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getMetricsHistory(options: { minutes?: number } = {}): Promise<MinuteCounts[]> {
     const minutes = assertInteger('getMetricsHistory minutes', options.minutes ?? HISTORY_MINUTES, 1, HISTORY_MINUTES);
     if (this.#parts !== undefined) return this.#parts.getMetricsHistory({ minutes });
-    await this.#inspect();
-    return readHistory(this.store.client, this.store.keys, minutes);
+    return reads.getMetricsHistory(this.#access, minutes);
   }
 
   /** Workers stop taking jobs (running ones finish); adds keep working. */
   async pause(): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.pause();
-    await this.#init();
+    await this.#access.init();
     await this.store.setPaused(true);
   }
 
   /** Workers take jobs again after {@link Queue.pause}; workers blocked waiting for jobs wake at once. */
   async resume(): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.resume();
-    await this.#init();
+    await this.#access.init();
     await this.store.setPaused(false);
   }
 
@@ -692,22 +377,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async setRateLimit(limit: RateLimit): Promise<void> {
     const valid = validateRateLimit(limit, 'setRateLimit');
     if (this.#parts !== undefined) return this.#parts.setRateLimit(valid);
-    await this.#init();
-    await this.store.setRateLimit(valid);
+    return limits.setRateLimit(this.#access, valid);
   }
 
   /** Removes the queue-wide rate limit; the next claim of every worker starts jobs without it. */
   async removeRateLimit(): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.removeRateLimit();
-    await this.#init();
-    await this.store.setRateLimit(null);
+    return limits.setRateLimit(this.#access, null);
   }
 
   /** The queue-wide rate limit kept in Redis, or null when there is none. */
   async getRateLimit(): Promise<RateLimit | null> {
     if (this.#parts !== undefined) return this.#parts.getRateLimit();
-    await this.#inspect();
-    return this.store.getRateLimit();
+    return limits.getRateLimit(this.#access);
   }
 
   /**
@@ -721,22 +403,19 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async setConcurrency(concurrency: number): Promise<void> {
     const valid = validateConcurrency(concurrency);
     if (this.#parts !== undefined) return this.#parts.setConcurrency(valid);
-    await this.#init();
-    await this.store.setConcurrency(valid);
+    return limits.setConcurrency(this.#access, valid);
   }
 
   /** Removes the queue-wide concurrency; the rate limit stays. Waiting workers are woken to use it at once. */
   async removeConcurrency(): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.removeConcurrency();
-    await this.#init();
-    await this.store.setConcurrency(null);
+    return limits.setConcurrency(this.#access, null);
   }
 
   /** The queue-wide concurrency, or null when none is set. */
   async getConcurrency(): Promise<number | null> {
     if (this.#parts !== undefined) return this.#parts.getConcurrency();
-    if (!(await this.#inspect())) return null;
-    return (await this.store.queueLimits()).concurrency;
+    return limits.getConcurrency(this.#access);
   }
 
   /**
@@ -753,23 +432,20 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const valid = validateGroupLimit(limit);
     const name = validateGroupName(group);
     if (this.#parts !== undefined) return this.#parts.setGroupLimit(valid, name);
-    await this.#init();
-    await this.store.setGroupLimit(name, valid);
+    return limits.setGroupLimit(this.#access, name, valid);
   }
 
   /** Removes a group's own rule (it falls back to the default), or, without `group`, the default itself. */
   async removeGroupLimit(group?: string): Promise<void> {
     const name = validateGroupName(group);
     if (this.#parts !== undefined) return this.#parts.removeGroupLimit(name);
-    await this.#init();
-    await this.store.setGroupLimit(name, null);
+    return limits.setGroupLimit(this.#access, name, null);
   }
 
   /** Every group rule; the default is under the key ''. */
   async getGroupLimits(): Promise<Map<string, GroupLimit>> {
     if (this.#parts !== undefined) return this.#parts.getGroupLimits();
-    await this.#inspect();
-    return this.store.getGroupLimits();
+    return limits.getGroupLimits(this.#access);
   }
 
   /** One group's waiting and running jobs, and its state: idle, ready, throttled (rate) or full (concurrency). */
@@ -777,8 +453,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     const name = validateGroupName(group);
     if (name === '') throw new ValidationError('getGroup takes a group name');
     if (this.#parts !== undefined) return this.#parts.getGroup(name);
-    await this.#inspect();
-    return this.store.getGroup(name);
+    return limits.getGroup(this.#access, name);
   }
 
   /**
@@ -794,21 +469,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
       throw new ValidationError(`retryJobs: state must be 'failed' or 'completed', got '${String(state)}'`);
     }
     if (this.#parts !== undefined) return this.#parts.retryJobs(state, options);
-    await this.#init();
-    const present = (await this.store.getCounts())[state];
-    let seen = 0;
-    let total = 0;
-    let skip = 0;
-    while (seen < present) {
-      const { looked, revived, stayed } = await this.store.retryJobs(state, Math.min(STEP, present - seen), skip);
-      seen += looked;
-      total += revived;
-      // Jobs whose stored fields cannot be used stay at the front of the set: later calls pass over them.
-      skip += stayed;
-      options.onProgress?.({ done: seen, total: present });
-      if (looked === 0) break;
-    }
-    return total;
+    return admin.retryJobs(this.#access, state, options);
   }
 
   /**
@@ -832,28 +493,13 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   }> {
     validateScheduleId(id);
     if (this.#parts !== undefined) return this.#parts.upsertSchedule(id, spec, job);
-    const { definition, encoded } = prepareSchedule(id, spec, job, this.#defaults, this.#settings.levels, this.maxPayloadBytes);
-    await this.#init();
-    const schedules = this.#schedules();
-    const first = firstTick(definition.timing, await schedules.now());
-    const stored = await schedules.upsert(id, encoded, first ?? -1, definition.timing.limit);
-    return { next: stored.next < 0 ? null : new Date(stored.next), changed: stored.changed };
+    return schedules.upsertSchedule(this.#access, { defaults: this.#defaults, levels: this.#settings.levels, maxPayloadBytes: this.maxPayloadBytes }, id, spec, job);
   }
 
   /** Every schedule of the queue, by id, with its next run (null once it ended) and runs so far. */
   async getSchedules(): Promise<ScheduleInfo<Data>[]> {
     if (this.#parts !== undefined) return this.#parts.getSchedules();
-    await this.#inspect();
-    return (await this.#schedules().list()).map((stored) => {
-      const definition = decodeDefinition(stored.definition, stored.id);
-      return {
-        id: stored.id,
-        spec: describeSpec(definition.timing),
-        job: describeJob<Data>(definition),
-        next: stored.next < 0 ? null : new Date(stored.next),
-        runs: stored.runs,
-      };
-    });
+    return schedules.getSchedules(this.#access);
   }
 
   /**
@@ -863,8 +509,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async removeSchedule(id: string): Promise<boolean> {
     validateScheduleId(id);
     if (this.#parts !== undefined) return this.#parts.removeSchedule(id);
-    await this.#inspect();
-    return this.#schedules().remove(id);
+    return schedules.removeSchedule(this.#access, id);
   }
 
   /**
@@ -875,9 +520,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async runSchedule(id: string): Promise<string | null> {
     validateScheduleId(id);
     if (this.#parts !== undefined) return this.#parts.runSchedule(id);
-    // Like removeSchedule, it creates no queue: a queue that does not exist has no schedule to run.
-    if (!(await this.#inspect())) return null;
-    return runScheduleNow(this.#schedules(), id);
+    return schedules.runSchedule(this.#access, id);
   }
 
   /**
@@ -936,42 +579,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   #batchesOf(): Batches<Data, Result> {
     // A batch's record and its members' counts live in one slot: not across partitions (yet).
     if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'batches');
-    this.#batches ??= new Batches<Data, Result>({
-      owner: this,
-      store: new BatchStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen),
-      levels: this.#settings.levels,
-      defaults: this.#defaults,
-      maxPayloadBytes: this.maxPayloadBytes,
-      spans: this.#spans,
-      prepare: (name, data, opts, trace) => this.#prepare(name, data, opts, trace),
-      ready: async () => {
-        const offline = this.#reachability.whenReady();
-        if (offline !== undefined) await offline;
-        await this.#init();
-      },
-      replicated: async () => {
-        if (this.#durability !== undefined) this.#checkReplicated(await this.store.waitForReplicas(this.#durability.replicas, this.#durability.timeoutMs));
-      },
-      inspect: () => this.#inspect(),
-      join: (call) => this.#joinCall(call),
-    });
-    return this.#batches;
-  }
-
-  /** A call close() waits for, as it waits for adds handed to the Adder. */
-  async #joinCall<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
-    this.#joinedCalls++;
-    try {
-      return await call();
-    } finally {
-      if (--this.#joinedCalls === 0) this.#allAnswered?.();
-    }
-  }
-
-  #schedules(): ScheduleStore {
-    this.#scheduleStore ??= new ScheduleStore(this.store.client, this.store.keys, this.#settings.eventsMaxLen);
-    return this.#scheduleStore;
+    return this.#adding.batches();
   }
 
   /**
@@ -984,19 +592,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * @throws {@link JobActiveError} while jobs run, without `force`.
    */
   async obliterate(options: { force?: boolean } = {}): Promise<void> {
-    if (this.#closed) throw new ClosedError(`Queue '${this.name}'`);
+    if (this.#access.closed) throw new ClosedError(`Queue '${this.name}'`);
     if (this.#parts !== undefined) return this.#parts.obliterate(options);
-    for (;;) {
-      const step = await this.store.obliterate(options.force === true, STEP);
-      if (step === Status.JOB_ACTIVE) {
-        throw new JobActiveError(`queue '${this.name}' has running jobs; wait for them, or pass { force: true }`);
-      }
-      if (step === 0) break;
-    }
-    await this.store.unregister();
-    this.#ready = undefined;
-    this.#setUpDone = false;
-    this.#checked = undefined;
+    await admin.obliterate(this.#access, options.force === true);
+    this.#access.forget();
   }
 
   /**
@@ -1004,14 +603,10 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    * handed to Redis are answered. Later calls reject with {@link ClosedError}; calling it again does nothing.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#access.close()) return;
     // Adds already handed to the Adder are sent and answered before the connection goes.
-    if (this.#joinedCalls > 0) {
-      await new Promise<void>((resolve) => {
-        this.#allAnswered = resolve;
-      });
-    }
+    const answered = this.#adding.answered();
+    if (answered !== undefined) await answered;
     await this.#parts?.close();
     await closeConnection(this.#connection);
     untrackOpen(this);
@@ -1032,22 +627,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
     if (state !== 'completed' && state !== 'failed') throw new ValidationError(`clean: state must be 'completed' or 'failed', got '${String(state)}'`);
     assertInteger('clean olderThanMs', olderThanMs, 0);
     if (this.#parts !== undefined) return this.#parts.clean(state, olderThanMs, options);
-    if (!(await this.#inspect())) return 0;
-    const before = (await this.store.time()) - olderThanMs;
-    const total = options.onProgress === undefined ? 0 : await this.store.countFinishedBefore(state, before);
-    let removed = 0;
-    // Ids a step could not delete (retried and running meanwhile) stay in the set: later steps pass over them.
-    let skip = 0;
-    for (;;) {
-      const ids = await this.store.finishedBefore(state, before, skip, STEP);
-      const statuses = await Promise.all(ids.map((id) => this.store.removeJob(id)));
-      const gone = statuses.filter((status) => status === Status.OK).length;
-      removed += gone;
-      skip += ids.length - gone;
-      options.onProgress?.({ done: removed + skip, total });
-      if (ids.length < STEP) break;
-    }
-    return removed;
+    return admin.clean(this.#access, state, olderThanMs, options);
   }
 
   /**
@@ -1058,7 +638,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async promoteJob(id: string): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.promoteJob(id);
-    await this.#inspect();
+    await this.#access.inspect();
     await promoteJob(this, id);
   }
 
@@ -1069,7 +649,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async cancel(id: string, reason?: string): Promise<void> {
     if (this.#parts !== undefined) return this.#parts.cancel(id, reason);
-    await this.#inspect();
+    await this.#access.inspect();
     await cancelJob(this, id, reason);
   }
 
@@ -1081,17 +661,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async drain(): Promise<number> {
     if (this.#parts !== undefined) throw notForPartitions(this.name, this.#parts.count, 'drain');
-    if (!(await this.#inspect())) return 0;
-    const counts = await this.store.getCounts();
-    const present = counts.waiting + counts.paused + counts.delayed;
-    const control = ControlStore.of(this.store);
-    let total = 0;
-    while (total < present) {
-      const removed = await control.drain(STEP);
-      total += removed;
-      if (removed < STEP) break;
-    }
-    return total;
+    return admin.drain(this.#access);
   }
 
   /**
@@ -1102,18 +672,7 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
    */
   async promoteJobs(options: BulkOptions = {}): Promise<number> {
     if (this.#parts !== undefined) return this.#parts.promoteJobs(options);
-    if (!(await this.#inspect())) return 0;
-    const present = (await this.store.getCounts()).delayed;
-    let total = 0;
-    while (total < present) {
-      const ids = await this.store.soonestDelayed(Math.min(STEP, present - total));
-      if (ids.length === 0) break;
-      const step = await this.#schedules().promote(await this.store.makeDue(ids));
-      if (step === 'needs-init' || step.promoted === 0) break;
-      total += step.promoted;
-      options.onProgress?.({ done: total, total: present });
-    }
-    return total;
+    return admin.promoteJobs(this.#access, options);
   }
 
   /**
@@ -1125,25 +684,12 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   async getLimitedGroups(limit = 100): Promise<LimitedGroups> {
     assertInteger('getLimitedGroups limit', limit, 1, 10_000);
     if (this.#parts !== undefined) return this.#parts.getLimitedGroups(limit);
-    if (!(await this.#inspect())) return { throttled: [], full: [], throttledTotal: 0, fullTotal: 0, withWork: 0 };
-    const held = await this.store.heldGroups(limit);
-    const status = async (group: string): Promise<{ group: string; waiting: number; active: number }> => {
-      const { waiting, active } = await this.store.getGroup(group);
-      return { group, waiting, active };
-    };
-    const [throttled, full] = await Promise.all([
-      Promise.all(held.throttled.map(async ({ group, until }) => ({ ...(await status(group)), until: new Date(until) }))),
-      Promise.all(held.full.map(status)),
-    ]);
-    return { throttled, full, throttledTotal: held.throttledTotal, fullTotal: held.fullTotal, withWork: held.withWork };
+    return limits.getLimitedGroups(this.#access, limit);
   }
 
   /** The queue-wide limit, the jobs started in its current window, and a RateLimitError's hold on the queue. */
   async getRateWindow(): Promise<RateWindow> {
     if (this.#parts !== undefined) return this.#parts.getRateWindow();
-    if (!(await this.#inspect())) return { limit: null, started: 0, heldUntil: null };
-    const [limit, now, hold] = await Promise.all([this.store.getRateLimit(), this.store.time(), this.store.queueHold()]);
-    const started = limit === null ? 0 : await this.store.startedSince(now - limit.duration);
-    return { limit, started, heldUntil: hold === null || hold <= now ? null : new Date(hold) };
+    return limits.getRateWindow(this.#access);
   }
 }
