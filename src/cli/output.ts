@@ -6,6 +6,7 @@
  * those JSON.stringify leaves raw (DEL, C1 controls, U+2028/9, the bidi controls).
  */
 import { cutUtf8 } from '../bounds.js';
+import { readableJson } from '../readable-json.js';
 
 // C0 and C1 controls, DEL, line and paragraph separators, and the bidi embeddings, overrides and isolates.
 // eslint-disable-next-line no-control-regex
@@ -62,24 +63,9 @@ export function json(value: unknown): string {
   return `${text.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
 }
 
-/** A value as a person reads it: pretty JSON, bytes as their length and first bytes, BigInt as 123n. */
+/** A value as a person reads it (src/readable-json.ts), cut and made safe for a terminal. */
 export function pretty(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  const text = JSON.stringify(
-    value,
-    function replacer(this: unknown, key: string, v: unknown): unknown {
-      const raw = (this as Record<string, unknown>)[key];
-      if (typeof v === 'bigint') return `${v.toString()}n`;
-      if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? 'Invalid Date' : raw.toISOString();
-      if (raw instanceof Uint8Array) {
-        const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.length, 32)).toString('hex');
-        return `<${raw.length} bytes: ${head}${raw.length > 32 ? '…' : ''}>`;
-      }
-      return v;
-    },
-    2,
-  );
-  return safeBlock(cutText(text ?? typeof value, VALUE_BYTES));
+  return safeBlock(cutText(readableJson(value), VALUE_BYTES));
 }
 
 /** A one-line preview of a value, for a table cell. */

@@ -1,4 +1,5 @@
 import { cutUtf8 } from '../bounds.js';
+import { readableJson } from '../readable-json.js';
 
 /**
  * What the pages show of values they do not control: job data, return values, progress, errors, logs.
@@ -28,29 +29,9 @@ export function cut(text: string, bytes: number): Shown {
   return shown.length === text.length ? { text } : { text: shown, cutFrom: Buffer.byteLength(text) };
 }
 
-/**
- * JSON as a person reads it, for any value msgpack can decode: bytes as their length and first bytes,
- * BigInt and Date as text, undefined said in words.
- */
+/** JSON as a person reads it (src/readable-json.ts), for any value msgpack can decode. */
 export function pretty(value: unknown, indent = 2): string {
-  if (value === undefined) return 'undefined';
-  const text = JSON.stringify(
-    value,
-    function replacer(this: unknown, key: string, v: unknown): unknown {
-      const raw = (this as Record<string, unknown>)[key];
-      if (typeof v === 'bigint') return `${v.toString()}n`;
-      if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? 'Invalid Date' : raw.toISOString();
-      if (raw instanceof Uint8Array) {
-        const head = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.length, 32)).toString('hex');
-        return `<${raw.length} bytes: ${head}${raw.length > 32 ? '…' : ''}>`;
-      }
-      if (v instanceof Map) return Object.fromEntries(v);
-      return v;
-    },
-    indent,
-  );
-  // JSON.stringify gives undefined only for a function or symbol, which msgpack never decodes to.
-  return text ?? typeof value;
+  return readableJson(value, indent);
 }
 
 export function preview(value: unknown): string {
