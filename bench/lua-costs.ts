@@ -179,7 +179,8 @@ async function main(): Promise<void> {
   );
 
   // The queue-wide concurrency and smooth limits (lua/includes/queue-limits.lua): what one more field of
-  // claim's HMGET of meta would cost every claim call, and the settles' HDEL of `cwait` when it is not there.
+  // claim's HMGET of meta would cost every claim call, and what the settles paid for an HDEL of a wait field
+  // of its own (`cwait`, before the mark moved into meta `active`: lua/includes/active.lua).
   await client.hset('meta9', 'levels', '3', 'fmt', '3', 'active', '5', 'paused', '0', 'gseq', '1', 'acked0', '3', 'completed', '10', 'failed', '2', 'id', '1');
   const metaLoop = (body: string): Promise<void> => evalRounds(`for i = 1, 100 do ${body} end return 1`, ['meta9'], []);
   await measure("claim's HMGET of meta, its 6 fields (per call)", all, () =>

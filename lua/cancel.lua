@@ -43,8 +43,7 @@ if not j or jobProblem(j, #levels) then return { STATUS.CORRUPT, state, 0 } end
 if state == 'active' then
   local acks = newAcks(group, streams)
   if acks.take(index, entry) then
-    closeBatch(acks, metaKey, 1)
-    slotsFreed(metaKey, ctlKey)
+    slotsFreed(metaKey, ctlKey, closeBatch(acks, metaKey, 1))
     endDelivery(Q, j.grp)
     -- The attempt it was running started and ends here.
     j.ats, j.atm = int(tonumber(j.ats) + 1), int(tonumber(j.atm) + 1)

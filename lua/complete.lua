@@ -107,14 +107,16 @@ local claimed
 if count > 0 then
   Q.settled = settled
   claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
-elseif settled > 0 then
-  slotsFreed(metaKey, ctlKey)
 end
 acks.flush(metaKey)
--- The jobs settled and the jobs claimed, in one HINCRBY.
+-- The jobs settled and the jobs claimed, in one HINCRBY; without a claim, its reply says whether a claim
+-- refused at the queue's concurrency waits for the slots these freed (active.lua).
 local active = -settled
 if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
-if active ~= 0 then redis.call('HINCRBY', metaKey, 'active', int(active)) end
+if active ~= 0 then
+  active = redis.call('HINCRBY', metaKey, 'active', int(active))
+  if not claimed then slotsFreed(metaKey, ctlKey, active) end
+end
 if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
 countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.

@@ -124,8 +124,9 @@ end
 delayed.flush()
 if #dropped > 0 then dropJobs(base, dropped) end
 if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
-if closeBatch(acks, metaKey, settled) then
-  slotsFreed(metaKey, ctlKey)
+local active = closeBatch(acks, metaKey, settled)
+if active then
+  slotsFreed(metaKey, ctlKey, active)
   retention.apply(failedKey, base, now, false, metaKey)
 end
 countFinished(Q, 'failed', failedForGood)

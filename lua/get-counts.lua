@@ -10,12 +10,13 @@
 -- Loops: one XLEN per stream; one ZCARD per group held back (throttled or full) right now
 --@include keys
 --@include groups
+--@include active
 local streams = streamKeys(KEYS, 5 + GROUP_KEY_COUNT)
 local fields = { 'active', 'paused', 'gwaiting', 'front' }
 for i = 1, #streams do fields[#fields + 1] = 'acked' .. (i - 1) end
 local meta = redis.call('HMGET', KEYS[1], unpack(fields))
 local G = groupKeys(KEYS, 5)
-local active = tonumber(meta[1] or '0')
+local active = activeCount(meta[1])
 local entries = tonumber(meta[3] or '0') + tonumber(meta[4] or '0')
 for i, key in ipairs(streams) do entries = entries + redis.call('XLEN', key) - tonumber(meta[4 + i] or '0') end
 local paused = 0

@@ -19,6 +19,7 @@
 --@include clock
 --@include xinfo
 --@include entry
+--@include active
 
 -- 1,000 ZCARDs cost about 100 µs of Redis time; past that a scrape would stall Redis for every tenant,
 -- so the exporter reports the number of held groups alone.
@@ -68,7 +69,7 @@ end
 local paused = 0
 if meta[2] == '1' then paused = 1 end
 local out = {
-  paused, tonumber(meta[1] or '0'), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
+  paused, activeCount(meta[1]), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
   tonumber(meta[4] or '0'), tonumber(meta[5] or '0'), tonumber(meta[3] or '0'), held, limited, oldest,
   redis.call('ZCARD', blockedKey(ARGV[1])),
 }

@@ -12,12 +12,13 @@
 --@include groups
 --@include entry
 --@include labels
+--@include active
 local metaKey = KEYS[1]
 local G = groupKeys(KEYS, 12)
 local streams, levels = streamKeys(KEYS, 12 + GROUP_KEY_COUNT)
 local base, force, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
 
-local active = tonumber(redis.call('HGET', metaKey, 'active') or '0')
+local active = activeCount(redis.call('HGET', metaKey, 'active'))
 if active > 0 and force ~= '1' then return STATUS.JOB_ACTIVE end
 if redis.call('EXISTS', metaKey) == 1 then redis.call('HSET', metaKey, 'paused', '1') end
 

@@ -87,7 +87,8 @@ end
 
 -- Acknowledge before the cleanup below: until then the reaper holds what it took back. Stray entries were
 -- deliveries too (claim counted them active); failCorrupt counted its own failures.
-if closeBatch(acks, metaKey, requeued + failed + corrupt + #strays) then slotsFreed(metaKey, ctlKey) end
+local active = closeBatch(acks, metaKey, requeued + failed + corrupt + #strays)
+if active then slotsFreed(metaKey, ctlKey, active) end
 countFinished(Q, 'failed', failed)
 if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 if failed > 0 and LINKS.open(Q) then LINKS.settleMembers(Q, gone) end

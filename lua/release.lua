@@ -92,7 +92,8 @@ if fronted > 0 then
   -- stream they block on.
   redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'front', int(fronted))
 end
-if closeBatch(acks, metaKey, settled) then slotsFreed(metaKey, ctlKey) end
+local active = closeBatch(acks, metaKey, settled)
+if active then slotsFreed(metaKey, ctlKey, active) end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now

@@ -14,6 +14,9 @@ local concurrency = tonumber(ARGV[1])
 local rule = readQueueRule(metaKey)
 if concurrency > 0 then rule.concurrency = concurrency else rule.concurrency = -1 end
 writeQueueRule(metaKey, rule)
-redis.call('HDEL', metaKey, 'cwait')
+-- The ctl entry below wakes whoever a claim refused, so the mark of a waiting claim (active.lua) goes.
+if tonumber(redis.call('HGET', metaKey, 'active') or '0') >= ACTIVE_WAITING then
+  redis.call('HINCRBY', metaKey, 'active', int(-ACTIVE_WAITING))
+end
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'concurrency', ARGV[1])
 return STATUS.OK

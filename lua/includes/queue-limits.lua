@@ -17,9 +17,10 @@
 -- holds anything back.
 --
 -- Concurrency: claim hands out jobs while meta `active` (deliveries not settled yet, exact) is below it. A
--- claim it refuses sets meta `cwait` and returns PAUSED, so its worker waits on ctl alone (new jobs may not
--- start either); the settle that frees a slot deletes `cwait` and writes to ctl (slotsFreed). Settles that
--- also claim (complete with a count) look only when the queue has a concurrency; the others pay one HDEL.
+-- claim it refuses marks `active` (active.lua) and returns PAUSED, so its worker waits on ctl alone (new jobs
+-- may not start either); a settle that frees a slot sees the mark in its HINCRBY's reply, takes it off and
+-- writes to ctl (slotsFreed). Settles that also claim (complete with a count) read it with the claim's rule.
+--@include active
 --@include clock
 --@include keys
 --@include numbers
@@ -69,17 +70,18 @@ local function smoothAllowance(tat, t, spacing, burst)
   return math.floor(slack / spacing + 1e-6) + 1, t
 end
 
--- Cuts `budget` to what the rule allows now. Refused by the concurrency: marks `cwait` and sets
--- rule.capped. A smooth limit keeps its tat in the rule for commitQueueRule. Reports when a start is next
+-- Cuts `budget` to what the rule allows now. Refused by the concurrency: marks `active` as waited on and
+-- sets rule.capped; rule.waiting says whether the mark was there already. A smooth limit keeps its tat in the rule for commitQueueRule. Reports when a start is next
 -- allowed through waitAtMost. Q.settled: deliveries this call settled before claiming (complete.lua),
 -- not yet taken off `active`.
 local function ruleBudget(Q, rule, duration, budget, waitAtMost)
   local held = redis.call('HMGET', Q.meta, 'active', 'rltat')
   if rule.concurrency > 0 then
-    local free = rule.concurrency - tonumber(held[1] or '0') + (Q.settled or 0)
+    rule.waiting = tonumber(held[1] or '0') >= ACTIVE_WAITING
+    local free = rule.concurrency - activeCount(held[1]) + (Q.settled or 0)
     rule.free = free
     if free <= 0 then
-      redis.call('HSET', Q.meta, 'cwait', '1')
+      if not rule.waiting then redis.call('HINCRBY', Q.meta, 'active', int(ACTIVE_WAITING)) end
       rule.capped = true
       return 0
     end
@@ -99,9 +101,13 @@ local function ruleBudget(Q, rule, duration, budget, waitAtMost)
   return budget
 end
 
--- The slots of settled deliveries are free: wake the workers a claim refused at the concurrency.
-local function slotsFreed(metaKey, ctlKey)
-  if redis.call('HDEL', metaKey, 'cwait') == 1 then redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'slots', '1') end
+-- The slots of settled deliveries are free: wake the workers a claim refused at the concurrency, when meta
+-- `active` (its value after the settle's HINCRBY) carries the mark.
+local function slotsFreed(metaKey, ctlKey, active)
+  if active >= ACTIVE_WAITING then
+    redis.call('HINCRBY', metaKey, 'active', int(-ACTIVE_WAITING))
+    redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'slots', '1')
+  end
 end
 
 -- After a claim of n jobs under the rule: the smooth limit's tat moves on by n spacings; a settle that
@@ -109,7 +115,11 @@ end
 -- for one.
 local function commitQueueRule(Q, rule, n)
   if rule.tat and n > 0 then redis.call('HSET', Q.meta, 'rltat', string.format('%.3f', rule.tat + n * rule.spacing)) end
-  if rule.concurrency > 0 and (Q.settled or 0) > 0 and not rule.capped and (rule.free or n + 1) > n then slotsFreed(Q.meta, Q.ctl) end
+  if rule.concurrency > 0 and (Q.settled or 0) > 0 and not rule.capped and (rule.free or n + 1) > n then
+    -- Held by a rate or a hold, the claim never read `active`: read it for the mark here.
+    if rule.waiting == nil then rule.waiting = tonumber(redis.call('HGET', Q.meta, 'active') or '0') >= ACTIVE_WAITING end
+    if rule.waiting then slotsFreed(Q.meta, Q.ctl, ACTIVE_WAITING) end
+  end
 end
 
 -- A group's smooth limit (rule.burst > 0): when its next start may come (ms; <= t: now), from its tat.

@@ -89,11 +89,12 @@ local function newAcks(group, streams)
 end
 
 -- Ends a batch: acknowledges and trims every collected entry, and takes the active count down by the
--- deliveries that settled. Returns whether anything settled.
+-- deliveries that settled. Returns meta `active` as the HINCRBY left it (active.lua: whether a claim waits
+-- for a slot), or nil when nothing settled.
 local function closeBatch(acks, metaKey, settled)
   acks.flush(metaKey)
-  if settled > 0 then redis.call('HINCRBY', metaKey, 'active', int(-settled)) end
-  return settled > 0
+  if settled > 0 then return redis.call('HINCRBY', metaKey, 'active', int(-settled)) end
+  return nil
 end
 
 -- Lifetime totals of jobs that finished (meta `completed`, `failed`), for the metrics exporter, and the

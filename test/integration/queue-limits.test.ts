@@ -63,7 +63,8 @@ describe('queue-wide concurrency across workers', () => {
     const holder = new Worker(name, handler('holder'), { connection: redis.connection, concurrency: 2 });
     await waitFor('the holder to take both slots', () => started.length === 2);
     const waiting = new Worker(name, handler('waiting'), { connection: redis.connection, concurrency: 2, blockTimeout: 20_000 });
-    await waitFor('the waiting worker to be refused', async () => (await client.hget(`sluice:{${name}}:meta`, 'cwait')) === '1');
+    // A refused claim marks meta `active` with 2^40 (lua/includes/active.lua).
+    await waitFor('the waiting worker to be refused', async () => Number(await client.hget(`sluice:{${name}}:meta`, 'active')) >= 2 ** 40);
     const closed = holder.close().then(() => Date.now());
     await waitFor('the waiting worker to start the rest', () => started.filter((s) => s.worker === 'waiting').length === 2, 10_000);
     const closedAt = await closed;

@@ -17,7 +17,11 @@ const claim = async (count: number, consumer = 'a'): Promise<ClaimedJob[]> => jo
 const complete = (jobs: ClaimedJob[]) => lua.store.complete(jobs.map((job) => ({ job, result: Buffer.alloc(0), keep: KEEP_ALL })));
 const fail = (jobs: ClaimedJob[], retryDelay: number) =>
   lua.store.fail(jobs.map((job) => ({ job, retryDelay, reason: 'no', stack: '', keep: KEEP_ALL })));
-const active = async (): Promise<number> => Number(await lua.client.hget(lua.store.keys.meta, 'active'));
+/** Meta `active` as stored: the deliveries, plus ACTIVE_WAITING while a refused claim waits (lua/includes/active.lua). */
+const ACTIVE_WAITING = 2 ** 40;
+const storedActive = async (): Promise<number> => Number(await lua.client.hget(lua.store.keys.meta, 'active'));
+const active = async (): Promise<number> => (await storedActive()) % ACTIVE_WAITING;
+const waitedOn = async (): Promise<boolean> => (await storedActive()) >= ACTIVE_WAITING;
 /** The ctl entries written since `after` that wake workers waiting for a slot. */
 const slotWakes = async (after: string): Promise<number> =>
   (await lua.client.xrange(lua.store.keys.ctl, `(${after}`, '+')).filter(([, fields]) => fields[0] === 'slots').length;
@@ -32,22 +36,25 @@ async function callsDuring(action: () => Promise<unknown>): Promise<Record<strin
 }
 
 describe('what a queue without them pays', () => {
-  it('reads nothing more on a claim or a settle that claims; a settle that does not pays one HDEL', async () => {
+  it('reads and writes nothing more on a claim or a settle, whether it claims or not', async () => {
     await lua.store.add(Array.from({ length: 6 }, () => input()));
     const claiming = await callsDuring(() => lua.store.claim('a', 2, 100));
     // Claim's HMGET of meta and nothing of these: no HGET, no HDEL, no TIME beyond the clock's one.
     expect([claiming.hmget, claiming.hget, claiming.hdel, claiming.time]).toEqual([1, undefined, undefined, 1]);
     const [a, b] = await claim(2);
-    // A complete that claims nothing: HGET of meta `linked` (dependents.lua), and the HDEL of `cwait`.
+    // A complete that claims nothing: HGET of meta `linked` (dependents.lua); whether anyone waits for a
+    // slot is in the reply of the HINCRBY of `active` it makes anyway (nobody: nothing written to ctl).
+    const ctlBefore = await lastCtl();
     const completeAlone = await callsDuring(() => complete([a!]));
-    expect([completeAlone.hmget, completeAlone.hget, completeAlone.hdel]).toEqual([undefined, 1, 1]);
+    expect([completeAlone.hmget, completeAlone.hget, completeAlone.hdel]).toEqual([undefined, 1, undefined]);
+    expect(await lastCtl()).toBe(ctlBefore);
     const completeClaiming = await callsDuring(() =>
       lua.store.complete([{ job: b!, result: Buffer.alloc(0), keep: KEEP_ALL }], { consumer: 'a', count: 1, promoteLimit: 100 }),
     );
     expect([completeClaiming.hmget, completeClaiming.hget, completeClaiming.hdel]).toEqual([1, undefined, undefined]);
     const [c] = await claim(1);
     const failing = await callsDuring(() => fail([c!], 0));
-    expect(failing.hdel).toBe(1);
+    expect([failing.hdel, failing.hget]).toEqual([undefined, undefined]);
   });
 });
 
@@ -61,8 +68,12 @@ describe('queue-wide concurrency', () => {
     // Refused at the concurrency: PAUSED, so the worker waits on ctl alone (an add cannot let it start).
     const refused = await lua.store.claim('f', 5, 100);
     expect(refused.kind).toBe('paused');
-    expect(await lua.client.hget(lua.store.keys.meta, 'cwait')).toBe('1');
+    expect(await waitedOn()).toBe(true);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 17, active: 3 });
+    expect(await lua.store.getMetrics()).toMatchObject({ active: 3 });
+    // A second refusal keeps the one mark.
+    expect((await lua.store.claim('g', 5, 100)).kind).toBe('paused');
+    expect(await storedActive()).toBe(ACTIVE_WAITING + 3);
   });
 
   it('frees a slot on complete, fail and release, and wakes the waiting workers once per refusal', async () => {
@@ -74,7 +85,7 @@ describe('queue-wide concurrency', () => {
     let mark = await lastCtl();
     await complete([a!]);
     expect(await slotWakes(mark)).toBe(1);
-    expect(await lua.client.hexists(lua.store.keys.meta, 'cwait')).toBe(0);
+    expect(await storedActive()).toBe(1);
     const [c] = await claim(5, 'other');
     expect(c).toBeDefined();
     expect(await claim(5)).toHaveLength(0);
@@ -123,6 +134,41 @@ describe('queue-wide concurrency', () => {
     expect(await active()).toBe(3);
     expect(await slotWakes(mark)).toBe(1);
     expect((await lua.store.claim('other', 5, 100)).kind).toBe('paused');
+  });
+
+  it('wakes the waiting workers from a complete that claims too but is held by the rate limit', async () => {
+    await lua.store.setRateLimit({ max: 3, duration: 60_000 });
+    await lua.store.setConcurrency(2);
+    await lua.store.add(Array.from({ length: 5 }, () => input()));
+    const held = await claim(5);
+    expect(held).toHaveLength(2);
+    expect((await lua.store.claim('other', 5, 100)).kind).toBe('paused');
+    const mark = await lastCtl();
+    const completeClaiming = (job: ClaimedJob) =>
+      lua.store.complete([{ job, result: Buffer.alloc(0), keep: KEEP_ALL }], { consumer: 'a', count: 1, promoteLimit: 100 });
+    // Takes back the one slot it freed, the window's last start: nobody to wake.
+    const first = await completeClaiming(held[0]!);
+    expect(first.claimed && jobsOf(first.claimed)).toHaveLength(1);
+    expect(await slotWakes(mark)).toBe(0);
+    // The window is spent, so this claim never reads `active`; the slot it freed must still wake 'other'.
+    const second = await completeClaiming(held[1]!);
+    expect(second.claimed && jobsOf(second.claimed)).toHaveLength(0);
+    expect(await slotWakes(mark)).toBe(1);
+    expect(await storedActive()).toBe(1);
+  });
+
+  it('takes the mark of a waiting claim off when the concurrency is changed, and wakes the waiters', async () => {
+    await lua.store.setConcurrency(1);
+    await lua.store.add(Array.from({ length: 3 }, () => input()));
+    expect(await claim(5)).toHaveLength(1);
+    expect((await lua.store.claim('other', 5, 100)).kind).toBe('paused');
+    expect(await waitedOn()).toBe(true);
+    const mark = await lastCtl();
+    await lua.store.setConcurrency(null);
+    expect(await storedActive()).toBe(1);
+    expect(await lua.client.xrange(lua.store.keys.ctl, `(${mark}`, '+')).toHaveLength(1);
+    expect(await claim(5, 'other')).toHaveLength(2);
+    expect(await lua.store.getCounts()).toMatchObject({ active: 3, waiting: 0 });
   });
 
   it('frees the slots of stalled deliveries when they are recovered', async () => {
@@ -174,7 +220,7 @@ describe('queue-wide concurrency', () => {
   it('keeps the stored form of a queue without limits and of a sliding window alone', async () => {
     await lua.store.setConcurrency(5);
     await lua.store.setConcurrency(null);
-    expect(await lua.client.hmget(lua.store.keys.meta, 'rlmax', 'rldur', 'cwait', 'rltat')).toEqual([null, null, null, null]);
+    expect(await lua.client.hmget(lua.store.keys.meta, 'rlmax', 'rldur', 'rltat')).toEqual([null, null, null]);
     await lua.store.setRateLimit({ max: 7, duration: 1000 });
     await lua.store.setConcurrency(3);
     expect(await lua.client.hmget(lua.store.keys.meta, 'rlmax', 'rldur')).toEqual(['7 -1 3', '1000']);
