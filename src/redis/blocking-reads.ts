@@ -1,5 +1,5 @@
 import type { QueueKeys } from '../keys.js';
-import { connectionFor, sameServer, type Redis, type RedisClient } from './connection.js';
+import { connectionFor, sameServer, untilDropped, type Redis, type RedisClient } from './connection.js';
 
 /**
  * The reads an idle Worker blocks on, and ending them early: the only commands sent on a Worker's
@@ -27,7 +27,7 @@ export class BlockingReads {
    * between claim and this read is seen because its id is newer than the one claim returned.
    */
   async waitForWork(streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
-    await this.blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids);
+    await untilDropped(this.blocking, this.blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids));
   }
 
   /**

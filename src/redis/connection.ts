@@ -106,9 +106,40 @@ export function connectBlocking(options: ConnectionOptions): RedisClient {
   return quiet(new Redis({ ...options, maxRetriesPerRequest: null }));
 }
 
+/**
+ * Rejections for the blocking reads of connections dropped by disconnectNow, made the first time a read
+ * asks (untilDropped).
+ */
+const drops = new WeakMap<RedisClient, { promise: Promise<never>; reject: (error: Error) => void }>();
+
+function dropOf(client: RedisClient): { promise: Promise<never>; reject: (error: Error) => void } {
+  let drop = drops.get(client);
+  if (drop === undefined) {
+    let reject!: (error: Error) => void;
+    const promise = new Promise<never>((_, fail) => (reject = fail));
+    promise.catch(() => undefined);
+    drop = { promise, reject };
+    drops.set(client, drop);
+  }
+  return drop;
+}
+
+/**
+ * A blocking read on `client`, ended by disconnectNow(client) even when ioredis would leave it waiting: a
+ * Cluster dropped while it reconnects keeps the commands it queued meanwhile, unanswered, for good (its
+ * connection pool is already empty, so the pool's 'drain', on which it rejects them, never comes:
+ * ioredis 5, cluster/ConnectionPool.js reset). It rejects as ioredis does, with 'Connection is closed.'.
+ */
+export function untilDropped<T>(client: RedisClient, read: Promise<T>): Promise<T> {
+  // Once the drop has answered, the read's own late rejection is nobody's to handle.
+  read.catch(() => undefined);
+  return Promise.race([read, dropOf(client).promise]);
+}
+
 /** Drops a connection at once: the only way to end a blocked XREAD. Pending commands on it are rejected. */
 export function disconnectNow(client: RedisClient): void {
   client.disconnect();
+  dropOf(client).reject(new Error('Connection is closed.'));
 }
 
 export async function closeConnection(connection: Connection): Promise<void> {

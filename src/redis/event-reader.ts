@@ -1,4 +1,4 @@
-import type { RedisClient } from './connection.js';
+import { untilDropped, type RedisClient } from './connection.js';
 
 /**
  * Reading a queue's events stream: what QueueEvents needs, on its own blocking connection. One stream
@@ -30,7 +30,7 @@ export async function lastEventId(client: RedisClient, key: string): Promise<str
  * each, in order, all carrying their entry's id.
  */
 export async function readEvents(client: RedisClient, key: string, after: string, blockMs: number, count: number): Promise<StreamEvent[]> {
-  const reply = await client.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, after);
+  const reply = await untilDropped(client, client.xreadBuffer('COUNT', count, 'BLOCK', blockMs, 'STREAMS', key, after));
   if (reply === null) return [];
   const out: StreamEvent[] = [];
   for (const [, entries] of reply) for (const [rawId, fields] of entries) entryEvents(rawId.toString(), fields, out);
