@@ -107,5 +107,5 @@ if #batchIds > 0 then
 end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
-  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base))
+  linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base), sharesTurnKey(base))
 return 0

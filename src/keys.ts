@@ -10,8 +10,8 @@ import { partitionTag } from './partitions/placement.js';
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
  * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
  * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
- * BLOCKED, LINKED), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL) and the batches' (BATCH,
- * BATCHES) below, and test/unit/keys.test.ts checks the two agree.
+ * BLOCKED, LINKED), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL), the batches' (BATCH,
+ * BATCHES) and SHARES_TURN below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -37,6 +37,7 @@ const LABELS_OF = 'labels:of';
 const LABEL = 'label:';
 const BATCH = 'batch:';
 const BATCHES = 'batches';
+const SHARES_TURN = 'shares:turn';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -128,6 +129,11 @@ export interface QueueKeys {
   batch(id: string): string;
   /** Sorted set: every batch's id, scored by when its hash expires (+inf while anything is pending). */
   readonly batches: string;
+  /**
+   * String, expiring: which Worker moves a partitioned queue's limit shares (lua/rebalance-turn.lua); read on
+   * partition 0 only.
+   */
+  readonly sharesTurn: string;
 }
 
 /** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
@@ -247,6 +253,7 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     },
     batch: (id) => base + BATCH + id,
     batches: base + BATCHES,
+    sharesTurn: base + SHARES_TURN,
   };
 }
 

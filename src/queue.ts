@@ -42,6 +42,7 @@ import { partitionTag, type PartitionInfo } from './partitions/placement.js';
 import { HISTORY_MINUTES } from './redis/history.js';
 import { Reachability } from './redis/reachability.js';
 import { QueueStore, type AddInput } from './redis/store.js';
+import { ShareStore } from './redis/share-store.js';
 import { JOB_STATES, type Counts, type JobState, type MinuteCounts, type QueueMetrics } from './states.js';
 import { validateScheduleId, type ScheduleInfo, type ScheduleJob, type ScheduleSpec } from './schedules/definition.js';
 import { innerOptions, innerPartition, once } from './partitions/inner.js';
@@ -169,7 +170,11 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
         // The rateLimit option is split over the partitions (QueuePartitions), not set whole on each.
         (_, index) => new Queue<Data, Result>(name, innerOptions({ ...options, rateLimit: undefined }, { index, count: partitions, client, reachability, checkConfig })),
       );
-      this.#parts = new QueuePartitions(name, parts, rateLimit);
+      const shares = {
+        parts: parts.map((part) => ({ shares: new ShareStore(client, part.store.keys), queue: part.store })),
+        init: async () => void (await Promise.all(parts.map((part) => part.#access.init()))),
+      };
+      this.#parts = new QueuePartitions(name, parts, rateLimit, shares);
     }
     trackOpen(this, `Queue '${name}'`);
   }
@@ -369,7 +374,8 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Queue-wide limit, kept in Redis and enforced in the claim script for every worker: in any window of
    * `duration` ms at most `max` jobs start. Takes effect from the next claim of every worker. With
-   * partitions, split into one share per partition.
+   * partitions, split into one share per partition; a sliding window's shares then follow the load, their
+   * sum never above `max` (a smooth limit's stay as split). Setting the same limit again keeps the shares.
    *
    * @throws {@link ValidationError} unless `max` and `duration` are integers >= 1;
    * {@link PartitionedQueueError} when `max` is below the partition count.
@@ -395,7 +401,9 @@ export class Queue<Data = unknown, Result = unknown> implements JobOwner {
   /**
    * Queue-wide concurrency, kept in Redis and enforced in the claim script: at most `concurrency` jobs of
    * the queue run at once, across every worker and process (a Worker's own `concurrency` still bounds it).
-   * Takes effect from the next claim of every worker. With partitions, split into one share per partition.
+   * Takes effect from the next claim of every worker. With partitions, split into one share per partition,
+   * and the shares follow the load, their sum never above `concurrency`. Setting the same value again keeps
+   * the shares.
    *
    * @throws {@link ValidationError} unless `concurrency` is an integer >= 1; {@link PartitionedQueueError}
    * when it is below the partition count.

@@ -51,7 +51,8 @@ import { asError, failureTexts } from './worker/thrown.js';
 import { workerSettings, type ChunkWorkerOptions, type WorkerOptions } from './worker/settings.js';
 import { ChunkCollector, chunkSettings, type ChunkProcessor } from './worker/chunks.js';
 import { innerOptions, once } from './partitions/inner.js';
-import { queueDepth, workerPartitions } from './partitions/worker-partitions.js';
+import { queueDepth, shareMover, workerPartitions } from './partitions/worker-partitions.js';
+import type { ShareMover } from './partitions/shares.js';
 
 export type { WorkerOptions, ChunkWorkerOptions } from './worker/settings.js';
 export type { ChunkOptions, ChunkContext, ChunkProcessor } from './worker/chunks.js';
@@ -113,6 +114,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #leases: Leases;
   readonly #cancels: CancelWatch;
   readonly #reaper: Reaper;
+  /** A partitioned Worker's rebalancer of the queue's limit shares (the outer Worker's only). */
+  readonly #shares: ShareMover | undefined;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
@@ -217,6 +220,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       const schedules = new ScheduleStore(this.#connection.client, keys, settings.eventsMaxLen);
       this.#schedules = new ScheduleRunner(schedules, (fired) => this.#notify('scheduleFired', fired), onError);
     }
+    this.#shares = inner === undefined ? shareMover(name, settings, count, this.#connection.client, this.consumer, heartbeat, onError) : undefined;
     if (options.queueMetrics === true && inner === undefined) this.#stopQueueMetrics = observeQueueDepth(name, queueDepth(name, settings, count, this.store));
     if (inner === undefined) {
       const shared = { count, client: this.#connection.client, gate: this.#gate, events: this, consumer: this.consumer, presence, checkConfig: this.#checkConfig };
@@ -310,6 +314,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           await this.store.init(this.#levels);
           this.#leases.start();
           this.#reaper.start();
+          this.#shares?.start();
           this.#schedules?.start();
           ready = true;
         }
@@ -602,7 +607,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
     // A partitioned Worker's sandbox runs its siblings' jobs too: it closes once they are done.
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), this.#shares?.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

@@ -1,8 +1,8 @@
 -- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history, the
 -- dedupe keys, the flows' keys, the worker registry, the label index and the batches' keys. Mirrors
 -- src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED,
--- LINKED, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES); test/unit/keys.test.ts checks they
--- agree.
+-- LINKED, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES, SHARES_TURN); test/unit/keys.test.ts checks
+-- they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 -- Completed and failed per minute (history.lua): the minutes before the current one, and the current one.
@@ -18,6 +18,8 @@ local function frontKey(base, level) return base .. 'front:' .. level end
 -- A batch's counters (batches.lua), and the index of the queue's batches (obliterate deletes through it).
 local function batchKey(base, id) return base .. 'batch:' .. id end
 local function batchesKey(base) return base .. 'batches' end
+-- Which Worker moves a partitioned queue's limit shares (rebalance-turn.lua; partition 0's).
+local function sharesTurnKey(base) return base .. 'shares:turn' end
 -- The worker registry (src/worker/heartbeat.ts): who is alive until when, and what each said of itself.
 local function workersKey(base) return base .. 'workers' end
 local function workerInfoKey(base) return base .. 'workers:info' end

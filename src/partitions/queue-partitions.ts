@@ -7,6 +7,7 @@ import type { AddInput } from '../redis/store.js';
 import type { ScheduleInfo, ScheduleJob, ScheduleSpec } from '../schedules/definition.js';
 import { byHost, type WorkerInfo } from '../worker/heartbeat.js';
 import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing.js';
+import { setPool, type SharePart } from './shares.js';
 
 /**
  * The producer side of a partitioned queue: one Queue per partition (each with its own keys, Adder and
@@ -22,7 +23,8 @@ import { partitionOfGroup, partitionOfId, RoundRobin, routeJob } from './routing
  * - schedules are stored and fired on partition 0, and their jobs are enqueued there (the fire is one
  *   script on one slot, so a tick enqueues exactly once); getJob finds them there;
  * - a queue-wide rate limit or concurrency is split into one share per partition (splitShares), each
- *   enforced exactly by its partition's claim script;
+ *   enforced exactly by its partition's claim script; the shares then follow the load (shares.ts), moved by
+ *   the Workers, their sum never above the queue's value;
  * - getWorkers merges the partitions' worker registries by consumer name: a partitioned Worker has one
  *   name in every partition it consumes (src/partitions/worker-partitions.ts), so it is listed once.
  */
@@ -40,11 +42,7 @@ export interface PartitionQueue<Data, Result, P> {
   runSchedule(id: string): Promise<string | null>;
   pause(): Promise<void>;
   resume(): Promise<void>;
-  setRateLimit(limit: RateLimit): Promise<void>;
-  removeRateLimit(): Promise<void>;
   getRateLimit(): Promise<RateLimit | null>;
-  setConcurrency(concurrency: number): Promise<void>;
-  removeConcurrency(): Promise<void>;
   getConcurrency(): Promise<number | null>;
   setGroupLimit(limit: GroupLimit, group?: string): Promise<void>;
   removeGroupLimit(group?: string): Promise<void>;
@@ -63,6 +61,12 @@ export interface PartitionQueue<Data, Result, P> {
   close(): Promise<void>;
 }
 
+/** A partitioned Queue's way to its partitions' limit shares: their stores, and every partition set up. */
+export interface ShareAccess {
+  readonly parts: readonly SharePart[];
+  init(): Promise<void>;
+}
+
 export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
   readonly #turn: RoundRobin;
   /** The `rateLimit` option, written to every partition before the first add (then undefined). */
@@ -72,6 +76,7 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     readonly name: string,
     readonly parts: readonly PartitionQueue<Data, Result, P>[],
     rateLimit: RateLimit | undefined,
+    private readonly shares: ShareAccess,
   ) {
     this.#turn = new RoundRobin(parts.length);
     this.#rateLimitOption = rateLimit;
@@ -240,40 +245,72 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
 
   /**
    * The queue-wide limit, split over the partitions: partition p may start max_p jobs in any window of
-   * `duration` ms, the max_p adding up to `max`, each enforced exactly by its own claim script. No partition
-   * lends its share to another (docs/guide/redis-setup.md, "Partitioned queues").
+   * `duration` ms, the max_p adding up to `max`, each enforced exactly by its own claim script. A sliding
+   * window's shares then follow the load (shares.ts); a smooth limit's stay as split
+   * (docs/guide/redis-setup.md, "Partitioned queues").
    */
   async setRateLimit(limit: RateLimit): Promise<void> {
-    const shares = splitRateLimit(this.name, limit, this.parts.length);
-    await Promise.all(this.parts.map((part, index) => part.setRateLimit(shares[index] as RateLimit)));
+    const split = splitRateLimit(this.name, limit, this.parts.length);
+    await this.shares.init();
+    const bursts = limit.smooth === true ? split.map((share) => share.burst ?? 1) : undefined;
+    await setPool(this.name, this.shares.parts, {
+      kind: 'rate',
+      total: limit.max,
+      targets: split.map((share) => share.max),
+      duration: limit.duration,
+      ...(bursts === undefined ? {} : { bursts }),
+    });
   }
 
   async removeRateLimit(): Promise<void> {
-    await Promise.all(this.parts.map((part) => part.removeRateLimit()));
+    await this.shares.init();
+    await setPool(this.name, this.shares.parts, { kind: 'rate', total: 0, targets: [], duration: 0 });
   }
 
-  /** The partitions' shares added up; null when none has one. */
+  /** The queue-wide limit: its pool's total (what the shares add up to at most), or the shares added up. */
   async getRateLimit(): Promise<RateLimit | null> {
-    return addShares((await Promise.all(this.parts.map((part) => part.getRateLimit()))).filter((limit): limit is RateLimit => limit !== null));
+    const limits = (await Promise.all(this.parts.map((part) => part.getRateLimit()))).filter((limit): limit is RateLimit => limit !== null);
+    return this.#pooled('rate', addShares(limits));
   }
 
   /**
    * The queue-wide concurrency, split as the rate limit is: partition p runs at most its share at once, the
-   * shares adding up to `concurrency`. A partition's idle share is not lent to a busy one.
+   * shares adding up to `concurrency` at most, and following the load (shares.ts).
    */
   async setConcurrency(concurrency: number): Promise<void> {
-    const shares = splitConcurrency(this.name, concurrency, this.parts.length);
-    await Promise.all(this.parts.map((part, index) => part.setConcurrency(shares[index] as number)));
+    const targets = splitConcurrency(this.name, concurrency, this.parts.length);
+    await this.shares.init();
+    await setPool(this.name, this.shares.parts, { kind: 'concurrency', total: concurrency, targets, duration: 0 });
   }
 
   async removeConcurrency(): Promise<void> {
-    await Promise.all(this.parts.map((part) => part.removeConcurrency()));
+    await this.shares.init();
+    await setPool(this.name, this.shares.parts, { kind: 'concurrency', total: 0, targets: [], duration: 0 });
   }
 
-  /** The partitions' shares added up; null when none has one. */
+  /** The queue-wide concurrency: its pool's total, or the shares added up; null when none has one. */
   async getConcurrency(): Promise<number | null> {
     const all = (await Promise.all(this.parts.map((part) => part.getConcurrency()))).filter((share): share is number => share !== null);
-    return all.length === 0 ? null : total(all);
+    if (all.length === 0) return null;
+    return (await this.#poolTotal('concurrency')) ?? total(all);
+  }
+
+  /** `summed` with its max replaced by the pool's total, when the shares have a pool. */
+  async #pooled(kind: 'rate', summed: RateLimit | null): Promise<RateLimit | null> {
+    if (summed === null || summed.smooth === true) return summed;
+    const pooled = await this.#poolTotal(kind);
+    return pooled === undefined ? summed : { ...summed, max: pooled };
+  }
+
+  /**
+   * The total of the newest pool of `kind` on any partition: the queue's value even while a move is half
+   * done or a crash left budget to hand out again (the shares then add up to less).
+   */
+  async #poolTotal(kind: 'rate' | 'concurrency'): Promise<number | undefined> {
+    const reads = await Promise.all(this.shares.parts.map((part) => part.shares.read()));
+    const pools = reads.map((read) => read[kind]).filter((pool) => pool.epoch > 0);
+    if (pools.length === 0) return undefined;
+    return pools.reduce((a, b) => (b.epoch > a.epoch ? b : a)).total;
   }
 
   /** A group's rule lives with its group; the default is on every partition. */
@@ -384,7 +421,7 @@ export class QueuePartitions<Data, Result, P extends { input: AddInput }> {
     const all = await Promise.all(this.parts.map((part) => part.getRateWindow()));
     const holds = all.map((window) => window.heldUntil).filter((until): until is Date => until !== null);
     return {
-      limit: addShares(all.map((window) => window.limit).filter((limit): limit is RateLimit => limit !== null)),
+      limit: await this.#pooled('rate', addShares(all.map((window) => window.limit).filter((limit): limit is RateLimit => limit !== null))),
       started: total(all.map((window) => window.started)),
       heldUntil: holds.length === 0 ? null : new Date(Math.max(...holds.map((until) => until.getTime()))),
     };

@@ -6,6 +6,8 @@ import { QueueStore } from '../redis/store.js';
 import type { QueueMetrics } from '../states.js';
 import { innerPartition, type InnerPartition } from './inner.js';
 import { sumMetrics } from './queue-partitions.js';
+import { ShareStore } from '../redis/share-store.js';
+import { ShareMover } from './shares.js';
 
 /**
  * The worker side of a partitioned queue. A Worker with `partitions` > 1 runs the claim loop of the first
@@ -69,4 +71,26 @@ export function queueDepth(name: string, settings: QueueSettings, count: number,
   const client: RedisClient = own.client;
   const stores = Array.from({ length: count }, (_, p) => new QueueStore(client, queueKeys(name, settings.prefix, settings.levels, { index: p, count }), settings.eventsMaxLen));
   return async () => sumMetrics(await Promise.all(stores.map((store) => store.getMetrics())));
+}
+
+/**
+ * The rebalancer of a partitioned Worker's queue (shares.ts): made by the outer Worker only, over every
+ * partition of the queue (not only those it consumes: the Worker holding the turn moves shares for all), run
+ * every heartbeat interval. undefined for an unpartitioned Worker, which pays nothing for it.
+ */
+export function shareMover(
+  name: string,
+  settings: QueueSettings,
+  count: number,
+  client: RedisClient,
+  consumer: string,
+  intervalMs: number,
+  onError: (error: Error) => void,
+): ShareMover | undefined {
+  if (count === 1) return undefined;
+  const parts = Array.from({ length: count }, (_, p) => {
+    const keys = queueKeys(name, settings.prefix, settings.levels, { index: p, count });
+    return { shares: new ShareStore(client, keys), queue: new QueueStore(client, keys, settings.eventsMaxLen) };
+  });
+  return new ShareMover(parts, consumer, intervalMs, onError);
 }

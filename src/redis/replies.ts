@@ -364,3 +364,31 @@ export function dueSchedulesReply(reply: unknown): { now: number; schedules: { i
   }
   return { now: num(values[0]), schedules };
 }
+
+/** set-share, lower-share and raise-share: OK with the share and (not raise-share) what the partition uses, or STALE. */
+export function moveShareReply(what: string): (reply: unknown) => { status: StatusCode; share: number; used: number } {
+  return (reply) => {
+    const values = list(reply, what);
+    return { status: status(values[0], what), share: values.length > 1 ? num(values[1]) : 0, used: values.length > 2 ? num(values[2]) : 0 };
+  };
+}
+
+/** One kind of a partition's limit share (get-shares): share 0 is none, epoch 0 no pool. */
+export interface ShareRead {
+  readonly share: number;
+  readonly total: number;
+  readonly epoch: number;
+  /** Running jobs (concurrency) or starts in the current window (rate). */
+  readonly used: number;
+}
+
+/** get-shares: a partition's concurrency and rate shares, and whether a claim waits at its concurrency. */
+export function sharesReply(reply: unknown): { concurrency: ShareRead; rate: ShareRead & { duration: number }; waited: boolean } {
+  const v = list(reply, 'get-shares').map((value) => num(value));
+  const at = (i: number): number => v[i] ?? 0;
+  return {
+    concurrency: { share: at(0), total: at(1), epoch: at(2), used: at(7) },
+    rate: { share: at(3), total: at(4), epoch: at(5), duration: at(6), used: at(9) },
+    waited: at(8) === 1,
+  };
+}

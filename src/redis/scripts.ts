@@ -19,6 +19,7 @@ import {
   jobReply,
   jobsReply,
   metricsReply,
+  moveShareReply,
   none,
   numberOf,
   promoteReply,
@@ -28,6 +29,7 @@ import {
   scheduleReply,
   statusOf,
   settleReply,
+  sharesReply,
   strings,
   workersReply,
 } from './replies.js';
@@ -170,6 +172,16 @@ export const SCRIPTS = {
   log: { keys: ['logs', 'streams...'], args: ['base', 'group', 'id', 'line', 'keep'], decode: numberOf('log') },
   'set-rate-limit': { keys: ['meta', 'ctl', 'rate'], args: ['max', 'duration', 'burst'], decode: none },
   'set-concurrency': { keys: ['meta', 'ctl'], args: ['concurrency'], decode: none },
+  // A partitioned queue's limit shares (src/redis/share-store.ts).
+  'set-share': {
+    keys: ['meta', 'ctl', 'rate'],
+    args: ['kind', 'total', 'epoch', 'share', 'duration', 'burst', 'expect'],
+    decode: moveShareReply('set-share'),
+  },
+  'lower-share': { keys: ['meta', 'rate'], args: ['kind', 'by', 'epoch'], decode: moveShareReply('lower-share') },
+  'raise-share': { keys: ['meta', 'ctl'], args: ['kind', 'by', 'epoch'], decode: moveShareReply('raise-share') },
+  'get-shares': { keys: ['meta', 'rate'], args: [], readOnly: true, decode: sharesReply },
+  'rebalance-turn': { keys: ['turn'], args: ['consumer', 'ttl'], decode: numberOf('rebalance-turn') },
   'set-group-limit': { keys: ['ctl', 'groups...'], args: ['group', 'rule'], decode: none },
   'upsert-schedule': {
     keys: ['schedules', 'scheduleNext', 'scheduleRuns'],

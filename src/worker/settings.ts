@@ -52,7 +52,8 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    */
   stalledInterval?: number;
   /**
-   * How often leases are extended, in ms (at least 10); must be shorter than `stalledTimeout`.
+   * How often leases are extended, in ms (at least 10); must be shorter than `stalledTimeout`. On a
+   * partitioned queue, also how often the queue-wide limit's shares are moved toward the load.
    *
    * @defaultValue `floor(stalledTimeout / 3)`
    */

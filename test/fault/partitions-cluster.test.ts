@@ -125,6 +125,37 @@ describe.skipIf(!ready)('partitioned queues on a Redis Cluster (3 masters on loo
     await queue.close();
   }, 90_000);
 
+  it("moves the queue-wide concurrency to a busy group's partition across the masters; running jobs never pass it", async () => {
+    const name = uniqueQueue('shares');
+    const queue = new Queue(name, options());
+    await queue.setConcurrency(6);
+    const group = 'tenant-busy';
+    const busy = partitionOfGroup(group, 3);
+    const metas = [0, 1, 2].map((p) => queueKeys(name, 'sluice', 3, { index: p, count: 3 }).meta);
+    const shares = async (): Promise<number[]> =>
+      Promise.all(metas.map(async (meta) => Number(((await admin.hget(meta, 'rlmax')) ?? '0 -1 0').split(' ')[2])));
+    let running = 0;
+    let most = 0;
+    const handler = async (): Promise<void> => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running--;
+    };
+    // Two Workers: one holds the turn and moves the shares, the other only asks for it.
+    const workers = [0, 1].map(() => new Worker(name, handler, { ...options(), concurrency: 10, heartbeatInterval: 100 }));
+    await queue.addBulk(Array.from({ length: 200 }, () => ({ name: 'x', data: {}, opts: { group } })));
+    await waitFor('the busy partition past its even share', async () => ((await shares())[busy] ?? 0) > 2, 30_000);
+    await waitFor('200 done', async () => (await queue.getCounts()).completed === 200, 60_000);
+    expect(most).toBeLessThanOrEqual(6);
+    expect(await queue.getConcurrency()).toBe(6);
+    await waitFor('the shares adding up to 6', async () => (await shares()).reduce((a, b) => a + b, 0) === 6);
+    expect(Math.min(...(await shares()))).toBeGreaterThanOrEqual(1);
+    await Promise.all(workers.map((worker) => worker.close()));
+    await queue.obliterate();
+    await queue.close();
+  }, 90_000);
+
   it('finds jobs by generated and given ids on their partitions, and pauses and resumes them all', async () => {
     const name = uniqueQueue('ids');
     const queue = new Queue<{ n: number }>(name, options());

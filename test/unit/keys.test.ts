@@ -72,6 +72,8 @@ describe('queue keys', () => {
     expect(keys.batch('b7')).toBe(`${keys.base}${batch}b7`);
     const batches = /batchesKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.batches).toBe(`${keys.base}${batches}`);
+    const turn = /sharesTurnKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    expect(keys.sharesTurn).toBe(`${keys.base}${turn}`);
   });
 
   it.each([
