@@ -227,4 +227,24 @@ describe('limit shares that follow the load', () => {
     await queue.obliterate();
     await queue.close();
   });
+
+  it('set-share: a set older than the pool, and a repair that read another epoch, write nothing', async () => {
+    const name = uniqueQueue('shares-epochs');
+    const queue = new Queue(name, options());
+    await queue.setConcurrency(6);
+    const store = new ShareStore(admin, keysOf(name)[0]!);
+    const { epoch } = (await store.read()).concurrency;
+    const write = { kind: 'concurrency' as const, total: 6, share: 1, duration: 0, burst: -1 };
+    expect(await store.set({ ...write, epoch: epoch - 1 })).toEqual({ status: Status.STALE, share: 0, used: 0 });
+    expect(await store.set({ ...write, epoch: epoch + 1, expect: epoch - 1 })).toEqual({ status: Status.STALE, share: 0, used: 0 });
+    expect((await store.read()).concurrency).toMatchObject({ share: 2, epoch });
+    // The repair that read this epoch goes through, and only lowers: 5 asked, 2 written.
+    expect(await store.set({ ...write, share: 5, epoch: epoch + 1, expect: epoch })).toEqual({ status: Status.OK, share: 2, used: 0 });
+    expect((await store.read()).concurrency).toMatchObject({ share: 2, epoch: epoch + 1 });
+    // A move of the old epoch is refused both ways.
+    expect((await store.lower('concurrency', 1, epoch)).status).toBe(Status.STALE);
+    expect((await store.raise('concurrency', 1, epoch)).status).toBe(Status.STALE);
+    await queue.obliterate();
+    await queue.close();
+  });
 });
