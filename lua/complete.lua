@@ -117,7 +117,7 @@ if active ~= 0 then
   active = redis.call('HINCRBY', metaKey, 'active', int(active))
   if not claimed then slotsFreed(metaKey, ctlKey, active) end
 end
-if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
+if settled > 0 then retention.apply(completedKey, base, now, true, metaKey, Q) end
 countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
 if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
