@@ -16,6 +16,12 @@
  *                                            (callgrind_control dumps between them)
  *   npm run bench:instructions -- --batch    the jobs are the members of one batch with an onComplete callback
  *                                            (opened, added 1,000 per addBulk, sealed): what a member costs
+ *   npm run bench:instructions -- --flow diamond   the jobs are flows of 4, A -> {B, C} -> D, 250 per addFlow
+ *   npm run bench:instructions -- --flow chain     ... A -> B -> C -> D: what a job in a flow costs
+ *   npm run bench:instructions -- --chunk 4        jobs per add call (addBulk, or addFlow with --flow; 1 to
+ *                                                  1,000, a multiple of 4 with --flow): --flow diamond
+ *                                                  --chunk 4 is one addFlow per diamond, as users add them,
+ *                                                  and --chunk 4 alone the plain jobs in the same calls
  *
  * Prints the total and per-job instructions, the functions that took the most (callgrind_annotate, when
  * installed), and Redis' commands per job; writes bench/results/instructions-<ISO date>.json.
@@ -27,15 +33,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Queue, Worker } from 'sluice';
+import { Queue, Worker, type FlowJob } from 'sluice';
 import { freePort } from '../test/harness/redis-server.js';
 import { gitState, machineAndLoad, packageVersion } from './environment.js';
-import { diff, redisVersion, takeSnapshot } from './redis-stats.js';
+import { diff, redisVersion, takeSnapshot, type RedisDelta } from './redis-stats.js';
 import { writeRunResults } from './results-file.js';
 
 /** 100 bytes of msgpack, as in the comparison bench's memory figure. */
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
 const ADD_CHUNK = 1000;
+/** A flow's shape: its 4 jobs' dependencies, by index. */
+const SHAPES = {
+  diamond: [[], [0], [0], [1, 2]],
+  chain: [[], [0], [1], [2]],
+} as const satisfies Record<string, readonly (readonly number[])[]>;
+type Shape = keyof typeof SHAPES;
+const FLOW_JOBS = 4;
 
 interface Options {
   jobs: number;
@@ -46,6 +59,8 @@ interface Options {
   singleAdds: boolean;
   concurrency: number;
   batch: boolean;
+  flow: Shape | undefined;
+  chunk: number;
 }
 
 function options(): Options {
@@ -59,6 +74,8 @@ function options(): Options {
       'single-adds': { type: 'boolean' },
       concurrency: { type: 'string' },
       batch: { type: 'boolean' },
+      flow: { type: 'string' },
+      chunk: { type: 'string' },
     },
     strict: true,
   });
@@ -72,7 +89,25 @@ function options(): Options {
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error('--concurrency takes a positive integer');
   const batch = values.batch === true;
   if (batch && values['single-adds'] === true) throw new Error('--batch adds its members 1,000 per addBulk: leave out --single-adds');
-  return { jobs, events, listpackValue, keep: values.keep, phases: values.phases === true, singleAdds: values['single-adds'] === true, concurrency, batch };
+  const flow = values.flow;
+  if (flow !== undefined && !Object.hasOwn(SHAPES, flow)) throw new Error(`--flow takes ${Object.keys(SHAPES).join(' or ')}, got '${flow}'`);
+  if (flow !== undefined && (batch || values['single-adds'] === true)) throw new Error('--flow adds flows: leave out --batch and --single-adds');
+  const chunk = Number(values.chunk ?? String(ADD_CHUNK));
+  if (!Number.isSafeInteger(chunk) || chunk < 1 || chunk > ADD_CHUNK) throw new Error(`--chunk takes an integer from 1 to ${ADD_CHUNK}`);
+  if (flow !== undefined && (chunk % FLOW_JOBS !== 0 || jobs % FLOW_JOBS !== 0)) throw new Error(`--flow adds flows of ${FLOW_JOBS} jobs: --jobs and --chunk must be multiples of ${FLOW_JOBS}`);
+  if (batch && values.chunk !== undefined) throw new Error('--batch adds its members 1,000 per addBulk: leave out --chunk');
+  return {
+    jobs,
+    events,
+    listpackValue,
+    keep: values.keep,
+    phases: values.phases === true,
+    singleAdds: values['single-adds'] === true,
+    concurrency,
+    batch,
+    flow: flow as Shape | undefined,
+    chunk,
+  };
 }
 
 async function waitForPing(url: string): Promise<void> {
@@ -91,6 +126,11 @@ async function waitForPing(url: string): Promise<void> {
     }
   }
   throw new Error('redis-server under valgrind did not answer within 30 s');
+}
+
+/** `2.37 (xack 1.000, fcall 0.030, ...)`: the commands of a phase per job, the most called first. */
+function perJobCommands(delta: RedisDelta, jobs: number): string {
+  return `${(delta.commands / jobs).toFixed(2)} (${delta.byCommand.map((c) => `${c.command} ${(c.calls / jobs).toFixed(3)}`).join(', ')})`;
 }
 
 /** callgrind writes `summary: <Ir>` (or `totals:`) into its output file. */
@@ -121,8 +161,18 @@ async function dump(pid: number, out: string, n: number, admin: Redis): Promise<
   return totalInstructions(file);
 }
 
+/** `count` jobs as flows of `shape`, the `n`th flow's keys `a<n>` to `d<n>`, every job named 'email'. */
+function flowJobs(shape: Shape, first: number, count: number): FlowJob<typeof PAYLOAD>[] {
+  const jobs: FlowJob<typeof PAYLOAD>[] = [];
+  for (let n = first; n < first + count / FLOW_JOBS; n++) {
+    const key = (i: number): string => `${'abcd'[i] ?? ''}${n}`;
+    SHAPES[shape].forEach((deps, i) => jobs.push({ key: key(i), name: 'email', data: PAYLOAD, ...(deps.length === 0 ? {} : { dependsOn: deps.map(key) }) }));
+  }
+  return jobs;
+}
+
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency, batch } = options();
+  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency, batch, flow, chunk } = options();
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -154,28 +204,34 @@ async function main(): Promise<void> {
         if (job.name === 'email' && ++done === jobs) void worker.close().then(resolve);
       });
     });
-    let split: { add: number; process: number } | undefined;
+    let split: { add: number; process: number; addCommands: RedisDelta; processCommands: RedisDelta } | undefined;
     const pid = redis.pid ?? 0;
     if (phases) {
       await queue.getCounts();
       await worker.store.ping();
       await dump(pid, out, 1, admin);
     }
+    const beforeAdd = await takeSnapshot(admin);
     if (batch) {
       // The callback is enqueued by the last member's settle and left waiting: the run counts the members.
       const open = await queue.openBatch({ onComplete: { name: 'report', data: { run: 'instructions' } } });
       for (let i = 0; i < jobs; i += ADD_CHUNK) await open.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
       await open.seal();
+    } else if (flow !== undefined) {
+      for (let i = 0; i < jobs; i += chunk) await queue.addFlow({ jobs: flowJobs(flow, i / FLOW_JOBS, Math.min(chunk, jobs - i)) });
     } else if (singleAdds) {
       for (let i = 0; i < jobs; i++) await queue.add('email', PAYLOAD);
     } else {
-      for (let i = 0; i < jobs; i += ADD_CHUNK) await queue.addBulk(Array.from({ length: ADD_CHUNK }, () => ({ name: 'email', data: PAYLOAD })));
+      for (let i = 0; i < jobs; i += chunk) await queue.addBulk(Array.from({ length: Math.min(chunk, jobs - i) }, () => ({ name: 'email', data: PAYLOAD })));
     }
     if (phases) {
+      // Each snapshot before its dump, so the PINGs that wait for the dump are not counted.
+      const afterAdd = await takeSnapshot(admin);
       const add = await dump(pid, out, 2, admin);
       void worker.run();
       await finished;
-      split = { add, process: await dump(pid, out, 3, admin) };
+      const afterProcess = await takeSnapshot(admin);
+      split = { add, process: await dump(pid, out, 3, admin), addCommands: diff(beforeAdd, afterAdd), processCommands: diff(afterAdd, afterProcess) };
     }
     await finished;
     await queue.close();
@@ -193,7 +249,8 @@ async function main(): Promise<void> {
       .reduce((sum, file) => sum + totalInstructions(file), 0);
     const perJob = Math.round(total / jobs);
     console.log(
-      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} ${batch ? 'members of one batch' : 'jobs'} added ${singleAdds ? 'one at a time' : `${ADD_CHUNK} per addBulk`} ` +
+      `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} ${batch ? 'members of one batch' : flow === undefined ? 'jobs' : `jobs in ${flow}s of ${FLOW_JOBS}`} ` +
+        `added ${singleAdds ? 'one at a time' : `${batch ? ADD_CHUNK : chunk} per ${flow === undefined ? 'addBulk' : 'addFlow'}`} ` +
         `and processed at concurrency ${concurrency} (events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
     );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
@@ -201,6 +258,9 @@ async function main(): Promise<void> {
     if (split !== undefined) {
       const each = (n: number): string => Math.round(n / jobs).toLocaleString('en');
       console.log(`per job: adding ${each(split.add)} (every job added first), processing ${each(split.process)} (then drained at concurrency ${concurrency})`);
+      for (const [phase, delta] of [['adding', split.addCommands], ['processing', split.processCommands]] as const) {
+        console.log(`Redis commands per job ${phase}: ${perJobCommands(delta, jobs)}`);
+      }
     }
     const annotate = spawnSync('callgrind_annotate', ['--inclusive=yes', profile], { encoding: 'utf8' });
     if (annotate.status === 0) {
@@ -217,12 +277,23 @@ async function main(): Promise<void> {
         singleAdds,
         concurrency,
         batch,
+        flow: flow ?? null,
+        jobsPerAddCall: singleAdds ? 1 : batch ? ADD_CHUNK : chunk,
         redis: version,
         sluice: packageVersion('sluice'),
         git: gitState(),
         instructions: total,
         instructionsPerJob: perJob,
-        ...(split === undefined ? {} : { phases: { addPerJob: Math.round(split.add / jobs), processPerJob: Math.round(split.process / jobs) } }),
+        ...(split === undefined
+          ? {}
+          : {
+              phases: {
+                addPerJob: Math.round(split.add / jobs),
+                processPerJob: Math.round(split.process / jobs),
+                addCommandsPerJob: split.addCommands.commands / jobs,
+                processCommandsPerJob: split.processCommands.commands / jobs,
+              },
+            }),
         commandsPerJob: delta.commands / jobs,
       },
     ]);

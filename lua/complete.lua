@@ -13,7 +13,9 @@
 --   off); hashed = '1' when the job has a hash to delete (its entry was in the full layout, or its worker
 --   recorded progress), '2' when it has one and a dedupe key to release (dedupe.lua), '0' when it has none;
 --   3 more ('3', '4', '5') when the job has labels (labels.lua); a batch member's is 'b', that digit, and
---   its batch's id (batches.lua), so a job outside a batch sends and costs what it did
+--   its batch's id (batches.lua), so a job outside a batch sends and costs what it did; a job whose record
+--   ends with its process span's context for the jobs of its traced flow waiting for it is 't' and that
+--   digit (dependents.lua reads the context), so an untraced job neither sends nor costs anything more
 -- Returns: {per job OK | LEASE_LOST (it runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated);
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
@@ -66,7 +68,9 @@ while at <= #jobs do
     endDelivery(Q, g)
     -- Dedupe and labels: one string compare for a job with neither.
     if hashed > '1' then
-      if string.byte(hashed) == 98 then batches, hashed = tallyCompleted(batches, hashed) end
+      local first = string.byte(hashed)
+      if first == 98 then batches, hashed = tallyCompleted(batches, hashed)
+      elseif first == 116 then hashed = string.sub(hashed, 2) end
       local h = tonumber(hashed)
       if h >= 3 then
         finishLabels(base, metaKey, id, keepCount, 'c', nowS)
@@ -117,7 +121,7 @@ if active ~= 0 then
   active = redis.call('HINCRBY', metaKey, 'active', int(active))
   if not claimed then slotsFreed(metaKey, ctlKey, active) end
 end
-if settled > 0 then retention.apply(completedKey, base, now, true, metaKey) end
+if settled > 0 then retention.apply(completedKey, base, now, true, metaKey, Q) end
 countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
 if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end

@@ -127,7 +127,7 @@ if #kept > 0 then redis.call('ZADD', failedKey, unpack(kept)) end
 local active = closeBatch(acks, metaKey, settled)
 if active then
   slotsFreed(metaKey, ctlKey, active)
-  retention.apply(failedKey, base, now, false, metaKey)
+  retention.apply(failedKey, base, now, false, metaKey, Q)
 end
 countFinished(Q, 'failed', failedForGood)
 if batches then flushBatches(Q, batches, eventsKey, maxLen) end

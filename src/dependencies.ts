@@ -35,7 +35,7 @@ export async function dependencyOutcomes(owner: JobOwner, id: string): Promise<R
   const out: Record<string, DependencyOutcome> = {};
   for (const [field, value] of Object.entries(stored)) {
     // The field names the dependency as '{queue}id' (lua/includes/dependents.lua); the value is three parts:
-    // outcome ('w', 'c', 'f', 'r'), key (its key in the flow, or its id), value.
+    // outcome ('w', 'c', 'f', 'r'), key (its key in the flow, or its id), value; a fourth is read below.
     const [, queue = '', id = field] = /^\{([^}]*)\}([\s\S]*)$/.exec(field) ?? [];
     const [outcome, key, bytes] = readLengthPrefixed(value) ?? [];
     const name = key === undefined || key.length === 0 ? id : key.toString();
@@ -51,6 +51,26 @@ export async function dependencyOutcomes(owner: JobOwner, id: string): Promise<R
         break;
       default:
         out[name] = { id, queue, state: 'pending' };
+    }
+  }
+  return out;
+}
+
+/**
+ * The process span contexts that the completes of a job's dependencies recorded in its deps hash (`stored`,
+ * as getDependencies reads it): a completed dependency's fourth part, when its worker sent one
+ * (done-record.ts), decoded; at most `max`. Anything unreadable is left out: a job never fails for a link.
+ */
+export function dependencyTraces(stored: Record<string, Buffer>, max: number): unknown[] {
+  const out: unknown[] = [];
+  for (const value of Object.values(stored)) {
+    if (out.length === max) break;
+    const [outcome, , , trace] = readLengthPrefixed(value) ?? [];
+    if (trace === undefined || trace.length === 0 || outcome?.toString() !== 'c') continue;
+    try {
+      out.push(decode(trace, 'trace context'));
+    } catch {
+      // Not a context sluice wrote: no link.
     }
   }
   return out;

@@ -92,7 +92,7 @@ export interface FlowHost extends JobOwner {
   /**
    * A job validated and encoded as add() does it (ValidationError, PayloadTooLargeError), with its creation
    * context and its dependencies' (`links`) stored when tracing is on; `levels`: those of the job's queue
-   * when it is another queue's.
+   * when it is another queue's; `passes`: jobs of the flow wait for it (options.ts TRACE_PASS_KEY).
    */
   prepare(
     name: unknown,
@@ -101,6 +101,7 @@ export interface FlowHost extends JobOwner {
     trace: StoredTraceContext | undefined,
     links: StoredTraceContext[] | undefined,
     levels: number | undefined,
+    passes?: boolean,
   ): { input: AddInput; stored: StoredJobOptions };
   /** The producer spans of an add call (telemetry/tracing.ts). */
   readonly spans: ProducerSpans;
@@ -341,11 +342,13 @@ export class Flows {
     const spans = host.spans.start(planned.length);
     try {
       // Encoded with each job's creation context when tracing is on, and its flow dependencies' (its
-      // process span links to them).
+      // process span links to them); a job others wait for is marked to pass its process span's on.
       const traces = planned.map((_, n) => spans.traceContext(n));
+      const waitedFor = new Set(planned.flatMap((p) => p.local));
       const prepared = planned.map((p, n) => {
         const links = traces[n] === undefined ? [] : p.local.slice(0, MAX_TRACE_LINKS).map((d) => traces[d]).filter((t): t is StoredTraceContext => t !== undefined);
-        return host.prepare(p.name, p.data, p.opts, traces[n], links.length > 0 ? links : undefined, p.queue === '' ? undefined : levels.get(p.queue));
+        const passes = traces[n] !== undefined && waitedFor.has(n);
+        return host.prepare(p.name, p.data, p.opts, traces[n], links.length > 0 ? links : undefined, p.queue === '' ? undefined : levels.get(p.queue), passes);
       });
       const jobIds = new Set<string>();
       prepared.forEach(({ input }, n) => {

@@ -107,6 +107,11 @@ export class Job<Data = unknown, Result = unknown> {
    * process span links to; undefined for most jobs.
    */
   readonly traceLinks: unknown;
+  /**
+   * @internal jobs of its traced flow wait for it: its complete records its process span's context for
+   * their process spans to link to (options.ts TRACE_PASS_KEY). False for most jobs.
+   */
+  readonly passesTrace: boolean;
   readonly #owner: JobOwner;
   #logger: Logger | undefined;
 
@@ -134,6 +139,7 @@ export class Job<Data = unknown, Result = unknown> {
     traceContext?: unknown;
     processedBy?: string;
     traceLinks?: unknown;
+    passesTrace?: boolean;
   }) {
     this.#owner = owner;
     this.id = fields.id;
@@ -159,6 +165,7 @@ export class Job<Data = unknown, Result = unknown> {
     this.traceContext = fields.traceContext;
     this.processedBy = fields.processedBy;
     this.traceLinks = fields.traceLinks;
+    this.passesTrace = fields.passesTrace === true;
   }
 
   /** The job's meta (the Queue's `context()` and the `meta` option), or undefined when it has none. */
@@ -174,7 +181,7 @@ export class Job<Data = unknown, Result = unknown> {
   static fromStored<D, R>(owner: JobOwner, stored: StoredJob): Job<D, R> {
     const { id, state } = stored;
     if (stored.corrupt !== undefined) throw new DecodeError(`job '${id}' cannot be read: ${stored.corrupt}`);
-    const { options, traceContext, traceLinks } = readableOptions(stored.opts, state, `job '${id}' options`);
+    const { options, traceContext, traceLinks, passesTrace } = readableOptions(stored.opts, state, `job '${id}' options`);
     return new Job<D, R>(owner, {
       id,
       name: stored.name,
@@ -182,6 +189,7 @@ export class Job<Data = unknown, Result = unknown> {
       opts: options,
       traceContext,
       traceLinks,
+      passesTrace,
       priority: stored.priority,
       attemptsMade: stored.attemptsMade,
       attemptsStarted: stored.attemptsStarted,

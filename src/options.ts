@@ -347,8 +347,16 @@ export const TRACE_LINKS_KEY = 'tl';
 /** The SDK keeps 128 links per span by default; 32 stored contexts (25 bytes each) bound the options' size. */
 export const MAX_TRACE_LINKS = 32;
 
+/**
+ * Reserved key of the stored options, value 1: jobs of the job's flow wait for it, so its worker sends its
+ * process span's context with its complete, and the jobs that wait link their process spans to it
+ * (lua/includes/dependents.lua). Written only beside TRACE_CONTEXT_KEY (4 bytes), so a job outside a traced
+ * flow neither stores nor sends anything for it.
+ */
+export const TRACE_PASS_KEY = 'tp';
+
 /** The stored options as encoded: the non-default options, plus the trace context when there is one. */
-export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown };
+export type EncodedJobOptions = Partial<StoredJobOptions> & { [TRACE_CONTEXT_KEY]?: unknown; [TRACE_LINKS_KEY]?: unknown; [TRACE_PASS_KEY]?: 1 };
 
 /**
  * A job whose options are all defaults stores zero bytes of them, not an empty msgpack map: 3 bytes per
@@ -374,8 +382,9 @@ export function expandOptions(compact: EncodedJobOptions | undefined): StoredJob
   if (compact === undefined) return DEFAULT_STORED;
   let options: Partial<StoredJobOptions> | undefined = compact;
   // Rest-destructuring copies, so only traced jobs pay for it (and `delete` would slow every later read).
+  // TRACE_PASS_KEY is only ever stored beside TRACE_CONTEXT_KEY.
   if (compact?.[TRACE_CONTEXT_KEY] !== undefined || compact?.[TRACE_LINKS_KEY] !== undefined) {
-    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, ...rest } = compact;
+    const { [TRACE_CONTEXT_KEY]: _trace, [TRACE_LINKS_KEY]: _links, [TRACE_PASS_KEY]: _pass, ...rest } = compact;
     options = rest;
   }
   return { attempts: DEFAULT_ATTEMPTS, backoff: DEFAULT_BACKOFF, keepCompleted: DEFAULT_KEEP_COMPLETED, keepFailed: KEEP_ALL, ...options };
@@ -401,7 +410,7 @@ function isKeep(value: unknown): boolean {
  * it starts a batch, which left the batch's other jobs to the stalled sweep. Keys it does not know are
  * ignored: a later sluice may store more. Zero bytes are the defaults (NO_OPTIONS), read without decoding.
  */
-export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown } {
+export function readStoredOptions(bytes: Buffer, what: string): { options: StoredJobOptions; traceContext: unknown; traceLinks?: unknown; passesTrace?: boolean } {
   if (bytes.length === 0) return { options: DEFAULT_STORED, traceContext: undefined };
   const decoded = decode<unknown>(bytes, what);
   if (decoded === undefined) return { options: DEFAULT_STORED, traceContext: undefined };
@@ -425,8 +434,12 @@ export function readStoredOptions(bytes: Buffer, what: string): { options: Store
   if (meta !== undefined) readStoredMeta(meta, what);
   if (batch !== undefined && typeof batch !== 'string') throw wrong('batch', 'a string');
   const options = expandOptions(decoded);
+  const traceContext = decoded[TRACE_CONTEXT_KEY];
+  // Links and the pass are only ever stored beside a creation context: an untraced job reads neither.
+  if (traceContext === undefined) return { options, traceContext };
   const traceLinks = decoded[TRACE_LINKS_KEY];
-  return traceLinks === undefined ? { options, traceContext: decoded[TRACE_CONTEXT_KEY] } : { options, traceContext: decoded[TRACE_CONTEXT_KEY], traceLinks };
+  const traced = traceLinks === undefined ? { options, traceContext } : { options, traceContext, traceLinks };
+  return decoded[TRACE_PASS_KEY] === 1 ? { ...traced, passesTrace: true } : traced;
 }
 
 /**

@@ -14,7 +14,9 @@ import {
   normalizeJobOptions,
   TRACE_CONTEXT_KEY,
   TRACE_LINKS_KEY,
+  TRACE_PASS_KEY,
   type DefaultJobOptions,
+  type EncodedJobOptions,
   type JobOptions,
   type StoredJobOptions,
 } from './options.js';
@@ -162,7 +164,7 @@ export class QueueAdding<Data, Result> {
     };
   }
 
-  /** prepare for a flow's job (flows.ts FlowHost.prepare): `links` and `levels` as it says. */
+  /** prepare for a flow's job (flows.ts FlowHost.prepare): `links`, `levels` and `passes` as it says. */
   prepareFlowJob(
     name: unknown,
     data: unknown,
@@ -170,22 +172,23 @@ export class QueueAdding<Data, Result> {
     trace: StoredTraceContext | undefined,
     links: StoredTraceContext[] | undefined,
     levels: number | undefined,
+    passes = false,
   ): Prepared {
-    if (links === undefined && levels === undefined) return this.prepare(name, data, opts, trace);
-    // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts).
+    if (links === undefined && levels === undefined && !passes) return this.prepare(name, data, opts, trace);
+    // A job of another queue (its levels), or one that waits for others in a traced flow (their contexts)
+    // or that others wait for (the pass).
     const { input } = this.prepare(name, data, undefined, undefined);
     const context = this.#q.context;
     const merged = context === undefined ? opts : withContext(context, opts);
-    const { input: options, stored } = this.prepareOptions(merged, trace, links, levels);
+    const { input: options, stored } = this.prepareOptions(merged, trace, links, levels, passes);
     return { input: { ...options, name: input.name, data: input.data }, stored };
   }
 
   /** A job's options, validated and encoded; the input's name and data are left empty for prepare. */
-  prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#q.levels): Prepared {
+  prepareOptions(opts: JobOptions | undefined, trace: StoredTraceContext | undefined, links?: StoredTraceContext[], levels = this.#q.levels, passes = false): Prepared {
     const job = normalizeJobOptions(opts, this.#q.defaults, levels);
     const compact = compactOptions(job.stored);
-    const stored =
-      trace === undefined ? compact : links === undefined ? { ...compact, [TRACE_CONTEXT_KEY]: trace } : { ...compact, [TRACE_CONTEXT_KEY]: trace, [TRACE_LINKS_KEY]: links };
+    const stored = trace === undefined ? compact : traced(compact, trace, links, passes);
     const input = {
       jobId: job.jobId ?? '',
       name: '',
@@ -335,7 +338,7 @@ export class QueueAdding<Data, Result> {
       logger: owner.logger,
       telemetryMeta: owner.telemetryMeta,
       spans: q.spans,
-      prepare: (name, data, opts, trace, links, levels) => this.prepareFlowJob(name, data, opts, trace, links, levels),
+      prepare: (name, data, opts, trace, links, levels, passes) => this.prepareFlowJob(name, data, opts, trace, links, levels, passes),
       ready: () => q.init(),
       levelsOf: (queue) => q.store.levelsOf(queue),
       ownerFor: (queue, levels) => this.#ownerFor(queue, levels),
@@ -378,4 +381,12 @@ export class QueueAdding<Data, Result> {
     });
     return this.#batches;
   }
+}
+
+/** A traced job's stored options: its creation context, its flow dependencies' (`links`) and the pass. */
+function traced(compact: EncodedJobOptions, trace: StoredTraceContext, links: StoredTraceContext[] | undefined, passes: boolean): EncodedJobOptions {
+  const stored: EncodedJobOptions = { ...compact, [TRACE_CONTEXT_KEY]: trace };
+  if (links !== undefined) stored[TRACE_LINKS_KEY] = links;
+  if (passes) stored[TRACE_PASS_KEY] = 1;
+  return stored;
 }

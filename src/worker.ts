@@ -14,20 +14,21 @@ import {
   UnrecoverableError,
   ValidationError,
 } from './errors.js';
+import { dependencyTraces } from './dependencies.js';
 import { Job, type JobOwner } from './job.js';
 import { queueKeys } from './keys.js';
 import { trackOpen, untrackOpen } from './open-handles.js';
-import { KEEP_ALL } from './options.js';
+import { KEEP_ALL, MAX_TRACE_LINKS } from './options.js';
 import { queueSettings } from './queue-settings.js';
 import { closeConnection, connect, connectBlocking, disconnectNow, type Connection, type RedisClient } from './redis/connection.js';
 import { Status } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
 import type { ClaimedJob } from './redis/job-fields.js';
 import type { ClaimResult } from './redis/replies.js';
-import { QueueStore } from './redis/store.js';
+import { QueueStore, type CompleteInput } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
-import { runInSpan, type Span } from './telemetry/tracing.js';
+import { runInSpan, storedSpanContext, type Span } from './telemetry/tracing.js';
 import { observeQueueDepth } from './telemetry/metrics.js';
 import { WorkerTelemetry, type JobOutcome } from './telemetry/worker-telemetry.js';
 import type { AttemptSignal } from './worker/attempt-signal.js';
@@ -408,6 +409,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const entry = claimed.entry;
     this.#notify('active', job);
     const span = this.#telemetry.start(job);
+    // A job that waited in a traced flow: its span links to the process spans of the jobs it waited for.
+    if (job.traceLinks !== undefined && span.isRecording()) await this.#linkDependencies(job, span);
     const started = performance.now();
     let result: Result;
     let encoded: Buffer;
@@ -445,7 +448,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const keep = job.opts.keepCompleted;
     const dedupe = job.opts.dedupe !== undefined;
     const labels = job.opts.labels !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.complete({ job: claimed, result: encoded, keep, dedupe, labels, ...(progress === undefined ? {} : { progress }) }));
+    const input: CompleteInput = { job: claimed, result: encoded, keep, dedupe, labels, ...(progress === undefined ? {} : { progress }) };
+    if (job.passesTrace) input.trace = this.#passedTrace(span);
+    const settled = await this.#settle(job, () => this.#settler.complete(input));
     const ok = settled?.status === Status.OK;
     if (ok) {
       job.returnvalue = result;
@@ -454,6 +459,31 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
       this.#notify('completed', job, result);
     }
     this.#telemetry.finish(job, span, ok ? 'completed' : undefined, seconds, undefined);
+  }
+
+  /**
+   * The contexts the completes of `job`'s dependencies recorded (one HGETALL of its deps hash), as links of
+   * its process span. Only a job with stored dependency links and a recording span gets here.
+   */
+  async #linkDependencies(job: Job<Data, Result>, span: Span): Promise<void> {
+    try {
+      this.#telemetry.linkProcessed(span, dependencyTraces(await this.store.getDependencies(job.id), MAX_TRACE_LINKS));
+    } catch {
+      // The links are for whoever reads the trace: the job runs without them; the settle reports Redis' state.
+    }
+  }
+
+  /** The process span's context, encoded, for a job others of its flow wait for; undefined without an SDK. */
+  #passedTrace(span: Span): Buffer | undefined {
+    const stored = storedSpanContext(span);
+    if (stored === undefined) return undefined;
+    try {
+      // Not maxPayloadBytes: a small limit must not fail a completed job. A W3C tracestate has at most 512
+      // characters, so 1 KiB holds any context; one larger is not linked.
+      return encode(stored, 'trace context', 1024);
+    } catch {
+      return undefined;
+    }
   }
 
   #invoke(job: Job<Data, Result>, attempt: AttemptSignal, span: Span): Promise<Result> {

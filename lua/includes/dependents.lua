@@ -14,10 +14,13 @@
 --
 -- A deps value is three length-prefixed parts (packed.lua): outcome, key, value. Outcomes: 'w' not ended
 -- yet, 'c' completed (value: its result as the worker encoded it), 'f' failed for good (value: the reason),
--- 'r' removed. Policies: 'fail' (the default: the job fails, with a reason naming the dependency, when one
--- fails or is removed), 'ignore' (it runs once every dependency ended, whatever the outcome), 'remove' (it
--- is deleted when one fails or is removed), 'onfail' (an onFailure job: it becomes waiting when the first
--- of the jobs it watches fails for good, and is deleted once they all ended otherwise).
+-- 'r' removed. A completed dependency whose worker sent its process span's context (the part after `by` in
+-- its done record, src/redis/done-record.ts: only a job of a traced flow that others wait for) has it as a
+-- fourth part, which the waiting job's process span links to. Policies: 'fail' (the default: the job
+-- fails, with a reason naming the dependency, when one fails or is removed), 'ignore' (it runs once every
+-- dependency ended, whatever the outcome), 'remove' (it is deleted when one fails or is removed), 'onfail'
+-- (an onFailure job: it becomes waiting when the first of the jobs it watches fails for good, and is
+-- deleted once they all ended otherwise).
 -- C is the script's context: base, idKey, levels, G, ctl, meta, now (as enqueue takes it), failed, events,
 -- maxLen (as failCorrupt takes it); linked, when the caller read meta `linked` already.
 --@include status
@@ -31,7 +34,10 @@
 local LINKS = {}
 
 local function lp(s) return struct.pack('>I4', #s) .. s end
-function LINKS.value(outcome, key, value) return lp(outcome) .. lp(key) .. lp(value) end
+function LINKS.value(outcome, key, value, trace)
+  if trace then return lp(outcome) .. lp(key) .. lp(value) .. lp(trace) end
+  return lp(outcome) .. lp(key) .. lp(value)
+end
 
 -- The queue's name, from its base ('<prefix>:{<name>}:').
 function LINKS.name(C)
@@ -121,9 +127,10 @@ local function removeBlocked(C, d, ended)
   ended[#ended + 1] = { C, d, 'r', '' }
 end
 
--- Job d of C's queue learns that its dependency `dep` (a ref, LINKS.ref) ended with `outcome` and `value`;
--- the jobs this ends in turn (failed or removed by their policy) are appended to `ended`.
-function LINKS.ended(C, d, dep, outcome, value, ended)
+-- Job d of C's queue learns that its dependency `dep` (a ref, LINKS.ref) ended with `outcome` and `value`
+-- (and `trace`, its process span's context, when there is one); the jobs this ends in turn (failed or
+-- removed by their policy) are appended to `ended`.
+function LINKS.ended(C, d, dep, outcome, value, ended, trace)
   local depsK = depsKey(C.base, d)
   local old = redis.call('HGET', depsK, dep)
   -- d ended already (its deps hash goes when it ends) or was removed.
@@ -133,7 +140,7 @@ function LINKS.ended(C, d, dep, outcome, value, ended)
   if was ~= 'w' then return end
   local q, id = string.match(dep, '^{([^}]*)}(.*)$')
   if key == '' then key = id end
-  redis.call('HSET', depsK, dep, LINKS.value(outcome, key, value))
+  redis.call('HSET', depsK, dep, LINKS.value(outcome, key, value, trace))
   local r = redis.call('HMGET', jobKey(C.base, d), 'state', 'pol')
   -- Not blocked: an onFailure job that runs already; it reads the outcome, nothing else changes.
   if r[1] ~= 'blocked' then return end
@@ -155,14 +162,14 @@ function LINKS.ended(C, d, dep, outcome, value, ended)
   end
 end
 
--- Ends linked jobs: `ended` holds {context, id, outcome, value} of jobs that are members of their queue's
+-- Ends linked jobs: `ended` holds {context, id, outcome, value, trace?} of jobs that are members of their queue's
 -- linked set. Each leaves it, its own deps hash goes, and each of its dependents learns the outcome, which
 -- may end them in turn (appended to `ended`). Loop bound: a job is appended at most once (only a blocked
 -- job is, and it stops being blocked), so at most the jobs that depend on these, transitively.
 function LINKS.settle(C, ended)
   local i, touched = 1, {}
   while ended[i] do
-    local E, id, outcome, value = ended[i][1], ended[i][2], ended[i][3], ended[i][4]
+    local E, id, outcome, value, trace = ended[i][1], ended[i][2], ended[i][3], ended[i][4], ended[i][5]
     i = i + 1
     if redis.call('SREM', linkedKey(E.base), id) == 1 then
       if not touched[E] then touched[E] = 0 end
@@ -175,7 +182,7 @@ function LINKS.settle(C, ended)
     for _, member in ipairs(dependents) do
       local q, d = string.match(member, '^{([^}]*)}(.*)$')
       local D = q and LINKS.context(C, q)
-      if D then LINKS.ended(D, d, ref, outcome, value, ended) end
+      if D then LINKS.ended(D, d, ref, outcome, value, ended, trace) end
     end
   end
   for E, n in pairs(touched) do redis.call('HINCRBY', E.meta, 'linked', int(-n)) end
@@ -184,7 +191,8 @@ function LINKS.settle(C, ended)
 end
 
 -- The members of `candidates` ({id, outcome, value} each, jobs of C's queue) that are linked, settled as
--- LINKS.settle does. A value may be a function, called only for a linked job (reading a record's result).
+-- LINKS.settle does. A value may be a function, called only for a linked job (reading a record's result,
+-- and the process span's context after it when there is one).
 function LINKS.settleMembers(C, candidates)
   if #candidates == 0 then return end
   local ids = {}
@@ -193,9 +201,9 @@ function LINKS.settleMembers(C, candidates)
   local ended = {}
   for i, c in ipairs(candidates) do
     if member[i] == 1 then
-      local value = c[3]
-      if type(value) == 'function' then value = value() end
-      ended[#ended + 1] = { C, c[1], c[2], value }
+      local value, trace = c[3], nil
+      if type(value) == 'function' then value, trace = value() end
+      ended[#ended + 1] = { C, c[1], c[2], value, trace }
     end
   end
   if #ended > 0 then LINKS.settle(C, ended) end
@@ -203,19 +211,25 @@ end
 
 -- complete.lua: the jobs of the batch that completed (statuses[n] OK), read again from the packed `jobs`
 -- (nothing is collected per job while the gate is shut). A result comes from the job's done record, or,
--- for a job deleted at once (no record sent), from the completed event's copy (empty with events off).
+-- for a job deleted at once (no record sent), from the completed event's copy (empty with events off). A
+-- job whose `hashed` starts with 't' has one part more in its record, after `err stack progress by`: its
+-- process span's context (src/redis/done-record.ts); only such a job's record is read past its result.
 function LINKS.completed(C, jobs, statuses, format)
   if not LINKS.open(C) then return end
   local candidates, at, n = {}, 1, 0
   while at <= #jobs do
-    local id, _, _, _, _, _, record, result, _, nextAt = struct.unpack(format, jobs, at)
+    local id, _, _, _, _, _, record, result, hashed, nextAt = struct.unpack(format, jobs, at)
     at, n = nextAt, n + 1
     if statuses[n] == STATUS.OK then
       candidates[#candidates + 1] = { id, 'c', function()
         if record == '' then return result end
-        local ok, _, _, _, _, _, _, _, _, _, rv = pcall(struct.unpack, '>' .. string.rep('I4c0', 10), record)
-        if ok then return rv end
-        return ''
+        local ok, _, _, _, _, _, _, _, _, _, rv, after = pcall(struct.unpack, '>' .. string.rep('I4c0', 10), record)
+        if not ok then return '' end
+        -- A length before the byte: an untraced job's is one digit.
+        if #hashed == 1 or string.byte(hashed) ~= 116 then return rv end
+        local traced, _, _, _, _, trace = pcall(struct.unpack, '>' .. string.rep('I4c0', 5), record, after)
+        if traced then return rv, trace end
+        return rv
       end }
     end
   end

@@ -127,8 +127,9 @@ end
 -- whose jobs' records are in the done hash. count 0 never gets here (such jobs are deleted at once); -1
 -- means no limit. Each call deletes at most 1,000 jobs per rule, so a lowered limit is caught up over a
 -- few calls instead of blocking Redis once. The deleted jobs' label entries go too, behind the gate
--- (labels.lua): a queue without labeled jobs pays one HGET of meta per call that deletes, not per job.
-local function trimFinished(setKey, base, count, age, now, done, meta)
+-- (labels.lua): a queue without labeled jobs pays one HGET of meta per call that deletes, not per job, or
+-- nothing when the call's Q already knows (a complete that claims reads it with its claim).
+local function trimFinished(setKey, base, count, age, now, done, meta, Q)
   local phase = done and 'c' or 'f'
   if count > 0 then
     local excess = redis.call('ZCARD', setKey) - count
@@ -136,7 +137,7 @@ local function trimFinished(setKey, base, count, age, now, done, meta)
       if excess > 1000 then excess = 1000 end
       local ids = redis.call('ZRANGE', setKey, '0', int(excess - 1))
       dropJobs(base, ids, done)
-      dropLabelsIf(base, meta, ids, phase)
+      dropLabelsIf(base, meta, ids, phase, Q)
       redis.call('ZREMRANGEBYRANK', setKey, '0', int(excess - 1))
     end
   end
@@ -144,7 +145,7 @@ local function trimFinished(setKey, base, count, age, now, done, meta)
     local ids = redis.call('ZRANGEBYSCORE', setKey, '-inf', int(now - age * 1000), 'LIMIT', '0', '1000')
     if #ids > 0 then
       dropJobs(base, ids, done)
-      dropLabelsIf(base, meta, ids, phase)
+      dropLabelsIf(base, meta, ids, phase, Q)
       redis.call('ZREM', setKey, unpack(ids))
     end
   end
@@ -160,8 +161,8 @@ local function newRetention()
     local rule = count .. ':' .. age
     if not rules[rule] then rules[rule] = { tonumber(count), tonumber(age) } end
   end
-  function r.apply(setKey, base, now, done, meta)
-    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done, meta) end
+  function r.apply(setKey, base, now, done, meta, Q)
+    for _, rule in pairs(rules) do trimFinished(setKey, base, rule[1], rule[2], now, done, meta, Q) end
   end
   return r
 end

@@ -9,13 +9,17 @@ import { lengthPrefixed } from './packed.js';
  * consumer name (job.processedBy): about 30 bytes more per retained completed job. Records written before
  * `by` existed end after `stack`, or after a non-empty `progress`, and read as jobs without processedBy. Lua reads the first six with struct.unpack('>I4c0...') when a person retries the job; everything
  * else reads it here. test/lua/lifecycle-scripts.test.ts checks both ends against each other.
+ *
+ * A job that jobs of its traced flow wait for (options.ts TRACE_PASS_KEY) has one part more after `by`: its
+ * process span's context, encoded, which its complete copies into the deps hashes of the jobs waiting for
+ * it (lua/includes/dependents.lua) for their process spans to link to. Readers here stop after `by`.
  */
 
 /**
  * The record of `job` completed with `result` by the worker `by`; attemptsMade counts the attempt that
- * completed it.
+ * completed it. `trace`: its process span's context, for a job others of its flow wait for.
  */
-export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined, by: string): Buffer {
+export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | undefined, by: string, trace?: Buffer): Buffer {
   const parts: (Buffer | string)[] = [
     job.name,
     job.data,
@@ -33,6 +37,7 @@ export function doneRecord(job: ClaimedJob, result: Buffer, progress: Buffer | u
     progress ?? '',
     by,
   ];
+  if (trace !== undefined) parts.push(trace);
   return lengthPrefixed(parts);
 }
 

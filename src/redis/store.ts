@@ -71,6 +71,8 @@ export interface CompleteInput {
   dedupe?: boolean;
   /** The job has labels: complete moves its index entries (`hashed` + 3, lua/complete.lua). */
   labels?: boolean;
+  /** Its process span's context, encoded, for the jobs of its flow that wait for it (done-record.ts). */
+  trace?: Buffer;
 }
 
 /** What a complete call also claims (lua/complete.lua): up to `count` jobs for `consumer`, as claim does. */
@@ -101,12 +103,15 @@ export interface ReleaseInput {
 
 /**
  * complete's `hashed` digit as it is for a job outside a batch; a batch member's is 'b', the digit, and its
- * batch's id (lua/complete.lua, lua/includes/batches.lua): the script's one compare for a job with no
- * dedupe and no labels lets it through.
+ * batch's id (lua/complete.lua, lua/includes/batches.lua); a job whose record carries its process span's
+ * context (`traced`, done-record.ts) 't' and the digit (lua/includes/dependents.lua): the script's one
+ * compare for a job with no dedupe and no labels lets them through. A member is never in a flow, so never
+ * traced for one.
  */
-function withBatch(hashed: number, opts: Buffer): number | string {
+function withExtras(hashed: number, opts: Buffer, traced: boolean): number | string {
   const batch = memberBatch(opts);
-  return batch === '' ? hashed : `b${hashed}${batch}`;
+  if (batch !== '') return `b${hashed}${batch}`;
+  return traced ? `t${hashed}` : hashed;
 }
 
 /** The storage format these scripts read and write (lua/init.lua FORMAT). */
@@ -255,18 +260,18 @@ export class QueueStore implements SettingsSource {
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
       },
-      jobs.map(({ job, result, keep, progress, dedupe, labels }) => ({
+      jobs.map(({ job, result, keep, progress, dedupe, labels, trace }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
         keepCount: keep.count,
         keepAge: keep.age,
         group: job.group,
-        // Deleted at once (keep count 0): no record to send.
-        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by),
+        // Deleted at once (keep count 0): no record to send, and no trace to pass on.
+        record: keep.count === 0 ? '' : doneRecord(job, result, progress, by, trace),
         result: this.eventsMaxLen > 0 ? result : '',
         // A deduplicated job always has a hash (its dedupe key is in it).
-        hashed: withBatch((dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0), job.opts),
+        hashed: withExtras((dedupe === true ? 2 : job.hashed || progress !== undefined ? 1 : 0) + (labels === true ? 3 : 0), job.opts, trace !== undefined && keep.count !== 0),
       })),
     );
   }

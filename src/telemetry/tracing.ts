@@ -160,15 +160,23 @@ export interface TracedJob {
   readonly traceLinks?: unknown;
 }
 
-/** The stored contexts of a job's dependencies, as span links; none for anything unreadable. */
-function dependencyLinks(stored: unknown): Link[] {
+/**
+ * Stored contexts as span links, `kind` their `sluice.link` attribute; none for anything unreadable: a job
+ * must never fail because a context is.
+ */
+function storedLinks(stored: unknown, kind: string): Link[] {
   if (!Array.isArray(stored)) return [];
   const links: Link[] = [];
   for (const item of stored) {
     const linked = unpackTraceContext(item);
-    if (linked !== undefined) links.push({ context: linked, attributes: { 'sluice.link': 'dependency' } });
+    if (linked !== undefined) links.push({ context: linked, attributes: { 'sluice.link': kind } });
   }
   return links;
+}
+
+/** A span's context in the stored form, for a job whose dependents link to its process span; undefined without an SDK. */
+export function storedSpanContext(span: Span): StoredTraceContext | undefined {
+  return packTraceContext(span.spanContext());
 }
 
 /** The consumer side of one worker. */
@@ -197,7 +205,7 @@ export class ConsumerSpans {
             {
               kind: SpanKind.CONSUMER,
               attributes: this.#attributes,
-              links: job.traceLinks === undefined ? [{ context: creation }] : [{ context: creation }, ...dependencyLinks(job.traceLinks)],
+              links: job.traceLinks === undefined ? [{ context: creation }] : [{ context: creation }, ...storedLinks(job.traceLinks, 'dependency')],
             },
             trace.setSpanContext(ROOT_CONTEXT, creation),
           );
@@ -209,6 +217,15 @@ export class ConsumerSpans {
       if (meta !== undefined) for (const [key, value] of Object.entries(meta)) span.setAttribute(ATTR_JOB_META + key, value);
     }
     return span;
+  }
+
+  /**
+   * Links a started process span to the process spans of the jobs it waited for: `stored`, the contexts
+   * their completes recorded (at most MAX_TRACE_LINKS are passed), `sluice.link` = `dependency.process`.
+   */
+  linkProcessed(span: Span, stored: readonly unknown[]): void {
+    const links = storedLinks(stored, 'dependency.process');
+    if (links.length > 0) span.addLinks(links);
   }
 
   /** Ends the process span with the attempt's outcome; undefined means the settle did not go through. */

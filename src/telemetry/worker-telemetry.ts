@@ -37,6 +37,11 @@ export class WorkerTelemetry {
     return span;
   }
 
+  /** Links `span` to the process spans of the jobs it waited for (tracing.ts ConsumerSpans.linkProcessed). */
+  linkProcessed(span: Span, stored: readonly unknown[]): void {
+    this.#spans.linkProcessed(span, stored);
+  }
+
   /**
    * `outcome` undefined: the settle was refused (lease lost, job removed) or did not reach Redis; the
    * worker reported that on its `error` event, and the attempt is not counted, as no event was emitted.

@@ -14,8 +14,9 @@ import {
 } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue, UnrecoverableError, Worker } from 'sluice';
+import { Queue, UnrecoverableError, Worker, type Job } from 'sluice';
 import { TRACE_CONTEXT_KEY } from '../../src/options.js';
+import { readLengthPrefixed } from '../../src/redis/packed.js';
 import { decode } from '../../src/serializer.js';
 import { runCommand, runFixture } from '../harness/child.js';
 import { uniqueQueue, useRedis } from '../harness/redis.js';
@@ -99,10 +100,51 @@ describe('with an SDK and an in-memory exporter', () => {
     const byJob = new Map(creates.map((span) => [span.attributes['messaging.message.id'] as string, id(span)]));
     const d = spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === jobs.D!.id);
     expect(d?.parentSpanContext?.spanId).toBe(byJob.get(jobs.D!.id));
-    expect(d?.links.map((link) => link.context.spanId)).toEqual([byJob.get(jobs.D!.id), byJob.get(jobs.B!.id), byJob.get(jobs.C!.id)]);
-    expect(d?.links.slice(1).map((link) => link.attributes?.['sluice.link'])).toEqual(['dependency', 'dependency']);
+    expect(d?.links.slice(0, 3).map((link) => link.context.spanId)).toEqual([byJob.get(jobs.D!.id), byJob.get(jobs.B!.id), byJob.get(jobs.C!.id)]);
+    expect(d?.links.slice(1, 3).map((link) => link.attributes?.['sluice.link'])).toEqual(['dependency', 'dependency']);
     const b = spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === jobs.B!.id);
     expect(b?.links).toHaveLength(1);
+  });
+
+  it("links a dependent's process span to the process spans of the jobs it waited for, recorded by their completes", async () => {
+    const name = uniqueQueue('traced-diamond');
+    const queue = new Queue(name, { connection: redis.connection });
+    const plain = await queue.add('plain', 0);
+    const { jobs } = await queue.addFlow({
+      jobs: [
+        { key: 'A', name: 'a', data: 1 },
+        { key: 'B', name: 'b', data: 2, dependsOn: ['A'] },
+        { key: 'C', name: 'c', data: 3, dependsOn: ['A'] },
+        { key: 'D', name: 'd', data: 4, dependsOn: ['B', 'C'] },
+      ],
+    });
+    // Only the jobs others wait for are marked to pass their process span's context on.
+    const passes = async (id: string): Promise<boolean> => 'tp' in (await storedOptions(queue, id));
+    expect(await Promise.all([plain.id, jobs.A!.id, jobs.B!.id, jobs.C!.id, jobs.D!.id].map(passes))).toEqual([false, true, true, true, false]);
+    expect('tp' in (await queue.getJob(jobs.A!.id))!.opts).toBe(false);
+    // D reads its dependencies' results past the contexts stored beside them.
+    const results = async (job: Job): Promise<unknown> => Object.values(await job.getDependencies()).map((dep) => dep.returnvalue);
+    const worker = new Worker(name, async (job) => (job.name === 'd' ? results(job) : job.name), { connection: redis.connection });
+    await waitFor('the five process spans', () => spans(`process ${name}`).length === 5);
+    await worker.close();
+    expect(((await queue.getJob(jobs.D!.id))?.returnvalue as string[]).sort()).toEqual(['b', 'c']);
+
+    const processOf = (id: string): ReadableSpan | undefined => spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === id);
+    const processLinks = (span: ReadableSpan | undefined): string[] =>
+      (span?.links ?? []).filter((link) => link.attributes?.['sluice.link'] === 'dependency.process').map((link) => link.context.spanId);
+    expect(processLinks(processOf(jobs.D!.id)).sort()).toEqual([id(processOf(jobs.B!.id)!), id(processOf(jobs.C!.id)!)].sort());
+    expect(processLinks(processOf(jobs.B!.id))).toEqual([id(processOf(jobs.A!.id)!)]);
+    expect(processLinks(processOf(jobs.C!.id))).toEqual([id(processOf(jobs.A!.id)!)]);
+    // The creation links stay: D's own creation context, then B's and C's.
+    expect(processOf(jobs.D!.id)?.links.filter((link) => link.attributes?.['sluice.link'] === 'dependency')).toHaveLength(2);
+    // What the completes sent: a record part more for A, B and C, nothing for D or the plain job.
+    const parts = async (id: string): Promise<number | undefined> => readLengthPrefixed((await queue.store.client.hgetBuffer(queue.store.keys.done, id)) ?? Buffer.alloc(0))?.length;
+    expect(await Promise.all([plain.id, jobs.A!.id, jobs.B!.id, jobs.C!.id, jobs.D!.id].map(parts))).toEqual([14, 15, 15, 15, 14]);
+    // The part more is not read back as anything of the job.
+    const a = await queue.getJob(jobs.A!.id);
+    expect([a?.state, a?.returnvalue, a?.processedBy]).toEqual(['completed', 'a', worker.consumer]);
+    expect(processLinks(processOf(plain.id))).toEqual([]);
+    await queue.close();
   });
 
   it('puts the send span and the process span in one trace: child of, and linked to, the creation context', async () => {

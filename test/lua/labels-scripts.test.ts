@@ -6,6 +6,7 @@ import { Status } from '../../src/redis/status.js';
 import type { AddInput } from '../../src/redis/store.js';
 import { KEEP_ALL, type Keep } from '../../src/options.js';
 import { encode } from '../../src/serializer.js';
+import { commandCalls } from '../harness/commandstats.js';
 import { useRedis } from '../harness/redis.js';
 import { input, useStore } from './store.js';
 
@@ -109,6 +110,28 @@ describe('label index: settles', () => {
     await add([{}]);
     await failForGood(await claim(), new Set(), { count: 1, age: -1 });
     expect(await index()).toEqual({ sets: {}, registry: {}, of: {}, labeled: 0 });
+  });
+
+  it('a complete that claims too reads the gate with its claim: its retention drops labeled entries, and on a queue without labels reads nothing more', async () => {
+    const completeClaiming = (jobs: ClaimedJob[], labeled: Set<string>) =>
+      lua.store.complete(
+        jobs.map((job) => ({ job, result, keep: { count: 1, age: -1 }, labels: labeled.has(job.id) })),
+        { consumer: 'w', count: 1, promoteLimit: 100 },
+      );
+    const [old] = (await add([{ labels: 'r' }])) as [string];
+    await complete(await claim(), new Set([old]), { count: 5, age: -1 });
+    await add([{}, {}, {}]);
+    const reply = await completeClaiming(await claim(1), new Set());
+    // Its retention of 1 deleted the labeled job, whose entries went with it.
+    expect(await index()).toEqual({ sets: {}, registry: {}, of: {}, labeled: 0 });
+    const [next] = reply.claimed?.kind === 'jobs' ? reply.claimed.jobs : [];
+    expect(next).toBeDefined();
+    // No label left in the queue: the gate is read with the claim's HMGET, never with an HGET of its own.
+    const before = await commandCalls(lua.client);
+    await completeClaiming([next!], new Set());
+    const after = await commandCalls(lua.client);
+    expect((after.get('hget') ?? 0) - (before.get('hget') ?? 0)).toBe(0);
+    expect(await lua.store.getCounts()).toMatchObject({ completed: 1, active: 1 });
   });
 
   it('moves a stalled job failed for good and a cancelled one (running or delayed) to f', async () => {
