@@ -192,7 +192,9 @@ describe.skipIf(!ready)('flows across queues on a Redis Cluster (3 masters on lo
   it('relays SIGKILLed between applying notes and deleting them, over and over: every dependent is still made waiting once and runs', async () => {
     const names = await threeMasters('xkill');
     const [q1, q2, q3] = names;
-    const env = { CLUSTER: JSON.stringify(connection.cluster), QUEUES: names.join(','), STALLED_TIMEOUT: '1500', STALLED_INTERVAL: '200', JOB_MS: '5' };
+    // A job whose process was killed runs again after its lease (5 s), however often: maxStalled is high, so a
+    // job killed twice is not failed as stalled (the machine may also be busy enough to miss a beat).
+    const env = { CLUSTER: JSON.stringify(connection.cluster), QUEUES: names.join(','), STALLED_TIMEOUT: '5000', STALLED_INTERVAL: '200', MAX_STALLED: '1000', JOB_MS: '5' };
     // One steady process for all three queues (one job at a time, so most go to the others), and flaky ones
     // that kill themselves between a delivery and its XDEL with probability 0.5, replaced as they die.
     const steady = runFixture('flow-cluster-worker', { ...env, CONCURRENCY: '1', JOB_MS: '20' });
@@ -239,7 +241,9 @@ describe.skipIf(!ready)('flows across queues on a Redis Cluster (3 masters on lo
     for (const q of counts) expect(await q.getCounts()).toMatchObject({ waiting: 0, active: 0, blocked: 0, failed: 0, completed: total });
     await waitFor('the outboxes to empty', async () => (await Promise.all(names.map((name) => admin.xlen(queueKeys(name, 'sluice', 1).outbox)))).every((n) => n === 0), 20_000);
     await expectNothingLeft(names);
-    for (const child of [steady, ...flaky]) child.process.kill('SIGTERM');
+    // SIGKILL, not SIGTERM: the last replacement may have started a moment ago, and a Worker closed within
+    // milliseconds of its start on a Cluster can wait forever for its claim loop (noted, not fixed here).
+    for (const child of [steady, ...flaky]) child.process.kill('SIGKILL');
     await Promise.all([steady, ...flaky].map((child) => child.exited));
     await Promise.all(counts.map((q) => q.close()));
     await queue.close();
