@@ -20,7 +20,8 @@
 --   a job that is not OK is left as it was;
 --   then Redis' time (ms): the settled jobs' finishedOn;
 --   then, with count > 0, claim.lua's reply (jobs, EMPTY or PAUSED with the ids to block on, NEEDS_INIT)
---   as one nested array}
+--   as one nested array; then 'noted' when the call wrote a note to the outbox (dependents.lua: a job in
+--   another slot waits for a job it settled), for the worker to relay it}
 -- Events: completed (per settled job, with the result); with count > 0 claim's (active; failed for a job
 --   whose hash cannot be used), in the same events entry; waiting, failed or removed for the jobs that
 --   waited for a settled job (dependents.lua); added (a batch's callback, when this call settled its last
@@ -124,9 +125,10 @@ end
 if settled > 0 then retention.apply(completedKey, base, now, true, metaKey, Q) end
 countFinished(Q, 'completed', settled)
 -- Jobs that wait for these (dependents.lua): after the claim, whose read of meta tells whether any wait.
-if settled > 0 then LINKS.completed(Q, jobs, out, JOB) end
+local noted = settled > 0 and LINKS.completed(Q, jobs, out, JOB)
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = now
 if claimed then out[#out + 1] = claimed end
+if noted then out[#out + 1] = 'noted' end
 return out

@@ -9,7 +9,8 @@
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
 -- Returns: {per job OK | LEASE_LOST (the job runs or ran elsewhere) | CANCELLED (a person cancelled it) | JOB_MISSING (it is gone: removed, obliterated),
---   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from}
+--   then Redis' time (ms, rounded up): finishedOn of a job failed for good, what a retry's delay counts from;
+--   then 'noted' when the call wrote a note to the outbox (dependents.lua), for the worker to relay it}
 -- Events: retrying (with delay and reason) or failed (with reason), per settled job; waiting, failed or
 --   removed for the jobs that waited for one failed for good (dependents.lua); added (a batch's callback,
 --   when this call failed its last member for good: batches.lua)
@@ -131,11 +132,13 @@ if active then
 end
 countFinished(Q, 'failed', failedForGood)
 if batches then flushBatches(Q, batches, eventsKey, maxLen) end
+local noted = false
 if failedForGood > 0 then
   Q.failed, Q.events, Q.maxLen = failedKey, eventsKey, maxLen
-  LINKS.failed(Q, jobs, out, JOB, retryDelayOf)
+  noted = LINKS.failed(Q, jobs, out, JOB, retryDelayOf)
 end
 flushEvents()
 -- Once per call, not per job: the worker gives its event listeners the job as it now is.
 out[#out + 1] = later
+if noted then out[#out + 1] = 'noted' end
 return out

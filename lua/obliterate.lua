@@ -3,10 +3,11 @@
 -- KEYS: meta id delayed completed failed events ctl rate schedules scheduleNext scheduleRuns groups... streams...
 -- ARGV: base force limit
 -- Returns: JOB_ACTIVE (jobs are running and force is 0: nothing deleted) | jobs (or, once no job is left,
---          labels' index keys, then batches' hashes) deleted by this call; 0 means the queue is gone; call again while it returns a
+--          labels' index keys, then batches' hashes, then flows' parts) deleted by this call; 0 means the queue is gone; call again while it returns a
 --          positive number
 -- Events: none (the events stream is deleted)
--- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys, then batches, per call
+-- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys, then batches, then
+--   parts of flows across slots (dependents.lua), per call
 --@include status
 --@include keys
 --@include groups
@@ -105,7 +106,16 @@ if #batchIds > 0 then
   redis.call('ZREM', batchesKey(base), unpack(batchIds))
   return #batchIds
 end
+-- Parts of flows across Cluster slots that waited for the rest of their flow (add-flow.lua).
+local flowIds = redis.call('ZRANGE', flowsKey(base), 0, limit - 1)
+if #flowIds > 0 then
+  local hashes = {}
+  for i, flow in ipairs(flowIds) do hashes[i] = flowKey(base, flow) end
+  redis.call('DEL', unpack(hashes))
+  redis.call('ZREM', flowsKey(base), unpack(flowIds))
+  return #flowIds
+end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
+redis.call('DEL', outboxKey(base), doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
   linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base), sharesTurnKey(base))
 return 0

@@ -30,6 +30,7 @@ export type SluiceErrorCode =
   | 'ERR_SLUICE_BULK_PARTIAL'
   | 'ERR_SLUICE_DECODE'
   | 'ERR_SLUICE_BATCH_PARTIAL'
+  | 'ERR_SLUICE_FLOW_PARTIAL'
   | 'ERR_SLUICE_SANDBOX'
   | 'ERR_SLUICE_JOB_STATE'
   | 'ERR_SLUICE_JOB_CANCELLED'
@@ -532,6 +533,32 @@ export class BatchIncompleteError extends SluiceError {
     this.batchId = batchId;
     this.added = added;
     this.failed = failed;
+  }
+}
+
+/**
+ * addFlow (or add with dependsOn) across queues on a Redis Cluster wrote some parts of the flow, one per
+ * queue slot, and not the rest: Redis failed after the first part (a call timed out, a master was lost), or
+ * the producer took longer than the workers' `flowPartTimeout` and a worker had already failed the jobs that
+ * waited for the rest. The jobs of the parts written that wait for the parts not written are failed by a
+ * worker of their queue after `flowPartTimeout` (or were already), and their dependents learn it by their
+ * policy; nothing waits forever. Add the flow again (with new job ids) if it should run. Code
+ * `ERR_SLUICE_FLOW_PARTIAL`.
+ */
+export class FlowIncompleteError extends SluiceError {
+  /** The flow's id, as the reasons of its jobs failed for it name it. */
+  readonly flowId: string;
+
+  /**
+   * Thrown by addFlow and add when a flow across Cluster slots was not written whole.
+   *
+   * @param flowId - The flow's id.
+   * @param message - What was written and what was not.
+   * @param cause - The Redis error that stopped it, if one did.
+   */
+  constructor(flowId: string, message: string, cause?: Error) {
+    super('ERR_SLUICE_FLOW_PARTIAL', message, cause === undefined ? undefined : { cause });
+    this.flowId = flowId;
   }
 }
 

@@ -4,7 +4,9 @@ import { MAX_TRACE_LINKS, type JobOptions, type OnFailureJob, type StoredJobOpti
 import type { StoredTraceContext } from './telemetry/trace-context.js';
 import type { ProducerSpans } from './telemetry/tracing.js';
 import { Status } from './redis/status.js';
-import type { AddInput, FlowInput } from './redis/store.js';
+import type { AddInput, FlowInput, QueueStore } from './redis/store.js';
+import { FlowRelay } from './flows-relay.js';
+import { writeAcrossSlots, type SlotJob, type SlotReply } from './flows-across-slots.js';
 import { validateQueueName } from './keys.js';
 export type { DependencyOutcome } from './dependencies.js';
 
@@ -26,8 +28,9 @@ export interface FlowJob<Data = unknown> {
   /** The job's name within the flow: unique in it, what dependsOn and getDependencies() use. */
   key: string;
   /**
-   * Another queue of the same prefix to add this job to. One Redis only: on a Redis Cluster a flow across
-   * queues is refused. The job takes this Queue's defaultJobOptions.
+   * Another queue of the same prefix to add this job to. On one Redis the whole flow is one atomic write; on
+   * a Redis Cluster each queue's part is (docs/guide/workflows.md). The job takes this Queue's
+   * defaultJobOptions.
    *
    * @defaultValue the Queue's own queue
    */
@@ -110,7 +113,7 @@ export interface FlowHost extends JobOwner {
   /** Another queue of the prefix: its priority levels (null: it does not exist), and an owner for its Jobs. */
   levelsOf(queue: string): Promise<number | null>;
   ownerFor(queue: string, levels: number): JobOwner;
-  /** The connection is a Redis Cluster, where no script may touch two queues. */
+  /** The connection is a Redis Cluster, where no script may touch two queues: src/flows-across-slots.ts. */
   readonly clustered: boolean;
 }
 
@@ -233,6 +236,8 @@ export function flowOrder(keys: readonly string[], deps: readonly (readonly numb
 
 export class Flows {
   readonly #host: FlowHost;
+  /** On a Cluster, for flows across queues: made on the first. */
+  #relay: FlowRelay | undefined;
 
   constructor(host: FlowHost) {
     this.#host = host;
@@ -325,14 +330,9 @@ export class Flows {
   /** One add-flow call; `duplicateIsJob`: a jobId that exists answers with that job (add), not a refusal. */
   async #write(planned: Planned[], duplicateIsJob: boolean): Promise<Job[]> {
     const host = this.#host;
-    // Other queues: on one Redis the script writes their keys too; a Cluster keeps them on other masters.
+    // Other queues: on one Redis the script writes their keys too; a Cluster keeps them on other masters,
+    // so the flow goes as one part per run of jobs of one queue (src/flows-across-slots.ts).
     const others = [...new Set([...planned.map((p) => p.queue), ...planned.flatMap((p) => p.external.map((e) => e.queue))].filter((q) => q !== ''))];
-    if (others.length > 0 && host.clustered) {
-      throw new ValidationError(
-        `a flow across queues ('${host.name}' and '${others[0] as string}') needs one Redis: on a Redis Cluster two queues are two slots, ` +
-          'which no script may touch together; keep the flow in one queue (docs/ARCHITECTURE.md has the design that is not built)',
-      );
-    }
     const levels = new Map<string, number>();
     for (const queue of others) {
       const found = await host.levelsOf(queue);
@@ -384,7 +384,7 @@ export class Flows {
       };
     });
     await host.ready();
-    const reply = await host.store.addFlow(inputs, MAX_DEPENDENTS);
+    const reply = host.clustered && levels.size > 0 ? await this.#writeAcrossSlots(planned, inputs, levels) : await host.store.addFlow(inputs, MAX_DEPENDENTS);
     if ('refused' in reply) {
       const { refused, detail } = reply;
       if (refused === Status.DUPLICATE && duplicateIsJob && prepared[0]?.input.jobId === detail) {
@@ -410,6 +410,19 @@ export class Flows {
         state: p.local.length + p.external.length > 0 ? 'blocked' : 'waiting',
       });
     });
+  }
+
+  /** A flow across queues on a Cluster: written part by part, each part one add-flow call in its queue's slot. */
+  #writeAcrossSlots(planned: Planned[], inputs: FlowInput[], levels: Map<string, number>): Promise<SlotReply> {
+    const host = this.#host;
+    const own = host.name;
+    const jobs: SlotJob[] = planned.map((p, n) => {
+      const { queue: _queue, deps: _deps, ...input } = inputs[n] as FlowInput;
+      return { input, queue: p.queue === '' ? own : p.queue, local: p.local, external: p.external.map(({ queue, id }) => ({ queue: queue === '' ? own : queue, id })) };
+    });
+    this.#relay ??= new FlowRelay(host.store.client, host.store.keys.prefix, host.store.eventsMaxLen);
+    const storeOf = (queue: string): QueueStore => (queue === own ? host.store : host.ownerFor(queue, levels.get(queue) as number).store);
+    return writeAcrossSlots(jobs, { storeOf, relay: this.#relay, maxDependents: MAX_DEPENDENTS });
   }
 }
 

@@ -93,6 +93,7 @@ export {
   ReplicationError,
   BulkAddError,
   BatchIncompleteError,
+  FlowIncompleteError,
   SandboxError,
   JobStateError,
   JobCancelledError,

@@ -10,8 +10,8 @@ import { partitionTag } from './partitions/placement.js';
  * `base .. 'job:' .. id` in lua/includes/keys.lua, the completed jobs' hash as `base .. 'done'` and the
  * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
  * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
- * BLOCKED, LINKED), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL), the batches' (BATCH,
- * BATCHES) and SHARES_TURN below, and test/unit/keys.test.ts checks the two agree.
+ * BLOCKED, LINKED, OUTBOX, FLOWS, FLOW), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL), the
+ * batches' (BATCH, BATCHES) and SHARES_TURN below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -32,6 +32,9 @@ const DEPS = 'deps:';
 const DEPENDENTS = 'dependents:';
 const BLOCKED = 'blocked';
 const LINKED = 'linked';
+const OUTBOX = 'outbox';
+const FLOWS = 'flows';
+const FLOW = 'flow:';
 const LABELS = 'labels';
 const LABELS_OF = 'labels:of';
 const LABEL = 'label:';
@@ -123,6 +126,15 @@ export interface QueueKeys {
   deps(id: string): string;
   /** Set: the jobs that wait for job `id`. */
   dependents(id: string): string;
+  /**
+   * Stream: notes of ends to pass to jobs of other queues, on a Redis Cluster (a flow across slots,
+   * src/flows-relay.ts): written by the script that ends a job, deleted once a relay applied them.
+   */
+  readonly outbox: string;
+  /** Sorted set: parts of flows across slots that wait for the rest of their flow, flow id -> when written (ms). */
+  readonly flows: string;
+  /** Hash: such a part (src/flows-across-slots.ts): `last`, the queue of its flow's last part, and `jobs`, those waiting. */
+  flow(id: string): string;
   /** Sorted set: the jobs with label `label` in `phase`: 'q' waiting, delayed or active (by creation), 'c' completed, 'f' failed (by finish time). */
   label(label: string, phase: LabelPhase): string;
   /** Hash: a batch's counters, its callbacks and whether they fired (lua/includes/batches.lua). */
@@ -244,6 +256,9 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     linked: base + LINKED,
     deps: (id) => base + DEPS + id,
     dependents: (id) => base + DEPENDENTS + id,
+    outbox: base + OUTBOX,
+    flows: base + FLOWS,
+    flow: (id) => base + FLOW + id,
     label: (label, phase) => `${base}${LABEL}${label}:${phase}`,
     partition: {
       index: partition.index,

@@ -42,6 +42,8 @@ import { IdleWait } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
+import { RelayLoop } from './worker/relay-loop.js';
+import { FlowRelay } from './flows-relay.js';
 import { RunningJobs, type Running } from './worker/running-jobs.js';
 import { ScheduleStore } from './redis/schedule-store.js';
 import { ScheduleRunner } from './schedules/runner.js';
@@ -117,6 +119,8 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #reaper: Reaper;
   /** A partitioned Worker's rebalancer of the queue's limit shares (the outer Worker's only). */
   readonly #shares: ShareMover | undefined;
+  /** On a Redis Cluster: relays this queue's notes to jobs of other queues (src/flows-relay.ts). */
+  readonly #relay: RelayLoop | undefined;
   readonly #schedules: ScheduleRunner | undefined;
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
@@ -188,7 +192,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const settings = queueSettings(options);
     const { inner, count, index, consumed } = workerPartitions(options, settings.partitions);
     const keys = queueKeys(name, settings.prefix, settings.levels, { index, count });
-    const { concurrency, prefetch, prefetchGiven, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout } = workerSettings(options);
+    const { concurrency, prefetch, prefetchGiven, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout, flowPartTimeout } = workerSettings(options);
     this.#gate = inner?.gate ?? new ClaimGate(concurrency, prefetch, prefetchGiven);
     this.#strategies = { ...options.backoffStrategies };
     this.#throttle = outboundThrottle(options.outbound);
@@ -209,8 +213,13 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#events = inner?.events ?? this;
     this.#checkConfig = inner?.checkConfig ?? once(() => checkRedisConfig(this.store, this.#redisConfig, `Worker '${this.name}'`));
     this.store = new QueueStore(this.#connection.client, keys, settings.eventsMaxLen);
-    this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT });
     const onError = (error: Error): void => this.#report(error);
+    // Flows refuse partitioned queues, so only a whole queue on a Cluster has an outbox to relay.
+    if (this.store.clustered && count === 1) {
+      const relay = new FlowRelay(this.#connection.client, settings.prefix, settings.eventsMaxLen);
+      this.#relay = new RelayLoop(relay, name, stalledInterval, flowPartTimeout, onError);
+    }
+    this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT }, () => this.#relay?.kick());
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
     this.#cancels = new CancelWatch(ControlStore.of(this.store));
     const presence = inner?.presence ?? (() => ({ concurrency: this.#gate.concurrency, running: this.running, paused: this.#gate.paused }));
@@ -316,6 +325,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           this.#leases.start();
           this.#reaper.start();
           this.#shares?.start();
+          this.#relay?.start();
           this.#schedules?.start();
           ready = true;
         }
@@ -637,7 +647,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();
     // A partitioned Worker's sandbox runs its siblings' jobs too: it closes once they are done.
-    await Promise.all([this.#leases.stop(), this.#reaper.stop(), this.#shares?.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
+    await Promise.all([this.#leases.stop(), this.#reaper.stop(), this.#shares?.stop(), this.#relay?.stop(), schedulesStopped, siblingsClosed.then(() => this.#sandbox?.close())]);
     await closeConnection(this.#connection);
     untrackOpen(this);
     this.emit('closed');

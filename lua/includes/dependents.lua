@@ -9,8 +9,11 @@
 --
 -- A job is named in dependents sets and deps fields as '{queue}id': its queue's hash tag, then its id, so a
 -- flow may span queues of one prefix. On one Redis the scripts then touch the other queue's keys (built
--- from the base, keys.lua otherBase), atomically; on a Cluster two queues are two slots and src/flows.ts
--- refuses such a flow (docs/ARCHITECTURE.md has the design that would make it work there).
+-- from the base, keys.lua otherBase), atomically. On a Cluster two queues are two slots: a dependent in
+-- another queue is a member '>{queue}id' (written by add-flow's `links`, src/flows-across-slots.ts), and
+-- its dependency's end becomes a note in the ending queue's outbox (LINKS.note), in the same script; a
+-- relay (src/flows-relay.ts) applies it in the dependent's slot with deliver-notes.lua, through
+-- LINKS.ended, which applies an end once however often it is told.
 --
 -- A deps value is three length-prefixed parts (packed.lua): outcome, key, value. Outcomes: 'w' not ended
 -- yet, 'c' completed (value: its result as the worker encoded it), 'f' failed for good (value: the reason),
@@ -48,19 +51,11 @@ end
 -- How dependents sets and deps fields name job `id` of the queue of C.
 function LINKS.ref(C, id) return '{' .. LINKS.name(C) .. '}' .. id end
 
--- The context of queue `name` of the same prefix, made once per call; nil when the queue does not exist
--- (never initialised, or obliterated).
-function LINKS.context(C, name)
-  if name == LINKS.name(C) then return C end
-  C.others = C.others or {}
-  local O = C.others[name]
-  if O ~= nil then return O or nil end
-  local base = otherBase(C.base, LINKS.name(C), name)
+-- The context of the queue whose keys start with `base`, built from its meta's levels; nil when the queue
+-- does not exist (never initialised, or obliterated).
+local function contextOf(base, now, maxLen)
   local levels = tonumber(redis.call('HGET', queueKeysOf(base).meta, 'levels') or '0')
-  if levels < 1 then
-    C.others[name] = false
-    return nil
-  end
+  if levels < 1 then return nil end
   local streams, levelKeys = {}, {}
   for level = 1, levels do
     levelKeys[level] = levelKey(base, level - 1)
@@ -68,10 +63,41 @@ function LINKS.context(C, name)
   end
   streams[levels + 1] = admitKey(base)
   local K = queueKeysOf(base)
-  O = { base = base, name = name, idKey = K.id, levels = levelKeys, streams = streams, G = groupKeysOf(base), ctl = K.ctl,
-    meta = K.meta, now = C.now, failed = K.failed, events = K.events, maxLen = C.maxLen, root = C }
+  return { base = base, idKey = K.id, levels = levelKeys, streams = streams, G = groupKeysOf(base), ctl = K.ctl,
+    meta = K.meta, now = now, failed = K.failed, events = K.events, maxLen = maxLen }
+end
+
+-- A script's own context from its queue's base (deliver-notes, abandon-flow), or nil when the queue is gone.
+function LINKS.own(base, now, maxLen) return contextOf(base, now, maxLen) end
+
+-- The context of queue `name` of the same prefix, made once per call; nil when the queue does not exist
+-- (never initialised, or obliterated).
+function LINKS.context(C, name)
+  if name == LINKS.name(C) then return C end
+  C.others = C.others or {}
+  local O = C.others[name]
+  if O ~= nil then return O or nil end
+  O = contextOf(otherBase(C.base, LINKS.name(C), name), C.now, C.maxLen)
+  if not O then
+    C.others[name] = false
+    return nil
+  end
+  O.name, O.root = name, C
   C.others[name] = O
   return O
+end
+
+-- Job d of queue q, in another slot (a '>' member), learns of an end through C's outbox: a note the relay
+-- applies there (deliver-notes.lua). kind 'e': an end of job `dep` (a ref) with `outcome` and `value`; 'd':
+-- flow `d` was written whole (add-flow.lua's `flow`); `trace`, when given, the ended job's process span's
+-- context (field 't'). Not trimmed: a relay deletes a note once it applied it, so the stream holds the
+-- notes not applied yet.
+function LINKS.note(C, kind, q, d, dep, outcome, value, trace)
+  if trace then
+    redis.call('XADD', outboxKey(C.base), '*', 'k', kind, 'q', q, 'd', d, 'r', dep, 'o', outcome, 'v', value, 't', trace)
+  else
+    redis.call('XADD', outboxKey(C.base), '*', 'k', kind, 'q', q, 'd', d, 'r', dep, 'o', outcome, 'v', value)
+  end
 end
 
 -- Events go to one queue's stream per XADD (events.lua): before emitting for another queue than the one
@@ -107,7 +133,7 @@ local function unblock(C, d, ended)
   emit(C.events, C.maxLen, 'waiting', d, '')
 end
 
-local function failBlocked(C, d, reason, ended)
+function LINKS.failBlocked(C, d, reason, ended)
   redis.call('ZREM', blockedKey(C.base), d)
   local now = int(C.now)
   redis.call('HSET', jobKey(C.base, d), 'state', 'failed', 'err', reason, 'stack', '', 'fon', now)
@@ -125,6 +151,15 @@ local function removeBlocked(C, d, ended)
   eventsFor(C)
   emit(C.events, C.maxLen, 'removed', d, '')
   ended[#ended + 1] = { C, d, 'r', '' }
+end
+
+-- Job d of C's queue waited for a part of its flow that was never written (abandon-flow.lua): an onFailure
+-- job becomes waiting (its flow failed), a job with policy 'remove' is removed, any other fails with `reason`.
+function LINKS.abandoned(C, d, reason, ended)
+  local pol = redis.call('HGET', jobKey(C.base, d), 'pol')
+  if pol == 'onfail' then unblock(C, d, ended)
+  elseif pol == 'remove' then removeBlocked(C, d, ended)
+  else LINKS.failBlocked(C, d, reason, ended) end
 end
 
 -- Job d of C's queue learns that its dependency `dep` (a ref, LINKS.ref) ended with `outcome` and `value`
@@ -157,17 +192,18 @@ function LINKS.ended(C, d, dep, outcome, value, ended, trace)
     local named = "dependency '" .. key .. "'"
     if q ~= LINKS.name(C) then named = named .. ' (job ' .. id .. " of queue '" .. q .. "')"
     elseif key ~= id then named = named .. ' (job ' .. id .. ')' end
-    if outcome == 'f' then failBlocked(C, d, named .. ' failed: ' .. value, ended)
-    else failBlocked(C, d, named .. ' was removed', ended) end
+    if outcome == 'f' then LINKS.failBlocked(C, d, named .. ' failed: ' .. value, ended)
+    else LINKS.failBlocked(C, d, named .. ' was removed', ended) end
   end
 end
 
 -- Ends linked jobs: `ended` holds {context, id, outcome, value, trace?} of jobs that are members of their queue's
 -- linked set. Each leaves it, its own deps hash goes, and each of its dependents learns the outcome, which
--- may end them in turn (appended to `ended`). Loop bound: a job is appended at most once (only a blocked
--- job is, and it stops being blocked), so at most the jobs that depend on these, transitively.
+-- may end them in turn (appended to `ended`); a dependent in another slot, through a note. Returns whether
+-- it wrote a note. Loop bound: a job is appended at most once (only a blocked job is, and it stops being
+-- blocked), so at most the jobs that depend on these, transitively.
 function LINKS.settle(C, ended)
-  local i, touched = 1, {}
+  local i, touched, noted = 1, {}, false
   while ended[i] do
     local E, id, outcome, value, trace = ended[i][1], ended[i][2], ended[i][3], ended[i][4], ended[i][5]
     i = i + 1
@@ -181,20 +217,43 @@ function LINKS.settle(C, ended)
     local ref = LINKS.ref(E, id)
     for _, member in ipairs(dependents) do
       local q, d = string.match(member, '^{([^}]*)}(.*)$')
-      local D = q and LINKS.context(C, q)
-      if D then LINKS.ended(D, d, ref, outcome, value, ended, trace) end
+      if q then
+        local D = LINKS.context(C, q)
+        if D then LINKS.ended(D, d, ref, outcome, value, ended, trace) end
+      else
+        q, d = string.match(member, '^>{([^}]*)}(.*)$')
+        if q then
+          LINKS.note(E, 'e', q, d, ref, outcome, value, trace)
+          noted = true
+        end
+      end
     end
   end
   for E, n in pairs(touched) do redis.call('HINCRBY', E.meta, 'linked', int(-n)) end
   -- Events gathered for another queue are written now: the caller's own come after them.
   eventsFor(C)
+  return noted
+end
+
+-- Dependent `member` (a dependents set's member) of C's queue's job `dep` (a ref) learns an end that
+-- happened before it was linked (add-flow.lua's links to an ended job): at once in C's slot, or by a note.
+-- Returns whether it wrote a note.
+function LINKS.tell(C, member, dep, outcome, value, ended)
+  local q, d = string.match(member, '^>{([^}]*)}(.*)$')
+  if q then
+    LINKS.note(C, 'e', q, d, dep, outcome, value)
+    return true
+  end
+  q, d = string.match(member, '^{([^}]*)}(.*)$')
+  LINKS.ended(C, d, dep, outcome, value, ended)
+  return false
 end
 
 -- The members of `candidates` ({id, outcome, value} each, jobs of C's queue) that are linked, settled as
--- LINKS.settle does. A value may be a function, called only for a linked job (reading a record's result,
--- and the process span's context after it when there is one).
+-- LINKS.settle does (and its answer: whether it wrote a note). A value may be a function, called only for
+-- a linked job (reading a record's result, and the process span's context after it when there is one).
 function LINKS.settleMembers(C, candidates)
-  if #candidates == 0 then return end
+  if #candidates == 0 then return false end
   local ids = {}
   for i, c in ipairs(candidates) do ids[i] = c[1] end
   local member = redis.call('SMISMEMBER', linkedKey(C.base), unpack(ids))
@@ -206,7 +265,8 @@ function LINKS.settleMembers(C, candidates)
       ended[#ended + 1] = { C, c[1], c[2], value, trace }
     end
   end
-  if #ended > 0 then LINKS.settle(C, ended) end
+  if #ended > 0 then return LINKS.settle(C, ended) end
+  return false
 end
 
 -- complete.lua: the jobs of the batch that completed (statuses[n] OK), read again from the packed `jobs`
@@ -215,7 +275,7 @@ end
 -- job whose `hashed` starts with 't' has one part more in its record, after `err stack progress by`: its
 -- process span's context (src/redis/done-record.ts); only such a job's record is read past its result.
 function LINKS.completed(C, jobs, statuses, format)
-  if not LINKS.open(C) then return end
+  if not LINKS.open(C) then return false end
   local candidates, at, n = {}, 1, 0
   while at <= #jobs do
     local id, _, _, _, _, _, record, result, hashed, nextAt = struct.unpack(format, jobs, at)
@@ -233,17 +293,17 @@ function LINKS.completed(C, jobs, statuses, format)
       end }
     end
   end
-  LINKS.settleMembers(C, candidates)
+  return LINKS.settleMembers(C, candidates)
 end
 
 -- fail.lua: the jobs of the batch that failed for good (statuses[n] OK and a retry delay of -1).
 function LINKS.failed(C, jobs, statuses, format, retryDelayOf)
-  if not LINKS.open(C) then return end
+  if not LINKS.open(C) then return false end
   local candidates, at, n = {}, 1, 0
   while at <= #jobs do
     local id, _, _, retryDelay, reason, _, _, _, _, _, _, _, _, _, _, _, _, _, nextAt = struct.unpack(format, jobs, at)
     at, n = nextAt, n + 1
     if id ~= '' and statuses[n] == STATUS.OK and retryDelayOf(retryDelay) < 0 then candidates[#candidates + 1] = { id, 'f', reason } end
   end
-  LINKS.settleMembers(C, candidates)
+  return LINKS.settleMembers(C, candidates)
 end

@@ -1,8 +1,8 @@
 -- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history, the
 -- dedupe keys, the flows' keys, the worker registry, the label index and the batches' keys. Mirrors
 -- src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED,
--- LINKED, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES, SHARES_TURN); test/unit/keys.test.ts checks
--- they agree.
+-- LINKED, OUTBOX, FLOWS, FLOW, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES, SHARES_TURN);
+-- test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
 -- Completed and failed per minute (history.lua): the minutes before the current one, and the current one.
@@ -39,6 +39,12 @@ local function depsKey(base, id) return base .. 'deps:' .. id end
 local function dependentsKey(base, id) return base .. 'dependents:' .. id end
 local function blockedKey(base) return base .. 'blocked' end
 local function linkedKey(base) return base .. 'linked' end
+-- Flows across Cluster slots (dependents.lua, add-flow.lua): the notes of ends for jobs of other queues
+-- (stream), the parts of flows waiting for the rest of their flow (sorted set, flow id -> when written) and
+-- each such part (hash: `last`, `jobs`).
+local function outboxKey(base) return base .. 'outbox' end
+local function flowsKey(base) return base .. 'flows' end
+local function flowKey(base, id) return base .. 'flow:' .. id end
 
 -- Another queue of the same prefix, for a flow across queues (dependents.lua): its base, and the names of
 -- its level streams, admit stream and group keys as src/keys.ts builds them (test/unit/keys.test.ts).

@@ -57,14 +57,24 @@ export interface SettleReply {
   statuses: StatusCode[];
   /** Redis' time of the call (ms): finishedOn of the jobs it finished, what a retry's delay counts from. */
   at: number;
+  /** The call wrote a note to the queue's outbox (a dependent in another Cluster slot): relay it (src/flows-relay.ts). */
+  noted: boolean;
 }
 
-/** fail, release: one status per job, in the batch's order, then Redis' time. */
+/** The 'noted' a settle script appends last when it wrote to the outbox (lua/complete.lua, lua/fail.lua). */
+function notedAtEnd(values: readonly Reply[]): boolean {
+  const last = values[values.length - 1];
+  return (Buffer.isBuffer(last) || typeof last === 'string') && last.toString() === 'noted';
+}
+
+/** fail, release: one status per job, in the batch's order, then Redis' time, then 'noted' when it wrote a note. */
 export function settleReply(reply: unknown): SettleReply {
-  return settleValues(list(reply, 'a settle script'), 'a settle script');
+  const values = list(reply, 'a settle script');
+  const noted = notedAtEnd(values);
+  return { ...settleValues(noted ? values.slice(0, -1) : values, 'a settle script'), noted };
 }
 
-function settleValues(values: readonly Reply[], what: string): SettleReply {
+function settleValues(values: readonly Reply[], what: string): Omit<SettleReply, 'noted'> {
   if (values.length === 0) throw new ScriptError(`${what} returned no time`);
   return { statuses: values.slice(0, -1).map((code) => status(code, what)), at: num(values[values.length - 1]) };
 }
@@ -74,12 +84,14 @@ export interface CompleteReply extends SettleReply {
   claimed: ClaimResult | undefined;
 }
 
-/** complete: settleReply's values, then, when it claimed too, claim's reply as one nested array. */
+/** complete: settleReply's values, then, when it claimed too, claim's reply as one nested array, then 'noted'. */
 export function completeReply(reply: unknown): CompleteReply {
-  const values = list(reply, 'complete');
+  const all = list(reply, 'complete');
+  const noted = notedAtEnd(all);
+  const values = noted ? all.slice(0, -1) : all;
   const last = values[values.length - 1];
-  if (!Array.isArray(last)) return { ...settleValues(values, 'complete'), claimed: undefined };
-  return { ...settleValues(values.slice(0, -1), 'complete'), claimed: claimReply(last) };
+  if (!Array.isArray(last)) return { ...settleValues(values, 'complete'), claimed: undefined, noted };
+  return { ...settleValues(values.slice(0, -1), 'complete'), claimed: claimReply(last), noted };
 }
 
 /** init and check: a status, and for a mismatch what Redis recorded. */
@@ -112,6 +124,23 @@ export function batchAddReply(reply: unknown): BatchAddReply {
   if (code === Status.OK) return { status: code, batch: str(values[1]), first: num(values[2]) };
   if (code === Status.BATCH_MISSING || code === Status.BATCH_SEALED || code === Status.BATCH_EXISTS || code === Status.LEVELS_MISMATCH) return { status: code };
   throw new ScriptError(`batch-add returned status ${code}`);
+}
+
+/** deliver-notes: whether the jobs it ended wrote notes in turn, and how many 'd' notes found their part abandoned. */
+export function deliverNotesReply(reply: unknown): { noted: boolean; lost: number } {
+  const values = list(reply, 'deliver-notes');
+  return { noted: num(values[0]) === 1, lost: num(values[1]) };
+}
+
+/** abandon-flow: how many jobs it ended and whether their cascade wrote notes, or why it did nothing. */
+export type AbandonFlowReply = { status: typeof Status.OK; ended: number; noted: boolean } | { status: typeof Status.NOT_DUE | typeof Status.JOB_MISSING };
+
+export function abandonFlowReply(reply: unknown): AbandonFlowReply {
+  const values = list(reply, 'abandon-flow');
+  const code = status(values[0], 'abandon-flow');
+  if (code === Status.OK) return { status: code, ended: num(values[1]), noted: num(values[2]) === 1 };
+  if (code === Status.NOT_DUE || code === Status.JOB_MISSING) return { status: code };
+  throw new ScriptError(`abandon-flow returned status ${code}`);
 }
 
 /** add-flow: the ids of the jobs in order, or why nothing was written (lua/add-flow.lua's Returns). */

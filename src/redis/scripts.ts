@@ -4,7 +4,9 @@ import { Cluster } from 'ioredis';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
+  abandonFlowReply,
   addFlowReply,
+  deliverNotesReply,
   addReply,
   batchAddReply,
   claimReply,
@@ -84,10 +86,14 @@ export const SCRIPTS = {
   },
   'add-flow': {
     keys: ['id', 'meta', 'failed', 'events', 'ctl', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen', 'maxDependents'],
+    args: ['base', 'group', 'eventsMaxLen', 'maxDependents', 'flow', 'links'],
     perJob: ['key', 'queue', 'jobId', 'name', 'data', 'opts', 'prio', 'grp', 'policy', 'deps'],
     decode: addFlowReply,
   },
+  // A flow across Redis Cluster slots (src/flows-relay.ts): notes applied in their jobs' slot, and a part
+  // of a flow that never became whole ended.
+  'deliver-notes': { keys: ['meta'], args: ['base', 'eventsMaxLen', 'notes'], decode: deliverNotesReply },
+  'abandon-flow': { keys: ['meta'], args: ['base', 'eventsMaxLen', 'flow', 'olderThan', 'reason'], decode: abandonFlowReply },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
     args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],

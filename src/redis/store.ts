@@ -42,7 +42,7 @@ export interface AddInput {
   labels?: string | undefined;
 }
 
-/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are 'L<n>' or 'E<id>' refs. */
+/** One job of an add-flow call (lua/add-flow.lua's per-job values); `deps` are its refs ('L<n>', 'E<id>', ...). */
 export interface FlowInput {
   key: string;
   /** '' for the store's own queue, else another queue of its prefix. */
@@ -54,7 +54,19 @@ export interface FlowInput {
   prio: number;
   grp: string;
   policy: 'fail' | 'ignore' | 'remove' | 'onfail';
-  deps: string[];
+  deps: (string | Buffer)[];
+}
+
+/** One part of a flow across Cluster slots, as add-flow takes it (lua/add-flow.lua's `flow` and `links`). */
+export interface FlowPart {
+  /** The flow's id. */
+  flow: string;
+  /** The queue of the flow's last part when jobs of this part wait for later parts, else ''. */
+  last: string;
+  /** In the last part: the queues whose parts wait, each told by a note that the flow is whole. */
+  done: readonly string[];
+  /** Jobs of earlier parts that wait for jobs of this queue: 'L<n>' or 'E<id>', and the dependents-set member. */
+  links: readonly { dependency: string; member: string }[];
 }
 
 /**
@@ -204,14 +216,19 @@ export class QueueStore implements SettingsSource {
     return runScript(this.client, 'add', this.#addKeys, args, jobs);
   }
 
-  /** Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. */
-  addFlow(jobs: readonly FlowInput[], maxDependents: number): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
+  /**
+   * Jobs with dependencies, all or none (lua/add-flow.lua); src/flows.ts orders and checks them first. `part`:
+   * one part of a flow across Cluster slots (src/flows-across-slots.ts).
+   */
+  addFlow(jobs: readonly FlowInput[], maxDependents: number, part?: FlowPart): Promise<{ ids: string[] } | { refused: StatusCode; detail: string }> {
     const { id, meta, failed, events, ctl } = this.keys;
+    const flow = part === undefined ? '' : lengthPrefixed([part.flow, part.last, ...part.done]);
+    const links = part === undefined ? '' : lengthPrefixed(part.links.flatMap(({ dependency, member }) => [dependency, member]));
     return runScript(
       this.client,
       'add-flow',
       { id, meta, failed, events, ctl, ...this.tail },
-      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents },
+      { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, maxDependents, flow, links },
       jobs.map((job) => ({ ...job, deps: lengthPrefixed(job.deps) })),
     );
   }

@@ -52,6 +52,15 @@ export interface WorkerOptions extends Omit<QueueOptions, 'defaultJobOptions' | 
    */
   stalledInterval?: number;
   /**
+   * On a Redis Cluster, how long (ms, at least 100) a part of a flow across queues may wait for the rest of
+   * its flow before this worker fails its waiting jobs: the producer stopped before writing the rest
+   * (docs/guide/workflows.md). A producer writes a flow's parts within milliseconds; this bounds how long
+   * the jobs of a flow cut short stay blocked. Checked once per `stalledInterval`.
+   *
+   * @defaultValue `60000`
+   */
+  flowPartTimeout?: number;
+  /**
    * How often leases are extended, in ms (at least 10); must be shorter than `stalledTimeout`. On a
    * partitioned queue, also how often the queue-wide limit's shares are moved toward the load.
    *
@@ -151,6 +160,7 @@ export interface WorkerSettings {
   stalledInterval: number;
   heartbeat: number;
   blockTimeout: number;
+  flowPartTimeout: number;
 }
 
 export function workerSettings(options: WorkerOptions | ChunkWorkerOptions): WorkerSettings {
@@ -164,7 +174,8 @@ export function workerSettings(options: WorkerOptions | ChunkWorkerOptions): Wor
     throw new ValidationError(`heartbeatInterval (${heartbeat} ms) must be shorter than stalledTimeout (${stalledTimeout} ms), or every long job would be taken back`);
   }
   const blockTimeout = assertDuration('blockTimeout', options.blockTimeout ?? 5000, 1);
-  return { concurrency, prefetch, prefetchGiven: options.prefetch !== undefined, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout };
+  const flowPartTimeout = assertDuration('flowPartTimeout', options.flowPartTimeout ?? 60_000, 100);
+  return { concurrency, prefetch, prefetchGiven: options.prefetch !== undefined, stalledTimeout, maxStalled, stalledInterval, heartbeat, blockTimeout, flowPartTimeout };
 }
 
 /**

@@ -70,6 +70,8 @@ export class Settler {
   constructor(
     private readonly store: QueueStore,
     private readonly claimer: Claimer,
+    /** Called when a settle call wrote notes for jobs in other Cluster slots (SettleReply.noted): relay them. */
+    private readonly onNoted: () => void = () => undefined,
   ) {}
 
   complete(input: CompleteInput): Promise<Settled> {
@@ -158,6 +160,7 @@ export class Settler {
       return;
     }
     this.#out--;
+    if (reply.noted) this.onNoted();
     answer(batch, reply);
     turn?.resolve(reply.claimed);
   }
@@ -174,6 +177,7 @@ export class Settler {
       return;
     }
     this.#out--;
+    if (reply.noted) this.onNoted();
     answer(batch, reply);
   }
 }

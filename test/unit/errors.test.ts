@@ -25,6 +25,7 @@ describe('errors', () => {
       new sluice.ReplicationError(0, 1, 100),
       new sluice.BulkAddError([], [{ index: 0, error: new Error('x') }], 1),
       new sluice.BatchIncompleteError('b', 0, [{ index: 0, error: new Error('x') }], 1),
+      new sluice.FlowIncompleteError('f', 'flow'),
       new sluice.DecodeError('d'),
       new sluice.JobStateError('1', 'completed', 's'),
       new sluice.JobCancelledError('1', 'cancelled'),

@@ -68,6 +68,10 @@ describe('queue keys', () => {
       `${keys.base}${blocked}`,
       `${keys.base}${linked}`,
     ]);
+    const outbox = /outboxKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const flows = /flowsKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const flow = /flowKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
+    expect([keys.outbox, keys.flows, keys.flow('f7')]).toEqual([`${keys.base}${outbox}`, `${keys.base}${flows}`, `${keys.base}${flow}f7`]);
     const batch = /batchKey\(base, id\) return base \.\. '([^']+)' \.\. id/.exec(lua)?.[1];
     expect(keys.batch('b7')).toBe(`${keys.base}${batch}b7`);
     const batches = /batchesKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
