@@ -111,6 +111,23 @@ describe('flows across slots in the scripts', () => {
     await q.close();
   });
 
+  it("carries a traced dependency's process span context across: in the note, then in the dependent's deps value", async () => {
+    const q = await queues();
+    const [a, b] = await write(q, [slotJob('A', q.q1), slotJob('B', q.q2, [0])]);
+    const claimed = await claimOne(q.q1);
+    expect(claimed.id).toBe(a);
+    const trace = Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect((await q.q1.complete([{ job: claimed, result: encode('from A', 'r', 64), keep: KEEP_ALL, trace }])).noted).toBe(true);
+    const notes = await q.relay.store(q.q1.keys.name).read(10);
+    expect(notes.map((n) => n.trace.toString())).toEqual([trace.toString()]);
+    await q.relay.relay(q.q1.keys.name);
+    expect(await q.q2.getCounts()).toMatchObject({ waiting: 1, blocked: 0 });
+    // The deps value's fourth part: what the dependent's process span links to (the worker reads it).
+    const value = await q.client.hgetBuffer(q.q2.keys.deps(b!), `{${q.q1.keys.name}}${a}`);
+    expect(value?.subarray(value.length - trace.length).equals(trace)).toBe(true);
+    await q.close();
+  });
+
   it('a failure passes across and back (q1 -> q2 -> q1), and the onFailure job is enqueued once', async () => {
     const q = await queues();
     const [a, b, c, onFailure] = await write(q, [
