@@ -408,4 +408,18 @@ describe.skipIf(!ready)('Redis Cluster (3 masters on loopback)', () => {
     await queue.obliterate();
     await queue.close();
   });
+
+  it('closes Workers at any moment after they were made, while their Cluster connections are still coming up', async () => {
+    // Before src/redis/connection.ts's untilDropped, a close 20 ms in could wait for good: the blocking
+    // Cluster was reconnecting, queued the worker's read, and its disconnect never answered it.
+    for (const delay of [0, 1, 5, 10, 20, 30, 50, 100]) {
+      const workers = ['a', 'b', 'c'].map(
+        (label) => new Worker(uniqueQueue(`close-${label}`), async () => 1, { connection, redisConfig: 'off', stalledInterval: 200 }),
+      );
+      await sleep(delay);
+      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => 'closed');
+      const timedOut = sleep(10_000).then(() => 'timed out');
+      expect(`${delay} ms: ${await Promise.race([closed, timedOut])}`).toBe(`${delay} ms: closed`);
+    }
+  }, 120_000);
 });
