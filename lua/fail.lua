@@ -4,7 +4,9 @@
 -- ARGV: base group eventsMaxLen by jobs | per job, packed in jobs: id entry level retryDelay reason stack keepCount keepAge name data opts ts prio grp ats atm stalls pon
 --   by = the worker's consumer, kept in the hash of a job failed for good (job.processedBy; '' for none);
 --   jobs = the batch's values (packed.lua); retryDelay: -1 = fail for good (-2: and release the job's dedupe
---   key, dedupe.lua; -3: the job has labels, or its worker could not read whether (labels.lua); -4: both); 0 = back to waiting now; > 0 =
+--   key, dedupe.lua; -3: the job has labels, or its worker could not read whether (labels.lua); -4: both;
+--   4 lower again, -5 to -8: `stack` is the stack and the attempt's process span's context, length-prefixed,
+--   for the jobs of its traced flow that wait for it (dependents.lua)); 0 = back to waiting now; > 0 =
 --   delayed that many ms; name ... stalls = the job as claim handed it, in job-fields.lua's names (atm:
 --   attempts made before this one); pon = when this attempt started (ms); id '' = an entry that holds no
 --   job (src/redis/entries.ts): it is only acknowledged
@@ -80,6 +82,7 @@ while at <= #jobs do
     -- Dedupe and labels: one number compare for a job with neither.
     local labeled = false
     if retryDelay < -1 then
+      if retryDelay <= -5 then retryDelay, stack = retryDelay + 4, LINKS.tracedStack(stack) end
       if retryDelay == -2 or retryDelay == -4 then releaseDedupe(base, id) end
       labeled = retryDelay <= -3
     end

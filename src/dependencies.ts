@@ -66,7 +66,9 @@ export function dependencyTraces(stored: Record<string, Buffer>, max: number): u
   for (const value of Object.values(stored)) {
     if (out.length === max) break;
     const [outcome, , , trace] = readLengthPrefixed(value) ?? [];
-    if (trace === undefined || trace.length === 0 || outcome?.toString() !== 'c') continue;
+    // Completed, or failed for good (a dependent with onDependencyFailure 'ignore' runs after it).
+    const ended = outcome?.toString();
+    if (trace === undefined || trace.length === 0 || (ended !== 'c' && ended !== 'f')) continue;
     try {
       out.push(decode(trace, 'trace context'));
     } catch {

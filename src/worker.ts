@@ -25,7 +25,7 @@ import { Status } from './redis/status.js';
 import { BlockingReads } from './redis/blocking-reads.js';
 import type { ClaimedJob } from './redis/job-fields.js';
 import type { ClaimResult } from './redis/replies.js';
-import { QueueStore, type CompleteInput } from './redis/store.js';
+import { QueueStore, type CompleteInput, type FailInput } from './redis/store.js';
 import { encode } from './serializer.js';
 import type { Logger } from './telemetry/logger.js';
 import { runInSpan, storedSpanContext, type Span } from './telemetry/tracing.js';
@@ -448,7 +448,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
         this.#freeSlot(entry);
       } else {
         this.#freeSlot(entry);
-        outcome = await this.#settleFailure(job, claimed, error);
+        outcome = await this.#settleFailure(job, claimed, error, span);
       }
       this.#telemetry.finish(job, span, outcome, seconds, error);
       return;
@@ -516,7 +516,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     return withTimeout(run, job.opts.timeout, job.id, attempt);
   }
 
-  async #settleFailure(job: Job<Data, Result>, claimed: ClaimedJob, error: Error): Promise<JobOutcome | undefined> {
+  async #settleFailure(job: Job<Data, Result>, claimed: ClaimedJob, error: Error, span: Span): Promise<JobOutcome | undefined> {
     const attempt = job.attemptsMade + 1;
     let retryDelay = -1;
     let reason = error.message;
@@ -532,7 +532,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     const texts = failureTexts(reason, error);
     const dedupe = job.opts.dedupe !== undefined;
     const labels = job.opts.labels !== undefined;
-    const settled = await this.#settle(job, () => this.#settler.fail({ job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe, labels }));
+    const input: FailInput = { job: claimed, retryDelay, ...texts, keep: job.opts.keepFailed, dedupe, labels };
+    // Failed for good in a traced flow: the jobs waiting for it (policy 'ignore' runs them) link to this span.
+    if (retryDelay < 0 && job.passesTrace) input.trace = this.#passedTrace(span);
+    const settled = await this.#settle(job, () => this.#settler.fail(input));
     if (settled?.status !== Status.OK) return undefined;
     job.attemptsMade = attempt;
     job.failedReason = texts.reason;

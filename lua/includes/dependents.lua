@@ -296,14 +296,33 @@ function LINKS.completed(C, jobs, statuses, format)
   return LINKS.settleMembers(C, candidates)
 end
 
--- fail.lua: the jobs of the batch that failed for good (statuses[n] OK and a retry delay of -1).
+-- A failed job's stack with its process span's context behind it (fail.lua's retry delays -5 to -8): the
+-- stack and the context; what cannot be read is all stack.
+function LINKS.tracedStack(packed)
+  local ok, stack, trace = pcall(struct.unpack, '>I4c0I4c0', packed)
+  if ok then return stack, trace end
+  return packed, nil
+end
+
+-- fail.lua: the jobs of the batch that failed for good (statuses[n] OK and a negative retry delay); one
+-- traced (-5 to -8) passes its process span's context on with its reason.
 function LINKS.failed(C, jobs, statuses, format, retryDelayOf)
   if not LINKS.open(C) then return false end
   local candidates, at, n = {}, 1, 0
   while at <= #jobs do
-    local id, _, _, retryDelay, reason, _, _, _, _, _, _, _, _, _, _, _, _, _, nextAt = struct.unpack(format, jobs, at)
+    local id, _, _, retryDelay, reason, stack, _, _, _, _, _, _, _, _, _, _, _, _, nextAt = struct.unpack(format, jobs, at)
     at, n = nextAt, n + 1
-    if id ~= '' and statuses[n] == STATUS.OK and retryDelayOf(retryDelay) < 0 then candidates[#candidates + 1] = { id, 'f', reason } end
+    local ms = retryDelayOf(retryDelay)
+    if id ~= '' and statuses[n] == STATUS.OK and ms < 0 then
+      local value = reason
+      if ms <= -5 then
+        value = function()
+          local _, trace = LINKS.tracedStack(stack)
+          return reason, trace
+        end
+      end
+      candidates[#candidates + 1] = { id, 'f', value }
+    end
   end
   return LINKS.settleMembers(C, candidates)
 end

@@ -105,6 +105,11 @@ export interface FailInput {
   dedupe?: boolean;
   /** The job has labels: failing it for good moves its index entries (retryDelay -3, or -4 with dedupe). */
   labels?: boolean;
+  /**
+   * Its process span's context, for a job others of its traced flow wait for, failed for good: the waiting
+   * jobs' spans link to it (retryDelay 4 lower, the context behind the stack: lua/includes/dependents.lua).
+   */
+  trace?: Buffer;
 }
 
 export interface ReleaseInput {
@@ -301,13 +306,13 @@ export class QueueStore implements SettingsSource {
       'fail',
       { id, meta, delayed, failed, events, ctl, ...this.tail },
       { base: this.base, group: GROUP, eventsMaxLen: this.eventsMaxLen, by },
-      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe, labels }) => ({
+      jobs.map(({ job, retryDelay, reason, stack, keep, dedupe, labels, trace }) => ({
         id: job.id,
         entry: job.entry,
         level: job.stream,
-        retryDelay: retryDelay < 0 ? failFlags(dedupe === true, labels === true) : retryDelay,
+        retryDelay: retryDelay < 0 ? failFlags(dedupe === true, labels === true, trace !== undefined) : retryDelay,
         reason,
-        stack,
+        stack: retryDelay < 0 && trace !== undefined ? lengthPrefixed([stack, trace]) : stack,
         keepCount: keep.count,
         keepAge: keep.age,
         ...carriedFields(job),
@@ -634,6 +639,6 @@ export class QueueStore implements SettingsSource {
 }
 
 /** What fail.lua takes for a job failed for good: -1, -2 (release its dedupe key), -3 (move its labels), -4 (both). */
-function failFlags(dedupe: boolean, labels: boolean): number {
-  return -1 - (dedupe ? 1 : 0) - (labels ? 2 : 0);
+function failFlags(dedupe: boolean, labels: boolean, traced: boolean): number {
+  return -1 - (dedupe ? 1 : 0) - (labels ? 2 : 0) - (traced ? 4 : 0);
 }

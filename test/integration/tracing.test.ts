@@ -147,6 +147,39 @@ describe('with an SDK and an in-memory exporter', () => {
     await queue.close();
   });
 
+  it("links a dependent that runs after a failed dependency ('ignore') to the failed attempt's process span", async () => {
+    const name = uniqueQueue('traced-ignore');
+    const queue = new Queue(name, { connection: redis.connection });
+    const { jobs } = await queue.addFlow({
+      jobs: [
+        { key: 'A', name: 'a', data: 1, opts: { attempts: 1 } },
+        { key: 'B', name: 'b', data: 2, dependsOn: ['A'], opts: { onDependencyFailure: 'ignore' } },
+      ],
+    });
+    const worker = new Worker(
+      name,
+      async (job) => {
+        if (job.name === 'a') throw new Error('A broke');
+        return 'b ran';
+      },
+      { connection: redis.connection },
+    );
+    await waitFor('both process spans', () => spans(`process ${name}`).length === 2);
+    await worker.close();
+    const processOf = (id: string): ReadableSpan | undefined => spans(`process ${name}`).find((span) => span.attributes['messaging.message.id'] === id);
+    const a = processOf(jobs.A!.id);
+    const b = processOf(jobs.B!.id);
+    const processLinks = (b?.links ?? []).filter((link) => link.attributes?.['sluice.link'] === 'dependency.process').map((link) => link.context.spanId);
+    expect(processLinks).toEqual([id(a!)]);
+    // The failed job keeps its own stack: the context travelled behind it and was taken off.
+    const failed = await queue.getJob(jobs.A!.id);
+    expect([failed?.state, failed?.failedReason]).toEqual(['failed', 'A broke']);
+    expect(failed?.stacktrace).toContain('A broke');
+    expect(failed?.stacktrace).not.toContain('\u0000');
+    expect((await queue.getJob(jobs.B!.id))?.returnvalue).toBe('b ran');
+    await queue.close();
+  });
+
   it('puts the send span and the process span in one trace: child of, and linked to, the creation context', async () => {
     const name = uniqueQueue('traced');
     const queue = new Queue<{ to: string }, string>(name, { connection: redis.connection });
