@@ -28,7 +28,7 @@
  * Needs valgrind and redis-server on the PATH.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,7 @@ import { freePort } from '../test/harness/redis-server.js';
 import { gitState, machineAndLoad, packageVersion } from './environment.js';
 import { diff, redisVersion, takeSnapshot, type RedisDelta } from './redis-stats.js';
 import { writeRunResults } from './results-file.js';
+import { dump, totalInstructions } from './callgrind.js';
 
 /** 100 bytes of msgpack, as in the comparison bench's memory figure. */
 const PAYLOAD = { to: 'someone@example.com', subject: 'x'.repeat(70) };
@@ -131,34 +132,6 @@ async function waitForPing(url: string): Promise<void> {
 /** `2.37 (xack 1.000, fcall 0.030, ...)`: the commands of a phase per job, the most called first. */
 function perJobCommands(delta: RedisDelta, jobs: number): string {
   return `${(delta.commands / jobs).toFixed(2)} (${delta.byCommand.map((c) => `${c.command} ${(c.calls / jobs).toFixed(3)}`).join(', ')})`;
-}
-
-/** callgrind writes `summary: <Ir>` (or `totals:`) into its output file. */
-function totalInstructions(file: string): number {
-  const match = /^(?:summary|totals):\s+(\d+)/m.exec(readFileSync(file, 'utf8'));
-  if (match === null) throw new Error(`no instruction total in ${file}`);
-  return Number(match[1]);
-}
-
-/**
- * Has callgrind write what it counted since the last dump to `<out>.<n>` and start again from 0. valgrind
- * acts on the request when redis-server next runs, so it is kept busy with PINGs until the file exists.
- */
-async function dump(pid: number, out: string, n: number, admin: Redis): Promise<number> {
-  const control = spawn('callgrind_control', [`--dump=phase-${n}`, String(pid)], { stdio: 'ignore' });
-  const controlled = new Promise<void>((resolve) => control.once('exit', () => resolve()));
-  const file = `${out}.${n}`;
-  const dir = join(out, '..');
-  const deadline = Date.now() + 60_000;
-  while (!readdirSync(dir).includes(`callgrind.out.${n}`)) {
-    if (Date.now() > deadline) throw new Error('callgrind_control did not dump within 60 s');
-    await admin.ping();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  await controlled;
-  // The file is complete once callgrind_control returned; a moment more for the write to land.
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return totalInstructions(file);
 }
 
 /** `count` jobs as flows of `shape`, the `n`th flow's keys `a<n>` to `d<n>`, every job named 'email'. */

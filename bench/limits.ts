@@ -210,7 +210,7 @@ function failedResult(spec: ScenarioSpec, error: unknown): ScenarioResult {
   return result(spec, {
     admissions: [],
     errors: [{ message, count: 1 }],
-    redis: { commands: 0, cpuMicros: 0, usedMemory: 0, byCommand: [] },
+    redis: { commands: 0, cpuMicros: 0, cpuSysMicros: 0, usedMemory: 0, byCommand: [] },
     redisVersion: 'unknown',
     complete: false,
     note: `failed: ${message}`,

@@ -1,104 +1,133 @@
 /**
- * The scaling model of partitioned queues (docs/ARCHITECTURE.md, "Partitioned queues: scaling model"): what
- * one job costs a master, and what an idle worker's wake-ups cost, at 3, 10 and 100 masters, from the
- * per-call and per-job Redis costs measured on one Redis (callgrind, docs/ARCHITECTURE.md "Redis
- * instructions per job"). A calculation and a small simulation, no Redis:
+ * The scaling model of partitioned queues (docs/ARCHITECTURE.md, "Scaling model"), from the runs of
+ * bench/partitions.ts named below: no Redis here, only their result files.
  *
- * - cost per job on a master = per-job work + per-call work / jobs per call, for the add and for the
- *   claim-and-complete of processing. Jobs per call are what a producer's adds in flight, or a worker's
- *   slots, put on one partition: a producer spreads F adds in flight over all N partitions (F / N each); a
- *   worker of concurrency C that consumes k partitions has about C / k jobs of each in flight.
- * - the simulation runs one worker's claim loops over the shared slots (src/worker/slots.ts: waiters in
- *   order, a slot given back wakes the first) with every partition backlogged, and counts jobs per claim
- *   and claims per job, to check the C / k figure the calculation uses.
+ * 1. The check: the model's instructions per job (bench/scaling-model.ts: the unpartitioned run's count
+ *    plus PER_CALL for each added script call per job) against callgrind's count, for each run under
+ *    callgrind, and whether each is within TOLERANCE.
+ * 2. The table: per-master Redis work per job at 1, 3, 10 and 100 partitions, for a worker consuming every
+ *    partition and for workers of 2 partitions each, for jobs that return at once and 10 ms jobs. Calls per
+ *    job are measured (N partitions on 3 masters make the calls N masters would); instructions per job are
+ *    the model's from them; CPU time against the unpartitioned queue is what this machine measured.
+ * 3. What an add to an idle queue costs when W workers are blocked on its partitions (the wake-up fan-in),
+ *    a calculation from single-Redis instruction counts (not measured on a cluster).
  *
  *   npx tsx bench/partitions-model.ts
  */
+import { readFileSync } from 'node:fs';
+import { instructionsPerJob, OLD_MODEL, PER_CALL, REFERENCE, TOLERANCE } from './scaling-model.js';
 
-/** Redis instructions (callgrind, docs/ARCHITECTURE.md): a single add 148,300; adds 200 per call 41,100 per job. */
+/** What this script reads of a run of bench/partitions.ts. */
+interface Run {
+  partitions: number;
+  perWorker: number;
+  scriptCallsPerJob: number;
+  redisMicrosPerJob: number;
+  instructionsPerJob?: number;
+}
+
+interface Results {
+  settings: { jobs: number; rounds: number; concurrency: number; jobMs: number; consume: number | 'all'; instructions: boolean; single: boolean };
+  machine?: { loadAverage?: { start: number; end?: number } };
+  runs: Run[];
+}
+
+function load(file: string): Results & { file: string } {
+  return { file, ...(JSON.parse(readFileSync(new URL(`./results/${file}`, import.meta.url), 'utf8')) as Results) };
+}
+
+/** The runs under callgrind the model is checked against. */
+const CHECKS = [
+  'partitions-2026-12-06T13-52-39Z.json', // 3 masters, jobs that return at once
+  'partitions-2026-12-06T13-43-58Z.json', // 3 masters, 10 ms jobs
+  'partitions-2026-12-06T13-47-56Z.json', // one redis-server, jobs that return at once
+].map(load);
+/** Outside the tolerance, on purpose: one redis-server, concurrency 1, whose extra calls are claims of one job. */
+const OUTSIDE = load('partitions-2026-12-06T13-48-54Z.json');
+/** The CPU runs the table takes its calls per job (and this machine's CPU ratios) from: workload -> per worker -> file. */
+const TABLE = {
+  'jobs that return at once': { all: load('partitions-2026-12-06T13-55-35Z.json'), two: load('partitions-2026-12-06T13-45-09Z.json') },
+  '10 ms jobs': { all: load('partitions-2026-12-06T13-41-25Z.json'), two: load('partitions-2026-12-06T13-45-30Z.json') },
+};
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Each round's runs: bench/partitions.ts runs the unpartitioned queue first in every round, then the partitioned ones. */
+function rounds(results: Results): Run[][] {
+  const out: Run[][] = [];
+  for (const run of results.runs) {
+    if (run.partitions === 1) out.push([]);
+    out[out.length - 1]?.push(run);
+  }
+  return out;
+}
+
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+
+// 1. The check.
+console.log(`The model: instructions per job = the unpartitioned run's + ${PER_CALL.toLocaleString('en')} per added script call per job; agrees within ${TOLERANCE * 100}%.\n`);
+console.log('| run | partitions | script calls/job | instructions/job, measured | model | model vs measured |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+let worst = 0;
+for (const results of [...CHECKS, OUTSIDE]) {
+  const { settings } = results;
+  const label = `${settings.single ? 'one Redis' : '3 masters'}, ${settings.jobMs > 0 ? `${settings.jobMs} ms jobs` : 'return at once'}, concurrency ${settings.concurrency}`;
+  for (const round of rounds(results)) {
+    const base = round[0] as Run;
+    const baseline = { instructionsPerJob: base.instructionsPerJob ?? 0, callsPerJob: base.scriptCallsPerJob };
+    for (const run of round.slice(1)) {
+      const model = instructionsPerJob(baseline, run.scriptCallsPerJob);
+      const off = model / (run.instructionsPerJob ?? 0) - 1;
+      if (results !== OUTSIDE) worst = Math.max(worst, Math.abs(off));
+      console.log(
+        `| ${label} | ${run.partitions} | ${run.scriptCallsPerJob.toFixed(4)} (${base.scriptCallsPerJob.toFixed(4)} unpartitioned) | ${Math.round(run.instructionsPerJob ?? 0).toLocaleString('en')} (${Math.round(base.instructionsPerJob ?? 0).toLocaleString('en')}) | ` +
+          `${Math.round(model).toLocaleString('en')} | ${pct(off)}${Math.abs(off) <= TOLERANCE ? '' : ' (outside)'} |`,
+      );
+    }
+  }
+}
+console.log(`\nlargest deviation of the checked runs: ${(worst * 100).toFixed(1)}% (${worst <= TOLERANCE ? 'within' : 'OUTSIDE'} the ${TOLERANCE * 100}% tolerance)`);
+
+// 2. The table.
+for (const [workload, { all, two }] of Object.entries(TABLE)) {
+  const { concurrency } = all.settings;
+  console.log(`\nPer job on its master, ${workload}: 4 producers' addBulk of 1,000 in flight, workers of concurrency ${concurrency}`);
+  console.log('| partitions = masters (N) | partitions per worker (k) | script calls/job (measured) | old model: processing calls/job | instructions/job (model) | vs unpartitioned (model) | old model | CPU vs unpartitioned, this machine | ceiling, all masters |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const unpartitioned = median(rounds(all).map((round) => (round[0] as Run).scriptCallsPerJob));
+  const base = instructionsPerJob(REFERENCE, unpartitioned);
+  for (const n of [1, 3, 10, 100]) {
+    for (const results of n === 1 ? [all] : [all, two]) {
+      const runs = rounds(results).map((round) => ({ run: round.find((r) => r.partitions === n), base: round[0] as Run }));
+      const found = runs.filter((r): r is { run: Run; base: Run } => r.run !== undefined);
+      if (found.length === 0) continue;
+      const k = found[0]?.run.perWorker ?? n;
+      const calls = median(found.map(({ run }) => run.scriptCallsPerJob));
+      const cpu = median(found.map(({ run, base: b }) => run.redisMicrosPerJob / b.redisMicrosPerJob));
+      const work = instructionsPerJob(REFERENCE, calls);
+      const old = OLD_MODEL.find((row) => row.n === n && row.k === (k === n ? n : 2));
+      console.log(
+        `| ${n === 1 ? '1 (unpartitioned)' : n} | ${k === n && n > 1 ? `${k} (all)` : k} | ${calls.toFixed(4)} | ${old?.processingCallsPerJob.toFixed(3) ?? ''} | ${Math.round(work).toLocaleString('en')} | ` +
+          `${(work / base).toFixed(2)}x | ${old === undefined ? '' : `${old.ratio.toFixed(2)}x`} | ${cpu.toFixed(2)}x | ${((n * base) / work).toFixed(1)}x one master |`,
+      );
+    }
+  }
+  const loads = [all, two].map((r) => `${r.file} (load ${r.machine?.loadAverage?.start ?? '?'} to ${r.machine?.loadAverage?.end ?? '?'})`);
+  console.log(`from ${loads.join(' and ')}`);
+}
+
+// 3. Wake-ups: an add to an idle partition ends the XREAD of every worker blocked on it; each sends a claim,
+// one gets the job and the others get EMPTY and block again. Single-Redis instruction counts
+// (docs/ARCHITECTURE.md "Redis instructions per job"), not re-measured on a cluster.
 const ADD_ONE = 148_300;
-const ADD_BATCHED = 41_100;
-const ADD_CALL = (ADD_ONE - ADD_BATCHED) / (1 - 1 / 200);
-const ADD_JOB = ADD_ONE - ADD_CALL;
-/** Processing: one complete-and-claim call per job at concurrency 1, 429,000; 102,500 per job at concurrency 64. */
 const PROCESS_C1 = 429_000;
-const PROCESS_C64 = 102_500;
-/** 146,700 instructions per job were measured as 22.1 µs of Redis CPU per job: instructions per µs there. */
-const INSTRUCTIONS_PER_MICRO = 146_700 / 22.1;
-/** A claim that finds nothing: a call's set-up and an empty reply (an FCALL of an empty function is 10,400). */
 const EMPTY_CLAIM = 40_000;
-
-const CONCURRENCY = 64;
-const PREFETCH = 64;
-/** A job runs about 8 round trips (10 ms against 1.2 ms): what decides how many slots free per round trip. */
-const RUN_ROUNDS = 8;
-const PRODUCER_IN_FLIGHT = 1000;
-
-/**
- * One worker's processing calls per job with its slots spread over `k` partitions, every partition
- * backlogged. Time goes in round trips; each round, every running job ends with probability 1/RUN_ROUNDS;
- * the completions of each partition leave in one complete call (its Settler); the loops waiting for slots
- * take them in order (src/worker/slots.ts), each claim riding along its partition's complete call when one
- * leaves, else a claim call of its own.
- */
-function callsPerJob(k: number, jobs: number): number {
-  let free = CONCURRENCY;
-  const running: number[] = new Array<number>(k).fill(0);
-  const waiters: number[] = Array.from({ length: k }, (_, i) => i);
-  let calls = 0;
-  let started = 0;
-  let seed = 42;
-  const random = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-  while (started < jobs) {
-    const completing = new Set<number>();
-    for (let p = 0; p < k; p++) {
-      let ended = 0;
-      for (let j = 0; j < (running[p] ?? 0); j++) if (random() < 1 / RUN_ROUNDS) ended++;
-      if (ended > 0) completing.add(p);
-      running[p] = (running[p] ?? 0) - ended;
-      free += ended;
-    }
-    calls += completing.size;
-    while (free > 0 && waiters.length > 0) {
-      const p = waiters.shift() as number;
-      const taken = Math.min(PREFETCH, free);
-      free -= taken;
-      running[p] = (running[p] ?? 0) + taken;
-      started += taken;
-      if (!completing.has(p)) calls++;
-      waiters.push(p);
-    }
-  }
-  return calls / started;
-}
-
-// Calibrated on the two measured points: one call per job at concurrency 1, and the simulated calls per
-// job of an unpartitioned worker at concurrency 64.
-const unpartitioned = callsPerJob(1, 200_000);
-const PROCESS_CALL = (PROCESS_C1 - PROCESS_C64) / (1 - unpartitioned);
-const PROCESS_JOB = PROCESS_C1 - PROCESS_CALL;
-
-console.log(`calibration: a processing call costs ${PROCESS_CALL.toFixed(0)} instructions and a job ${PROCESS_JOB.toFixed(0)} more; an add call ${ADD_CALL.toFixed(0)} and a job ${ADD_JOB.toFixed(0)} more\n`);
-console.log(`Per job on its master (add + process): producers with ${PRODUCER_IN_FLIGHT} adds in flight, workers of concurrency ${CONCURRENCY}:`);
-console.log('| masters = partitions (N) | partitions per worker (k) | adds per call | processing calls per job | Redis µs per job | vs unpartitioned | ceiling, all masters |');
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-let base = 0;
-for (const n of [1, 3, 10, 100]) {
-  const adds = Math.min(200, PRODUCER_IN_FLIGHT / n);
-  const add = ADD_JOB + ADD_CALL / adds;
-  for (const k of n === 1 ? [1] : [n, 2]) {
-    const perJob = callsPerJob(k, 200_000);
-    const micros = (add + PROCESS_JOB + PROCESS_CALL * perJob) / INSTRUCTIONS_PER_MICRO;
-    if (n === 1) base = micros;
-    console.log(
-      `| ${n === 1 ? '1 (unpartitioned)' : n} | ${k === n && n > 1 ? `${k} (all)` : k} | ${adds.toFixed(0)} | ${perJob.toFixed(3)} | ${micros.toFixed(1)} | ` +
-        `${(micros / base).toFixed(2)}x | ${((n * 1e6) / micros / 1000).toFixed(0)}k jobs/s |`,
-    );
-  }
-}
-
-// Wake-ups: an add to an idle partition ends the XREAD of every worker blocked on it; each sends a claim,
-// one gets the job and the others get EMPTY and block again.
+/** 146,700 instructions per job were measured as 22.1 µs of Redis CPU per job on this machine. */
+const INSTRUCTIONS_PER_MICRO = 146_700 / 22.1;
 console.log('\nAn add to an idle queue, W = 100 worker processes, each consuming k partitions:');
 console.log('| masters = partitions (N) | k | blocking connections per worker | workers woken per add | Redis µs per idle add |');
 console.log('| ---: | ---: | ---: | ---: | ---: |');

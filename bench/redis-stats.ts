@@ -16,6 +16,8 @@ export interface RedisSnapshot {
   readonly usec: ReadonlyMap<string, number>;
   /** used_cpu_sys + used_cpu_user: all redis-server threads, kernel and user time. */
   readonly cpuSeconds: number;
+  /** used_cpu_sys alone: the kernel's share (sockets, epoll), which callgrind's instruction counts leave out. */
+  readonly cpuSysSeconds: number;
   /** used_memory: bytes the allocator handed out (data, buffers, script cache), not the process' RSS. */
   readonly usedMemory: number;
 }
@@ -30,6 +32,8 @@ export interface RedisDelta {
   /** Sum of calls over all commands, scripts and the commands they called both counted. */
   readonly commands: number;
   readonly cpuMicros: number;
+  /** Of cpuMicros, the kernel's. */
+  readonly cpuSysMicros: number;
   /** Change of used_memory over the window, in bytes (negative when memory was freed). */
   readonly usedMemory: number;
   /** Most called first. */
@@ -82,6 +86,7 @@ export async function takeSnapshot(client: Redis): Promise<RedisSnapshot> {
     calls,
     usec,
     cpuSeconds: numberField(fields, 'used_cpu_sys') + numberField(fields, 'used_cpu_user'),
+    cpuSysSeconds: numberField(fields, 'used_cpu_sys'),
     usedMemory: numberField(fields, 'used_memory'),
   };
 }
@@ -106,6 +111,7 @@ export function diff(before: RedisSnapshot, after: RedisSnapshot): RedisDelta {
   return {
     commands,
     cpuMicros: Math.max(0, (after.cpuSeconds - before.cpuSeconds) * 1e6),
+    cpuSysMicros: Math.max(0, (after.cpuSysSeconds - before.cpuSysSeconds) * 1e6),
     usedMemory: after.usedMemory - before.usedMemory,
     byCommand,
   };

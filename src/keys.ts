@@ -41,6 +41,7 @@ const LABEL = 'label:';
 const BATCH = 'batch:';
 const BATCHES = 'batches';
 const SHARES_TURN = 'shares:turn';
+const GUARD = 'guard';
 
 export interface QueueKeys {
   /** The queue's name, as the hash tag holds it. */
@@ -146,6 +147,8 @@ export interface QueueKeys {
    * partition 0 only.
    */
   readonly sharesTurn: string;
+  /** Never written, never read: the last key of every script call on a Redis Cluster (guardKey). */
+  readonly guard: string;
 }
 
 /** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
@@ -269,7 +272,28 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     batch: (id) => base + BATCH + id,
     batches: base + BATCHES,
     sharesTurn: base + SHARES_TURN,
+    guard: base + GUARD,
   };
+}
+
+/**
+ * The guard of the queue (or partition) `key` belongs to: its base, `prefix:{tag}:` or `prefix:{tag}p:`
+ * (everything up to the first ':' after the hash tag), and `guard`. No script writes or reads it, so it
+ * never exists. On a Redis Cluster every script call names it as one more key, last (src/redis/scripts.ts):
+ * while the slot is being migrated to another master, Redis refuses a script whose keys are not all there
+ * (TRYAGAIN, or ASK and then TRYAGAIN on the importing master) before it runs, and the guard is never there.
+ * Without it a script whose keys all happened to exist ran on the migrating master, and a command inside
+ * it on a key that was missing at that moment (one it had emptied itself, a job's hash already moved)
+ * failed with "Script attempted to access a non local key" after the writes before it had landed
+ * (Redis 7.0.15, test/fault/partitions-reshard.test.ts).
+ */
+export function guardKey(key: string): string {
+  const open = key.indexOf('{');
+  // A tag is not empty: '{}' makes Redis hash the whole key.
+  const close = open === -1 ? -1 : key.indexOf('}', open + 2);
+  const end = close === -1 ? -1 : key.indexOf(':', close);
+  if (end === -1) throw new Error(`'${key}' is not a key of a queue (no hash tag followed by ':')`);
+  return key.slice(0, end + 1) + GUARD;
 }
 
 /**

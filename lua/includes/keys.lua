@@ -60,12 +60,21 @@ local function groupKeysOf(base)
     limits = g .. 'limits', hold = g .. 'hold' }
 end
 
--- Streams are the trailing KEYS of every script that takes them: the level streams, level 0 first, then
--- the admit stream (grouped deliveries). Returns all of them, and the level streams alone. KEYS is passed
--- in: as a function of the library (src/redis/library.ts) a script has no global KEYS.
+-- The queue's guard (src/keys.ts guardKey), `base .. 'guard'`: never written or read. On a Redis Cluster
+-- sluice names it as the last key of every call, so that Redis refuses the whole script while the slot is
+-- being migrated; it is not one of the script's keys.
+local GUARD_SUFFIX = ':guard'
+local function isGuard(key) return string.sub(key, -#GUARD_SUFFIX) == GUARD_SUFFIX end
+
+-- Streams are the trailing KEYS of every script that takes them (the guard, when there is one, after
+-- them): the level streams, level 0 first, then the admit stream (grouped deliveries). Returns all of
+-- them, and the level streams alone. KEYS is passed in: as a function of the library
+-- (src/redis/lua.ts loadLibrary) a script has no global KEYS.
 local function streamKeys(KEYS, first)
   local all, levels = {}, {}
-  for i = first, #KEYS do all[#all + 1] = KEYS[i] end
+  local last = #KEYS
+  if isGuard(KEYS[last]) then last = last - 1 end
+  for i = first, last do all[#all + 1] = KEYS[i] end
   for i = 1, #all - 1 do levels[i] = all[i] end
   return all, levels
 end

@@ -1,5 +1,19 @@
 import { RedisOutOfMemoryError, RedisTimeoutError, RedisUnavailableError } from '../errors.js';
 
+export const GAVE_UP = /^Too many Cluster redirections\. Last error: (?:ReplyError: )?([\s\S]*)$/;
+
+/**
+ * The message of Redis' reply inside ioredis' "Too many Cluster redirections. Last error: ...", or the
+ * error's own. ioredis counts every error of a call against maxRedirections, not only redirections: a
+ * script call that met TRYAGAIN while its slot was being migrated, then "Function not found" on the master
+ * the slot landed on, came back wrapped so and was not loaded and called again
+ * (test/fault/partitions-reshard.test.ts, once in about a dozen runs).
+ */
+export function replyMessage(error: unknown): string {
+  if (!(error instanceof Error)) return '';
+  return GAVE_UP.exec(error.message)?.[1] ?? error.message;
+}
+
 /**
  * Turns what ioredis rejects with into the sluice error a caller handles: Redis out of memory, no answer
  * in time (outcome unknown), or no connection (nothing sent). Anything else passes through unchanged.
@@ -7,7 +21,7 @@ import { RedisOutOfMemoryError, RedisTimeoutError, RedisUnavailableError } from 
 export function redisFailure(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
   const message = error.message;
-  if (message.startsWith('OOM ')) {
+  if (replyMessage(error).startsWith('OOM ')) {
     return new RedisOutOfMemoryError(
       `Redis refused the write: its memory is at maxmemory and the policy is noeviction. Nothing was written. ` +
         `Free memory (remove finished jobs, lower removeOnComplete/removeOnFail, raise maxmemory), then retry`,
@@ -18,6 +32,17 @@ export function redisFailure(error: unknown): unknown {
     return new RedisTimeoutError(
       `Redis did not answer within the connection's commandTimeout; the command may or may not have run. ` +
         `Retry an add with the same jobId (it is deduplicated), or look the job up with getJob()`,
+      { cause: error },
+    );
+  }
+  // Every try was redirected (TRYAGAIN and ASK while the key's slot is being migrated to another master; MOVED from
+  // the masters ioredis tries a TRYAGAIN on, which do not serve the slot): refused before it ran, every time.
+  // src/redis/scripts.ts sends a script again for a while before this.
+  if (GAVE_UP.test(message) && /^(TRYAGAIN|ASK|MOVED) /.test(replyMessage(error))) {
+    return new RedisUnavailableError(
+      `the key's slot is being migrated to another master of the Redis Cluster (resharding), or the cluster's slot map is ` +
+        `changing, and Redis refused the command before running it each time (${message}); nothing was written. Retry once ` +
+        `the migration has ended`,
       { cause: error },
     );
   }

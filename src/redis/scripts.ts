@@ -1,6 +1,7 @@
 import type { RedisClient } from './connection.js';
-import { throwRedisFailure } from './failures.js';
+import { GAVE_UP, replyMessage, throwRedisFailure } from './failures.js';
 import { Cluster } from 'ioredis';
+import { guardKey } from '../keys.js';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
 import { lengthPrefixed } from './packed.js';
 import {
@@ -322,13 +323,13 @@ export function useEvalScripts(client: RedisClient): void {
 }
 
 function functionMissing(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('ERR Function not found');
+  return replyMessage(error).startsWith('ERR Function not found');
 }
 
 /** Redis has no Functions (6.2: FCALL or FUNCTION unknown), or this user may not call or load them. */
 function functionsRefused(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const message = error.message.toLowerCase();
+  const message = replyMessage(error).toLowerCase();
   return message.startsWith('err unknown command') || (message.startsWith('noperm') && /fcall|function/.test(message));
 }
 
@@ -421,8 +422,37 @@ export function packJobs(names: readonly string[], jobs: readonly object[], what
 }
 
 /**
+ * How long a script call refused because its slot is being migrated is sent again, in all, on a client
+ * without a commandTimeout (a Worker's); a Queue's waits its commandTimeout. ioredis retries a TRYAGAIN
+ * itself, on a random master every 100 ms, and gives up after 16 redirections, about 1 s (each TRYAGAIN
+ * sent to a master that does not serve the slot costs a MOVED besides); a slot of a few thousand keys
+ * migrates in well under that, one whose stream holds a large backlog can take seconds. A settle that gave
+ * up would leave its job active until its lease ran out and another worker ran it again.
+ */
+const MIGRATION_WAIT_MS = 10_000;
+const MIGRATION_PAUSE_MS = 100;
+
+/**
+ * ioredis gave up on a call after its redirections, the last a TRYAGAIN, ASK or MOVED: every node that
+ * answered refused it before running it (a slot being migrated, or moved meanwhile), so it may be sent again.
+ */
+function refusedByRedirections(error: unknown): boolean {
+  return error instanceof Error && GAVE_UP.test(error.message) && /^(TRYAGAIN|ASK|MOVED) /.test(replyMessage(error));
+}
+
+/** How long `client`'s calls keep being sent while their slot migrates: its commandTimeout, else MIGRATION_WAIT_MS. */
+function migrationWait(client: Cluster): number {
+  return client.options.redisOptions?.commandTimeout ?? MIGRATION_WAIT_MS;
+}
+
+/**
  * Runs one script with named keys and arguments; per-job values follow the shared ones, packed into one
  * value (packJobs). Resolves with the reply as the script's decoder reads it.
+ *
+ * On a Redis Cluster the call names one more key, last: the queue's guard (src/keys.ts guardKey), which
+ * never exists, so Redis refuses the script whole while its slot is being migrated instead of running it
+ * half (lua/includes/keys.lua streamKeys leaves the guard out). A call refused that way ran nowhere and is
+ * sent again until the migration ends or migrationWait() has passed.
  */
 export async function runScript<N extends ScriptName>(
   client: RedisClient,
@@ -434,9 +464,25 @@ export async function runScript<N extends ScriptName>(
   const spec = SCRIPTS[name] as ScriptSpec;
   const keyList: ArgValue[] = [];
   flatten(spec.keys, keys, keyList, name);
+  const cluster = client instanceof Cluster;
+  if (cluster) keyList.push(guardKey(String(keyList[0])));
   const argList: ArgValue[] = [];
   flatten(spec.args, args, argList, name);
   if (spec.perJob !== undefined) argList.push(packJobs(spec.perJob, jobs ?? [], name));
-  const reply = await run(client, name, [keyList.length, ...keyList, ...argList]).catch(throwRedisFailure);
+  const params = [keyList.length, ...keyList, ...argList];
+  const reply = await (cluster ? runWhileMigrating(client, name, params) : run(client, name, params)).catch(throwRedisFailure);
   return spec.decode(reply) as ScriptReply<N>;
+}
+
+/** run() on a Cluster, sent again while Redis refuses it for a slot migration (runScript), up to migrationWait(). */
+async function runWhileMigrating(client: Cluster, name: ScriptName, params: ArgValue[]): Promise<unknown> {
+  const deadline = performance.now() + migrationWait(client);
+  for (;;) {
+    try {
+      return await run(client, name, params);
+    } catch (error) {
+      if (!refusedByRedirections(error) || performance.now() + MIGRATION_PAUSE_MS > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_PAUSE_MS));
+    }
+  }
 }

@@ -26,6 +26,12 @@ export interface ClusterOptions {
   replicas?: number;
   /** cluster-node-timeout (ms): how long a master may be unreachable before a replica takes over. Default Redis' 15,000. */
   nodeTimeoutMs?: number;
+  /**
+   * What runs each redis-server, given the node's port and directory: a command and its arguments, to which
+   * redis-server and its own arguments are added (bench/partitions.ts runs the masters under valgrind's
+   * callgrind). Default: redis-server itself.
+   */
+  launcher?: (port: number, dir: string) => readonly string[];
 }
 
 interface ClusterNodeProcess {
@@ -44,15 +50,17 @@ export function hasRedisCli(): boolean {
 export const NO_REDIS_CLI =
   'redis-cli is not on PATH: it creates the test cluster (Debian/Ubuntu: apt-get install redis-tools, which comes with redis-server)';
 
-async function startNode(extra: readonly string[]): Promise<ClusterNodeProcess> {
+async function startNode(extra: readonly string[], launcher?: (port: number, dir: string) => readonly string[]): Promise<ClusterNodeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cluster-'));
   let lastError: unknown;
   // A port found free can be taken before redis binds it (and cluster mode also binds port + 10,000): try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
+    const [command = 'redis-server', ...prefix] = launcher === undefined ? [] : [...launcher(port, dir), 'redis-server'];
     const child = spawn(
-      'redis-server',
+      command,
       [
+        ...prefix,
         '--port', String(port),
         '--bind', '127.0.0.1',
         '--cluster-enabled', 'yes',
@@ -65,7 +73,8 @@ async function startNode(extra: readonly string[]): Promise<ClusterNodeProcess> 
       { stdio: 'ignore' },
     );
     try {
-      await until(`redis-server on port ${port} to answer PING`, async () => (await ask(port, ['PING'])) === 'PONG', 10_000);
+      // Under valgrind a node takes a few seconds to start.
+      await until(`redis-server on port ${port} to answer PING`, async () => (await ask(port, ['PING'])) === 'PONG', launcher === undefined ? 10_000 : 60_000);
       return { port, dir, process: child };
     } catch (error) {
       lastError = error;
@@ -116,7 +125,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     for (const node of nodes) rmSync(node.dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < MASTERS * (1 + replicas); i++) nodes.push(await startNode(extra));
+    for (let i = 0; i < MASTERS * (1 + replicas); i++) nodes.push(await startNode(extra, options.launcher));
     const created = spawnSync(
       'redis-cli',
       ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],

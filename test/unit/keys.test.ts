@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from 'sluice';
-import { MAX_QUEUE_NAME_BYTES, queueKeys, validateQueueName } from '../../src/keys.js';
+import { guardKey, MAX_QUEUE_NAME_BYTES, queueKeys, validateQueueName } from '../../src/keys.js';
 import { LUA_DIR } from '../../src/redis/lua.js';
 
 /** The Redis Cluster hash tag of a key: what stands between the first '{' and the next '}'. */
@@ -99,6 +99,25 @@ describe('queue keys', () => {
   it('accepts ordinary names, including colons and dots', () => {
     expect(validateQueueName('tenant-42.invoices:monthly')).toBe('tenant-42.invoices:monthly');
     expect(validateQueueName('bücher-😀')).toBe('bücher-😀');
+  });
+
+  it("finds a queue's or a partition's guard from any of its keys, one lua/includes/keys.lua tells from the streams", () => {
+    const lua = readFileSync(join(LUA_DIR, 'includes', 'keys.lua'), 'utf8');
+    const suffix = /local GUARD_SUFFIX = '([^']+)'/.exec(lua)?.[1] ?? '';
+    expect(suffix).toBe(':guard');
+    for (const keys of [queueKeys('a:b.c', 'sluice', 3), queueKeys('emails', 'p:x', 2, { index: 2, count: 3 })]) {
+      expect(keys.guard).toBe(`${keys.base}guard`);
+      expect(keys.guard.endsWith(suffix)).toBe(true);
+      const all = [keys.meta, keys.id, keys.events, keys.ctl, keys.workers, keys.workerInfo, keys.history, keys.schedules, keys.job('7:x'), keys.logs('7'), ...keys.groups, ...keys.streams];
+      for (const key of all) {
+        expect(guardKey(key)).toBe(keys.guard);
+        // Same slot as the rest of the queue: the same hash tag.
+        expect(hashTag(guardKey(key))).toBe(hashTag(keys.meta));
+      }
+      for (const stream of keys.streams) expect(stream.endsWith(suffix)).toBe(false);
+    }
+    expect(() => guardKey('sluice:queues')).toThrow(/not a key of a queue/);
+    expect(() => guardKey('sluice:{}:meta')).toThrow(/not a key of a queue/);
   });
 
   it('refuses a prefix with braces or a lone surrogate', () => {
