@@ -8,6 +8,8 @@
  *   npm run bench -- --contenders sluice,bullmq --scenarios e2e,latency
  *   npm run bench -- --quick --scenarios single-add,inflight-add,c1,priority-drain   issue 13's interactive path
  *   npm run bench -- --docs           write docs/benchmarks.md even from a quick or partial run
+ *   npm run bench -- --partitions     also the partitioned queue on a 3-master cluster (bench/partitions.ts)
+ *   npm run bench -- --no-partitions  a full run without it (a full run includes it)
  *
  * Needs redis-server on the PATH: the bench starts its own (pinned to CPU 0, the bench and its worker
  * processes to CPU 1, where taskset exists) and stops it at the end, also on errors. There is no REDIS_URL
@@ -19,6 +21,7 @@
  *
  * Writes bench/results/compare-<ISO date>[-quick].json. See bench/report.ts for the tables.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,6 +46,8 @@ interface Options {
   readonly contenders: readonly ContenderId[];
   readonly scenarios: readonly ScenarioId[];
   readonly docs: boolean;
+  /** Then one partitioned queue on a local 3-master cluster against the same queue unpartitioned (issue 17). */
+  readonly partitions: boolean;
 }
 
 function list<T extends string>(value: string | undefined, all: readonly T[], valid: (v: string) => v is T, what: string): readonly T[] {
@@ -62,6 +67,8 @@ function parseOptions(argv: readonly string[]): Options {
       contenders: { type: 'string' },
       scenarios: { type: 'string' },
       docs: { type: 'boolean' },
+      partitions: { type: 'boolean' },
+      'no-partitions': { type: 'boolean' },
     },
     strict: true,
   });
@@ -74,7 +81,8 @@ function parseOptions(argv: readonly string[]): Options {
     scenarios: list(values.scenarios, SCENARIO_IDS, isScenario, 'scenario'),
   };
   const complete = picked.contenders.length === CONTENDER_IDS.length && picked.scenarios.length === SCENARIO_IDS.length;
-  return { quick, rounds, ...picked, docs: values.docs === true || (!quick && complete) };
+  const partitions = values['no-partitions'] !== true && (values.partitions === true || (!quick && complete));
+  return { quick, rounds, ...picked, docs: values.docs === true || (!quick && complete), partitions };
 }
 
 /** Round r starts with a different library, so none always runs first (or always right after another). */
@@ -226,6 +234,19 @@ async function main(): Promise<void> {
   } finally {
     await stop();
   }
+  if (options.partitions) runPartitions(options.quick);
+}
+
+/**
+ * bench/partitions.ts in a process of its own, after the comparison's Redis is gone: it starts its own
+ * 3-master cluster, and has no counterpart in BullMQ or Bee-Queue (neither spreads a queue over masters).
+ */
+function runPartitions(quick: boolean): void {
+  console.log('\n== one queue over 3 partitions on a local 3-master cluster (bench/partitions.ts)');
+  const script = fileURLToPath(new URL('./partitions.ts', import.meta.url));
+  const args = quick ? ['--jobs', '3000', '--rounds', '1'] : [];
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' });
+  if (run.status !== 0) process.exitCode = 1;
 }
 
 try {
