@@ -18,6 +18,10 @@
  *                                            (opened, added 1,000 per addBulk, sealed): what a member costs
  *   npm run bench:instructions -- --flow diamond   the jobs are flows of 4, A -> {B, C} -> D, 250 per addFlow
  *   npm run bench:instructions -- --flow chain     ... A -> B -> C -> D: what a job in a flow costs
+ *   npm run bench:instructions -- --levels 3       the jobs spread over the queue's 3 priority levels, job i on
+ *                                                  level i mod 3, as the comparison bench's priority-drain
+ *                                                  scenario adds them (default: no priority option, the
+ *                                                  middle level)
  *   npm run bench:instructions -- --chunk 4        jobs per add call (addBulk, or addFlow with --flow; 1 to
  *                                                  1,000, a multiple of 4 with --flow): --flow diamond
  *                                                  --chunk 4 is one addFlow per diamond, as users add them,
@@ -50,6 +54,8 @@ const SHAPES = {
 } as const satisfies Record<string, readonly (readonly number[])[]>;
 type Shape = keyof typeof SHAPES;
 const FLOW_JOBS = 4;
+/** The queue's priority levels: sluice's default, 0 running first. */
+const PRIORITY_LEVELS = 3;
 
 interface Options {
   jobs: number;
@@ -62,6 +68,8 @@ interface Options {
   batch: boolean;
   flow: Shape | undefined;
   chunk: number;
+  /** Jobs spread over this many priority levels (job i on level i mod levels); 0: no priority option. */
+  levels: number;
 }
 
 function options(): Options {
@@ -77,6 +85,7 @@ function options(): Options {
       batch: { type: 'boolean' },
       flow: { type: 'string' },
       chunk: { type: 'string' },
+      levels: { type: 'string' },
     },
     strict: true,
   });
@@ -97,6 +106,12 @@ function options(): Options {
   if (!Number.isSafeInteger(chunk) || chunk < 1 || chunk > ADD_CHUNK) throw new Error(`--chunk takes an integer from 1 to ${ADD_CHUNK}`);
   if (flow !== undefined && (chunk % FLOW_JOBS !== 0 || jobs % FLOW_JOBS !== 0)) throw new Error(`--flow adds flows of ${FLOW_JOBS} jobs: --jobs and --chunk must be multiples of ${FLOW_JOBS}`);
   if (batch && values.chunk !== undefined) throw new Error('--batch adds its members 1,000 per addBulk: leave out --chunk');
+  // 0: no priority option, every job on the queue's default (middle) level.
+  const levels = values.levels === undefined ? 0 : Number(values.levels);
+  if (values.levels !== undefined && (!Number.isSafeInteger(levels) || levels < 1 || levels > PRIORITY_LEVELS)) {
+    throw new Error(`--levels takes an integer from 1 to ${PRIORITY_LEVELS}, the queue's levels`);
+  }
+  if (levels > 0 && (batch || flow !== undefined)) throw new Error('--levels spreads plain jobs over the levels: leave out --batch and --flow');
   return {
     jobs,
     events,
@@ -108,6 +123,7 @@ function options(): Options {
     batch,
     flow: flow as Shape | undefined,
     chunk,
+    levels,
   };
 }
 
@@ -145,7 +161,9 @@ function flowJobs(shape: Shape, first: number, count: number): FlowJob<typeof PA
 }
 
 async function main(): Promise<void> {
-  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency, batch, flow, chunk } = options();
+  const { jobs, events, listpackValue, keep, phases, singleAdds, concurrency, batch, flow, chunk, levels } = options();
+  // Job i's options: on level i mod levels with --levels, none (the middle level) without.
+  const jobOpts = (i: number): { priority: number } | undefined => (levels === 0 ? undefined : { priority: i % levels });
   if (spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('valgrind is not on the PATH (Debian: apt-get install valgrind)');
   }
@@ -193,9 +211,11 @@ async function main(): Promise<void> {
     } else if (flow !== undefined) {
       for (let i = 0; i < jobs; i += chunk) await queue.addFlow({ jobs: flowJobs(flow, i / FLOW_JOBS, Math.min(chunk, jobs - i)) });
     } else if (singleAdds) {
-      for (let i = 0; i < jobs; i++) await queue.add('email', PAYLOAD);
+      for (let i = 0; i < jobs; i++) await queue.add('email', PAYLOAD, jobOpts(i));
     } else {
-      for (let i = 0; i < jobs; i += chunk) await queue.addBulk(Array.from({ length: Math.min(chunk, jobs - i) }, () => ({ name: 'email', data: PAYLOAD })));
+      for (let i = 0; i < jobs; i += chunk) {
+        await queue.addBulk(Array.from({ length: Math.min(chunk, jobs - i) }, (_, k) => ({ name: 'email', data: PAYLOAD, opts: jobOpts(i + k) })));
+      }
     }
     if (phases) {
       // Each snapshot before its dump, so the PINGs that wait for the dump are not counted.
@@ -224,10 +244,10 @@ async function main(): Promise<void> {
     console.log(
       `redis-server ${version} under callgrind, ${jobs.toLocaleString('en')} ${batch ? 'members of one batch' : flow === undefined ? 'jobs' : `jobs in ${flow}s of ${FLOW_JOBS}`} ` +
         `added ${singleAdds ? 'one at a time' : `${batch ? ADD_CHUNK : chunk} per ${flow === undefined ? 'addBulk' : 'addFlow'}`} ` +
-        `and processed at concurrency ${concurrency} (events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
+        `${levels === 0 ? '' : `on ${levels} priority level${levels === 1 ? '' : 's'} (job i on level i mod ${levels}) `}and processed at concurrency ${concurrency} (events ${events === 0 ? 'off' : 'on'}, hash-max-listpack-value ${listpackValue})`,
     );
     console.log(`instructions: ${total.toLocaleString('en')} in all, ${perJob.toLocaleString('en')} per job (server start-up included, under 1%)`);
-    console.log(`Redis commands per job: ${(delta.commands / jobs).toFixed(2)}`);
+    console.log(`Redis commands per job: ${perJobCommands(delta, jobs)}`);
     if (split !== undefined) {
       const each = (n: number): string => Math.round(n / jobs).toLocaleString('en');
       console.log(`per job: adding ${each(split.add)} (every job added first), processing ${each(split.process)} (then drained at concurrency ${concurrency})`);
@@ -251,6 +271,7 @@ async function main(): Promise<void> {
         concurrency,
         batch,
         flow: flow ?? null,
+        priorityLevels: levels,
         jobsPerAddCall: singleAdds ? 1 : batch ? ADD_CHUNK : chunk,
         redis: version,
         sluice: packageVersion('sluice'),

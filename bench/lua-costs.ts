@@ -1,10 +1,11 @@
 /**
  * Unit costs of the pieces sluice's scripts are made of, in Redis instructions (valgrind's callgrind): what
  * one XREADGROUP entry costs read inside Lua and outside it, one ARGV value, one XACK, one XPENDING entry, a
- * job hash against a field of one hash, the events in six values or two. These are the figures the design
- * notes in docs/ARCHITECTURE.md weigh choices by. Each piece runs 20 times over 100 items between two
- * callgrind dumps; the figure is the instructions between the dumps per item (Redis' 10 Hz cron included,
- * a few hundred instructions per item at most).
+ * job hash against a field of one hash, the events in six values or two, a level read empty, a settle's trim
+ * bookkeeping per level (XPENDING, XTRIM, XINFO GROUPS). These are the figures the design notes in
+ * docs/ARCHITECTURE.md weigh choices by. Each piece runs 20 times over 100 items between two callgrind
+ * dumps; the figure is the instructions between the dumps per item (Redis' 10 Hz cron included, a few
+ * hundred instructions per item at most).
  *
  *   npm run bench:lua-costs
  *
@@ -193,6 +194,29 @@ async function main(): Promise<void> {
   await measure("a complete's HGET of meta `linked` (per call)", all, () => metaLoop("redis.call('HGET', KEYS[1], 'linked')"));
   await measure('HMGET of `linked` and `cwait` instead (per call)', all, () => metaLoop("redis.call('HMGET', KEYS[1], 'linked', 'cwait')"));
   await measure('the loop around them alone (per call)', all, () => metaLoop(''));
+
+  // A claim reads its levels from the first (lua/includes/claim-jobs.lua, readLevels): a job on the default
+  // level (1 of 3) is read after an XREADGROUP of level 0 that finds nothing. s2's entries were all read above.
+  await measure('XREADGROUP of a level with nothing new, in Lua (per call)', all, () =>
+    evalRounds("for i = 1, 100 do redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '16', 'STREAMS', KEYS[1], '>') end return 1", ['s2'], []),
+  );
+  // A settle's trim bookkeeping per level it touched (lua/includes/settle.lua): the oldest pending entry, the
+  // trim below it (here nothing to trim: s1's entries are all pending), and, when the level has nothing
+  // pending, the group's last-delivered-id from XINFO GROUPS instead.
+  await measure('XPENDING of the oldest pending entry, in Lua (per call)', all, () =>
+    evalRounds("for i = 1, 100 do redis.call('XPENDING', KEYS[1], 'g', '-', '+', '1') end return 1", ['s1'], []),
+  );
+  await measure('XTRIM MINID ~ below the oldest pending, nothing to trim, in Lua (per call)', all, () =>
+    evalRounds("for i = 1, 100 do redis.call('XTRIM', KEYS[1], 'MINID', '~', '1-0') end return 1", ['s1'], []),
+  );
+  await measure('XINFO GROUPS of a level with one group, its fields read by name, in Lua (per call)', all, () =>
+    evalRounds(
+      "for i = 1, 100 do local f = {} local info = redis.call('XINFO', 'GROUPS', KEYS[1])[1] for k = 1, #info, 2 do f[info[k]] = info[k + 1] end end return 1",
+      ['s2'],
+      [],
+    ),
+  );
+  await measure('the loop around these alone (per call)', all, () => evalRounds('for i = 1, 100 do end return 1', [], []));
 
   await client.call('SHUTDOWN', 'NOSAVE').catch(() => undefined);
   client.disconnect();

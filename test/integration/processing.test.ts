@@ -50,6 +50,33 @@ describe('processing', () => {
     await queue.close();
   });
 
+  it('drains jobs spread over the levels level by level at concurrency 16, each once, FIFO within a level, counts exact', async () => {
+    const name = uniqueQueue('prio-batches');
+    const queue = new Queue<{ i: number }>(name, { connection: redis.connection });
+    const total = 3000;
+    // Job i on level i mod 3, as the comparison bench's priority drain adds them: the claims' batches of 16
+    // and the settles cross from one level to the next.
+    await queue.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'n', data: { i }, opts: { priority: i % 3 } })));
+    const started: number[] = [];
+    const worker = new Worker<{ i: number }>(name, async (job) => void started.push(job.data.i), { connection: redis.connection, concurrency: 16 });
+    let completed = 0;
+    worker.on('completed', () => completed++);
+    await waitFor('every job completed', () => completed === total, 60_000);
+    const expected = [0, 1, 2].flatMap((level) => Array.from({ length: total / 3 }, (_, k) => 3 * k + level));
+    expect(started).toEqual(expected);
+    // Default retention keeps the newest 1,000 completed jobs.
+    expect(await queue.getCounts()).toEqual({ waiting: 0, active: 0, delayed: 0, completed: 1000, failed: 0, paused: 0, limited: 0, blocked: 0 });
+    // What the trims left in each level's stream is settled, and counted as such.
+    const client = new Redis(redis.url);
+    for (const level of [0, 1, 2]) {
+      const acked = Number((await client.hget(`sluice:{${name}}:meta`, `acked${level}`)) ?? '0');
+      expect(await client.xlen(`sluice:{${name}}:wait:${level}`)).toBe(acked);
+    }
+    await client.quit();
+    await worker.close();
+    await queue.close();
+  });
+
   it('never runs a delayed job before its due time (Redis clock), and wakes an idle worker for it', async () => {
     const name = uniqueQueue('delay');
     const queue = new Queue<{ delay: number }>(name, { connection: redis.connection });
