@@ -97,24 +97,22 @@ if #labels > 0 then
   redis.call('ZREM', labelsKey(base), unpack(labels))
   return #labels
 end
--- Batches' hashes, through their index (batches.lua).
-local batchIds = redis.call('ZRANGE', batchesKey(base), 0, limit - 1)
-if #batchIds > 0 then
+-- Hashes found through an index (a sorted set of their ids): up to `limit` of them and their members.
+local function dropIndexed(indexKey, keyOf)
+  local ids = redis.call('ZRANGE', indexKey, 0, limit - 1)
+  if #ids == 0 then return 0 end
   local hashes = {}
-  for i, batch in ipairs(batchIds) do hashes[i] = batchKey(base, batch) end
+  for i, id in ipairs(ids) do hashes[i] = keyOf(base, id) end
   redis.call('DEL', unpack(hashes))
-  redis.call('ZREM', batchesKey(base), unpack(batchIds))
-  return #batchIds
+  redis.call('ZREM', indexKey, unpack(ids))
+  return #ids
 end
--- Parts of flows across Cluster slots that waited for the rest of their flow (add-flow.lua).
-local flowIds = redis.call('ZRANGE', flowsKey(base), 0, limit - 1)
-if #flowIds > 0 then
-  local hashes = {}
-  for i, flow in ipairs(flowIds) do hashes[i] = flowKey(base, flow) end
-  redis.call('DEL', unpack(hashes))
-  redis.call('ZREM', flowsKey(base), unpack(flowIds))
-  return #flowIds
-end
+-- Batches' hashes (batches.lua), then the parts of flows across Cluster slots that waited for the rest of
+-- their flow (add-flow.lua).
+local batches = dropIndexed(batchesKey(base), batchKey)
+if batches > 0 then return batches end
+local parts = dropIndexed(flowsKey(base), flowKey)
+if parts > 0 then return parts end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
 redis.call('DEL', outboxKey(base), doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
   linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base), sharesTurnKey(base))

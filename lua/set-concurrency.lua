@@ -11,12 +11,6 @@
 --@include queue-limits
 local metaKey, ctlKey = KEYS[1], KEYS[2]
 local concurrency = tonumber(ARGV[1])
-local rule = readQueueRule(metaKey)
-if concurrency > 0 then rule.concurrency = concurrency else rule.concurrency = -1 end
-writeQueueRule(metaKey, rule)
--- The ctl entry below wakes whoever a claim refused, so the mark of a waiting claim (active.lua) goes.
-if tonumber(redis.call('HGET', metaKey, 'active') or '0') >= ACTIVE_WAITING then
-  redis.call('HINCRBY', metaKey, 'active', int(-ACTIVE_WAITING))
-end
+putConcurrencyRule(metaKey, readQueueRule(metaKey), concurrency)
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'concurrency', ARGV[1])
 return STATUS.OK

@@ -12,17 +12,6 @@
 --@include queue-limits
 local metaKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3]
 local max, duration, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local rule = readQueueRule(metaKey)
-local wasSmooth = rule.max > 0 and rule.burst > 0
-if max > 0 then
-  rule.max, rule.duration, rule.burst = max, duration, burst
-else
-  rule.max, rule.duration, rule.burst = 0, 0, -1
-end
-writeQueueRule(metaKey, rule)
--- The smooth limit's time stays across a change of its numbers (it is the debt of starts already made); it
--- means nothing to a sliding window, and a smooth limit has no use for the sliding window's log of starts.
-if rule.burst <= 0 then redis.call('HDEL', metaKey, 'rltat') end
-if rule.burst > 0 and not wasSmooth then redis.call('DEL', rateKey) end
+putRateRule(metaKey, rateKey, readQueueRule(metaKey), max, duration, burst)
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'limit', max)
 return STATUS.OK

@@ -45,24 +45,9 @@ else
 end
 
 if kind == 'concurrency' then
-  if share > 0 then rule.concurrency = share else rule.concurrency = -1 end
-  writeQueueRule(metaKey, rule)
-  -- The ctl entry below wakes whoever a claim refused, so the wait mark (active.lua) goes.
-  if tonumber(redis.call('HGET', metaKey, 'active') or '0') >= ACTIVE_WAITING then
-    redis.call('HINCRBY', metaKey, 'active', int(-ACTIVE_WAITING))
-  end
+  putConcurrencyRule(metaKey, rule, share)
 else
-  local wasSmooth = rule.max > 0 and rule.burst > 0
-  if share > 0 then
-    rule.max, rule.duration, rule.burst = share, duration, -1
-    if burst > 0 then rule.burst = burst end
-  else
-    rule.max, rule.duration, rule.burst = 0, 0, -1
-  end
-  writeQueueRule(metaKey, rule)
-  -- As set-rate-limit: a smooth limit's time stays, and it has no use for the sliding window's log.
-  if rule.burst <= 0 then redis.call('HDEL', metaKey, 'rltat') end
-  if rule.burst > 0 and not wasSmooth then redis.call('DEL', rateKey) end
+  putRateRule(metaKey, rateKey, rule, share, duration, burst > 0 and burst or -1)
 end
 redis.call('XADD', ctlKey, 'MAXLEN', 10, '*', 'share', share)
 local used = 0

@@ -61,6 +61,32 @@ local function writeQueueRule(metaKey, rule)
   end
 end
 
+-- Puts the queue-wide rate limit into `rule` (max 0: none; burst -1: the sliding window) and writes it. A
+-- smooth limit's time stays across a change of its numbers (it is the debt of starts already made); it
+-- means nothing to a sliding window, and a smooth limit has no use for the sliding window's log of starts.
+-- (set-rate-limit, set-share)
+local function putRateRule(metaKey, rateKey, rule, max, duration, burst)
+  local wasSmooth = rule.max > 0 and rule.burst > 0
+  if max > 0 then
+    rule.max, rule.duration, rule.burst = max, duration, burst
+  else
+    rule.max, rule.duration, rule.burst = 0, 0, -1
+  end
+  writeQueueRule(metaKey, rule)
+  if rule.burst <= 0 then redis.call('HDEL', metaKey, 'rltat') end
+  if rule.burst > 0 and not wasSmooth then redis.call('DEL', rateKey) end
+end
+
+-- Puts the queue-wide concurrency into `rule` (0: none) and writes it. The caller's ctl entry wakes whoever
+-- a claim refused, so the wait mark (active.lua) goes. (set-concurrency, set-share)
+local function putConcurrencyRule(metaKey, rule, concurrency)
+  if concurrency > 0 then rule.concurrency = concurrency else rule.concurrency = -1 end
+  writeQueueRule(metaKey, rule)
+  if tonumber(redis.call('HGET', metaKey, 'active') or '0') >= ACTIVE_WAITING then
+    redis.call('HINCRBY', metaKey, 'active', int(-ACTIVE_WAITING))
+  end
+end
+
 -- How many starts a smooth limit allows at t, and when the next one may come (ms, <= t: now).
 -- The 1e-6 keeps a boundary that float division puts a hair under an integer from costing a start.
 local function smoothAllowance(tat, t, spacing, burst)
