@@ -544,11 +544,13 @@ export class QueueStore implements SettingsSource {
     const connection = connectionFor(this.client, this.keys.meta) ?? this.client;
     return connection.wait(replicas, timeoutMs).catch((error: unknown) => {
       // The adds were answered; only their replication is unknown when the WAIT is cut short: the master
-      // turned replica in a failover (UNBLOCKED), or its connection went. Then no replica confirmed them:
-      // the caller's ReplicationError says so, where a connection error would say nothing was written.
+      // turned replica in a failover (UNBLOCKED while it waited; "WAIT cannot be used with replica
+      // instances" when it turned between the adds' reply and the WAIT), or its connection went. Then no
+      // replica confirmed them: the caller's ReplicationError says so, where a connection error would say
+      // nothing was written.
       const failure = redisFailure(error);
       if (failure instanceof RedisUnavailableError || failure instanceof RedisTimeoutError) return 0;
-      if (error instanceof Error && error.message.startsWith('UNBLOCKED')) return 0;
+      if (error instanceof Error && /^UNBLOCKED|WAIT cannot be used with replica/.test(error.message)) return 0;
       throw failure;
     });
   }
