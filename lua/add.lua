@@ -11,8 +11,11 @@
 -- Returns: per job, its id then OK (created) or DUPLICATE (a job with that jobId exists: nothing changed) or
 --   LEVELS_MISMATCH (its priority is not a level of this queue: nothing written for it)
 -- Events: added (per created job); a ctl entry when a delayed job becomes the earliest due, or an idle
---         group gets work
--- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call
+--         group gets work; active, for each job handed to an idle worker (handoff.lua)
+-- Hands off: when workers wait for work (`waiters`), the jobs this call made ready are claimed for them
+--         here, as their own claim would, and written to their wake streams (handoff.lua)
+-- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call; at most one claim
+--        of one job per job made ready, while workers wait
 --
 -- Every job takes a number from the id counter (one INCRBY per call): a generated id is that number, and a
 -- job that is ready at once goes on its stream as entry "<number>-0" (entry.lua). A ready job with a
@@ -26,9 +29,10 @@
 --@include entry
 --@include record
 --@include packed
+--@include handoff
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local _, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local exact = nowMsExact()
 local now = math.floor(exact)
@@ -52,6 +56,19 @@ local created = exact - math.max(0, spent)
 local createdS = int(math.floor(created))
 
 local number = redis.call('INCRBY', idKey, count) - count
+
+-- Workers waiting for work (handoff.lua), taken before anything is written, for as many jobs as this call
+-- makes ready at once: the jobs handed to them come out of the writes below.
+local ready, waiters = 0, nil
+if redis.call('EXISTS', waitersKey(base)) == 1 then
+  local scan = 1
+  for _ = 1, count do
+    local _, _, _, _, _, delayS, runAtS, _, nextAt = struct.unpack(JOB, jobs, scan)
+    scan = nextAt
+    if tonumber(delayS) <= 0 and tonumber(runAtS) <= now then ready = ready + 1 end
+  end
+  if ready > 0 then waiters = takeWaiters(base, now, ready) end
+end
 
 local out = {}
 local at = 1
@@ -103,5 +120,10 @@ for _ = 1, count do
   out[#out + 1] = status
 end
 if delayed then delayed.flush() end
+if waiters then
+  local H = grouped()
+  H.failed, H.events, H.maxLen, H.exact = queueKeysOf(base).failed, eventsKey, maxLen, exact
+  handOff(H, delayedKey, rateKeyOf(base), streams, CONSUMER_GROUP, waiters, ready)
+end
 flushEvents()
 return out

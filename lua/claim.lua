@@ -4,14 +4,18 @@
 -- Ungrouped jobs come lowest level first, and within a level the jobs a RateLimitError gave back (its front,
 -- release.lua) before its stream; a group's jobs come lowest level first within the group.
 -- KEYS: id meta delayed failed events ctl rate groups... streams...
--- ARGV: base group consumer count eventsMaxLen promoteLimit
+-- ARGV: base group consumer count eventsMaxLen promoteLimit wait
+--   wait: '<ms>', the ms the consumer waits for a handoff when nothing can start (its `count` slots
+--   registered as waiters, handoff.lua; '0' for no handoff), then ':<slots>:<from>' to end the wait the last
+--   claim registered (the jobs handed to it after wake entry `from` come first: waiters.lua)
 -- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
 --           the fresh layout its four values (name data opts created), for one in the full layout its
 --           fields as one array (entry.lua)}: the job comes straight from XREADGROUP, no hash is read or
 --           written
 --        | {EMPTY or PAUSED, ms until something may start (the next delayed job, the end of a rate
 --           window or hold; PAUSED: the next delayed job alone, to promote it on time; -1: nothing
---           pending), last ctl entry id, last entry id of each level}:
+--           pending), last ctl entry id, last id of the consumer's wake stream when it registered as a
+--           waiter ('' when not), last entry id of each level}:
 --           the ids a worker blocks on with XREAD, so no add is missed; PAUSED also when the queue is at
 --           its concurrency (queue-limits.lua): the worker waits on ctl, which a settle freeing a slot writes
 --        | {NEEDS_INIT}: the queue was obliterated (or never initialised); run init, then claim again
@@ -27,6 +31,7 @@
 --@include clock
 --@include events
 --@include claim-jobs
+--@include waiters
 
 local idKey, metaKey, delayedKey, failedKey, eventsKey, ctlKey, rateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local G = groupKeys(KEYS, 8)
@@ -36,7 +41,8 @@ local count, maxLen, promoteLimit = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumb
 
 local Q = { base = base, idKey = idKey, levels = levels, G = G, ctl = ctlKey, meta = metaKey, now = nowMs(), failed = failedKey,
   events = eventsKey, maxLen = maxLen }
+readWait(Q, ARGV[7])
 local reply = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
-if reply[1] == STATUS.OK then redis.call('HINCRBY', metaKey, 'active', int(reply[2])) end
+if Q.claimed > 0 then redis.call('HINCRBY', metaKey, 'active', int(Q.claimed)) end
 flushEvents()
 return reply

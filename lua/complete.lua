@@ -5,8 +5,8 @@
 -- (claim-jobs.lua): a worker with free slots gets its next jobs in the reply that settles its last ones,
 -- one script call per job at concurrency 1 instead of two (src/worker/settler.ts).
 -- KEYS: id meta delayed failed completed events ctl rate groups... streams...
--- ARGV: base group eventsMaxLen consumer count promoteLimit jobs | per job, packed in jobs: id entry level keepCount keepAge group record result hashed
---   consumer, count, promoteLimit = the claim's, as claim.lua takes them; count 0 claims nothing (consumer '')
+-- ARGV: base group eventsMaxLen consumer count promoteLimit wait jobs | per job, packed in jobs: id entry level keepCount keepAge group record result hashed
+--   consumer, count, promoteLimit, wait = the claim's, as claim.lua takes them; count 0 claims nothing (consumer '')
 --   jobs = the batch's values (packed.lua); level = the stream the delivery came from (claim's `stream`); keepCount 0 deletes the job at once,
 --   -1 = no count limit; keepAge = seconds, -1 = no age limit; group '' = none; record = the job's done
 --   record, its result included; result = the result again, for the completed event ('' with events
@@ -39,6 +39,7 @@
 --@include settle
 --@include packed
 --@include claim-jobs
+--@include waiters
 --@include dedupe
 --@include dependents
 --@include queue-limits
@@ -49,7 +50,7 @@ local idKey, metaKey, delayedKey, failedKey, completedKey = KEYS[1], KEYS[2], KE
 local eventsKey, ctlKey, rateKey = KEYS[6], KEYS[7], KEYS[8]
 local streams, levels = streamKeys(KEYS, 9 + GROUP_KEY_COUNT)
 local base, group, maxLen = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local consumer, count, promoteLimit, jobs = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local consumer, count, promoteLimit, jobs = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[8]
 local JOB = packedFormat(9)
 
 local now = nowMs()
@@ -111,13 +112,14 @@ if batches then flushBatches(Q, batches, eventsKey, maxLen) end
 local claimed
 if count > 0 then
   Q.settled = settled
+  readWait(Q, ARGV[7])
   claimed = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count, promoteLimit)
 end
 acks.flush(metaKey)
 -- The jobs settled and the jobs claimed, in one HINCRBY; without a claim, its reply says whether a claim
 -- refused at the queue's concurrency waits for the slots these freed (active.lua).
 local active = -settled
-if claimed and claimed[1] == STATUS.OK then active = active + claimed[2] end
+if claimed then active = active + Q.claimed end
 if active ~= 0 then
   active = redis.call('HINCRBY', metaKey, 'active', int(active))
   if not claimed then slotsFreed(metaKey, ctlKey, active) end

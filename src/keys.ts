@@ -11,7 +11,7 @@ import { partitionTag } from './partitions/placement.js';
  * per-minute history's two hashes, the dedupe keys and the worker registry's two keys from `base` too; that
  * file mirrors JOB, LOGS, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, the flows' keys (DEPS, DEPENDENTS,
  * BLOCKED, LINKED, OUTBOX, FLOWS, FLOW), WORKERS, WORKER_INFO, the label index's (LABELS, LABELS_OF, LABEL), the
- * batches' (BATCH, BATCHES) and SHARES_TURN below, and test/unit/keys.test.ts checks the two agree.
+ * batches' (BATCH, BATCHES), SHARES_TURN and the handoff's (WAITERS, WAKE) below, and test/unit/keys.test.ts checks the two agree.
  */
 
 /** 100 bytes: long enough for `tenant-42.invoices.monthly`, short enough to keep every key small. */
@@ -41,6 +41,8 @@ const LABEL = 'label:';
 const BATCH = 'batch:';
 const BATCHES = 'batches';
 const SHARES_TURN = 'shares:turn';
+const WAITERS = 'waiters';
+const WAKE = 'wake:';
 const GUARD = 'guard';
 
 export interface QueueKeys {
@@ -149,6 +151,13 @@ export interface QueueKeys {
   readonly sharesTurn: string;
   /** Never written, never read: the last key of every script call on a Redis Cluster (guardKey). */
   readonly guard: string;
+  /**
+   * Sorted set: idle workers' free slots waiting for a handoff, '<consumer>#<slot>' -> until when (ms)
+   * (lua/includes/handoff.lua).
+   */
+  readonly waiters: string;
+  /** Stream: the jobs an add handed to waiting worker `consumer`, which its blocking read returns. */
+  wake(consumer: string): string;
 }
 
 /** Where a label's jobs are indexed: 'q' unfinished (waiting, delayed, active), 'c' completed, 'f' failed. */
@@ -273,6 +282,8 @@ export function queueKeys(name: string, prefix: string, levels: number, partitio
     batches: base + BATCHES,
     sharesTurn: base + SHARES_TURN,
     guard: base + GUARD,
+    waiters: base + WAITERS,
+    wake: (consumer) => base + WAKE + consumer,
   };
 }
 

@@ -38,7 +38,8 @@ import { Heartbeat } from './worker/heartbeat.js';
 import { assertMiddleware, compose, type Middleware } from './worker/middleware.js';
 import { CancelWatch } from './worker/cancel-watch.js';
 import { ControlStore } from './redis/control-store.js';
-import { IdleWait } from './worker/idle-wait.js';
+import { HandoffWait } from './worker/handoff.js';
+import { IdleWait, type IdleClaim } from './worker/idle-wait.js';
 import { Leases } from './worker/leases.js';
 import { outboundThrottle, type Throttle } from './worker/outbound.js';
 import { Reaper } from './worker/reaper.js';
@@ -125,8 +126,9 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
   readonly #telemetry: WorkerTelemetry;
   readonly #stopQueueMetrics: (() => void) | undefined;
   readonly #running = new RunningJobs();
-  /** Slots taken by the claim in flight (at most one is). */
+  /** Slots taken by the claim in flight (at most one is), or kept by a registration for a handoff. */
   #reserved = 0;
+  readonly #handoff: HandoffWait;
   /** Who emits this worker's events: itself, or the partitioned Worker that made it. */
   readonly #events: EventEmitter;
   /** With partitions: the Workers of the other partitions this one consumes (src/partitions/worker-partitions.ts). */
@@ -221,6 +223,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     }
     this.#settler = new Settler(this.store, { consumer: this.consumer, promoteLimit: PROMOTE_LIMIT }, () => this.#relay?.kick());
     this.#idle = new IdleWait(new BlockingReads(this.#blocking, this.#connection.client, keys), keys, blockTimeout, onError);
+    this.#handoff = new HandoffWait(keys.wake(this.consumer), blockTimeout, count === 1);
     this.#cancels = new CancelWatch(ControlStore.of(this.store));
     const presence = inner?.presence ?? (() => ({ concurrency: this.#gate.concurrency, running: this.running, paused: this.#gate.paused }));
     this.#leases = new Leases(this.store, this.consumer, new Heartbeat(heartbeat), presence, (lost) => this.#onLost(lost), onError, this.#cancels);
@@ -298,7 +301,10 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * @param options.waitForActive - Also wait until the jobs running now have settled; default false.
    */
   async pause(options: { waitForActive?: boolean } = {}): Promise<void> {
-    await this.#gate.pause();
+    const paused = this.#gate.pause();
+    // A wait for a handoff ends now, not at its timeout: until it ends, an add may hand this worker a job.
+    for (const worker of [this, ...this.#siblings]) if (worker.#handoff.registered > 0) worker.#idle.interrupt();
+    await paused;
     if (options.waitForActive === true) await Promise.all([this, ...this.#siblings].map((worker) => worker.#running.settled()));
   }
 
@@ -329,30 +335,32 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           this.#schedules?.start();
           ready = true;
         }
-        if (this.#gate.closed()) {
+        // Registered for a handoff, the worker claims at once, whatever its slots: that claim ends the wait
+        // and brings what was handed meanwhile.
+        if (this.#handoff.registered === 0 && this.#gate.closed()) {
           await this.#gate.park(this);
           continue;
         }
         let claimed: ClaimResult | undefined;
-        let started = 0;
         try {
           claimed = await this.#gate.track(this.#claim());
-          if (claimed?.kind === 'jobs') {
-            const before = this.#running.size;
-            for (const entry of claimed.jobs) this.#startClaimed(entry);
-            started = this.#running.size - before;
-          }
+          if (claimed?.kind === 'jobs') this.#startAll(this.#handoff.unseen(claimed.jobs));
         } finally {
-          // The slots taken for the claim: the started jobs keep theirs until they end (#freeSlot).
-          this.#gate.give(this.#reserved - started);
-          this.#reserved = 0;
+          // The slots taken for the claim: the started jobs keep theirs until they end (#freeSlot), and a
+          // registration for a handoff keeps the rest until its wait ends.
+          if (claimed !== undefined && (claimed.kind === 'empty' || claimed.kind === 'paused') && claimed.wakeFrom !== '') {
+            this.#handoff.register(this.#reserved, claimed.wakeFrom);
+          } else {
+            this.#gate.give(this.#reserved);
+            this.#reserved = 0;
+          }
         }
         failures = 0;
         if (claimed === undefined || claimed.kind === 'jobs') continue;
         if (claimed.kind === 'needs-init') {
           await this.store.init(this.#levels);
         } else {
-          await this.#idle.until(claimed);
+          await this.#waitIdle(claimed);
         }
       } catch (error) {
         if (this.#closing !== undefined) break;
@@ -371,15 +379,63 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
    * complete call claimed nothing, because the worker began closing before it left.
    */
   #claim(): Promise<ClaimResult | undefined> {
-    return this.#settler.claimAlong(() => this.#claimable()) ?? this.store.claim(this.consumer, this.#claimable(), PROMOTE_LIMIT);
+    const wait = (): string => this.#handoff.claimArg();
+    // The claim that ends a wait goes alone: a complete call that claims nothing (count 0) would not carry it.
+    const along = this.#handoff.registered === 0 ? this.#settler.claimAlong(() => this.#claimable(), wait) : undefined;
+    return along ?? this.store.claim(this.consumer, this.#claimable(), PROMOTE_LIMIT, wait());
   }
 
-  /** How many jobs a claim leaving now may take (slots it takes until the claim is answered): none once closing or paused. */
+  /**
+   * How many jobs a claim leaving now may take (slots it takes until the claim is answered, with those still
+   * registered for a handoff, which it ends): none once closing or paused.
+   */
   #claimable(): number {
-    if (this.#closing !== undefined) return 0;
-    const taken = this.#gate.take();
-    this.#reserved += taken;
-    return taken;
+    if (this.#closing !== undefined || this.#gate.paused) return 0;
+    this.#reserved += this.#gate.take();
+    return this.#reserved;
+  }
+
+  /** Starts jobs claimed or handed; each keeps the slot it was reserved until it ends. */
+  #startAll(jobs: readonly ClaimedJob[]): void {
+    const before = this.#running.size;
+    for (const entry of jobs) this.#startClaimed(entry);
+    this.#reserved -= this.#running.size - before;
+  }
+
+  /**
+   * An idle wait: blocked on Redis until there is work, the wait's time is up, or, registered for a
+   * handoff, an add hands this worker jobs, which start at once; it waits on while slots stay registered and
+   * the read saw nothing more (src/worker/handoff.ts).
+   */
+  async #waitIdle(claimed: IdleClaim): Promise<void> {
+    if (this.#handoff.registered === 0) {
+      await this.#idle.until(claimed);
+      return;
+    }
+    // pause() waits for it: jobs may be handed until the wait ends (#leaveWait).
+    await this.#gate.track(
+      (async () => {
+        for (;;) {
+          const seen = await this.#idle.until(claimed, this.#handoff.read());
+          const handed = this.#handoff.handed(seen);
+          this.#startAll(handed);
+          if (this.#gate.paused) await this.#leaveWait();
+          if (this.#handoff.registered === 0 || this.#closing !== undefined || this.#handoff.news(seen, handed)) return;
+        }
+      })(),
+    );
+  }
+
+  /**
+   * Ends a wait for a handoff that close() or pause() interrupted: a claim of nothing new that takes the
+   * registration down and starts what was handed meanwhile (they were claimed for this worker).
+   */
+  async #leaveWait(): Promise<void> {
+    if (this.#handoff.registered === 0) return;
+    const claimed = await this.store.claim(this.consumer, 0, 0, this.#handoff.claimArg());
+    if (claimed.kind === 'jobs') this.#startAll(this.#handoff.unseen(claimed.jobs));
+    this.#gate.give(this.#reserved);
+    this.#reserved = 0;
   }
 
   #startClaimed(claimed: ClaimedJob): void {
@@ -646,6 +702,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
     this.#stopQueueMetrics?.();
     this.#gate.unpark(this);
     await this.#loop;
+    await this.#leaveWait().catch((error: Error) => this.#report(error));
     await this.#running.settled();
     if (this.#running.forced) await this.#abandonRunning();
     await this.#settler.drain();

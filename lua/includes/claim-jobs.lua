@@ -6,6 +6,13 @@
 -- Q is the script's context: base, idKey, levels (level streams), G (group keys), ctl, meta, now, failed,
 -- events, maxLen, and settled (complete.lua: deliveries settled before the claim, not yet taken off meta
 -- `active`). `streams`: every stream of the queue, the admit stream last (streamKeys).
+-- Waiting for a handoff (waiters.lua, handoff.lua, readWait): Q.wait > 0 registers the consumer's `count`
+-- slots as waiters until now + Q.wait ms when the claim is EMPTY; Q.unwait (slots and from) ends the wait
+-- its last claim registered, and the jobs handed to it after wake entry `from` come first in the reply
+-- (they were claimed and counted by the add that handed them, so they take from `count` and not from meta
+-- `active`).
+-- Q.claimed is set to the jobs this call claimed itself: what the caller adds to meta `active`. Q.handing
+-- (handoff.lua) skips what only an idle worker needs: the wake-up ids and the promotion.
 --@include status
 --@include keys
 --@include numbers
@@ -16,6 +23,7 @@
 --@include events
 --@include promote
 --@include queue-limits
+--@include waiters
 
 -- The id of a stream's last entry ('0-0' for none): where an idle worker's XREAD starts.
 local function lastEntryId(key)
@@ -39,11 +47,12 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
   else
     meta = redis.call('HMGET', metaKey, 'levels', 'paused', 'rlmax', 'rldur', 'hold', 'gwaiting', 'linked')
   end
+  Q.claimed = 0
   if not meta[1] then return { STATUS.NEEDS_INIT } end
   -- For a complete that claims: whether jobs wait for others (dependents.lua), read here for free.
   Q.linked = meta[7] or '0'
   local nowS = int(now)
-  promoteDue(Q, delayedKey, promoteLimit)
+  if promoteLimit > 0 then promoteDue(Q, delayedKey, promoteLimit) end
 
   -- ms until something held back may start; -1 while nothing is held
   local wait = -1
@@ -54,6 +63,8 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
 
   local out = { STATUS.OK, 0, now }
   local n = 0
+  local handed = 0
+  if Q.unwait then handed = unregisterWaiter(Q, consumer, Q.unwait, Q.from, out) end
   -- The entries handed out, for the rate log.
   local started = {}
 
@@ -192,7 +203,7 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
   local status = STATUS.PAUSED
   if meta[2] ~= '1' then
     status = STATUS.EMPTY
-    local budget = count
+    local budget = count - handed
     local rlmax, rldur = tonumber(meta[3] or '0'), tonumber(meta[4] or '0')
     -- A concurrency or a smooth limit: rlmax holds the rule (queue-limits.lua), and only then is more read.
     local rule
@@ -246,7 +257,7 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     if heldUntil > now then
       budget = 0
       waitAtMost(heldUntil - now)
-    elseif rlmax > 0 then
+    elseif rlmax > 0 and budget > 0 then
       redis.call('ZREMRANGEBYSCORE', rateKey, '-inf', now - rldur)
       local free = rlmax - redis.call('ZCARD', rateKey)
       if free < budget then budget = free end
@@ -301,10 +312,16 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
         end
         redis.call('ZADD', rateKey, unpack(log))
       end
-      out[2] = n
+      out[2] = n + handed
+      Q.claimed = n
       return out
     end
   end
+  if handed > 0 then
+    out[2] = handed
+    return out
+  end
+  if Q.handing then return { status } end
 
   local first = redis.call('ZRANGE', delayedKey, '0', '0', 'WITHSCORES')
   if first[2] then waitAtMost(tonumber(first[2]) - now) end
@@ -314,7 +331,10 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
     local throttled = redis.call('ZRANGE', G.throttled, '0', '0', 'WITHSCORES')
     if throttled[2] then waitAtMost(tonumber(throttled[2]) - now) end
   end
-  local reply = { status, wait, lastEntryId(ctlKey) }
+  -- Registered, the worker also waits on its wake stream, from its last entry: '' when it did not register.
+  local wakeFrom = ''
+  if status == STATUS.EMPTY and Q.wait and Q.wait > 0 and count > 0 then wakeFrom = registerWaiter(Q, consumer, count, now + Q.wait) end
+  local reply = { status, wait, lastEntryId(ctlKey), wakeFrom }
   for level = 1, #levels do reply[#reply + 1] = lastEntryId(levels[level]) end
   return reply
 end

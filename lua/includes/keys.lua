@@ -1,7 +1,8 @@
 -- keys: per-job, per-group and per-level key names, the completed jobs' hash, the per-minute history, the
 -- dedupe keys, the flows' keys, the worker registry, the label index and the batches' keys. Mirrors
 -- src/keys.ts (JOB, LOGS, GROUP, DONE, FRONT, HISTORY, DEDUPE, DEDUPE_WINDOWS, DEPS, DEPENDENTS, BLOCKED,
--- LINKED, OUTBOX, FLOWS, FLOW, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES, SHARES_TURN);
+-- LINKED, OUTBOX, FLOWS, FLOW, WORKERS, WORKER_INFO, LABELS, LABELS_OF, LABEL, BATCH, BATCHES, SHARES_TURN,
+-- WAITERS, WAKE);
 -- test/unit/keys.test.ts checks they agree.
 local function jobKey(base, id) return base .. 'job:' .. id end
 local function doneKey(base) return base .. 'done' end
@@ -20,6 +21,9 @@ local function batchKey(base, id) return base .. 'batch:' .. id end
 local function batchesKey(base) return base .. 'batches' end
 -- Which Worker moves a partitioned queue's limit shares (rebalance-turn.lua; partition 0's).
 local function sharesTurnKey(base) return base .. 'shares:turn' end
+-- The handoff (handoff.lua): idle workers' slots waiting for a job, and the jobs handed to each.
+local function waitersKey(base) return base .. 'waiters' end
+local function wakeKey(base, consumer) return base .. 'wake:' .. consumer end
 -- The worker registry (src/worker/heartbeat.ts): who is alive until when, and what each said of itself.
 local function workersKey(base) return base .. 'workers' end
 local function workerInfoKey(base) return base .. 'workers:info' end
@@ -51,6 +55,10 @@ local function flowKey(base, id) return base .. 'flow:' .. id end
 local function otherBase(base, name, other) return string.sub(base, 1, #base - #name - 3) .. '{' .. other .. '}:' end
 local function levelKey(base, level) return base .. 'wait:' .. level end
 local function admitKey(base) return base .. 'admit' end
+local function rateKeyOf(base) return base .. 'rate' end
+-- The consumer group of every stream of a queue (src/redis/store.ts GROUP): scripts that claim take it
+-- as an argument; add's handoff (handoff.lua), which a producer in another language also runs, has it here.
+local CONSUMER_GROUP = 'sluice'
 local function queueKeysOf(base)
   return { id = base .. 'id', meta = base .. 'meta', ctl = base .. 'ctl', failed = base .. 'failed', events = base .. 'events' }
 end

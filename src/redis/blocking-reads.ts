@@ -1,5 +1,6 @@
 import type { QueueKeys } from '../keys.js';
 import { connectionFor, sameServer, untilDropped, type Redis, type RedisClient } from './connection.js';
+import { handedJob, type HandedJob, type Reply } from './replies.js';
 
 /**
  * The reads an idle Worker blocks on, and ending them early: the only commands sent on a Worker's
@@ -13,6 +14,19 @@ export interface BlockedConnection {
   readonly node: Redis;
 }
 
+/** A worker's wake stream, read after entry `from` for up to `count` handed jobs (its registered slots). */
+export interface WakeRead {
+  readonly key: string;
+  readonly from: string;
+  readonly count: number;
+}
+
+/** What a blocking read returned: the jobs handed to the worker, and the new entries of the other streams. */
+export interface WorkSeen {
+  readonly handed: HandedJob[];
+  readonly seen: { readonly stream: string; readonly ids: string[] }[];
+}
+
 export class BlockingReads {
   constructor(
     /** The connection the reads block on (its own: a blocked connection serves nothing else). */
@@ -24,10 +38,28 @@ export class BlockingReads {
 
   /**
    * Blocks until any of the streams gets an entry after the given id, or `timeoutMs` passes. An add
-   * between claim and this read is seen because its id is newer than the one claim returned.
+   * between claim and this read is seen because its id is newer than the one claim returned. The last
+   * stream may be the worker's wake stream (`wake`: up to `count` entries, each a job handed to it); the
+   * others are read for their ids alone. Undefined: the read timed out (or was unblocked).
    */
-  async waitForWork(streams: readonly string[], ids: readonly string[], timeoutMs: number): Promise<void> {
-    await untilDropped(this.blocking, this.blocking.xread('COUNT', 1, 'BLOCK', Math.max(1, Math.ceil(timeoutMs)), 'STREAMS', ...streams, ...ids));
+  async waitForWork(streams: readonly string[], ids: readonly string[], timeoutMs: number, wake?: WakeRead): Promise<WorkSeen | undefined> {
+    const block = Math.max(1, Math.ceil(timeoutMs));
+    if (wake === undefined) {
+      const reply = await untilDropped(this.blocking, this.blocking.xread('COUNT', 1, 'BLOCK', block, 'STREAMS', ...streams, ...ids));
+      return reply === null ? undefined : { handed: [], seen: reply.map(([stream, entries]) => ({ stream, ids: entries.map(([id]) => id) })) };
+    }
+    const reply = (await untilDropped(
+      this.blocking,
+      this.blocking.xreadBuffer('COUNT', Math.max(1, wake.count), 'BLOCK', block, 'STREAMS', ...streams, wake.key, ...ids, wake.from),
+    )) as [Buffer, [Buffer, Reply[]][]][] | null;
+    if (reply === null) return undefined;
+    const seen: WorkSeen = { handed: [], seen: [] };
+    for (const [key, entries] of reply) {
+      const stream = key.toString();
+      if (stream === wake.key) for (const [id, fields] of entries) seen.handed.push(handedJob(id.toString(), fields));
+      else seen.seen.push({ stream, ids: entries.map(([id]) => id.toString()) });
+    }
+    return seen;
   }
 
   /**

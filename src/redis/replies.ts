@@ -153,7 +153,8 @@ export function addFlowReply(reply: unknown): { ids: string[] } | { refused: Sta
 
 export type ClaimResult =
   | { kind: 'jobs'; jobs: ClaimedJob[] }
-  | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; waitIds: string[] }
+  /** wakeFrom: where the worker's wake stream's read starts when it registered for a handoff, '' when not. */
+  | { kind: 'empty' | 'paused'; nextDueMs: number; ctlId: string; wakeFrom: string; waitIds: string[] }
   | { kind: 'needs-init' };
 
 /**
@@ -190,8 +191,28 @@ export function claimReply(reply: unknown): ClaimResult {
     kind: code === Status.PAUSED ? 'paused' : 'empty',
     nextDueMs: num(values[1]),
     ctlId: str(values[2]),
-    waitIds: values.slice(3).map(str),
+    wakeFrom: str(values[3]),
+    waitIds: values.slice(4).map(str),
   };
+}
+
+/** A job an add handed to this worker while it waited (lua/includes/handoff.lua), with its wake entry's id. */
+export interface HandedJob {
+  readonly wakeId: string;
+  readonly job: ClaimedJob;
+}
+
+/**
+ * An entry of a worker's wake stream: `e` the job's entry, `i` its stream's index, `t` Redis' time when it
+ * was claimed (its processedOn), then the entry's own fields in either layout (entries.ts).
+ */
+export function handedJob(wakeId: string, fields: readonly Reply[]): HandedJob {
+  if (str(fields[0]) !== 'e' || str(fields[2]) !== 'i' || str(fields[4]) !== 't') {
+    throw new ScriptError(`wake entry ${wakeId} does not start with e, i and t: ${JSON.stringify(fields.slice(0, 6).map(String))}`);
+  }
+  const job = entryJob(str(fields[1]), num(fields[3]), fields.slice(6), 'active', true);
+  job.processedOn = num(fields[5]);
+  return { wakeId, job: job as ClaimedJob };
 }
 
 /** recover-stalled: jobs requeued and failed, and the entries it acknowledged that held no job. */

@@ -97,13 +97,13 @@ export const SCRIPTS = {
   'abandon-flow': { keys: ['meta'], args: ['base', 'eventsMaxLen', 'flow', 'olderThan', 'reason'], decode: abandonFlowReply },
   claim: {
     keys: ['id', 'meta', 'delayed', 'failed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
-    args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit'],
+    args: ['base', 'group', 'consumer', 'count', 'eventsMaxLen', 'promoteLimit', 'wait'],
     binary: true,
     decode: claimReply,
   },
   complete: {
     keys: ['id', 'meta', 'delayed', 'failed', 'completed', 'events', 'ctl', 'rate', 'groups...', 'streams...'],
-    args: ['base', 'group', 'eventsMaxLen', 'consumer', 'count', 'promoteLimit'],
+    args: ['base', 'group', 'eventsMaxLen', 'consumer', 'count', 'promoteLimit', 'wait'],
     perJob: ['id', 'entry', 'level', 'keepCount', 'keepAge', 'group', 'record', 'result', 'hashed'],
     // The jobs it may claim come as claim's do, payloads and all.
     binary: true,

@@ -92,6 +92,8 @@ export interface ClaimAlong {
   consumer: string;
   count: number;
   promoteLimit: number;
+  /** The handoff argument (src/worker/handoff.ts, lua/claim.lua's `wait`); '0' when not given. */
+  wait?: string;
 }
 
 export interface FailInput {
@@ -254,13 +256,14 @@ export class QueueStore implements SettingsSource {
     return this.client.hgetallBuffer(this.keys.deps(id));
   }
 
-  claim(consumer: string, count: number, promoteLimit: number): Promise<ClaimResult> {
+  /** `wait`: the handoff argument (lua/claim.lua); '0' neither registers nor ends a wait. */
+  claim(consumer: string, count: number, promoteLimit: number, wait = '0'): Promise<ClaimResult> {
     const { id, meta, delayed, failed, events, ctl, rate } = this.keys;
     return runScript(
       this.client,
       'claim',
       { id, meta, delayed, failed, events, ctl, rate, ...this.tail },
-      { base: this.base, group: GROUP, consumer, count, eventsMaxLen: this.eventsMaxLen, promoteLimit },
+      { base: this.base, group: GROUP, consumer, count, eventsMaxLen: this.eventsMaxLen, promoteLimit, wait },
     );
   }
 
@@ -281,6 +284,7 @@ export class QueueStore implements SettingsSource {
         consumer: claim?.consumer ?? '',
         count: claim?.count ?? 0,
         promoteLimit: claim?.promoteLimit ?? 0,
+        wait: claim?.wait ?? '0',
       },
       jobs.map(({ job, result, keep, progress, dedupe, labels, trace }) => ({
         id: job.id,

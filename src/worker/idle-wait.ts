@@ -1,4 +1,4 @@
-import type { BlockedConnection, BlockingReads } from '../redis/blocking-reads.js';
+import type { BlockedConnection, BlockingReads, WakeRead, WorkSeen } from '../redis/blocking-reads.js';
 import type { ClaimResult } from '../redis/replies.js';
 
 /** Below this a local sleep beats a blocking read: the unblock could arrive before the read is blocked. */
@@ -29,7 +29,11 @@ export class IdleWait {
     reads.blocking.on('ready', () => this.#identify());
   }
 
-  async until(claimed: IdleClaim): Promise<void> {
+  /**
+   * Waits as claim said; with `wake` (the worker registered for a handoff), on its wake stream too.
+   * Returns what the read saw: undefined when it timed out, was ended on time by the local timer, or slept.
+   */
+  async until(claimed: IdleClaim, wake?: WakeRead): Promise<WorkSeen | undefined> {
     const { ctl, wait } = this.streams;
     // Paused: new jobs do not end the wait (they may not start), a resume on ctl does. The next delayed job's
     // due time still does: claim promotes it then, so a job that comes due while the queue is paused is
@@ -38,26 +42,29 @@ export class IdleWait {
     const streams = paused ? [ctl] : [ctl, ...wait];
     const ids = paused ? [claimed.ctlId] : [claimed.ctlId, ...claimed.waitIds];
     const due = claimed.nextDueMs;
-    if (due < 0 || due >= this.blockTimeout) {
-      await this.reads.waitForWork(streams, ids, this.blockTimeout);
-      return;
-    }
+    if (due < 0 || due >= this.blockTimeout) return this.reads.waitForWork(streams, ids, this.blockTimeout, wake);
     const blocked = this.#blocked;
     // On a cluster a failover or resharding moves the queue's slot, and with it the node connection the
     // read blocks on, without a new 'ready': then the old id is of no use, and is asked again.
     if (blocked === undefined || !this.reads.stillBlocksOn(blocked)) this.#identify();
     if (due <= MIN_BLOCK_MS || blocked === undefined || blocked !== this.#blocked) {
       await new Promise((resolve) => setTimeout(resolve, due));
-      return;
+      return undefined;
     }
     const timer = setTimeout(() => {
       this.reads.unblock(blocked).catch((error: Error) => this.onError(error));
     }, due);
     try {
-      await this.reads.waitForWork(streams, ids, due + UNBLOCK_GRACE_MS);
+      return await this.reads.waitForWork(streams, ids, due + UNBLOCK_GRACE_MS, wake);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Ends the current blocking read now, as if it had timed out; a no-op while the connection's id is unknown (the read then ends at its timeout). */
+  interrupt(): void {
+    const blocked = this.#blocked;
+    if (blocked !== undefined) this.reads.unblock(blocked).catch((error: Error) => this.onError(error));
   }
 
   #identify(): void {

@@ -27,6 +27,8 @@ export interface Claimer {
 interface ClaimTurn {
   /** How many jobs to claim, asked as the call leaves; 0 claims nothing. */
   count: () => number;
+  /** The claim's handoff argument (src/worker/handoff.ts), asked after count() when it is not 0. */
+  wait: () => string;
   resolve: (claimed: ClaimResult | undefined) => void;
   reject: (error: unknown) => void;
 }
@@ -100,9 +102,9 @@ export class Settler {
    * (undefined when count() said 0), or rejects as the call does. Returns undefined when no complete call
    * is about to leave: then the caller claims on its own.
    */
-  claimAlong(count: () => number): Promise<ClaimResult | undefined> | undefined {
+  claimAlong(count: () => number, wait: () => string = () => '0'): Promise<ClaimResult | undefined> | undefined {
     if (this.#completes.length === 0 || this.#out > 0 || this.#turn !== undefined) return undefined;
-    return new Promise((resolve, reject) => (this.#turn = { count, resolve, reject }));
+    return new Promise((resolve, reject) => (this.#turn = { count, wait, resolve, reject }));
   }
 
   #waiting(): boolean {
@@ -150,7 +152,7 @@ export class Settler {
     try {
       reply = await this.store.complete(
         batch.map((p) => p.input),
-        count > 0 ? { ...this.claimer, count } : undefined,
+        count > 0 && turn !== undefined ? { ...this.claimer, count, wait: turn.wait() } : undefined,
         this.claimer.consumer,
       );
     } catch (error) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from 'sluice';
 import { guardKey, MAX_QUEUE_NAME_BYTES, queueKeys, validateQueueName } from '../../src/keys.js';
 import { LUA_DIR } from '../../src/redis/lua.js';
+import { GROUP } from '../../src/redis/store.js';
 
 /** The Redis Cluster hash tag of a key: what stands between the first '{' and the next '}'. */
 function hashTag(key: string): string | undefined {
@@ -78,6 +79,11 @@ describe('queue keys', () => {
     expect(keys.batches).toBe(`${keys.base}${batches}`);
     const turn = /sharesTurnKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
     expect(keys.sharesTurn).toBe(`${keys.base}${turn}`);
+    const waiters = /waitersKey\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1];
+    const wake = /wakeKey\(base, consumer\) return base \.\. '([^']+)' \.\. consumer/.exec(lua)?.[1];
+    expect([keys.waiters, keys.wake('w7')]).toEqual([`${keys.base}${waiters}`, `${keys.base}${wake}w7`]);
+    expect(/rateKeyOf\(base\) return base \.\. '([^']+)'/.exec(lua)?.[1]).toBe(keys.rate.slice(keys.base.length));
+    expect(/local CONSUMER_GROUP = '([^']+)'/.exec(lua)?.[1]).toBe(GROUP);
   });
 
   it.each([
