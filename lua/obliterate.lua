@@ -7,7 +7,8 @@
 --          positive number
 -- Events: none (the events stream is deleted)
 -- Loops: at most `limit` jobs deleted per call; then at most `limit` labels' keys, then batches, then
---   parts of flows across slots (dependents.lua), per call
+--   parts of flows across slots (dependents.lua), per call; in the last call one DEL per worker alive (its
+--   wake stream, handoff.lua)
 --@include status
 --@include keys
 --@include groups
@@ -114,6 +115,8 @@ if batches > 0 then return batches end
 local parts = dropIndexed(flowsKey(base), flowKey)
 if parts > 0 then return parts end
 for _, key in ipairs(KEYS) do redis.call('DEL', key) end
-redis.call('DEL', outboxKey(base), doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
+-- The wake streams of the workers registered for a handoff (handoff.lua): one per worker alive.
+for _, consumer in ipairs(redis.call('ZRANGE', workersKey(base), 0, -1)) do redis.call('DEL', wakeKey(base, consumer)) end
+redis.call('DEL', waitersKey(base), outboxKey(base), doneKey(base), historyKey(base), historyNowKey(base), dedupeKey(base), dedupeWindowsKey(base), blockedKey(base),
   linkedKey(base), workersKey(base), workerInfoKey(base), labelsOfKey(base), batchesKey(base), sharesTurnKey(base))
 return 0

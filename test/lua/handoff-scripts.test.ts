@@ -160,6 +160,16 @@ describe('handoff', () => {
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, active: 1 });
   });
 
+  it('obliterate leaves neither the waiters nor the wake streams of the workers alive', async () => {
+    await lua.store.extendLeases('a', [], { ttl: 60_000, info: '{}' });
+    await register('a', 2);
+    await lua.store.add([input()]);
+    expect(await wakeEntries('a')).toHaveLength(1);
+    while ((await lua.store.obliterate(true, 100)) > 0);
+    const left = await lua.client.keys(`${lua.store.keys.base.replace(/[{}]/g, '\\$&')}*`);
+    expect(left).toEqual([]);
+  });
+
   it('registers nothing when asked not to, or when the claim found the queue paused', async () => {
     expect(idle(await lua.store.claim('a', 1, 100, '0')).wakeFrom).toBe('');
     await lua.store.setPaused(true);
