@@ -6,7 +6,7 @@
 --   as add.lua takes them, and labels = the job's labels joined by '\n' ('' for none)
 -- Returns: as add.lua: per job, its id then OK | DUPLICATE (nothing changed, its labels not indexed) |
 --   LEVELS_MISMATCH
--- Events: as add.lua
+-- Events: as add.lua; hands off as add.lua (handoff.lua)
 -- Loops: one pass over the call's `count` jobs (at most 200); at most 8 labels per job
 --
 -- The body is add.lua's, line for line but for the labels: change both together.
@@ -19,10 +19,11 @@
 --@include entry
 --@include record
 --@include packed
+--@include handoff
 --@include labels
 
 local idKey, metaKey, delayedKey, eventsKey, ctlKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local _, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
+local streams, levels = streamKeys(KEYS, 6 + GROUP_KEY_COUNT)
 local base, maxLen, spent, count, jobs = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local exact = nowMsExact()
 local now = math.floor(exact)
@@ -46,6 +47,10 @@ local created = exact - math.max(0, spent)
 local createdS = int(math.floor(created))
 
 local number = redis.call('INCRBY', idKey, count) - count
+
+-- Workers waiting for work (handoff.lua), taken before anything is written, for as many jobs as this call
+-- makes ready at once: the jobs handed to them come out of the writes below.
+local waiters, ready = waitersFor(base, now, JOB, jobs, count)
 
 local out = {}
 local at = 1
@@ -98,5 +103,10 @@ for _ = 1, count do
   out[#out + 1] = status
 end
 if delayed then delayed.flush() end
+if waiters then
+  local H = grouped()
+  H.failed, H.events, H.maxLen, H.exact = queueKeysOf(base).failed, eventsKey, maxLen, exact
+  handOff(H, delayedKey, rateKeyOf(base), streams, CONSUMER_GROUP, waiters, ready)
+end
 flushEvents()
 return out

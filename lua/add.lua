@@ -59,16 +59,7 @@ local number = redis.call('INCRBY', idKey, count) - count
 
 -- Workers waiting for work (handoff.lua), taken before anything is written, for as many jobs as this call
 -- makes ready at once: the jobs handed to them come out of the writes below.
-local ready, waiters = 0, nil
-if redis.call('EXISTS', waitersKey(base)) == 1 then
-  local scan = 1
-  for _ = 1, count do
-    local _, _, _, _, _, delayS, runAtS, _, nextAt = struct.unpack(JOB, jobs, scan)
-    scan = nextAt
-    if tonumber(delayS) <= 0 and tonumber(runAtS) <= now then ready = ready + 1 end
-  end
-  if ready > 0 then waiters = takeWaiters(base, now, ready) end
-end
+local waiters, ready = waitersFor(base, now, JOB, jobs, count)
 
 local out = {}
 local at = 1

@@ -16,7 +16,7 @@
 -- second): until then an add may still hand it a job, which its leases' timeout then recovers. Choosing the
 -- waiter that registered last makes that rarer: a live worker re-registers at every wait.
 --
--- What a queue without idle workers pays: one EXISTS of an absent key per add call (add.lua).
+-- What a queue without idle workers pays: one EXISTS of an absent key per add call (add.lua, add-labeled.lua).
 --@include numbers
 --@include keys
 --@include status
@@ -52,6 +52,22 @@ local function takeWaiters(base, now, count)
     end
   end
   return taken
+end
+
+-- For an add call (add.lua, add-labeled.lua): while workers wait, how many of its packed jobs are ready at
+-- once (neither a delay nor a runAt ahead; delay and runAt are their 6th and 7th values), and the waiters
+-- taken for them (takeWaiters); nil and 0 when no worker waits, which costs one EXISTS.
+-- Loops: one pass over the call's jobs (at most 200), only while workers wait.
+local function waitersFor(base, now, format, jobs, count)
+  if redis.call('EXISTS', waitersKey(base)) == 0 then return nil, 0 end
+  local at, ready = 1, 0
+  for _ = 1, count do
+    local values = { struct.unpack(format, jobs, at) }
+    at = values[#values]
+    if tonumber(values[6]) <= 0 and tonumber(values[7]) <= now then ready = ready + 1 end
+  end
+  if ready == 0 then return nil, 0 end
+  return takeWaiters(base, now, ready), ready
 end
 
 -- Hands up to `ready` jobs to the waiters takeWaiters took, one claim of one job per waiter slot, in turn;

@@ -64,6 +64,14 @@ describe('handoff', () => {
     expect(await waiters()).toHaveLength(1);
   });
 
+  it('hands off a labeled add as a plain one (add-labeled.lua), its labels indexed', async () => {
+    await register('a', 1);
+    const [added] = await lua.store.add([input({ name: 'tagged', labels: 'tenant:7' })]);
+    expect((await wakeEntries('a')).map((h) => h.job.id)).toEqual([added!.id]);
+    expect(await lua.client.zrange(lua.store.keys.label('tenant:7', 'q'), '0', '-1')).toEqual([added!.id]);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
+  });
+
   it('hands the jobs of one add call to the waiters in turn, the last registered first, lowest level first', async () => {
     await register('a', 1);
     await register('b', 1);
