@@ -6,8 +6,9 @@
 -- KEYS: id meta delayed failed events ctl rate groups... streams...
 -- ARGV: base group consumer count eventsMaxLen promoteLimit wait
 --   wait: '<ms>', the ms the consumer waits for a handoff when nothing can start (its `count` slots
---   registered as waiters, handoff.lua; '0' for no handoff), then ':<slots>:<from>' to end the wait the last
---   claim registered (the jobs handed to it after wake entry `from` come first: waiters.lua)
+--   registered as waiters, handoff.lua; '0' for no handoff), then ':<registered>:<unread>:<from>' to end
+--   the wait the last claim registered (the jobs handed to it after wake entry `from` come first:
+--   waiters.lua)
 -- Returns: {OK, n, Redis' time (ms: the jobs' processedOn), then per job: entry stream, then for an entry in
 --           the fresh layout its four values (name data opts created), for one in the full layout its
 --           fields as one array (entry.lua)}: the job comes straight from XREADGROUP, no hash is read or

@@ -7,7 +7,7 @@
 -- events, maxLen, and settled (complete.lua: deliveries settled before the claim, not yet taken off meta
 -- `active`). `streams`: every stream of the queue, the admit stream last (streamKeys).
 -- Waiting for a handoff (waiters.lua, handoff.lua, readWait): Q.wait > 0 registers the consumer's `count`
--- slots as waiters until now + Q.wait ms when the claim is EMPTY; Q.unwait (slots and from) ends the wait
+-- slots as waiters until now + Q.wait ms when the claim is EMPTY; Q.unwait (registered, unread, from) ends the wait
 -- its last claim registered, and the jobs handed to it after wake entry `from` come first in the reply
 -- (they were claimed and counted by the add that handed them, so they take from `count` and not from meta
 -- `active`).
@@ -64,7 +64,7 @@ local function claimJobs(Q, delayedKey, rateKey, streams, group, consumer, count
   local out = { STATUS.OK, 0, now }
   local n = 0
   local handed = 0
-  if Q.unwait then handed = unregisterWaiter(Q, consumer, Q.unwait, Q.from, out) end
+  if Q.unwait then handed = unregisterWaiter(Q, consumer, Q.unwait, Q.unread, Q.from, out) end
   -- The entries handed out, for the rate log.
   local started = {}
 

@@ -3,8 +3,10 @@
 --@include numbers
 --@include keys
 
--- Registers `slots` waiters of `consumer` until `untilMs`, after dropping those that ran out. Returns the
--- last id of the consumer's wake stream, where its XREAD starts.
+-- Registers `slots` waiters of `consumer` until `untilMs`, after dropping those that ran out. A worker
+-- registers only when it holds no registration (its last one ended, or every slot of it was handed and
+-- read), so its wake stream holds only entries it read: deleted here, which bounds the stream by one
+-- registration's slots. Returns where its XREAD starts: '0-0'.
 local function registerWaiter(Q, consumer, slots, untilMs)
   local key = waitersKey(Q.base)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', int(Q.now))
@@ -14,18 +16,21 @@ local function registerWaiter(Q, consumer, slots, untilMs)
     args[#args + 1] = consumer .. '#' .. slot
   end
   redis.call('ZADD', key, unpack(args))
-  local last = redis.call('XREVRANGE', wakeKey(Q.base, consumer), '+', '-', 'COUNT', '1')
-  if last[1] then return last[1][1] end
+  redis.call('DEL', wakeKey(Q.base, consumer))
   return '0-0'
 end
 
--- Ends `consumer`'s wait of `slots` waiters: none is handed a job after this. The jobs handed to it after
--- wake entry `from` (which its XREAD did not return) go into `out` as claim hands jobs out; returns how many.
--- The wake stream is deleted: everything in it has now been read.
-local function unregisterWaiter(Q, consumer, slots, from, out)
+-- Ends `consumer`'s wait: none is handed a job after this. `registered`: the slots its last registration
+-- named (members '#1' to '#registered', whichever adds took since); `unread`: how many of them its reads
+-- have not accounted for. The jobs handed to it after wake entry `from` (which its XREAD did not return) go
+-- into `out` as claim hands jobs out; returns how many. The wake stream is deleted: everything in it has now
+-- been read. When ZREM takes `unread` members, no add took one since the worker's last read and the stream
+-- holds nothing new: the usual end of a wait (a timeout, a wake-up for a delayed job) skips the XRANGE and
+-- the DEL.
+local function unregisterWaiter(Q, consumer, registered, unread, from, out)
   local members = {}
-  for slot = 1, slots do members[slot] = consumer .. '#' .. slot end
-  redis.call('ZREM', waitersKey(Q.base), unpack(members))
+  for slot = 1, registered do members[slot] = consumer .. '#' .. slot end
+  if redis.call('ZREM', waitersKey(Q.base), unpack(members)) == unread then return 0 end
   local key = wakeKey(Q.base, consumer)
   local handed = redis.call('XRANGE', key, '(' .. from, '+')
   for _, item in ipairs(handed) do
@@ -40,9 +45,10 @@ local function unregisterWaiter(Q, consumer, slots, from, out)
 end
 
 
--- A claim's `wait` argument into Q: '<ms>' (0: no handoff), then ':<slots>:<from>' to end the last wait.
+-- A claim's `wait` argument into Q: '<ms>' (0: no handoff), then ':<registered>:<unread>:<from>' to end the
+-- last wait (unregisterWaiter).
 local function readWait(Q, arg)
-  local ms, slots, from = string.match(arg, '^(%d+):?(%d*):?(.*)$')
+  local ms, registered, unread, from = string.match(arg, '^(%d+):?(%d*):?(%d*):?(.*)$')
   Q.wait = tonumber(ms) or 0
-  if slots and slots ~= '' then Q.unwait, Q.from = tonumber(slots), from end
+  if registered and registered ~= '' then Q.unwait, Q.unread, Q.from = tonumber(registered), tonumber(unread), from end
 end

@@ -20,6 +20,9 @@ const REGISTRATION_GRACE_MS = 1000;
  * registered (jobs handed) -> off (every slot handed, or a claim sent with the wait's end).
  */
 export class HandoffWait {
+  /** The slots the last registration named (their members stay named so, whichever adds took). */
+  #registered = 0;
+  /** Of those, the slots no read has accounted for: still waiting, or handed and not read yet. */
   #slots = 0;
   #from = '';
   readonly #started = new Set<string>();
@@ -46,13 +49,14 @@ export class HandoffWait {
   claimArg(): string {
     const ms = this.enabled ? this.#lifetimeMs : 0;
     if (this.#slots === 0) return String(ms);
-    const arg = `${ms}:${this.#slots}:${this.#from}`;
+    const arg = `${ms}:${this.#registered}:${this.#slots}:${this.#from}`;
     this.#slots = 0;
     return arg;
   }
 
   /** A claim registered `slots` slots (its count), to be read after wake entry `from`. */
   register(slots: number, from: string): void {
+    this.#registered = slots;
     this.#slots = slots;
     this.#from = from;
     this.#started.clear();

@@ -96,9 +96,10 @@ describe('handoff', () => {
     // The one start the window allows goes to the waiter; the next add finds the window full.
     await lua.store.add([input()]);
     expect(await wakeEntries('a')).toHaveLength(1);
+    // Registering again starts a new wake stream: the job read before is gone from it.
     await register('a', 1);
     await lua.store.add([input()]);
-    expect(await wakeEntries('a')).toHaveLength(1);
+    expect(await wakeEntries('a')).toEqual([]);
     expect(await waiters()).toEqual(['a#1']);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 2, active: 1 });
   });
@@ -125,7 +126,7 @@ describe('handoff', () => {
     await lua.store.add([input({ name: 'one' }), input({ name: 'two' })]);
     const [first] = await wakeEntries('a');
     // The worker read the first; the second was handed after that read.
-    const reply = await lua.store.claim('a', 3, 100, `${WAIT_MS}:1:${first!.wakeId}`);
+    const reply = await lua.store.claim('a', 3, 100, `${WAIT_MS}:3:2:${first!.wakeId}`);
     expect(from).toBe('0-0');
     if (reply.kind !== 'jobs') throw new Error(`expected jobs, got ${reply.kind}`);
     expect(reply.jobs.map((j) => j.name)).toEqual(['two']);
@@ -141,7 +142,7 @@ describe('handoff', () => {
     await lua.store.add([input({ name: 'handed' })]);
     await lua.store.add([input({ name: 'handed too' })]);
     await lua.store.add([input({ name: 'waiting' })]);
-    const reply = await lua.store.claim('a', 2, 100, `${WAIT_MS}:2:0-0`);
+    const reply = await lua.store.claim('a', 2, 100, `${WAIT_MS}:2:2:0-0`);
     if (reply.kind !== 'jobs') throw new Error(`expected jobs, got ${reply.kind}`);
     expect(reply.jobs.map((j) => j.name)).toEqual(['handed', 'handed too']);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 1, active: 2 });
@@ -152,10 +153,32 @@ describe('handoff', () => {
     // count 0: the handed jobs alone, and no new registration (close and pause end a wait so).
     await register('b', 1);
     await lua.store.add([input({ name: 'to b' })]);
-    const leave = await lua.store.claim('b', 0, 0, '0:1:0-0');
+    const leave = await lua.store.claim('b', 0, 0, '0:1:1:0-0');
     if (leave.kind !== 'jobs') throw new Error(`expected jobs, got ${leave.kind}`);
     expect(leave.jobs.map((j) => j.name)).toEqual(['to b']);
     expect(await waiters()).toEqual([]);
+  });
+
+  it('the claim that ends a wait takes down every slot it registered, whichever an add took (12 slots)', async () => {
+    await register('a', 12);
+    await lua.store.add([input({ name: 'one' })]);
+    // Members of equal score pop in reverse lexical order: 'a#9' went first, not 'a#12'.
+    expect(await waiters()).not.toContain('a#9');
+    // The worker read it: 11 slots unread; its claim names all 12, so 'a#10' to 'a#12' go too.
+    const [read] = await wakeEntries('a');
+    const reply = await lua.store.claim('a', 11, 100, `0:12:11:${read!.wakeId}`);
+    expect(reply.kind).toBe('empty');
+    expect(await waiters()).toEqual([]);
+    // Nothing more was handed: the stream is left for the next registration to delete.
+    expect(await wakeEntries('a')).toHaveLength(1);
+  });
+
+  it('a wait that ends with nothing handed leaves nothing: no wake stream, no waiter', async () => {
+    await register('a', 2);
+    const reply = idle(await lua.store.claim('a', 2, 100, `0:2:2:0-0`));
+    expect(reply.wakeFrom).toBe('');
+    expect(await waiters()).toEqual([]);
+    expect(await lua.client.exists(lua.store.keys.wake('a'))).toBe(0);
   });
 
   it('hands a grouped job within its group limit, as a claim admits it', async () => {
