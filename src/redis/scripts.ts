@@ -3,6 +3,7 @@ import { GAVE_UP, replyMessage, throwRedisFailure } from './failures.js';
 import { Cluster } from 'ioredis';
 import { guardKey } from '../keys.js';
 import { loadLibrary, loadLua, sha1, type Library } from './lua.js';
+import { sendFramed } from './frame.js';
 import { lengthPrefixed } from './packed.js';
 import {
   abandonFlowReply,
@@ -374,7 +375,7 @@ function fcall(client: RedisClient, name: ScriptName, params: ArgValue[]): Promi
   const fn = scriptLibrary().functions.get(name) as string;
   const spec = SCRIPTS[name] as ScriptSpec;
   const command = spec.readOnly === true ? 'FCALL_RO' : 'FCALL';
-  return spec.binary === true ? client.callBuffer(command, fn, ...params) : client.call(command, fn, ...params);
+  return sendFramed(client, command, [fn, ...params], spec.binary === true);
 }
 
 async function run(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {

@@ -75,6 +75,35 @@ describe('how scripts reach Redis', () => {
     await admin.quit();
   });
 
+  it('runs every script by FCALL on a client with enableAutoPipelining, binary-reply ones included', async () => {
+    // ioredis 6 drops the command name of an auto-pipelined callBuffer (autoPipelining.js puts it back for
+    // `call` only): the first binary-reply script (get-job here, claim in a Worker) went out as
+    // "<function> <numkeys> ...", was refused as an unknown command, and the client ran EVALSHA for good.
+    const admin = new Redis(redis.url);
+    const name = uniqueQueue('auto-pipelined');
+    const client = new Redis(redis.url, { enableAutoPipelining: true });
+    const queue = new Queue<{ n: number }, number>(name, { connection: client });
+    const worker = new Worker<{ n: number }, number>(name, async (job) => job.data.n * 2, { connection: { url: redis.url, enableAutoPipelining: true } });
+    try {
+      const before = await commandCalls(admin);
+      const job = await queue.add('double', { n: 21 });
+      expect((await queue.getJob(job.id))?.data).toEqual({ n: 21 });
+      const deadline = Date.now() + 10_000;
+      while ((await queue.getCounts()).completed < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await queue.getJob(job.id))?.returnvalue).toBe(42);
+      await queue.add('again', { n: 1 });
+      const after = await commandCalls(admin);
+      const delta = (command: string): number => (after.get(command) ?? 0) - (before.get(command) ?? 0);
+      expect(delta('evalsha') + delta('eval')).toBe(0);
+      expect(delta('fcall_ro')).toBeGreaterThan(0);
+    } finally {
+      await worker.close();
+      await queue.close();
+      await client.quit();
+      await admin.quit();
+    }
+  });
+
   it('does not carry the events of a call that failed half way into the next call', async () => {
     const client = new Redis(redis.url);
     const keys = queueKeys(uniqueQueue('events-cleared'), 'sluice', 3);
