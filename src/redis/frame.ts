@@ -2,25 +2,26 @@ import { Command } from 'ioredis';
 import type { RedisClient } from './connection.js';
 
 /**
- * Script calls sent with their RESP frame built in one pass: one Buffer of the exact size, every argument
- * written into it in turn. ioredis frames a command that has a Buffer argument (every add and complete: the
- * packed jobs) piece by piece, a string and a `byteLength` per argument gathered and then copied together,
- * which was about 7 µs of a single add's producer CPU (1.4 µs for the same command as one string, measured
- * alone); a single add went from 219,000-228,000 to about 165,000-177,000 Node instructions with this frame
- * (docs/ARCHITECTURE.md, "The producer").
+ * Script calls (FCALL, and EVALSHA/EVAL where Functions are refused) sent with their RESP frame built in one
+ * pass: one Buffer of the exact size, every argument written into it in turn. ioredis frames a command that
+ * has a Buffer argument (every add and complete: the packed jobs) piece by piece, a string and a
+ * `byteLength` per argument gathered and then copied together, which was about 7 µs of a single add's
+ * producer CPU (1.4 µs for the same command as one string, measured alone). With this frame a single add
+ * costs FIGURES (docs/ARCHITECTURE.md, "The producer").
  *
  * The trade-off: the command is an ioredis `Command` sent with `sendCommand`, not `call()`, so it depends on
  * two things ioredis does not document: that a write asks `command.toWritable()` for the bytes, and that it
  * asks again for every write (a MOVED or ASK resend, the offline queue, the resend of unanswered commands
  * after a reconnect), which is why the frame is built from `command.args` on every call rather than once.
- * The Command stays a plain instance whose `toWritable` is replaced: a subclass made V8 deoptimize the
- * write path about 120 times in 20,000 adds. test/unit/frame.test.ts checks the bytes against ioredis' own
- * frame, test/fault/cluster.test.ts the resends.
+ * The Command stays a plain instance whose `toWritable` is replaced, not a subclass: a subclass made V8
+ * deoptimize the write path about 120 times in 20,000 adds in the prototype. test/unit/frame.test.ts checks
+ * the bytes against ioredis' own frame, test/fault/script-resends.test.ts the MOVED and ASK resends.
  *
  * A call sent this way also skips ioredis' auto-pipelining (`enableAutoPipelining` on a client the user
- * passed), which for `callBuffer` dropped the command name in ioredis 6 (autoPipelining.js puts it back for
- * `call` only): the first binary-reply script was refused as an unknown command and the client ran EVALSHA
- * for good. sluice already puts adds made together into one call (src/adder.ts).
+ * passed). ioredis 6 drops the command name of an auto-pipelined `callBuffer` (autoPipelining.js puts it
+ * back for `call` only): the first binary-reply script was refused as an unknown command and the client
+ * ran EVALSHA for good; and its auto-pipelined defineCommand scripts threw an uncaught "results[i] is not
+ * iterable". sluice already puts adds made together into one call (src/adder.ts).
  */
 
 /** An argument as ioredis' Command leaves it: numbers and the rest are made strings when it is built. */

@@ -256,7 +256,7 @@ export type JobArgs<N extends ScriptName> = Spec<N> extends { perJob: readonly (
 export type ScriptReply<N extends ScriptName> = ReturnType<Spec<N>['decode']>;
 
 interface LoadedScript {
-  readonly command: string;
+  readonly sha: string;
   readonly source: string;
 }
 
@@ -266,38 +266,28 @@ function script(name: ScriptName): LoadedScript {
   let found = loaded.get(name);
   if (found === undefined) {
     const source = loadLua(name);
-    // The SHA in the command name: two sluice versions sharing one ioredis client never run each other's scripts.
-    found = { command: `sluice_${name.replace(/-/g, '_')}_${sha1(source).slice(0, 12)}`, source };
+    found = { sha: sha1(source), source };
     loaded.set(name, found);
   }
   return found;
 }
 
-type ScriptMethod = (numberOfKeys: number, ...args: ArgValue[]) => Promise<unknown>;
-const defined = new WeakMap<RedisClient, Set<string>>();
-
 /**
- * The EVAL way, for a Redis without Functions (6.2) or a user whose ACL refuses FUNCTION LOAD. ioredis'
- * defineCommand runs a script by EVALSHA and falls back to EVAL on NOSCRIPT (a restarted or flushed Redis):
- * that is the loader, not one of our own. A Cluster defines it too and sends each call to the master of its
- * first key's slot; every key of a queue shares that slot.
+ * The EVAL way, for a Redis without Functions (6.2) or a user whose ACL refuses FUNCTION LOAD: EVALSHA by
+ * the script's content SHA (two sluice versions on one Redis never run each other's scripts), and EVAL, which
+ * loads it, when Redis answers NOSCRIPT (a first call, a restarted or flushed Redis). On a Cluster each call
+ * goes to the master of its first key's slot, and every key of a queue shares that slot, so the NOSCRIPT and
+ * the EVAL come from and go to the same master. Framed as FCALL is (frame.ts), not by ioredis' defineCommand.
  */
-function method(client: RedisClient, name: ScriptName): ScriptMethod {
-  const { command, source } = script(name);
-  let commands = defined.get(client);
-  if (commands === undefined) {
-    commands = new Set();
-    defined.set(client, commands);
+async function evalScript(client: RedisClient, name: ScriptName, params: ArgValue[]): Promise<unknown> {
+  const { sha, source } = script(name);
+  const binary = (SCRIPTS[name] as ScriptSpec).binary === true;
+  try {
+    return await sendFramed(client, 'EVALSHA', [sha, ...params], binary);
+  } catch (error) {
+    if (!replyMessage(error).startsWith('NOSCRIPT')) throw error;
+    return sendFramed(client, 'EVAL', [source, ...params], binary);
   }
-  if (!commands.has(command)) {
-    client.defineCommand(command, { lua: source });
-    commands.add(command);
-  }
-  const key = SCRIPTS[name] as ScriptSpec;
-  const methods = client as unknown as Record<string, ScriptMethod>;
-  const fn = methods[key.binary === true ? `${command}Buffer` : command];
-  if (fn === undefined) throw new Error(`ioredis did not define the command for script ${name}`);
-  return fn.bind(client);
 }
 
 let library: Library | undefined;
@@ -388,7 +378,7 @@ async function run(client: RedisClient, name: ScriptName, params: ArgValue[]): P
       evalOnly.add(client);
     }
   }
-  return method(client, name)(...(params as [number, ...ArgValue[]]));
+  return evalScript(client, name, params);
 }
 
 function flatten(names: readonly string[], values: Record<string, unknown>, into: ArgValue[], what: string): void {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker } from 'sluice';
 import { queueKeys } from '../../src/keys.js';
@@ -13,10 +13,10 @@ import { commandCalls } from '../harness/commandstats.js';
 const redis = useRedis();
 
 /** Adds and runs three jobs through a Queue and a Worker on `url`; resolves with their results. */
-async function roundTrip(url: string): Promise<number[]> {
+async function roundTrip(url: string, options: RedisOptions = {}): Promise<number[]> {
   const name = uniqueQueue('loading');
-  const queue = new Queue<{ n: number }, number>(name, { connection: { url } });
-  const worker = new Worker<{ n: number }, number>(name, async (job) => job.data.n * 2, { connection: { url } });
+  const queue = new Queue<{ n: number }, number>(name, { connection: { url, ...options } });
+  const worker = new Worker<{ n: number }, number>(name, async (job) => job.data.n * 2, { connection: { url, ...options } });
   try {
     const jobs = await queue.addBulk([1, 2, 3].map((n) => ({ name: 'double', data: { n } })));
     const deadline = Date.now() + 10_000;
@@ -145,6 +145,18 @@ describe('a Redis that runs no Functions', () => {
     const admin = new Redis(url);
     const calls = await commandCalls(admin);
     expect(calls.get('evalsha') ?? 0).toBeGreaterThan(0);
+    // Each script's first EVALSHA is answered NOSCRIPT, and EVAL loads it.
+    expect(calls.get('eval') ?? 0).toBeGreaterThan(0);
+    await admin.quit();
+  });
+
+  it('runs every script by EVALSHA on a client with enableAutoPipelining', async () => {
+    const url = (plain as SpawnedRedis).url;
+    const admin = new Redis(url);
+    const before = await commandCalls(admin);
+    expect(await roundTrip(url, { enableAutoPipelining: true })).toEqual([2, 4, 6]);
+    const after = await commandCalls(admin);
+    expect((after.get('evalsha') ?? 0) - (before.get('evalsha') ?? 0)).toBeGreaterThan(0);
     await admin.quit();
   });
 
