@@ -3,11 +3,12 @@ import type { RedisClient } from './connection.js';
 
 /**
  * Script calls (FCALL, and EVALSHA/EVAL where Functions are refused) sent with their RESP frame built in one
- * pass: one Buffer of the exact size, every argument written into it in turn. ioredis frames a command that
- * has a Buffer argument (every add and complete: the packed jobs) piece by piece, a string and a
- * `byteLength` per argument gathered and then copied together, which was about 7 µs of a single add's
- * producer CPU (1.4 µs for the same command as one string, measured alone). With this frame a single add
- * costs FIGURES (docs/ARCHITECTURE.md, "The producer").
+ * pass into one Buffer of the exact size. ioredis frames a command that has a Buffer argument (every add and
+ * complete: the packed jobs) piece by piece: a string and a `byteLength` per argument gathered, measured
+ * again and written one by one. Framing a single add's FCALL (23 arguments, one of them a Buffer, 653
+ * bytes) cost ioredis 128,000 Node instructions and costs frame() 26,500 (callgrind, `node --predictable`,
+ * 20,000 frames); a single add went from 231,500-232,800 to 148,300-162,100 Node instructions
+ * (bench/add-instructions.ts; docs/ARCHITECTURE.md, "The producer").
  *
  * The trade-off: the command is an ioredis `Command` sent with `sendCommand`, not `call()`, so it depends on
  * two things ioredis does not document: that a write asks `command.toWritable()` for the bytes, and that it
@@ -27,63 +28,58 @@ import type { RedisClient } from './connection.js';
 /** An argument as ioredis' Command leaves it: numbers and the rest are made strings when it is built. */
 type Framed = string | Buffer;
 
-const CR = 13;
-const LF = 10;
-/** Byte lengths of the current frame's arguments: filled and read within one synchronous frame(). */
-const lengths: number[] = [];
+/**
+ * The frame's runs of text between its Buffer arguments, and those Buffers: filled and read within one
+ * synchronous frame(). Texts and Buffers alternate, a text first and last.
+ */
+const texts: string[] = [];
+const buffers: Buffer[] = [];
 
-function digits(value: number): number {
-  let count = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    count++;
-  }
-  return count;
-}
-
-/** Writes `prefix`, `value` in decimal and CRLF at `at`; returns the offset after them. */
-function writeHeader(out: Buffer, at: number, prefix: number, value: number): number {
-  out[at] = prefix;
-  const end = at + 1 + digits(value);
-  for (let i = end - 1; i > at; i--) {
-    out[i] = 48 + (value % 10);
-    value = Math.floor(value / 10);
-  }
-  out[end] = CR;
-  out[end + 1] = LF;
-  return end + 2;
-}
-
-/** `toWritable` of a framed command: `*<n>` then `$<bytes>`, the bytes and CRLF for its name and each argument. */
+/**
+ * `toWritable` of a framed command: `*<n>` then `$<bytes>`, the bytes and CRLF for its name and each argument.
+ * The text between two Buffer arguments is joined into one string and written with one call: a `write`
+ * per argument cost 30,400 instructions per add frame against 26,500 joined.
+ */
 export function frame(this: Command): Buffer {
   const name = this.name;
   const args = this.args as Framed[];
   const nameBytes = Buffer.byteLength(name);
-  let size = 3 + digits(args.length + 1) + 5 + digits(nameBytes) + nameBytes;
+  let text = `*${args.length + 1}\r\n$${nameBytes}\r\n${name}\r\n`;
+  // Every character of the headers is ASCII: one byte each.
+  let size = text.length - name.length + nameBytes;
+  let runs = 0;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as Framed;
-    const bytes = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
-    lengths[i] = bytes;
-    size += 5 + digits(bytes) + bytes;
+    if (typeof arg === 'string') {
+      const bytes = Buffer.byteLength(arg);
+      const header = `$${bytes}\r\n`;
+      text += header + arg + '\r\n';
+      size += header.length + bytes + 2;
+    } else {
+      const header = `$${arg.length}\r\n`;
+      texts[runs] = text + header;
+      buffers[runs++] = arg;
+      text = '\r\n';
+      size += header.length + arg.length + 2;
+    }
   }
+  texts[runs] = text;
   const out = Buffer.allocUnsafe(size);
-  let at = writeHeader(out, 0, 0x2a, args.length + 1);
-  at = writeHeader(out, at, 0x24, nameBytes);
-  at += out.write(name, at);
-  out[at++] = CR;
-  out[at++] = LF;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as Framed;
-    const bytes = lengths[i] as number;
-    at = writeHeader(out, at, 0x24, bytes);
-    if (typeof arg === 'string') out.write(arg, at);
-    else out.set(arg, at);
-    at += bytes;
-    out[at++] = CR;
-    out[at++] = LF;
+  let at = 0;
+  for (let i = 0; i < runs; i++) {
+    at += out.write(texts[i] as string, at);
+    const buffer = buffers[i] as Buffer;
+    out.set(buffer, at);
+    at += buffer.length;
+    buffers[i] = EMPTY;
   }
+  out.write(texts[runs] as string, at);
+  texts.length = 0;
   return out;
 }
+
+/** What a slot of `buffers` holds between frames, so a frame's Buffer is not kept alive after it. */
+const EMPTY = Buffer.alloc(0);
 
 type CommandOptions = NonNullable<ConstructorParameters<typeof Command>[2]>;
 const STRING_REPLY: CommandOptions = { replyEncoding: 'utf8' };
