@@ -4,7 +4,7 @@
  * handler does (issue 13's interactive path). The figure is the difference between a large and a small run
  * divided by the difference in adds, both after the same unmeasured warm-up, so start-up, module loading and
  * most JIT warm-up cancel out. Unlike the producer's CPU time (bench/single-add-profile.ts) it does not move
- * with the machine's load; JIT and garbage collection timing still move it by a few percent: compare a few runs.
+ * with the machine's load; JIT and garbage collection timing still move it by up to a tenth: compare a few runs.
  *
  *   npx tsx bench/add-instructions.ts                      8,000 unmeasured, then 2,000 and 22,000 adds
  *   npx tsx bench/add-instructions.ts --adds 2000,12000 --warm-up 8000 --runs 3
@@ -25,9 +25,9 @@ import { writeRunResults } from './results-file.js';
 
 const SELF = fileURLToPath(import.meta.url);
 /**
- * V8 on one thread, with its garbage collector's heap growth and idle-time work fixed rather than timed:
- * with `--single-threaded` alone two runs of the same code gave 221,000 and 244,000 instructions per add,
- * as idle-time collections fell in one run's measured adds and not in the other's.
+ * V8 on one thread (its helper threads' work counted too), with its garbage collector's heap growth and
+ * idle-time work fixed rather than timed. Runs of one build still spread by up to a tenth (214,700 and
+ * 237,600 instructions per add; 221,000 and 244,000 with `--single-threaded` alone): compare a few runs.
  */
 const NODE_FLAGS = ['--predictable', '--predictable-gc-schedule'];
 

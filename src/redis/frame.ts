@@ -7,7 +7,7 @@ import type { RedisClient } from './connection.js';
  * complete: the packed jobs) piece by piece: a string and a `byteLength` per argument gathered, measured
  * again and written one by one. Framing a single add's FCALL (23 arguments, one of them a Buffer, 653
  * bytes) cost ioredis 128,000 Node instructions and costs frame() 26,500 (callgrind, `node --predictable`,
- * 20,000 frames); a single add went from 231,500-232,800 to 148,300-162,100 Node instructions
+ * 20,000 frames); a single add went from 214,700-237,600 to 148,300-162,200 Node instructions
  * (bench/add-instructions.ts; docs/ARCHITECTURE.md, "The producer").
  *
  * The trade-off: the command is an ioredis `Command` sent with `sendCommand`, not `call()`, so it depends on
