@@ -1,10 +1,10 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Queue, RedisUnavailableError } from 'sluice';
 import { queueKeys } from '../../src/keys.js';
 import { scriptLibrary } from '../../src/redis/scripts.js';
 import { runFixture, type Child } from '../harness/child.js';
-import { hasRedisCli, NO_REDIS_CLI, startCluster, type TestCluster } from '../harness/redis-cluster.js';
+import { hasRedisCli, NO_REDIS_CLI, slotMoves, startCluster, type TestCluster } from '../harness/redis-cluster.js';
 import { uniqueQueue } from '../harness/redis.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -26,47 +26,10 @@ const MIGRATE_PAUSE_MS = 300;
 describe.skipIf(!ready)('a partitioned queue while a slot is resharded (3 masters)', () => {
   let cluster: TestCluster;
   let connection: { cluster: { host: string; port: number }[] };
-  const nodes = new Map<number, Redis>();
-  /** A plain connection to one node: what an operator's redis-cli is. */
-  const node = (port: number): Redis => {
-    let client = nodes.get(port);
-    if (client === undefined) {
-      client = new Redis({ host: '127.0.0.1', port });
-      nodes.set(port, client);
-    }
-    return client;
-  };
-  const nodeId = async (port: number): Promise<string> => String(await node(port).call('CLUSTER', 'MYID'));
-  /** A node's count of error replies that start with `prefix` (INFO errorstats). */
-  const errorCount = async (port: number, prefix: string): Promise<number> => {
-    const info = String(await node(port).call('INFO', 'errorstats'));
-    return Number(new RegExp(`errorstat_${prefix}:count=(\\d+)`).exec(info)?.[1] ?? 0);
-  };
-
-  /** Starts moving `slot` from `from` to `to`: both masters mark it, no key has moved yet. */
-  async function openMigration(slot: number, from: number, to: number): Promise<void> {
-    await node(to).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', await nodeId(from));
-    await node(from).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', await nodeId(to));
-  }
-
-  /** MIGRATEs the slot's keys, MIGRATE_BATCH at a time; returns how many moved. */
-  async function moveKeys(slot: number, from: number, to: number): Promise<number> {
-    let moved = 0;
-    for (;;) {
-      const keys = (await node(from).call('CLUSTER', 'GETKEYSINSLOT', slot, MIGRATE_BATCH)) as string[];
-      if (keys.length === 0) return moved;
-      await node(from).call('MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys);
-      moved += keys.length;
-      await sleep(MIGRATE_PAUSE_MS);
-    }
-  }
-
-  /** Ends the move: the new master first, then the old one, then the others (redis-cli's order). */
-  async function closeMigration(slot: number, from: number, to: number): Promise<void> {
-    const id = await nodeId(to);
-    const others = cluster.nodes.map((n) => n.port).filter((port) => port !== from && port !== to);
-    for (const port of [to, from, ...others]) await node(port).call('CLUSTER', 'SETSLOT', slot, 'NODE', id);
-  }
+  const { node, errorCount, openMigration, moveKeys, closeMigration, disconnect } = slotMoves(() => cluster.nodes.map((n) => n.port), {
+    batch: MIGRATE_BATCH,
+    pauseMs: MIGRATE_PAUSE_MS,
+  });
 
   beforeAll(async () => {
     cluster = await startCluster();
@@ -76,7 +39,7 @@ describe.skipIf(!ready)('a partitioned queue while a slot is resharded (3 master
     await admin.quit();
   }, 120_000);
   afterAll(async () => {
-    for (const client of nodes.values()) client.disconnect();
+    disconnect();
     await cluster?.stop();
   });
 

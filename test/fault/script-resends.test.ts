@@ -1,8 +1,8 @@
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'sluice';
 import { queueKeys } from '../../src/keys.js';
-import { hasRedisCli, NO_REDIS_CLI, startCluster, type TestCluster } from '../harness/redis-cluster.js';
+import { hasRedisCli, NO_REDIS_CLI, slotMoves, startCluster, type TestCluster } from '../harness/redis-cluster.js';
 import { uniqueQueue } from '../harness/redis.js';
 import { commandCalls } from '../harness/commandstats.js';
 import { waitFor } from '../harness/wait.js';
@@ -19,20 +19,7 @@ describe.skipIf(!ready)('script calls sent again after MOVED and ASK (3 masters)
   let cluster: TestCluster;
   let admin: Cluster;
   let connection: { cluster: { host: string; port: number }[] };
-  const nodes = new Map<number, Redis>();
-  const node = (port: number): Redis => {
-    let client = nodes.get(port);
-    if (client === undefined) {
-      client = new Redis({ host: '127.0.0.1', port });
-      nodes.set(port, client);
-    }
-    return client;
-  };
-  const nodeId = async (port: number): Promise<string> => String(await node(port).call('CLUSTER', 'MYID'));
-  const errorCount = async (port: number, prefix: string): Promise<number> => {
-    const info = String(await node(port).call('INFO', 'errorstats'));
-    return Number(new RegExp(`errorstat_${prefix}:count=(\\d+)`).exec(info)?.[1] ?? 0);
-  };
+  const { node, errorCount, openMigration, moveKeys, closeMigration, disconnect } = slotMoves(() => cluster.nodes.map((n) => n.port));
 
   /**
    * EVALSHA and EVAL calls on every master: a resend that went out garbled would be refused as an unknown
@@ -57,25 +44,6 @@ describe.skipIf(!ready)('script calls sent again after MOVED and ASK (3 masters)
     return { slot, from, to };
   }
 
-  async function openMigration(slot: number, from: number, to: number): Promise<void> {
-    await node(to).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', await nodeId(from));
-    await node(from).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', await nodeId(to));
-  }
-
-  async function moveKeys(slot: number, from: number, to: number): Promise<void> {
-    for (;;) {
-      const keys = (await node(from).call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
-      if (keys.length === 0) return;
-      await node(from).call('MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys);
-    }
-  }
-
-  async function closeMigration(slot: number, from: number, to: number): Promise<void> {
-    const id = await nodeId(to);
-    const others = cluster.nodes.map((n) => n.port).filter((port) => port !== from && port !== to);
-    for (const port of [to, from, ...others]) await node(port).call('CLUSTER', 'SETSLOT', slot, 'NODE', id);
-  }
-
   beforeAll(async () => {
     cluster = await startCluster();
     connection = { cluster: [...cluster.nodes] };
@@ -83,7 +51,7 @@ describe.skipIf(!ready)('script calls sent again after MOVED and ASK (3 masters)
     await admin.ping();
   }, 120_000);
   afterAll(async () => {
-    for (const client of nodes.values()) client.disconnect();
+    disconnect();
     await admin?.quit();
     await cluster?.stop();
   });

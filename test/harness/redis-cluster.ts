@@ -162,3 +162,68 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   };
   return { nodes: masters, ports: nodes.map((node) => node.port), kill: killNode, stop };
 }
+
+/** What a test that moves a slot by hand uses (slotMoves). */
+export interface SlotMoves {
+  /** A plain connection to one node, by port: what an operator's redis-cli is. */
+  node: (port: number) => Redis;
+  nodeId: (port: number) => Promise<string>;
+  /** A node's count of error replies that start with `prefix` (INFO errorstats: MOVED, ASK, TRYAGAIN). */
+  errorCount: (port: number, prefix: string) => Promise<number>;
+  /** Starts moving `slot` from `from` to `to`: both masters mark it, no key has moved yet. */
+  openMigration: (slot: number, from: number, to: number) => Promise<void>;
+  /** MIGRATEs the slot's keys, `batch` at a time with `pauseMs` between; returns how many moved. */
+  moveKeys: (slot: number, from: number, to: number) => Promise<number>;
+  /** Ends the move: the new master first, then the old one, then the others (redis-cli's order). */
+  closeMigration: (slot: number, from: number, to: number) => Promise<void>;
+  disconnect: () => void;
+}
+
+/**
+ * Moving a slot of a test cluster by hand, as `redis-cli --cluster reshard` does it: CLUSTER SETSLOT
+ * IMPORTING on the new master and MIGRATING on the old one, MIGRATE of its keys, then SETSLOT NODE on every
+ * master. `ports`: the cluster's masters, asked when needed (the cluster starts in a beforeAll).
+ */
+export function slotMoves(ports: () => readonly number[], options: { batch?: number; pauseMs?: number } = {}): SlotMoves {
+  const { batch = 100, pauseMs = 0 } = options;
+  const clients = new Map<number, Redis>();
+  const node = (port: number): Redis => {
+    let client = clients.get(port);
+    if (client === undefined) {
+      client = new Redis({ host: '127.0.0.1', port });
+      clients.set(port, client);
+    }
+    return client;
+  };
+  const nodeId = async (port: number): Promise<string> => String(await node(port).call('CLUSTER', 'MYID'));
+  return {
+    node,
+    nodeId,
+    errorCount: async (port, prefix) => {
+      const info = String(await node(port).call('INFO', 'errorstats'));
+      return Number(new RegExp(`errorstat_${prefix}:count=(\\d+)`).exec(info)?.[1] ?? 0);
+    },
+    openMigration: async (slot, from, to) => {
+      await node(to).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', await nodeId(from));
+      await node(from).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', await nodeId(to));
+    },
+    moveKeys: async (slot, from, to) => {
+      let moved = 0;
+      for (;;) {
+        const keys = (await node(from).call('CLUSTER', 'GETKEYSINSLOT', slot, batch)) as string[];
+        if (keys.length === 0) return moved;
+        await node(from).call('MIGRATE', '127.0.0.1', to, '', 0, 5000, 'KEYS', ...keys);
+        moved += keys.length;
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    },
+    closeMigration: async (slot, from, to) => {
+      const id = await nodeId(to);
+      const others = ports().filter((port) => port !== from && port !== to);
+      for (const port of [to, from, ...others]) await node(port).call('CLUSTER', 'SETSLOT', slot, 'NODE', id);
+    },
+    disconnect: () => {
+      for (const client of clients.values()) client.disconnect();
+    },
+  };
+}
