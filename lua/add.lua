@@ -14,8 +14,8 @@
 --         group gets work; active, for each job handed to an idle worker (handoff.lua)
 -- Hands off: when workers wait for work (`waiters`), the jobs this call made ready are claimed for them
 --         here, as their own claim would, and written to their wake streams (handoff.lua)
--- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call; at most one claim
---        of one job per job made ready, while workers wait
+-- Loops: one pass over the call's `count` jobs; the caller sends at most 200 per call; while workers wait,
+--        one more pass (which jobs are ready) and one claim per waiting worker taken (handoff.lua)
 --
 -- Every job takes a number from the id counter (one INCRBY per call): a generated id is that number, and a
 -- job that is ready at once goes on its stream as entry "<number>-0" (entry.lua). A ready job with a

@@ -70,38 +70,55 @@ local function waitersFor(base, now, format, jobs, count)
   return takeWaiters(base, now, ready), ready
 end
 
--- Hands up to `ready` jobs to the waiters takeWaiters took, one claim of one job per waiter slot, in turn;
--- stops at the first claim that starts nothing (paused, a limit, or nothing left), which would refuse the
--- others too, and puts back the waiters it did not use. Q as claimJobs takes it. Returns how many were handed.
--- Loops: at most one claim per waiter taken (at most the call's job count, 200).
+-- Hands up to `ready` jobs to the waiters takeWaiters took: one claim per worker for as many jobs as it has
+-- slots among them (a batch of 200 jobs and an idle worker of 200 slots is one claim of 200, as the worker's
+-- own claim would be, not 200 claims of one), in the order they were taken. Stops at the first claim that
+-- starts fewer jobs than it asked for (paused, a limit, nothing left), which would refuse the others too,
+-- and puts back the slots it did not use. Q as claimJobs takes it. Returns how many jobs were handed.
+-- Loops: one claim per worker taken, one pass over the slots taken (at most the call's jobs, 200).
 local function handOff(Q, delayedKey, rateKey, streams, group, taken, ready)
   local handed = 0
-  for i, waiter in ipairs(taken) do
-    local reply
-    if handed < ready then
+  local i = 1
+  while i <= #taken do
+    local consumer = taken[i].consumer
+    local last = i
+    while taken[last + 1] and taken[last + 1].consumer == consumer do last = last + 1 end
+    local want = math.min(last - i + 1, ready - handed)
+    local got = 0
+    if want > 0 then
       Q.handing = true
-      reply = claimJobs(Q, delayedKey, rateKey, streams, group, waiter.consumer, 1, 0)
+      local reply = claimJobs(Q, delayedKey, rateKey, streams, group, consumer, want, 0)
       Q.handing = false
+      if reply[1] == STATUS.OK then got = reply[2] end
+      if got > 0 then
+        redis.call('HINCRBY', Q.meta, 'active', int(got))
+        local wake = wakeKey(Q.base, consumer)
+        local o, at = 4, reply[3]
+        for _ = 1, got do
+          local entry, index, first = reply[o], reply[o + 1], reply[o + 2]
+          if type(first) == 'table' then
+            redis.call('XADD', wake, '*', 'e', entry, 'i', index, 't', at, unpack(first))
+            o = o + 3
+          else
+            redis.call('XADD', wake, '*', 'e', entry, 'i', index, 't', at, 'name', first, 'data', reply[o + 3], 'opts', reply[o + 4], 'ts', reply[o + 5])
+            o = o + 6
+          end
+        end
+        redis.call('PEXPIRE', wake, WAKE_STREAM_TTL_MS)
+        handed = handed + got
+      end
     end
-    if not reply or reply[1] ~= STATUS.OK then
+    if got < last - i + 1 then
+      -- This worker's slots it did not fill, and every worker after it.
       local back = {}
-      for k = i, #taken do
+      for k = i + got, #taken do
         back[#back + 1] = taken[k].score
         back[#back + 1] = taken[k].member
       end
       redis.call('ZADD', waitersKey(Q.base), unpack(back))
       break
     end
-    redis.call('HINCRBY', Q.meta, 'active', 1)
-    local wake = wakeKey(Q.base, waiter.consumer)
-    local entry, index, first = reply[4], reply[5], reply[6]
-    if type(first) == 'table' then
-      redis.call('XADD', wake, '*', 'e', entry, 'i', index, 't', reply[3], unpack(first))
-    else
-      redis.call('XADD', wake, '*', 'e', entry, 'i', index, 't', reply[3], 'name', first, 'data', reply[7], 'opts', reply[8], 'ts', reply[9])
-    end
-    redis.call('PEXPIRE', wake, WAKE_STREAM_TTL_MS)
-    handed = handed + 1
+    i = last + 1
   end
   return handed
 end

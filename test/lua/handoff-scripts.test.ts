@@ -5,6 +5,7 @@ import { GROUP } from '../../src/redis/store.js';
 import { useRedis } from '../harness/redis.js';
 import { sleep } from '../harness/wait.js';
 import { input, useStore } from './store.js';
+import { commandCalls } from '../harness/commandstats.js';
 
 // The handoff (lua/includes/handoff.lua, waiters.lua): a claim that finds nothing registers its slots as
 // waiters; an add claims for the waiter that registered last, as its own claim would, and writes the job to
@@ -70,6 +71,17 @@ describe('handoff', () => {
     expect((await wakeEntries('a')).map((h) => h.job.id)).toEqual([added!.id]);
     expect(await lua.client.zrange(lua.store.keys.label('tenant:7', 'q'), '0', '-1')).toEqual([added!.id]);
     expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 1 });
+  });
+
+  it("claims once per worker for all its slots an add call fills: one read of each level, not one per job", async () => {
+    await register('a', 3);
+    const before = (await commandCalls(lua.client)).get('xreadgroup') ?? 0;
+    await lua.store.add([input({ name: 'j1' }), input({ name: 'j2' }), input({ name: 'j3' })]);
+    // Level 0 read empty, then level 1 for the three: two XREADGROUP, where three claims of one made six.
+    expect(((await commandCalls(lua.client)).get('xreadgroup') ?? 0) - before).toBe(2);
+    expect((await wakeEntries('a')).map((h) => h.job.name)).toEqual(['j1', 'j2', 'j3']);
+    expect(await lua.store.getCounts()).toMatchObject({ waiting: 0, active: 3 });
+    expect(await waiters()).toEqual([]);
   });
 
   it('hands the jobs of one add call to the waiters in turn, the last registered first, lowest level first', async () => {
