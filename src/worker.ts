@@ -420,7 +420,7 @@ export class Worker<Data = unknown, Result = unknown> extends EventEmitter<Worke
           const handed = this.#handoff.handed(seen);
           this.#startAll(handed);
           if (this.#gate.paused) await this.#leaveWait();
-          if (this.#handoff.registered === 0 || this.#closing !== undefined || this.#handoff.news(seen, handed)) return;
+          if (this.#handoff.registered === 0 || this.#closing !== undefined || this.#handoff.news(seen)) return;
         }
       })(),
     );

@@ -91,11 +91,10 @@ export class HandoffWait {
    * Whether a read saw more than its handed jobs: a timeout, a ctl entry, or a level entry that is not a job
    * handed here (a job waits that no handoff took). Then the worker claims; else it reads on.
    */
-  news(seen: WorkSeen | undefined, handed: readonly ClaimedJob[]): boolean {
+  news(seen: WorkSeen | undefined): boolean {
     if (seen === undefined) return true;
-    for (const { ids } of seen.seen) {
-      for (const id of ids) if (!handed.some((job) => job.entry === id) && !this.#started.has(id)) return true;
-    }
+    // handed() has put every job of this wait in #started, those of this read included.
+    for (const { ids } of seen.seen) for (const id of ids) if (!this.#started.has(id)) return true;
     return false;
   }
 }
